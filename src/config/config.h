@@ -1,0 +1,151 @@
+// The typed configuration: plain structs filled by LoadConfig() and checked by it. Every default
+// here is the documented default (docs/configuration.md).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cidr.h"
+
+namespace rampart::config {
+
+using std::chrono::microseconds;
+using namespace std::chrono_literals;
+
+// Where a value came from, for messages: "rampart.yaml:12".
+struct Origin {
+  std::string file;
+  int line = 0;
+};
+
+struct ListenerLimits {
+  std::uint64_t max_request_line_bytes = 8 * 1024;
+  std::uint64_t max_header_bytes = 32 * 1024;
+  std::uint32_t max_headers = 100;
+  std::uint64_t max_body_bytes = 10 * 1024 * 1024;
+  microseconds header_timeout = 10s;
+  microseconds idle_timeout = 60s;
+  microseconds body_timeout = 30s;
+  microseconds send_timeout = 60s;
+  std::uint32_t max_requests_per_connection = 0;  // 0 = unlimited
+};
+
+struct Listener {
+  Origin origin;
+  std::string name;
+  std::string address;  // host:port as written
+  std::string host;
+  std::uint16_t port = 0;
+  CidrSet trusted_proxies;
+  ListenerLimits limits;
+};
+
+struct HeaderMatch {
+  std::string name;
+  std::optional<std::string> exact;
+  std::optional<std::string> regex;
+  bool present = true;  // false: matches when the header is absent
+};
+
+struct RouteMatch {
+  std::vector<std::string> hosts;  // exact or "*.example.com"; empty = any
+  std::optional<std::string> path;
+  std::optional<std::string> path_prefix;
+  std::optional<std::string> path_regex;
+  std::vector<std::string> methods;  // empty = any
+  std::vector<HeaderMatch> headers;
+};
+
+struct HeaderRules {
+  std::vector<std::pair<std::string, std::string>> add;  // appended, in order
+  std::vector<std::string> remove;                       // lower-case names
+};
+
+struct GateSpec {
+  Origin origin;
+  std::string kind;
+  YAML::Node settings;  // read by the gate's factory (pipeline/gate_registry.h)
+};
+
+struct Route {
+  Origin origin;
+  std::string name;
+  RouteMatch match;
+  std::string upstream;
+  std::optional<std::string> host_rewrite;
+  std::optional<std::string> path_prefix_rewrite;
+  HeaderRules request_headers;
+  HeaderRules response_headers;
+  std::vector<GateSpec> gates;
+  bool explicit_gate_order = false;
+};
+
+enum class LoadBalancer { kRoundRobin, kLeastRequest };
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string address;  // "host:port" as written
+};
+
+struct Upstream {
+  Origin origin;
+  std::string name;
+  std::vector<Endpoint> endpoints;
+  LoadBalancer load_balancer = LoadBalancer::kRoundRobin;
+  microseconds connect_timeout = 1s;
+  microseconds response_timeout = 30s;       // from request sent to response head received
+  microseconds idle_timeout = 60s;           // pooled keep-alive connection
+  std::uint32_t max_idle_per_endpoint = 64;  // per worker
+};
+
+struct AccessLog {
+  bool enabled = true;
+  std::string path = "stdout";  // "stdout", "stderr" or a file path
+};
+
+struct Admin {
+  std::string address = "127.0.0.1:9901";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9901;
+  bool enabled = true;
+};
+
+struct Config {
+  std::string file;
+  int workers = 0;  // 0 = one per core
+  microseconds drain_timeout = 15s;
+  std::string request_id_header = "x-request-id";
+  std::string via = "rampart";
+  std::vector<Listener> listeners;
+  std::vector<Route> routes;
+  std::map<std::string, Upstream> upstreams;
+  AccessLog access_log;
+  Admin admin;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string ToString() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when errors is empty
+  std::vector<ConfigError> errors;
+};
+
+LoadResult LoadConfigFile(const std::string& path);
+LoadResult LoadConfigText(const std::string& text, const std::string& file_name);
+
+// Splits "host:port" or "[v6]:port". Returns false when malformed.
+bool SplitHostPort(std::string_view s, std::string& host, std::uint16_t& port);
+
+}  // namespace rampart::config

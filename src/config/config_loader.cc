@@ -1,0 +1,513 @@
+// YAML -> Config, with every error collected as file:line: message.
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "core/strings.h"
+
+namespace rampart::config {
+namespace {
+
+constexpr std::uint64_t kMaxSeconds = 7 * 24 * 3600;
+
+void CheckPositive(YamlReader& r, const YAML::Node& n, std::string_view what,
+                   std::chrono::microseconds d) {
+  if (d.count() <= 0) r.Error(n, fmt::format("{}: must be greater than zero", what));
+  if (d > std::chrono::seconds(kMaxSeconds))
+    r.Error(n, fmt::format("{}: must be at most 7d", what));
+}
+
+void ReadDurationKey(YamlReader& r, YamlObject& obj, std::string_view key,
+                     std::chrono::microseconds& out) {
+  YAML::Node n = obj.Get(key);
+  if (!n.IsDefined()) return;
+  if (r.Duration(n, obj.Where(key), out)) CheckPositive(r, n, obj.Where(key), out);
+}
+
+void ReadSizeKey(YamlReader& r, YamlObject& obj, std::string_view key, std::uint64_t min,
+                 std::uint64_t& out) {
+  YAML::Node n = obj.Get(key);
+  if (!n.IsDefined()) return;
+  if (r.Size(n, obj.Where(key), out) && out < min) {
+    r.Error(n, fmt::format("{}: must be at least {} bytes", obj.Where(key), min));
+  }
+}
+
+bool IsHeaderName(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
+}
+
+bool IsHeaderValue(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+void ReadLimits(YamlReader& r, const YAML::Node& n, const std::string& path, ListenerLimits& l) {
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  ReadSizeKey(r, obj, "max_request_line", 64, l.max_request_line_bytes);
+  ReadSizeKey(r, obj, "max_header_bytes", 256, l.max_header_bytes);
+  if (auto v = obj.Get("max_headers"); v.IsDefined()) {
+    if (r.Uint(v, obj.Where("max_headers"), l.max_headers) && l.max_headers == 0) {
+      r.Error(v, obj.Where("max_headers") + ": must be at least 1");
+    }
+  }
+  ReadSizeKey(r, obj, "max_body", 0, l.max_body_bytes);
+  ReadDurationKey(r, obj, "header_timeout", l.header_timeout);
+  ReadDurationKey(r, obj, "idle_timeout", l.idle_timeout);
+  ReadDurationKey(r, obj, "body_timeout", l.body_timeout);
+  ReadDurationKey(r, obj, "send_timeout", l.send_timeout);
+  if (auto v = obj.Get("max_requests_per_connection"); v.IsDefined()) {
+    r.Uint(v, obj.Where("max_requests_per_connection"), l.max_requests_per_connection);
+  }
+  obj.Finish();
+  if (l.max_request_line_bytes > l.max_header_bytes) {
+    r.Error(n, path + ": max_request_line must not exceed max_header_bytes");
+  }
+}
+
+void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
+  std::string path = fmt::format("listeners[{}]", index);
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  Listener l;
+  l.origin = r.OriginOf(n);
+  l.name = fmt::format("listener{}", index);
+  if (auto v = obj.Get("name"); v.IsDefined()) r.String(v, obj.Where("name"), l.name);
+  if (auto v = obj.Get("address"); v.IsDefined()) {
+    if (r.String(v, obj.Where("address"), l.address) && !SplitHostPort(l.address, l.host, l.port)) {
+      r.Error(v, fmt::format("{}: '{}' is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)",
+                             obj.Where("address"), l.address));
+    }
+  } else {
+    r.Error(n, path + ": missing required key 'address'");
+  }
+  if (auto v = obj.Get("trusted_proxies"); v.IsDefined()) {
+    std::vector<std::string> nets;
+    if (r.StringList(v, obj.Where("trusted_proxies"), nets)) {
+      for (const auto& s : nets) {
+        if (auto c = Cidr::Parse(s))
+          l.trusted_proxies.Add(*c);
+        else
+          r.Error(v, fmt::format("{}: '{}' is not an address or CIDR network",
+                                 obj.Where("trusted_proxies"), s));
+      }
+    }
+  }
+  if (auto v = obj.Get("limits"); v.IsDefined()) ReadLimits(r, v, obj.Where("limits"), l.limits);
+  if (obj.Has("tls")) {
+    obj.Get("tls");
+    r.Error(obj.node()["tls"], path + ".tls: TLS listeners are not available in this build");
+  }
+  obj.Finish();
+  for (const auto& other : cfg.listeners) {
+    if (other.name == l.name)
+      r.Error(n, fmt::format("{}: duplicate listener name '{}'", path, l.name));
+    if (other.address == l.address && !l.address.empty()) {
+      r.Error(n, fmt::format("{}: address {} is already used by listener '{}'", path, l.address,
+                             other.name));
+    }
+  }
+  cfg.listeners.push_back(std::move(l));
+}
+
+void ReadHeaderRules(YamlReader& r, const YAML::Node& n, const std::string& path, HeaderRules& h) {
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  if (auto add = obj.Get("add"); add.IsDefined()) {
+    if (!add.IsMap()) {
+      r.Error(add, path + ".add: expected a mapping of header name to value");
+    } else {
+      for (auto it = add.begin(); it != add.end(); ++it) {
+        std::string name, value;
+        if (!r.String(it->first, path + ".add", name) ||
+            !r.String(it->second, path + ".add." + name, value))
+          continue;
+        if (!IsHeaderName(name))
+          r.Error(it->first, fmt::format("{}.add: '{}' is not a valid header name", path, name));
+        else if (!IsHeaderValue(value))
+          r.Error(it->second, fmt::format("{}.add.{}: value has control characters", path, name));
+        else
+          h.add.emplace_back(name, value);
+      }
+    }
+  }
+  if (auto rm = obj.Get("remove"); rm.IsDefined()) {
+    std::vector<std::string> names;
+    if (r.StringList(rm, path + ".remove", names)) {
+      for (auto& name : names) {
+        if (!IsHeaderName(name))
+          r.Error(rm, fmt::format("{}.remove: '{}' is not a valid header name", path, name));
+        else
+          h.remove.push_back(ToLower(name));
+      }
+    }
+  }
+  obj.Finish();
+}
+
+void ReadMatch(YamlReader& r, const YAML::Node& n, const std::string& path, RouteMatch& m) {
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  if (auto v = obj.Get("host"); v.IsDefined()) {
+    if (r.StringList(v, obj.Where("host"), m.hosts)) {
+      for (auto& h : m.hosts) {
+        h = ToLower(h);
+        if (h.empty() || h.find('*', h.starts_with("*.") ? 1 : 0) != std::string::npos) {
+          r.Error(v,
+                  fmt::format("{}: '{}' must be a host name or '*.domain'", obj.Where("host"), h));
+        }
+      }
+    }
+  }
+  auto read_path = [&](std::string_view key, std::optional<std::string>& out) {
+    if (auto v = obj.Get(key); v.IsDefined()) {
+      std::string s;
+      if (r.String(v, obj.Where(key), s)) {
+        if (key != "path_regex" && !s.starts_with("/")) {
+          r.Error(v, fmt::format("{}: must start with '/'", obj.Where(key)));
+        }
+        out = std::move(s);
+      }
+    }
+  };
+  read_path("path", m.path);
+  read_path("path_prefix", m.path_prefix);
+  read_path("path_regex", m.path_regex);
+  int path_kinds = m.path.has_value() + m.path_prefix.has_value() + m.path_regex.has_value();
+  if (path_kinds > 1) r.Error(n, path + ": use only one of path, path_prefix and path_regex");
+  if (auto v = obj.Get("methods"); v.IsDefined()) {
+    if (r.StringList(v, obj.Where("methods"), m.methods)) {
+      for (const auto& meth : m.methods) {
+        if (!IsHeaderName(meth))
+          r.Error(v, fmt::format("{}: '{}' is not a method token", obj.Where("methods"), meth));
+      }
+    }
+  }
+  if (auto v = obj.Get("headers"); v.IsDefined()) {
+    if (!v.IsSequence()) {
+      r.Error(v, obj.Where("headers") + ": expected a list of {name, value | regex | present}");
+    } else {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        std::string hp = fmt::format("{}[{}]", obj.Where("headers"), i);
+        YamlObject ho(r, v[i], hp);
+        if (!ho.ok()) continue;
+        HeaderMatch hm;
+        if (auto nn = ho.Get("name"); nn.IsDefined()) {
+          if (r.String(nn, hp + ".name", hm.name) && !IsHeaderName(hm.name)) {
+            r.Error(nn, fmt::format("{}.name: '{}' is not a valid header name", hp, hm.name));
+          }
+          hm.name = ToLower(hm.name);
+        } else {
+          r.Error(v[i], hp + ": missing required key 'name'");
+        }
+        if (auto x = ho.Get("value"); x.IsDefined()) {
+          std::string s;
+          if (r.String(x, hp + ".value", s)) hm.exact = s;
+        }
+        if (auto x = ho.Get("regex"); x.IsDefined()) {
+          std::string s;
+          if (r.String(x, hp + ".regex", s)) hm.regex = s;
+        }
+        if (auto x = ho.Get("present"); x.IsDefined()) r.Bool(x, hp + ".present", hm.present);
+        if (hm.exact && hm.regex) r.Error(v[i], hp + ": use value or regex, not both");
+        ho.Finish();
+        m.headers.push_back(std::move(hm));
+      }
+    }
+  }
+  obj.Finish();
+}
+
+void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
+  std::string path = fmt::format("routes[{}]", index);
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  Route route;
+  route.origin = r.OriginOf(n);
+  route.name = fmt::format("route{}", index);
+  if (auto v = obj.Get("name"); v.IsDefined()) r.String(v, obj.Where("name"), route.name);
+  if (auto v = obj.Get("match"); v.IsDefined()) ReadMatch(r, v, obj.Where("match"), route.match);
+  if (auto v = obj.Get("upstream"); v.IsDefined()) {
+    r.String(v, obj.Where("upstream"), route.upstream);
+  } else {
+    r.Error(n, path + ": missing required key 'upstream'");
+  }
+  if (auto v = obj.Get("rewrite"); v.IsDefined()) {
+    YamlObject rw(r, v, obj.Where("rewrite"));
+    if (rw.ok()) {
+      if (auto h = rw.Get("host"); h.IsDefined()) {
+        std::string s;
+        if (r.String(h, rw.Where("host"), s)) {
+          if (s.empty() || !IsHeaderValue(s)) r.Error(h, rw.Where("host") + ": not a valid host");
+          route.host_rewrite = s;
+        }
+      }
+      if (auto p = rw.Get("path_prefix"); p.IsDefined()) {
+        std::string s;
+        if (r.String(p, rw.Where("path_prefix"), s)) {
+          if (!s.starts_with("/")) r.Error(p, rw.Where("path_prefix") + ": must start with '/'");
+          route.path_prefix_rewrite = s;
+        }
+      }
+      rw.Finish();
+      if (route.path_prefix_rewrite && !route.match.path_prefix && !route.match.path) {
+        r.Error(v, path + ".rewrite.path_prefix: needs match.path_prefix or match.path to replace");
+      }
+    }
+  }
+  if (auto v = obj.Get("request_headers"); v.IsDefined()) {
+    ReadHeaderRules(r, v, obj.Where("request_headers"), route.request_headers);
+  }
+  if (auto v = obj.Get("response_headers"); v.IsDefined()) {
+    ReadHeaderRules(r, v, obj.Where("response_headers"), route.response_headers);
+  }
+  if (auto v = obj.Get("gate_order"); v.IsDefined()) {
+    std::string s;
+    if (r.String(v, obj.Where("gate_order"), s)) {
+      if (s == "explicit")
+        route.explicit_gate_order = true;
+      else if (s != "default")
+        r.Error(v, obj.Where("gate_order") + ": expected 'default' or 'explicit'");
+    }
+  }
+  if (auto v = obj.Get("gates"); v.IsDefined()) {
+    if (!v.IsSequence()) {
+      r.Error(v, obj.Where("gates") + ": expected a list of gates, e.g. - rate_limit: {...}");
+    } else {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        const YAML::Node g = v[i];
+        if (!g.IsMap() || g.size() != 1) {
+          r.Error(g, fmt::format("{}[{}]: each gate is a mapping with one key, the gate's kind",
+                                 obj.Where("gates"), i));
+          continue;
+        }
+        auto it = g.begin();
+        GateSpec spec;
+        spec.origin = r.OriginOf(it->first);
+        spec.kind = it->first.Scalar();
+        spec.settings = it->second;
+        route.gates.push_back(std::move(spec));
+      }
+    }
+  }
+  obj.Finish();
+  for (const auto& other : cfg.routes) {
+    if (other.name == route.name)
+      r.Error(n, fmt::format("{}: duplicate route name '{}'", path, route.name));
+  }
+  cfg.routes.push_back(std::move(route));
+}
+
+void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, Config& cfg) {
+  std::string path = "upstreams." + name;
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  Upstream u;
+  u.origin = r.OriginOf(n);
+  u.name = name;
+  if (auto v = obj.Get("endpoints"); v.IsDefined()) {
+    std::vector<std::string> eps;
+    if (r.StringList(v, obj.Where("endpoints"), eps)) {
+      for (const auto& e : eps) {
+        Endpoint ep;
+        ep.address = e;
+        if (!SplitHostPort(e, ep.host, ep.port)) {
+          r.Error(v, fmt::format("{}: '{}' is not host:port", obj.Where("endpoints"), e));
+        } else {
+          u.endpoints.push_back(std::move(ep));
+        }
+      }
+    }
+    if (u.endpoints.empty() && eps.empty())
+      r.Error(v, obj.Where("endpoints") + ": needs at least one endpoint");
+  } else {
+    r.Error(n, path + ": missing required key 'endpoints'");
+  }
+  if (auto v = obj.Get("load_balancer"); v.IsDefined()) {
+    std::string s;
+    if (r.String(v, obj.Where("load_balancer"), s)) {
+      if (s == "round_robin")
+        u.load_balancer = LoadBalancer::kRoundRobin;
+      else if (s == "least_request")
+        u.load_balancer = LoadBalancer::kLeastRequest;
+      else
+        r.Error(v, fmt::format("{}: '{}' is not one of round_robin, least_request",
+                               obj.Where("load_balancer"), s));
+    }
+  }
+  if (auto v = obj.Get("timeouts"); v.IsDefined()) {
+    YamlObject t(r, v, obj.Where("timeouts"));
+    if (t.ok()) {
+      ReadDurationKey(r, t, "connect", u.connect_timeout);
+      ReadDurationKey(r, t, "response", u.response_timeout);
+      t.Finish();
+    }
+  }
+  if (auto v = obj.Get("keepalive"); v.IsDefined()) {
+    YamlObject k(r, v, obj.Where("keepalive"));
+    if (k.ok()) {
+      if (auto m = k.Get("max_idle"); m.IsDefined())
+        r.Uint(m, k.Where("max_idle"), u.max_idle_per_endpoint);
+      ReadDurationKey(r, k, "idle_timeout", u.idle_timeout);
+      k.Finish();
+    }
+  }
+  obj.Finish();
+  cfg.upstreams.emplace(name, std::move(u));
+}
+
+void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
+  YamlObject top(r, root, "");
+  if (!top.ok()) return;
+  if (auto v = top.Get("workers"); v.IsDefined()) {
+    std::uint64_t n = 0;
+    if (v.IsScalar() && v.Scalar() == "auto") {
+      cfg.workers = 0;
+    } else if (r.Uint(v, "workers", 256, n)) {
+      if (n == 0) r.Error(v, "workers: must be 'auto' or at least 1");
+      cfg.workers = static_cast<int>(n);
+    }
+  }
+  ReadDurationKey(r, top, "drain_timeout", cfg.drain_timeout);
+  if (auto v = top.Get("request_id_header"); v.IsDefined()) {
+    if (r.String(v, "request_id_header", cfg.request_id_header)) {
+      if (!IsHeaderName(cfg.request_id_header))
+        r.Error(v, "request_id_header: not a valid header name");
+      cfg.request_id_header = ToLower(cfg.request_id_header);
+    }
+  }
+  if (auto v = top.Get("via"); v.IsDefined()) {
+    if (r.String(v, "via", cfg.via) && !IsHeaderValue(cfg.via))
+      r.Error(v, "via: value has control characters");
+  }
+  if (auto v = top.Get("listeners"); v.IsDefined()) {
+    if (!v.IsSequence())
+      r.Error(v, "listeners: expected a list");
+    else
+      for (std::size_t i = 0; i < v.size(); ++i) ReadListener(r, v[i], i, cfg);
+  }
+  if (cfg.listeners.empty()) r.Error(root, "listeners: at least one listener is required");
+  if (auto v = top.Get("upstreams"); v.IsDefined()) {
+    if (!v.IsMap()) {
+      r.Error(v, "upstreams: expected a mapping of name to upstream");
+    } else {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        std::string name;
+        if (r.String(it->first, "upstreams", name)) ReadUpstream(r, name, it->second, cfg);
+      }
+    }
+  }
+  if (auto v = top.Get("routes"); v.IsDefined()) {
+    if (!v.IsSequence())
+      r.Error(v, "routes: expected a list");
+    else
+      for (std::size_t i = 0; i < v.size(); ++i) ReadRoute(r, v[i], i, cfg);
+  }
+  for (const auto& route : cfg.routes) {
+    if (!route.upstream.empty() && cfg.upstreams.count(route.upstream) == 0) {
+      r.ErrorAtLine(route.origin.line,
+                    fmt::format("route '{}': upstream '{}' is not defined under upstreams",
+                                route.name, route.upstream));
+    }
+  }
+  if (auto v = top.Get("access_log"); v.IsDefined()) {
+    YamlObject a(r, v, "access_log");
+    if (a.ok()) {
+      if (auto x = a.Get("enabled"); x.IsDefined())
+        r.Bool(x, "access_log.enabled", cfg.access_log.enabled);
+      if (auto x = a.Get("path"); x.IsDefined())
+        r.String(x, "access_log.path", cfg.access_log.path);
+      a.Finish();
+    }
+  }
+  if (auto v = top.Get("admin"); v.IsDefined()) {
+    YamlObject a(r, v, "admin");
+    if (a.ok()) {
+      if (auto x = a.Get("enabled"); x.IsDefined()) r.Bool(x, "admin.enabled", cfg.admin.enabled);
+      if (auto x = a.Get("address"); x.IsDefined()) {
+        if (r.String(x, "admin.address", cfg.admin.address) &&
+            !SplitHostPort(cfg.admin.address, cfg.admin.host, cfg.admin.port)) {
+          r.Error(x, fmt::format("admin.address: '{}' is not host:port", cfg.admin.address));
+        }
+      }
+      a.Finish();
+    }
+  }
+  top.Finish();
+}
+
+}  // namespace
+
+std::string ConfigError::ToString() const {
+  return line > 0 ? fmt::format("{}:{}: {}", file, line, message)
+                  : fmt::format("{}: {}", file, message);
+}
+
+bool SplitHostPort(std::string_view s, std::string& host, std::uint16_t& port) {
+  std::string_view h, p;
+  if (s.starts_with("[")) {
+    auto close = s.find("]:");
+    if (close == std::string_view::npos) return false;
+    h = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || s.find(':') != colon) return false;
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+  }
+  if (h.empty() || p.empty() || p.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 65535) return false;
+  host = std::string(h);
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+LoadResult LoadConfigText(const std::string& text, const std::string& file_name) {
+  LoadResult result;
+  YamlReader reader(file_name, result.errors);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {  // yaml-cpp reports syntax errors by exception only
+    result.errors.push_back(
+        {file_name, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax: " + e.msg});
+    return result;
+  }
+  Config cfg;
+  cfg.file = file_name;
+  ReadTop(reader, root, cfg);
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+LoadResult LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back({path, 0, "cannot read the file (does it exist, and is it readable?)"});
+    return result;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadConfigText(ss.str(), path);
+}
+
+}  // namespace rampart::config

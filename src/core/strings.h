@@ -1,0 +1,58 @@
+// Small string helpers used on the request path: ASCII only, no allocation.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace rampart {
+
+constexpr char AsciiLower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+constexpr bool IEquals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+constexpr bool IStartsWith(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+}
+
+constexpr bool IEndsWith(std::string_view s, std::string_view suffix) noexcept {
+  return s.size() >= suffix.size() && IEquals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+constexpr std::string_view TrimOws(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+inline std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+// Calls fn(token) for each comma-separated element of an HTTP list header, trimmed, skipping
+// empty elements (RFC 9110 section 5.6.1).
+template <typename Fn>
+void ForEachListToken(std::string_view value, Fn&& fn) {
+  while (!value.empty()) {
+    std::size_t comma = value.find(',');
+    std::string_view token = TrimOws(value.substr(0, comma));
+    if (!token.empty()) fn(token);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Appends s to out as the inside of a JSON string (quotes not included).
+void AppendJsonEscaped(std::string& out, std::string_view s);
+
+}  // namespace rampart
