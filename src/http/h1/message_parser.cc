@@ -60,6 +60,16 @@ std::size_t MessageParser<kIsRequest>::Feed(const char* data, std::size_t size) 
       method_ = {message_start_ + method_off_, method_len_};
       target_ = {message_start_ + target_off_, target_len_};
       headers_.Resolve(message_start_);
+      if (this->is_done()) {
+        framing_ = BodyFraming::kNone;
+      } else if (this->chunked()) {
+        framing_ = BodyFraming::kChunked;
+      } else if (auto cl = Base::content_length()) {
+        framing_ = *cl > 0 ? BodyFraming::kContentLength : BodyFraming::kNone;
+        content_length_ = *cl;
+      } else if (this->need_eof()) {
+        framing_ = BodyFraming::kUntilClose;
+      }
       this->eager(true);
     }
     if (ec == http::error::need_more) break;
@@ -207,19 +217,8 @@ void MessageParser<kIsRequest>::on_header_impl(boost::beast::error_code& ec) {
 }
 
 template <bool kIsRequest>
-void MessageParser<kIsRequest>::on_body_init_impl(
-    const boost::optional<std::uint64_t>& content_length, boost::beast::error_code&) {
-  if (this->chunked()) {
-    framing_ = BodyFraming::kChunked;
-  } else if (content_length) {
-    framing_ = *content_length > 0 ? BodyFraming::kContentLength : BodyFraming::kNone;
-    content_length_ = *content_length;
-  } else if (this->need_eof()) {
-    framing_ = BodyFraming::kUntilClose;
-  } else {
-    framing_ = BodyFraming::kNone;
-  }
-}
+void MessageParser<kIsRequest>::on_body_init_impl(const boost::optional<std::uint64_t>&,
+                                                  boost::beast::error_code&) {}
 
 template <bool kIsRequest>
 std::size_t MessageParser<kIsRequest>::on_body_impl(boost::beast::string_view body,

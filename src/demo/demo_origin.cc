@@ -1,0 +1,177 @@
+#include "demo/demo_origin.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <csignal>
+#include <thread>
+
+#include "config/config.h"
+#include "core/strings.h"
+
+namespace rampart::demo {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+std::atomic<std::uint64_t> g_connections{0};
+std::atomic<std::uint64_t> g_requests{0};
+
+std::string_view QueryParam(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    auto eq = kv.find('=');
+    if (kv.substr(0, eq) == key) return eq == std::string_view::npos ? "1" : kv.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::uint64_t ToNumber(std::string_view s, std::uint64_t fallback) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (ec == std::errc() && p == s.data() + s.size()) ? v : fallback;
+}
+
+std::string EchoJson(const http::request<http::string_body>& req, std::uint64_t conn_id) {
+  std::string out = "{\"method\":\"";
+  AppendJsonEscaped(out, std::string_view(req.method_string().data(), req.method_string().size()));
+  out += "\",\"target\":\"";
+  AppendJsonEscaped(out, std::string_view(req.target().data(), req.target().size()));
+  out += fmt::format("\",\"version\":\"{}.{}\",\"connection_id\":{},\"headers\":[",
+                     req.version() / 10, req.version() % 10, conn_id);
+  bool first = true;
+  for (const auto& f : req) {
+    out += first ? "[\"" : ",[\"";
+    first = false;
+    AppendJsonEscaped(out, std::string_view(f.name_string().data(), f.name_string().size()));
+    out += "\",\"";
+    AppendJsonEscaped(out, std::string_view(f.value().data(), f.value().size()));
+    out += "\"]";
+  }
+  out += fmt::format("],\"body_bytes\":{},\"body\":\"", req.body().size());
+  AppendJsonEscaped(out, req.body());
+  out += "\"}\n";
+  return out;
+}
+
+asio::awaitable<void> Serve(tcp::socket socket) {
+  const std::uint64_t conn_id = ++g_connections;
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    parser.header_limit(64 * 1024);
+    auto [rec, n] =
+        co_await http::async_read(socket, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return;
+    ++g_requests;
+    auto& req = parser.get();
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view query = target.find('?') == std::string_view::npos
+                                 ? std::string_view()
+                                 : target.substr(target.find('?') + 1);
+
+    if (auto d = ToNumber(QueryParam(query, "delay"), 0); d > 0) {
+      asio::steady_timer t(socket.get_executor(), std::chrono::milliseconds(d));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    unsigned status = static_cast<unsigned>(ToNumber(QueryParam(query, "status"), 200));
+    http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
+    res.set(http::field::server, "rampart-demo-origin");
+    res.set("X-Origin-Connection", std::to_string(conn_id));
+    if (path == "/health") {
+      res.set(http::field::content_type, "application/json");
+      res.body() = "{\"status\":\"ok\"}\n";
+    } else if (path == "/__stats") {
+      res.set(http::field::content_type, "application/json");
+      res.body() = fmt::format("{{\"connections\":{},\"requests\":{}}}\n", g_connections.load(),
+                               g_requests.load());
+    } else if (QueryParam(query, "echo") == "body") {
+      res.set(http::field::content_type, "application/octet-stream");
+      res.body() = req.body();
+    } else if (auto size = QueryParam(query, "size"); !size.empty()) {
+      res.set(http::field::content_type, "application/octet-stream");
+      std::uint64_t n = std::min<std::uint64_t>(ToNumber(size, 0), 512 * 1024 * 1024);
+      res.body().resize(n);
+      for (std::uint64_t i = 0; i < n; ++i) res.body()[i] = static_cast<char>('a' + i % 26);
+    } else {
+      res.set(http::field::content_type, "application/json");
+      res.body() = EchoJson(req, conn_id);
+    }
+    const bool nolength = !QueryParam(query, "nolength").empty();
+    bool keep = req.keep_alive() && QueryParam(query, "close").empty() && !nolength;
+    res.keep_alive(keep);
+    if (!QueryParam(query, "chunked").empty())
+      res.chunked(true);
+    else if (!nolength)
+      res.prepare_payload();
+    if (req.method() == http::verb::head) res.body().clear();
+    http::response_serializer<http::string_body> sr(res);
+    if (req.method() == http::verb::head) sr.split(true);
+    auto [wec, wn] =
+        req.method() == http::verb::head
+            ? co_await http::async_write_header(socket, sr, asio::as_tuple(asio::use_awaitable))
+            : co_await http::async_write(socket, sr, asio::as_tuple(asio::use_awaitable));
+    if (wec || !keep) {
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Accept(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (!acceptor.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), Serve(std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+int RunDemoOrigin(const std::string& listen, int threads) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!config::SplitHostPort(listen, host, port)) {
+    spdlog::error("--listen: '{}' is not host:port", listen);
+    return 1;
+  }
+  asio::io_context io(threads);
+  boost::system::error_code ec;
+  tcp::endpoint ep(asio::ip::make_address(host, ec), port);
+  tcp::acceptor acceptor(io);
+  if (!ec) acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(4096, ec);
+  if (ec) {
+    spdlog::error("demo-origin: cannot listen on {}: {}", listen, ec.message());
+    return 1;
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+  asio::co_spawn(io, Accept(acceptor), asio::detached);
+  spdlog::info("demo origin listening on {}", listen);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  return 0;
+}
+
+}  // namespace rampart::demo

@@ -1,0 +1,185 @@
+#include "http/proxy_headers.h"
+
+#include <fmt/format.h>
+
+#include <boost/beast/http/status.hpp>
+
+namespace rampart::http {
+namespace {
+
+bool InRules(const config::HeaderRules* rules, std::string_view name) noexcept {
+  if (rules == nullptr) return false;
+  for (const auto& r : rules->remove) {
+    if (IEquals(r, name)) return true;
+  }
+  return false;
+}
+
+void AddLine(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+void AppendStatusLine(std::string& out, int status) {
+  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+                  static_cast<char>('0' + status % 10), ' '};
+  out.append("HTTP/1.1 ");
+  out.append(code, 4);
+  out.append(ReasonPhrase(status));
+  out.append("\r\n");
+}
+
+}  // namespace
+
+bool IsHopByHop(std::string_view n) noexcept {
+  switch (n.size()) {
+    case 2:
+      return IEquals(n, "te");
+    case 7:
+      return IEquals(n, "trailer") || IEquals(n, "upgrade");
+    case 10:
+      return IEquals(n, "connection") || IEquals(n, "keep-alive");
+    case 16:
+      return IEquals(n, "proxy-connection");
+    case 17:
+      return IEquals(n, "transfer-encoding");
+    default:
+      return false;
+  }
+}
+
+bool ListedInConnection(const HeaderList& headers, std::string_view name) noexcept {
+  for (const auto& h : headers) {
+    if (!IEquals(h.name, "connection")) continue;
+    bool listed = false;
+    ForEachListToken(h.value, [&](std::string_view tok) { listed = listed || IEquals(tok, name); });
+    if (listed) return true;
+  }
+  return false;
+}
+
+void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
+  out.clear();
+  out.append(r.method);
+  out.push_back(' ');
+  out.append(r.path_and_query);
+  out.append(" HTTP/1.1\r\n");
+  AddLine(out, "Host", r.host);
+  bool has_connection_tokens = r.headers->Has("connection");
+  std::string_view prior_xff, prior_proto, prior_host, prior_via, prior_id;
+  for (const auto& h : *r.headers) {
+    std::string_view n = h.name;
+    if (IsHopByHop(n) || IEquals(n, "host") || IEquals(n, "expect")) continue;
+    if (has_connection_tokens && ListedInConnection(*r.headers, n)) continue;
+    if (IEquals(n, "x-forwarded-for")) {
+      if (prior_xff.empty()) prior_xff = h.value;
+      continue;
+    }
+    if (IEquals(n, "x-forwarded-proto")) {
+      if (prior_proto.empty()) prior_proto = h.value;
+      continue;
+    }
+    if (IEquals(n, "x-forwarded-host")) {
+      if (prior_host.empty()) prior_host = h.value;
+      continue;
+    }
+    if (IEquals(n, "via")) {
+      if (prior_via.empty()) prior_via = h.value;
+      continue;
+    }
+    if (IEquals(n, r.request_id_header)) {
+      if (prior_id.empty()) prior_id = h.value;
+      continue;
+    }
+    if (InRules(r.rules, n)) continue;
+    AddLine(out, h.name, h.value);
+  }
+  // Forwarding headers: a trusted proxy's chain is extended; anyone else's is replaced, so an
+  // untrusted client cannot plant addresses that the upstream would believe.
+  out.append("X-Forwarded-For: ");
+  if (r.trusted_peer && !prior_xff.empty()) {
+    out.append(prior_xff);
+    out.append(", ");
+  }
+  out.append(r.client_ip);
+  out.append("\r\n");
+  AddLine(out, "X-Forwarded-Proto", r.trusted_peer && !prior_proto.empty() ? prior_proto : "http");
+  AddLine(out, "X-Forwarded-Host",
+          r.trusted_peer && !prior_host.empty() ? prior_host : r.original_host);
+  out.append("Via: ");
+  if (!prior_via.empty()) {
+    out.append(prior_via);
+    out.append(", ");
+  }
+  out.append("1.1 ");
+  out.append(r.via);
+  out.append("\r\n");
+  AddLine(out, "X-Request-Id", r.request_id);
+  if (r.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (r.rules) {
+    for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
+  }
+  if (r.extra) {
+    for (const auto& [n, v] : *r.extra) AddLine(out, n, v);
+  }
+  out.append("\r\n");
+}
+
+void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) {
+  out.clear();
+  AppendStatusLine(out, r.status);
+  bool has_connection_tokens = r.headers->Has("connection");
+  for (const auto& h : *r.headers) {
+    std::string_view n = h.name;
+    if (IsHopByHop(n)) continue;
+    if (has_connection_tokens && ListedInConnection(*r.headers, n)) continue;
+    if (r.framing != DownstreamResponse::Framing::kAsIs && IEquals(n, "content-length")) continue;
+    if (InRules(r.rules, n)) continue;
+    AddLine(out, h.name, h.value);
+  }
+  if (r.framing == DownstreamResponse::Framing::kChunked)
+    out.append("Transfer-Encoding: chunked\r\n");
+  if (r.rules) {
+    for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
+  }
+  out.append("Via: 1.1 ");
+  out.append(r.via);
+  out.append("\r\n");
+  if (!r.keep_alive)
+    out.append("Connection: close\r\n");
+  else if (r.client_http10)
+    out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+}
+
+void BuildLocalReply(std::string& out, int status, std::string_view reason,
+                     std::string_view message, std::string_view request_id, bool keep_alive,
+                     std::string_view extra_headers) {
+  std::string body;
+  body.reserve(96 + message.size() + request_id.size());
+  body.append("{\"error\":\"");
+  AppendJsonEscaped(body, reason);
+  body.append("\",\"message\":\"");
+  AppendJsonEscaped(body, message);
+  body.append("\",\"request_id\":\"");
+  AppendJsonEscaped(body, request_id);
+  body.append("\"}\n");
+  out.clear();
+  AppendStatusLine(out, status);
+  out.append("Content-Type: application/json\r\n");
+  fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", body.size());
+  if (!request_id.empty()) AddLine(out, "X-Request-Id", request_id);
+  out.append(extra_headers);
+  out.append(keep_alive ? "" : "Connection: close\r\n");
+  out.append("\r\n");
+  out.append(body);
+}
+
+std::string_view ReasonPhrase(int status) noexcept {
+  auto s = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  return {s.data(), s.size()};
+}
+
+}  // namespace rampart::http

@@ -1,0 +1,55 @@
+// Building the heads a proxy sends: the upstream request and the downstream response, with
+// hop-by-hop headers removed (RFC 9110 section 7.6.1), forwarding headers set, and the route's
+// header rules applied. Pure functions over views; the output string is reused by the caller.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "http/message.h"
+
+namespace rampart::http {
+
+bool IsHopByHop(std::string_view name) noexcept;
+// True when `name` is listed in any Connection header of `headers`.
+bool ListedInConnection(const HeaderList& headers, std::string_view name) noexcept;
+
+struct UpstreamRequest {
+  std::string_view method;
+  std::string_view path_and_query;  // origin-form, after rewrite
+  std::string_view host;            // Host to send (after rewrite)
+  const HeaderList* headers = nullptr;
+  const config::HeaderRules* rules = nullptr;
+  const std::vector<std::pair<std::string, std::string>>* extra = nullptr;  // from gates
+  std::string_view client_ip;
+  std::string_view original_host;      // for X-Forwarded-Host
+  bool trusted_peer = false;           // keep the client's X-Forwarded-*, X-Request-Id
+  std::string_view request_id_header;  // lower case
+  std::string_view request_id;
+  std::string_view via;  // pseudonym, e.g. "rampart"
+  bool chunked = false;  // body goes re-chunked
+};
+void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r);
+
+struct DownstreamResponse {
+  int status = 200;
+  const HeaderList* headers = nullptr;
+  const config::HeaderRules* rules = nullptr;
+  std::string_view via;
+  enum class Framing { kAsIs, kChunked, kClose } framing = Framing::kAsIs;
+  bool keep_alive = true;
+  bool client_http10 = false;
+};
+void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r);
+
+// A response rampart writes itself: {"error":..., "message":..., "request_id":...}.
+void BuildLocalReply(std::string& out, int status, std::string_view reason,
+                     std::string_view message, std::string_view request_id, bool keep_alive,
+                     std::string_view extra_headers);
+
+std::string_view ReasonPhrase(int status) noexcept;
+
+}  // namespace rampart::http

@@ -1,0 +1,117 @@
+// Counters and histograms, sharded per worker: each worker writes only its own slot (relaxed
+// load+store, no lock, no contended cache line); the admin thread sums the slots when scraped.
+// Families are created at config load and never removed, so snapshots can hold raw pointers.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace rampart::observe {
+
+// A counter slot written by one thread only.
+struct Counter {
+  std::atomic<std::uint64_t> value{0};
+  void Add(std::uint64_t n = 1) noexcept {
+    value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t Get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+// Latency buckets in seconds (Prometheus `le`).
+inline constexpr std::array<double, 14> kLatencyBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+struct alignas(64) RouteSlot {
+  std::array<Counter, 6> by_class;                          // index 1..5 = 1xx..5xx
+  std::array<Counter, kLatencyBuckets.size() + 1> latency;  // last = +Inf
+  Counter latency_sum_us;
+};
+
+class RouteStats {
+ public:
+  RouteStats(std::string name, int slots);
+  void Record(int slot, int status, std::uint64_t latency_us) noexcept;
+  const std::string& name() const noexcept { return name_; }
+  void RenderCounts(std::string& out, int slots) const;     // rampart_http_requests_total
+  void RenderHistogram(std::string& out, int slots) const;  // rampart_http_request_duration_seconds
+
+ private:
+  std::string name_;
+  std::unique_ptr<RouteSlot[]> slots_;
+};
+
+enum class UpstreamError : std::uint8_t { kConnectFailure, kTimeout, kReset, kBadResponse, kCount };
+
+struct alignas(64) UpstreamSlot {
+  Counter requests;
+  Counter connections_opened;
+  Counter connections_reused;
+  std::array<Counter, static_cast<int>(UpstreamError::kCount)> errors;
+};
+
+class UpstreamStats {
+ public:
+  UpstreamStats(std::string name, int slots);
+  UpstreamSlot& slot(int i) noexcept { return slots_[i]; }
+  const std::string& name() const noexcept { return name_; }
+  // Family 0: requests, 1: connections opened, 2: connections reused, 3: errors by kind.
+  void Render(std::string& out, int slots, int family) const;
+
+ private:
+  std::string name_;
+  std::unique_ptr<UpstreamSlot[]> slots_;
+};
+
+// Core local replies, by reason token.
+enum class LocalReason : std::uint8_t {
+  kBadRequest,
+  kUriTooLong,
+  kHeadersTooLarge,
+  kBodyTooLarge,
+  kRequestTimeout,
+  kNoRoute,
+  kUpstreamUnavailable,
+  kUpstreamTimeout,
+  kUpstreamBadResponse,
+  kGate,
+  kCount
+};
+std::string_view ReasonToken(LocalReason r) noexcept;
+int ReasonStatus(LocalReason r) noexcept;
+
+struct alignas(64) WorkerSlot {
+  Counter connections_accepted;
+  std::atomic<std::int64_t> connections_active{0};  // gauge; same single-writer rule
+  Counter requests;
+  std::array<Counter, static_cast<int>(LocalReason::kCount)> local_replies;
+  Counter access_log_dropped;
+};
+
+class Metrics {
+ public:
+  explicit Metrics(int workers);
+  int slots() const noexcept { return slots_; }
+  // Returns the family for `name`, creating it on first use (config load, control thread).
+  RouteStats* Route(const std::string& name);
+  UpstreamStats* Upstream(const std::string& name);
+  WorkerSlot& worker(int i) noexcept { return workers_[i]; }
+  void CountReload(bool ok) noexcept { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
+
+  std::string RenderPrometheus() const;
+
+ private:
+  int slots_;
+  mutable std::mutex mu_;  // guards the maps, not the counters
+  std::map<std::string, std::unique_ptr<RouteStats>> routes_;
+  std::map<std::string, std::unique_ptr<UpstreamStats>> upstreams_;
+  std::unique_ptr<WorkerSlot[]> workers_;
+  std::atomic<std::uint64_t> reloads_ok_{0}, reloads_failed_{0};
+};
+
+}  // namespace rampart::observe

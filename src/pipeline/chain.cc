@@ -1,0 +1,28 @@
+#include "pipeline/chain.h"
+
+namespace rampart {
+
+boost::asio::awaitable<Decision> RunRequestGates(const CompiledRoute& route, Exchange& ex,
+                                                 std::size_t& ran) {
+  ran = 0;
+  for (const auto& gate : route.gates) {
+    ++ran;
+    Decision d =
+        gate->is_async() ? co_await gate->OnRequestHeadersAsync(ex) : gate->OnRequestHeaders(ex);
+    if (!d.is_continue()) {
+      ex.notes.push_back({gate->Name(), d.reason});
+      co_return d;
+    }
+  }
+  co_return Decision::Continue();
+}
+
+void RunResponseGates(const CompiledRoute& route, Exchange& ex, std::size_t ran) noexcept {
+  for (std::size_t i = ran; i-- > 0;) route.gates[i]->OnResponseHeaders(ex);
+}
+
+void RunCompleteGates(const CompiledRoute& route, const Exchange& ex, std::size_t ran) noexcept {
+  for (std::size_t i = ran; i-- > 0;) route.gates[i]->OnComplete(ex);
+}
+
+}  // namespace rampart

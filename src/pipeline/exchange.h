@@ -1,0 +1,65 @@
+// One request/response pair as the gates see it. Owned by the downstream session and reused
+// across the requests of a connection; views point into the session's buffers and are valid for
+// the duration of the exchange.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "http/message.h"
+
+namespace rampart {
+
+struct CompiledRoute;
+
+struct GateNote {
+  std::string_view gate;     // gate name
+  std::string_view outcome;  // "pass", a reason token, "shadow:<reason>", ...
+};
+
+struct Exchange {
+  // Request, as received.
+  std::string_view method;
+  std::string_view target;  // as sent by the client
+  std::string_view path;    // target without the query
+  std::string_view query;   // without '?'
+  std::string_view host;    // Host (or absolute-form authority) without the port, as sent
+  int version = 11;
+  const http::HeaderList* request_headers = nullptr;
+
+  // Connection.
+  boost::asio::ip::address client_address;
+  std::uint16_t client_port = 0;
+  std::string_view listener;
+  bool from_trusted_peer = false;
+
+  // Decided by the core.
+  std::string_view request_id;
+  const CompiledRoute* route = nullptr;
+  SteadyTime start{};
+
+  // Gates may add request headers for the upstream (e.g. a verified identity).
+  std::vector<std::pair<std::string, std::string>> upstream_headers;
+  std::vector<GateNote> notes;
+
+  // Response (set before OnResponseHeaders and for OnComplete).
+  int status = 0;
+
+  void Reset() {
+    method = target = path = query = host = {};
+    version = 11;
+    request_headers = nullptr;
+    request_id = {};
+    route = nullptr;
+    upstream_headers.clear();
+    notes.clear();
+    status = 0;
+  }
+};
+
+}  // namespace rampart

@@ -1,0 +1,71 @@
+#include "pipeline/router.h"
+
+#include "core/strings.h"
+
+namespace rampart {
+
+bool CompiledRoute::Matches(const Exchange& ex) const noexcept {
+  if (!exact_hosts.empty() || !wildcard_hosts.empty()) {
+    bool host_ok = false;
+    for (const auto& h : exact_hosts) {
+      if (IEquals(ex.host, h)) {
+        host_ok = true;
+        break;
+      }
+    }
+    if (!host_ok) {
+      for (const auto& suffix : wildcard_hosts) {
+        // "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com".
+        if (ex.host.size() > suffix.size() && IEndsWith(ex.host, suffix)) {
+          host_ok = true;
+          break;
+        }
+      }
+    }
+    if (!host_ok) return false;
+  }
+  switch (path_kind) {
+    case PathKind::kAny:
+      break;
+    case PathKind::kExact:
+      if (ex.path != path) return false;
+      break;
+    case PathKind::kPrefix:
+      if (!ex.path.starts_with(path)) return false;
+      break;
+    case PathKind::kRegex:
+      if (!path_regex->Matches(ex.path)) return false;
+      break;
+  }
+  if (!methods.empty()) {
+    bool ok = false;
+    for (const auto& m : methods) {
+      if (ex.method == m) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) return false;
+  }
+  for (const auto& hm : headers) {
+    bool found = false;
+    std::string_view v = ex.request_headers->Get(hm.name, &found);
+    if (!hm.present) {
+      if (found) return false;
+      continue;
+    }
+    if (!found) return false;
+    if (hm.exact && v != *hm.exact) return false;
+    if (hm.regex && !hm.regex->Matches(v)) return false;
+  }
+  return true;
+}
+
+const CompiledRoute* Router::Match(const Exchange& ex) const noexcept {
+  for (const auto& r : routes_) {
+    if (r->Matches(ex)) return r.get();
+  }
+  return nullptr;
+}
+
+}  // namespace rampart

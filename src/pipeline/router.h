@@ -1,0 +1,53 @@
+// Routes compiled from config, and first-match routing over them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/regex.h"
+#include "observe/metrics.h"
+#include "pipeline/exchange.h"
+#include "pipeline/gate.h"
+#include "upstream/upstream_spec.h"
+
+namespace rampart {
+
+struct CompiledHeaderMatch {
+  std::string name;  // lower case
+  std::optional<std::string> exact;
+  std::unique_ptr<Regex> regex;
+  bool present = true;
+};
+
+struct CompiledRoute {
+  const config::Route* config = nullptr;  // owned by the same snapshot
+  std::string name;
+  std::vector<std::string> exact_hosts;     // lower case
+  std::vector<std::string> wildcard_hosts;  // ".example.com" for "*.example.com"
+  enum class PathKind { kAny, kExact, kPrefix, kRegex } path_kind = PathKind::kAny;
+  std::string path;
+  std::unique_ptr<Regex> path_regex;
+  std::vector<std::string> methods;
+  std::vector<CompiledHeaderMatch> headers;
+  const upstream::UpstreamSpec* upstream = nullptr;
+  std::vector<std::unique_ptr<Gate>> gates;  // in run order
+  observe::RouteStats* stats = nullptr;
+
+  bool Matches(const Exchange& ex) const noexcept;
+};
+
+class Router {
+ public:
+  void Add(std::unique_ptr<CompiledRoute> route) { routes_.push_back(std::move(route)); }
+  // First route that matches, or nullptr.
+  const CompiledRoute* Match(const Exchange& ex) const noexcept;
+  const std::vector<std::unique_ptr<CompiledRoute>>& routes() const noexcept { return routes_; }
+
+ private:
+  std::vector<std::unique_ptr<CompiledRoute>> routes_;
+};
+
+}  // namespace rampart

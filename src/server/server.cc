@@ -1,0 +1,239 @@
+#include "server/server.h"
+
+#include <csignal>
+#include <thread>
+
+#include "core/strings.h"
+
+namespace rampart::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+std::string ErrorsJson(const std::vector<config::ConfigError>& errors) {
+  std::string out =
+      "{\"error\":\"config_invalid\",\"message\":\"the new configuration was refused; the previous "
+      "one keeps serving\",\"errors\":[";
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    AppendJsonEscaped(out, errors[i].ToString());
+    out += "\"";
+  }
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace
+
+Server::Server(std::string config_path) : config_path_(std::move(config_path)) {}
+
+Server::~Server() {
+  for (auto& w : workers_) w->Stop();
+  for (auto& w : workers_) w->Join();
+}
+
+bool Server::BindListener(const config::Listener& l, std::vector<tcp::acceptor>& out,
+                          std::string* error) {
+  boost::system::error_code ec;
+  tcp::endpoint ep(asio::ip::make_address(l.host, ec), l.port);
+  for (auto& w : workers_) {
+    tcp::acceptor acc(w->io());
+    if (!ec) acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acc.set_option(ReusePort(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(4096, ec);
+    if (ec) {
+      *error =
+          fmt::format("listener '{}': cannot listen on {}: {}", l.name, l.address, ec.message());
+      out.clear();
+      return false;
+    }
+    out.push_back(std::move(acc));
+  }
+  return true;
+}
+
+int Server::Run() {
+  auto loaded = config::LoadConfigFile(config_path_);
+  int workers = 1;
+  if (loaded.config) {
+    workers = loaded.config->workers > 0
+                  ? loaded.config->workers
+                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  metrics_ = std::make_unique<observe::Metrics>(workers);
+  auto built = BuildSnapshot(std::move(loaded), *metrics_, ++generation_);
+  if (!built.snapshot) {
+    for (const auto& e : built.errors) spdlog::error("{}", e.ToString());
+    return 1;
+  }
+  snap_ = built.snapshot;
+  const config::Config& cfg = snap_->config;
+  std::string error;
+  access_log_ = observe::AccessLog::Open(cfg.access_log, &error);
+  if (cfg.access_log.enabled && !access_log_) {
+    spdlog::error("{}: access_log.path: cannot open '{}': {}", cfg.file, cfg.access_log.path,
+                  error);
+    return 1;
+  }
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, *metrics_));
+  for (const auto& l : cfg.listeners) {
+    std::vector<tcp::acceptor> accs;
+    if (!BindListener(l, accs, &error)) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+    for (std::size_t i = 0; i < accs.size(); ++i)
+      workers_[i]->AddAcceptor(l.name, std::move(accs[i]));
+    bound_[l.name] = l.address;
+  }
+  if (cfg.admin.enabled) {
+    admin_ = admin::AdminServer::Start(
+        control_, cfg.admin.host, cfg.admin.port,
+        [this](std::string_view m, std::string_view p) { return HandleAdmin(m, p); }, &error);
+    if (!admin_) {
+      spdlog::error("admin: cannot listen on {}: {}", cfg.admin.address, error);
+      return 1;
+    }
+  }
+  for (auto& w : workers_) w->Start(snap_, access_log_);
+  for (const auto& l : cfg.listeners) spdlog::info("listening on {} ({})", l.address, l.name);
+  if (cfg.admin.enabled) spdlog::info("admin on {}", cfg.admin.address);
+  spdlog::info("rampart started: {} worker(s), {} route(s)", workers, cfg.routes.size());
+
+  asio::signal_set signals(control_, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          spdlog::info("SIGHUP: reloading {}", config_path_);
+          Reload();
+        } else {
+          spdlog::info("{}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+          BeginDrain();
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  control_.run();
+  for (auto& w : workers_) w->Stop();
+  for (auto& w : workers_) w->Join();
+  spdlog::info("rampart stopped");
+  return exit_code_;
+}
+
+void Server::BeginDrain() {
+  if (draining_) return;
+  draining_ = true;
+  if (admin_) admin_->Stop();
+  for (auto& w : workers_) w->BeginDrain();
+  auto deadline = std::chrono::steady_clock::now() + snap_->config.drain_timeout;
+  auto timer = std::make_shared<asio::steady_timer>(control_);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, deadline, timer, poll]() {
+    std::int64_t active = 0;
+    for (auto& w : workers_) active += w->active_connections();
+    if (active == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (active > 0) spdlog::warn("drain timeout: closing {} connection(s)", active);
+      control_.stop();
+      *poll = nullptr;  // break the self-reference
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([poll](const boost::system::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  (*poll)();
+}
+
+admin::AdminResponse Server::Reload() {
+  auto built = BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, generation_ + 1);
+  auto refuse = [&](std::vector<config::ConfigError> errors) {
+    metrics_->CountReload(false);
+    for (const auto& e : errors) spdlog::error("reload refused: {}", e.ToString());
+    return admin::AdminResponse{400, "application/json", ErrorsJson(errors)};
+  };
+  if (!built.snapshot) return refuse(std::move(built.errors));
+  const config::Config& cfg = built.snapshot->config;
+  std::string error;
+  auto log = access_log_;
+  if (cfg.access_log.enabled != snap_->config.access_log.enabled ||
+      cfg.access_log.path != snap_->config.access_log.path) {
+    log = observe::AccessLog::Open(cfg.access_log, &error);
+    if (cfg.access_log.enabled && !log) {
+      return refuse(
+          {{cfg.file, 0,
+            fmt::format("access_log.path: cannot open '{}': {}", cfg.access_log.path, error)}});
+    }
+  }
+  // Listeners: unchanged ones keep their sockets; new or moved ones are bound first, so a bind
+  // error refuses the whole reload.
+  std::vector<std::string> removed;
+  std::vector<std::pair<std::string, std::vector<tcp::acceptor>>> added;
+  for (const auto& [name, address] : bound_) {
+    const config::Listener* l = built.snapshot->FindListener(name);
+    if (!l || l->address != address) removed.push_back(name);
+  }
+  for (const auto& l : cfg.listeners) {
+    auto it = bound_.find(l.name);
+    if (it != bound_.end() && it->second == l.address) continue;
+    bool moving_onto_own_port = false;
+    for (const auto& [n, a] : bound_) moving_onto_own_port |= a == l.address;
+    if (moving_onto_own_port) {
+      return refuse({{l.origin.file, l.origin.line,
+                      fmt::format("listener '{}': address {} is in use by another listener being "
+                                  "renamed; rename and move in separate reloads",
+                                  l.name, l.address)}});
+    }
+    std::vector<tcp::acceptor> accs;
+    if (!BindListener(l, accs, &error)) return refuse({{l.origin.file, l.origin.line, error}});
+    added.emplace_back(l.name, std::move(accs));
+  }
+  if (cfg.workers != snap_->config.workers) {
+    spdlog::warn("reload: 'workers' changes take effect at the next restart");
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    std::vector<std::pair<std::string, tcp::acceptor>> mine;
+    for (auto& [name, accs] : added) mine.emplace_back(name, std::move(accs[i]));
+    workers_[i]->Install(built.snapshot, log, std::move(mine), removed);
+  }
+  for (const auto& name : removed) bound_.erase(name);
+  for (const auto& l : cfg.listeners) bound_[l.name] = l.address;
+  snap_ = built.snapshot;
+  access_log_ = log;
+  ++generation_;
+  metrics_->CountReload(true);
+  spdlog::info("configuration reloaded (generation {})", generation_);
+  return {200, "application/json",
+          fmt::format("{{\"status\":\"reloaded\",\"generation\":{}}}\n", generation_)};
+}
+
+admin::AdminResponse Server::HandleAdmin(std::string_view method, std::string_view path) {
+  if (path == "/metrics" && method == "GET") {
+    return {200, "text/plain; version=0.0.4", metrics_->RenderPrometheus()};
+  }
+  if (path == "/healthz" && method == "GET")
+    return {200, "application/json", "{\"status\":\"ok\"}\n"};
+  if (path == "/readyz" && method == "GET") {
+    if (draining_) return {503, "application/json", "{\"status\":\"draining\"}\n"};
+    return {200, "application/json", "{\"status\":\"ready\"}\n"};
+  }
+  if (path == "/admin/reload") {
+    if (method != "POST")
+      return {405, "application/json",
+              "{\"error\":\"method_not_allowed\",\"message\":\"use POST\"}\n"};
+    return Reload();
+  }
+  return {404, "application/json",
+          "{\"error\":\"not_found\",\"message\":\"admin endpoints: /metrics /healthz /readyz "
+          "/admin/reload\"}\n"};
+}
+
+}  // namespace rampart::server

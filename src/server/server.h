@@ -1,0 +1,47 @@
+// The process: loads config, binds listeners, starts the workers, and runs the control loop
+// (admin API, SIGHUP/POST reloads, SIGTERM drain) on the calling thread.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/admin_server.h"
+#include "observe/access_log.h"
+#include "observe/metrics.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace rampart::server {
+
+class Server {
+ public:
+  explicit Server(std::string config_path);
+  ~Server();
+  // Blocks until the process should exit; returns its exit code.
+  int Run();
+
+ private:
+  bool BindListener(const config::Listener& l, std::vector<boost::asio::ip::tcp::acceptor>& out,
+                    std::string* error);
+  // Reload from the config file; on failure the running snapshot stays. Returns a JSON report.
+  admin::AdminResponse Reload();
+  admin::AdminResponse HandleAdmin(std::string_view method, std::string_view path);
+  void BeginDrain();
+
+  std::string config_path_;
+  boost::asio::io_context control_{1};
+  std::unique_ptr<observe::Metrics> metrics_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<const Snapshot> snap_;
+  std::shared_ptr<observe::AccessLog> access_log_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::map<std::string, std::string> bound_;  // listener name -> address
+  std::uint64_t generation_ = 0;
+  bool draining_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace rampart::server

@@ -1,0 +1,785 @@
+#include "server/session.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "core/request_id.h"
+#include "http/proxy_headers.h"
+#include "pipeline/chain.h"
+#include "server/worker.h"
+#include "upstream/picker.h"
+
+namespace rampart::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using http::h1::BodyFraming;
+using observe::LocalReason;
+
+namespace {
+
+constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kMaxResponseHead = 64 * 1024;
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+
+LocalReason FailureReason(http::ParseFailure f) {
+  switch (f) {
+    case http::ParseFailure::kUriTooLong:
+      return LocalReason::kUriTooLong;
+    case http::ParseFailure::kHeadersTooLarge:
+      return LocalReason::kHeadersTooLarge;
+    case http::ParseFailure::kBodyTooLarge:
+      return LocalReason::kBodyTooLarge;
+    default:
+      return LocalReason::kBadRequest;
+  }
+}
+
+http::h1::ParserLimits RequestLimits(const config::ListenerLimits& l) {
+  return {l.max_request_line_bytes, l.max_header_bytes, l.max_headers, l.max_body_bytes};
+}
+
+// Splits a request target into path and query; absolute-form gives its authority as host.
+void SplitTarget(std::string_view target, std::string_view& authority, std::string_view& path,
+                 std::string_view& query) {
+  authority = {};
+  if (!target.empty() && target[0] != '/') {
+    if (target == "*") {
+      path = target;
+      query = {};
+      return;
+    }
+    auto scheme_end = target.find("://");
+    std::string_view rest = target.substr(scheme_end + 3);
+    auto slash = rest.find_first_of("/?");
+    authority = rest.substr(0, slash);
+    target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  }
+  auto q = target.find('?');
+  path = target.substr(0, q);
+  query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+std::string_view StripPort(std::string_view host) {
+  if (host.starts_with("[")) {
+    auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+// Refuses dot-segments ("/../", "/./"): routing decisions on such paths could be bypassed by
+// an origin that normalizes them after we matched the raw path.
+bool HasDotSegment(std::string_view path) {
+  std::size_t i = 0;
+  while (i < path.size()) {
+    auto next = path.find('/', i + 1);
+    std::string_view seg =
+        path.substr(i + 1, next == std::string_view::npos ? std::string_view::npos : next - i - 1);
+    if (seg == "." || seg == "..") return true;
+    if (next == std::string_view::npos) break;
+    i = next;
+  }
+  return false;
+}
+
+void AppendChunk(std::string& out, std::string_view data) {
+  fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
+  out.append(data);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, tcp::socket socket, std::string listener)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      listener_name_(std::move(listener)),
+      in_(worker.buffers()) {
+  error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_address_ = ep.address();
+  if (peer_address_.is_v6() && peer_address_.to_v6().is_v4_mapped()) {
+    peer_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_address_.to_v6());
+  }
+  peer_port_ = ep.port();
+  peer_ip_ = peer_address_.to_string();
+  socket_.non_blocking(true, ec);
+  socket_.set_option(tcp::no_delay(true), ec);
+  worker_.Register(this);
+  auto& stats = worker_.stats();
+  stats.connections_accepted.Add();
+  stats.connections_active.store(stats.connections_active.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_relaxed);
+  Adopt(worker_.snapshot());
+}
+
+Session::~Session() {
+  if (st_) worker_.GiveRequestState(std::move(st_));
+  worker_.Unregister(this);
+  auto& stats = worker_.stats();
+  stats.connections_active.store(stats.connections_active.load(std::memory_order_relaxed) - 1,
+                                 std::memory_order_relaxed);
+}
+
+void Session::Adopt(std::shared_ptr<const Snapshot> snap) {
+  snap_ = std::move(snap);
+  listener_ = snap_ ? snap_->FindListener(listener_name_) : nullptr;
+  trusted_peer_ = listener_ && listener_->trusted_proxies.Contains(peer_address_);
+}
+
+asio::awaitable<void> Session::Run(std::unique_ptr<Session> self) { co_await self->Loop(); }
+
+void Session::SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept {
+  deadline_kind_ = kind;
+  expiry_ = worker_.now() + d;
+}
+
+void Session::CheckDeadline(SteadyTime now) noexcept {
+  if (now < expiry_) return;
+  timed_out_ = deadline_kind_;
+  expiry_ = SteadyTime::max();
+  error_code ec;
+  socket_.cancel(ec);
+  if (upstream_) upstream_->socket.cancel(ec);
+}
+
+void Session::CloseIfIdle() noexcept {
+  if (!idle_) return;
+  error_code ec;
+  socket_.cancel(ec);
+}
+
+asio::awaitable<std::size_t> Session::ReadSome(tcp::socket& s, std::span<char> into,
+                                               error_code& ec) {
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(into.data(), into.size()), ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      worker_.RefreshNow();
+      co_return n;
+    }
+    auto [wec] = co_await s.async_wait(tcp::socket::wait_read, kUseAwaitable);
+    worker_.RefreshNow();
+    if (wec) {
+      ec = wec;
+      co_return 0;
+    }
+  }
+}
+
+asio::awaitable<void> Session::WriteAll(tcp::socket& s, std::span<asio::const_buffer> bufs,
+                                        error_code& ec) {
+  std::size_t first = 0;
+  while (first < bufs.size() && bufs[first].size() == 0) ++first;
+  while (first < bufs.size()) {
+    std::size_t n = s.write_some(bufs.subspan(first), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto [wec] = co_await s.async_wait(tcp::socket::wait_write, kUseAwaitable);
+      worker_.RefreshNow();
+      if (wec) {
+        ec = wec;
+        co_return;
+      }
+      continue;
+    }
+    if (ec) co_return;
+    while (n > 0 && first < bufs.size()) {
+      std::size_t take = std::min(n, bufs[first].size());
+      bufs[first] += take;
+      n -= take;
+      if (bufs[first].size() == 0) ++first;
+    }
+    while (first < bufs.size() && bufs[first].size() == 0) ++first;
+  }
+  ec = {};
+}
+
+asio::awaitable<void> Session::Loop() {
+  std::optional<http::h1::RequestParser> parser;
+  for (;;) {
+    if (!co_await ReadHead(parser)) break;
+    bool keep_alive = co_await HandleRequest(*parser);
+    parser.reset();
+    in_.Consume(head_consumed_);
+    head_consumed_ = 0;
+    if (st_) {
+      // Bytes read past this request's end (pipelining) go back to the front buffer.
+      if (!st_->aux.empty()) in_.Append(st_->aux.data(), st_->aux.size(), st_->aux.size());
+      st_->aux.Consume(st_->aux.size());
+      st_->aux.ReleaseIfEmpty();
+      st_->up_in.Consume(st_->up_in.size());
+      st_->up_in.ReleaseIfEmpty();
+      worker_.GiveRequestState(std::move(st_));
+    }
+    if (!keep_alive) {
+      co_await LingeringClose();
+      break;
+    }
+  }
+  error_code ec;
+  socket_.close(ec);
+}
+
+asio::awaitable<void> Session::LingeringClose() {
+  // Closing with unread input makes the kernel send RST, which can destroy the response we just
+  // wrote before the client reads it; half-close and drain briefly instead (like nginx's
+  // lingering_close).
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  SetDeadline(TimeoutKind::kIdle, kLingerTimeout);
+  char sink[4096];
+  std::size_t total = 0;
+  while (total < 256 * 1024) {
+    std::size_t n = co_await ReadSome(socket_, std::span<char>(sink, sizeof(sink)), ec);
+    if (ec) break;
+    total += n;
+  }
+  ClearDeadline();
+}
+
+asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& parser) {
+  if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
+  if (listener_ == nullptr) co_return false;  // the listener was removed by a reload
+  const auto& limits = listener_->limits;
+  error_code ec;
+  if (in_.empty()) {
+    // Idle: hold no buffer while waiting for the next request.
+    in_.ReleaseIfEmpty();
+    if (worker_.draining()) co_return false;
+    idle_ = true;
+    SetDeadline(TimeoutKind::kIdle, requests_ == 0 ? limits.header_timeout : limits.idle_timeout);
+    auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseAwaitable);
+    idle_ = false;
+    worker_.RefreshNow();
+    if (wec) co_return false;
+    if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
+    if (listener_ == nullptr) co_return false;
+  }
+  st_ = worker_.TakeRequestState();
+  timed_out_ = TimeoutKind::kNone;
+  response_started_ = false;
+  bytes_in_ = bytes_out_ = 0;
+  upstream_name_ = endpoint_key_ = {};
+  SetDeadline(TimeoutKind::kHeader, limits.header_timeout);
+  st_->ex.Reset();
+  st_->ex.start = worker_.now();
+  parser.emplace(RequestLimits(listener_->limits), st_->request_headers, st_->body_out);
+  std::size_t consumed = 0;
+  const std::size_t max_total = limits.max_header_bytes + kReadChunk;
+  for (;;) {
+    if (in_.size() > consumed)
+      consumed += parser->Feed(in_.data() + consumed, in_.size() - consumed);
+    if (parser->failure() != http::ParseFailure::kNone) {
+      head_consumed_ = in_.size();
+      co_await ParseFailureReply(parser->failure(), parser->failure_detail());
+      co_return false;
+    }
+    if (parser->header_done()) break;
+    auto space = in_.Prepare(4096, max_total);
+    if (space.empty()) {
+      head_consumed_ = in_.size();
+      co_await ParseFailureReply(http::ParseFailure::kHeadersTooLarge, "header section too large");
+      co_return false;
+    }
+    std::size_t n = co_await ReadSome(socket_, space, ec);
+    if (ec) {
+      head_consumed_ = in_.size();
+      if (timed_out_ != TimeoutKind::kNone && in_.size() > 0) {
+        co_await LocalReply(408, "request_timeout", "the request head did not arrive in time",
+                            false);
+        worker_.stats().local_replies[static_cast<int>(LocalReason::kRequestTimeout)].Add();
+      }
+      co_return false;  // closed or timed out between requests: nothing to answer
+    }
+    in_.Commit(n);
+  }
+  // The whole head, and any body bytes that came with it, are now consumed from in_'s front;
+  // in_ keeps them in place until the exchange ends (the head's views point there).
+  bytes_in_ = consumed;
+  head_consumed_ = consumed;
+  co_return true;
+}
+
+asio::awaitable<bool> Session::ParseFailureReply(http::ParseFailure f, std::string_view detail) {
+  LocalReason reason = FailureReason(f);
+  worker_.stats().local_replies[static_cast<int>(reason)].Add();
+  co_return co_await LocalReply(observe::ReasonStatus(reason), observe::ReasonToken(reason), detail,
+                                false);
+}
+
+asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
+                                          std::string_view message, bool keep_alive,
+                                          std::string_view extra_headers) {
+  RequestState& st = *st_;
+  if (st.ex.request_id.empty()) {
+    auto id = NewRequestId();
+    request_id_buf_ = id.text;
+    st.ex.request_id = {request_id_buf_.data(), request_id_buf_.size()};
+  }
+  keep_alive = keep_alive && !worker_.draining();
+  http::BuildLocalReply(st.head_out, status, reason, message, st.ex.request_id, keep_alive,
+                        extra_headers);
+  SetDeadline(TimeoutKind::kSend,
+              listener_ ? listener_->limits.send_timeout : std::chrono::seconds(10));
+  error_code ec;
+  asio::const_buffer b[1] = {asio::buffer(st.head_out)};
+  co_await WriteAll(socket_, b, ec);
+  ClearDeadline();
+  bytes_out_ += st.head_out.size();
+  response_started_ = true;
+  Finish(status, reason);
+  co_return keep_alive && !ec;
+}
+
+asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
+  ++requests_;
+  worker_.stats().requests.Add();
+  RequestState& st = *st_;
+  Exchange& ex = st.ex;
+  ex.method = p.method();
+  ex.target = p.target();
+  ex.version = p.version();
+  ex.request_headers = &st.request_headers;
+  ex.client_address = peer_address_;
+  ex.client_port = peer_port_;
+  ex.listener = listener_name_;
+  ex.from_trusted_peer = trusted_peer_;
+  std::string_view authority;
+  SplitTarget(p.target(), authority, ex.path, ex.query);
+  ex.host = StripPort(authority.empty() ? st.request_headers.Get("host") : authority);
+  std::string_view client_id = st.request_headers.Get(snap_->config.request_id_header);
+  if (trusted_peer_ && IsAcceptableRequestId(client_id)) {
+    ex.request_id = client_id;
+  } else {
+    auto id = NewRequestId();
+    request_id_buf_ = id.text;
+    ex.request_id = {request_id_buf_.data(), request_id_buf_.size()};
+  }
+  gates_ran_ = 0;
+  // A refused request keeps the connection only when its body was fully read.
+  const bool can_keep = p.done() && p.keep_alive();
+  if (ex.path != "*" && HasDotSegment(ex.path)) {
+    worker_.stats().local_replies[static_cast<int>(LocalReason::kBadRequest)].Add();
+    co_return co_await LocalReply(400, "bad_request", "path has '.' or '..' segments", can_keep);
+  }
+  const CompiledRoute* route = snap_->router.Match(ex);
+  if (route == nullptr) {
+    worker_.stats().local_replies[static_cast<int>(LocalReason::kNoRoute)].Add();
+    co_return co_await LocalReply(404, "no_route", "no route matches this request", can_keep);
+  }
+  ex.route = route;
+  if (!route->gates.empty()) {
+    Decision d = co_await RunRequestGates(*route, ex, gates_ran_);
+    if (d.kind == Decision::Kind::kDrop) {
+      Finish(0, d.reason);
+      RunCompleteGates(*route, ex, gates_ran_);
+      co_return false;
+    }
+    if (d.kind == Decision::Kind::kRespond) {
+      worker_.stats().local_replies[static_cast<int>(LocalReason::kGate)].Add();
+      ex.status = d.status;
+      bool keep = co_await LocalReply(d.status, d.reason, d.message, can_keep, d.headers);
+      RunCompleteGates(*route, ex, gates_ran_);
+      co_return keep;
+    }
+  }
+  bool keep = co_await Proxy(p, *route);
+  RunCompleteGates(*route, ex, gates_ran_);
+  co_return keep;
+}
+
+asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledRoute& route) {
+  RequestState& st = *st_;
+  Exchange& ex = st.ex;
+  const upstream::UpstreamSpec& up = *route.upstream;
+  const config::ListenerLimits& limits = listener_->limits;
+  auto& ustats = up.stats->slot(worker_.index());
+  auto& pool = worker_.upstream_pool();
+  upstream_name_ = up.name;
+  error_code ec;
+
+  // The upstream request head.
+  std::string& path = st.scratch;
+  path.clear();
+  if (route.config->path_prefix_rewrite) {
+    const std::string& matched = route.config->match.path_prefix ? *route.config->match.path_prefix
+                                                                 : *route.config->match.path;
+    path = *route.config->path_prefix_rewrite;
+    std::string_view rest = ex.path.substr(std::min(matched.size(), ex.path.size()));
+    if (path.ends_with('/') && rest.starts_with('/')) rest.remove_prefix(1);
+    path.append(rest);
+    if (path.empty()) path = "/";
+  } else {
+    path.append(ex.path);
+  }
+  if (!ex.query.empty()) {
+    path.push_back('?');
+    path.append(ex.query);
+  }
+  std::string_view authority, ignored_path, ignored_query;
+  SplitTarget(p.target(), authority, ignored_path, ignored_query);
+  std::string_view original_host = authority.empty() ? st.request_headers.Get("host") : authority;
+  http::UpstreamRequest ur;
+  ur.method = ex.method;
+  ur.path_and_query = path;
+  ur.host =
+      route.config->host_rewrite ? std::string_view(*route.config->host_rewrite) : original_host;
+  ur.headers = &st.request_headers;
+  ur.rules = &route.config->request_headers;
+  ur.extra = &ex.upstream_headers;
+  ur.client_ip = peer_ip_;
+  ur.original_host = original_host;
+  ur.trusted_peer = trusted_peer_;
+  ur.request_id_header = snap_->config.request_id_header;
+  ur.request_id = ex.request_id;
+  ur.via = snap_->config.via;
+  ur.chunked = p.framing() == BodyFraming::kChunked;
+  http::BuildUpstreamRequestHead(st.head_out, ur);
+
+  const bool expect_continue = p.version() == 11 && !p.done() && p.body_bytes() == 0 &&
+                               IEquals(st.request_headers.Get("expect"), "100-continue");
+  const bool can_keep = p.done() && p.keep_alive();
+
+  // Pick an endpoint and get a connection: pooled first, else a new one.
+  std::size_t idx =
+      upstream::Picker::Pick(up, pool, worker_.rr_position(up.name), worker_.Random());
+  const upstream::EndpointSpec& ep = up.endpoints[idx];
+  endpoint_key_ = ep.key;
+  struct ActiveGuard {
+    std::uint32_t& n;
+    explicit ActiveGuard(std::uint32_t& c) : n(c) { ++n; }
+    ~ActiveGuard() { --n; }
+  } active_guard(pool.active(ep));
+  ustats.requests.Add();
+  upstream_start_ = worker_.now();
+
+  std::unique_ptr<upstream::UpstreamConnection> conn;
+  struct UpstreamRef {  // clears the session's cancel target on every exit
+    upstream::UpstreamConnection*& ref;
+    ~UpstreamRef() { ref = nullptr; }
+  } upstream_ref{upstream_};
+  for (int attempt = 0;; ++attempt) {
+    conn = pool.TakeIdle(ep);
+    const bool reused = conn != nullptr;
+    if (reused) {
+      ustats.connections_reused.Add();
+      upstream_ = conn.get();
+    } else {
+      conn = pool.NewConnection();
+      upstream_ = conn.get();
+      SetDeadline(TimeoutKind::kConnect, up.connect_timeout);
+      auto [cec] = co_await conn->socket.async_connect(ep.address, kUseAwaitable);
+      worker_.RefreshNow();
+      if (cec) {
+        upstream_end_ = worker_.now();
+        if (timed_out_ == TimeoutKind::kConnect) {
+          ustats.errors[static_cast<int>(observe::UpstreamError::kTimeout)].Add();
+          worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamTimeout)].Add();
+          co_return co_await LocalReply(504, "upstream_timeout",
+                                        "the upstream did not accept the connection in time",
+                                        can_keep);
+        }
+        ustats.errors[static_cast<int>(observe::UpstreamError::kConnectFailure)].Add();
+        worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamUnavailable)].Add();
+        co_return co_await LocalReply(502, "upstream_unavailable", "cannot connect to the upstream",
+                                      can_keep);
+      }
+      conn->socket.non_blocking(true, ec);
+      conn->socket.set_option(tcp::no_delay(true), ec);
+      ustats.connections_opened.Add();
+    }
+    if (expect_continue && attempt == 0) {
+      // The origin never sees Expect: rampart answers it once the request may proceed.
+      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::const_buffer b[1] = {asio::buffer(k100.data(), k100.size())};
+      SetDeadline(TimeoutKind::kSend, limits.send_timeout);
+      co_await WriteAll(socket_, b, ec);
+      if (ec) co_return false;
+    }
+    SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
+    asio::const_buffer b[2] = {asio::buffer(st.head_out), asio::buffer(st.body_out)};
+    co_await WriteAll(conn->socket, b, ec);
+    if (!ec) break;
+    if (reused && attempt == 0 && timed_out_ == TimeoutKind::kNone) {
+      conn.reset();  // closed by the origin while idle: one retry on a new connection
+      continue;
+    }
+    ustats
+        .errors[static_cast<int>(timed_out_ == TimeoutKind::kUpstream
+                                     ? observe::UpstreamError::kTimeout
+                                     : observe::UpstreamError::kReset)]
+        .Add();
+    worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamUnavailable)].Add();
+    co_return co_await LocalReply(502, "upstream_unavailable", "the upstream closed the connection",
+                                  can_keep);
+  }
+  st.body_out.clear();
+
+  // The rest of the request body, streamed as it arrives.
+  bool request_sent = true;
+  while (!p.done()) {
+    SetDeadline(TimeoutKind::kBody, limits.body_timeout);
+    auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
+    std::size_t n = co_await ReadSome(socket_, space, ec);
+    if (ec) {
+      if (timed_out_ == TimeoutKind::kBody) {
+        worker_.stats().local_replies[static_cast<int>(LocalReason::kRequestTimeout)].Add();
+        co_await LocalReply(408, "request_timeout", "the request body did not arrive in time",
+                            false);
+      } else {
+        Finish(400, "client_closed");
+      }
+      co_return false;  // the upstream connection is dropped with its half-sent request
+    }
+    bytes_in_ += n;
+    st.aux.Commit(n);
+    st.aux.Consume(p.Feed(st.aux.data(), st.aux.size()));
+    if (p.failure() != http::ParseFailure::kNone) {
+      co_await ParseFailureReply(p.failure(), p.failure_detail());
+      co_return false;
+    }
+    if (!st.body_out.empty()) {
+      SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
+      asio::const_buffer b[1] = {asio::buffer(st.body_out)};
+      co_await WriteAll(conn->socket, b, ec);
+      st.body_out.clear();
+      if (ec) {
+        request_sent = false;  // the origin may have answered early and closed: read that answer
+        break;
+      }
+    }
+  }
+
+  // The response head; interim 1xx responses are consumed here.
+  const bool client11 = p.version() == 11;
+  http::h1::ParserLimits rlimits{0, kMaxResponseHead, 256, 0};
+  std::optional<http::h1::ResponseParser> rp;
+  std::size_t rconsumed = 0;
+  SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
+  auto upstream_failed = [&](bool timed_out) {
+    upstream_end_ = worker_.now();
+    ustats
+        .errors[static_cast<int>(timed_out ? observe::UpstreamError::kTimeout
+                                           : observe::UpstreamError::kReset)]
+        .Add();
+  };
+  for (;;) {
+    rp.emplace(rlimits, st.response_headers, st.resp_body_out);
+    rp->set_rechunk(client11);
+    if (ex.method == "HEAD") rp->set_no_body();
+    while (!rp->header_done()) {
+      if (st.up_in.size() > rconsumed) {
+        rconsumed += rp->Feed(st.up_in.data() + rconsumed, st.up_in.size() - rconsumed);
+      }
+      if (rp->failure() != http::ParseFailure::kNone) break;
+      if (rp->header_done()) break;
+      auto space = st.up_in.Prepare(4096, kMaxResponseHead + kReadChunk);
+      if (space.empty()) break;
+      std::size_t n = co_await ReadSome(conn->socket, space, ec);
+      if (ec) {
+        bool timed_out = timed_out_ == TimeoutKind::kUpstream;
+        upstream_failed(timed_out);
+        worker_.stats()
+            .local_replies[static_cast<int>(timed_out ? LocalReason::kUpstreamTimeout
+                                                      : LocalReason::kUpstreamUnavailable)]
+            .Add();
+        if (timed_out)
+          co_return co_await LocalReply(504, "upstream_timeout",
+                                        "the upstream did not respond in time", false);
+        co_return co_await LocalReply(502, "upstream_unavailable",
+                                      "the upstream closed the connection without a response",
+                                      false);
+      }
+      st.up_in.Commit(n);
+    }
+    if (!rp->header_done() || rp->failure() != http::ParseFailure::kNone) {
+      upstream_end_ = worker_.now();
+      ustats.errors[static_cast<int>(observe::UpstreamError::kBadResponse)].Add();
+      worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamBadResponse)].Add();
+      co_return co_await LocalReply(502, "upstream_bad_response",
+                                    "the upstream sent an invalid response", false);
+    }
+    if (rp->status() >= 100 && rp->status() < 200) {
+      if (rp->status() == 101) {  // rampart never asks for an upgrade on this path
+        ustats.errors[static_cast<int>(observe::UpstreamError::kBadResponse)].Add();
+        worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamBadResponse)].Add();
+        co_return co_await LocalReply(502, "upstream_bad_response", "unexpected protocol switch",
+                                      false);
+      }
+      st.up_in.Consume(rconsumed);
+      rconsumed = 0;
+      st.resp_body_out.clear();
+      continue;
+    }
+    break;
+  }
+  upstream_end_ = worker_.now();
+  ex.status = rp->status();
+  RunResponseGates(route, ex, gates_ran_);
+
+  // Framing towards the client.
+  const BodyFraming rf = rp->framing();
+  using Framing = http::DownstreamResponse::Framing;
+  Framing df = Framing::kAsIs;
+  const bool wrap_chunks = rf == BodyFraming::kUntilClose && client11;
+  if (rf == BodyFraming::kChunked || rf == BodyFraming::kUntilClose) {
+    df = client11 ? Framing::kChunked : Framing::kClose;
+  }
+  const bool keep_alive =
+      can_keep && request_sent && df != Framing::kClose && !worker_.draining() &&
+      (limits.max_requests_per_connection == 0 || requests_ < limits.max_requests_per_connection);
+  http::DownstreamResponse dr;
+  dr.status = rp->status();
+  dr.headers = &st.response_headers;
+  dr.rules = &route.config->response_headers;
+  dr.via = snap_->config.via;
+  dr.framing = df;
+  dr.keep_alive = keep_alive;
+  dr.client_http10 = !client11;
+  http::BuildDownstreamResponseHead(st.head_out, dr);
+  st.up_in.Consume(rconsumed);  // the head's views are not used past this point
+
+  auto write_body = [&](bool with_head) -> asio::awaitable<bool> {
+    std::string* body = &st.resp_body_out;
+    if (wrap_chunks && !st.resp_body_out.empty()) {
+      st.scratch.clear();
+      AppendChunk(st.scratch, st.resp_body_out);
+      body = &st.scratch;
+    }
+    SetDeadline(TimeoutKind::kSend, limits.send_timeout);
+    asio::const_buffer b[2] = {
+        asio::buffer(with_head ? std::string_view(st.head_out) : std::string_view()),
+        asio::buffer(*body)};
+    error_code wec;
+    bytes_out_ += b[0].size() + b[1].size();
+    co_await WriteAll(socket_, b, wec);
+    st.resp_body_out.clear();
+    co_return !wec;
+  };
+  bool ok = co_await write_body(true);
+  response_started_ = true;
+  bool upstream_clean = true;
+  while (ok && !rp->done()) {
+    SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
+    auto space = st.up_in.Prepare(kReadChunk, 2 * kReadChunk);
+    std::size_t n = co_await ReadSome(conn->socket, space, ec);
+    if (ec == asio::error::eof) {
+      rp->FeedEof();
+      if (!rp->done()) {
+        upstream_failed(false);
+        ok = false;
+        break;
+      }
+      if (wrap_chunks) {
+        st.scratch = "0\r\n\r\n";
+        asio::const_buffer b[1] = {asio::buffer(st.scratch)};
+        SetDeadline(TimeoutKind::kSend, limits.send_timeout);
+        co_await WriteAll(socket_, b, ec);
+        ok = !ec;
+      }
+      upstream_clean = false;
+      break;
+    }
+    if (ec) {
+      upstream_failed(timed_out_ == TimeoutKind::kUpstream);
+      ok = false;
+      break;
+    }
+    st.up_in.Commit(n);
+    st.up_in.Consume(rp->Feed(st.up_in.data(), st.up_in.size()));
+    if (rp->failure() != http::ParseFailure::kNone) {
+      ustats.errors[static_cast<int>(observe::UpstreamError::kBadResponse)].Add();
+      ok = false;
+      break;
+    }
+    if (!st.resp_body_out.empty()) ok = co_await write_body(false);
+  }
+  ClearDeadline();
+  // Reuse the upstream connection only after a complete, well-framed exchange.
+  if (ok && upstream_clean && request_sent && rp->done() && rp->keep_alive() && st.up_in.empty() &&
+      rf != BodyFraming::kUntilClose) {
+    conn->requests++;
+    pool.GiveBack(ep, std::move(conn), up.max_idle_per_endpoint, up.idle_timeout, worker_.now());
+  }
+  Finish(ex.status, ok ? std::string_view() : std::string_view("upstream_aborted"));
+  co_return ok&& keep_alive;
+}
+
+void Session::Finish(int status, std::string_view reason) {
+  RequestState& st = *st_;
+  Exchange& ex = st.ex;
+  ex.status = status;
+  worker_.RefreshNow();
+  auto latency_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(worker_.now() - ex.start).count());
+  if (ex.route)
+    ex.route->stats->Record(worker_.index(), status, latency_us);
+  else if (snap_ && snap_->unrouted_stats)
+    snap_->unrouted_stats->Record(worker_.index(), status, latency_us);
+  if (worker_.access_log()) WriteAccessLog(status, reason);
+}
+
+void Session::WriteAccessLog(int status, std::string_view reason) {
+  RequestState& st = *st_;
+  const Exchange& ex = st.ex;
+  std::string& line = st.scratch;
+  line.clear();
+  auto wall = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  auto dur_ms = [](SteadyTime a, SteadyTime b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  fmt::format_to(std::back_inserter(line),
+                 "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"request_id\":\"",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ms % 1000);
+  AppendJsonEscaped(line, ex.request_id);
+  fmt::format_to(std::back_inserter(line),
+                 "\",\"client\":\"{}\",\"client_port\":{},\"listener\":\"", peer_ip_, peer_port_);
+  AppendJsonEscaped(line, listener_name_);
+  line.append("\",\"method\":\"");
+  AppendJsonEscaped(line, ex.method);
+  line.append("\",\"path\":\"");
+  AppendJsonEscaped(line, ex.path);
+  line.append("\",\"host\":\"");
+  AppendJsonEscaped(line, ex.host);
+  line.append("\",\"route\":\"");
+  if (ex.route) AppendJsonEscaped(line, ex.route->name);
+  fmt::format_to(std::back_inserter(line),
+                 "\",\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f}", status,
+                 bytes_in_, bytes_out_, dur_ms(ex.start, worker_.now()));
+  if (!upstream_name_.empty()) {
+    line.append(",\"upstream\":\"");
+    AppendJsonEscaped(line, upstream_name_);
+    line.append("\",\"endpoint\":\"");
+    AppendJsonEscaped(line, endpoint_key_);
+    fmt::format_to(std::back_inserter(line), "\",\"upstream_ms\":{:.3f}",
+                   upstream_end_ >= upstream_start_ ? dur_ms(upstream_start_, upstream_end_) : 0.0);
+  }
+  if (!reason.empty()) {
+    line.append(",\"reason\":\"");
+    AppendJsonEscaped(line, reason);
+    line.append("\"");
+  }
+  if (!ex.notes.empty()) {
+    line.append(",\"gates\":[");
+    for (std::size_t i = 0; i < ex.notes.size(); ++i) {
+      line.append(i ? ",{\"gate\":\"" : "{\"gate\":\"");
+      AppendJsonEscaped(line, ex.notes[i].gate);
+      line.append("\",\"decision\":\"");
+      AppendJsonEscaped(line, ex.notes[i].outcome);
+      line.append("\"}");
+    }
+    line.append("]");
+  }
+  line.append("}");
+  worker_.access_log()->Write(line);
+}
+
+}  // namespace rampart::server

@@ -1,0 +1,114 @@
+// A downstream HTTP/1.1 connection: reads requests (pipelined ones in order), routes them, runs
+// the gates and proxies them upstream, streaming bodies both ways. One coroutine per connection
+// on its worker's loop; no locks.
+//
+// Timeouts: the session sets a deadline (`expiry_`) before each wait; the worker's tick checks
+// it and cancels the session's sockets when it passes, so arming a timeout costs two stores.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/h1/message_parser.h"
+#include "net/io_buffer.h"
+#include "pipeline/exchange.h"
+#include "server/snapshot.h"
+#include "upstream/connection_pool.h"
+
+namespace rampart::server {
+
+class Worker;
+
+// Per-request memory, pooled by the worker so that idle connections hold none of it.
+struct RequestState {
+  explicit RequestState(net::BufferPool& pool) : aux(pool), up_in(pool) {}
+  http::HeaderList request_headers;
+  http::HeaderList response_headers;
+  std::string head_out;
+  std::string body_out;
+  std::string resp_body_out;
+  std::string scratch;
+  net::IoBuffer aux;    // request body reads after the head
+  net::IoBuffer up_in;  // upstream response
+  Exchange ex;
+};
+
+enum class TimeoutKind : std::uint8_t { kNone, kIdle, kHeader, kBody, kSend, kConnect, kUpstream };
+
+class Session {
+ public:
+  Session(Worker& worker, boost::asio::ip::tcp::socket socket, std::string listener);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  static boost::asio::awaitable<void> Run(std::unique_ptr<Session> self);
+
+  // Worker tick (same thread).
+  void CheckDeadline(SteadyTime now) noexcept;
+  // Draining: closes the connection now when it is between requests.
+  void CloseIfIdle() noexcept;
+
+  Session* next_ = nullptr;
+  Session* prev_ = nullptr;
+
+ private:
+  boost::asio::awaitable<void> Loop();
+  boost::asio::awaitable<bool> ReadHead(std::optional<http::h1::RequestParser>& parser);
+  boost::asio::awaitable<bool> HandleRequest(http::h1::RequestParser& parser);
+  boost::asio::awaitable<bool> Proxy(http::h1::RequestParser& parser, const CompiledRoute& route);
+  boost::asio::awaitable<bool> LocalReply(int status, std::string_view reason,
+                                          std::string_view message, bool keep_alive,
+                                          std::string_view extra_headers = {});
+  boost::asio::awaitable<bool> ParseFailureReply(http::ParseFailure f, std::string_view detail);
+  boost::asio::awaitable<void> LingeringClose();
+
+  // I/O helpers: try the non-blocking call first, wait for readiness only when it would block.
+  boost::asio::awaitable<std::size_t> ReadSome(boost::asio::ip::tcp::socket& s,
+                                               std::span<char> into, boost::system::error_code& ec);
+  boost::asio::awaitable<void> WriteAll(boost::asio::ip::tcp::socket& s,
+                                        std::span<boost::asio::const_buffer> bufs,
+                                        boost::system::error_code& ec);
+
+  void SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept;
+  void ClearDeadline() noexcept { expiry_ = SteadyTime::max(); }
+  void Finish(int status, std::string_view reason);
+  void WriteAccessLog(int status, std::string_view reason);
+  void Adopt(std::shared_ptr<const Snapshot> snap);
+
+  Worker& worker_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string listener_name_;
+  std::shared_ptr<const Snapshot> snap_;
+  const config::Listener* listener_ = nullptr;
+  boost::asio::ip::address peer_address_;
+  std::uint16_t peer_port_ = 0;
+  std::string peer_ip_;
+  bool trusted_peer_ = false;
+  net::IoBuffer in_;
+  std::unique_ptr<RequestState> st_;
+  upstream::UpstreamConnection* upstream_ = nullptr;  // the one in use, for cancellation
+
+  SteadyTime expiry_ = SteadyTime::max();
+  TimeoutKind deadline_kind_ = TimeoutKind::kNone;
+  TimeoutKind timed_out_ = TimeoutKind::kNone;
+  bool idle_ = false;
+  bool response_started_ = false;
+  std::uint64_t requests_ = 0;
+  std::size_t head_consumed_ = 0;  // bytes at in_'s front that belong to the current request
+  std::size_t gates_ran_ = 0;
+
+  // Per-exchange accounting for the access log.
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  SteadyTime upstream_start_{};
+  SteadyTime upstream_end_{};
+  std::string_view upstream_name_;
+  std::string_view endpoint_key_;
+  std::array<char, 36> request_id_buf_{};
+  std::string client_request_id_;
+};
+
+}  // namespace rampart::server

@@ -1,0 +1,169 @@
+#include "server/snapshot.h"
+
+#include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/yaml_reader.h"
+#include "pipeline/gate_order.h"
+#include "pipeline/gate_registry.h"
+
+namespace rampart::server {
+namespace {
+
+using config::ConfigError;
+
+bool ResolveEndpoint(const config::Endpoint& ep, boost::asio::ip::tcp::endpoint& out,
+                     std::string& error) {
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(ep.host, ec);
+  if (!ec) {
+    out = {addr, ep.port};
+    return true;
+  }
+  // Names are resolved once, at load; a reload re-resolves them.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  auto results = resolver.resolve(ep.host, std::to_string(ep.port), ec);
+  if (ec || results.empty()) {
+    error = fmt::format("cannot resolve '{}': {}", ep.host, ec ? ec.message() : "no addresses");
+    return false;
+  }
+  out = results.begin()->endpoint();
+  return true;
+}
+
+std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapshot& snap,
+                                            observe::Metrics& metrics,
+                                            std::vector<ConfigError>& errors) {
+  auto cr = std::make_unique<CompiledRoute>();
+  cr->config = &r;
+  cr->name = r.name;
+  auto error = [&](std::string msg) {
+    errors.push_back({r.origin.file, r.origin.line, std::move(msg)});
+  };
+  for (const auto& h : r.match.hosts) {
+    if (h.starts_with("*."))
+      cr->wildcard_hosts.push_back(h.substr(1));
+    else
+      cr->exact_hosts.push_back(h);
+  }
+  if (r.match.path) {
+    cr->path_kind = CompiledRoute::PathKind::kExact;
+    cr->path = *r.match.path;
+  } else if (r.match.path_prefix) {
+    cr->path_kind = CompiledRoute::PathKind::kPrefix;
+    cr->path = *r.match.path_prefix;
+  } else if (r.match.path_regex) {
+    std::string err;
+    cr->path_regex = Regex::Compile(*r.match.path_regex, &err);
+    if (!cr->path_regex)
+      error(fmt::format("route '{}': match.path_regex does not compile: {}", r.name, err));
+    cr->path_kind = CompiledRoute::PathKind::kRegex;
+  }
+  cr->methods = r.match.methods;
+  for (const auto& hm : r.match.headers) {
+    CompiledHeaderMatch c;
+    c.name = hm.name;
+    c.exact = hm.exact;
+    c.present = hm.present;
+    if (hm.regex) {
+      std::string err;
+      c.regex = Regex::Compile(*hm.regex, &err);
+      if (!c.regex)
+        error(fmt::format("route '{}': header regex for '{}' does not compile: {}", r.name, hm.name,
+                          err));
+    }
+    cr->headers.push_back(std::move(c));
+  }
+  if (auto it = snap.upstreams.find(r.upstream); it != snap.upstreams.end()) {
+    cr->upstream = it->second.get();
+  }
+  // Gates: built by their registered factories, then put in the default order unless explicit.
+  std::vector<ConfigError> gate_errors;
+  config::YamlReader reader(r.origin.file, gate_errors);
+  std::vector<std::pair<int, std::unique_ptr<Gate>>> gates;
+  for (std::size_t i = 0; i < r.gates.size(); ++i) {
+    const auto& spec = r.gates[i];
+    const GateFactory* factory = GateRegistry::Instance().Find(spec.kind);
+    if (!factory) {
+      auto kinds = GateRegistry::Instance().Kinds();
+      std::string known;
+      for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
+      errors.push_back({spec.origin.file, spec.origin.line,
+                        fmt::format("route '{}': unknown gate '{}' (available: {})", r.name,
+                                    spec.kind, known.empty() ? "none in this build" : known)});
+      continue;
+    }
+    auto gate = (*factory)(spec.settings, reader,
+                           fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind));
+    if (gate) gates.emplace_back(GateRank(spec.kind), std::move(gate));
+  }
+  errors.insert(errors.end(), gate_errors.begin(), gate_errors.end());
+  if (!r.explicit_gate_order) {
+    std::stable_sort(gates.begin(), gates.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  for (auto& [_, g] : gates) cr->gates.push_back(std::move(g));
+  cr->stats = metrics.Route(r.name);
+  return cr;
+}
+
+}  // namespace
+
+const config::Listener* Snapshot::FindListener(std::string_view name) const noexcept {
+  for (const auto& l : config.listeners) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
+                          std::uint64_t generation) {
+  BuildResult out;
+  if (!loaded.config) {
+    out.errors = std::move(loaded.errors);
+    return out;
+  }
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = std::move(*loaded.config);
+  snap->generation = generation;
+  snap->unrouted_stats = metrics.Route("(unrouted)");
+  for (const auto& [name, u] : snap->config.upstreams) {
+    auto spec = std::make_unique<upstream::UpstreamSpec>();
+    spec->name = name;
+    spec->load_balancer = u.load_balancer;
+    spec->connect_timeout = u.connect_timeout;
+    spec->response_timeout = u.response_timeout;
+    spec->idle_timeout = u.idle_timeout;
+    spec->max_idle_per_endpoint = u.max_idle_per_endpoint;
+    spec->stats = metrics.Upstream(name);
+    for (const auto& ep : u.endpoints) {
+      upstream::EndpointSpec es;
+      es.key = ep.address;
+      std::string err;
+      if (!ResolveEndpoint(ep, es.address, err)) {
+        out.errors.push_back(
+            {u.origin.file, u.origin.line, fmt::format("upstreams.{}: {}", name, err)});
+        continue;
+      }
+      spec->endpoints.push_back(std::move(es));
+    }
+    snap->upstreams.emplace(name, std::move(spec));
+  }
+  for (const auto& l : snap->config.listeners) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(l.host, ec);
+    if (ec) {
+      out.errors.push_back(
+          {l.origin.file, l.origin.line,
+           fmt::format("listeners.{}: address host '{}' must be an IP address", l.name, l.host)});
+    }
+  }
+  for (const auto& r : snap->config.routes) {
+    snap->router.Add(CompileRoute(r, *snap, metrics, out.errors));
+  }
+  if (out.errors.empty()) out.snapshot = std::move(snap);
+  return out;
+}
+
+}  // namespace rampart::server

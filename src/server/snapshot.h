@@ -1,0 +1,37 @@
+// An immutable, fully validated view of one configuration: compiled routes and gates, resolved
+// upstreams. Workers hold it by shared_ptr; a reload builds a new one and swaps it in, and
+// requests finish on the snapshot they started with.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "observe/metrics.h"
+#include "pipeline/router.h"
+#include "upstream/upstream_spec.h"
+
+namespace rampart::server {
+
+struct Snapshot {
+  config::Config config;
+  Router router;
+  std::map<std::string, std::unique_ptr<upstream::UpstreamSpec>, std::less<>> upstreams;
+  std::uint64_t generation = 0;
+  observe::RouteStats* unrouted_stats = nullptr;  // requests that matched no route
+
+  const config::Listener* FindListener(std::string_view name) const noexcept;
+};
+
+struct BuildResult {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<config::ConfigError> errors;
+};
+
+// Loads, validates and compiles. `metrics` provides the stats families (kept across reloads).
+BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
+                          std::uint64_t generation);
+
+}  // namespace rampart::server

@@ -1,0 +1,151 @@
+#include "server/worker.h"
+
+#include "server/session.h"
+
+namespace rampart::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr std::size_t kMaxFreeRequestStates = 1024;
+}  // namespace
+
+Worker::Worker(int index, observe::Metrics& metrics) : index_(index), metrics_(metrics) {}
+
+Worker::~Worker() {
+  Stop();
+  Join();
+}
+
+void Worker::AddAcceptor(const std::string& listener_name, tcp::acceptor acceptor) {
+  pending_acceptors_.emplace_back(listener_name, std::move(acceptor));
+}
+
+void Worker::StartAcceptor(const std::string& listener, tcp::acceptor acceptor) {
+  auto acc = std::make_unique<tcp::acceptor>(std::move(acceptor));
+  tcp::acceptor* raw = acc.get();
+  acceptors_.emplace_back(listener, std::move(acc));
+  asio::co_spawn(io_, AcceptLoop(listener, raw), asio::detached);
+}
+
+void Worker::Start(std::shared_ptr<const Snapshot> snap, std::shared_ptr<observe::AccessLog> log) {
+  snap_ = std::move(snap);
+  log_ = std::move(log);
+  for (auto& [name, acc] : pending_acceptors_) StartAcceptor(name, std::move(acc));
+  pending_acceptors_.clear();
+  asio::co_spawn(io_, TickLoop(), asio::detached);
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<observe::AccessLog> log,
+                     std::vector<std::pair<std::string, tcp::acceptor>> added,
+                     std::vector<std::string> removed_listeners) {
+  // Move-only captures: wrap in a shared holder so the handler stays copyable.
+  struct Update {
+    std::shared_ptr<const Snapshot> snap;
+    std::shared_ptr<observe::AccessLog> log;
+    std::vector<std::pair<std::string, tcp::acceptor>> added;
+    std::vector<std::string> removed;
+  };
+  auto u = std::make_shared<Update>(
+      Update{std::move(snap), std::move(log), std::move(added), std::move(removed_listeners)});
+  asio::post(io_, [this, u] {
+    snap_ = u->snap;
+    log_ = u->log;
+    for (const auto& name : u->removed) {
+      for (auto& [n, acc] : acceptors_) {
+        if (n == name && acc->is_open()) {
+          boost::system::error_code ec;
+          acc->close(ec);
+        }
+      }
+    }
+    if (!draining_) {
+      for (auto& [name, acc] : u->added) StartAcceptor(name, std::move(acc));
+    }
+  });
+}
+
+void Worker::BeginDrain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    for (auto& [_, acc] : acceptors_) {
+      boost::system::error_code ec;
+      acc->close(ec);
+    }
+    for (Session* s = sessions_; s != nullptr;) {
+      Session* next = s->next_;
+      s->CloseIfIdle();
+      s = next;
+    }
+  });
+}
+
+void Worker::Stop() { io_.stop(); }
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+asio::awaitable<void> Worker::AcceptLoop(std::string listener, tcp::acceptor* acc) {
+  for (;;) {
+    auto [ec, socket] = co_await acc->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
+      // Out of descriptors or memory: back off briefly rather than spin.
+      asio::steady_timer backoff(io_, std::chrono::milliseconds(20));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    RefreshNow();
+    auto session = std::make_unique<Session>(*this, std::move(socket), listener);
+    asio::co_spawn(io_, Session::Run(std::move(session)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Worker::TickLoop() {
+  int ticks = 0;
+  for (;;) {
+    tick_.expires_after(kTick);
+    auto [ec] = co_await tick_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    SteadyTime now = RefreshNow();
+    for (Session* s = sessions_; s != nullptr;) {
+      Session* next = s->next_;
+      s->CheckDeadline(now);
+      s = next;
+    }
+    if (++ticks % 10 == 0) pool_.Sweep(now);
+  }
+}
+
+std::unique_ptr<RequestState> Worker::TakeRequestState() {
+  if (free_states_.empty()) return std::make_unique<RequestState>(buffers_);
+  auto st = std::move(free_states_.back());
+  free_states_.pop_back();
+  return st;
+}
+
+void Worker::GiveRequestState(std::unique_ptr<RequestState> st) {
+  if (free_states_.size() < kMaxFreeRequestStates) free_states_.push_back(std::move(st));
+}
+
+void Worker::Register(Session* s) noexcept {
+  s->next_ = sessions_;
+  s->prev_ = nullptr;
+  if (sessions_) sessions_->prev_ = s;
+  sessions_ = s;
+}
+
+void Worker::Unregister(Session* s) noexcept {
+  if (s->prev_)
+    s->prev_->next_ = s->next_;
+  else
+    sessions_ = s->next_;
+  if (s->next_) s->next_->prev_ = s->prev_;
+  s->next_ = s->prev_ = nullptr;
+}
+
+}  // namespace rampart::server

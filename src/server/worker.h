@@ -1,0 +1,91 @@
+// One worker: an Asio event loop on its own thread with its own SO_REUSEPORT acceptors, buffer
+// pool, upstream connection pool and sessions. Nothing here is shared with other workers except
+// the snapshot (immutable) and the metrics slot it alone writes.
+#pragma once
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "net/io_buffer.h"
+#include "observe/access_log.h"
+#include "observe/metrics.h"
+#include "server/snapshot.h"
+#include "upstream/connection_pool.h"
+
+namespace rampart::server {
+
+class Session;
+struct RequestState;
+
+class Worker {
+ public:
+  Worker(int index, observe::Metrics& metrics);
+  ~Worker();
+
+  // Control thread, before Start(): acceptors are opened and bound by the control thread so a
+  // bind error is reported before anything runs.
+  boost::asio::io_context& io() noexcept { return io_; }
+  void AddAcceptor(const std::string& listener_name, boost::asio::ip::tcp::acceptor acceptor);
+
+  void Start(std::shared_ptr<const Snapshot> snap, std::shared_ptr<observe::AccessLog> log);
+  // Thread-safe: posted to the worker's loop.
+  void Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<observe::AccessLog> log,
+               std::vector<std::pair<std::string, boost::asio::ip::tcp::acceptor>> added,
+               std::vector<std::string> removed_listeners);
+  void BeginDrain();
+  void Stop();
+  void Join();
+  std::int64_t active_connections() const noexcept {
+    return metrics_.worker(index_).connections_active.load(std::memory_order_relaxed);
+  }
+
+  // Worker-thread state used by sessions.
+  int index() const noexcept { return index_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snap_; }
+  observe::AccessLog* access_log() const noexcept { return log_.get(); }
+  observe::WorkerSlot& stats() noexcept { return metrics_.worker(index_); }
+  net::BufferPool& buffers() noexcept { return buffers_; }
+  upstream::ConnectionPool& upstream_pool() noexcept { return pool_; }
+  std::uint64_t& rr_position(const std::string& upstream) { return rr_[upstream]; }
+  std::uint64_t Random() noexcept { return rng_(); }
+  bool draining() const noexcept { return draining_; }
+  SteadyTime now() const noexcept { return now_; }
+  SteadyTime RefreshNow() noexcept { return now_ = std::chrono::steady_clock::now(); }
+
+  std::unique_ptr<RequestState> TakeRequestState();
+  void GiveRequestState(std::unique_ptr<RequestState> st);
+
+  void Register(Session* s) noexcept;
+  void Unregister(Session* s) noexcept;
+
+ private:
+  boost::asio::awaitable<void> AcceptLoop(std::string listener,
+                                          boost::asio::ip::tcp::acceptor* acc);
+  boost::asio::awaitable<void> TickLoop();
+  void StartAcceptor(const std::string& listener, boost::asio::ip::tcp::acceptor acceptor);
+
+  int index_;
+  observe::Metrics& metrics_;
+  boost::asio::io_context io_{1};
+  std::thread thread_;
+  std::shared_ptr<const Snapshot> snap_;
+  std::shared_ptr<observe::AccessLog> log_;
+  std::vector<std::pair<std::string, std::unique_ptr<boost::asio::ip::tcp::acceptor>>> acceptors_;
+  std::vector<std::pair<std::string, boost::asio::ip::tcp::acceptor>> pending_acceptors_;
+  net::BufferPool buffers_{16 * 1024, 1024};
+  upstream::ConnectionPool pool_{io_};
+  std::map<std::string, std::uint64_t, std::less<>> rr_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::vector<std::unique_ptr<RequestState>> free_states_;
+  Session* sessions_ = nullptr;  // intrusive list, for timeouts and draining
+  bool draining_ = false;
+  SteadyTime now_ = std::chrono::steady_clock::now();
+  boost::asio::steady_timer tick_{io_};
+};
+
+}  // namespace rampart::server

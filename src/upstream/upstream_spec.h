@@ -1,0 +1,32 @@
+// An upstream as a config snapshot holds it: endpoints resolved to addresses, policies, stats.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "observe/metrics.h"
+
+namespace rampart::upstream {
+
+struct EndpointSpec {
+  std::string key;  // "host:port" as configured; names the per-worker connection pool
+  boost::asio::ip::tcp::endpoint address;
+};
+
+struct UpstreamSpec {
+  std::string name;
+  std::vector<EndpointSpec> endpoints;
+  config::LoadBalancer load_balancer = config::LoadBalancer::kRoundRobin;
+  std::chrono::microseconds connect_timeout{};
+  std::chrono::microseconds response_timeout{};
+  std::chrono::microseconds idle_timeout{};
+  std::uint32_t max_idle_per_endpoint = 0;
+  observe::UpstreamStats* stats = nullptr;
+};
+
+}  // namespace rampart::upstream
