@@ -1,0 +1,269 @@
+"""Starts the real rampart binary and the demo origin on loopback ports, and talks raw HTTP."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import time
+import unittest
+
+BIN = os.environ.get("RAMPART_BIN", os.path.join(os.path.dirname(__file__), "../../build/release/rampart"))
+SANITIZED = os.environ.get("RAMPART_SANITIZE", "OFF") in ("ON", "1", "TRUE")
+# Sanitized builds are several times slower: scale waits (deadlines, not sleeps) accordingly.
+SLOW = 4 if SANITIZED else 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"port {port} did not open")
+
+
+class Origin:
+    def __init__(self, threads=2):
+        self.port = free_port()
+        self.proc = subprocess.Popen([BIN, "demo-origin", "--listen", f"127.0.0.1:{self.port}",
+                                      "--threads", str(threads)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, self.proc)
+        self.address = f"127.0.0.1:{self.port}"
+        self.stats_calls = 0
+
+    def stats(self):
+        """Requests and connections the origin saw, not counting these stats calls."""
+        self.stats_calls += 1
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn.request("GET", "/__stats")
+        body = json.loads(conn.getresponse().read())
+        conn.close()
+        body["requests"] -= self.stats_calls
+        body["connections"] -= self.stats_calls
+        return body
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Rampart:
+    """rampart run -c <generated config>. `body` is YAML with {port}, {admin}, {origin} filled in."""
+
+    def __init__(self, body, origin=None, workers=1, extra_ports=()):
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.dir = tempfile.TemporaryDirectory()
+        self.config_path = os.path.join(self.dir.name, "rampart.yaml")
+        self.log_path = os.path.join(self.dir.name, "access.log")
+        self.origin = origin
+        self.workers = workers
+        self.write_config(body)
+        self.stderr = open(os.path.join(self.dir.name, "stderr.log"), "w+")
+        self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path],
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+        wait_port(self.port, self.proc)
+        wait_port(self.admin_port, self.proc)
+
+    def write_config(self, body):
+        text = textwrap.dedent(body).format(port=self.port, admin=self.admin_port,
+                                            origin=self.origin.address if self.origin else "127.0.0.1:1",
+                                            log=self.log_path, workers=self.workers)
+        with open(self.config_path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(self.config_path + ".tmp", self.config_path)
+
+    def admin(self, method, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10 * SLOW)
+        conn.request(method, path)
+        r = conn.getresponse()
+        out = (r.status, r.read().decode())
+        conn.close()
+        return out
+
+    def metric(self, name_and_labels):
+        _, text = self.admin("GET", "/metrics")
+        for line in text.splitlines():
+            if line.startswith(name_and_labels + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def logs(self):
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def access_log(self):
+        # The log is written by a background thread: poll (bounded) until lines appear.
+        deadline = time.monotonic() + 5 * SLOW
+        lines = []
+        while time.monotonic() < deadline:
+            try:
+                with open(self.log_path) as f:
+                    lines = [json.loads(l) for l in f if l.strip()]
+            except FileNotFoundError:
+                lines = []
+            if lines:
+                break
+            time.sleep(0.02)
+        return lines
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+        self.dir.cleanup()
+        return self.proc.returncode
+
+    def connect(self, timeout=5):
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout * SLOW)
+
+    def http(self, timeout=5):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout * SLOW)
+
+
+def read_response(sock, timeout=5.0):
+    """Reads one HTTP/1.1 response (Content-Length or chunked or until close). Returns
+    (status, headers dict lower-case, body bytes, raw head)."""
+    sock.settimeout(timeout * SLOW)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a response head: {buf!r}")
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        k, v = line.split(":", 1)
+        headers.setdefault(k.strip().lower(), v.strip())
+    if status < 200 and status != 101:
+        return status, headers, b"", head
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(rest) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        return status, headers, rest[:n], head
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += sock.recv(65536)
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                rest += sock.recv(65536)
+            body += rest[:size]
+            rest = rest[size + 2:]
+            if size == 0:
+                return status, headers, body, head
+    body = rest
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return status, headers, body, head
+        body += chunk
+
+
+def is_closed(sock, timeout=5.0):
+    """True when the peer closed the connection (EOF or reset) within timeout."""
+    sock.settimeout(timeout * SLOW)
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+BASIC = """
+workers: {workers}
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+    limits: {{ max_request_line: 1KiB, max_header_bytes: 4KiB, max_headers: 20, max_body: 64KiB,
+               header_timeout: 1s, body_timeout: 1s, idle_timeout: 5s }}
+routes:
+  - name: api
+    match: {{ path_prefix: /api/, host: [api.test, "*.api.test"] }}
+    upstream: app
+    rewrite: {{ path_prefix: /v2/, host: internal.test }}
+    request_headers: {{ add: {{ X-Route: api }}, remove: [X-Secret] }}
+    response_headers: {{ add: {{ X-Gateway: rampart }}, remove: [Server] }}
+  - name: exact
+    match: {{ path: /exact, methods: [GET] }}
+    upstream: app
+  - name: regex
+    match: {{ path_regex: "^/items/[0-9]+$" }}
+    upstream: app
+  - name: by-header
+    match: {{ path_prefix: /h, headers: [{{ name: X-Tenant, value: blue }}] }}
+    upstream: app
+    response_headers: {{ add: {{ X-Tenant-Route: blue }} }}
+  - name: unreachable
+    match: {{ path_prefix: /down }}
+    upstream: down
+  - name: default
+    match: {{ path_prefix: / }}
+    upstream: app
+upstreams:
+  app:
+    endpoints: [{origin}]
+    timeouts: {{ connect: 1s, response: 1s }}
+  down:
+    endpoints: [127.0.0.1:1]
+access_log: {{ path: {log} }}
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+class ProxyTestCase(unittest.TestCase):
+    CONFIG = BASIC
+    WORKERS = 1
+
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = Origin()
+        cls.rampart = Rampart(cls.CONFIG, cls.origin, workers=cls.WORKERS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rampart.stop()
+        cls.origin.stop()
+
+    def raw(self, data, timeout=5.0):
+        s = self.rampart.connect()
+        s.sendall(data)
+        return s, read_response(s, timeout)

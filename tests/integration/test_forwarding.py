@@ -1,0 +1,180 @@
+"""Forwarding through the real binary: bodies byte-exact, headers, routing, keep-alive reuse."""
+import json
+import os
+import threading
+import unittest
+
+from harness import ProxyTestCase, read_response
+
+
+class ForwardingTest(ProxyTestCase):
+    def test_get_is_forwarded_with_proxy_headers(self):
+        c = self.rampart.http()
+        c.request("GET", "/hello?x=1", headers={"X-Forwarded-For": "6.6.6.6", "Connection": "keep-alive, X-Drop",
+                                                "X-Drop": "1", "Keep-Alive": "timeout=5", "X-Request-Id": "client-id"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        echo = json.loads(r.read())
+        headers = {k.lower(): v for k, v in echo["headers"]}
+        self.assertEqual(echo["target"], "/hello?x=1")
+        # untrusted peer: its X-Forwarded-For and X-Request-Id are replaced, not believed
+        self.assertEqual(headers["x-forwarded-for"], "127.0.0.1")
+        self.assertEqual(headers["x-forwarded-proto"], "http")
+        self.assertNotEqual(headers["x-request-id"], "client-id")
+        self.assertEqual(len(headers["x-request-id"]), 36)
+        self.assertEqual(headers["via"], "1.1 rampart")
+        for hop in ("connection", "keep-alive", "x-drop"):
+            self.assertNotIn(hop, headers)
+        self.assertEqual(r.getheader("Via"), "1.1 rampart")
+
+    def test_post_body_byte_exact(self):
+        body = os.urandom(50_000)
+        c = self.rampart.http()
+        c.request("POST", "/p?echo=body", body=body)
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.read(), body)
+
+    def test_chunked_request_byte_exact(self):
+        parts = [os.urandom(n) for n in (1, 100, 4096, 7)]
+        wire = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\nX-Trailer: t\r\n\r\n"
+        s, (status, headers, body, _) = self.raw(
+            b"POST /c?echo=body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + wire)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"".join(parts))
+
+    def test_chunked_response_and_large_response(self):
+        c = self.rampart.http()
+        c.request("GET", "/r?size=300000&chunked=1")
+        r = c.getresponse()
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        body = r.read()
+        self.assertEqual(len(body), 300000)
+        self.assertEqual(body[:26], b"abcdefghijklmnopqrstuvwxyz")
+
+    def test_response_without_length_is_rechunked_for_http11(self):
+        s, (status, headers, body, _) = self.raw(b"GET /n?size=1000&nolength=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        self.assertEqual(len(body), 1000)
+        # and the client connection stays usable
+        s.sendall(b"GET /exact HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(read_response(s)[0], 200)
+
+    def test_http10_client(self):
+        s, (status, headers, body, head) = self.raw(b"GET /r?size=10&chunked=1 HTTP/1.0\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"abcdefghij")
+        self.assertNotIn("transfer-encoding", headers)
+        s2, (status2, headers2, _, _) = self.raw(b"GET /exact HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        self.assertEqual(headers2.get("connection"), "keep-alive")
+        s2.sendall(b"GET /exact HTTP/1.0\r\n\r\n")
+        self.assertEqual(read_response(s2)[0], 200)
+
+    def test_expect_100_continue(self):
+        s = self.rampart.connect()
+        s.sendall(b"POST /e?echo=body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        status, _, _, _ = read_response(s)
+        self.assertEqual(status, 100)
+        s.sendall(b"hello")
+        status, _, body, _ = read_response(s)
+        self.assertEqual((status, body), (200, b"hello"))
+
+    def test_pipelined_requests_answered_in_order(self):
+        s = self.rampart.connect()
+        s.sendall(b"".join(b"GET /r?size=%d HTTP/1.1\r\nHost: t\r\n\r\n" % n for n in (1, 2, 3, 4, 5)))
+        for n in (1, 2, 3, 4, 5):
+            status, _, body, _ = read_response(s)
+            self.assertEqual((status, len(body)), (200, n))
+
+    def test_keepalive_reuse_upstream(self):
+        before = self.origin.stats()
+        def worker():
+            c = self.rampart.http()
+            for _ in range(50):
+                c.request("GET", "/k")
+                self.assertEqual(c.getresponse().read()[:1], b"{")
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        after = self.origin.stats()
+        self.assertEqual(after["requests"] - before["requests"], 200)
+        self.assertLessEqual(after["connections"] - before["connections"], 8)
+
+    def test_routing_host_path_rewrite_and_header_rules(self):
+        c = self.rampart.http()
+        c.request("GET", "/api/users?id=7", headers={"Host": "eu.api.test", "X-Secret": "s"})
+        r = c.getresponse()
+        echo = json.loads(r.read())
+        headers = {k.lower(): v for k, v in echo["headers"]}
+        self.assertEqual(echo["target"], "/v2/users?id=7")
+        self.assertEqual(headers["host"], "internal.test")
+        self.assertEqual(headers["x-forwarded-host"], "eu.api.test")
+        self.assertEqual(headers["x-route"], "api")
+        self.assertNotIn("x-secret", headers)
+        self.assertEqual(r.getheader("X-Gateway"), "rampart")
+        self.assertIsNone(r.getheader("Server"))
+        # "*.api.test" does not match the bare domain: falls through to the default route
+        c.request("GET", "/api/users", headers={"Host": "api.test.evil"})
+        echo = json.loads(c.getresponse().read())
+        self.assertEqual(echo["target"], "/api/users")
+
+    def test_exact_regex_method_and_header_matching(self):
+        c = self.rampart.http()
+        c.request("GET", "/items/42")
+        r = c.getresponse(); r.read()
+        self.assertEqual(r.status, 200)
+        c.request("GET", "/h", headers={"X-Tenant": "blue"})
+        r = c.getresponse(); r.read()
+        self.assertEqual(r.getheader("X-Tenant-Route"), "blue")
+        c.request("GET", "/h", headers={"X-Tenant": "red"})
+        r = c.getresponse(); r.read()
+        self.assertIsNone(r.getheader("X-Tenant-Route"))
+
+    def test_dot_segments_are_400_json(self):
+        s, (status, headers, body, _) = self.raw(b"GET /.. HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(status, 400)
+        err = json.loads(body)
+        self.assertEqual(err["error"], "bad_request")
+        self.assertEqual(err["request_id"], headers["x-request-id"])
+
+    def test_access_log_has_the_exchange(self):
+        c = self.rampart.http()
+        c.request("GET", "/logged?z=1")
+        r = c.getresponse(); r.read()
+        lines = self.rampart.access_log()
+        entry = [l for l in lines if l["path"] == "/logged"]
+        self.assertTrue(entry)
+        e = entry[-1]
+        for key in ("time", "request_id", "client", "method", "route", "status", "bytes_in", "bytes_out",
+                    "duration_ms", "upstream_ms", "endpoint"):
+            self.assertIn(key, e)
+        self.assertEqual(e["status"], 200)
+        self.assertEqual(e["route"], "default")
+        self.assertGreater(e["bytes_out"], 0)
+
+
+class NoRouteTest(ProxyTestCase):
+    CONFIG = """
+    listeners: [{{ name: l, address: "127.0.0.1:{port}" }}]
+    routes: [{{ match: {{ path_prefix: /only }}, upstream: app }}]
+    upstreams: {{ app: {{ endpoints: ["{origin}"] }} }}
+    access_log: {{ enabled: false }}
+    admin: {{ address: "127.0.0.1:{admin}" }}
+    """
+
+    def test_404_json_and_metrics(self):
+        s, (status, headers, body, _) = self.raw(b"GET /other HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(status, 404)
+        err = json.loads(body)
+        self.assertEqual(err["error"], "no_route")
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(self.rampart.metric('rampart_http_local_replies_total{reason="no_route"}'), 1)
+        status, _ = self.rampart.admin("GET", "/healthz")
+        self.assertEqual(status, 200)
+        status, _ = self.rampart.admin("GET", "/readyz")
+        self.assertEqual(status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

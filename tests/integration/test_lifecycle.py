@@ -1,0 +1,135 @@
+"""Reloads under load, refused reloads, draining on SIGTERM, and `rampart validate`."""
+import http.client
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import BIN, SLOW, Origin, Rampart, read_response
+
+CONFIG = """
+workers: 2
+listeners: [{{ name: public, address: "127.0.0.1:{port}" }}]
+routes: [{{ name: r{generation}, upstream: app }}]
+upstreams: {{ app: {{ endpoints: ["{origin}"] }} }}
+access_log: {{ enabled: false }}
+admin: {{ address: "127.0.0.1:{admin}" }}
+drain_timeout: 10s
+"""
+
+
+def config(generation):
+    return CONFIG.replace("{generation}", str(generation))
+
+
+class LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.origin = Origin(threads=2)
+        self.rampart = Rampart(config(0), self.origin)
+
+    def tearDown(self):
+        self.rampart.stop()
+        self.origin.stop()
+
+    def test_20_reloads_under_load_lose_no_request(self):
+        stop = threading.Event()
+        results = {"ok": 0, "failed": []}
+        lock = threading.Lock()
+
+        def client():
+            c = self.rampart.http()
+            while not stop.is_set():
+                try:
+                    c.request("GET", "/load")
+                    r = c.getresponse()
+                    r.read()
+                    with lock:
+                        if r.status == 200:
+                            results["ok"] += 1
+                        else:
+                            results["failed"].append(r.status)
+                except Exception as e:  # noqa: BLE001 - any failure is a lost request
+                    with lock:
+                        results["failed"].append(repr(e))
+                    c.close()
+                    c = self.rampart.http()
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        [t.start() for t in threads]
+        for generation in range(1, 21):
+            self.rampart.write_config(config(generation))
+            self.rampart.proc.send_signal(signal.SIGHUP)
+            # the reload is done when the new route's metrics family appears
+            deadline = time.monotonic() + 10 * SLOW
+            while time.monotonic() < deadline:
+                if self.rampart.metric(f'rampart_http_requests_total{{route="r{generation}",status_class="2xx"}}'):
+                    break
+                time.sleep(0.01)
+            else:
+                self.fail(f"reload {generation} not applied")
+        stop.set()
+        [t.join() for t in threads]
+        self.assertEqual(results["failed"], [])
+        self.assertGreater(results["ok"], 100)
+        self.assertEqual(self.rampart.metric('rampart_config_reloads_total{result="ok"}'), 20)
+
+    def test_bad_reload_is_refused_and_old_config_serves(self):
+        self.rampart.write_config(config(0) + "\nbogus_key: 1\n")
+        status, body = self.rampart.admin("POST", "/admin/reload")
+        self.assertEqual(status, 400)
+        self.assertIn("rampart.yaml:10: unknown key 'bogus_key'", body)
+        c = self.rampart.http()
+        c.request("GET", "/still")
+        self.assertEqual(c.getresponse().status, 200)
+        self.assertEqual(self.rampart.metric('rampart_config_reloads_total{result="error"}'), 1)
+
+    def test_sigterm_drains_in_flight_requests(self):
+        c = self.rampart.http(timeout=20)
+        c.request("GET", "/slow?delay=800")
+        time.sleep(0.2)  # the request is now in flight at the origin (it sleeps 800 ms)
+        self.rampart.proc.send_signal(signal.SIGTERM)
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Connection"), "close")
+        r.read()
+        self.assertEqual(self.rampart.proc.wait(timeout=10 * SLOW), 0)
+        # no longer accepting
+        with self.assertRaises(OSError):
+            self.rampart.connect(timeout=1).sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            raise OSError("connected")
+
+
+class ValidateTest(unittest.TestCase):
+    def run_validate(self, text):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(text)
+        try:
+            return subprocess.run([BIN, "validate", "-c", f.name], capture_output=True, text=True), f.name
+        finally:
+            os.unlink(f.name)
+
+    def test_valid(self):
+        p, _ = self.run_validate('listeners: [{address: "127.0.0.1:1"}]\nroutes: []\n')
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_every_error_with_file_and_line(self):
+        p, name = self.run_validate(
+            'listeners:\n  - address: "nope"\n    limits: { max_body: lots }\n'
+            'routes:\n  - upstream: missing\n    gates:\n      - waf_typo: {}\n')
+        self.assertEqual(p.returncode, 1)
+        lines = p.stderr.strip().splitlines()
+        self.assertIn(f"{name}:2: listeners[0].address: 'nope' is not host:port", p.stderr)
+        self.assertIn(f"{name}:3: listeners[0].limits.max_body: expected a size", p.stderr)
+        self.assertIn(f"{name}:5: route 'route0': upstream 'missing' is not defined", p.stderr)
+        self.assertEqual(len(lines), 3, p.stderr)
+
+    def test_version(self):
+        p = subprocess.run([BIN, "version"], capture_output=True, text=True)
+        self.assertTrue(p.stdout.startswith("rampart "))
+
+
+if __name__ == "__main__":
+    unittest.main()
