@@ -674,8 +674,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
         break;
       }
       if (wrap_chunks) {
-        st.scratch = "0\r\n\r\n";
-        asio::const_buffer b[1] = {asio::buffer(st.scratch)};
+        static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+        asio::const_buffer b[1] = {asio::buffer(kLastChunk.data(), kLastChunk.size())};
         SetDeadline(TimeoutKind::kSend, limits.send_timeout);
         co_await WriteAll(socket_, b, ec);
         ok = !ec;

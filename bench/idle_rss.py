@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""RSS of each proxy (one worker, same origin) holding N idle keep-alive client connections.
+
+Each connection sends one GET, reads the response, then stays open and idle. RSS is summed over
+the proxy's process group (nginx master + worker, HAProxy, rampart) from /proc, after the
+connections are idle. Prints one line per target and the rampart/nginx ratio."""
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+N = int(os.environ.get("IDLE_CONNECTIONS", "10000"))
+BIN = os.environ.get("RAMPART_BIN", "build/release/rampart")
+ORIGIN, NGINX, HAPROXY, RAMPART = 19500, 19501, 19502, 19503
+
+
+def pg_rss_kib(pgid):
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return total
+
+
+def wait_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} not up")
+
+
+def start(cmd):
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def hold_idle(port, n):
+    socks = []
+    req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(req)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += s.recv(4096)
+        socks.append(s)
+    return socks
+
+
+def main():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (200000, 200000))
+    work = tempfile.mkdtemp(prefix="rampart-idle-")
+    os.makedirs(f"{work}/logs", exist_ok=True)
+    with open(f"{work}/nginx.conf", "w") as f:
+        f.write(f"""daemon off; master_process on; worker_processes 1; worker_rlimit_nofile 200000;
+pid {work}/nginx.pid; error_log {work}/logs/error.log warn;
+events {{ worker_connections 40000; }}
+http {{ access_log off; keepalive_timeout 300s; keepalive_requests 1000000;
+  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
+  upstream origin {{ server 127.0.0.1:{ORIGIN}; keepalive 128; }}
+  server {{ listen 127.0.0.1:{NGINX} backlog=4096;
+    location / {{ proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
+  server {{ listen 127.0.0.1:{ORIGIN} backlog=4096; location / {{ return 200 "ok"; }} }} }}
+""")
+    with open(f"{work}/haproxy.cfg", "w") as f:
+        f.write(f"""global
+    nbthread 1
+    maxconn 40000
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+frontend fe
+    bind 127.0.0.1:{HAPROXY}
+    default_backend origin
+backend origin
+    server o1 127.0.0.1:{ORIGIN}
+""")
+    with open(f"{work}/rampart.yaml", "w") as f:
+        f.write(f"""workers: 1
+listeners: [{{ name: b, address: "127.0.0.1:{RAMPART}", limits: {{ idle_timeout: 300s }} }}]
+routes: [{{ upstream: origin }}]
+upstreams: {{ origin: {{ endpoints: ["127.0.0.1:{ORIGIN}"] }} }}
+access_log: {{ enabled: false }}
+admin: {{ enabled: false }}
+""")
+    # nginx serves as the origin too (same process group as the nginx proxy: measure the proxy
+    # separately by giving the origin its own nginx).
+    with open(f"{work}/origin.conf", "w") as f:
+        f.write(f"""daemon off; master_process on; worker_processes 1; worker_rlimit_nofile 200000;
+pid {work}/origin.pid; error_log {work}/logs/origin.log warn;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000; client_body_temp_path {work}/obody;
+  server {{ listen 127.0.0.1:{ORIGIN} backlog=4096; location / {{ return 200 "ok"; }} }} }}
+""")
+    # the proxy conf must not also listen on the origin port
+    conf = open(f"{work}/nginx.conf").read()
+    conf = conf.replace(f'  server {{ listen 127.0.0.1:{ORIGIN} backlog=4096; location / {{ return 200 "ok"; }} }} }}', "}")
+    open(f"{work}/nginx.conf", "w").write(conf)
+    origin = start(["nginx", "-p", work, "-c", f"{work}/origin.conf", "-e", f"{work}/logs/o.log"])
+    wait_port(ORIGIN)
+    targets = [
+        ("nginx", ["nginx", "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/logs/n.log"], NGINX),
+        ("haproxy", ["haproxy", "-db", "-f", f"{work}/haproxy.cfg"], HAPROXY),
+        ("rampart", [BIN, "run", "-c", f"{work}/rampart.yaml"], RAMPART),
+    ]
+    results = {}
+    try:
+        for name, cmd, port in targets:
+            p = start(cmd)
+            try:
+                wait_port(port)
+                base = pg_rss_kib(p.pid)
+                socks = hold_idle(port, N)
+                time.sleep(2)  # let the proxies settle (buffers released on idle)
+                rss = pg_rss_kib(p.pid)
+                results[name] = (base, rss)
+                print(f"{name:8s} idle connections={N}  RSS before={base / 1024:.1f} MiB  "
+                      f"with connections={rss / 1024:.1f} MiB  per connection={(rss - base) * 1024 / N:.0f} B",
+                      flush=True)
+                for s in socks:
+                    s.close()
+            finally:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=20)
+    finally:
+        os.killpg(origin.pid, signal.SIGTERM)
+        origin.wait(timeout=20)
+    if "nginx" in results and "rampart" in results:
+        print(f"ratio rampart/nginx RSS with {N} idle connections: {results['rampart'][1] / results['nginx'][1]:.2f} (goal <= 2.0)")
+    if "haproxy" in results and "rampart" in results:
+        print(f"ratio rampart/haproxy RSS with {N} idle connections: {results['rampart'][1] / results['haproxy'][1]:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make bench`: rampart side by side with nginx and HAProxy (Debian packages, one worker each,
+# upstream keep-alive, no access log), rounds interleaved, through ../shared/bench/peers.sh;
+# then RSS with idle keep-alive connections (bench/idle_rss.py); then the micro benchmarks.
+#   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEERS=${PEERS:-../shared/bench/peers.sh}
+export SCENARIOS=${SCENARIOS:-"get_ka64 get_c1 post10k_ka64 get_close64"}
+export DURATION=${DURATION:-10} ROUNDS=${ROUNDS:-3}
+export BENCH_WORK=${BENCH_WORK:-$PWD/build/bench/run} BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench/results}
+mkdir -p "$BENCH_WORK" "$BENCH_RESULTS"
+RAMPART_CMD='bench/rampart-peers.sh' "$PEERS"
+echo
+echo "== RSS with idle keep-alive connections"
+python3 bench/idle_rss.py
+echo
+echo "== micro benchmarks"
+build/release/rampart_micro_bench --benchmark_min_time=0.2

@@ -1,0 +1,89 @@
+#include "http/proxy_headers.h"
+
+#include <gtest/gtest.h>
+
+#include "http/h1/message_parser.h"
+
+namespace rampart::http {
+namespace {
+
+struct Parsed {
+  HeaderList headers;
+  std::string body;
+  void Parse(std::string_view wire) {
+    h1::RequestParser p({}, headers, body);
+    p.Feed(wire.data(), wire.size());
+    ASSERT_TRUE(p.header_done());
+  }
+};
+
+TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
+  std::string wire =
+      "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\n"
+      "X-Forwarded-For: 6.6.6.6\r\nX-Request-Id: fake\r\nVia: 1.0 edge\r\nExpect: 100-continue\r\n"
+      "Accept: */*\r\nX-Remove: y\r\n\r\n";
+  Parsed p;
+  p.Parse(wire);
+  config::HeaderRules rules;
+  rules.remove = {"x-remove"};
+  rules.add = {{"X-Add", "1"}};
+  std::vector<std::pair<std::string, std::string>> extra = {{"X-Identity", "spiffe://t/a"}};
+  UpstreamRequest r;
+  r.method = "GET";
+  r.path_and_query = "/v2/x?q=1";
+  r.host = "internal";
+  r.headers = &p.headers;
+  r.rules = &rules;
+  r.extra = &extra;
+  r.client_ip = "192.0.2.1";
+  r.original_host = "a.test";
+  r.request_id_header = "x-request-id";
+  r.request_id = "rid";
+  r.via = "rampart";
+  std::string out;
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_EQ(out,
+            "GET /v2/x?q=1 HTTP/1.1\r\nHost: internal\r\nAccept: */*\r\n"
+            "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a.test\r\n"
+            "Via: 1.0 edge, 1.1 rampart\r\nX-Request-Id: rid\r\nX-Add: 1\r\n"
+            "X-Identity: spiffe://t/a\r\n\r\n");
+  r.trusted_peer = true;
+  r.chunked = true;
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_NE(out.find("X-Forwarded-For: 6.6.6.6, 192.0.2.1\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+}
+
+TEST(ProxyHeaders, DownstreamHead) {
+  HeaderList h;
+  std::string body;
+  h1::ResponseParser p({}, h, body);
+  std::string_view wire =
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive, X-Hop\r\nX-Hop: a\r\n"
+      "Server: o\r\n\r\nabc";
+  p.Feed(wire.data(), wire.size());
+  DownstreamResponse d;
+  d.status = 200;
+  d.headers = &h;
+  d.via = "rampart";
+  std::string out;
+  BuildDownstreamResponseHead(out, d);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nServer: o\r\nVia: 1.1 rampart\r\n\r\n");
+  d.framing = DownstreamResponse::Framing::kClose;
+  d.keep_alive = false;
+  BuildDownstreamResponseHead(out, d);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nServer: o\r\nVia: 1.1 rampart\r\nConnection: close\r\n\r\n");
+}
+
+TEST(ProxyHeaders, LocalReplyIsJson) {
+  std::string out;
+  BuildLocalReply(out, 429, "rate_limited", "too \"many\"", "id-1", true, "Retry-After: 2\r\n");
+  EXPECT_EQ(
+      out,
+      "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+      "Content-Length: 70\r\nX-Request-Id: id-1\r\nRetry-After: 2\r\n\r\n"
+      "{\"error\":\"rate_limited\",\"message\":\"too \\\"many\\\"\",\"request_id\":\"id-1\"}\n");
+}
+
+}  // namespace
+}  // namespace rampart::http
