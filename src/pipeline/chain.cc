@@ -7,8 +7,13 @@ boost::asio::awaitable<Decision> RunRequestGates(const CompiledRoute& route, Exc
   ran = 0;
   for (const auto& gate : route.gates) {
     ++ran;
-    Decision d =
-        gate->is_async() ? co_await gate->OnRequestHeadersAsync(ex) : gate->OnRequestHeaders(ex);
+    // No co_await inside ?: here: GCC 12 destroys the temporary of such an expression twice.
+    Decision d;
+    if (gate->is_async()) {
+      d = co_await gate->OnRequestHeadersAsync(ex);
+    } else {
+      d = gate->OnRequestHeaders(ex);
+    }
     if (!d.is_continue()) {
       ex.notes.push_back({gate->Name(), d.reason});
       co_return d;
