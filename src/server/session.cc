@@ -243,21 +243,24 @@ asio::awaitable<void> Session::LingeringClose() {
 asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& parser) {
   if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
   if (listener_ == nullptr) co_return false;  // the listener was removed by a reload
-  const auto& limits = listener_->limits;
   error_code ec;
   if (in_.empty()) {
     // Idle: hold no buffer while waiting for the next request.
     in_.ReleaseIfEmpty();
     if (worker_.draining()) co_return false;
     idle_ = true;
-    SetDeadline(TimeoutKind::kIdle, requests_ == 0 ? limits.header_timeout : limits.idle_timeout);
+    SetDeadline(TimeoutKind::kIdle,
+                requests_ == 0 ? listener_->limits.header_timeout : listener_->limits.idle_timeout);
     auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseAwaitable);
     idle_ = false;
     worker_.RefreshNow();
     if (wec) co_return false;
+    // A reload may have landed while we waited: nothing of the old snapshot may be held across
+    // Adopt(), which can free it.
     if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
     if (listener_ == nullptr) co_return false;
   }
+  const config::ListenerLimits& limits = listener_->limits;  // stable until the next Adopt()
   st_ = worker_.TakeRequestState();
   timed_out_ = TimeoutKind::kNone;
   response_started_ = false;

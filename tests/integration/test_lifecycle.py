@@ -36,7 +36,7 @@ class LifecycleTest(unittest.TestCase):
 
     def test_20_reloads_under_load_lose_no_request(self):
         stop = threading.Event()
-        results = {"ok": 0, "failed": [], "retried": 0}
+        results = {"ok": 0, "failed": []}
         lock = threading.Lock()
 
         def client():
@@ -51,14 +51,7 @@ class LifecycleTest(unittest.TestCase):
                             results["ok"] += 1
                         else:
                             results["failed"].append(r.status)
-                except ConnectionResetError:
-                    # A reset on a reused keep-alive connection: an HTTP client retries an
-                    # idempotent request (RFC 9112 section 9.3.1). Counted and bounded below.
-                    with lock:
-                        results["retried"] += 1
-                    c.close()
-                    c = self.rampart.http()
-                except Exception as e:  # noqa: BLE001 - any other failure is a lost request
+                except Exception as e:  # noqa: BLE001 - any failure is a lost request
                     with lock:
                         results["failed"].append(repr(e))
                     c.close()
@@ -80,7 +73,6 @@ class LifecycleTest(unittest.TestCase):
         stop.set()
         [t.join() for t in threads]
         self.assertEqual(results["failed"], [])
-        print(f"keep-alive resets during reloads: {results['retried']} (known defect, see closing note)")
         self.assertGreater(results["ok"], 100)
         self.assertEqual(self.rampart.metric('rampart_config_reloads_total{result="ok"}'), 20)
 
