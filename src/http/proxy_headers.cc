@@ -50,14 +50,31 @@ bool IsHopByHop(std::string_view n) noexcept {
   }
 }
 
-bool ListedInConnection(const HeaderList& headers, std::string_view name) noexcept {
+ConnectionTokens::ConnectionTokens(const HeaderList& headers) noexcept {
   for (const auto& h : headers) {
     if (!IEquals(h.name, "connection")) continue;
-    bool listed = false;
-    ForEachListToken(h.value, [&](std::string_view tok) { listed = listed || IEquals(tok, name); });
-    if (listed) return true;
+    ForEachListToken(h.value, [&](std::string_view tok) {
+      if (size_ < kMax)
+        tokens_[size_++] = tok;
+      else
+        unusual_ = &headers;
+    });
   }
-  return false;
+}
+
+bool ConnectionTokens::Contains(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (IEquals(tokens_[i], name)) return true;
+  }
+  if (unusual_ == nullptr) return false;
+  bool listed = false;
+  for (const auto& h : *unusual_) {
+    if (IEquals(h.name, "connection")) {
+      ForEachListToken(h.value,
+                       [&](std::string_view tok) { listed = listed || IEquals(tok, name); });
+    }
+  }
+  return listed;
 }
 
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
@@ -67,12 +84,11 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   out.append(r.path_and_query);
   out.append(" HTTP/1.1\r\n");
   AddLine(out, "Host", r.host);
-  bool has_connection_tokens = r.headers->Has("connection");
+  const ConnectionTokens listed(*r.headers);
   std::string_view prior_xff, prior_proto, prior_host, prior_via, prior_id;
   for (const auto& h : *r.headers) {
     std::string_view n = h.name;
-    if (IsHopByHop(n) || IEquals(n, "host") || IEquals(n, "expect")) continue;
-    if (has_connection_tokens && ListedInConnection(*r.headers, n)) continue;
+    if (IsHopByHop(n) || IEquals(n, "host") || IEquals(n, "expect") || listed.Contains(n)) continue;
     if (IEquals(n, "x-forwarded-for")) {
       if (prior_xff.empty()) prior_xff = h.value;
       continue;
@@ -130,11 +146,10 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
 void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) {
   out.clear();
   AppendStatusLine(out, r.status);
-  bool has_connection_tokens = r.headers->Has("connection");
+  const ConnectionTokens listed(*r.headers);
   for (const auto& h : *r.headers) {
     std::string_view n = h.name;
-    if (IsHopByHop(n)) continue;
-    if (has_connection_tokens && ListedInConnection(*r.headers, n)) continue;
+    if (IsHopByHop(n) || listed.Contains(n)) continue;
     if (r.framing != DownstreamResponse::Framing::kAsIs && IEquals(n, "content-length")) continue;
     if (InRules(r.rules, n)) continue;
     AddLine(out, h.name, h.value);

@@ -3,6 +3,7 @@
 // header rules applied. Pure functions over views; the output string is reused by the caller.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,8 +15,20 @@
 namespace rampart::http {
 
 bool IsHopByHop(std::string_view name) noexcept;
-// True when `name` is listed in any Connection header of `headers`.
-bool ListedInConnection(const HeaderList& headers, std::string_view name) noexcept;
+
+// The field names listed in a message's Connection headers (RFC 9110 section 7.6.1), collected
+// once so that filtering the other headers does not re-parse Connection for each of them.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(const HeaderList& headers) noexcept;
+  bool Contains(std::string_view name) const noexcept;
+
+ private:
+  static constexpr std::size_t kMax = 16;
+  std::array<std::string_view, kMax> tokens_{};
+  std::size_t size_ = 0;
+  const HeaderList* unusual_ = nullptr;  // more than kMax tokens: scan the headers instead
+};
 
 struct UpstreamRequest {
   std::string_view method;

@@ -54,6 +54,20 @@ TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
   EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
 }
 
+TEST(ProxyHeaders, ConnectionTokensIncludingMany) {
+  Parsed p;
+  std::string many = "Connection: keep-alive, X-A\r\nConnection: ";
+  for (int i = 0; i < 20; ++i) many += (i ? ", X-" : "X-") + std::to_string(i);
+  p.Parse("GET / HTTP/1.1\r\nHost: a\r\n" + many + "\r\n\r\n");
+  ConnectionTokens t(p.headers);
+  EXPECT_TRUE(t.Contains("KEEP-ALIVE"));
+  EXPECT_TRUE(t.Contains("x-a"));
+  EXPECT_TRUE(t.Contains("x-0"));
+  EXPECT_TRUE(t.Contains("x-19"));  // past the first 16: found by the fallback scan
+  EXPECT_FALSE(t.Contains("x-20"));
+  EXPECT_FALSE(t.Contains("host"));
+}
+
 TEST(ProxyHeaders, DownstreamHead) {
   HeaderList h;
   std::string body;

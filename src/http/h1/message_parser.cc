@@ -10,14 +10,6 @@ namespace {
 
 bool IsChunkedOnly(std::string_view v) { return IEquals(TrimOws(v), "chunked"); }
 
-bool HasControlChars(std::string_view v) {
-  for (char c : v) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 template <bool kIsRequest>
@@ -171,9 +163,6 @@ void MessageParser<kIsRequest>::on_field_impl(http::field f, boost::beast::strin
   // Beast unfolds obs-fold into a private buffer: a value outside our input was folded.
   if (!value.empty() && (value.data() < input_begin_ || value.data() >= input_end_)) {
     return Fail(bad, "obsolete line folding", ec);
-  }
-  if (HasControlChars(std::string_view(value.data(), value.size()))) {
-    return Fail(bad, "control character in header value", ec);
   }
   if (headers_.pending_size() >= limits_.max_headers) {
     return Fail(kIsRequest ? ParseFailure::kHeadersTooLarge : ParseFailure::kBadResponse,
