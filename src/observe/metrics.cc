@@ -170,7 +170,7 @@ UpstreamStats* Metrics::Upstream(const std::string& name) {
   return p.get();
 }
 
-std::string Metrics::RenderPrometheus() const {
+std::string Metrics::RenderPrometheus(std::uint64_t access_log_dropped) const {
   std::string out;
   out.reserve(16 * 1024);
   std::lock_guard lock(mu_);
@@ -187,14 +187,13 @@ std::string Metrics::RenderPrometheus() const {
     out += fmt::format("# TYPE {} counter\n", kUpstreamFamilies[f]);
     for (const auto& [_, u] : upstreams_) u->Render(out, slots_, f);
   }
-  std::uint64_t accepted = 0, requests = 0, dropped = 0;
+  std::uint64_t accepted = 0, requests = 0;
   std::int64_t active = 0;
   std::array<std::uint64_t, static_cast<int>(LocalReason::kCount)> local{};
   for (int i = 0; i < slots_; ++i) {
     accepted += workers_[i].connections_accepted.Get();
     active += workers_[i].connections_active.load(std::memory_order_relaxed);
     requests += workers_[i].requests.Get();
-    dropped += workers_[i].access_log_dropped.Get();
     for (std::size_t r = 0; r < local.size(); ++r) local[r] += workers_[i].local_replies[r].Get();
   }
   out += "# TYPE rampart_downstream_connections_active gauge\n";
@@ -215,7 +214,7 @@ std::string Metrics::RenderPrometheus() const {
   out +=
       fmt::format("rampart_config_reloads_total{{result=\"error\"}} {}\n", reloads_failed_.load());
   out += "# TYPE rampart_access_log_dropped_total counter\n";
-  out += fmt::format("rampart_access_log_dropped_total {}\n", dropped);
+  out += fmt::format("rampart_access_log_dropped_total {}\n", access_log_dropped);
   return out;
 }
 

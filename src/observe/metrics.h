@@ -53,6 +53,7 @@ struct alignas(64) UpstreamSlot {
   Counter connections_opened;
   Counter connections_reused;
   std::array<Counter, static_cast<int>(UpstreamError::kCount)> errors;
+  void Count(UpstreamError e) noexcept { errors[static_cast<int>(e)].Add(); }
 };
 
 class UpstreamStats {
@@ -90,7 +91,7 @@ struct alignas(64) WorkerSlot {
   std::atomic<std::int64_t> connections_active{0};  // gauge; same single-writer rule
   Counter requests;
   std::array<Counter, static_cast<int>(LocalReason::kCount)> local_replies;
-  Counter access_log_dropped;
+  void CountLocal(LocalReason r) noexcept { local_replies[static_cast<int>(r)].Add(); }
 };
 
 class Metrics {
@@ -103,7 +104,8 @@ class Metrics {
   WorkerSlot& worker(int i) noexcept { return workers_[i]; }
   void CountReload(bool ok) noexcept { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
 
-  std::string RenderPrometheus() const;
+  // `access_log_dropped`: lines the access log's queue dropped (observe::AccessLog::dropped()).
+  std::string RenderPrometheus(std::uint64_t access_log_dropped) const;
 
  private:
   int slots_;

@@ -133,24 +133,25 @@ void Server::BeginDrain() {
   draining_ = true;
   if (admin_) admin_->Stop();
   for (auto& w : workers_) w->BeginDrain();
-  auto deadline = std::chrono::steady_clock::now() + snap_->config.drain_timeout;
-  auto timer = std::make_shared<asio::steady_timer>(control_);
-  auto poll = std::make_shared<std::function<void()>>();
-  *poll = [this, deadline, timer, poll]() {
+  // Exit when every connection has finished, or at the drain deadline.
+  asio::co_spawn(control_,
+                 WaitForDrain(std::chrono::steady_clock::now() + snap_->config.drain_timeout),
+                 asio::detached);
+}
+
+asio::awaitable<void> Server::WaitForDrain(std::chrono::steady_clock::time_point deadline) {
+  asio::steady_timer timer(control_);
+  for (;;) {
     std::int64_t active = 0;
     for (auto& w : workers_) active += w->active_connections();
     if (active == 0 || std::chrono::steady_clock::now() >= deadline) {
       if (active > 0) spdlog::warn("drain timeout: closing {} connection(s)", active);
       control_.stop();
-      *poll = nullptr;  // break the self-reference
-      return;
+      co_return;
     }
-    timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([poll](const boost::system::error_code&) {
-      if (*poll) (*poll)();
-    });
-  };
-  (*poll)();
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 admin::AdminResponse Server::Reload() {
@@ -217,7 +218,8 @@ admin::AdminResponse Server::Reload() {
 
 admin::AdminResponse Server::HandleAdmin(std::string_view method, std::string_view path) {
   if (path == "/metrics" && method == "GET") {
-    return {200, "text/plain; version=0.0.4", metrics_->RenderPrometheus()};
+    return {200, "text/plain; version=0.0.4",
+            metrics_->RenderPrometheus(access_log_ ? access_log_->dropped() : 0)};
   }
   if (path == "/healthz" && method == "GET")
     return {200, "application/json", "{\"status\":\"ok\"}\n"};

@@ -30,6 +30,7 @@ class Server {
   admin::AdminResponse Reload();
   admin::AdminResponse HandleAdmin(std::string_view method, std::string_view path);
   void BeginDrain();
+  boost::asio::awaitable<void> WaitForDrain(std::chrono::steady_clock::time_point deadline);
 
   std::string config_path_;
   boost::asio::io_context control_{1};
