@@ -106,9 +106,8 @@ void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config&
     }
   }
   if (auto v = obj.Get("limits"); v.IsDefined()) ReadLimits(r, v, obj.Where("limits"), l.limits);
-  if (obj.Has("tls")) {
-    obj.Get("tls");
-    r.Error(obj.node()["tls"], path + ".tls: TLS listeners are not available in this build");
+  if (auto v = obj.Get("tls"); v.IsDefined()) {
+    r.Error(v, path + ".tls: TLS listeners are not available in this build");
   }
   obj.Finish();
   for (const auto& other : cfg.listeners) {

@@ -142,14 +142,6 @@ YAML::Node YamlObject::Get(std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-bool YamlObject::Has(std::string_view key) const {
-  if (!ok_) return false;
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return true;
-  }
-  return false;
-}
-
 void YamlObject::Finish() {
   if (!ok_) return;
   for (auto it = node_.begin(); it != node_.end(); ++it) {

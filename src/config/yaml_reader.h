@@ -58,7 +58,6 @@ class YamlObject {
   const std::string& path() const noexcept { return path_; }
   // Returns the value node (or an undefined node when absent) and marks the key as known.
   YAML::Node Get(std::string_view key);
-  bool Has(std::string_view key) const;
   std::string Where(std::string_view key) const {
     return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
   }

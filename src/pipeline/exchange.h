@@ -25,10 +25,11 @@ struct GateNote {
 struct Exchange {
   // Request, as received.
   std::string_view method;
-  std::string_view target;  // as sent by the client
-  std::string_view path;    // target without the query
-  std::string_view query;   // without '?'
-  std::string_view host;    // Host (or absolute-form authority) without the port, as sent
+  std::string_view target;     // as sent by the client
+  std::string_view path;       // target without the query
+  std::string_view query;      // without '?'
+  std::string_view authority;  // Host (or absolute-form authority) as sent, port included
+  std::string_view host;       // authority without the port
   int version = 11;
   const http::HeaderList* request_headers = nullptr;
 
@@ -51,7 +52,7 @@ struct Exchange {
   int status = 0;
 
   void Reset() {
-    method = target = path = query = host = {};
+    method = target = path = query = authority = host = {};
     version = 11;
     request_headers = nullptr;
     request_id = {};

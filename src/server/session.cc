@@ -263,7 +263,6 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   const config::ListenerLimits& limits = listener_->limits;  // stable until the next Adopt()
   st_ = worker_.TakeRequestState();
   timed_out_ = TimeoutKind::kNone;
-  response_started_ = false;
   bytes_in_ = bytes_out_ = 0;
   upstream_name_ = endpoint_key_ = {};
   SetDeadline(TimeoutKind::kHeader, limits.header_timeout);
@@ -291,9 +290,8 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
     if (ec) {
       head_consumed_ = in_.size();
       if (timed_out_ != TimeoutKind::kNone && in_.size() > 0) {
-        co_await LocalReply(408, "request_timeout", "the request head did not arrive in time",
-                            false);
-        worker_.stats().local_replies[static_cast<int>(LocalReason::kRequestTimeout)].Add();
+        co_await Reply(LocalReason::kRequestTimeout, "the request head did not arrive in time",
+                       false);
       }
       co_return false;  // closed or timed out between requests: nothing to answer
     }
@@ -307,10 +305,14 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
 }
 
 asio::awaitable<bool> Session::ParseFailureReply(http::ParseFailure f, std::string_view detail) {
-  LocalReason reason = FailureReason(f);
-  worker_.stats().local_replies[static_cast<int>(reason)].Add();
-  co_return co_await LocalReply(observe::ReasonStatus(reason), observe::ReasonToken(reason), detail,
-                                false);
+  co_return co_await Reply(FailureReason(f), detail, false);
+}
+
+asio::awaitable<bool> Session::Reply(LocalReason reason, std::string_view message,
+                                     bool keep_alive) {
+  worker_.stats().CountLocal(reason);
+  co_return co_await LocalReply(observe::ReasonStatus(reason), observe::ReasonToken(reason),
+                                message, keep_alive);
 }
 
 asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
@@ -332,7 +334,6 @@ asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
   co_await WriteAll(socket_, b, ec);
   ClearDeadline();
   bytes_out_ += st.head_out.size();
-  response_started_ = true;
   Finish(status, reason);
   co_return keep_alive && !ec;
 }
@@ -352,9 +353,11 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   ex.from_trusted_peer = trusted_peer_;
   std::string_view authority;
   SplitTarget(p.target(), authority, ex.path, ex.query);
-  ex.host = StripPort(authority.empty() ? st.request_headers.Get("host") : authority);
-  std::string_view client_id = st.request_headers.Get(snap_->config.request_id_header);
-  if (trusted_peer_ && IsAcceptableRequestId(client_id)) {
+  ex.authority = authority.empty() ? st.request_headers.Get("host") : authority;
+  ex.host = StripPort(ex.authority);
+  std::string_view client_id;
+  if (trusted_peer_) client_id = st.request_headers.Get(snap_->config.request_id_header);
+  if (IsAcceptableRequestId(client_id)) {
     ex.request_id = client_id;
   } else {
     auto id = NewRequestId();
@@ -365,13 +368,11 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   // A refused request keeps the connection only when its body was fully read.
   const bool can_keep = p.done() && p.keep_alive();
   if (ex.path != "*" && HasDotSegment(ex.path)) {
-    worker_.stats().local_replies[static_cast<int>(LocalReason::kBadRequest)].Add();
-    co_return co_await LocalReply(400, "bad_request", "path has '.' or '..' segments", can_keep);
+    co_return co_await Reply(LocalReason::kBadRequest, "path has '.' or '..' segments", can_keep);
   }
   const CompiledRoute* route = snap_->router.Match(ex);
   if (route == nullptr) {
-    worker_.stats().local_replies[static_cast<int>(LocalReason::kNoRoute)].Add();
-    co_return co_await LocalReply(404, "no_route", "no route matches this request", can_keep);
+    co_return co_await Reply(LocalReason::kNoRoute, "no route matches this request", can_keep);
   }
   ex.route = route;
   if (!route->gates.empty()) {
@@ -382,7 +383,7 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
       co_return false;
     }
     if (d.kind == Decision::Kind::kRespond) {
-      worker_.stats().local_replies[static_cast<int>(LocalReason::kGate)].Add();
+      worker_.stats().CountLocal(LocalReason::kGate);
       ex.status = d.status;
       bool keep = co_await LocalReply(d.status, d.reason, d.message, can_keep, d.headers);
       RunCompleteGates(*route, ex, gates_ran_);
@@ -422,19 +423,16 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     path.push_back('?');
     path.append(ex.query);
   }
-  std::string_view authority, ignored_path, ignored_query;
-  SplitTarget(p.target(), authority, ignored_path, ignored_query);
-  std::string_view original_host = authority.empty() ? st.request_headers.Get("host") : authority;
   http::UpstreamRequest ur;
   ur.method = ex.method;
   ur.path_and_query = path;
   ur.host =
-      route.config->host_rewrite ? std::string_view(*route.config->host_rewrite) : original_host;
+      route.config->host_rewrite ? std::string_view(*route.config->host_rewrite) : ex.authority;
   ur.headers = &st.request_headers;
   ur.rules = &route.config->request_headers;
   ur.extra = &ex.upstream_headers;
   ur.client_ip = peer_ip_;
-  ur.original_host = original_host;
+  ur.original_host = ex.authority;
   ur.trusted_peer = trusted_peer_;
   ur.request_id_header = snap_->config.request_id_header;
   ur.request_id = ex.request_id;
@@ -451,11 +449,12 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       upstream::Picker::Pick(up, pool, worker_.rr_position(up.name), worker_.Random());
   const upstream::EndpointSpec& ep = up.endpoints[idx];
   endpoint_key_ = ep.key;
+  upstream::ConnectionPool::Slot& slot = pool.For(ep);
   struct ActiveGuard {
     std::uint32_t& n;
     explicit ActiveGuard(std::uint32_t& c) : n(c) { ++n; }
     ~ActiveGuard() { --n; }
-  } active_guard(pool.active(ep));
+  } active_guard(slot.active);
   ustats.requests.Add();
   upstream_start_ = worker_.now();
 
@@ -465,7 +464,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     ~UpstreamRef() { ref = nullptr; }
   } upstream_ref{upstream_};
   for (int attempt = 0;; ++attempt) {
-    conn = pool.TakeIdle(ep);
+    conn = pool.TakeIdle(slot);
     const bool reused = conn != nullptr;
     if (reused) {
       ustats.connections_reused.Add();
@@ -479,16 +478,13 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       if (cec) {
         upstream_end_ = worker_.now();
         if (timed_out_ == TimeoutKind::kConnect) {
-          ustats.errors[static_cast<int>(observe::UpstreamError::kTimeout)].Add();
-          worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamTimeout)].Add();
-          co_return co_await LocalReply(504, "upstream_timeout",
-                                        "the upstream did not accept the connection in time",
-                                        can_keep);
+          ustats.Count(observe::UpstreamError::kTimeout);
+          co_return co_await Reply(LocalReason::kUpstreamTimeout,
+                                   "the upstream did not accept the connection in time", can_keep);
         }
-        ustats.errors[static_cast<int>(observe::UpstreamError::kConnectFailure)].Add();
-        worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamUnavailable)].Add();
-        co_return co_await LocalReply(502, "upstream_unavailable", "cannot connect to the upstream",
-                                      can_keep);
+        ustats.Count(observe::UpstreamError::kConnectFailure);
+        co_return co_await Reply(LocalReason::kUpstreamUnavailable,
+                                 "cannot connect to the upstream", can_keep);
       }
       conn->socket.non_blocking(true, ec);
       conn->socket.set_option(tcp::no_delay(true), ec);
@@ -510,14 +506,10 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       conn.reset();  // closed by the origin while idle: one retry on a new connection
       continue;
     }
-    ustats
-        .errors[static_cast<int>(timed_out_ == TimeoutKind::kUpstream
-                                     ? observe::UpstreamError::kTimeout
-                                     : observe::UpstreamError::kReset)]
-        .Add();
-    worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamUnavailable)].Add();
-    co_return co_await LocalReply(502, "upstream_unavailable", "the upstream closed the connection",
-                                  can_keep);
+    ustats.Count(timed_out_ == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                                      : observe::UpstreamError::kReset);
+    co_return co_await Reply(LocalReason::kUpstreamUnavailable,
+                             "the upstream closed the connection", can_keep);
   }
   st.body_out.clear();
 
@@ -529,9 +521,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     std::size_t n = co_await ReadSome(socket_, space, ec);
     if (ec) {
       if (timed_out_ == TimeoutKind::kBody) {
-        worker_.stats().local_replies[static_cast<int>(LocalReason::kRequestTimeout)].Add();
-        co_await LocalReply(408, "request_timeout", "the request body did not arrive in time",
-                            false);
+        co_await Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time",
+                       false);
       } else {
         Finish(400, "client_closed");
       }
@@ -585,32 +576,26 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       if (ec) {
         bool timed_out = timed_out_ == TimeoutKind::kUpstream;
         upstream_failed(timed_out);
-        worker_.stats()
-            .local_replies[static_cast<int>(timed_out ? LocalReason::kUpstreamTimeout
-                                                      : LocalReason::kUpstreamUnavailable)]
-            .Add();
-        if (timed_out)
-          co_return co_await LocalReply(504, "upstream_timeout",
-                                        "the upstream did not respond in time", false);
-        co_return co_await LocalReply(502, "upstream_unavailable",
-                                      "the upstream closed the connection without a response",
-                                      false);
+        if (timed_out) {
+          co_return co_await Reply(LocalReason::kUpstreamTimeout,
+                                   "the upstream did not respond in time", false);
+        }
+        co_return co_await Reply(LocalReason::kUpstreamUnavailable,
+                                 "the upstream closed the connection without a response", false);
       }
       st.up_in.Commit(n);
     }
     if (!rp->header_done() || rp->failure() != http::ParseFailure::kNone) {
       upstream_end_ = worker_.now();
-      ustats.errors[static_cast<int>(observe::UpstreamError::kBadResponse)].Add();
-      worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamBadResponse)].Add();
-      co_return co_await LocalReply(502, "upstream_bad_response",
-                                    "the upstream sent an invalid response", false);
+      ustats.Count(observe::UpstreamError::kBadResponse);
+      co_return co_await Reply(LocalReason::kUpstreamBadResponse,
+                               "the upstream sent an invalid response", false);
     }
     if (rp->status() >= 100 && rp->status() < 200) {
       if (rp->status() == 101) {  // rampart never asks for an upgrade on this path
-        ustats.errors[static_cast<int>(observe::UpstreamError::kBadResponse)].Add();
-        worker_.stats().local_replies[static_cast<int>(LocalReason::kUpstreamBadResponse)].Add();
-        co_return co_await LocalReply(502, "upstream_bad_response", "unexpected protocol switch",
-                                      false);
+        ustats.Count(observe::UpstreamError::kBadResponse);
+        co_return co_await Reply(LocalReason::kUpstreamBadResponse, "unexpected protocol switch",
+                                 false);
       }
       st.up_in.Consume(rconsumed);
       rconsumed = 0;
@@ -663,7 +648,6 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     co_return !wec;
   };
   bool ok = co_await write_body(true);
-  response_started_ = true;
   bool upstream_clean = true;
   while (ok && !rp->done()) {
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
@@ -694,7 +678,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     st.up_in.Commit(n);
     st.up_in.Consume(rp->Feed(st.up_in.data(), st.up_in.size()));
     if (rp->failure() != http::ParseFailure::kNone) {
-      ustats.errors[static_cast<int>(observe::UpstreamError::kBadResponse)].Add();
+      ustats.Count(observe::UpstreamError::kBadResponse);
       ok = false;
       break;
     }
@@ -705,7 +689,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   if (ok && upstream_clean && request_sent && rp->done() && rp->keep_alive() && st.up_in.empty() &&
       rf != BodyFraming::kUntilClose) {
     conn->requests++;
-    pool.GiveBack(ep, std::move(conn), up.max_idle_per_endpoint, up.idle_timeout, worker_.now());
+    pool.GiveBack(slot, std::move(conn), up.max_idle_per_endpoint, up.idle_timeout, worker_.now());
   }
   Finish(ex.status, ok ? std::string_view() : std::string_view("upstream_aborted"));
   co_return ok&& keep_alive;

@@ -13,6 +13,7 @@
 
 #include "http/h1/message_parser.h"
 #include "net/io_buffer.h"
+#include "observe/metrics.h"
 #include "pipeline/exchange.h"
 #include "server/snapshot.h"
 #include "upstream/connection_pool.h"
@@ -62,6 +63,9 @@ class Session {
   boost::asio::awaitable<bool> LocalReply(int status, std::string_view reason,
                                           std::string_view message, bool keep_alive,
                                           std::string_view extra_headers = {});
+  // A core local reply: counts `reason` and derives its status and token from it.
+  boost::asio::awaitable<bool> Reply(observe::LocalReason reason, std::string_view message,
+                                     bool keep_alive);
   boost::asio::awaitable<bool> ParseFailureReply(http::ParseFailure f, std::string_view detail);
   boost::asio::awaitable<void> LingeringClose();
 
@@ -95,7 +99,6 @@ class Session {
   TimeoutKind deadline_kind_ = TimeoutKind::kNone;
   TimeoutKind timed_out_ = TimeoutKind::kNone;
   bool idle_ = false;
-  bool response_started_ = false;
   std::uint64_t requests_ = 0;
   std::size_t head_consumed_ = 0;  // bytes at in_'s front that belong to the current request
   std::size_t gates_ran_ = 0;
@@ -108,7 +111,6 @@ class Session {
   std::string_view upstream_name_;
   std::string_view endpoint_key_;
   std::array<char, 36> request_id_buf_{};
-  std::string client_request_id_;
 };
 
 }  // namespace rampart::server

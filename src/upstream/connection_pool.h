@@ -27,44 +27,47 @@ struct UpstreamConnection {
 
 class ConnectionPool {
  public:
+  // One endpoint's connections on this worker. Slots are never removed, so a reference stays
+  // valid for the pool's lifetime.
+  struct Slot {
+    struct Idle {
+      std::unique_ptr<UpstreamConnection> conn;
+      std::chrono::microseconds timeout;
+    };
+    std::vector<Idle> idle;
+    std::uint32_t active = 0;  // requests in flight (for least_request)
+  };
+
   explicit ConnectionPool(boost::asio::io_context& io) : io_(io) {}
   ~ConnectionPool();
 
-  // An idle connection to `ep`, or nullptr.
-  std::unique_ptr<UpstreamConnection> TakeIdle(const EndpointSpec& ep);
-  // Keeps `conn` for reuse unless the endpoint already has max_idle idle connections.
-  void GiveBack(const EndpointSpec& ep, std::unique_ptr<UpstreamConnection> conn,
-                std::uint32_t max_idle, std::chrono::microseconds idle_timeout, SteadyTime now);
+  // The slot of `ep`: look it up once per request.
+  Slot& For(const EndpointSpec& ep);
+  std::uint32_t active_or_zero(const EndpointSpec& ep) const noexcept;
+
+  // An idle connection, or nullptr.
+  std::unique_ptr<UpstreamConnection> TakeIdle(Slot& slot);
+  // Keeps `conn` for reuse unless the slot already has max_idle idle connections.
+  void GiveBack(Slot& slot, std::unique_ptr<UpstreamConnection> conn, std::uint32_t max_idle,
+                std::chrono::microseconds idle_timeout, SteadyTime now);
   std::unique_ptr<UpstreamConnection> NewConnection() {
     return std::make_unique<UpstreamConnection>(io_);
   }
-  // Requests in flight to `ep` from this worker (for least_request).
-  std::uint32_t& active(const EndpointSpec& ep) { return Get(ep.key).active; }
-  std::uint32_t active_or_zero(const EndpointSpec& ep) const noexcept;
   // Closes connections idle for longer than their timeout.
   void Sweep(SteadyTime now);
   std::size_t idle_count() const noexcept;
 
  private:
-  struct Idle {
-    std::unique_ptr<UpstreamConnection> conn;
-    std::chrono::microseconds timeout;
-  };
-  struct EndpointPool {
-    std::vector<Idle> idle;
-    std::uint32_t active = 0;
-  };
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
       return std::hash<std::string_view>{}(s);
     }
   };
-  EndpointPool& Get(std::string_view key);
-  void Drop(const std::string& key, UpstreamConnection* conn);
+  static void Drop(Slot& slot, UpstreamConnection* conn);
 
   boost::asio::io_context& io_;
-  std::unordered_map<std::string, EndpointPool, Hash, std::equal_to<>> pools_;
+  std::unordered_map<std::string, Slot, Hash, std::equal_to<>> slots_;
 };
 
 }  // namespace rampart::upstream

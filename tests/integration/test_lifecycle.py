@@ -2,13 +2,14 @@
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import BIN, SLOW, Origin, Rampart, read_response
+from harness import BIN, SLOW, Origin, Rampart, free_port, read_response
 
 CONFIG = """
 workers: 2
@@ -85,6 +86,34 @@ class LifecycleTest(unittest.TestCase):
         c.request("GET", "/still")
         self.assertEqual(c.getresponse().status, 200)
         self.assertEqual(self.rampart.metric('rampart_config_reloads_total{result="error"}'), 1)
+
+    def test_reload_adds_and_removes_listeners(self):
+        extra_port = free_port()
+        extra = f'\n  - {{{{ name: extra, address: "127.0.0.1:{extra_port}" }}}}\n'
+        with_extra = config(1).replace('listeners: [{{ name: public, address: "127.0.0.1:{port}" }}]',
+                                       'listeners:\n  - {{ name: public, address: "127.0.0.1:{port}" }}' + extra)
+        self.rampart.write_config(with_extra)
+        status, body = self.rampart.admin("POST", "/admin/reload")
+        self.assertEqual(status, 200, body)
+        c = http.client.HTTPConnection("127.0.0.1", extra_port, timeout=5 * SLOW)
+        c.request("GET", "/via-extra")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+        self.rampart.write_config(config(2))
+        status, body = self.rampart.admin("POST", "/admin/reload")
+        self.assertEqual(status, 200, body)
+        deadline = time.monotonic() + 5 * SLOW
+        refused = False
+        while time.monotonic() < deadline and not refused:
+            try:
+                socket.create_connection(("127.0.0.1", extra_port), timeout=1).close()
+                time.sleep(0.02)  # the workers close the acceptor right after the swap
+            except ConnectionRefusedError:
+                refused = True
+        self.assertTrue(refused, "removed listener still accepts")
+        c = self.rampart.http()
+        c.request("GET", "/still-public")
+        self.assertEqual(c.getresponse().status, 200)
 
     def test_sigterm_drains_in_flight_requests(self):
         c = self.rampart.http(timeout=20)

@@ -100,5 +100,25 @@ class LimitsTest(ProxyTestCase):
         self.assertGreaterEqual(n, 1)
 
 
+class MaxRequestsPerConnectionTest(ProxyTestCase):
+    CONFIG = """
+    listeners: [{{ address: "127.0.0.1:{port}", limits: {{ max_requests_per_connection: 2 }} }}]
+    routes: [{{ upstream: app }}]
+    upstreams: {{ app: {{ endpoints: ["{origin}"] }} }}
+    access_log: {{ enabled: false }}
+    admin: {{ address: "127.0.0.1:{admin}" }}
+    """
+
+    def test_connection_closes_after_the_limit(self):
+        s = self.rampart.connect()
+        s.sendall(b"GET /1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        status, headers, _, _ = read_response(s)
+        self.assertEqual((status, headers.get("connection")), (200, None))
+        s.sendall(b"GET /2 HTTP/1.1\r\nHost: t\r\n\r\n")
+        status, headers, _, _ = read_response(s)
+        self.assertEqual((status, headers.get("connection")), (200, "close"))
+        self.assertTrue(is_closed(s))
+
+
 if __name__ == "__main__":
     unittest.main()
