@@ -8,9 +8,11 @@ namespace rampart::http {
 namespace {
 
 struct Parsed {
+  std::string wire;  // the header views point into it
   HeaderList headers;
   std::string body;
-  void Parse(std::string_view wire) {
+  void Parse(std::string_view message) {
+    wire = message;
     h1::RequestParser p({}, headers, body);
     p.Feed(wire.data(), wire.size());
     ASSERT_TRUE(p.header_done());
