@@ -9,6 +9,7 @@ import tempfile
 import textwrap
 import time
 import unittest
+import weakref
 
 BIN = os.environ.get("RAMPART_BIN", os.path.join(os.path.dirname(__file__), "../../build/release/rampart"))
 SANITIZED = os.environ.get("RAMPART_SANITIZE", "OFF") in ("ON", "1", "TRUE")
@@ -146,11 +147,22 @@ class Rampart:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout * SLOW)
 
 
+_LEFTOVER = weakref.WeakKeyDictionary()  # bytes read past the end of a response, per socket
+
+
 def read_response(sock, timeout=5.0):
     """Reads one HTTP/1.1 response (Content-Length or chunked or until close). Returns
-    (status, headers dict lower-case, body bytes, raw head)."""
+    (status, headers dict lower-case, body bytes, raw head). Bytes past the end of the response
+    (pipelining) are kept for the next call on the same socket."""
     sock.settimeout(timeout * SLOW)
-    buf = b""
+    buf = _LEFTOVER.pop(sock, b"")
+
+    def more(required=True):
+        chunk = sock.recv(65536)
+        if not chunk and required:
+            raise ConnectionError(f"closed in the middle of a response: {buf!r}")
+        return chunk
+
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
         if not chunk:
@@ -164,31 +176,31 @@ def read_response(sock, timeout=5.0):
         k, v = line.split(":", 1)
         headers.setdefault(k.strip().lower(), v.strip())
     if status < 200 and status != 101:
+        _LEFTOVER[sock] = rest
         return status, headers, b"", head
     if "content-length" in headers:
         n = int(headers["content-length"])
         while len(rest) < n:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            rest += chunk
+            rest += more()
+        _LEFTOVER[sock] = rest[n:]
         return status, headers, rest[:n], head
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = b""
         while True:
             while b"\r\n" not in rest:
-                rest += sock.recv(65536)
+                rest += more()
             size_line, rest = rest.split(b"\r\n", 1)
             size = int(size_line.split(b";")[0], 16)
             while len(rest) < size + 2:
-                rest += sock.recv(65536)
+                rest += more()
             body += rest[:size]
             rest = rest[size + 2:]
             if size == 0:
+                _LEFTOVER[sock] = rest
                 return status, headers, body, head
     body = rest
     while True:
-        chunk = sock.recv(65536)
+        chunk = more(required=False)
         if not chunk:
             return status, headers, body, head
         body += chunk
