@@ -66,13 +66,17 @@ def hold_idle(port, n):
 
 
 def main():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (200000, 200000))
+    # Raise the soft descriptor limit to the hard one (inherited by the proxies we start).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < N + 1000:
+        raise SystemExit(f"descriptor limit {hard} is too low for {N} connections")
     work = tempfile.mkdtemp(prefix="rampart-idle-")
     os.makedirs(f"{work}/logs", exist_ok=True)
     with open(f"{work}/nginx.conf", "w") as f:
-        f.write(f"""daemon off; master_process on; worker_processes 1; worker_rlimit_nofile 200000;
+        f.write(f"""daemon off; master_process on; worker_processes 1; worker_rlimit_nofile {hard};
 pid {work}/nginx.pid; error_log {work}/logs/error.log warn;
-events {{ worker_connections 40000; }}
+events {{ worker_connections {N + 1000}; }}
 http {{ access_log off; keepalive_timeout 300s; keepalive_requests 1000000;
   client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
   upstream origin {{ server 127.0.0.1:{ORIGIN}; keepalive 128; }}
@@ -80,10 +84,13 @@ http {{ access_log off; keepalive_timeout 300s; keepalive_requests 1000000;
     location / {{ proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
   server {{ listen 127.0.0.1:{ORIGIN} backlog=4096; location / {{ return 200 "ok"; }} }} }}
 """)
+    # HAProxy reserves two descriptors per connection: under a low hard limit it holds fewer
+    # connections than N, and its row says how many.
+    haproxy_maxconn = min(N + 1000, (hard - 100) // 2)
     with open(f"{work}/haproxy.cfg", "w") as f:
         f.write(f"""global
     nbthread 1
-    maxconn 40000
+    maxconn {haproxy_maxconn}
 defaults
     mode http
     option http-keep-alive
@@ -109,7 +116,7 @@ admin: {{ enabled: false }}
     # nginx serves as the origin too (same process group as the nginx proxy: measure the proxy
     # separately by giving the origin its own nginx).
     with open(f"{work}/origin.conf", "w") as f:
-        f.write(f"""daemon off; master_process on; worker_processes 1; worker_rlimit_nofile 200000;
+        f.write(f"""daemon off; master_process on; worker_processes 1; worker_rlimit_nofile {hard};
 pid {work}/origin.pid; error_log {work}/logs/origin.log warn;
 events {{ worker_connections 4096; }}
 http {{ access_log off; keepalive_requests 1000000; client_body_temp_path {work}/obody;
@@ -122,23 +129,23 @@ http {{ access_log off; keepalive_requests 1000000; client_body_temp_path {work}
     origin = start(["nginx", "-p", work, "-c", f"{work}/origin.conf", "-e", f"{work}/logs/o.log"])
     wait_port(ORIGIN)
     targets = [
-        ("nginx", ["nginx", "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/logs/n.log"], NGINX),
-        ("haproxy", ["haproxy", "-db", "-f", f"{work}/haproxy.cfg"], HAPROXY),
-        ("rampart", [BIN, "run", "-c", f"{work}/rampart.yaml"], RAMPART),
+        ("nginx", ["nginx", "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/logs/n.log"], NGINX, N),
+        ("haproxy", ["haproxy", "-db", "-f", f"{work}/haproxy.cfg"], HAPROXY, min(N, haproxy_maxconn - 50)),
+        ("rampart", [BIN, "run", "-c", f"{work}/rampart.yaml"], RAMPART, N),
     ]
     results = {}
     try:
-        for name, cmd, port in targets:
+        for name, cmd, port, count in targets:
             p = start(cmd)
             try:
                 wait_port(port)
                 base = pg_rss_kib(p.pid)
-                socks = hold_idle(port, N)
+                socks = hold_idle(port, count)
                 time.sleep(2)  # let the proxies settle (buffers released on idle)
                 rss = pg_rss_kib(p.pid)
-                results[name] = (base, rss)
-                print(f"{name:8s} idle connections={N}  RSS before={base / 1024:.1f} MiB  "
-                      f"with connections={rss / 1024:.1f} MiB  per connection={(rss - base) * 1024 / N:.0f} B",
+                results[name] = (base, rss, count)
+                print(f"{name:8s} idle connections={count}  RSS before={base / 1024:.1f} MiB  "
+                      f"with connections={rss / 1024:.1f} MiB  per connection={(rss - base) * 1024 / count:.0f} B",
                       flush=True)
                 for s in socks:
                     s.close()
@@ -151,7 +158,9 @@ http {{ access_log off; keepalive_requests 1000000; client_body_temp_path {work}
     if "nginx" in results and "rampart" in results:
         print(f"ratio rampart/nginx RSS with {N} idle connections: {results['rampart'][1] / results['nginx'][1]:.2f} (goal <= 2.0)")
     if "haproxy" in results and "rampart" in results:
-        print(f"ratio rampart/haproxy RSS with {N} idle connections: {results['rampart'][1] / results['haproxy'][1]:.2f}")
+        per = lambda r: (r[1] - r[0]) / r[2]
+        print(f"ratio rampart/haproxy memory per idle connection: {per(results['rampart']) / per(results['haproxy']):.2f}"
+              f" (haproxy held {results['haproxy'][2]})")
 
 
 if __name__ == "__main__":
