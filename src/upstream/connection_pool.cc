@@ -1,5 +1,9 @@
 #include "upstream/connection_pool.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace rampart::upstream {
 
 ConnectionPool::~ConnectionPool() {
@@ -22,14 +26,12 @@ std::uint32_t ConnectionPool::active_or_zero(const EndpointSpec& ep) const noexc
   return it == slots_.end() ? 0 : it->second.active;
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::TakeIdle(Slot& slot) {
+std::unique_ptr<UpstreamConnection> ConnectionPool::TakeIdle(Slot& slot, SteadyTime now) {
   while (!slot.idle.empty()) {
     // Most recently used first: it is the most likely to still be open at the origin.
     std::unique_ptr<UpstreamConnection> conn = std::move(slot.idle.back().conn);
     slot.idle.pop_back();
-    boost::system::error_code ec;
-    conn->socket.cancel(ec);  // ends the idle watch (a user-space operation, no syscall)
-    if (!ec && conn->socket.is_open()) return conn;
+    if (now - conn->idle_since < kTrustIdleFor || StillOpen(*conn)) return conn;
   }
   return nullptr;
 }
@@ -39,24 +41,20 @@ void ConnectionPool::GiveBack(Slot& slot, std::unique_ptr<UpstreamConnection> co
                               SteadyTime now) {
   if (slot.idle.size() >= max_idle) return;  // conn closes as it goes out of scope
   conn->idle_since = now;
-  UpstreamConnection* raw = conn.get();
   slot.idle.push_back({std::move(conn), idle_timeout});
-  // Readable while idle means closed by the origin (or unasked-for bytes): drop it.
-  raw->socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                         [&slot, raw](const boost::system::error_code& ec) {
-                           if (ec == boost::asio::error::operation_aborted) return;
-                           Drop(slot, raw);
-                         });
 }
 
-void ConnectionPool::Drop(Slot& slot, UpstreamConnection* conn) {
-  std::erase_if(slot.idle, [conn](const Slot::Idle& i) { return i.conn.get() == conn; });
+bool ConnectionPool::StillOpen(UpstreamConnection& conn) noexcept {
+  char byte;
+  ssize_t n = ::recv(conn.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void ConnectionPool::Sweep(SteadyTime now) {
   for (auto& [_, slot] : slots_) {
-    std::erase_if(slot.idle,
-                  [now](const Slot::Idle& i) { return now - i.conn->idle_since >= i.timeout; });
+    std::erase_if(slot.idle, [now](const Slot::Idle& i) {
+      return now - i.conn->idle_since >= i.timeout || !StillOpen(*i.conn);
+    });
   }
 }
 

@@ -1,6 +1,8 @@
-// Per-worker keep-alive connections to upstream endpoints. Idle connections wait for readability:
-// if the origin closes one (or sends anything unasked) while it is idle, it is dropped at once,
-// so a request is rarely sent on a dead connection.
+// Per-worker keep-alive connections to upstream endpoints. A connection the origin closed while
+// idle is found by a non-blocking peek: by Sweep() (every second) for all idle connections, and
+// by TakeIdle() for one idle longer than kTrustIdleFor. Connections reused sooner than that are
+// taken as they are, which keeps the busy path free of extra syscalls (a per-connection
+// readiness watch would cost an epoll_ctl on every return to the pool).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -38,6 +40,8 @@ class ConnectionPool {
     std::uint32_t active = 0;  // requests in flight (for least_request)
   };
 
+  static constexpr std::chrono::milliseconds kTrustIdleFor{200};
+
   explicit ConnectionPool(boost::asio::io_context& io) : io_(io) {}
   ~ConnectionPool();
 
@@ -45,16 +49,18 @@ class ConnectionPool {
   Slot& For(const EndpointSpec& ep);
   std::uint32_t active_or_zero(const EndpointSpec& ep) const noexcept;
 
-  // An idle connection, or nullptr.
-  std::unique_ptr<UpstreamConnection> TakeIdle(Slot& slot);
+  // An idle connection still open at the origin, or nullptr.
+  std::unique_ptr<UpstreamConnection> TakeIdle(Slot& slot, SteadyTime now);
   // Keeps `conn` for reuse unless the slot already has max_idle idle connections.
   void GiveBack(Slot& slot, std::unique_ptr<UpstreamConnection> conn, std::uint32_t max_idle,
                 std::chrono::microseconds idle_timeout, SteadyTime now);
   std::unique_ptr<UpstreamConnection> NewConnection() {
     return std::make_unique<UpstreamConnection>(io_);
   }
-  // Closes connections idle for longer than their timeout.
+  // Closes connections idle for longer than their timeout or closed by the origin.
   void Sweep(SteadyTime now);
+  // False when the origin closed the connection or sent bytes nobody asked for.
+  static bool StillOpen(UpstreamConnection& conn) noexcept;
   std::size_t idle_count() const noexcept;
 
  private:
@@ -64,7 +70,6 @@ class ConnectionPool {
       return std::hash<std::string_view>{}(s);
     }
   };
-  static void Drop(Slot& slot, UpstreamConnection* conn);
 
   boost::asio::io_context& io_;
   std::unordered_map<std::string, Slot, Hash, std::equal_to<>> slots_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace rampart::upstream {
 namespace {
 
@@ -23,16 +25,6 @@ class ConnectionPoolTest : public ::testing::Test {
     return {std::move(conn), std::move(origin_side)};
   }
 
-  // Runs handlers until `done` or 5 s pass: waits for an event, not for a fixed time.
-  template <typename Pred>
-  bool RunUntil(Pred done) {
-    for (int i = 0; i < 500 && !done(); ++i) {
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(10));
-    }
-    return done();
-  }
-
   asio::io_context io_;
   tcp::acceptor acceptor_;
   ConnectionPool pool_{io_};
@@ -45,23 +37,48 @@ TEST_F(ConnectionPoolTest, ReusesAnIdleConnection) {
   auto& slot = pool_.For(ep_);
   pool_.GiveBack(slot, std::move(conn), 4, std::chrono::seconds(60), SteadyTime{});
   EXPECT_EQ(pool_.idle_count(), 1u);
-  auto again = pool_.TakeIdle(slot);
+  auto again = pool_.TakeIdle(slot, SteadyTime{} + std::chrono::seconds(1));  // peeked: open
   EXPECT_EQ(again.get(), raw);
   EXPECT_EQ(pool_.idle_count(), 0u);
-  EXPECT_EQ(pool_.TakeIdle(slot), nullptr);
-  // The cancelled idle watch runs as aborted and must not touch the connection in use.
-  io_.restart();
-  io_.poll();
+  EXPECT_EQ(pool_.TakeIdle(slot, SteadyTime{}), nullptr);
   EXPECT_TRUE(again->socket.is_open());
+}
+
+// Waits (bounded) until the FIN from a closed origin side has reached our socket.
+bool WaitForPeerClose(UpstreamConnection& conn) {
+  for (int i = 0; i < 500; ++i) {
+    if (!ConnectionPool::StillOpen(conn)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 TEST_F(ConnectionPoolTest, ConnectionClosedByTheOriginWhileIdleIsDropped) {
   auto [conn, origin] = Connect();
   auto& slot = pool_.For(ep_);
+  UpstreamConnection* raw = conn.get();
   pool_.GiveBack(slot, std::move(conn), 4, std::chrono::seconds(60), SteadyTime{});
   origin.close();
-  EXPECT_TRUE(RunUntil([&] { return pool_.idle_count() == 0; }));
-  EXPECT_EQ(pool_.TakeIdle(slot), nullptr);
+  ASSERT_TRUE(WaitForPeerClose(*raw));
+  pool_.Sweep(SteadyTime{} + std::chrono::seconds(1));
+  EXPECT_EQ(pool_.idle_count(), 0u);
+  EXPECT_EQ(pool_.TakeIdle(slot, SteadyTime{}), nullptr);
+}
+
+TEST_F(ConnectionPoolTest, TakeIdlePeeksConnectionsIdleForLong) {
+  auto [fresh, origin_fresh] = Connect();
+  auto [stale, origin_stale] = Connect();
+  UpstreamConnection* stale_raw = stale.get();
+  auto& slot = pool_.For(ep_);
+  pool_.GiveBack(slot, std::move(fresh), 4, std::chrono::seconds(60), SteadyTime{});
+  pool_.GiveBack(slot, std::move(stale), 4, std::chrono::seconds(60), SteadyTime{});
+  origin_stale.close();
+  ASSERT_TRUE(WaitForPeerClose(*stale_raw));
+  // Idle for 1 s: the closed one (taken first, most recent) is peeked and dropped.
+  auto got = pool_.TakeIdle(slot, SteadyTime{} + std::chrono::seconds(1));
+  ASSERT_NE(got, nullptr);
+  EXPECT_NE(got.get(), stale_raw);
+  EXPECT_EQ(pool_.idle_count(), 0u);
 }
 
 TEST_F(ConnectionPoolTest, BoundsIdleConnectionsAndSweepsOldOnes) {
