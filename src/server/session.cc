@@ -93,13 +93,14 @@ void AppendChunk(std::string& out, std::string_view data) {
 
 }  // namespace
 
-Session::Session(Worker& worker, tcp::socket socket, std::string listener)
+Session::Session(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
+                 std::string listener)
     : worker_(worker),
       socket_(std::move(socket)),
       listener_name_(std::move(listener)),
       in_(worker.buffers()) {
   error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  const tcp::endpoint& ep = peer;  // from accept(): no getpeername() per connection
   peer_address_ = ep.address();
   if (peer_address_.is_v6() && peer_address_.to_v6().is_v4_mapped()) {
     peer_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_address_.to_v6());
@@ -199,8 +200,14 @@ asio::awaitable<void> Session::WriteAll(tcp::socket& s, std::span<asio::const_bu
 asio::awaitable<void> Session::Loop() {
   std::optional<http::h1::RequestParser> parser;
   for (;;) {
-    if (!co_await ReadHead(parser)) break;
+    if (!co_await ReadHead(parser)) {
+      if (linger_) co_await LingeringClose();
+      break;
+    }
     bool keep_alive = co_await HandleRequest(*parser);
+    // Unread input when we close would make the kernel answer it with RST (see LingeringClose).
+    const bool unread_input =
+        !parser->done() || in_.size() > head_consumed_ || (st_ && !st_->aux.empty());
     parser.reset();
     in_.Consume(head_consumed_);
     head_consumed_ = 0;
@@ -214,7 +221,7 @@ asio::awaitable<void> Session::Loop() {
       worker_.GiveRequestState(std::move(st_));
     }
     if (!keep_alive) {
-      co_await LingeringClose();
+      if (unread_input || linger_) co_await LingeringClose();
       break;
     }
   }
@@ -273,6 +280,7 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
     }
   }
   const config::ListenerLimits& limits = listener_->limits;  // stable until the next Adopt()
+  linger_ = false;
   st_ = worker_.TakeRequestState();
   timed_out_ = TimeoutKind::kNone;
   bytes_in_ = bytes_out_ = 0;
@@ -337,6 +345,7 @@ asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
     st.ex.request_id = {request_id_buf_.data(), request_id_buf_.size()};
   }
   keep_alive = keep_alive && !worker_.draining();
+  linger_ = !keep_alive;  // a refused request may have more input on its way
   http::BuildLocalReply(st.head_out, status, reason, message, st.ex.request_id, keep_alive,
                         extra_headers);
   SetDeadline(TimeoutKind::kSend,

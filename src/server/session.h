@@ -40,7 +40,8 @@ enum class TimeoutKind : std::uint8_t { kNone, kIdle, kHeader, kBody, kSend, kCo
 
 class Session {
  public:
-  Session(Worker& worker, boost::asio::ip::tcp::socket socket, std::string listener);
+  Session(Worker& worker, boost::asio::ip::tcp::socket socket,
+          const boost::asio::ip::tcp::endpoint& peer, std::string listener);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -99,6 +100,7 @@ class Session {
   TimeoutKind deadline_kind_ = TimeoutKind::kNone;
   TimeoutKind timed_out_ = TimeoutKind::kNone;
   bool idle_ = false;
+  bool linger_ = false;  // a local reply refused the request: drain before closing
   std::uint64_t requests_ = 0;
   std::size_t head_consumed_ = 0;  // bytes at in_'s front that belong to the current request
   std::size_t gates_ran_ = 0;

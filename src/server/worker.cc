@@ -91,7 +91,8 @@ void Worker::Join() {
 
 asio::awaitable<void> Worker::AcceptLoop(std::string listener, tcp::acceptor* acc) {
   for (;;) {
-    auto [ec, socket] = co_await acc->async_accept(asio::as_tuple(asio::use_awaitable));
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await acc->async_accept(peer, asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
       // Out of descriptors or memory: back off briefly rather than spin.
@@ -100,7 +101,7 @@ asio::awaitable<void> Worker::AcceptLoop(std::string listener, tcp::acceptor* ac
       continue;
     }
     RefreshNow();
-    auto session = std::make_unique<Session>(*this, std::move(socket), listener);
+    auto session = std::make_unique<Session>(*this, std::move(socket), peer, listener);
     asio::co_spawn(io_, Session::Run(std::move(session)), asio::detached);
   }
 }

@@ -50,6 +50,19 @@ class LimitsTest(ProxyTestCase):
             with self.subTest(name):
                 self.assert_refused(wire, 400, "bad_request")
 
+    def test_refusal_followed_by_junk_is_answered_and_closed(self):
+        # A refused head with more bytes behind it: the 400 arrives whole and the connection
+        # closes. (rampart drains before closing so its RST cannot destroy the response on
+        # networks where it would; on loopback Linux keeps the response either way, so this
+        # checks the answer, not the draining.)
+        for _ in range(5):
+            s = self.rampart.connect()
+            s.sendall(SMUGGLING["cl_and_te"] + b"x" * 100_000)
+            status, _, body, _ = read_response(s)
+            self.assertEqual(status, 400)
+            self.assertEqual(json.loads(body)["error"], "bad_request")
+            self.assertTrue(is_closed(s))
+
     def test_uri_too_long_414(self):
         self.assert_refused(b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414, "uri_too_long")
 
