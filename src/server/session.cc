@@ -155,19 +155,12 @@ void Session::CloseIfIdle() noexcept {
 
 asio::awaitable<std::size_t> Session::ReadSome(tcp::socket& s, std::span<char> into,
                                                error_code& ec) {
-  for (;;) {
-    std::size_t n = s.read_some(asio::buffer(into.data(), into.size()), ec);
-    if (ec != asio::error::would_block && ec != asio::error::try_again) {
-      worker_.RefreshNow();
-      co_return n;
-    }
-    auto [wec] = co_await s.async_wait(tcp::socket::wait_read, kUseAwaitable);
-    worker_.RefreshNow();
-    if (wec) {
-      ec = wec;
-      co_return 0;
-    }
-  }
+  // Asio tries the read at once and, when it would block, queues it without touching epoll;
+  // an async_wait would re-arm epoll (epoll_ctl) on every wait.
+  auto [rec, n] = co_await s.async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable);
+  worker_.RefreshNow();
+  ec = rec;
+  co_return n;
 }
 
 asio::awaitable<void> Session::WriteAll(tcp::socket& s, std::span<asio::const_buffer> bufs,
@@ -177,13 +170,11 @@ asio::awaitable<void> Session::WriteAll(tcp::socket& s, std::span<asio::const_bu
   while (first < bufs.size()) {
     std::size_t n = s.write_some(bufs.subspan(first), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      auto [wec] = co_await s.async_wait(tcp::socket::wait_write, kUseAwaitable);
+      // Socket buffer full: let Asio queue the write (EPOLLOUT is registered once per socket).
+      auto [wec, wn] = co_await s.async_write_some(bufs.subspan(first), kUseAwaitable);
       worker_.RefreshNow();
-      if (wec) {
-        ec = wec;
-        co_return;
-      }
-      continue;
+      ec = wec;
+      n = wn;
     }
     if (ec) co_return;
     while (n > 0 && first < bufs.size()) {

@@ -70,7 +70,9 @@ class Session {
   boost::asio::awaitable<bool> ParseFailureReply(http::ParseFailure f, std::string_view detail);
   boost::asio::awaitable<void> LingeringClose();
 
-  // I/O helpers: try the non-blocking call first, wait for readiness only when it would block.
+  // I/O helpers. Reads go straight to Asio's async_read_some (it tries the syscall first and
+  // queues without epoll_ctl when it would block); writes try write_some first and queue the
+  // rest with async_write_some only when the socket buffer is full.
   boost::asio::awaitable<std::size_t> ReadSome(boost::asio::ip::tcp::socket& s,
                                                std::span<char> into, boost::system::error_code& ec);
   boost::asio::awaitable<void> WriteAll(boost::asio::ip::tcp::socket& s,
