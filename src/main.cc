@@ -45,8 +45,9 @@ int main(int argc, char** argv) {
   }
   if (*validate) {
     rampart::observe::Metrics metrics(1);
-    auto built =
-        rampart::server::BuildSnapshot(rampart::config::LoadConfigFile(validate_path), metrics, 1);
+    rampart::state::Stores stores(1, metrics);
+    auto built = rampart::server::BuildSnapshot(rampart::config::LoadConfigFile(validate_path),
+                                                metrics, stores, 1);
     if (!built.snapshot) {
       for (const auto& e : built.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
       return 1;

@@ -117,6 +117,23 @@ struct Admin {
   bool enabled = true;
 };
 
+// Shared state (rate-limit buckets, ...): the in-process store, and Redis for several instances.
+struct RedisConfig {
+  Origin origin;
+  std::string address;  // host:port as written
+  std::string host;
+  std::uint16_t port = 6379;
+  std::string password;  // never logged
+  int database = 0;
+  microseconds timeout = std::chrono::milliseconds(50);
+  microseconds reconnect_interval = std::chrono::milliseconds(500);
+};
+
+struct StateConfig {
+  std::uint64_t max_keys = 1'000'000;  // per limit, in-process
+  std::optional<RedisConfig> redis;
+};
+
 struct Config {
   std::string file;
   int workers = 0;  // 0 = one per core
@@ -128,6 +145,7 @@ struct Config {
   std::map<std::string, Upstream> upstreams;
   AccessLog access_log;
   Admin admin;
+  StateConfig state;
 };
 
 struct ConfigError {

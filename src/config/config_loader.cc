@@ -367,6 +367,51 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
   cfg.upstreams.emplace(name, std::move(u));
 }
 
+void ReadState(YamlReader& r, const YAML::Node& v, StateConfig& out) {
+  YamlObject st(r, v, "state");
+  if (!st.ok()) return;
+  if (auto x = st.Get("max_keys"); x.IsDefined()) {
+    if (r.Uint(x, "state.max_keys", std::uint64_t{1} << 32, out.max_keys) && out.max_keys < 64) {
+      r.Error(x, "state.max_keys: must be at least 64");
+    }
+  }
+  if (auto x = st.Get("redis"); x.IsDefined()) {
+    YamlObject rd(r, x, "state.redis");
+    if (rd.ok()) {
+      RedisConfig c;
+      c.origin = r.OriginOf(x);
+      if (auto a = rd.Get("address"); a.IsDefined()) {
+        if (r.String(a, "state.redis.address", c.address) &&
+            !SplitHostPort(c.address, c.host, c.port)) {
+          r.Error(a, fmt::format("state.redis.address: '{}' is not host:port", c.address));
+        }
+      } else {
+        r.Error(x, "state.redis.address: required (host:port of the Redis server)");
+      }
+      if (auto a = rd.Get("password"); a.IsDefined())
+        r.String(a, "state.redis.password", c.password);
+      if (auto a = rd.Get("database"); a.IsDefined()) {
+        std::uint64_t db = 0;
+        if (r.Uint(a, "state.redis.database", 15, db)) c.database = static_cast<int>(db);
+      }
+      if (auto a = rd.Get("timeout"); a.IsDefined()) {
+        if (r.Duration(a, "state.redis.timeout", c.timeout) && c.timeout.count() <= 0) {
+          r.Error(a, "state.redis.timeout: must be more than 0");
+        }
+      }
+      if (auto a = rd.Get("reconnect_interval"); a.IsDefined()) {
+        if (r.Duration(a, "state.redis.reconnect_interval", c.reconnect_interval) &&
+            c.reconnect_interval < std::chrono::milliseconds(10)) {
+          r.Error(a, "state.redis.reconnect_interval: must be at least 10ms");
+        }
+      }
+      rd.Finish();
+      out.redis = std::move(c);
+    }
+  }
+  st.Finish();
+}
+
 void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
   YamlObject top(r, root, "");
   if (!top.ok()) return;
@@ -444,6 +489,7 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
       a.Finish();
     }
   }
+  if (auto v = top.Get("state"); v.IsDefined()) ReadState(r, v, cfg.state);
   top.Finish();
 }
 

@@ -159,6 +159,7 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) 
   if (r.rules) {
     for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
   }
+  out.append(r.extra);
   out.append("Via: 1.1 ");
   out.append(r.via);
   out.append("\r\n");

@@ -52,6 +52,7 @@ struct DownstreamResponse {
   const HeaderList* headers = nullptr;
   const config::HeaderRules* rules = nullptr;
   std::string_view via;
+  std::string_view extra;  // header lines added by gates, each "Name: value\r\n"
   enum class Framing { kAsIs, kChunked, kClose } framing = Framing::kAsIs;
   bool keep_alive = true;
   bool client_http10 = false;

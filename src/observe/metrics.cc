@@ -170,6 +170,31 @@ UpstreamStats* Metrics::Upstream(const std::string& name) {
   return p.get();
 }
 
+std::uint64_t CounterSeries::Sum(int slots) const noexcept {
+  std::uint64_t n = 0;
+  for (int i = 0; i < slots; ++i) n += slots_[i].c.Get();
+  return n;
+}
+
+CounterSeries* Metrics::Series(std::string_view family, std::string_view help,
+                               std::string_view labels) {
+  std::lock_guard lock(mu_);
+  auto f = families_.find(family);
+  if (f == families_.end()) f = families_.emplace(std::string(family), Family{}).first;
+  if (f->second.help.empty()) f->second.help = help;
+  auto s = f->second.series.find(labels);
+  if (s == f->second.series.end()) {
+    s = f->second.series.emplace(std::string(labels), std::make_unique<CounterSeries>(slots_))
+            .first;
+  }
+  return s->second.get();
+}
+
+void Metrics::AddCollector(std::function<void(std::string&)> collect) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string Metrics::RenderPrometheus(std::uint64_t access_log_dropped) const {
   std::string out;
   out.reserve(16 * 1024);
@@ -215,6 +240,13 @@ std::string Metrics::RenderPrometheus(std::uint64_t access_log_dropped) const {
       fmt::format("rampart_config_reloads_total{{result=\"error\"}} {}\n", reloads_failed_.load());
   out += "# TYPE rampart_access_log_dropped_total counter\n";
   out += fmt::format("rampart_access_log_dropped_total {}\n", access_log_dropped);
+  for (const auto& [name, f] : families_) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, f.help, name);
+    for (const auto& [labels, series] : f.series) {
+      out += fmt::format("{}{{{}}} {}\n", name, labels, series->Sum(slots_));
+    }
+  }
+  for (const auto& collect : collectors_) collect(out);
   return out;
 }
 

@@ -6,11 +6,13 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rampart::observe {
 
@@ -94,6 +96,20 @@ struct alignas(64) WorkerSlot {
   void CountLocal(LocalReason r) noexcept { local_replies[static_cast<int>(r)].Add(); }
 };
 
+// One labelled series of a gate's counter family, one slot per worker.
+class CounterSeries {
+ public:
+  explicit CounterSeries(int slots) : slots_(new Slot[slots]) {}
+  void Add(int worker, std::uint64_t n = 1) noexcept { slots_[worker].c.Add(n); }
+  std::uint64_t Sum(int slots) const noexcept;
+
+ private:
+  struct alignas(64) Slot {
+    Counter c;
+  };
+  std::unique_ptr<Slot[]> slots_;
+};
+
 class Metrics {
  public:
   explicit Metrics(int workers);
@@ -102,6 +118,12 @@ class Metrics {
   RouteStats* Route(const std::string& name);
   UpstreamStats* Upstream(const std::string& name);
   WorkerSlot& worker(int i) noexcept { return workers_[i]; }
+  // A gate's counter series, e.g. ("rampart_rate_limit_requests_total", "limit=\"x\",..."):
+  // created on first use at config load, kept across reloads, rendered in name order.
+  CounterSeries* Series(std::string_view family, std::string_view help, std::string_view labels);
+  // Text appended to every scrape by a long-lived component (gauges it computes on demand).
+  // Called under the metrics lock on the admin thread; the component must outlive Metrics.
+  void AddCollector(std::function<void(std::string&)> collect);
   void CountReload(bool ok) noexcept { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
 
   // `access_log_dropped`: lines the access log's queue dropped (observe::AccessLog::dropped()).
@@ -113,6 +135,12 @@ class Metrics {
   std::map<std::string, std::unique_ptr<RouteStats>> routes_;
   std::map<std::string, std::unique_ptr<UpstreamStats>> upstreams_;
   std::unique_ptr<WorkerSlot[]> workers_;
+  struct Family {
+    std::string help;
+    std::map<std::string, std::unique_ptr<CounterSeries>, std::less<>> series;  // by labels
+  };
+  std::map<std::string, Family, std::less<>> families_;
+  std::vector<std::function<void(std::string&)>> collectors_;
   std::atomic<std::uint64_t> reloads_ok_{0}, reloads_failed_{0};
 };
 

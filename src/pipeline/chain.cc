@@ -15,7 +15,10 @@ boost::asio::awaitable<Decision> RunRequestGates(const CompiledRoute& route, Exc
       d = gate->OnRequestHeaders(ex);
     }
     if (!d.is_continue()) {
-      ex.notes.push_back({gate->Name(), d.reason});
+      // A gate may have noted its refusal itself, with a detail.
+      if (ex.notes.empty() || ex.notes.back().gate != gate->Name()) {
+        ex.notes.push_back({gate->Name(), d.reason, {}});
+      }
       co_return d;
     }
   }

@@ -20,6 +20,27 @@ struct CompiledRoute;
 struct GateNote {
   std::string_view gate;     // gate name
   std::string_view outcome;  // "pass", a reason token, "shadow:<reason>", ...
+  std::string_view detail;   // optional: which rule or limit (storage owned by the gate)
+};
+
+// Who the client is, set by authentication gates; later gates (rate-limit keys, authorization)
+// read it. Empty principal = anonymous.
+struct Identity {
+  std::string principal;
+  std::string api_key;  // the id of the API key that authenticated the request, if any
+  std::vector<std::pair<std::string, std::string>> attributes;  // claims, tier, ...
+
+  std::string_view Attribute(std::string_view name) const noexcept {
+    for (const auto& [k, v] : attributes) {
+      if (k == name) return v;
+    }
+    return {};
+  }
+  void Clear() {
+    principal.clear();
+    api_key.clear();
+    attributes.clear();
+  }
 };
 
 struct Exchange {
@@ -38,15 +59,19 @@ struct Exchange {
   std::uint16_t client_port = 0;
   std::string_view listener;
   bool from_trusted_peer = false;
+  int worker = 0;  // index of the worker running the exchange: per-worker counters and clients
 
   // Decided by the core.
   std::string_view request_id;
   const CompiledRoute* route = nullptr;
   SteadyTime start{};
+  Identity identity;
 
   // Gates may add request headers for the upstream (e.g. a verified identity).
   std::vector<std::pair<std::string, std::string>> upstream_headers;
   std::vector<GateNote> notes;
+  // Gates may add response header lines for the client, each "Name: value\r\n" (RateLimit).
+  std::string response_headers;
 
   // Response (set before OnResponseHeaders and for OnComplete).
   int status = 0;
@@ -57,8 +82,10 @@ struct Exchange {
     request_headers = nullptr;
     request_id = {};
     route = nullptr;
+    identity.Clear();
     upstream_headers.clear();
     notes.clear();
+    response_headers.clear();
     status = 0;
   }
 };

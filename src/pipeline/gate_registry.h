@@ -16,9 +16,27 @@
 
 namespace rampart {
 
-// Reads the gate's settings (errors go through the reader, with file:line) and builds the gate.
-using GateFactory = std::function<std::unique_ptr<Gate>(
-    const YAML::Node& settings, config::YamlReader& reader, const std::string& where)>;
+namespace observe {
+class Metrics;
+}
+namespace state {
+class Stores;
+}
+
+// What a gate factory may use: the reader for errors with file:line, the whole config (shared
+// settings such as `state`), and the long-lived metrics and stores.
+struct GateContext {
+  config::YamlReader& reader;
+  std::string where;  // "routes.<route>.gates[<i>].<kind>", for error messages
+  const config::Config& config;
+  const config::Route& route;
+  observe::Metrics& metrics;
+  state::Stores& stores;
+};
+
+// Reads the gate's settings and builds the gate; returns null after reporting errors.
+using GateFactory =
+    std::function<std::unique_ptr<Gate>(const YAML::Node& settings, GateContext& context)>;
 
 class GateRegistry {
  public:
@@ -26,6 +44,8 @@ class GateRegistry {
   void Register(std::string kind, GateFactory factory);
   const GateFactory* Find(std::string_view kind) const;
   std::vector<std::string> Kinds() const;
+  // Registers every gate kind built into rampart (idempotent).
+  static void RegisterBuiltins();
 
  private:
   std::map<std::string, GateFactory, std::less<>> factories_;

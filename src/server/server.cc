@@ -68,7 +68,8 @@ int Server::Run() {
                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   metrics_ = std::make_unique<observe::Metrics>(workers);
-  auto built = BuildSnapshot(std::move(loaded), *metrics_, ++generation_);
+  stores_ = std::make_unique<state::Stores>(workers, *metrics_);
+  auto built = BuildSnapshot(std::move(loaded), *metrics_, *stores_, ++generation_);
   if (!built.snapshot) {
     for (const auto& e : built.errors) spdlog::error("{}", e.ToString());
     return 1;
@@ -155,7 +156,8 @@ asio::awaitable<void> Server::WaitForDrain(std::chrono::steady_clock::time_point
 }
 
 admin::AdminResponse Server::Reload() {
-  auto built = BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, generation_ + 1);
+  auto built =
+      BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, *stores_, generation_ + 1);
   auto refuse = [&](std::vector<config::ConfigError> errors) {
     metrics_->CountReload(false);
     for (const auto& e : errors) spdlog::error("reload refused: {}", e.ToString());

@@ -13,6 +13,7 @@
 #include "observe/metrics.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
+#include "state/stores.h"
 
 namespace rampart::server {
 
@@ -36,6 +37,9 @@ class Server {
   boost::asio::io_context control_{1};
   std::unique_ptr<observe::Metrics> metrics_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // After workers_: destroyed first, while the workers' event loops (which own its Redis
+  // connections) still exist.
+  std::unique_ptr<state::Stores> stores_;
   std::shared_ptr<const Snapshot> snap_;
   std::shared_ptr<observe::AccessLog> access_log_;
   std::unique_ptr<admin::AdminServer> admin_;

@@ -363,6 +363,7 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   ex.client_port = peer_port_;
   ex.listener = listener_name_;
   ex.from_trusted_peer = trusted_peer_;
+  ex.worker = worker_.index();
   std::string_view authority;
   SplitTarget(p.target(), authority, ex.path, ex.query);
   ex.authority = authority.empty() ? st.request_headers.Get("host") : authority;
@@ -636,6 +637,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   dr.headers = &st.response_headers;
   dr.rules = &route.config->response_headers;
   dr.via = snap_->config.via;
+  dr.extra = ex.response_headers;
   dr.framing = df;
   dr.keep_alive = keep_alive;
   dr.client_http10 = !client11;
@@ -773,6 +775,10 @@ void Session::WriteAccessLog(int status, std::string_view reason) {
       AppendJsonEscaped(line, ex.notes[i].gate);
       line.append("\",\"decision\":\"");
       AppendJsonEscaped(line, ex.notes[i].outcome);
+      if (!ex.notes[i].detail.empty()) {
+        line.append("\",\"detail\":\"");
+        AppendJsonEscaped(line, ex.notes[i].detail);
+      }
       line.append("\"}");
     }
     line.append("]");

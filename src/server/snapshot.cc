@@ -33,7 +33,7 @@ bool ResolveEndpoint(const config::Endpoint& ep, boost::asio::ip::tcp::endpoint&
 }
 
 std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapshot& snap,
-                                            observe::Metrics& metrics,
+                                            observe::Metrics& metrics, state::Stores& stores,
                                             std::vector<ConfigError>& errors) {
   auto cr = std::make_unique<CompiledRoute>();
   cr->config = &r;
@@ -94,8 +94,10 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
                                     spec.kind, known.empty() ? "none in this build" : known)});
       continue;
     }
-    auto gate = (*factory)(spec.settings, reader,
-                           fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind));
+    GateContext ctx{reader,      fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
+                    snap.config, r,
+                    metrics,     stores};
+    auto gate = (*factory)(spec.settings, ctx);
     if (gate) gates.emplace_back(GateRank(spec.kind), std::move(gate));
   }
   errors.insert(errors.end(), gate_errors.begin(), gate_errors.end());
@@ -118,7 +120,8 @@ const config::Listener* Snapshot::FindListener(std::string_view name) const noex
 }
 
 BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
-                          std::uint64_t generation) {
+                          state::Stores& stores, std::uint64_t generation) {
+  GateRegistry::RegisterBuiltins();
   BuildResult out;
   if (!loaded.config) {
     out.errors = std::move(loaded.errors);
@@ -160,7 +163,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     }
   }
   for (const auto& r : snap->config.routes) {
-    snap->router.Add(CompileRoute(r, *snap, metrics, out.errors));
+    snap->router.Add(CompileRoute(r, *snap, metrics, stores, out.errors));
   }
   if (out.errors.empty()) out.snapshot = std::move(snap);
   return out;

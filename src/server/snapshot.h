@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "observe/metrics.h"
 #include "pipeline/router.h"
+#include "state/stores.h"
 #include "upstream/upstream_spec.h"
 
 namespace rampart::server {
@@ -30,8 +31,9 @@ struct BuildResult {
   std::vector<config::ConfigError> errors;
 };
 
-// Loads, validates and compiles. `metrics` provides the stats families (kept across reloads).
+// Loads, validates and compiles. `metrics` provides the stats families and `stores` the shared
+// state (both kept across reloads).
 BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
-                          std::uint64_t generation);
+                          state::Stores& stores, std::uint64_t generation);
 
 }  // namespace rampart::server

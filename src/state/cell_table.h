@@ -14,12 +14,9 @@
 #include <optional>
 #include <vector>
 
-namespace rampart::state {
+#include "state/cell.h"
 
-struct Cell {
-  std::int64_t a = 0;
-  std::int64_t b = 0;
-};
+namespace rampart::state {
 
 class CellTable {
  public:
@@ -40,8 +37,8 @@ class CellTable {
   // The cell of `key` if present; does not insert.
   std::optional<Cell> Peek(std::uint64_t key) const;
 
-  std::size_t keys() const noexcept;       // approximate while workers write
-  std::size_t bytes() const noexcept;      // slot memory, all shards
+  std::size_t keys() const noexcept;   // approximate while workers write
+  std::size_t bytes() const noexcept;  // slot memory, all shards
   std::uint64_t evictions() const noexcept { return evictions_.load(std::memory_order_relaxed); }
   std::size_t max_keys() const noexcept { return max_keys_; }
 

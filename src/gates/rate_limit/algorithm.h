@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "state/cell.h"
+
 namespace rampart::rate_limit {
 
 enum class Algorithm : std::uint8_t {
@@ -37,10 +39,7 @@ struct Policy {
 
 // Per-key state. A zero cell is a key never seen (or forgotten): every algorithm treats it as
 // "full quota available".
-struct Cell {
-  std::int64_t a = 0;
-  std::int64_t b = 0;
-};
+using Cell = state::Cell;
 
 struct Outcome {
   bool allowed = false;

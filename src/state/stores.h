@@ -1,0 +1,74 @@
+// Shared state that outlives config snapshots, owned by the server: in-process tables (rate-limit
+// buckets, ...) found again by identity after a reload, and the Redis clients of each worker.
+// Gates get it through their GateContext and never know which back end a limit runs on.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "observe/metrics.h"
+#include "state/redis/redis_pool.h"
+
+namespace rampart::state {
+
+class Stores {
+ public:
+  // Registers one collector with `metrics` that renders the live tables' gauges.
+  Stores(int workers, observe::Metrics& metrics);
+  Stores(const Stores&) = delete;
+  Stores& operator=(const Stores&) = delete;
+
+  int workers() const noexcept { return workers_; }
+  observe::Metrics& metrics() noexcept { return metrics_; }
+
+  // A metric family that Local tables render into; declared once, rendered in declaration order.
+  struct Family {
+    std::string name;
+    std::string type;  // "gauge" or "counter"
+    std::string help;
+  };
+  // Renders the table's series of `family` (lines without HELP/TYPE).
+  using Render = std::function<void(std::string& out, std::string_view family)>;
+
+  // The table known as `identity` (which must name its type and every number that gives its
+  // state meaning), or a new one from make(). Tables live while a snapshot holds them; a new
+  // table's series come from render_for(weak reference to it).
+  template <typename T, typename Make, typename RenderFor>
+  std::shared_ptr<T> Local(const std::string& identity, Make&& make,
+                           const std::vector<Family>& families, RenderFor&& render_for) {
+    std::lock_guard lock(mu_);
+    auto& e = tables_[identity];
+    if (auto alive = e.table.lock()) return std::static_pointer_cast<T>(alive);
+    std::shared_ptr<T> t = make();
+    e.table = t;
+    e.render = render_for(std::weak_ptr<T>(t));
+    for (const auto& f : families) Declare(f);
+    return t;
+  }
+
+  // The Redis clients for `options`, one per worker; the same options share one pool, kept for
+  // the life of the process (its connections belong to the workers' event loops).
+  std::shared_ptr<redis::Pool> Redis(const redis::Options& options);
+
+ private:
+  void Declare(const Family& f);
+  void Collect(std::string& out);
+
+  struct Entry {
+    std::weak_ptr<void> table;
+    Render render;
+  };
+  int workers_;
+  observe::Metrics& metrics_;
+  std::mutex mu_;
+  std::map<std::string, Entry> tables_;
+  std::vector<Family> families_;
+  std::map<std::string, std::shared_ptr<redis::Pool>> redis_;  // kept: workers hold clients
+};
+
+}  // namespace rampart::state
