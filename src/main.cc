@@ -1,4 +1,5 @@
 // rampart's command line: run, validate, version, demo-origin.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,8 @@
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  // Diagnostics go to stderr; stdout is left to the access log when it is configured there.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("rampart"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   CLI::App app{"rampart: an API gateway with every security and reliability gate in one binary"};
   app.require_subcommand(1);
