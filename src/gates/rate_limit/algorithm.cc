@@ -6,7 +6,6 @@ namespace rampart::rate_limit {
 namespace {
 
 using i64 = std::int64_t;
-__extension__ typedef __int128 i128;  // GCC and clang; products of a count and a period
 
 i64 CeilDiv(i64 a, i64 b) noexcept { return a <= 0 ? 0 : (a + b - 1) / b; }
 
@@ -118,7 +117,8 @@ Outcome FixedWindow(const Policy& p, Cell& c, i64 now, i64 cost, i64 offset) noe
 
 // The sliding window counter keeps two counts in b: the previous window's (high 32 bits) and the
 // current one's (low 32 bits); the estimate weighs the previous count by the part of the sliding
-// window that still overlaps it.
+// window that still overlaps it. Counts never exceed limit + 1 and config validation keeps
+// (limit + 1) * period under 2^53, so the products fit in 64 bits.
 Outcome SlidingWindowCounter(const Policy& p, Cell& c, i64 now, i64 cost, i64 offset) noexcept {
   const i64 period = p.period_us;
   const i64 end = WindowEnd(p, now, offset);
@@ -131,28 +131,27 @@ Outcome SlidingWindowCounter(const Policy& p, Cell& c, i64 now, i64 cost, i64 of
     prev = c.b & 0xffffffff;
   }
   const i64 elapsed = now - start;
-  const i128 weighted_prev = static_cast<i128>(prev) * (period - elapsed);
-  const i128 budget = static_cast<i128>(p.limit) * period;
+  const i64 weighted_prev = prev * (period - elapsed);
+  const i64 budget = p.limit * period;
   Outcome o;
   o.reset_us = end - now;
-  if (weighted_prev + static_cast<i128>(cur + cost) * period <= budget) {
+  if (weighted_prev + (cur + cost) * period <= budget) {
     cur += cost;
     o.allowed = true;
   } else if (cur + cost <= p.limit) {
     // Later in this window: prev * (period - e) <= (limit - cur - cost) * period.
-    const i128 room = static_cast<i128>(p.limit - cur - cost) * period;
-    const i64 e = period - static_cast<i64>(room / prev);
+    const i64 e = period - (p.limit - cur - cost) * period / prev;
     o.retry_after_us = std::max<i64>(1, e - elapsed);
   } else {
     // Next window, where this window's count becomes the previous one.
     i64 e = period;
     if (p.limit >= cost && cur > 0) {
-      e = period - static_cast<i64>(static_cast<i128>(p.limit - cost) * period / cur);
+      e = period - (p.limit - cost) * period / cur;
     }
     o.retry_after_us = (end - now) + std::max<i64>(0, e);
   }
-  const i128 left = budget - weighted_prev - static_cast<i128>(cur) * period;
-  o.remaining = left <= 0 ? 0 : static_cast<i64>(left / period);
+  const i64 left = budget - weighted_prev - cur * period;
+  o.remaining = left <= 0 ? 0 : left / period;
   if (o.allowed || c.a != end) {
     c = {end, static_cast<i64>((static_cast<std::uint64_t>(prev) << 32) |
                                static_cast<std::uint64_t>(cur))};
