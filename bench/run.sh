@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: rampart side by side with nginx and HAProxy (Debian packages, one worker each,
 # upstream keep-alive, no access log), rounds interleaved, through ../shared/bench/peers.sh;
-# then RSS with idle keep-alive connections (bench/idle_rss.py); then the micro benchmarks.
+# then RSS with idle keep-alive connections (bench/idle_rss.py); then what a per-IP rate limit
+# costs end to end (bench/rate_limit_cost.py); then Redis-store decisions against redis-benchmark
+# (bench/redis_decisions.py); then the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +17,11 @@ echo
 echo "== RSS with idle keep-alive connections"
 python3 bench/idle_rss.py
 echo
+echo "== a per-IP rate limit in the path (local store)"
+python3 bench/rate_limit_cost.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== Redis store: decisions/s against redis-benchmark, same script and pipelining"
+python3 bench/redis_decisions.py --rounds "$ROUNDS"
+echo
 echo "== micro benchmarks"
-build/release/rampart_micro_bench --benchmark_min_time=0.2
+build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""What a per-IP rate limit costs end to end: the same route with and without a local GCRA limit
+on client_ip (never refusing), rampart pinned alone on CPU 0, wrk and the nginx origin on CPU 1,
+rounds interleaved. Prints req/s and rampart CPU time per request, and the ratios.
+  python3 bench/rate_limit_cost.py [--duration 10] [--rounds 3]"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+BIN = os.path.join(ROOT, "build/release/rampart")
+ORIGIN_CONF = os.path.join(ROOT, "../shared/bench/peers/nginx-origin.conf")
+TICK = os.sysconf("SC_CLK_TCK")
+
+CONFIG = """workers: 1
+listeners:
+  - {{ name: bench, address: 127.0.0.1:{port}, limits: {{ idle_timeout: 65s }} }}
+routes:
+  - name: all
+    upstream: origin
+{gates}upstreams:
+  origin:
+    endpoints: [127.0.0.1:19000]
+    keepalive: {{ max_idle: 128, idle_timeout: 60s }}
+access_log: {{ enabled: false }}
+admin: {{ enabled: false }}
+"""
+GATE = "    gates:\n      - rate_limit: { key: [client_ip], algorithm: gcra, rate: 100000000/s }\n"
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def run_wrk(port, duration):
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s",
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
+                         check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return rps, total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="rampart-rlcost-")
+    procs = []
+    try:
+        os.makedirs(os.path.join(work, "logs"))
+        os.makedirs(os.path.join(work, "tmp"))
+        shutil.copy(ORIGIN_CONF, os.path.join(work, "nginx-origin.conf"))
+        procs.append(subprocess.Popen(["taskset", "-c", "1", "nginx", "-p", work, "-c",
+                                       "nginx-origin.conf"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        wait_port(19000)
+        targets = {}
+        for name, port, gates in (("plain", 19005, ""), ("per_ip_limit", 19006, GATE)):
+            path = os.path.join(work, f"{name}.yaml")
+            with open(path, "w") as f:
+                f.write(CONFIG.format(port=port, gates=gates))
+            p = subprocess.Popen(["taskset", "-c", "0", BIN, "run", "-c", path],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_port(port)
+            targets[name] = (port, p.pid)
+        for port, _ in targets.values():
+            run_wrk(port, 2)  # warm-up
+        results = {name: [] for name in targets}
+        for r in range(args.rounds):
+            for name, (port, pid) in targets.items():
+                time.sleep(1)
+                before = cpu_ticks(pid)
+                rps, total = run_wrk(port, args.duration)
+                us = (cpu_ticks(pid) - before) / TICK * 1e6 / max(total, 1)
+                results[name].append((rps, us))
+                print(f"round {r + 1} {name:>13}: {rps:9.0f} req/s  {us:5.1f} us CPU/request",
+                      flush=True)
+        med = {n: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
+               for n, v in results.items()}
+        ratios = [a[0] / b[0] for a, b in zip(results["per_ip_limit"], results["plain"])]
+        cpu = [a[1] / b[1] for a, b in zip(results["per_ip_limit"], results["plain"])]
+        print(f"median req/s: plain {med['plain'][0]:.0f}, per-IP limit {med['per_ip_limit'][0]:.0f}; "
+              f"ratio {statistics.median(ratios):.3f} (goal >= 0.90); "
+              f"CPU/request ratio {statistics.median(cpu):.3f}")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
