@@ -11,6 +11,7 @@ cat <<MSG
 
   rampart is starting on http://127.0.0.1:8080 (admin on http://127.0.0.1:9901)
   try:  curl -i http://127.0.0.1:8080/hello
+        curl -i http://127.0.0.1:8080/limited     (a few times: 429 after the burst of 3)
         curl -s http://127.0.0.1:9901/metrics | head
   Ctrl-C to stop.
 

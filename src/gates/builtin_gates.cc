@@ -9,6 +9,8 @@ void GateRegistry::RegisterBuiltins() {
   static const bool once = [] {
     auto& r = Instance();
     r.Register("rate_limit", rate_limit::MakeRateLimitGate);
+    // The same gate, placed after authentication in the default order (per-principal limits).
+    r.Register("rate_limit_identity", rate_limit::MakeRateLimitGate);
     return true;
   }();
   (void)once;
