@@ -1,7 +1,8 @@
 // The rate-limit algorithms as pure functions over a 16-byte cell: no I/O, no clock (time is an
 // argument, microseconds since the Unix epoch, so windows align with wall-clock boundaries and
-// with Redis TIME). The same arithmetic is written in Lua in redis_script.cc; the tests hold both
-// to one reference model.
+// with Redis TIME). The same arithmetic is written in Lua in redis_script.cc: algorithm_test.cc
+// holds the C++ to floating-point reference models, redis_script_test.cc holds the Lua to the C++
+// step by step on a real redis-server.
 #pragma once
 
 #include <cstdint>
