@@ -1,5 +1,6 @@
 """Rate limits shared through a real redis-server: three rampart processes agree on one limit,
 a Redis outage falls back as configured without failing requests, and recovery is automatic."""
+import subprocess
 import threading
 import time
 import unittest
@@ -158,6 +159,38 @@ class SharedRedisLimitTest(unittest.TestCase):
         self.assertEqual([inst.metric(fallback) for inst in self.instances], after)
         self.assertEqual(d.counts.get(200, 0), sum(d.counts.values()))
         self.assertNotEqual(self.redis.cli("KEYS", "rampart:rl:{windowed:*}").strip(), "")
+
+    def test_slow_redis_times_out_into_the_fallback_without_stalling(self):
+        h = {"X-Tenant": "slow"}
+        inst = self.instances[0]
+        self.warm("/windowed", h)
+        fallback = 'rampart_rate_limit_store_fallbacks_total{route="windowed",limit="windowed"}'
+        timeouts = 'rampart_redis_timeouts_total{redis="127.0.0.1:%d"}' % self.redis.port
+        before = (inst.metric(fallback), inst.metric(timeouts))
+        sleeper = subprocess.Popen(["redis-cli", "-p", str(self.redis.port), "DEBUG", "SLEEP", "1.5"],
+                                   stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(0.1)  # let the sleep begin
+            start = time.monotonic()
+            statuses = []
+            for _ in range(20):
+                c = inst.http()
+                c.request("GET", "/windowed", headers=h)
+                r = c.getresponse()
+                r.read()
+                c.close()
+                statuses.append(r.status)
+            elapsed = time.monotonic() - start
+        finally:
+            sleeper.wait()
+        self.assertEqual(set(statuses) - {200, 429}, set(), statuses)
+        self.assertGreater(inst.metric(timeouts), before[1])
+        self.assertGreater(inst.metric(fallback), before[0])
+        # One request pays the 100 ms timeout; the rest skip Redis until it reconnects, instead
+        # of each waiting 100 ms (20 requests would take 2 s).
+        self.assertLess(elapsed, 1.0 * SLOW)
+        self.assertIn("no reply within 100ms", inst.logs())
+        self.assertTrue(wait_until(lambda: self.up(inst), 10))
 
     def during_outage(self, h, fallback, before):
         # While Redis is down every instance applies the limit locally: no request fails, and

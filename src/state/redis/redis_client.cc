@@ -94,8 +94,15 @@ asio::awaitable<void> Client::Run() {
     }
     up_ = stats_.up = false;
     if (stopped_) break;
+    // Back off while Redis keeps failing (a slow Redis accepts connections, then times out):
+    // the interval doubles per failure without a reply in between, up to 16x or 5 s.
+    ++failures_;
+    const auto cap =
+        std::max<std::chrono::microseconds>(options_.reconnect_interval, std::chrono::seconds(5));
+    const auto wait = std::min<std::chrono::microseconds>(
+        options_.reconnect_interval * (1 << std::min(failures_ - 1, 4)), cap);
     error_code ec;
-    retry_timer_.expires_after(options_.reconnect_interval);
+    retry_timer_.expires_after(wait);
     co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
@@ -223,6 +230,7 @@ asio::awaitable<void> Client::ReadLoop() {
       if (raw == nullptr) break;
       Reply r = Convert(static_cast<redisReply*>(raw));
       freeReplyObject(raw);
+      failures_ = 0;           // Redis answers: reconnect promptly next time
       if (pending_.empty()) {  // a reply nobody asked for: the stream is out of step
         Fail(asio::error::invalid_argument);
         co_return;

@@ -87,6 +87,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool up_ = false;
   bool stopped_ = false;
   std::uint64_t connection_ = 0;  // generation: loops of a lost connection stop
+  int failures_ = 0;              // connections lost or refused since the last reply
   ClientStats stats_;
 };
 
