@@ -36,6 +36,25 @@ struct ListenerLimits {
   std::uint32_t max_requests_per_connection = 0;  // 0 = unlimited
 };
 
+// TLS on a listener (issue 3). Files are read at load and watched for changes afterwards.
+struct TlsCertificate {
+  std::string cert;  // PEM chain, leaf first
+  std::string key;   // PEM private key (ECDSA or RSA)
+};
+
+enum class ClientCertMode : std::uint8_t { kOff, kOptional, kRequired };
+
+struct ListenerTls {
+  Origin origin;
+  std::vector<TlsCertificate> certificates;  // the first is the default; others chosen by SNI
+  int min_version = 13;                      // 12 or 13
+  ClientCertMode client_cert = ClientCertMode::kOff;
+  std::string client_ca;  // PEM bundle; required unless client_cert is off
+  std::string crl;        // optional PEM CRL(s) for the client CA
+  int verify_depth = 4;
+  bool session_tickets = true;
+};
+
 struct Listener {
   Origin origin;
   std::string name;
@@ -44,6 +63,7 @@ struct Listener {
   std::uint16_t port = 0;
   CidrSet trusted_proxies;
   ListenerLimits limits;
+  std::optional<ListenerTls> tls;
 };
 
 struct HeaderMatch {

@@ -77,6 +77,89 @@ void ReadLimits(YamlReader& r, const YAML::Node& n, const std::string& path, Lis
   }
 }
 
+void ReadTls(YamlReader& r, const YAML::Node& n, const std::string& path, Listener& l) {
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  ListenerTls t;
+  t.origin = r.OriginOf(n);
+  TlsCertificate single;
+  const bool has_cert = obj.Get("cert").IsDefined(), has_key = obj.Get("key").IsDefined();
+  if (has_cert || has_key) {  // shorthand for one certificate
+    if (!has_cert || !has_key) r.Error(n, path + ": 'cert' and 'key' go together");
+    if (has_cert) r.String(obj.Get("cert"), obj.Where("cert"), single.cert);
+    if (has_key) r.String(obj.Get("key"), obj.Where("key"), single.key);
+    t.certificates.push_back(single);
+  }
+  if (auto v = obj.Get("certificates"); v.IsDefined()) {
+    if (!v.IsSequence() || v.size() == 0) {
+      r.Error(v, path + ".certificates: a non-empty list of { cert, key }");
+    } else {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::string p = fmt::format("{}.certificates[{}]", path, i);
+        YamlObject c(r, v[i], p);
+        if (!c.ok()) continue;
+        TlsCertificate tc;
+        if (auto x = c.Get("cert"); x.IsDefined()) {
+          r.String(x, c.Where("cert"), tc.cert);
+        } else {
+          r.Error(v[i], p + ": missing 'cert'");
+        }
+        if (auto x = c.Get("key"); x.IsDefined()) {
+          r.String(x, c.Where("key"), tc.key);
+        } else {
+          r.Error(v[i], p + ": missing 'key'");
+        }
+        c.Finish();
+        t.certificates.push_back(tc);
+      }
+    }
+  }
+  if (t.certificates.empty()) {
+    r.Error(n, path + ": needs 'cert' and 'key', or 'certificates'");
+  }
+  if (auto v = obj.Get("min_version"); v.IsDefined()) {
+    std::string s;
+    if (r.String(v, obj.Where("min_version"), s)) {
+      if (s == "1.2" || s == "1.3") {
+        t.min_version = s == "1.2" ? 12 : 13;
+      } else {
+        r.Error(v, fmt::format("{}: '{}' is not 1.2 or 1.3 (older versions are not offered)",
+                               obj.Where("min_version"), s));
+      }
+    }
+  }
+  if (auto v = obj.Get("client_cert"); v.IsDefined()) {
+    std::string s;
+    if (r.String(v, obj.Where("client_cert"), s)) {
+      if (s == "off") {
+        t.client_cert = ClientCertMode::kOff;
+      } else if (s == "optional") {
+        t.client_cert = ClientCertMode::kOptional;
+      } else if (s == "required") {
+        t.client_cert = ClientCertMode::kRequired;
+      } else {
+        r.Error(v, fmt::format("{}: '{}' is not off, optional or required",
+                               obj.Where("client_cert"), s));
+      }
+    }
+  }
+  if (auto v = obj.Get("client_ca"); v.IsDefined())
+    r.String(v, obj.Where("client_ca"), t.client_ca);
+  if (auto v = obj.Get("crl"); v.IsDefined()) r.String(v, obj.Where("crl"), t.crl);
+  if (auto v = obj.Get("verify_depth"); v.IsDefined()) {
+    std::uint64_t d = 0;
+    if (r.Uint(v, obj.Where("verify_depth"), 16, d)) t.verify_depth = static_cast<int>(d);
+  }
+  if (auto v = obj.Get("session_tickets"); v.IsDefined()) {
+    r.Bool(v, obj.Where("session_tickets"), t.session_tickets);
+  }
+  if (t.client_cert != ClientCertMode::kOff && t.client_ca.empty()) {
+    r.Error(n, path + ".client_ca: required when client_cert is optional or required");
+  }
+  obj.Finish();
+  l.tls = std::move(t);
+}
+
 void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
   std::string path = fmt::format("listeners[{}]", index);
   YamlObject obj(r, n, path);
@@ -106,9 +189,7 @@ void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config&
     }
   }
   if (auto v = obj.Get("limits"); v.IsDefined()) ReadLimits(r, v, obj.Where("limits"), l.limits);
-  if (auto v = obj.Get("tls"); v.IsDefined()) {
-    r.Error(v, path + ".tls: TLS listeners are not available in this build");
-  }
+  if (auto v = obj.Get("tls"); v.IsDefined()) ReadTls(r, v, obj.Where("tls"), l);
   obj.Finish();
   for (const auto& other : cfg.listeners) {
     if (other.name == l.name)

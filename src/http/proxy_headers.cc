@@ -15,6 +15,14 @@ bool InRules(const config::HeaderRules* rules, std::string_view name) noexcept {
   return false;
 }
 
+bool InExtra(const std::vector<std::pair<std::string, std::string>>& extra,
+             std::string_view name) noexcept {
+  for (const auto& [n, _] : extra) {
+    if (IEquals(n, name)) return true;
+  }
+  return false;
+}
+
 void AddLine(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
@@ -110,6 +118,7 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
       continue;
     }
     if (InRules(r.rules, n)) continue;
+    if (r.extra && InExtra(*r.extra, n)) continue;  // set by a gate: the client's is dropped
     AddLine(out, h.name, h.value);
   }
   // Forwarding headers: a trusted proxy's chain is extended; anyone else's is replaced, so an
@@ -121,7 +130,7 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   }
   out.append(r.client_ip);
   out.append("\r\n");
-  AddLine(out, "X-Forwarded-Proto", r.trusted_peer && !prior_proto.empty() ? prior_proto : "http");
+  AddLine(out, "X-Forwarded-Proto", r.trusted_peer && !prior_proto.empty() ? prior_proto : r.proto);
   AddLine(out, "X-Forwarded-Host",
           r.trusted_peer && !prior_host.empty() ? prior_host : r.original_host);
   out.append("Via: ");
@@ -138,7 +147,9 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
     for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
   }
   if (r.extra) {
-    for (const auto& [n, v] : *r.extra) AddLine(out, n, v);
+    for (const auto& [n, v] : *r.extra) {
+      if (!v.empty()) AddLine(out, n, v);
+    }
   }
   out.append("\r\n");
 }

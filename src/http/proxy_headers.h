@@ -42,8 +42,9 @@ struct UpstreamRequest {
   bool trusted_peer = false;           // keep the client's X-Forwarded-*, X-Request-Id
   std::string_view request_id_header;  // lower case
   std::string_view request_id;
-  std::string_view via;  // pseudonym, e.g. "rampart"
-  bool chunked = false;  // body goes re-chunked
+  std::string_view via;             // pseudonym, e.g. "rampart"
+  std::string_view proto = "http";  // X-Forwarded-Proto: the client's scheme
+  bool chunked = false;             // body goes re-chunked
 };
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r);
 

@@ -16,6 +16,9 @@
 namespace rampart {
 
 struct CompiledRoute;
+namespace tls {
+struct PeerIdentity;
+}
 
 struct GateNote {
   std::string_view gate;     // gate name
@@ -59,6 +62,8 @@ struct Exchange {
   std::uint16_t client_port = 0;
   std::string_view listener;
   bool from_trusted_peer = false;
+  bool is_tls = false;
+  const tls::PeerIdentity* peer = nullptr;  // TLS listeners: the client certificate, if any
   int worker = 0;  // index of the worker running the exchange: per-worker counters and clients
 
   // Decided by the core.
@@ -67,7 +72,8 @@ struct Exchange {
   SteadyTime start{};
   Identity identity;
 
-  // Gates may add request headers for the upstream (e.g. a verified identity).
+  // Gates may add request headers for the upstream (e.g. a verified identity). A client-sent
+  // header of the same name is never forwarded; an entry with an empty value only removes it.
   std::vector<std::pair<std::string, std::string>> upstream_headers;
   std::vector<GateNote> notes;
   // Gates may add response header lines for the client, each "Name: value\r\n" (RateLimit).

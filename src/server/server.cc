@@ -122,6 +122,8 @@ int Server::Run() {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
+  asio::co_spawn(control_, WatchCertificates(), asio::detached);
+  metrics_->AddCollector([this](std::string& out) { RenderTlsMetrics(out); });
   control_.run();
   for (auto& w : workers_) w->Stop();
   for (auto& w : workers_) w->Join();
@@ -218,7 +220,76 @@ admin::AdminResponse Server::Reload() {
           fmt::format("{{\"status\":\"reloaded\",\"generation\":{}}}\n", generation_)};
 }
 
+asio::awaitable<void> Server::WatchCertificates() {
+  // Certificate files are checked once a second (a stat per file); a changed pair is loaded
+  // and swapped in for new handshakes. Runs on the control thread, like reloads.
+  asio::steady_timer timer(control_);
+  while (!draining_) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    for (const auto& [_, slot] : snap_->tls) slot->Refresh();
+  }
+}
+
+void Server::RenderTlsMetrics(std::string& out) const {
+  // Called on the control thread (the admin listener runs there), where snap_ lives.
+  if (snap_->tls.empty()) return;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  out += "# HELP rampart_tls_certificate_expiry_seconds Seconds until the certificate expires.\n";
+  out += "# TYPE rampart_tls_certificate_expiry_seconds gauge\n";
+  for (const auto& [name, slot] : snap_->tls) {
+    for (const auto& c : slot->current()->certificates()) {
+      out += fmt::format(
+          "rampart_tls_certificate_expiry_seconds{{listener=\"{}\",certificate=\"{}\"}} {}\n", name,
+          c.file, c.not_after - now);
+    }
+  }
+  out += "# TYPE rampart_tls_certificate_reloads_total counter\n";
+  for (const auto& [name, slot] : snap_->tls) {
+    out +=
+        fmt::format("rampart_tls_certificate_reloads_total{{listener=\"{}\",result=\"ok\"}} {}\n",
+                    name, slot->reloads_ok());
+    out += fmt::format(
+        "rampart_tls_certificate_reloads_total{{listener=\"{}\",result=\"refused\"}} {}\n", name,
+        slot->reloads_failed());
+  }
+}
+
+std::string Server::DescribeCertificates() const {
+  std::string out = "{\"listeners\":[";
+  bool first_l = true;
+  for (const auto& [name, slot] : snap_->tls) {
+    out += first_l ? "{\"listener\":\"" : ",{\"listener\":\"";
+    first_l = false;
+    AppendJsonEscaped(out, name);
+    out += "\",\"certificates\":[";
+    bool first_c = true;
+    for (const auto& c : slot->current()->certificates()) {
+      out += first_c ? "{\"file\":\"" : ",{\"file\":\"";
+      first_c = false;
+      AppendJsonEscaped(out, c.file);
+      out += "\",\"subject\":\"";
+      AppendJsonEscaped(out, c.subject);
+      out += "\",\"names\":[";
+      for (std::size_t i = 0; i < c.names.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        AppendJsonEscaped(out, c.names[i]);
+        out += "\"";
+      }
+      out += fmt::format("],\"not_after\":{}}}", c.not_after);
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  return out;
+}
+
 admin::AdminResponse Server::HandleAdmin(std::string_view method, std::string_view path) {
+  if (path == "/admin/certificates" && method == "GET") {
+    return {200, "application/json", DescribeCertificates()};
+  }
   if (path == "/metrics" && method == "GET") {
     return {200, "text/plain; version=0.0.4",
             metrics_->RenderPrometheus(access_log_ ? access_log_->dropped() : 0)};

@@ -31,6 +31,9 @@ class Server {
   admin::AdminResponse Reload();
   admin::AdminResponse HandleAdmin(std::string_view method, std::string_view path);
   void BeginDrain();
+  boost::asio::awaitable<void> WatchCertificates();
+  void RenderTlsMetrics(std::string& out) const;
+  std::string DescribeCertificates() const;
   boost::asio::awaitable<void> WaitForDrain(std::chrono::steady_clock::time_point deadline);
 
   std::string config_path_;

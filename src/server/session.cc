@@ -1,6 +1,7 @@
 #include "server/session.h"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "core/request_id.h"
 #include "http/proxy_headers.h"
@@ -188,8 +189,49 @@ asio::awaitable<void> Session::WriteAll(tcp::socket& s, std::span<asio::const_bu
   ec = {};
 }
 
+asio::awaitable<std::size_t> Session::DownRead(std::span<char> into, error_code& ec) {
+  if (!tls_) co_return co_await ReadSome(socket_, into, ec);
+  auto [rec, n] =
+      co_await tls_->async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable);
+  worker_.RefreshNow();
+  ec = rec;
+  co_return n;
+}
+
+asio::awaitable<void> Session::DownWrite(std::span<asio::const_buffer> bufs, error_code& ec) {
+  if (!tls_) co_return co_await WriteAll(socket_, bufs, ec);
+  auto [wec, n] = co_await asio::async_write(*tls_, bufs, kUseAwaitable);
+  worker_.RefreshNow();
+  ec = wec;
+}
+
+asio::awaitable<bool> Session::Handshake(tls::TlsSlot& slot) {
+  tls_ctx_ = slot.current();
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, tls_ctx_->default_context());
+  SetDeadline(TimeoutKind::kHeader, listener_->limits.header_timeout);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kUseAwaitable);
+  worker_.RefreshNow();
+  ClearDeadline();
+  if (ec) {
+    slot.handshakes_failed()->Add(worker_.index());
+    co_return false;
+  }
+  slot.handshakes_ok()->Add(worker_.index());
+  peer_identity_ = tls::ExtractPeerIdentity(tls_->native_handle());
+  co_return true;
+}
+
 asio::awaitable<void> Session::Loop() {
   std::optional<http::h1::RequestParser> parser;
+  if (listener_ != nullptr) {
+    if (auto it = snap_->tls.find(listener_name_); it != snap_->tls.end()) {
+      if (!co_await Handshake(*it->second)) {
+        error_code ec;
+        socket_.close(ec);
+        co_return;
+      }
+    }
+  }
   for (;;) {
     if (!co_await ReadHead(parser)) {
       if (linger_) co_await LingeringClose();
@@ -242,7 +284,20 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
   if (listener_ == nullptr) co_return false;  // the listener was removed by a reload
   error_code ec;
-  if (in_.empty()) {
+  if (in_.empty() && tls_) {
+    // TLS: wait in a read (the decrypted bytes may already be buffered inside the TLS layer).
+    auto space = in_.Prepare(4096, listener_->limits.max_header_bytes + kReadChunk);
+    if (worker_.draining()) co_return false;
+    idle_ = true;
+    SetDeadline(TimeoutKind::kIdle,
+                requests_ == 0 ? listener_->limits.header_timeout : listener_->limits.idle_timeout);
+    std::size_t n = co_await DownRead(space, ec);
+    idle_ = false;
+    if (ec) co_return false;
+    in_.Commit(n);
+    if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
+    if (listener_ == nullptr) co_return false;
+  } else if (in_.empty()) {
     // On a busy keep-alive connection the next request is usually there already: read it
     // without waiting. Otherwise wait holding no buffer, with a 1-byte peek: Asio queues a
     // receive without a syscall, where async_wait would re-arm epoll (epoll_ctl) every time.
@@ -297,7 +352,7 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
       co_await ParseFailureReply(http::ParseFailure::kHeadersTooLarge, "header section too large");
       co_return false;
     }
-    std::size_t n = co_await ReadSome(socket_, space, ec);
+    std::size_t n = co_await DownRead(space, ec);
     if (ec) {
       head_consumed_ = in_.size();
       if (timed_out_ != TimeoutKind::kNone && in_.size() > 0) {
@@ -343,7 +398,7 @@ asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
               listener_ ? listener_->limits.send_timeout : std::chrono::seconds(10));
   error_code ec;
   asio::const_buffer b[1] = {asio::buffer(st.head_out)};
-  co_await WriteAll(socket_, b, ec);
+  co_await DownWrite(b, ec);
   ClearDeadline();
   bytes_out_ += st.head_out.size();
   Finish(status, reason);
@@ -364,6 +419,8 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   ex.listener = listener_name_;
   ex.from_trusted_peer = trusted_peer_;
   ex.worker = worker_.index();
+  ex.is_tls = tls_ != nullptr;
+  ex.peer = tls_ ? &peer_identity_ : nullptr;
   std::string_view authority;
   SplitTarget(p.target(), authority, ex.path, ex.query);
   ex.authority = authority.empty() ? st.request_headers.Get("host") : authority;
@@ -444,6 +501,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   ur.headers = &st.request_headers;
   ur.rules = &route.config->request_headers;
   ur.extra = &ex.upstream_headers;
+  ur.proto = tls_ ? "https" : "http";
   ur.client_ip = peer_ip_;
   ur.original_host = ex.authority;
   ur.trusted_peer = trusted_peer_;
@@ -508,7 +566,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::const_buffer b[1] = {asio::buffer(k100.data(), k100.size())};
       SetDeadline(TimeoutKind::kSend, limits.send_timeout);
-      co_await WriteAll(socket_, b, ec);
+      co_await DownWrite(b, ec);
       if (ec) co_return false;
     }
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
@@ -531,7 +589,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   while (!p.done()) {
     SetDeadline(TimeoutKind::kBody, limits.body_timeout);
     auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
-    std::size_t n = co_await ReadSome(socket_, space, ec);
+    std::size_t n = co_await DownRead(space, ec);
     if (ec) {
       if (timed_out_ == TimeoutKind::kBody) {
         co_await Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time",
@@ -657,7 +715,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
         asio::buffer(*body)};
     error_code wec;
     bytes_out_ += b[0].size() + b[1].size();
-    co_await WriteAll(socket_, b, wec);
+    co_await DownWrite(b, wec);
     st.resp_body_out.clear();
     co_return !wec;
   };
@@ -678,7 +736,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
         static constexpr std::string_view kLastChunk = "0\r\n\r\n";
         asio::const_buffer b[1] = {asio::buffer(kLastChunk.data(), kLastChunk.size())};
         SetDeadline(TimeoutKind::kSend, limits.send_timeout);
-        co_await WriteAll(socket_, b, ec);
+        co_await DownWrite(b, ec);
         ok = !ec;
       }
       upstream_clean = false;

@@ -7,12 +7,14 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "http/h1/message_parser.h"
 #include "net/io_buffer.h"
+#include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/exchange.h"
 #include "server/snapshot.h"
@@ -78,6 +80,12 @@ class Session {
   boost::asio::awaitable<void> WriteAll(boost::asio::ip::tcp::socket& s,
                                         std::span<boost::asio::const_buffer> bufs,
                                         boost::system::error_code& ec);
+  // The client side: through TLS on TLS listeners, else straight to the socket.
+  boost::asio::awaitable<std::size_t> DownRead(std::span<char> into, boost::system::error_code& ec);
+  boost::asio::awaitable<void> DownWrite(std::span<boost::asio::const_buffer> bufs,
+                                         boost::system::error_code& ec);
+  // TLS listeners: the handshake, bounded by header_timeout. False: close.
+  boost::asio::awaitable<bool> Handshake(tls::TlsSlot& slot);
 
   void SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept;
   void ClearDeadline() noexcept { expiry_ = SteadyTime::max(); }
@@ -94,6 +102,10 @@ class Session {
   std::uint16_t peer_port_ = 0;
   std::string peer_ip_;
   bool trusted_peer_ = false;
+  // TLS: the contexts the handshake used (kept for the connection) and the stream over socket_.
+  std::shared_ptr<const tls::ServerTls> tls_ctx_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  tls::PeerIdentity peer_identity_;
   net::IoBuffer in_;
   std::unique_ptr<RequestState> st_;
   upstream::UpstreamConnection* upstream_ = nullptr;  // the one in use, for cancellation

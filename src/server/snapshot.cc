@@ -131,6 +131,27 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
   snap->config = std::move(*loaded.config);
   snap->generation = generation;
   snap->unrouted_stats = metrics.Route("(unrouted)");
+  const std::string base_dir = [&] {
+    const auto slash = snap->config.file.rfind('/');
+    return slash == std::string::npos ? std::string(".") : snap->config.file.substr(0, slash);
+  }();
+  for (const auto& l : snap->config.listeners) {
+    if (!l.tls) continue;
+    std::string error;
+    auto built = tls::ServerTls::Build(*l.tls, base_dir, &error);
+    if (!built) {
+      out.errors.push_back({l.tls->origin.file, l.tls->origin.line,
+                            fmt::format("listener '{}': tls: {}", l.name, error)});
+      continue;
+    }
+    auto slot = std::make_shared<tls::TlsSlot>(l.name, *l.tls, base_dir, std::move(built));
+    const std::string help = "TLS handshakes on a listener, by result.";
+    slot->set_counters(metrics.Series("rampart_tls_handshakes_total", help,
+                                      fmt::format("listener=\"{}\",result=\"ok\"", l.name)),
+                       metrics.Series("rampart_tls_handshakes_total", help,
+                                      fmt::format("listener=\"{}\",result=\"failed\"", l.name)));
+    snap->tls[l.name] = std::move(slot);
+  }
   for (const auto& [name, u] : snap->config.upstreams) {
     auto spec = std::make_unique<upstream::UpstreamSpec>();
     spec->name = name;

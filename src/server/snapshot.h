@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/router.h"
 #include "state/stores.h"
@@ -22,6 +23,8 @@ struct Snapshot {
   std::map<std::string, std::unique_ptr<upstream::UpstreamSpec>, std::less<>> upstreams;
   std::uint64_t generation = 0;
   observe::RouteStats* unrouted_stats = nullptr;  // requests that matched no route
+  // TLS listeners by name: their current certificates, swapped when the files change.
+  std::map<std::string, std::shared_ptr<tls::TlsSlot>, std::less<>> tls;
 
   const config::Listener* FindListener(std::string_view name) const noexcept;
 };

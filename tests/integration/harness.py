@@ -70,11 +70,12 @@ class Origin:
 class Rampart:
     """rampart run -c <generated config>. `body` is YAML with {port}, {admin}, {origin} filled in."""
 
-    def __init__(self, body, origin=None, workers=1, extra_ports=()):
+    def __init__(self, body, origin=None, workers=1, extra_ports=(), config_dir=None):
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.TemporaryDirectory()
-        self.config_path = os.path.join(self.dir.name, "rampart.yaml")
+        # Relative paths in the config (certificates) resolve against the config's folder.
+        self.config_path = os.path.join(config_dir or self.dir.name, "rampart.yaml")
         self.log_path = os.path.join(self.dir.name, "access.log")
         self.origin = origin
         self.workers = workers

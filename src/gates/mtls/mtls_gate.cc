@@ -1,0 +1,71 @@
+#include "gates/mtls/mtls_gate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/strings.h"
+#include "net/tls/server_tls.h"
+
+namespace rampart::mtls {
+
+bool MtlsGate::Allowed(const tls::PeerIdentity& peer) const noexcept {
+  const bool any_rule =
+      !config_.spiffe_ids.empty() || !config_.trust_domains.empty() || !config_.subjects.empty();
+  if (!any_rule) return true;
+  auto in = [](const std::vector<std::string>& list, std::string_view v) {
+    return !v.empty() && std::find(list.begin(), list.end(), v) != list.end();
+  };
+  return in(config_.spiffe_ids, peer.spiffe_id) || in(config_.trust_domains, peer.TrustDomain()) ||
+         in(config_.subjects, peer.subject);
+}
+
+Decision MtlsGate::OnRequestHeaders(Exchange& ex) noexcept {
+  // The header is always claimed, so a client-sent one is dropped even when none is forwarded.
+  if (!config_.forward_header.empty()) ex.upstream_headers.emplace_back(config_.forward_header, "");
+  if (ex.peer == nullptr || !ex.peer->verified) {
+    return Decision::Respond(403, "client_certificate_required",
+                             "this route needs a verified client certificate");
+  }
+  if (!Allowed(*ex.peer)) {
+    return Decision::Respond(403, "client_identity_forbidden",
+                             "the client certificate's identity is not allowed on this route");
+  }
+  const std::string& id = ex.peer->spiffe_id.empty() ? ex.peer->subject : ex.peer->spiffe_id;
+  if (ex.identity.principal.empty()) ex.identity.principal = id;
+  if (!config_.forward_header.empty()) ex.upstream_headers.back().second = id;
+  return Decision::Continue();
+}
+
+std::unique_ptr<Gate> MakeMtlsGate(const YAML::Node& settings, GateContext& ctx) {
+  config::YamlObject o(ctx.reader, settings, ctx.where);
+  if (!o.ok()) return nullptr;
+  MtlsConfig c;
+  bool ok = true;
+  if (auto x = o.Get("allow_spiffe_ids"); x.IsDefined()) {
+    ok &= ctx.reader.StringList(x, o.Where("allow_spiffe_ids"), c.spiffe_ids);
+    for (const auto& id : c.spiffe_ids) {
+      if (!id.starts_with("spiffe://") || id.size() <= 9) {
+        ctx.reader.Error(x, fmt::format("{}: '{}' is not a SPIFFE ID (spiffe://trust-domain/path)",
+                                        o.Where("allow_spiffe_ids"), id));
+        ok = false;
+      }
+    }
+  }
+  if (auto x = o.Get("allow_trust_domains"); x.IsDefined()) {
+    ok &= ctx.reader.StringList(x, o.Where("allow_trust_domains"), c.trust_domains);
+  }
+  if (auto x = o.Get("allow_subjects"); x.IsDefined()) {
+    ok &= ctx.reader.StringList(x, o.Where("allow_subjects"), c.subjects);
+  }
+  if (auto x = o.Get("forward_header"); x.IsDefined()) {
+    ok &= ctx.reader.String(x, o.Where("forward_header"), c.forward_header);
+  }
+  o.Finish();
+  // The route must be reachable only through listeners that ask for client certificates;
+  // the gate itself refuses requests without a verified one, so a plain listener gets 403s.
+  if (!ok) return nullptr;
+  return std::make_unique<MtlsGate>(std::move(c));
+}
+
+}  // namespace rampart::mtls

@@ -1,0 +1,298 @@
+"""TLS listeners against the real binary: versions, SNI, HTTPS forwarding, client certificates
+(required, optional, wrong CA, revoked), SPIFFE allowlists, identity forwarding that clients
+cannot spoof, certificate rotation under load, and config errors."""
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import warnings
+
+from certs import Pki
+from harness import BIN, SLOW, Origin, Rampart, free_port
+
+CONFIG = """
+listeners:
+  - name: tls13
+    address: 127.0.0.1:{port}
+    tls:
+      certificates:
+        - {{ cert: server.pem, key: server.key }}
+        - {{ cert: other.pem, key: other.key }}
+        - {{ cert: wild.pem, key: wild.key }}
+  - name: tls12
+    address: 127.0.0.1:{p12}
+    tls: {{ cert: server.pem, key: server.key, min_version: "1.2" }}
+  - name: mtls_required
+    address: 127.0.0.1:{preq}
+    tls: {{ cert: server.pem, key: server.key, client_cert: required, client_ca: ca.pem, crl: crl.pem }}
+  - name: mtls_optional
+    address: 127.0.0.1:{popt}
+    tls: {{ cert: server.pem, key: server.key, client_cert: optional, client_ca: ca.pem }}
+routes:
+  - name: payments
+    match: {{ path_prefix: /payments }}
+    upstream: app
+    gates:
+      - mtls: {{ allow_spiffe_ids: [spiffe://example.org/ns/prod/sa/payments], forward_header: X-Client-Identity }}
+  - name: org
+    match: {{ path_prefix: /org }}
+    upstream: app
+    gates:
+      - mtls: {{ allow_trust_domains: [example.org], forward_header: X-Client-Identity }}
+  - name: default
+    match: {{ path_prefix: / }}
+    upstream: app
+upstreams:
+  app:
+    endpoints: [{origin}]
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+def context(pki, cert=None, min_v=None, max_v=None, ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca or pki.ca)
+    if min_v:
+        ctx.minimum_version = min_v
+    if max_v:
+        ctx.maximum_version = max_v
+    if cert:
+        ctx.load_cert_chain(*cert)
+    return ctx
+
+
+class TlsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.pki = Pki(d)
+        cls.pki.issue("server", "localhost", "DNS:localhost,DNS:api.test,IP:127.0.0.1")
+        cls.pki.issue("other", "other.test", "DNS:other.test")
+        cls.pki.issue("wild", "wild", "DNS:*.wild.test")
+        cls.payments = cls.pki.issue("payments", "payments",
+                                     "URI:spiffe://example.org/ns/prod/sa/payments", client=True)
+        cls.billing = cls.pki.issue("billing", "billing",
+                                    "URI:spiffe://example.org/ns/prod/sa/billing", client=True)
+        cls.stranger = cls.pki.issue("stranger", "stranger", "URI:spiffe://other.org/x", client=True)
+        cls.revoked = cls.pki.issue("revoked", "revoked", "URI:spiffe://example.org/revoked",
+                                    client=True)
+        cls.untrusted = cls.pki.issue("untrusted", "untrusted", "URI:spiffe://example.org/ns/prod/sa/payments",
+                                      client=True, ca="other-ca")
+        cls.pki.revoke(cls.revoked[0])
+        cls.pki.crl()
+        cls.origin = Origin()
+        cls.ports = {"p12": free_port(), "preq": free_port(), "popt": free_port()}
+        body = CONFIG
+        for k, v in cls.ports.items():
+            body = body.replace("{" + k + "}", str(v))
+        cls.rampart = Rampart(body, cls.origin, config_dir=d)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rampart.stop()
+        cls.origin.stop()
+        cls.tmp.cleanup()
+
+    def handshake(self, port, ctx, name="localhost"):
+        with socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW) as raw:
+            with ctx.wrap_socket(raw, server_hostname=name) as s:
+                return s.version(), s.getpeercert()
+
+    def request(self, port, path, ctx, headers=None, name="localhost"):
+        with socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW) as raw:
+            with ctx.wrap_socket(raw, server_hostname=name) as s:
+                extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n{extra}\r\n".encode())
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ")[1])
+        return status, body
+
+    def test_tls13_by_default_and_12_only_when_allowed(self):
+        v, _ = self.handshake(self.rampart.port, context(self.pki))
+        self.assertEqual(v, "TLSv1.3")
+        with self.assertRaises(ssl.SSLError):
+            self.handshake(self.rampart.port, context(self.pki, max_v=ssl.TLSVersion.TLSv1_2))
+        v, _ = self.handshake(self.ports["p12"], context(self.pki, max_v=ssl.TLSVersion.TLSv1_2))
+        self.assertEqual(v, "TLSv1.2")
+        # Never below 1.2, even where 1.2 is allowed.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = context(self.pki, max_v=ssl.TLSVersion.TLSv1_1)
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with self.assertRaises(ssl.SSLError):
+            self.handshake(self.ports["p12"], ctx)
+
+    def test_sni_picks_the_certificate(self):
+        def cn(name):
+            _, cert = self.handshake(self.rampart.port, context(self.pki), name)
+            return dict(x[0] for x in cert["subject"])["commonName"]
+        self.assertEqual(cn("localhost"), "localhost")
+        self.assertEqual(cn("other.test"), "other.test")
+        self.assertEqual(cn("a.wild.test"), "wild")
+        ctx = context(self.pki)
+        ctx.check_hostname = False  # an unknown name gets the default certificate
+        _, cert = self.handshake(self.rampart.port, ctx, "unknown.test")
+        self.assertEqual(dict(x[0] for x in cert["subject"])["commonName"], "localhost")
+
+    def test_https_is_forwarded_with_x_forwarded_proto_https(self):
+        status, body = self.request(self.rampart.port, "/hello", context(self.pki))
+        self.assertEqual(status, 200)
+        headers = dict((k.lower(), v) for k, v in json.loads(body)["headers"])
+        self.assertEqual(headers["x-forwarded-proto"], "https")
+        out = subprocess.run(["curl", "-s", "--cacert", self.pki.ca, "--resolve",
+                              f"api.test:{self.rampart.port}:127.0.0.1",
+                              f"https://api.test:{self.rampart.port}/curl", "-o", "/dev/null",
+                              "-w", "%{http_code} %{http_version}"], capture_output=True, text=True)
+        self.assertEqual(out.stdout, "200 1.1")
+
+    def test_client_certificate_required(self):
+        port = self.ports["preq"]
+        self.assertEqual(self.request(port, "/x", context(self.pki, self.payments))[0], 200)
+        for cert, why in ((None, "no certificate"), (self.untrusted, "wrong CA"),
+                          (self.revoked, "revoked")):
+            with self.assertRaises((ssl.SSLError, ConnectionError, OSError), msg=why):
+                # TLS 1.3: the server's refusal arrives after the client's handshake completes.
+                self.request(port, "/x", context(self.pki, cert))
+        self.assertGreaterEqual(self.rampart.metric(
+            'rampart_tls_handshakes_total{listener="mtls_required",result="failed"}'), 3)
+
+    def test_spiffe_allowlist_and_identity_forwarding(self):
+        port = self.ports["popt"]
+        status, body = self.request(port, "/payments", context(self.pki))
+        self.assertEqual(status, 403)
+        self.assertEqual(json.loads(body)["error"], "client_certificate_required")
+        status, body = self.request(port, "/payments", context(self.pki, self.billing))
+        self.assertEqual(status, 403)
+        self.assertEqual(json.loads(body)["error"], "client_identity_forbidden")
+        status, body = self.request(port, "/payments", context(self.pki, self.payments),
+                                    {"X-Client-Identity": "spiffe://example.org/forged"})
+        self.assertEqual(status, 200)
+        sent = [v for k, v in json.loads(body)["headers"] if k.lower() == "x-client-identity"]
+        self.assertEqual(sent, ["spiffe://example.org/ns/prod/sa/payments"])
+        # A trust domain allows all of its workloads, and no other.
+        self.assertEqual(self.request(port, "/org", context(self.pki, self.billing))[0], 200)
+        self.assertEqual(self.request(port, "/org", context(self.pki, self.stranger))[0], 403)
+
+    def test_spoofed_identity_header_is_removed_even_when_refused(self):
+        before = self.origin.stats()["requests"]
+        status, _ = self.request(self.ports["popt"], "/payments", context(self.pki),
+                                 {"X-Client-Identity": "spiffe://example.org/ns/prod/sa/payments"})
+        self.assertEqual(status, 403)
+        self.assertEqual(self.origin.stats()["requests"], before)
+
+    def test_admin_lists_certificates_and_expiry(self):
+        status, body = self.rampart.admin("GET", "/admin/certificates")
+        self.assertEqual(status, 200)
+        doc = json.loads(body)
+        names = {l["listener"]: l for l in doc["listeners"]}
+        self.assertEqual(names["tls13"]["certificates"][1]["names"], ["other.test"])
+        expiry = self.rampart.metric('rampart_tls_certificate_expiry_seconds{listener="tls12",'
+                                     'certificate="%s"}' % os.path.join(self.tmp.name, "server.pem"))
+        self.assertTrue(29 * 86400 < expiry <= 30 * 86400, expiry)
+
+
+class RotationTest(unittest.TestCase):
+    def test_rotation_under_load_fails_no_handshake(self):
+        with tempfile.TemporaryDirectory() as d:
+            pki = Pki(d)
+            pki.issue("a", "localhost", "DNS:localhost")
+            pki.issue("b", "localhost", "DNS:localhost")
+            shutil.copy(pki.path("a.pem"), pki.path("live.pem"))
+            shutil.copy(pki.path("a.key"), pki.path("live.key"))
+            origin = Origin()
+            r = Rampart("""
+listeners:
+  - {{ name: tls, address: 127.0.0.1:{port}, tls: {{ cert: live.pem, key: live.key }} }}
+routes:
+  - {{ name: all, match: {{ path_prefix: / }}, upstream: app }}
+upstreams:
+  app: {{ endpoints: [{origin}] }}
+admin: {{ address: 127.0.0.1:{admin} }}
+""", origin, config_dir=d)
+            serial = lambda p: subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", p],
+                                              capture_output=True, text=True).stdout.split("=")[1].strip()
+            want_a, want_b = serial(pki.path("a.pem")), serial(pki.path("b.pem"))
+            ctx = context(pki)
+            seen, failures, stop = set(), [], threading.Event()
+
+            def load():
+                while not stop.is_set():
+                    try:
+                        with socket.create_connection(("127.0.0.1", r.port), timeout=5 * SLOW) as raw:
+                            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                                seen.add(format(int(s.getpeercert()["serialNumber"], 16), "X"))
+                    except Exception as e:  # noqa: BLE001 - every failure counts
+                        failures.append(repr(e))
+
+            threads = [threading.Thread(target=load) for _ in range(2)]
+            try:
+                for t in threads:
+                    t.start()
+                time.sleep(0.5)
+                # A broken pair first: refused, the old certificate keeps serving.
+                with open(pki.path("live.pem.tmp"), "w") as f:
+                    f.write("not a certificate\n")
+                os.replace(pki.path("live.pem.tmp"), pki.path("live.pem"))
+                deadline = time.monotonic() + 10 * SLOW
+                while r.metric('rampart_tls_certificate_reloads_total{listener="tls",result="refused"}') < 1:
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.05)
+                # Then the new pair, key first, certificate last.
+                shutil.copy(pki.path("b.key"), pki.path("live.key.tmp"))
+                os.replace(pki.path("live.key.tmp"), pki.path("live.key"))
+                shutil.copy(pki.path("b.pem"), pki.path("live.pem.tmp"))
+                os.replace(pki.path("live.pem.tmp"), pki.path("live.pem"))
+                while want_b.lstrip("0") not in {s.lstrip("0") for s in seen}:
+                    self.assertLess(time.monotonic(), deadline, seen)
+                    time.sleep(0.05)
+                time.sleep(0.3)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join()
+                r.stop()
+                origin.stop()
+            self.assertEqual(failures, [])
+            self.assertIn(want_a.lstrip("0"), {s.lstrip("0") for s in seen})
+
+
+class TlsConfigTest(unittest.TestCase):
+    def validate(self, listeners):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "c.yaml")
+            with open(path, "w") as f:
+                f.write("listeners:\n" + listeners)
+            p = subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True)
+            return p.returncode, p.stdout + p.stderr
+
+    def test_bad_files_are_config_errors_with_file_line(self):
+        code, out = self.validate("  - name: l\n    address: 127.0.0.1:1\n"
+                                  "    tls: { cert: missing.pem, key: missing.key }\n")
+        self.assertEqual(code, 1)
+        self.assertIn("c.yaml:4: listener 'l': tls: certificate", out)
+        self.assertIn("missing.pem", out)
+
+    def test_bad_settings_are_config_errors(self):
+        code, out = self.validate("  - name: m\n    address: 127.0.0.1:2\n"
+                                  "    tls: { cert: x.pem, key: x.key, min_version: \"1.1\", "
+                                  "client_cert: required }\n")
+        self.assertEqual(code, 1)
+        self.assertIn("c.yaml:4: listeners[0].tls.min_version: '1.1' is not 1.2 or 1.3", out)
+        self.assertIn("client_ca: required when client_cert is optional or required", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
