@@ -4,12 +4,27 @@
 # the foreground.
 set -euo pipefail
 cfg=$(mktemp /tmp/rampart-peers-XXXX.yaml)
+tls_listeners=""
+if [ -n "${RAMPART_TLS_PORT:-}" ]; then
+  tls_listeners+="
+  - name: bench_tls
+    address: 127.0.0.1:${RAMPART_TLS_PORT}
+    limits: { idle_timeout: 65s, header_timeout: 10s }
+    tls: { cert: ${RAMPART_TLS_CERT}, key: ${RAMPART_TLS_KEY}, min_version: \"1.2\" }"
+fi
+if [ -n "${RAMPART_TLS_FULL_PORT:-}" ]; then
+  tls_listeners+="
+  - name: bench_tls_full
+    address: 127.0.0.1:${RAMPART_TLS_FULL_PORT}
+    limits: { idle_timeout: 65s, header_timeout: 10s }
+    tls: { cert: ${RAMPART_TLS_CERT}, key: ${RAMPART_TLS_KEY}, min_version: \"1.2\", session_tickets: false }"
+fi
 cat > "$cfg" <<YAML
 workers: 1
 listeners:
   - name: bench
     address: 127.0.0.1:${RAMPART_PORT:-19003}
-    limits: { idle_timeout: 65s, header_timeout: 10s }
+    limits: { idle_timeout: 65s, header_timeout: 10s }${tls_listeners}
 routes:
   - name: all
     upstream: origin

@@ -5,18 +5,13 @@ rounds interleaved. Prints req/s and rampart CPU time per request, and the ratio
   python3 bench/rate_limit_cost.py [--duration 10] [--rounds 3]"""
 import argparse
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-BIN = os.path.join(ROOT, "build/release/rampart")
-ORIGIN_CONF = os.path.join(ROOT, "../shared/bench/peers/nginx-origin.conf")
-TICK = os.sysconf("SC_CLK_TCK")
+from benchlib import BIN, measure, run_wrk, start_origin, wait_port
 
 CONFIG = """workers: 1
 listeners:
@@ -34,31 +29,6 @@ admin: {{ enabled: false }}
 GATE = "    gates:\n      - rate_limit: { key: [client_ip], algorithm: gcra, rate: 100000000/s }\n"
 
 
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def run_wrk(port, duration):
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s",
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
-                         check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    return rps, total
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
@@ -67,13 +37,7 @@ def main():
     work = tempfile.mkdtemp(prefix="rampart-rlcost-")
     procs = []
     try:
-        os.makedirs(os.path.join(work, "logs"))
-        os.makedirs(os.path.join(work, "tmp"))
-        shutil.copy(ORIGIN_CONF, os.path.join(work, "nginx-origin.conf"))
-        procs.append(subprocess.Popen(["taskset", "-c", "1", "nginx", "-p", work, "-c",
-                                       "nginx-origin.conf"], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))
-        wait_port(19000)
+        procs.append(start_origin(work))
         targets = {}
         for name, port, gates in (("plain", 19005, ""), ("per_ip_limit", 19006, GATE)):
             path = os.path.join(work, f"{name}.yaml")
@@ -85,14 +49,12 @@ def main():
             wait_port(port)
             targets[name] = (port, p.pid)
         for port, _ in targets.values():
-            run_wrk(port, 2)  # warm-up
+            run_wrk(f"http://127.0.0.1:{port}/", 2)  # warm-up
         results = {name: [] for name in targets}
         for r in range(args.rounds):
             for name, (port, pid) in targets.items():
                 time.sleep(1)
-                before = cpu_ticks(pid)
-                rps, total = run_wrk(port, args.duration)
-                us = (cpu_ticks(pid) - before) / TICK * 1e6 / max(total, 1)
+                rps, us = measure(pid, f"http://127.0.0.1:{port}/", args.duration)
                 results[name].append((rps, us))
                 print(f"round {r + 1} {name:>13}: {rps:9.0f} req/s  {us:5.1f} us CPU/request",
                       flush=True)

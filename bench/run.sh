@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS=${PEERS:-../shared/bench/peers.sh}
 export SCENARIOS=${SCENARIOS:-"get_ka64 get_c1 post10k_ka64 get_close64"}
+# The peers harness checks HTTP/2 on a target's TLS port, which rampart does not serve yet, so
+# TLS is compared with nginx by bench/tls_vs_nginx.py below instead.
 export DURATION=${DURATION:-10} ROUNDS=${ROUNDS:-3}
 export BENCH_WORK=${BENCH_WORK:-$PWD/build/bench/run} BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench/results}
 mkdir -p "$BENCH_WORK" "$BENCH_RESULTS"
@@ -16,6 +18,9 @@ RAMPART_CMD='bench/rampart-peers.sh' "$PEERS"
 echo
 echo "== RSS with idle keep-alive connections"
 python3 bench/idle_rss.py
+echo
+echo "== TLS side by side with nginx (keep-alive, resumed and full handshakes)"
+python3 bench/tls_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== a per-IP rate limit in the path (local store)"
 python3 bench/rate_limit_cost.py --duration "$DURATION" --rounds "$ROUNDS"

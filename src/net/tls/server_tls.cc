@@ -137,6 +137,11 @@ std::shared_ptr<const ServerTls> ServerTls::Build(const config::ListenerTls& cfg
                                SSL_OP_CIPHER_SERVER_PREFERENCE |
                                (cfg.session_tickets ? 0 : SSL_OP_NO_TICKET));
     SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);  // idle connections hold no TLS buffers
+    if (!cfg.session_tickets) {
+      // No resumption at all: TLS 1.3 would otherwise resume through stateful tickets.
+      SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+      SSL_CTX_set_num_tickets(c, 0);
+    }
     if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1)
       return fail("cannot set ciphers: " + OpenSslError());
     if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1)

@@ -1,0 +1,59 @@
+"""Helpers shared by rampart's side-by-side bench scripts: ports, /proc CPU time, wrk runs, and
+the nginx origin of ../shared/bench (a fixed 1 KiB body on 127.0.0.1:19000, pinned to CPU 1)."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+BIN = os.path.join(ROOT, "build/release/rampart")
+PEERS = os.path.join(ROOT, "../shared/bench/peers")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def run_wrk(url, duration, close=False):
+    """wrk -t1 -c64 on CPU 1; returns (req/s, requests)."""
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s", url]
+    if close:
+        cmd[5:5] = ["-H", "Connection: close"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return rps, total
+
+
+def start_origin(work):
+    """The peers' nginx origin, prefix `work`; returns its Popen."""
+    for d in ("logs", "tmp"):
+        os.makedirs(os.path.join(work, d), exist_ok=True)
+    shutil.copy(os.path.join(PEERS, "nginx-origin.conf"), os.path.join(work, "nginx-origin.conf"))
+    p = subprocess.Popen(["taskset", "-c", "1", "nginx", "-p", work, "-c", "nginx-origin.conf"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(19000)
+    return p
+
+
+def measure(pid, url, duration, close=False):
+    """(req/s, proxy CPU microseconds per request) for one wrk run against `pid`."""
+    before = cpu_ticks(pid)
+    rps, total = run_wrk(url, duration, close)
+    return rps, (cpu_ticks(pid) - before) / TICK * 1e6 / max(total, 1)
