@@ -93,6 +93,12 @@ struct GateSpec {
   YAML::Node settings;  // read by the gate's factory (pipeline/gate_registry.h)
 };
 
+// WebSocket pass-through on a route (off unless configured).
+struct WebSocketConfig {
+  bool enabled = false;
+  microseconds idle_timeout = std::chrono::seconds(60);  // no frame either way: close both
+};
+
 struct Route {
   Origin origin;
   std::string name;
@@ -104,6 +110,7 @@ struct Route {
   HeaderRules response_headers;
   std::vector<GateSpec> gates;
   bool explicit_gate_order = false;
+  WebSocketConfig websocket;
 };
 
 enum class LoadBalancer { kRoundRobin, kLeastRequest };

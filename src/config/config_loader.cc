@@ -353,6 +353,25 @@ void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cf
   if (auto v = obj.Get("response_headers"); v.IsDefined()) {
     ReadHeaderRules(r, v, obj.Where("response_headers"), route.response_headers);
   }
+  if (auto v = obj.Get("websocket"); v.IsDefined()) {
+    if (v.IsScalar()) {
+      r.Bool(v, obj.Where("websocket"), route.websocket.enabled);
+    } else {
+      YamlObject ws(r, v, obj.Where("websocket"));
+      if (ws.ok()) {
+        route.websocket.enabled = true;
+        if (auto x = ws.Get("enabled"); x.IsDefined())
+          r.Bool(x, ws.Where("enabled"), route.websocket.enabled);
+        if (auto x = ws.Get("idle_timeout"); x.IsDefined()) {
+          if (r.Duration(x, ws.Where("idle_timeout"), route.websocket.idle_timeout) &&
+              route.websocket.idle_timeout.count() <= 0) {
+            r.Error(x, ws.Where("idle_timeout") + ": must be more than 0");
+          }
+        }
+        ws.Finish();
+      }
+    }
+  }
   if (auto v = obj.Get("gate_order"); v.IsDefined()) {
     std::string s;
     if (r.String(v, obj.Where("gate_order"), s)) {

@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <charconv>
 #include <csignal>
 #include <thread>
@@ -63,6 +64,23 @@ std::string EchoJson(const http::request<http::string_body>& req, std::uint64_t 
   return out;
 }
 
+// WebSocket echo (any path): every message comes back as it was sent, text or binary.
+asio::awaitable<void> EchoWebSocket(tcp::socket socket,
+                                    const http::request<http::string_body>& req) {
+  beast::websocket::stream<tcp::socket> ws(std::move(socket));
+  auto [aec] = co_await ws.async_accept(req, asio::as_tuple(asio::use_awaitable));
+  if (aec) co_return;
+  beast::flat_buffer buf;
+  for (;;) {
+    auto [rec, n] = co_await ws.async_read(buf, asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return;
+    ws.text(ws.got_text());
+    auto [wec, wn] = co_await ws.async_write(buf.data(), asio::as_tuple(asio::use_awaitable));
+    if (wec) co_return;
+    buf.consume(buf.size());
+  }
+}
+
 asio::awaitable<void> Serve(tcp::socket socket) {
   const std::uint64_t conn_id = ++g_connections;
   beast::flat_buffer buffer;
@@ -77,6 +95,10 @@ asio::awaitable<void> Serve(tcp::socket socket) {
     if (rec) co_return;
     ++g_requests;
     auto& req = parser.get();
+    if (beast::websocket::is_upgrade(req)) {
+      co_await EchoWebSocket(std::move(socket), req);
+      co_return;
+    }
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view query = target.find('?') == std::string_view::npos

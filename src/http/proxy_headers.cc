@@ -143,6 +143,10 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   out.append("\r\n");
   AddLine(out, "X-Request-Id", r.request_id);
   if (r.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (!r.upgrade.empty()) {
+    out.append("Connection: Upgrade\r\n");
+    AddLine(out, "Upgrade", r.upgrade);
+  }
   if (r.rules) {
     for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
   }
@@ -174,7 +178,10 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) 
   out.append("Via: 1.1 ");
   out.append(r.via);
   out.append("\r\n");
-  if (!r.keep_alive)
+  if (!r.upgrade.empty()) {
+    out.append("Connection: Upgrade\r\n");
+    AddLine(out, "Upgrade", r.upgrade);
+  } else if (!r.keep_alive)
     out.append("Connection: close\r\n");
   else if (r.client_http10)
     out.append("Connection: keep-alive\r\n");

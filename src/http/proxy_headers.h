@@ -45,6 +45,7 @@ struct UpstreamRequest {
   std::string_view via;             // pseudonym, e.g. "rampart"
   std::string_view proto = "http";  // X-Forwarded-Proto: the client's scheme
   bool chunked = false;             // body goes re-chunked
+  std::string_view upgrade;         // "websocket": ask the upstream to switch (Connection: Upgrade)
 };
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r);
 
@@ -57,6 +58,7 @@ struct DownstreamResponse {
   enum class Framing { kAsIs, kChunked, kClose } framing = Framing::kAsIs;
   bool keep_alive = true;
   bool client_http10 = false;
+  std::string_view upgrade;  // a 101 passed through: Connection: Upgrade, Upgrade: <this>
 };
 void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r);
 

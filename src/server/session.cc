@@ -86,6 +86,12 @@ bool HasDotSegment(std::string_view path) {
   return false;
 }
 
+bool IsWebSocketUpgrade(const http::h1::RequestParser& p, const http::HeaderList& headers) {
+  if (p.version() != 11 || !p.done() || p.body_bytes() != 0) return false;
+  if (!IEquals(headers.Get("upgrade"), "websocket")) return false;
+  return http::ConnectionTokens(headers).Contains("upgrade");
+}
+
 void AppendChunk(std::string& out, std::string_view data) {
   fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
   out.append(data);
@@ -509,6 +515,11 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   ur.request_id = ex.request_id;
   ur.via = snap_->config.via;
   ur.chunked = p.framing() == BodyFraming::kChunked;
+  // WebSocket (RFC 6455 section 4): passed through only on routes that allow it; elsewhere the
+  // Upgrade and Connection headers are hop-by-hop and dropped like any other.
+  const bool websocket =
+      route.config->websocket.enabled && IsWebSocketUpgrade(p, st.request_headers);
+  if (websocket) ur.upgrade = "websocket";
   http::BuildUpstreamRequestHead(st.head_out, ur);
 
   const bool expect_continue = p.version() == 11 && !p.done() && p.body_bytes() == 0 &&
@@ -663,7 +674,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
                                "the upstream sent an invalid response", false);
     }
     if (rp->status() >= 100 && rp->status() < 200) {
-      if (rp->status() == 101) {  // rampart never asks for an upgrade on this path
+      if (rp->status() == 101 && websocket) break;  // the switch we asked for
+      if (rp->status() == 101) {                    // an upgrade rampart did not ask for
         ustats.Count(observe::UpstreamError::kBadResponse);
         co_return co_await Reply(LocalReason::kUpstreamBadResponse, "unexpected protocol switch",
                                  false);
@@ -678,6 +690,10 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   upstream_end_ = worker_.now();
   ex.status = rp->status();
   RunResponseGates(route, ex, gates_ran_);
+  if (websocket && rp->status() == 101) {
+    co_await WebSocketTunnel(route, conn->socket, rconsumed);
+    co_return false;
+  }
 
   // Framing towards the client.
   const BodyFraming rf = rp->framing();
@@ -765,6 +781,70 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   }
   Finish(ex.status, ok ? std::string_view() : std::string_view("upstream_aborted"));
   co_return ok&& keep_alive;
+}
+
+asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route, tcp::socket& up,
+                                               std::size_t head_bytes) {
+  RequestState& st = *st_;
+  Exchange& ex = st.ex;
+  error_code ec;
+  http::DownstreamResponse dr;
+  dr.status = 101;
+  dr.headers = &st.response_headers;
+  dr.rules = &route.config->response_headers;
+  dr.via = snap_->config.via;
+  dr.extra = ex.response_headers;
+  dr.upgrade = "websocket";
+  dr.keep_alive = false;
+  http::BuildDownstreamResponseHead(st.head_out, dr);
+  st.up_in.Consume(head_bytes);  // what follows the 101 head is already WebSocket frames
+  const auto idle = route.config->websocket.idle_timeout;
+  SetDeadline(TimeoutKind::kSend, idle);
+  asio::const_buffer b[2] = {asio::buffer(st.head_out),
+                             asio::buffer(st.up_in.data(), st.up_in.size())};
+  bytes_out_ += b[0].size() + b[1].size();
+  co_await DownWrite(b, ec);
+  st.up_in.Consume(st.up_in.size());
+  if (!ec && in_.size() > head_consumed_) {  // frames the client sent right after its request
+    asio::const_buffer early[1] = {
+        asio::buffer(in_.data() + head_consumed_, in_.size() - head_consumed_)};
+    bytes_in_ += early[0].size();
+    co_await WriteAll(up, early, ec);
+    head_consumed_ = in_.size();
+  }
+  if (!ec) {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (Pump(true, up, idle) || Pump(false, up, idle));
+  }
+  ClearDeadline();
+  error_code ignored;
+  up.close(ignored);
+  Finish(101, timed_out_ == TimeoutKind::kIdle ? "websocket_idle" : std::string_view());
+}
+
+asio::awaitable<void> Session::Pump(bool from_client, tcp::socket& up,
+                                    std::chrono::microseconds idle) {
+  std::array<char, 16 * 1024> buf;
+  for (;;) {
+    // One deadline for both directions: a frame either way keeps the tunnel open.
+    SetDeadline(TimeoutKind::kIdle, idle);
+    error_code ec;
+    std::size_t n = from_client ? co_await DownRead(buf, ec) : co_await ReadSome(up, buf, ec);
+    if (ec) break;
+    asio::const_buffer b[1] = {asio::buffer(buf.data(), n)};
+    if (from_client) {
+      bytes_in_ += n;
+      co_await WriteAll(up, b, ec);
+    } else {
+      bytes_out_ += n;
+      co_await DownWrite(b, ec);
+    }
+    if (ec) break;
+  }
+  // Either side ending ends the tunnel: the other pump's pending read fails at once.
+  error_code ignored;
+  socket_.cancel(ignored);
+  up.cancel(ignored);
 }
 
 void Session::Finish(int status, std::string_view reason) {

@@ -71,6 +71,13 @@ class Session {
                                      bool keep_alive);
   boost::asio::awaitable<bool> ParseFailureReply(http::ParseFailure f, std::string_view detail);
   boost::asio::awaitable<void> LingeringClose();
+  // After a 101 from the upstream: the head to the client, then bytes both ways until either side
+  // closes or neither sends for the route's websocket.idle_timeout.
+  boost::asio::awaitable<void> WebSocketTunnel(const CompiledRoute& route,
+                                               boost::asio::ip::tcp::socket& up,
+                                               std::size_t head_bytes);
+  boost::asio::awaitable<void> Pump(bool from_client, boost::asio::ip::tcp::socket& up,
+                                    std::chrono::microseconds idle);
 
   // I/O helpers. Reads go straight to Asio's async_read_some (it tries the syscall first and
   // queues without epoll_ctl when it would block); writes try write_some first and queue the
