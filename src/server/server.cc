@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/strings.h"
+#include "net/tls/ticket_keys.h"
 
 namespace rampart::server {
 
@@ -225,9 +226,17 @@ asio::awaitable<void> Server::WatchCertificates() {
   // and swapped in for new handshakes. Runs on the control thread, like reloads.
   asio::steady_timer timer(control_);
   while (!draining_) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (tls::TicketKeys::Instance().Rotate(now, tls::kTicketKeyRotationSeconds,
+                                           tls::kTicketKeyLifetimeSeconds) &&
+        !snap_->tls.empty()) {
+      spdlog::info("TLS session-ticket key rotated");
+    }
+    for (const auto& [_, slot] : snap_->tls) slot->Refresh();
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    for (const auto& [_, slot] : snap_->tls) slot->Refresh();
   }
 }
 

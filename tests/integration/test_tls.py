@@ -268,6 +268,54 @@ admin: {{ address: 127.0.0.1:{admin} }}
             self.assertEqual(failures, [])
             self.assertIn(want_a.lstrip("0"), {s.lstrip("0") for s in seen})
 
+    def test_sessions_resume_across_a_certificate_rotation(self):
+        with tempfile.TemporaryDirectory() as d:
+            pki = Pki(d)
+            pki.issue("a", "localhost", "DNS:localhost")
+            pki.issue("b", "localhost", "DNS:localhost")
+            shutil.copy(pki.path("a.pem"), pki.path("live.pem"))
+            shutil.copy(pki.path("a.key"), pki.path("live.key"))
+            origin = Origin()
+            r = Rampart("""
+listeners:
+  - {{ name: tls, address: 127.0.0.1:{port}, tls: {{ cert: live.pem, key: live.key }} }}
+routes:
+  - {{ name: all, match: {{ path_prefix: / }}, upstream: app }}
+upstreams:
+  app: {{ endpoints: [{origin}] }}
+admin: {{ address: 127.0.0.1:{admin} }}
+""", origin, config_dir=d)
+            ctx = context(pki)
+
+            def connect(session=None):
+                with socket.create_connection(("127.0.0.1", r.port), timeout=5 * SLOW) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                        # TLS 1.3 tickets arrive after the handshake: one exchange receives them.
+                        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                        while s.recv(65536):
+                            pass
+                        return s.session, s.session_reused
+
+            try:
+                session, reused = connect()
+                self.assertFalse(reused)
+                _, reused = connect(session)
+                self.assertTrue(reused)
+                shutil.copy(pki.path("b.key"), pki.path("live.key.tmp"))
+                shutil.copy(pki.path("b.pem"), pki.path("live.pem.tmp"))
+                os.replace(pki.path("live.key.tmp"), pki.path("live.key"))
+                os.replace(pki.path("live.pem.tmp"), pki.path("live.pem"))
+                deadline = time.monotonic() + 10 * SLOW
+                while r.metric('rampart_tls_certificate_reloads_total{listener="tls",result="ok"}') < 1:
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.05)
+                # The new certificate's context shares the ticket keys: the old session resumes.
+                _, reused = connect(session)
+                self.assertTrue(reused)
+            finally:
+                r.stop()
+                origin.stop()
+
 
 class TlsConfigTest(unittest.TestCase):
     def validate(self, listeners):

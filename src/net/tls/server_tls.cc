@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "core/strings.h"
+#include "net/tls/ticket_keys.h"
 
 namespace rampart::tls {
 namespace {
@@ -141,6 +142,15 @@ std::shared_ptr<const ServerTls> ServerTls::Build(const config::ListenerTls& cfg
       // No resumption at all: TLS 1.3 would otherwise resume through stateful tickets.
       SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
       SSL_CTX_set_num_tickets(c, 0);
+    } else {
+      // Tickets sealed with the process's rotating keys: valid across certificates and reloads.
+      // The first key exists before the first handshake; the control thread rotates it.
+      TicketKeys::Instance().Rotate(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count(),
+                                    kTicketKeyRotationSeconds, kTicketKeyLifetimeSeconds);
+      TicketKeys::Install(c);
+      SSL_CTX_set_timeout(c, kTicketKeyLifetimeSeconds - kTicketKeyRotationSeconds);
     }
     if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1)
       return fail("cannot set ciphers: " + OpenSslError());
