@@ -121,6 +121,16 @@ struct Endpoint {
   std::string address;  // "host:port" as written
 };
 
+// TLS to the upstream's endpoints: certificate verification is always on.
+struct UpstreamTls {
+  Origin origin;
+  std::string ca;           // PEM bundle; empty = the system's trusted CAs
+  std::string server_name;  // SNI and the name verified; empty = each endpoint's host
+  std::string cert;         // client certificate (mTLS to the upstream), with key
+  std::string key;
+  int min_version = 12;
+};
+
 struct Upstream {
   Origin origin;
   std::string name;
@@ -130,6 +140,7 @@ struct Upstream {
   microseconds response_timeout = 30s;       // from request sent to response head received
   microseconds idle_timeout = 60s;           // pooled keep-alive connection
   std::uint32_t max_idle_per_endpoint = 64;  // per worker
+  std::optional<UpstreamTls> tls;
 };
 
 struct AccessLog {

@@ -463,6 +463,32 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
       k.Finish();
     }
   }
+  if (auto v = obj.Get("tls"); v.IsDefined()) {
+    YamlObject t(r, v, obj.Where("tls"));
+    if (t.ok()) {
+      UpstreamTls tls;
+      tls.origin = r.OriginOf(v);
+      if (auto x = t.Get("ca"); x.IsDefined()) r.String(x, t.Where("ca"), tls.ca);
+      if (auto x = t.Get("server_name"); x.IsDefined())
+        r.String(x, t.Where("server_name"), tls.server_name);
+      if (auto x = t.Get("cert"); x.IsDefined()) r.String(x, t.Where("cert"), tls.cert);
+      if (auto x = t.Get("key"); x.IsDefined()) r.String(x, t.Where("key"), tls.key);
+      if (tls.cert.empty() != tls.key.empty())
+        r.Error(v, t.Where("cert") + ": 'cert' and 'key' go together");
+      if (auto x = t.Get("min_version"); x.IsDefined()) {
+        std::string mv;
+        if (r.String(x, t.Where("min_version"), mv)) {
+          if (mv == "1.2" || mv == "1.3") {
+            tls.min_version = mv == "1.2" ? 12 : 13;
+          } else {
+            r.Error(x, fmt::format("{}: '{}' is not 1.2 or 1.3", t.Where("min_version"), mv));
+          }
+        }
+      }
+      t.Finish();
+      u.tls = std::move(tls);
+    }
+  }
   obj.Finish();
   cfg.upstreams.emplace(name, std::move(u));
 }

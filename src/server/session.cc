@@ -5,6 +5,7 @@
 
 #include "core/request_id.h"
 #include "http/proxy_headers.h"
+#include "net/tls/client_tls.h"
 #include "pipeline/chain.h"
 #include "server/worker.h"
 #include "upstream/picker.h"
@@ -207,6 +208,24 @@ asio::awaitable<std::size_t> Session::DownRead(std::span<char> into, error_code&
 asio::awaitable<void> Session::DownWrite(std::span<asio::const_buffer> bufs, error_code& ec) {
   if (!tls_) co_return co_await WriteAll(socket_, bufs, ec);
   auto [wec, n] = co_await asio::async_write(*tls_, bufs, kUseAwaitable);
+  worker_.RefreshNow();
+  ec = wec;
+}
+
+asio::awaitable<std::size_t> Session::UpRead(upstream::UpstreamConnection& c, std::span<char> into,
+                                             error_code& ec) {
+  if (!c.tls) co_return co_await ReadSome(c.socket, into, ec);
+  auto [rec, n] =
+      co_await c.tls->async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable);
+  worker_.RefreshNow();
+  ec = rec;
+  co_return n;
+}
+
+asio::awaitable<void> Session::UpWrite(upstream::UpstreamConnection& c,
+                                       std::span<asio::const_buffer> bufs, error_code& ec) {
+  if (!c.tls) co_return co_await WriteAll(c.socket, bufs, ec);
+  auto [wec, n] = co_await asio::async_write(*c.tls, bufs, kUseAwaitable);
   worker_.RefreshNow();
   ec = wec;
 }
@@ -570,6 +589,27 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       }
       conn->socket.non_blocking(true, ec);
       conn->socket.set_option(tcp::no_delay(true), ec);
+      if (up.tls) {
+        conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *up.tls);
+        tls::PrepareClientConnection(conn->tls->native_handle(), ep.tls_name);
+        auto [hec] =
+            co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
+        worker_.RefreshNow();
+        if (hec) {
+          upstream_end_ = worker_.now();
+          if (timed_out_ == TimeoutKind::kConnect) {
+            ustats.Count(observe::UpstreamError::kTimeout);
+            co_return co_await Reply(LocalReason::kUpstreamTimeout,
+                                     "the upstream did not complete the TLS handshake in time",
+                                     can_keep);
+          }
+          ustats.Count(observe::UpstreamError::kConnectFailure);
+          spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key,
+                       hec.message());
+          co_return co_await Reply(LocalReason::kUpstreamUnavailable,
+                                   "the TLS handshake with the upstream failed", can_keep);
+        }
+      }
       ustats.connections_opened.Add();
     }
     if (expect_continue && attempt == 0) {
@@ -582,7 +622,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     }
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
     asio::const_buffer b[2] = {asio::buffer(st.head_out), asio::buffer(st.body_out)};
-    co_await WriteAll(conn->socket, b, ec);
+    co_await UpWrite(*conn, b, ec);
     if (!ec) break;
     if (reused && attempt == 0 && timed_out_ == TimeoutKind::kNone) {
       conn.reset();  // closed by the origin while idle: one retry on a new connection
@@ -620,7 +660,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     if (!st.body_out.empty()) {
       SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
       asio::const_buffer b[1] = {asio::buffer(st.body_out)};
-      co_await WriteAll(conn->socket, b, ec);
+      co_await UpWrite(*conn, b, ec);
       st.body_out.clear();
       if (ec) {
         request_sent = false;  // the origin may have answered early and closed: read that answer
@@ -654,7 +694,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       if (rp->header_done()) break;
       auto space = st.up_in.Prepare(4096, kMaxResponseHead + kReadChunk);
       if (space.empty()) break;
-      std::size_t n = co_await ReadSome(conn->socket, space, ec);
+      std::size_t n = co_await UpRead(*conn, space, ec);
       if (ec) {
         bool timed_out = timed_out_ == TimeoutKind::kUpstream;
         upstream_failed(timed_out);
@@ -691,7 +731,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   ex.status = rp->status();
   RunResponseGates(route, ex, gates_ran_);
   if (websocket && rp->status() == 101) {
-    co_await WebSocketTunnel(route, conn->socket, rconsumed);
+    co_await WebSocketTunnel(route, *conn, rconsumed);
     co_return false;
   }
 
@@ -740,7 +780,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   while (ok && !rp->done()) {
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
     auto space = st.up_in.Prepare(kReadChunk, 2 * kReadChunk);
-    std::size_t n = co_await ReadSome(conn->socket, space, ec);
+    std::size_t n = co_await UpRead(*conn, space, ec);
     if (ec == asio::error::eof) {
       rp->FeedEof();
       if (!rp->done()) {
@@ -783,7 +823,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   co_return ok&& keep_alive;
 }
 
-asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route, tcp::socket& up,
+asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route,
+                                               upstream::UpstreamConnection& up,
                                                std::size_t head_bytes) {
   RequestState& st = *st_;
   Exchange& ex = st.ex;
@@ -809,7 +850,7 @@ asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route, tcp::
     asio::const_buffer early[1] = {
         asio::buffer(in_.data() + head_consumed_, in_.size() - head_consumed_)};
     bytes_in_ += early[0].size();
-    co_await WriteAll(up, early, ec);
+    co_await UpWrite(up, early, ec);
     head_consumed_ = in_.size();
   }
   if (!ec) {
@@ -818,23 +859,23 @@ asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route, tcp::
   }
   ClearDeadline();
   error_code ignored;
-  up.close(ignored);
+  up.socket.close(ignored);
   Finish(101, timed_out_ == TimeoutKind::kIdle ? "websocket_idle" : std::string_view());
 }
 
-asio::awaitable<void> Session::Pump(bool from_client, tcp::socket& up,
+asio::awaitable<void> Session::Pump(bool from_client, upstream::UpstreamConnection& up,
                                     std::chrono::microseconds idle) {
   std::array<char, 16 * 1024> buf;
   for (;;) {
     // One deadline for both directions: a frame either way keeps the tunnel open.
     SetDeadline(TimeoutKind::kIdle, idle);
     error_code ec;
-    std::size_t n = from_client ? co_await DownRead(buf, ec) : co_await ReadSome(up, buf, ec);
+    std::size_t n = from_client ? co_await DownRead(buf, ec) : co_await UpRead(up, buf, ec);
     if (ec) break;
     asio::const_buffer b[1] = {asio::buffer(buf.data(), n)};
     if (from_client) {
       bytes_in_ += n;
-      co_await WriteAll(up, b, ec);
+      co_await UpWrite(up, b, ec);
     } else {
       bytes_out_ += n;
       co_await DownWrite(b, ec);
@@ -844,7 +885,7 @@ asio::awaitable<void> Session::Pump(bool from_client, tcp::socket& up,
   // Either side ending ends the tunnel: the other pump's pending read fails at once.
   error_code ignored;
   socket_.cancel(ignored);
-  up.cancel(ignored);
+  up.socket.cancel(ignored);
 }
 
 void Session::Finish(int status, std::string_view reason) {

@@ -74,10 +74,16 @@ class Session {
   // After a 101 from the upstream: the head to the client, then bytes both ways until either side
   // closes or neither sends for the route's websocket.idle_timeout.
   boost::asio::awaitable<void> WebSocketTunnel(const CompiledRoute& route,
-                                               boost::asio::ip::tcp::socket& up,
+                                               upstream::UpstreamConnection& up,
                                                std::size_t head_bytes);
-  boost::asio::awaitable<void> Pump(bool from_client, boost::asio::ip::tcp::socket& up,
+  boost::asio::awaitable<void> Pump(bool from_client, upstream::UpstreamConnection& up,
                                     std::chrono::microseconds idle);
+  // The upstream side: through TLS on TLS upstreams.
+  boost::asio::awaitable<std::size_t> UpRead(upstream::UpstreamConnection& c, std::span<char> into,
+                                             boost::system::error_code& ec);
+  boost::asio::awaitable<void> UpWrite(upstream::UpstreamConnection& c,
+                                       std::span<boost::asio::const_buffer> bufs,
+                                       boost::system::error_code& ec);
 
   // I/O helpers. Reads go straight to Asio's async_read_some (it tries the syscall first and
   // queues without epoll_ctl when it would block); writes try write_some first and queue the

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/yaml_reader.h"
+#include "net/tls/client_tls.h"
 #include "pipeline/gate_order.h"
 #include "pipeline/gate_registry.h"
 
@@ -161,9 +162,18 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     spec->idle_timeout = u.idle_timeout;
     spec->max_idle_per_endpoint = u.max_idle_per_endpoint;
     spec->stats = metrics.Upstream(name);
+    if (u.tls) {
+      std::string error;
+      spec->tls = tls::BuildClientContext(*u.tls, base_dir, &error);
+      if (!spec->tls) {
+        out.errors.push_back({u.tls->origin.file, u.tls->origin.line,
+                              fmt::format("upstreams.{}.tls: {}", name, error)});
+      }
+    }
     for (const auto& ep : u.endpoints) {
       upstream::EndpointSpec es;
-      es.key = ep.address;
+      es.key = u.tls ? fmt::format("tls:{}@{}", name, ep.address) : ep.address;
+      if (u.tls) es.tls_name = u.tls->server_name.empty() ? ep.host : u.tls->server_name;
       std::string err;
       if (!ResolveEndpoint(ep, es.address, err)) {
         out.errors.push_back(

@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,8 @@ namespace rampart::upstream {
 struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::io_context& io) : socket(io) {}
   boost::asio::ip::tcp::socket socket;
+  // TLS upstreams: the stream over `socket` (declared after it, destroyed before it).
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls;
   SteadyTime idle_since{};
   std::uint64_t requests = 0;
 };

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,7 +16,9 @@ namespace rampart::upstream {
 
 struct EndpointSpec {
   std::string key;  // "host:port" as configured; names the per-worker connection pool
+                    // (TLS upstreams: "tls:<upstream>@host:port", never shared)
   boost::asio::ip::tcp::endpoint address;
+  std::string tls_name;  // TLS: SNI and the name the certificate must carry
 };
 
 struct UpstreamSpec {
@@ -27,6 +30,7 @@ struct UpstreamSpec {
   std::chrono::microseconds idle_timeout{};
   std::uint32_t max_idle_per_endpoint = 0;
   observe::UpstreamStats* stats = nullptr;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set: connections are TLS
 };
 
 }  // namespace rampart::upstream
