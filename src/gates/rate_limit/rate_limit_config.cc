@@ -35,6 +35,7 @@ bool ReadAlgorithm(YamlReader& r, const YAML::Node& n, const std::string& what, 
 
 // "100/s" -> 100 per 1,000,000 us; "0.5/s" -> 1 per 2 s; "2.5/m" -> 25 per 10 min.
 bool ToPolicyRate(const Rate& rate, std::int64_t& limit, std::int64_t& period_us) {
+  if (!std::isfinite(rate.count) || rate.count > 1e12) return false;  // beyond any real rate
   for (std::int64_t scale = 1; scale <= 1'000'000; scale *= 10) {
     const double n = rate.count * static_cast<double>(scale);
     if (std::abs(n - std::round(n)) < 1e-9) {
@@ -229,8 +230,9 @@ bool ReadLimit(YamlReader& r, YamlObject& o, const std::string& path, LimitConfi
   }
   if (have_rate) {
     const Policy& p = l.policy;
-    if (p.limit > (std::int64_t{1} << 31) || p.limit * p.period_us > kMaxProduct ||
-        (p.burst + 1) * p.period_us > kMaxProduct) {
+    // Compared by division: the products themselves may not fit in 64 bits.
+    if (p.limit > (std::int64_t{1} << 31) || p.limit > kMaxProduct / p.period_us ||
+        p.burst + 1 > kMaxProduct / p.period_us) {
       r.Error(o.node(), fmt::format("{}: rate or burst too large for exact arithmetic", path));
       ok = false;
     }
