@@ -166,8 +166,13 @@ class TlsTest(unittest.TestCase):
             with self.assertRaises((ssl.SSLError, ConnectionError, OSError), msg=why):
                 # TLS 1.3: the server's refusal arrives after the client's handshake completes.
                 self.request(port, "/x", context(self.pki, cert))
-        self.assertGreaterEqual(self.rampart.metric(
-            'rampart_tls_handshakes_total{listener="mtls_required",result="failed"}'), 3)
+        # The server counts a failed handshake after sending its alert, which the client may
+        # see first: wait (bounded) for the count.
+        failed = 'rampart_tls_handshakes_total{listener="mtls_required",result="failed"}'
+        deadline = time.monotonic() + 5 * SLOW
+        while self.rampart.metric(failed) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertGreaterEqual(self.rampart.metric(failed), 3)
 
     def test_spiffe_allowlist_and_identity_forwarding(self):
         port = self.ports["popt"]
