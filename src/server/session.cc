@@ -471,6 +471,9 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   }
   ex.route = route;
   if (!route->gates.empty()) {
+    // The head is complete: its deadline no longer applies. A gate that waits bounds its own
+    // wait (a store's timeout, a shaper's queue and max_delay).
+    ClearDeadline();
     Decision d = co_await RunRequestGates(*route, ex, gates_ran_);
     if (d.kind == Decision::Kind::kDrop) {
       Finish(0, d.reason);

@@ -15,6 +15,7 @@ workers: {workers}
 listeners:
   - name: public
     address: 127.0.0.1:{port}
+    limits: {{ header_timeout: 1s }}
 routes:
   - name: tenant
     match: {{ path_prefix: /tenant }}
@@ -44,6 +45,11 @@ routes:
     upstream: app
     gates:
       - rate_limit: {{ key: [{{ header: x-tenant }}], algorithm: leaky_bucket, mode: shape, rate: 20/s, burst: 5 }}
+  - name: slow_shape
+    match: {{ path_prefix: /slow-shape }}
+    upstream: app
+    gates:
+      - rate_limit: {{ key: [{{ header: x-tenant }}], algorithm: leaky_bucket, mode: shape, rate: 1/s, burst: 2 }}
   - name: skip
     match: {{ path_prefix: /skip }}
     upstream: app
@@ -190,6 +196,25 @@ class LocalRateLimitTest(ProxyTestCase):
         elapsed = time.monotonic() - start
         self.assertEqual(sorted(results), [200] * 6)
         self.assertGreaterEqual(elapsed, 0.24)  # the shaper held the queue; never faster
+
+    def test_a_shaping_delay_longer_than_the_header_timeout_still_answers(self):
+        # 1/s with a queue of 2: the third simultaneous request waits 2 s in the gate, past the
+        # listener's 1 s header_timeout (which ends with the head), and is still served.
+        h = {"X-Tenant": "slow-shape"}
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            r, _ = get(self.rampart, "/slow-shape", h)
+            with lock:
+                results.append(r.status)
+
+        ts = [threading.Thread(target=one) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(results, [200, 200, 200])
 
     def test_missing_key_part_skips_when_configured(self):
         for _ in range(3):
