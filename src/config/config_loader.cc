@@ -117,31 +117,15 @@ void ReadTls(YamlReader& r, const YAML::Node& n, const std::string& path, Listen
   if (t.certificates.empty()) {
     r.Error(n, path + ": needs 'cert' and 'key', or 'certificates'");
   }
-  if (auto v = obj.Get("min_version"); v.IsDefined()) {
-    std::string s;
-    if (r.String(v, obj.Where("min_version"), s)) {
-      if (s == "1.2" || s == "1.3") {
-        t.min_version = s == "1.2" ? 12 : 13;
-      } else {
-        r.Error(v, fmt::format("{}: '{}' is not 1.2 or 1.3 (older versions are not offered)",
-                               obj.Where("min_version"), s));
-      }
-    }
+  if (auto v = obj.Get("min_version"); v.IsDefined()) {  // older versions are never offered
+    r.Choice(v, obj.Where("min_version"), {{"1.2", 12}, {"1.3", 13}}, t.min_version);
   }
   if (auto v = obj.Get("client_cert"); v.IsDefined()) {
-    std::string s;
-    if (r.String(v, obj.Where("client_cert"), s)) {
-      if (s == "off") {
-        t.client_cert = ClientCertMode::kOff;
-      } else if (s == "optional") {
-        t.client_cert = ClientCertMode::kOptional;
-      } else if (s == "required") {
-        t.client_cert = ClientCertMode::kRequired;
-      } else {
-        r.Error(v, fmt::format("{}: '{}' is not off, optional or required",
-                               obj.Where("client_cert"), s));
-      }
-    }
+    r.Choice(v, obj.Where("client_cert"),
+             {{"off", ClientCertMode::kOff},
+              {"optional", ClientCertMode::kOptional},
+              {"required", ClientCertMode::kRequired}},
+             t.client_cert);
   }
   if (auto v = obj.Get("client_ca"); v.IsDefined())
     r.String(v, obj.Where("client_ca"), t.client_ca);
@@ -476,14 +460,7 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
       if (tls.cert.empty() != tls.key.empty())
         r.Error(v, t.Where("cert") + ": 'cert' and 'key' go together");
       if (auto x = t.Get("min_version"); x.IsDefined()) {
-        std::string mv;
-        if (r.String(x, t.Where("min_version"), mv)) {
-          if (mv == "1.2" || mv == "1.3") {
-            tls.min_version = mv == "1.2" ? 12 : 13;
-          } else {
-            r.Error(x, fmt::format("{}: '{}' is not 1.2 or 1.3", t.Where("min_version"), mv));
-          }
-        }
+        r.Choice(x, t.Where("min_version"), {{"1.2", 12}, {"1.3", 13}}, tls.min_version);
       }
       t.Finish();
       u.tls = std::move(tls);

@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -34,6 +36,28 @@ class YamlReader {
   bool Size(const YAML::Node& n, std::string_view what, std::uint64_t& out);
   // A list of strings; a single string is accepted as a list of one.
   bool StringList(const YAML::Node& n, std::string_view what, std::vector<std::string>& out);
+
+  // One of a fixed set of words, e.g. {{"police", kPolice}, {"shape", kShape}}; an error says
+  // "'x' is not police or shape".
+  template <typename T>
+  bool Choice(const YAML::Node& n, std::string_view what,
+              std::initializer_list<std::pair<std::string_view, T>> choices, T& out) {
+    std::string s;
+    if (!String(n, what, s)) return false;
+    std::string allowed;
+    std::size_t i = 0;
+    for (const auto& [word, value] : choices) {
+      if (word == s) {
+        out = value;
+        return true;
+      }
+      if (i > 0) allowed += i + 1 == choices.size() ? " or " : ", ";
+      allowed += word;
+      ++i;
+    }
+    Error(n, std::string(what) + ": '" + s + "' is not " + allowed);
+    return false;
+  }
 
   template <typename T>
   bool Uint(const YAML::Node& n, std::string_view what, T& out) {

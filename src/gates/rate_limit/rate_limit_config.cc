@@ -177,17 +177,13 @@ bool ReadLimit(YamlReader& r, YamlObject& o, const std::string& path, LimitConfi
     }
   }
   if (auto x = o.Get("mode"); x.IsDefined()) {
-    std::string m;
-    if (r.String(x, path + ".mode", m)) {
-      if (l.policy.algorithm != Algorithm::kLeakyBucket) {
-        r.Error(x, fmt::format("{}.mode: only leaky_bucket has a mode", path));
-        ok = false;
-      } else if (m == "police" || m == "shape") {
-        l.policy.leaky_mode = m == "shape" ? LeakyMode::kShape : LeakyMode::kPolice;
-      } else {
-        r.Error(x, fmt::format("{}.mode: '{}' is not police or shape", path, m));
-        ok = false;
-      }
+    if (l.policy.algorithm != Algorithm::kLeakyBucket) {
+      r.Error(x, fmt::format("{}.mode: only leaky_bucket has a mode", path));
+      ok = false;
+    } else {
+      ok &= r.Choice(x, path + ".mode",
+                     {{"police", LeakyMode::kPolice}, {"shape", LeakyMode::kShape}},
+                     l.policy.leaky_mode);
     }
   }
   if (auto x = o.Get("max_delay"); x.IsDefined()) {
@@ -218,15 +214,8 @@ bool ReadLimit(YamlReader& r, YamlObject& o, const std::string& path, LimitConfi
   }
   if (auto x = o.Get("tiers"); x.IsDefined()) ok &= r.StringList(x, path + ".tiers", l.tiers);
   if (auto x = o.Get("when_key_missing"); x.IsDefined()) {
-    std::string m;
-    if (r.String(x, path + ".when_key_missing", m)) {
-      if (m == "skip" || m == "share") {
-        l.skip_when_missing = m == "skip";
-      } else {
-        r.Error(x, fmt::format("{}.when_key_missing: '{}' is not share or skip", path, m));
-        ok = false;
-      }
-    }
+    ok &= r.Choice(x, path + ".when_key_missing", {{"share", false}, {"skip", true}},
+                   l.skip_when_missing);
   }
   if (have_rate) {
     const Policy& p = l.policy;
@@ -289,19 +278,11 @@ std::optional<RateLimitConfig> ReadRateLimitConfig(const YAML::Node& settings, Y
   }
   if (auto x = o.Get("shadow"); x.IsDefined()) ok &= r.Bool(x, where + ".shadow", c.shadow);
   if (auto x = o.Get("headers"); x.IsDefined()) {
-    std::string m;
-    if (r.String(x, where + ".headers", m)) {
-      if (m == "refused") {
-        c.headers = HeaderMode::kRefused;
-      } else if (m == "always") {
-        c.headers = HeaderMode::kAlways;
-      } else if (m == "never") {
-        c.headers = HeaderMode::kNever;
-      } else {
-        r.Error(x, fmt::format("{}.headers: '{}' is not refused, always or never", where, m));
-        ok = false;
-      }
-    }
+    ok &= r.Choice(x, where + ".headers",
+                   {{"refused", HeaderMode::kRefused},
+                    {"always", HeaderMode::kAlways},
+                    {"never", HeaderMode::kNever}},
+                   c.headers);
   }
   if (auto x = o.Get("retry_after_jitter"); x.IsDefined()) {
     ok &= ReadFraction(r, x, where + ".retry_after_jitter", 0.5, c.retry_after_jitter);
@@ -316,36 +297,19 @@ std::optional<RateLimitConfig> ReadRateLimitConfig(const YAML::Node& settings, Y
     ok &= r.String(x, where + ".default_tier", c.default_tier);
   }
   if (auto x = o.Get("store"); x.IsDefined()) {
-    std::string m;
-    if (r.String(x, where + ".store", m)) {
-      if (m == "local") {
-        c.store = StoreKind::kLocal;
-      } else if (m == "redis") {
-        c.store = StoreKind::kRedis;
-        if (!have_redis) {
-          r.Error(x, fmt::format("{}.store: redis needs state.redis.address in the config", where));
-          ok = false;
-        }
-      } else {
-        r.Error(x, fmt::format("{}.store: '{}' is not local or redis", where, m));
-        ok = false;
-      }
+    ok &= r.Choice(x, where + ".store",
+                   {{"local", StoreKind::kLocal}, {"redis", StoreKind::kRedis}}, c.store);
+    if (c.store == StoreKind::kRedis && !have_redis) {
+      r.Error(x, fmt::format("{}.store: redis needs state.redis.address in the config", where));
+      ok = false;
     }
   }
   if (auto x = o.Get("on_store_failure"); x.IsDefined()) {
-    std::string m;
-    if (r.String(x, where + ".on_store_failure", m)) {
-      if (m == "local") {
-        c.on_store_failure = OnStoreFailure::kLocal;
-      } else if (m == "allow") {
-        c.on_store_failure = OnStoreFailure::kAllow;
-      } else if (m == "deny") {
-        c.on_store_failure = OnStoreFailure::kDeny;
-      } else {
-        r.Error(x, fmt::format("{}.on_store_failure: '{}' is not local, allow or deny", where, m));
-        ok = false;
-      }
-    }
+    ok &= r.Choice(x, where + ".on_store_failure",
+                   {{"local", OnStoreFailure::kLocal},
+                    {"allow", OnStoreFailure::kAllow},
+                    {"deny", OnStoreFailure::kDeny}},
+                   c.on_store_failure);
   }
   o.Finish();
   if (!ok) return std::nullopt;
