@@ -78,7 +78,7 @@ asio::awaitable<void> Client::Run() {
   bool reported_down = false;
   while (!stopped_) {
     if (co_await Connect()) {
-      up_ = stats_.up = true;
+      stats_.up.store(true, std::memory_order_relaxed);
       ++stats_.connects;
       reported_down = false;
       spdlog::info("redis {}: connected", name_);
@@ -92,7 +92,7 @@ asio::awaitable<void> Client::Run() {
                    options_.port, options_.reconnect_interval.count() / 1000);
       reported_down = true;
     }
-    up_ = stats_.up = false;
+    stats_.up.store(false, std::memory_order_relaxed);
     if (stopped_) break;
     // Back off while Redis keeps failing (a slow Redis accepts connections, then times out):
     // the interval doubles per failure without a reply in between, up to 16x or 5 s.
@@ -268,7 +268,7 @@ asio::awaitable<void> Client::WatchTimeouts() {
 
 void Client::Fail(error_code ec) {
   ++connection_;  // the loops of this connection stop at their next step
-  up_ = stats_.up = false;
+  stats_.up.store(false, std::memory_order_relaxed);
   error_code ignored;
   socket_.close(ignored);
   timeout_timer_.cancel();

@@ -52,7 +52,7 @@ class Client : public std::enable_shared_from_this<Client> {
   // Starts connecting (and reconnecting whenever the connection is lost).
   void Start();
   void Stop();
-  bool up() const noexcept { return up_; }
+  bool up() const noexcept { return stats_.up.load(std::memory_order_relaxed); }
   const ClientStats& stats() const noexcept { return stats_; }
 
   // Sends one command. Only call while up(); completes with operation_aborted style errors
@@ -84,7 +84,6 @@ class Client : public std::enable_shared_from_this<Client> {
   std::deque<Pending> pending_;
   std::string out_, writing_buf_;
   bool writing_ = false;
-  bool up_ = false;
   bool stopped_ = false;
   std::uint64_t connection_ = 0;  // generation: loops of a lost connection stop
   int failures_ = 0;              // connections lost or refused since the last reply
