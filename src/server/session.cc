@@ -579,7 +579,24 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       SetDeadline(TimeoutKind::kConnect, up.connect_timeout);
       auto [cec] = co_await conn->socket.async_connect(ep.address, kUseAwaitable);
       worker_.RefreshNow();
-      if (cec) {
+      error_code failure = cec;
+      if (!failure) {
+        conn->socket.non_blocking(true, ec);
+        conn->socket.set_option(tcp::no_delay(true), ec);
+        if (up.tls) {
+          conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *up.tls);
+          tls::PrepareClientConnection(conn->tls->native_handle(), ep.tls_name);
+          auto [hec] =
+              co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
+          worker_.RefreshNow();
+          failure = hec;
+          if (hec && timed_out_ != TimeoutKind::kConnect) {
+            spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key,
+                         hec.message());
+          }
+        }
+      }
+      if (failure) {  // connect and TLS handshake share the connect timeout and the answers
         upstream_end_ = worker_.now();
         if (timed_out_ == TimeoutKind::kConnect) {
           ustats.Count(observe::UpstreamError::kTimeout);
@@ -588,30 +605,9 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
         }
         ustats.Count(observe::UpstreamError::kConnectFailure);
         co_return co_await Reply(LocalReason::kUpstreamUnavailable,
-                                 "cannot connect to the upstream", can_keep);
-      }
-      conn->socket.non_blocking(true, ec);
-      conn->socket.set_option(tcp::no_delay(true), ec);
-      if (up.tls) {
-        conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *up.tls);
-        tls::PrepareClientConnection(conn->tls->native_handle(), ep.tls_name);
-        auto [hec] =
-            co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
-        worker_.RefreshNow();
-        if (hec) {
-          upstream_end_ = worker_.now();
-          if (timed_out_ == TimeoutKind::kConnect) {
-            ustats.Count(observe::UpstreamError::kTimeout);
-            co_return co_await Reply(LocalReason::kUpstreamTimeout,
-                                     "the upstream did not complete the TLS handshake in time",
-                                     can_keep);
-          }
-          ustats.Count(observe::UpstreamError::kConnectFailure);
-          spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key,
-                       hec.message());
-          co_return co_await Reply(LocalReason::kUpstreamUnavailable,
-                                   "the TLS handshake with the upstream failed", can_keep);
-        }
+                                 conn->tls ? "the TLS handshake with the upstream failed"
+                                           : "cannot connect to the upstream",
+                                 can_keep);
       }
       ustats.connections_opened.Add();
     }
