@@ -210,15 +210,18 @@ class TlsTest(unittest.TestCase):
 
 
 class RotationTest(unittest.TestCase):
-    def test_rotation_under_load_fails_no_handshake(self):
-        with tempfile.TemporaryDirectory() as d:
-            pki = Pki(d)
-            pki.issue("a", "localhost", "DNS:localhost")
-            pki.issue("b", "localhost", "DNS:localhost")
-            shutil.copy(pki.path("a.pem"), pki.path("live.pem"))
-            shutil.copy(pki.path("a.key"), pki.path("live.key"))
-            origin = Origin()
-            r = Rampart("""
+    """A TLS listener serving live.pem/live.key, which start as pair a; pair b is the next one."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        d = self.tmp.name
+        self.pki = Pki(d)
+        self.pki.issue("a", "localhost", "DNS:localhost")
+        self.pki.issue("b", "localhost", "DNS:localhost")
+        shutil.copy(self.pki.path("a.pem"), self.pki.path("live.pem"))
+        shutil.copy(self.pki.path("a.key"), self.pki.path("live.key"))
+        self.origin = Origin()
+        self.rampart = Rampart("""
 listeners:
   - {{ name: tls, address: 127.0.0.1:{port}, tls: {{ cert: live.pem, key: live.key }} }}
 routes:
@@ -226,100 +229,89 @@ routes:
 upstreams:
   app: {{ endpoints: [{origin}] }}
 admin: {{ address: 127.0.0.1:{admin} }}
-""", origin, config_dir=d)
-            serial = lambda p: subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", p],
-                                              capture_output=True, text=True).stdout.split("=")[1].strip()
-            want_a, want_b = serial(pki.path("a.pem")), serial(pki.path("b.pem"))
-            ctx = context(pki)
-            seen, failures, stop = set(), [], threading.Event()
+""", self.origin, config_dir=d)
+        self.ctx = context(self.pki)
 
-            def load():
-                while not stop.is_set():
-                    try:
-                        with socket.create_connection(("127.0.0.1", r.port), timeout=5 * SLOW) as raw:
-                            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-                                seen.add(format(int(s.getpeercert()["serialNumber"], 16), "X"))
-                    except Exception as e:  # noqa: BLE001 - every failure counts
-                        failures.append(repr(e))
+    def tearDown(self):
+        self.rampart.stop()
+        self.origin.stop()
+        self.tmp.cleanup()
 
-            threads = [threading.Thread(target=load) for _ in range(2)]
-            try:
-                for t in threads:
-                    t.start()
-                time.sleep(0.5)
-                # A broken pair first: refused, the old certificate keeps serving.
-                with open(pki.path("live.pem.tmp"), "w") as f:
-                    f.write("not a certificate\n")
-                os.replace(pki.path("live.pem.tmp"), pki.path("live.pem"))
-                deadline = time.monotonic() + 10 * SLOW
-                while r.metric('rampart_tls_certificate_reloads_total{listener="tls",result="refused"}') < 1:
-                    self.assertLess(time.monotonic(), deadline)
-                    time.sleep(0.05)
-                # Then the new pair, key first, certificate last.
-                shutil.copy(pki.path("b.key"), pki.path("live.key.tmp"))
-                os.replace(pki.path("live.key.tmp"), pki.path("live.key"))
-                shutil.copy(pki.path("b.pem"), pki.path("live.pem.tmp"))
-                os.replace(pki.path("live.pem.tmp"), pki.path("live.pem"))
-                while want_b.lstrip("0") not in {s.lstrip("0") for s in seen}:
-                    self.assertLess(time.monotonic(), deadline, seen)
-                    time.sleep(0.05)
-                time.sleep(0.3)
-            finally:
-                stop.set()
-                for t in threads:
-                    t.join()
-                r.stop()
-                origin.stop()
-            self.assertEqual(failures, [])
-            self.assertIn(want_a.lstrip("0"), {s.lstrip("0") for s in seen})
+    def replace(self, name, path):
+        """Atomically replaces live file `name` with a copy of `path` (write, then rename)."""
+        shutil.copy(path, self.pki.path(name + ".tmp"))
+        os.replace(self.pki.path(name + ".tmp"), self.pki.path(name))
+
+    def install_pair_b(self):
+        self.replace("live.key", self.pki.path("b.key"))  # key first, certificate last
+        self.replace("live.pem", self.pki.path("b.pem"))
+
+    def wait_for_reloads(self, result, deadline, extra=lambda: True, msg=None):
+        metric = 'rampart_tls_certificate_reloads_total{listener="tls",result="%s"}' % result
+        while self.rampart.metric(metric) < 1 or not extra():
+            self.assertLess(time.monotonic(), deadline, msg)
+            time.sleep(0.05)
+
+    def test_rotation_under_load_fails_no_handshake(self):
+        serial = lambda p: subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", p],
+                                          capture_output=True, text=True).stdout.split("=")[1].strip()
+        want_a, want_b = serial(self.pki.path("a.pem")), serial(self.pki.path("b.pem"))
+        seen, failures, stop = set(), [], threading.Event()
+
+        def load():
+            while not stop.is_set():
+                try:
+                    with socket.create_connection(("127.0.0.1", self.rampart.port),
+                                                  timeout=5 * SLOW) as raw:
+                        with self.ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                            seen.add(format(int(s.getpeercert()["serialNumber"], 16), "X"))
+                except Exception as e:  # noqa: BLE001 - every failure counts
+                    failures.append(repr(e))
+
+        threads = [threading.Thread(target=load) for _ in range(2)]
+        try:
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            # A broken pair first: refused, the old certificate keeps serving.
+            broken = self.pki.path("broken.pem")
+            with open(broken, "w") as f:
+                f.write("not a certificate\n")
+            self.replace("live.pem", broken)
+            deadline = time.monotonic() + 10 * SLOW
+            self.wait_for_reloads("refused", deadline)
+            # Then the new pair.
+            self.install_pair_b()
+            self.wait_for_reloads("ok", deadline,
+                                  lambda: want_b.lstrip("0") in {x.lstrip("0") for x in seen}, seen)
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(failures, [])
+        self.assertIn(want_a.lstrip("0"), {s.lstrip("0") for s in seen})
 
     def test_sessions_resume_across_a_certificate_rotation(self):
-        with tempfile.TemporaryDirectory() as d:
-            pki = Pki(d)
-            pki.issue("a", "localhost", "DNS:localhost")
-            pki.issue("b", "localhost", "DNS:localhost")
-            shutil.copy(pki.path("a.pem"), pki.path("live.pem"))
-            shutil.copy(pki.path("a.key"), pki.path("live.key"))
-            origin = Origin()
-            r = Rampart("""
-listeners:
-  - {{ name: tls, address: 127.0.0.1:{port}, tls: {{ cert: live.pem, key: live.key }} }}
-routes:
-  - {{ name: all, match: {{ path_prefix: / }}, upstream: app }}
-upstreams:
-  app: {{ endpoints: [{origin}] }}
-admin: {{ address: 127.0.0.1:{admin} }}
-""", origin, config_dir=d)
-            ctx = context(pki)
+        def connect(session=None):
+            with socket.create_connection(("127.0.0.1", self.rampart.port),
+                                          timeout=5 * SLOW) as raw:
+                with self.ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                    # TLS 1.3 tickets arrive after the handshake: one exchange receives them.
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    while s.recv(65536):
+                        pass
+                    return s.session, s.session_reused
 
-            def connect(session=None):
-                with socket.create_connection(("127.0.0.1", r.port), timeout=5 * SLOW) as raw:
-                    with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
-                        # TLS 1.3 tickets arrive after the handshake: one exchange receives them.
-                        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                        while s.recv(65536):
-                            pass
-                        return s.session, s.session_reused
-
-            try:
-                session, reused = connect()
-                self.assertFalse(reused)
-                _, reused = connect(session)
-                self.assertTrue(reused)
-                shutil.copy(pki.path("b.key"), pki.path("live.key.tmp"))
-                shutil.copy(pki.path("b.pem"), pki.path("live.pem.tmp"))
-                os.replace(pki.path("live.key.tmp"), pki.path("live.key"))
-                os.replace(pki.path("live.pem.tmp"), pki.path("live.pem"))
-                deadline = time.monotonic() + 10 * SLOW
-                while r.metric('rampart_tls_certificate_reloads_total{listener="tls",result="ok"}') < 1:
-                    self.assertLess(time.monotonic(), deadline)
-                    time.sleep(0.05)
-                # The new certificate's context shares the ticket keys: the old session resumes.
-                _, reused = connect(session)
-                self.assertTrue(reused)
-            finally:
-                r.stop()
-                origin.stop()
+        session, reused = connect()
+        self.assertFalse(reused)
+        _, reused = connect(session)
+        self.assertTrue(reused)
+        self.install_pair_b()
+        self.wait_for_reloads("ok", time.monotonic() + 10 * SLOW)
+        # The new certificate's context shares the ticket keys: the old session resumes.
+        _, reused = connect(session)
+        self.assertTrue(reused)
 
 
 class TlsConfigTest(unittest.TestCase):
