@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import time
 
@@ -11,6 +12,12 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 BIN = os.path.join(ROOT, "build/release/rampart")
 PEERS = os.path.join(ROOT, "../shared/bench/peers")
 TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_port(port):
@@ -57,3 +64,17 @@ def measure(pid, url, duration, close=False):
     before = cpu_ticks(pid)
     rps, total = run_wrk(url, duration, close)
     return rps, (cpu_ticks(pid) - before) / TICK * 1e6 / max(total, 1)
+
+
+def paired_ratios(results, a, b):
+    """Medians of the per-round ratios a/b of (req/s, CPU per request): a round's two runs are
+    closest in time, which cancels slow drifts of a shared host better than a ratio of medians."""
+    rps = statistics.median(x[0] / y[0] for x, y in zip(results[a], results[b]))
+    cpu = statistics.median(x[1] / y[1] for x, y in zip(results[a], results[b]))
+    return rps, cpu
+
+
+def stop_all(procs):
+    for p in procs:
+        p.terminate()
+        p.wait()

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import wait_port
+
 N = int(os.environ.get("IDLE_CONNECTIONS", "10000"))
 BIN = os.environ.get("RAMPART_BIN", "build/release/rampart")
 ORIGIN, NGINX, HAPROXY, RAMPART = 19500, 19501, 19502, 19503
@@ -35,17 +37,6 @@ def pg_rss_kib(pgid):
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
     return total
-
-
-def wait_port(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} not up")
 
 
 def start(cmd):

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import BIN, measure, run_wrk, start_origin, wait_port
+from benchlib import BIN, measure, paired_ratios, run_wrk, start_origin, stop_all, wait_port
 
 CONFIG = """workers: 1
 listeners:
@@ -60,15 +60,11 @@ def main():
                       flush=True)
         med = {n: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
                for n, v in results.items()}
-        ratios = [a[0] / b[0] for a, b in zip(results["per_ip_limit"], results["plain"])]
-        cpu = [a[1] / b[1] for a, b in zip(results["per_ip_limit"], results["plain"])]
+        ratio, cpu = paired_ratios(results, "per_ip_limit", "plain")
         print(f"median req/s: plain {med['plain'][0]:.0f}, per-IP limit {med['per_ip_limit'][0]:.0f}; "
-              f"ratio {statistics.median(ratios):.3f} (goal >= 0.90); "
-              f"CPU/request ratio {statistics.median(cpu):.3f}")
+              f"ratio {ratio:.3f} (goal >= 0.90); CPU/request ratio {cpu:.3f}")
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -6,21 +6,14 @@ run. redis-server is pinned alone on CPU 0; the client side (either one) on CPU 
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+from benchlib import ROOT, free_port, wait_port
+
 MICRO = os.path.join(ROOT, "build/release/rampart_micro_bench")
 SCRIPT_ARGS = ["acquire", "gcra", "100", "1000000", "100", "0", "0", "1", "0"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rampart_rate(port, depth):
@@ -52,12 +45,7 @@ def main():
                               "127.0.0.1", "--save", "", "--appendonly", "no"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port)
         print(f"{'depth':>5} {'rampart dec/s':>14} {'redis-benchmark/s':>18} {'ratio':>6}")
         for depth in (1, 16):
             ours, theirs = [], []

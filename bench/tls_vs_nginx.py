@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import BIN, PEERS, measure, run_wrk, start_origin, wait_port
+from benchlib import BIN, PEERS, measure, paired_ratios, run_wrk, start_origin, stop_all, wait_port
 
 RAMPART = """workers: 1
 listeners:
@@ -85,8 +85,7 @@ def main():
                                       close)
                     res[t].append((rps, us))
                     print(f"{scenario:<14} {r + 1:>5} {t:>8} {rps:9.0f} {us:11.1f}", flush=True)
-            ratio = statistics.median(a[0] / b[0] for a, b in zip(res["rampart"], res["nginx"]))
-            cpu = statistics.median(a[1] / b[1] for a, b in zip(res["rampart"], res["nginx"]))
+            ratio, cpu = paired_ratios(res, "rampart", "nginx")
             summary.append((scenario, statistics.median(x[0] for x in res["nginx"]),
                             statistics.median(x[0] for x in res["rampart"]), ratio, cpu))
         print()
@@ -95,9 +94,7 @@ def main():
         for s, n, r, ratio, cpu in summary:
             print(f"{s:<14} {n:12.0f} {r:14.0f} {ratio:6.2f} {cpu:14.2f}")
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 
