@@ -285,21 +285,24 @@ class ProxyTestCase(unittest.TestCase):
 class RedisServer:
     """A real redis-server on a loopback port, no persistence; restartable on the same port."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, args=()):
         self.port = port or free_port()
+        self.args = list(args)  # more redis-server options, e.g. ["--requirepass", "x"]
         self.proc = None
         self.start()
 
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "no", "--enable-debug-command", "yes"],
+             "--appendonly", "no", "--protected-mode", "no", "--enable-debug-command", "yes",
+             *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
 
-    def cli(self, *args):
-        return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True,
-                              text=True, timeout=10).stdout
+    def cli(self, *args, password=None, db=0):
+        auth = ["--no-auth-warning", "-a", password] if password else []
+        return subprocess.run(["redis-cli", "-p", str(self.port), "-n", str(db), *auth, *args],
+                              capture_output=True, text=True, timeout=10).stdout
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -205,6 +205,46 @@ class SharedRedisLimitTest(unittest.TestCase):
         self.assertIn("connection lost", self.instances[0].logs())
 
 
+class RedisAuthTest(unittest.TestCase):
+    """state.redis.password and .database: AUTH and SELECT on every connection."""
+
+    def test_auth_and_database_and_a_wrong_password(self):
+        redis = RedisServer(args=["--requirepass", "s3cret"])
+        origin = Origin(threads=1)
+        config = CONFIG.replace("{mode}", "deny").replace(
+            "timeout: 100ms,", "timeout: 100ms, password: PASSWORD, database: 3,")
+        try:
+            for password, want in (("s3cret", 200), ("not-the-pass-9f3", 429)):
+                inst = Rampart(config.replace("{redis}", str(redis.port)).replace("PASSWORD", password),
+                               origin)
+                try:
+                    def ask():
+                        c = inst.http()
+                        c.request("GET", "/windowed", headers={"X-Tenant": "auth-" + password})
+                        r = c.getresponse()
+                        r.read()
+                        c.close()
+                        return r.status
+                    ask()  # the worker connects on its first decision
+                    if want == 200:
+                        self.assertTrue(wait_until(lambda: inst.metric(
+                            'rampart_redis_connections_up{redis="127.0.0.1:%d"}' % redis.port) == 1, 5))
+                        self.assertEqual(ask(), 200)
+                        keys = redis.cli("KEYS", "rampart:rl:*", password="s3cret", db=3)
+                        self.assertIn("rampart:rl:{windowed:", keys)
+                        self.assertEqual(redis.cli("KEYS", "rampart:rl:*", password="s3cret", db=0).strip(), "")
+                    else:
+                        # Refused AUTH: the connection never counts as up, so `deny` answers.
+                        self.assertTrue(wait_until(lambda: "AUTH refused" in inst.logs(), 5))
+                        self.assertEqual(ask(), 429)
+                        self.assertNotIn(password, inst.logs())  # the password is never logged
+                finally:
+                    inst.stop()
+        finally:
+            origin.stop()
+            redis.stop()
+
+
 class StoreFailureModesTest(unittest.TestCase):
     """With Redis unreachable from the start, allow and deny do what they say, at once."""
 
