@@ -5,8 +5,9 @@
 
 #include "core/request_id.h"
 #include "http/proxy_headers.h"
-#include "net/tls/client_tls.h"
 #include "pipeline/chain.h"
+#include "server/exchange_log.h"
+#include "server/upstream_connect.h"
 #include "server/worker.h"
 #include "upstream/picker.h"
 
@@ -142,14 +143,11 @@ void Session::Adopt(std::shared_ptr<const Snapshot> snap) {
 asio::awaitable<void> Session::Run(std::unique_ptr<Session> self) { co_await self->Loop(); }
 
 void Session::SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept {
-  deadline_kind_ = kind;
-  expiry_ = worker_.now() + d;
+  dl_.Set(kind, worker_.now(), d);
 }
 
 void Session::CheckDeadline(SteadyTime now) noexcept {
-  if (now < expiry_) return;
-  timed_out_ = deadline_kind_;
-  expiry_ = SteadyTime::max();
+  if (!dl_.Expire(now)) return;
   error_code ec;
   socket_.cancel(ec);
   if (upstream_) upstream_->socket.cancel(ec);
@@ -159,75 +157,6 @@ void Session::CloseIfIdle() noexcept {
   if (!idle_) return;
   error_code ec;
   socket_.cancel(ec);
-}
-
-asio::awaitable<std::size_t> Session::ReadSome(tcp::socket& s, std::span<char> into,
-                                               error_code& ec) {
-  // Asio tries the read at once and, when it would block, queues it without touching epoll;
-  // an async_wait would re-arm epoll (epoll_ctl) on every wait.
-  auto [rec, n] = co_await s.async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable);
-  worker_.RefreshNow();
-  ec = rec;
-  co_return n;
-}
-
-asio::awaitable<void> Session::WriteAll(tcp::socket& s, std::span<asio::const_buffer> bufs,
-                                        error_code& ec) {
-  std::size_t first = 0;
-  while (first < bufs.size() && bufs[first].size() == 0) ++first;
-  while (first < bufs.size()) {
-    std::size_t n = s.write_some(bufs.subspan(first), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      // Socket buffer full: let Asio queue the write (EPOLLOUT is registered once per socket).
-      auto [wec, wn] = co_await s.async_write_some(bufs.subspan(first), kUseAwaitable);
-      worker_.RefreshNow();
-      ec = wec;
-      n = wn;
-    }
-    if (ec) co_return;
-    while (n > 0 && first < bufs.size()) {
-      std::size_t take = std::min(n, bufs[first].size());
-      bufs[first] += take;
-      n -= take;
-      if (bufs[first].size() == 0) ++first;
-    }
-    while (first < bufs.size() && bufs[first].size() == 0) ++first;
-  }
-  ec = {};
-}
-
-asio::awaitable<std::size_t> Session::DownRead(std::span<char> into, error_code& ec) {
-  if (!tls_) co_return co_await ReadSome(socket_, into, ec);
-  auto [rec, n] =
-      co_await tls_->async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable);
-  worker_.RefreshNow();
-  ec = rec;
-  co_return n;
-}
-
-asio::awaitable<void> Session::DownWrite(std::span<asio::const_buffer> bufs, error_code& ec) {
-  if (!tls_) co_return co_await WriteAll(socket_, bufs, ec);
-  auto [wec, n] = co_await asio::async_write(*tls_, bufs, kUseAwaitable);
-  worker_.RefreshNow();
-  ec = wec;
-}
-
-asio::awaitable<std::size_t> Session::UpRead(upstream::UpstreamConnection& c, std::span<char> into,
-                                             error_code& ec) {
-  if (!c.tls) co_return co_await ReadSome(c.socket, into, ec);
-  auto [rec, n] =
-      co_await c.tls->async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable);
-  worker_.RefreshNow();
-  ec = rec;
-  co_return n;
-}
-
-asio::awaitable<void> Session::UpWrite(upstream::UpstreamConnection& c,
-                                       std::span<asio::const_buffer> bufs, error_code& ec) {
-  if (!c.tls) co_return co_await WriteAll(c.socket, bufs, ec);
-  auto [wec, n] = co_await asio::async_write(*c.tls, bufs, kUseAwaitable);
-  worker_.RefreshNow();
-  ec = wec;
 }
 
 asio::awaitable<bool> Session::Handshake(tls::TlsSlot& slot) {
@@ -298,7 +227,8 @@ asio::awaitable<void> Session::LingeringClose() {
   char sink[4096];
   std::size_t total = 0;
   while (total < 256 * 1024) {
-    std::size_t n = co_await ReadSome(socket_, std::span<char>(sink, sizeof(sink)), ec);
+    std::size_t n =
+        co_await ReadFrom(worker_, socket_, nullptr, std::span<char>(sink, sizeof(sink)), ec);
     if (ec) break;
     total += n;
   }
@@ -353,11 +283,10 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   const config::ListenerLimits& limits = listener_->limits;  // stable until the next Adopt()
   linger_ = false;
   st_ = worker_.TakeRequestState();
-  timed_out_ = TimeoutKind::kNone;
-  bytes_in_ = bytes_out_ = 0;
-  upstream_name_ = endpoint_key_ = {};
+  dl_.fired = TimeoutKind::kNone;
   SetDeadline(TimeoutKind::kHeader, limits.header_timeout);
   st_->ex.Reset();
+  st_->acct.Reset();
   st_->ex.start = worker_.now();
   parser.emplace(RequestLimits(listener_->limits), st_->request_headers, st_->body_out);
   std::size_t consumed = 0;
@@ -380,7 +309,7 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
     std::size_t n = co_await DownRead(space, ec);
     if (ec) {
       head_consumed_ = in_.size();
-      if (timed_out_ != TimeoutKind::kNone && in_.size() > 0) {
+      if (dl_.fired != TimeoutKind::kNone && in_.size() > 0) {
         co_await Reply(LocalReason::kRequestTimeout, "the request head did not arrive in time",
                        false);
       }
@@ -390,7 +319,7 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   }
   // The whole head, and any body bytes that came with it, are now consumed from in_'s front;
   // in_ keeps them in place until the exchange ends (the head's views point there).
-  bytes_in_ = consumed;
+  st_->acct.bytes_in = consumed;
   head_consumed_ = consumed;
   co_return true;
 }
@@ -412,8 +341,8 @@ asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
   RequestState& st = *st_;
   if (st.ex.request_id.empty()) {
     auto id = NewRequestId();
-    request_id_buf_ = id.text;
-    st.ex.request_id = {request_id_buf_.data(), request_id_buf_.size()};
+    st.request_id_buf = id.text;
+    st.ex.request_id = {st.request_id_buf.data(), st.request_id_buf.size()};
   }
   keep_alive = keep_alive && !worker_.draining();
   linger_ = !keep_alive;  // a refused request may have more input on its way
@@ -425,7 +354,7 @@ asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
   asio::const_buffer b[1] = {asio::buffer(st.head_out)};
   co_await DownWrite(b, ec);
   ClearDeadline();
-  bytes_out_ += st.head_out.size();
+  st_->acct.bytes_out += st.head_out.size();
   Finish(status, reason);
   co_return keep_alive && !ec;
 }
@@ -456,8 +385,8 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
     ex.request_id = client_id;
   } else {
     auto id = NewRequestId();
-    request_id_buf_ = id.text;
-    ex.request_id = {request_id_buf_.data(), request_id_buf_.size()};
+    st.request_id_buf = id.text;
+    ex.request_id = {st.request_id_buf.data(), st.request_id_buf.size()};
   }
   gates_ran_ = 0;
   // A refused request keeps the connection only when its body was fully read.
@@ -500,7 +429,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   const config::ListenerLimits& limits = listener_->limits;
   auto& ustats = up.stats->slot(worker_.index());
   auto& pool = worker_.upstream_pool();
-  upstream_name_ = up.name;
+  st.acct.upstream_name = up.name;
   error_code ec;
 
   // The upstream request head.
@@ -552,7 +481,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   std::size_t idx =
       upstream::Picker::Pick(up, pool, worker_.rr_position(up.name), worker_.Random());
   const upstream::EndpointSpec& ep = up.endpoints[idx];
-  endpoint_key_ = ep.key;
+  st.acct.endpoint_key = ep.key;
   upstream::ConnectionPool::Slot& slot = pool.For(ep);
   struct ActiveGuard {
     std::uint32_t& n;
@@ -560,7 +489,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     ~ActiveGuard() { --n; }
   } active_guard(slot.active);
   ustats.requests.Add();
-  upstream_start_ = worker_.now();
+  st.acct.upstream_start = worker_.now();
 
   std::unique_ptr<upstream::UpstreamConnection> conn;
   struct UpstreamRef {  // clears the session's cancel target on every exit
@@ -576,38 +505,11 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     } else {
       conn = pool.NewConnection();
       upstream_ = conn.get();
-      SetDeadline(TimeoutKind::kConnect, up.connect_timeout);
-      auto [cec] = co_await conn->socket.async_connect(ep.address, kUseAwaitable);
-      worker_.RefreshNow();
-      error_code failure = cec;
-      if (!failure) {
-        conn->socket.non_blocking(true, ec);
-        conn->socket.set_option(tcp::no_delay(true), ec);
-        if (up.tls) {
-          conn->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn->socket, *up.tls);
-          tls::PrepareClientConnection(conn->tls->native_handle(), ep.tls_name);
-          auto [hec] =
-              co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
-          worker_.RefreshNow();
-          failure = hec;
-          if (hec && timed_out_ != TimeoutKind::kConnect) {
-            spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key,
-                         hec.message());
-          }
-        }
-      }
-      if (failure) {  // connect and TLS handshake share the connect timeout and the answers
-        upstream_end_ = worker_.now();
-        if (timed_out_ == TimeoutKind::kConnect) {
-          ustats.Count(observe::UpstreamError::kTimeout);
-          co_return co_await Reply(LocalReason::kUpstreamTimeout,
-                                   "the upstream did not accept the connection in time", can_keep);
-        }
-        ustats.Count(observe::UpstreamError::kConnectFailure);
-        co_return co_await Reply(LocalReason::kUpstreamUnavailable,
-                                 conn->tls ? "the TLS handshake with the upstream failed"
-                                           : "cannot connect to the upstream",
-                                 can_keep);
+      if (ConnectFailure f = co_await ConnectUpstream(worker_, up, ep, *conn, dl_);
+          f != ConnectFailure::kNone) {
+        st.acct.upstream_end = worker_.now();
+        auto [reason, message] = DescribeConnectFailure(f, ustats);
+        co_return co_await Reply(reason, message, can_keep);
       }
       ustats.connections_opened.Add();
     }
@@ -623,12 +525,12 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     asio::const_buffer b[2] = {asio::buffer(st.head_out), asio::buffer(st.body_out)};
     co_await UpWrite(*conn, b, ec);
     if (!ec) break;
-    if (reused && attempt == 0 && timed_out_ == TimeoutKind::kNone) {
+    if (reused && attempt == 0 && dl_.fired == TimeoutKind::kNone) {
       conn.reset();  // closed by the origin while idle: one retry on a new connection
       continue;
     }
-    ustats.Count(timed_out_ == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
-                                                      : observe::UpstreamError::kReset);
+    ustats.Count(dl_.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                                     : observe::UpstreamError::kReset);
     co_return co_await Reply(LocalReason::kUpstreamUnavailable,
                              "the upstream closed the connection", can_keep);
   }
@@ -641,7 +543,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
     std::size_t n = co_await DownRead(space, ec);
     if (ec) {
-      if (timed_out_ == TimeoutKind::kBody) {
+      if (dl_.fired == TimeoutKind::kBody) {
         co_await Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time",
                        false);
       } else {
@@ -649,7 +551,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       }
       co_return false;  // the upstream connection is dropped with its half-sent request
     }
-    bytes_in_ += n;
+    st_->acct.bytes_in += n;
     st.aux.Commit(n);
     st.aux.Consume(p.Feed(st.aux.data(), st.aux.size()));
     if (p.failure() != http::ParseFailure::kNone) {
@@ -675,7 +577,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   std::size_t rconsumed = 0;
   SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
   auto upstream_failed = [&](bool timed_out) {
-    upstream_end_ = worker_.now();
+    st.acct.upstream_end = worker_.now();
     ustats
         .errors[static_cast<int>(timed_out ? observe::UpstreamError::kTimeout
                                            : observe::UpstreamError::kReset)]
@@ -695,7 +597,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       if (space.empty()) break;
       std::size_t n = co_await UpRead(*conn, space, ec);
       if (ec) {
-        bool timed_out = timed_out_ == TimeoutKind::kUpstream;
+        bool timed_out = dl_.fired == TimeoutKind::kUpstream;
         upstream_failed(timed_out);
         if (timed_out) {
           co_return co_await Reply(LocalReason::kUpstreamTimeout,
@@ -707,7 +609,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       st.up_in.Commit(n);
     }
     if (!rp->header_done() || rp->failure() != http::ParseFailure::kNone) {
-      upstream_end_ = worker_.now();
+      st.acct.upstream_end = worker_.now();
       ustats.Count(observe::UpstreamError::kBadResponse);
       co_return co_await Reply(LocalReason::kUpstreamBadResponse,
                                "the upstream sent an invalid response", false);
@@ -726,7 +628,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     }
     break;
   }
-  upstream_end_ = worker_.now();
+  st.acct.upstream_end = worker_.now();
   ex.status = rp->status();
   RunResponseGates(route, ex, gates_ran_);
   if (websocket && rp->status() == 101) {
@@ -769,7 +671,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
         asio::buffer(with_head ? std::string_view(st.head_out) : std::string_view()),
         asio::buffer(*body)};
     error_code wec;
-    bytes_out_ += b[0].size() + b[1].size();
+    st_->acct.bytes_out += b[0].size() + b[1].size();
     co_await DownWrite(b, wec);
     st.resp_body_out.clear();
     co_return !wec;
@@ -798,7 +700,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       break;
     }
     if (ec) {
-      upstream_failed(timed_out_ == TimeoutKind::kUpstream);
+      upstream_failed(dl_.fired == TimeoutKind::kUpstream);
       ok = false;
       break;
     }
@@ -842,13 +744,13 @@ asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route,
   SetDeadline(TimeoutKind::kSend, idle);
   asio::const_buffer b[2] = {asio::buffer(st.head_out),
                              asio::buffer(st.up_in.data(), st.up_in.size())};
-  bytes_out_ += b[0].size() + b[1].size();
+  st_->acct.bytes_out += b[0].size() + b[1].size();
   co_await DownWrite(b, ec);
   st.up_in.Consume(st.up_in.size());
   if (!ec && in_.size() > head_consumed_) {  // frames the client sent right after its request
     asio::const_buffer early[1] = {
         asio::buffer(in_.data() + head_consumed_, in_.size() - head_consumed_)};
-    bytes_in_ += early[0].size();
+    st_->acct.bytes_in += early[0].size();
     co_await UpWrite(up, early, ec);
     head_consumed_ = in_.size();
   }
@@ -859,7 +761,7 @@ asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route,
   ClearDeadline();
   error_code ignored;
   up.socket.close(ignored);
-  Finish(101, timed_out_ == TimeoutKind::kIdle ? "websocket_idle" : std::string_view());
+  Finish(101, dl_.fired == TimeoutKind::kIdle ? "websocket_idle" : std::string_view());
 }
 
 asio::awaitable<void> Session::Pump(bool from_client, upstream::UpstreamConnection& up,
@@ -873,10 +775,10 @@ asio::awaitable<void> Session::Pump(bool from_client, upstream::UpstreamConnecti
     if (ec) break;
     asio::const_buffer b[1] = {asio::buffer(buf.data(), n)};
     if (from_client) {
-      bytes_in_ += n;
+      st_->acct.bytes_in += n;
       co_await UpWrite(up, b, ec);
     } else {
-      bytes_out_ += n;
+      st_->acct.bytes_out += n;
       co_await DownWrite(b, ec);
     }
     if (ec) break;
@@ -888,81 +790,9 @@ asio::awaitable<void> Session::Pump(bool from_client, upstream::UpstreamConnecti
 }
 
 void Session::Finish(int status, std::string_view reason) {
-  RequestState& st = *st_;
-  Exchange& ex = st.ex;
-  ex.status = status;
-  worker_.RefreshNow();
-  auto latency_us = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(worker_.now() - ex.start).count());
-  if (ex.route)
-    ex.route->stats->Record(worker_.index(), status, latency_us);
-  else if (snap_ && snap_->unrouted_stats)
-    snap_->unrouted_stats->Record(worker_.index(), status, latency_us);
-  if (worker_.access_log()) WriteAccessLog(status, reason);
-}
-
-void Session::WriteAccessLog(int status, std::string_view reason) {
-  RequestState& st = *st_;
-  const Exchange& ex = st.ex;
-  std::string& line = st.scratch;
-  line.clear();
-  auto wall = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  auto dur_ms = [](SteadyTime a, SteadyTime b) {
-    return std::chrono::duration<double, std::milli>(b - a).count();
-  };
-  fmt::format_to(std::back_inserter(line),
-                 "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"request_id\":\"",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ms % 1000);
-  AppendJsonEscaped(line, ex.request_id);
-  fmt::format_to(std::back_inserter(line),
-                 "\",\"client\":\"{}\",\"client_port\":{},\"listener\":\"", peer_ip_, peer_port_);
-  AppendJsonEscaped(line, listener_name_);
-  line.append("\",\"method\":\"");
-  AppendJsonEscaped(line, ex.method);
-  line.append("\",\"path\":\"");
-  AppendJsonEscaped(line, ex.path);
-  line.append("\",\"host\":\"");
-  AppendJsonEscaped(line, ex.host);
-  line.append("\",\"route\":\"");
-  if (ex.route) AppendJsonEscaped(line, ex.route->name);
-  fmt::format_to(std::back_inserter(line),
-                 "\",\"status\":{},\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f}", status,
-                 bytes_in_, bytes_out_, dur_ms(ex.start, worker_.now()));
-  if (!upstream_name_.empty()) {
-    line.append(",\"upstream\":\"");
-    AppendJsonEscaped(line, upstream_name_);
-    line.append("\",\"endpoint\":\"");
-    AppendJsonEscaped(line, endpoint_key_);
-    fmt::format_to(std::back_inserter(line), "\",\"upstream_ms\":{:.3f}",
-                   upstream_end_ >= upstream_start_ ? dur_ms(upstream_start_, upstream_end_) : 0.0);
-  }
-  if (!reason.empty()) {
-    line.append(",\"reason\":\"");
-    AppendJsonEscaped(line, reason);
-    line.append("\"");
-  }
-  if (!ex.notes.empty()) {
-    line.append(",\"gates\":[");
-    for (std::size_t i = 0; i < ex.notes.size(); ++i) {
-      line.append(i ? ",{\"gate\":\"" : "{\"gate\":\"");
-      AppendJsonEscaped(line, ex.notes[i].gate);
-      line.append("\",\"decision\":\"");
-      AppendJsonEscaped(line, ex.notes[i].outcome);
-      if (!ex.notes[i].detail.empty()) {
-        line.append("\",\"detail\":\"");
-        AppendJsonEscaped(line, ex.notes[i].detail);
-      }
-      line.append("\"}");
-    }
-    line.append("]");
-  }
-  line.append("}");
-  worker_.access_log()->Write(line);
+  const std::string_view protocol = st_->ex.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  FinishExchange(worker_, snap_.get(), *st_, {peer_ip_, peer_port_, listener_name_, protocol},
+                 status, reason);
 }
 
 }  // namespace rampart::server

@@ -17,28 +17,15 @@
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/exchange.h"
+#include "server/deadline.h"
+#include "server/request_state.h"
 #include "server/snapshot.h"
+#include "server/socket_io.h"
 #include "upstream/connection_pool.h"
 
 namespace rampart::server {
 
 class Worker;
-
-// Per-request memory, pooled by the worker so that idle connections hold none of it.
-struct RequestState {
-  explicit RequestState(net::BufferPool& pool) : aux(pool), up_in(pool) {}
-  http::HeaderList request_headers;
-  http::HeaderList response_headers;
-  std::string head_out;
-  std::string body_out;
-  std::string resp_body_out;
-  std::string scratch;
-  net::IoBuffer aux;    // request body reads after the head
-  net::IoBuffer up_in;  // upstream response
-  Exchange ex;
-};
-
-enum class TimeoutKind : std::uint8_t { kNone, kIdle, kHeader, kBody, kSend, kConnect, kUpstream };
 
 class Session {
  public:
@@ -78,32 +65,30 @@ class Session {
                                                std::size_t head_bytes);
   boost::asio::awaitable<void> Pump(bool from_client, upstream::UpstreamConnection& up,
                                     std::chrono::microseconds idle);
-  // The upstream side: through TLS on TLS upstreams.
+  // The client side: through TLS on TLS listeners, else straight to the socket.
+  boost::asio::awaitable<std::size_t> DownRead(std::span<char> into,
+                                               boost::system::error_code& ec) {
+    return ReadFrom(worker_, socket_, tls_.get(), into, ec);
+  }
+  boost::asio::awaitable<void> DownWrite(std::span<boost::asio::const_buffer> bufs,
+                                         boost::system::error_code& ec) {
+    return WriteTo(worker_, socket_, tls_.get(), bufs, ec);
+  }
   boost::asio::awaitable<std::size_t> UpRead(upstream::UpstreamConnection& c, std::span<char> into,
-                                             boost::system::error_code& ec);
+                                             boost::system::error_code& ec) {
+    return ReadFrom(worker_, c.socket, c.tls.get(), into, ec);
+  }
   boost::asio::awaitable<void> UpWrite(upstream::UpstreamConnection& c,
                                        std::span<boost::asio::const_buffer> bufs,
-                                       boost::system::error_code& ec);
-
-  // I/O helpers. Reads go straight to Asio's async_read_some (it tries the syscall first and
-  // queues without epoll_ctl when it would block); writes try write_some first and queue the
-  // rest with async_write_some only when the socket buffer is full.
-  boost::asio::awaitable<std::size_t> ReadSome(boost::asio::ip::tcp::socket& s,
-                                               std::span<char> into, boost::system::error_code& ec);
-  boost::asio::awaitable<void> WriteAll(boost::asio::ip::tcp::socket& s,
-                                        std::span<boost::asio::const_buffer> bufs,
-                                        boost::system::error_code& ec);
-  // The client side: through TLS on TLS listeners, else straight to the socket.
-  boost::asio::awaitable<std::size_t> DownRead(std::span<char> into, boost::system::error_code& ec);
-  boost::asio::awaitable<void> DownWrite(std::span<boost::asio::const_buffer> bufs,
-                                         boost::system::error_code& ec);
+                                       boost::system::error_code& ec) {
+    return WriteTo(worker_, c.socket, c.tls.get(), bufs, ec);
+  }
   // TLS listeners: the handshake, bounded by header_timeout. False: close.
   boost::asio::awaitable<bool> Handshake(tls::TlsSlot& slot);
 
   void SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept;
-  void ClearDeadline() noexcept { expiry_ = SteadyTime::max(); }
+  void ClearDeadline() noexcept { dl_.Clear(); }
   void Finish(int status, std::string_view reason);
-  void WriteAccessLog(int status, std::string_view reason);
   void Adopt(std::shared_ptr<const Snapshot> snap);
 
   Worker& worker_;
@@ -117,29 +102,18 @@ class Session {
   bool trusted_peer_ = false;
   // TLS: the contexts the handshake used (kept for the connection) and the stream over socket_.
   std::shared_ptr<const tls::ServerTls> tls_ctx_;
-  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<TlsStream> tls_;
   tls::PeerIdentity peer_identity_;
   net::IoBuffer in_;
   std::unique_ptr<RequestState> st_;
   upstream::UpstreamConnection* upstream_ = nullptr;  // the one in use, for cancellation
 
-  SteadyTime expiry_ = SteadyTime::max();
-  TimeoutKind deadline_kind_ = TimeoutKind::kNone;
-  TimeoutKind timed_out_ = TimeoutKind::kNone;
+  Deadline dl_;
   bool idle_ = false;
   bool linger_ = false;  // a local reply refused the request: drain before closing
   std::uint64_t requests_ = 0;
   std::size_t head_consumed_ = 0;  // bytes at in_'s front that belong to the current request
   std::size_t gates_ran_ = 0;
-
-  // Per-exchange accounting for the access log.
-  std::uint64_t bytes_in_ = 0;
-  std::uint64_t bytes_out_ = 0;
-  SteadyTime upstream_start_{};
-  SteadyTime upstream_end_{};
-  std::string_view upstream_name_;
-  std::string_view endpoint_key_;
-  std::array<char, 36> request_id_buf_{};
 };
 
 }  // namespace rampart::server

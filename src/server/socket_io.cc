@@ -1,0 +1,61 @@
+#include "server/socket_io.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "server/worker.h"
+
+namespace rampart::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
+}  // namespace
+
+asio::awaitable<std::size_t> ReadFrom(Worker& w, tcp::socket& s, TlsStream* tls,
+                                      std::span<char> into, error_code& ec) {
+  auto buf = asio::buffer(into.data(), into.size());
+  // Plain: Asio tries the read at once and, when it would block, queues it without touching
+  // epoll; an async_wait would re-arm epoll (epoll_ctl) on every wait.
+  auto [rec, n] = tls ? co_await tls->async_read_some(buf, kUseAwaitable)
+                      : co_await s.async_read_some(buf, kUseAwaitable);
+  w.RefreshNow();
+  ec = rec;
+  co_return n;
+}
+
+asio::awaitable<void> WriteTo(Worker& w, tcp::socket& s, TlsStream* tls,
+                              std::span<asio::const_buffer> bufs, error_code& ec) {
+  if (tls) {
+    auto [wec, n] = co_await asio::async_write(*tls, bufs, kUseAwaitable);
+    w.RefreshNow();
+    ec = wec;
+    co_return;
+  }
+  std::size_t first = 0;
+  while (first < bufs.size() && bufs[first].size() == 0) ++first;
+  while (first < bufs.size()) {
+    std::size_t n = s.write_some(bufs.subspan(first), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      // Socket buffer full: let Asio queue the write (EPOLLOUT is registered once per socket).
+      auto [wec, wn] = co_await s.async_write_some(bufs.subspan(first), kUseAwaitable);
+      w.RefreshNow();
+      ec = wec;
+      n = wn;
+    }
+    if (ec) co_return;
+    while (n > 0 && first < bufs.size()) {
+      std::size_t take = std::min(n, bufs[first].size());
+      bufs[first] += take;
+      n -= take;
+      if (bufs[first].size() == 0) ++first;
+    }
+    while (first < bufs.size() && bufs[first].size() == 0) ++first;
+  }
+  ec = {};
+}
+
+}  // namespace rampart::server

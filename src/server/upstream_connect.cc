@@ -1,0 +1,51 @@
+#include "server/upstream_connect.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "net/tls/client_tls.h"
+#include "server/worker.h"
+
+namespace rampart::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::UpstreamSpec& up,
+                                                const upstream::EndpointSpec& ep,
+                                                upstream::UpstreamConnection& conn, Deadline& dl) {
+  constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
+  dl.Set(TimeoutKind::kConnect, worker.now(), up.connect_timeout);
+  auto [cec] = co_await conn.socket.async_connect(ep.address, kUseAwaitable);
+  worker.RefreshNow();
+  if (cec)
+    co_return dl.fired == TimeoutKind::kConnect ? ConnectFailure::kTimeout
+                                                : ConnectFailure::kRefused;
+  error_code ec;
+  conn.socket.non_blocking(true, ec);
+  conn.socket.set_option(tcp::no_delay(true), ec);
+  if (!up.tls) co_return ConnectFailure::kNone;
+  conn.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.socket, *up.tls);
+  tls::PrepareClientConnection(conn.tls->native_handle(), ep.tls_name);
+  auto [hec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
+  worker.RefreshNow();
+  if (!hec) co_return ConnectFailure::kNone;
+  if (dl.fired == TimeoutKind::kConnect) co_return ConnectFailure::kTimeout;
+  spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key, hec.message());
+  co_return ConnectFailure::kTls;
+}
+
+ConnectFailureReply DescribeConnectFailure(ConnectFailure f, observe::UpstreamSlot& stats) {
+  if (f == ConnectFailure::kTimeout) {
+    stats.Count(observe::UpstreamError::kTimeout);
+    return {observe::LocalReason::kUpstreamTimeout,
+            "the upstream did not accept the connection in time"};
+  }
+  stats.Count(observe::UpstreamError::kConnectFailure);
+  return {observe::LocalReason::kUpstreamUnavailable,
+          f == ConnectFailure::kTls ? "the TLS handshake with the upstream failed"
+                                    : "cannot connect to the upstream"};
+}
+
+}  // namespace rampart::server

@@ -1,0 +1,33 @@
+// Opening a new connection to an upstream endpoint: TCP connect, then the TLS handshake on TLS
+// upstreams, both bounded by the upstream's connect_timeout. Shared by HTTP/1.1 sessions and
+// HTTP/2 streams; the caller turns a failure into its own protocol's answer.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <string_view>
+
+#include "observe/metrics.h"
+#include "server/deadline.h"
+#include "upstream/connection_pool.h"
+
+namespace rampart::server {
+
+class Worker;
+
+enum class ConnectFailure : std::uint8_t { kNone, kTimeout, kRefused, kTls };
+
+// `dl` is armed with kConnect; the caller's deadline check cancels conn.socket when it passes.
+boost::asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker,
+                                                       const upstream::UpstreamSpec& up,
+                                                       const upstream::EndpointSpec& ep,
+                                                       upstream::UpstreamConnection& conn,
+                                                       Deadline& dl);
+
+// The local reply for a failure: its reason (status and token) and message. Counts the error.
+struct ConnectFailureReply {
+  observe::LocalReason reason;
+  std::string_view message;
+};
+ConnectFailureReply DescribeConnectFailure(ConnectFailure f, observe::UpstreamSlot& stats);
+
+}  // namespace rampart::server
