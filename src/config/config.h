@@ -53,6 +53,24 @@ struct ListenerTls {
   std::string crl;        // optional PEM CRL(s) for the client CA
   int verify_depth = 4;
   bool session_tickets = true;
+  bool alpn_h2 = false;  // set from the listener's http2.enabled: offer h2 before http/1.1
+};
+
+// HTTP/2 on a listener (issue 3): ALPN h2 on TLS listeners, prior-knowledge h2c on cleartext ones.
+// Streams go through the same routes, gates and upstream pools as HTTP/1.1 requests.
+struct ListenerHttp2 {
+  bool enabled = true;
+  std::uint32_t max_concurrent_streams = 128;
+  std::uint32_t initial_stream_window = 256 * 1024;  // bytes a stream may send before we read
+  std::uint32_t connection_window = 1024 * 1024;
+  std::uint32_t max_header_table = 4096;  // HPACK dynamic table, both directions
+  // Rapid reset (CVE-2023-44487): a token bucket over the client's RST_STREAM frames.
+  std::uint32_t reset_burst = 200;
+  std::uint32_t resets_per_second = 50;
+  // CONTINUATION frames after one HEADERS frame (CVE-2024-27316 class floods).
+  std::uint32_t max_continuations = 8;
+  // PING, SETTINGS and PRIORITY frames from the client per second (ping/settings floods).
+  std::uint32_t max_control_frames_per_second = 100;
 };
 
 struct Listener {
@@ -64,6 +82,7 @@ struct Listener {
   CidrSet trusted_proxies;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
+  ListenerHttp2 http2;
 };
 
 struct HeaderMatch {

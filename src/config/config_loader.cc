@@ -144,6 +144,42 @@ void ReadTls(YamlReader& r, const YAML::Node& n, const std::string& path, Listen
   l.tls = std::move(t);
 }
 
+void ReadHttp2(YamlReader& r, const YAML::Node& n, const std::string& path, ListenerHttp2& h) {
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  if (auto v = obj.Get("enabled"); v.IsDefined()) r.Bool(v, obj.Where("enabled"), h.enabled);
+  auto count = [&](const char* key, std::uint64_t min, std::uint64_t max, std::uint32_t& out) {
+    auto v = obj.Get(key);
+    if (!v.IsDefined()) return;
+    std::uint64_t x = 0;
+    if (!r.Uint(v, obj.Where(key), max, x)) return;
+    if (x < min) {
+      r.Error(v, fmt::format("{}: must be at least {}", obj.Where(key), min));
+      return;
+    }
+    out = static_cast<std::uint32_t>(x);
+  };
+  auto size = [&](const char* key, std::uint64_t min, std::uint64_t max, std::uint32_t& out) {
+    std::uint64_t x = out;
+    ReadSizeKey(r, obj, key, min, x);
+    if (x > max) {
+      r.Error(obj.Get(key), fmt::format("{}: at most {} bytes", obj.Where(key), max));
+      return;
+    }
+    out = static_cast<std::uint32_t>(x);
+  };
+  count("max_concurrent_streams", 1, 1u << 20, h.max_concurrent_streams);
+  // RFC 9113 section 6.9.2: windows are at most 2^31-1; below 64KiB-1 would slow every upload.
+  size("initial_stream_window", 65535, 0x7fffffff, h.initial_stream_window);
+  size("connection_window", 65535, 0x7fffffff, h.connection_window);
+  size("max_header_table", 0, 1u << 20, h.max_header_table);
+  count("reset_burst", 1, 1u << 20, h.reset_burst);
+  count("resets_per_second", 1, 1u << 20, h.resets_per_second);
+  count("max_continuations", 1, 1024, h.max_continuations);
+  count("max_control_frames_per_second", 1, 1u << 20, h.max_control_frames_per_second);
+  obj.Finish();
+}
+
 void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
   std::string path = fmt::format("listeners[{}]", index);
   YamlObject obj(r, n, path);
@@ -174,6 +210,8 @@ void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config&
   }
   if (auto v = obj.Get("limits"); v.IsDefined()) ReadLimits(r, v, obj.Where("limits"), l.limits);
   if (auto v = obj.Get("tls"); v.IsDefined()) ReadTls(r, v, obj.Where("tls"), l);
+  if (auto v = obj.Get("http2"); v.IsDefined()) ReadHttp2(r, v, obj.Where("http2"), l.http2);
+  if (l.tls) l.tls->alpn_h2 = l.http2.enabled;
   obj.Finish();
   for (const auto& other : cfg.listeners) {
     if (other.name == l.name)

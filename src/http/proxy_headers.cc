@@ -138,7 +138,8 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
     out.append(prior_via);
     out.append(", ");
   }
-  out.append("1.1 ");
+  out.append(r.received_protocol);
+  out.push_back(' ');
   out.append(r.via);
   out.append("\r\n");
   AddLine(out, "X-Request-Id", r.request_id);

@@ -42,10 +42,11 @@ struct UpstreamRequest {
   bool trusted_peer = false;           // keep the client's X-Forwarded-*, X-Request-Id
   std::string_view request_id_header;  // lower case
   std::string_view request_id;
-  std::string_view via;             // pseudonym, e.g. "rampart"
-  std::string_view proto = "http";  // X-Forwarded-Proto: the client's scheme
-  bool chunked = false;             // body goes re-chunked
-  std::string_view upgrade;         // "websocket": ask the upstream to switch (Connection: Upgrade)
+  std::string_view via;                        // pseudonym, e.g. "rampart"
+  std::string_view received_protocol = "1.1";  // the client's HTTP version, for Via: "1.0", "2"
+  std::string_view proto = "http";             // X-Forwarded-Proto: the client's scheme
+  bool chunked = false;                        // body goes re-chunked
+  std::string_view upgrade;  // "websocket": ask the upstream to switch (Connection: Upgrade)
 };
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r);
 

@@ -5,9 +5,12 @@
 
 #include "core/request_id.h"
 #include "http/proxy_headers.h"
+#include "http/request_target.h"
 #include "pipeline/chain.h"
 #include "server/exchange_log.h"
 #include "server/upstream_connect.h"
+#include "server/upstream_request.h"
+#include "server/upstream_response.h"
 #include "server/worker.h"
 #include "upstream/picker.h"
 
@@ -23,7 +26,6 @@ namespace {
 
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kMaxResponseHead = 64 * 1024;
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 
 LocalReason FailureReason(http::ParseFailure f) {
@@ -43,61 +45,10 @@ http::h1::ParserLimits RequestLimits(const config::ListenerLimits& l) {
   return {l.max_request_line_bytes, l.max_header_bytes, l.max_headers, l.max_body_bytes};
 }
 
-// Splits a request target into path and query; absolute-form gives its authority as host.
-void SplitTarget(std::string_view target, std::string_view& authority, std::string_view& path,
-                 std::string_view& query) {
-  authority = {};
-  if (!target.empty() && target[0] != '/') {
-    if (target == "*") {
-      path = target;
-      query = {};
-      return;
-    }
-    auto scheme_end = target.find("://");
-    std::string_view rest = target.substr(scheme_end + 3);
-    auto slash = rest.find_first_of("/?");
-    authority = rest.substr(0, slash);
-    target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-  }
-  auto q = target.find('?');
-  path = target.substr(0, q);
-  query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-}
-
-std::string_view StripPort(std::string_view host) {
-  if (host.starts_with("[")) {
-    auto close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  auto colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
-}
-
-// Refuses dot-segments ("/../", "/./"): routing decisions on such paths could be bypassed by
-// an origin that normalizes them after we matched the raw path.
-bool HasDotSegment(std::string_view path) {
-  std::size_t i = 0;
-  while (i < path.size()) {
-    auto next = path.find('/', i + 1);
-    std::string_view seg =
-        path.substr(i + 1, next == std::string_view::npos ? std::string_view::npos : next - i - 1);
-    if (seg == "." || seg == "..") return true;
-    if (next == std::string_view::npos) break;
-    i = next;
-  }
-  return false;
-}
-
 bool IsWebSocketUpgrade(const http::h1::RequestParser& p, const http::HeaderList& headers) {
   if (p.version() != 11 || !p.done() || p.body_bytes() != 0) return false;
   if (!IEquals(headers.Get("upgrade"), "websocket")) return false;
   return http::ConnectionTokens(headers).Contains("upgrade");
-}
-
-void AppendChunk(std::string& out, std::string_view data) {
-  fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
-  out.append(data);
-  out.append("\r\n");
 }
 
 }  // namespace
@@ -147,6 +98,7 @@ void Session::SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcep
 }
 
 void Session::CheckDeadline(SteadyTime now) noexcept {
+  if (h2_) h2_->CheckDeadlines(now);
   if (!dl_.Expire(now)) return;
   error_code ec;
   socket_.cancel(ec);
@@ -154,6 +106,10 @@ void Session::CheckDeadline(SteadyTime now) noexcept {
 }
 
 void Session::CloseIfIdle() noexcept {
+  if (h2_) {
+    h2_->Drain();
+    return;
+  }
   if (!idle_) return;
   error_code ec;
   socket_.cancel(ec);
@@ -184,10 +140,23 @@ asio::awaitable<void> Session::Loop() {
         socket_.close(ec);
         co_return;
       }
+      const unsigned char* alpn = nullptr;
+      unsigned int alpn_len = 0;
+      SSL_get0_alpn_selected(tls_->native_handle(), &alpn, &alpn_len);
+      if (alpn_len == 2 && std::memcmp(alpn, "h2", 2) == 0) {
+        co_await ServeHttp2({});
+        error_code ec;
+        socket_.close(ec);
+        co_return;
+      }
     }
   }
   for (;;) {
     if (!co_await ReadHead(parser)) {
+      if (h2c_preface_) {
+        co_await ServeHttp2({in_.data(), in_.size()});
+        break;
+      }
       if (linger_) co_await LingeringClose();
       break;
     }
@@ -214,6 +183,14 @@ asio::awaitable<void> Session::Loop() {
   }
   error_code ec;
   socket_.close(ec);
+}
+
+asio::awaitable<void> Session::ServeHttp2(std::string_view already_read) {
+  h2::Peer peer{peer_address_, peer_port_, peer_ip_, tls_ ? &peer_identity_ : nullptr,
+                tls_ != nullptr};
+  h2_ = std::make_unique<h2::Connection>(worker_, socket_, tls_.get(), listener_name_, peer);
+  co_await h2_->Serve(already_read);
+  h2_.reset();
 }
 
 asio::awaitable<void> Session::LingeringClose() {
@@ -291,7 +268,15 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   parser.emplace(RequestLimits(listener_->limits), st_->request_headers, st_->body_out);
   std::size_t consumed = 0;
   const std::size_t max_total = limits.max_header_bytes + kReadChunk;
+  const bool h2c = requests_ == 0 && !tls_ && listener_->http2.enabled;
   for (;;) {
+    // Prior-knowledge h2c (RFC 9113 section 3.3): the connection preface instead of a request.
+    if (h2c && consumed == 0 && std::string_view(in_.data(), in_.size()).starts_with("PRI ")) {
+      worker_.GiveRequestState(std::move(st_));
+      ClearDeadline();
+      h2c_preface_ = true;
+      co_return false;
+    }
     if (in_.size() > consumed)
       consumed += parser->Feed(in_.data() + consumed, in_.size() - consumed);
     if (parser->failure() != http::ParseFailure::kNone) {
@@ -376,9 +361,9 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   ex.is_tls = tls_ != nullptr;
   ex.peer = tls_ ? &peer_identity_ : nullptr;
   std::string_view authority;
-  SplitTarget(p.target(), authority, ex.path, ex.query);
+  http::SplitTarget(p.target(), authority, ex.path, ex.query);
   ex.authority = authority.empty() ? st.request_headers.Get("host") : authority;
-  ex.host = StripPort(ex.authority);
+  ex.host = http::StripPort(ex.authority);
   std::string_view client_id;
   if (trusted_peer_) client_id = st.request_headers.Get(snap_->config.request_id_header);
   if (IsAcceptableRequestId(client_id)) {
@@ -391,7 +376,7 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   gates_ran_ = 0;
   // A refused request keeps the connection only when its body was fully read.
   const bool can_keep = p.done() && p.keep_alive();
-  if (ex.path != "*" && HasDotSegment(ex.path)) {
+  if (ex.path != "*" && http::HasDotSegment(ex.path)) {
     co_return co_await Reply(LocalReason::kBadRequest, "path has '.' or '..' segments", can_keep);
   }
   const CompiledRoute* route = snap_->router.Match(ex);
@@ -433,38 +418,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   error_code ec;
 
   // The upstream request head.
-  std::string& path = st.scratch;
-  path.clear();
-  if (route.config->path_prefix_rewrite) {
-    const std::string& matched = route.config->match.path_prefix ? *route.config->match.path_prefix
-                                                                 : *route.config->match.path;
-    path = *route.config->path_prefix_rewrite;
-    std::string_view rest = ex.path.substr(std::min(matched.size(), ex.path.size()));
-    if (path.ends_with('/') && rest.starts_with('/')) rest.remove_prefix(1);
-    path.append(rest);
-    if (path.empty()) path = "/";
-  } else {
-    path.append(ex.path);
-  }
-  if (!ex.query.empty()) {
-    path.push_back('?');
-    path.append(ex.query);
-  }
-  http::UpstreamRequest ur;
-  ur.method = ex.method;
-  ur.path_and_query = path;
-  ur.host =
-      route.config->host_rewrite ? std::string_view(*route.config->host_rewrite) : ex.authority;
-  ur.headers = &st.request_headers;
-  ur.rules = &route.config->request_headers;
-  ur.extra = &ex.upstream_headers;
-  ur.proto = tls_ ? "https" : "http";
-  ur.client_ip = peer_ip_;
-  ur.original_host = ex.authority;
-  ur.trusted_peer = trusted_peer_;
-  ur.request_id_header = snap_->config.request_id_header;
-  ur.request_id = ex.request_id;
-  ur.via = snap_->config.via;
+  http::UpstreamRequest ur = MakeUpstreamRequest(route, ex, *snap_, peer_ip_,
+                                                 p.version() == 10 ? "1.0" : "1.1", st.scratch);
   ur.chunked = p.framing() == BodyFraming::kChunked;
   // WebSocket (RFC 6455 section 4): passed through only on routes that allow it; elsewhere the
   // Upgrade and Connection headers are hop-by-hop and dropped like any other.
@@ -483,11 +438,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   const upstream::EndpointSpec& ep = up.endpoints[idx];
   st.acct.endpoint_key = ep.key;
   upstream::ConnectionPool::Slot& slot = pool.For(ep);
-  struct ActiveGuard {
-    std::uint32_t& n;
-    explicit ActiveGuard(std::uint32_t& c) : n(c) { ++n; }
-    ~ActiveGuard() { --n; }
-  } active_guard(slot.active);
+  upstream::ConnectionPool::ActiveRequest active(slot);
   ustats.requests.Add();
   st.acct.upstream_start = worker_.now();
 
@@ -572,7 +523,6 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
 
   // The response head; interim 1xx responses are consumed here.
   const bool client11 = p.version() == 11;
-  http::h1::ParserLimits rlimits{0, kMaxResponseHead, 256, 0};
   std::optional<http::h1::ResponseParser> rp;
   std::size_t rconsumed = 0;
   SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
@@ -583,50 +533,26 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
                                            : observe::UpstreamError::kReset)]
         .Add();
   };
-  for (;;) {
-    rp.emplace(rlimits, st.response_headers, st.resp_body_out);
-    rp->set_rechunk(client11);
-    if (ex.method == "HEAD") rp->set_no_body();
-    while (!rp->header_done()) {
-      if (st.up_in.size() > rconsumed) {
-        rconsumed += rp->Feed(st.up_in.data() + rconsumed, st.up_in.size() - rconsumed);
-      }
-      if (rp->failure() != http::ParseFailure::kNone) break;
-      if (rp->header_done()) break;
-      auto space = st.up_in.Prepare(4096, kMaxResponseHead + kReadChunk);
-      if (space.empty()) break;
-      std::size_t n = co_await UpRead(*conn, space, ec);
-      if (ec) {
-        bool timed_out = dl_.fired == TimeoutKind::kUpstream;
-        upstream_failed(timed_out);
-        if (timed_out) {
-          co_return co_await Reply(LocalReason::kUpstreamTimeout,
-                                   "the upstream did not respond in time", false);
-        }
-        co_return co_await Reply(LocalReason::kUpstreamUnavailable,
-                                 "the upstream closed the connection without a response", false);
-      }
-      st.up_in.Commit(n);
+  const HeadOutcome head = co_await ReadUpstreamHead(
+      worker_, *conn, st, rp, rconsumed,
+      {.rechunk = client11, .head_request = ex.method == "HEAD", .expect_switch = websocket});
+  if (head == HeadOutcome::kClosed) {
+    bool timed_out = dl_.fired == TimeoutKind::kUpstream;
+    upstream_failed(timed_out);
+    if (timed_out) {
+      co_return co_await Reply(LocalReason::kUpstreamTimeout,
+                               "the upstream did not respond in time", false);
     }
-    if (!rp->header_done() || rp->failure() != http::ParseFailure::kNone) {
-      st.acct.upstream_end = worker_.now();
-      ustats.Count(observe::UpstreamError::kBadResponse);
-      co_return co_await Reply(LocalReason::kUpstreamBadResponse,
-                               "the upstream sent an invalid response", false);
-    }
-    if (rp->status() >= 100 && rp->status() < 200) {
-      if (rp->status() == 101 && websocket) break;  // the switch we asked for
-      if (rp->status() == 101) {                    // an upgrade rampart did not ask for
-        ustats.Count(observe::UpstreamError::kBadResponse);
-        co_return co_await Reply(LocalReason::kUpstreamBadResponse, "unexpected protocol switch",
-                                 false);
-      }
-      st.up_in.Consume(rconsumed);
-      rconsumed = 0;
-      st.resp_body_out.clear();
-      continue;
-    }
-    break;
+    co_return co_await Reply(LocalReason::kUpstreamUnavailable,
+                             "the upstream closed the connection without a response", false);
+  }
+  if (head == HeadOutcome::kInvalid || head == HeadOutcome::kUnexpectedSwitch) {
+    st.acct.upstream_end = worker_.now();
+    ustats.Count(observe::UpstreamError::kBadResponse);
+    co_return co_await Reply(LocalReason::kUpstreamBadResponse,
+                             head == HeadOutcome::kInvalid ? "the upstream sent an invalid response"
+                                                           : "unexpected protocol switch",
+                             false);
   }
   st.acct.upstream_end = worker_.now();
   ex.status = rp->status();
@@ -663,7 +589,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     std::string* body = &st.resp_body_out;
     if (wrap_chunks && !st.resp_body_out.empty()) {
       st.scratch.clear();
-      AppendChunk(st.scratch, st.resp_body_out);
+      http::AppendChunk(st.scratch, st.resp_body_out);
       body = &st.scratch;
     }
     SetDeadline(TimeoutKind::kSend, limits.send_timeout);

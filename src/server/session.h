@@ -18,6 +18,7 @@
 #include "observe/metrics.h"
 #include "pipeline/exchange.h"
 #include "server/deadline.h"
+#include "server/h2/h2_connection.h"
 #include "server/request_state.h"
 #include "server/snapshot.h"
 #include "server/socket_io.h"
@@ -83,6 +84,8 @@ class Session {
                                        boost::system::error_code& ec) {
     return WriteTo(worker_, c.socket, c.tls.get(), bufs, ec);
   }
+  // HTTP/2 on this connection (ALPN h2, or the h2c preface): runs it to the end.
+  boost::asio::awaitable<void> ServeHttp2(std::string_view already_read);
   // TLS listeners: the handshake, bounded by header_timeout. False: close.
   boost::asio::awaitable<bool> Handshake(tls::TlsSlot& slot);
 
@@ -105,6 +108,8 @@ class Session {
   std::unique_ptr<TlsStream> tls_;
   tls::PeerIdentity peer_identity_;
   net::IoBuffer in_;
+  std::unique_ptr<h2::Connection> h2_;
+  bool h2c_preface_ = false;  // ReadHead saw "PRI * HTTP/2.0"
   std::unique_ptr<RequestState> st_;
   upstream::UpstreamConnection* upstream_ = nullptr;  // the one in use, for cancellation
 

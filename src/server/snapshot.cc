@@ -137,6 +137,26 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     return slash == std::string::npos ? std::string(".") : snap->config.file.substr(0, slash);
   }();
   for (const auto& l : snap->config.listeners) {
+    if (!l.http2.enabled) continue;
+    h2::Counters c;
+    const std::string labels = fmt::format("listener=\"{}\"", l.name);
+    c.connections = metrics.Series("rampart_http2_connections_total",
+                                   "HTTP/2 connections a listener accepted.", labels);
+    c.streams = metrics.Series("rampart_http2_streams_total",
+                               "HTTP/2 streams (requests) a listener accepted.", labels);
+    c.resets = metrics.Series("rampart_http2_client_resets_total",
+                              "RST_STREAM frames HTTP/2 clients sent.", labels);
+    for (std::size_t r = 0; r < c.goaways.size(); ++r) {
+      c.goaways[r] =
+          metrics.Series("rampart_http2_goaways_total",
+                         "HTTP/2 connections rampart ended with GOAWAY, by reason (floods, "
+                         "protocol errors, idle).",
+                         fmt::format("{},reason=\"{}\"", labels,
+                                     h2::GoawayReasonToken(static_cast<h2::GoawayReason>(r))));
+    }
+    snap->http2[l.name] = c;
+  }
+  for (const auto& l : snap->config.listeners) {
     if (!l.tls) continue;
     std::string error;
     auto built = tls::ServerTls::Build(*l.tls, base_dir, &error);

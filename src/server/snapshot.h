@@ -12,6 +12,7 @@
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/router.h"
+#include "server/h2/h2_counters.h"
 #include "state/stores.h"
 #include "upstream/upstream_spec.h"
 
@@ -25,6 +26,8 @@ struct Snapshot {
   observe::RouteStats* unrouted_stats = nullptr;  // requests that matched no route
   // TLS listeners by name: their current certificates, swapped when the files change.
   std::map<std::string, std::shared_ptr<tls::TlsSlot>, std::less<>> tls;
+  // Listeners that serve HTTP/2, by name: their counters.
+  std::map<std::string, h2::Counters, std::less<>> http2;
 
   const config::Listener* FindListener(std::string_view name) const noexcept;
 };

@@ -42,6 +42,17 @@ class ConnectionPool {
     std::vector<Idle> idle;
     std::uint32_t active = 0;  // requests in flight (for least_request)
   };
+  // Counts one request in flight on a slot for as long as it lives.
+  class ActiveRequest {
+   public:
+    explicit ActiveRequest(Slot& s) noexcept : n_(s.active) { ++n_; }
+    ~ActiveRequest() { --n_; }
+    ActiveRequest(const ActiveRequest&) = delete;
+    ActiveRequest& operator=(const ActiveRequest&) = delete;
+
+   private:
+    std::uint32_t& n_;
+  };
 
   static constexpr std::chrono::milliseconds kTrustIdleFor{200};
 

@@ -71,13 +71,18 @@ void Sans(X509* cert, std::vector<std::string>* dns, std::vector<std::string>* u
   GENERAL_NAMES_free(names);
 }
 
+// The server's preference order (RFC 7301): h2 first when the listener serves it. A client that
+// offers none of ours continues without ALPN and is served HTTP/1.1.
+constexpr std::string_view kAlpnH2 = "\x02h2\x08http/1.1";
+constexpr std::string_view kAlpnHttp11 = "\x08http/1.1";
+
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-               unsigned int inlen, void*) {
-  // HTTP/1.1 only for now; a client offering only h2 continues without ALPN.
-  static constexpr unsigned char kHttp11[] = "\x08http/1.1";
+               unsigned int inlen, void* arg) {
+  const auto* ours = static_cast<const std::string_view*>(arg);
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kHttp11, sizeof(kHttp11) - 1, in, inlen) ==
-      OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(ours->data()),
+                            static_cast<unsigned int>(ours->size()), in,
+                            inlen) == OPENSSL_NPN_NEGOTIATED) {
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
   }
@@ -162,7 +167,8 @@ std::shared_ptr<const ServerTls> ServerTls::Build(const config::ListenerTls& cfg
       return fail(fmt::format("key '{}' does not match certificate '{}'", key, cert));
     static constexpr unsigned char kSidContext[] = "rampart";
     SSL_CTX_set_session_id_context(c, kSidContext, sizeof(kSidContext) - 1);
-    SSL_CTX_set_alpn_select_cb(c, SelectAlpn, nullptr);
+    SSL_CTX_set_alpn_select_cb(
+        c, SelectAlpn, const_cast<std::string_view*>(cfg.alpn_h2 ? &kAlpnH2 : &kAlpnHttp11));
     SSL_CTX_set_tlsext_servername_callback(c, OnServerName);
     SSL_CTX_set_tlsext_servername_arg(c, t.get());
     if (cfg.client_cert != config::ClientCertMode::kOff) {

@@ -1,0 +1,407 @@
+#include "server/h2/h2_connection.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "server/h2/h2_stream.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace rampart::server::h2 {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kWriteBatch = 64 * 1024;
+
+Connection& Self(void* user_data) { return *static_cast<Connection*>(user_data); }
+
+Stream* StreamOf(nghttp2_session* s, std::int32_t id) {
+  return static_cast<Stream*>(nghttp2_session_get_stream_user_data(s, id));
+}
+
+}  // namespace
+
+Connection::Connection(Worker& worker, asio::ip::tcp::socket& socket, TlsStream* tls,
+                       std::string_view listener, Peer peer)
+    : worker_(worker),
+      socket_(socket),
+      tls_(tls),
+      listener_(listener),
+      peer_(peer),
+      write_wake_(socket.get_executor()),
+      streams_gone_(socket.get_executor()) {
+  Adopt();
+}
+
+Connection::~Connection() {
+  if (session_) nghttp2_session_del(session_);
+}
+
+void Connection::Adopt() {
+  snap_ = worker_.snapshot();
+  const config::Listener* l = snap_ ? snap_->FindListener(listener_) : nullptr;
+  if (l != nullptr) listener_cfg_ = l;
+  if (auto it = snap_->http2.find(listener_); it != snap_->http2.end()) counters_ = &it->second;
+}
+
+bool Connection::Setup() {
+  if (listener_cfg_ == nullptr || counters_ == nullptr) return false;
+  const config::ListenerHttp2& h = listener_cfg_->http2;
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, OnBeginFrame);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, OnInvalidFrame);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, OnFrameSend);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  // Windows are given back as the upstream takes the bytes (Stream::Consume), not on arrival.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, h.max_header_table);
+  nghttp2_option_set_stream_reset_rate_limit(opt, h.reset_burst, h.resets_per_second);
+  nghttp2_option_set_max_continuations(opt, h.max_continuations);
+  nghttp2_option_set_no_closed_streams(opt, 1);
+  const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) return false;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h.initial_stream_window},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, h.max_header_table},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+       static_cast<std::uint32_t>(listener_cfg_->limits.max_header_bytes)},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, h.connection_window);
+  counters_->connections->Add(worker_.index());
+  return true;
+}
+
+asio::awaitable<void> Connection::Serve(std::string_view already_read) {
+  if (!Setup()) co_return;
+  idle_dl_.Set(TimeoutKind::kHeader, worker_.now(), listener_cfg_->limits.header_timeout);
+  using namespace asio::experimental::awaitable_operators;
+  co_await (ReadLoop(std::string(already_read)) && WriteLoop());
+  // The connection is over: streams still running stop at their next step.
+  for (Stream* s = streams_; s != nullptr; s = s->next) {
+    s->closed = true;
+    error_code ec;
+    if (s->upstream) s->upstream->socket.cancel(ec);
+    s->Wake();
+  }
+  while (running_ > 0) {
+    streams_gone_.expires_at(SteadyTime::max());
+    co_await streams_gone_.async_wait(kUseAwaitable);
+  }
+  while (streams_ != nullptr) StreamDone(streams_);  // heads that never completed
+}
+
+asio::awaitable<void> Connection::ReadLoop(std::string pending) {
+  std::string buf;
+  buf.resize(kReadChunk);
+  error_code ec;
+  for (;;) {
+    std::string_view data = pending;
+    if (data.empty()) {
+      std::size_t n = co_await ReadFrom(worker_, socket_, tls_, buf, ec);
+      if (ec) break;
+      data = std::string_view(buf.data(), n);
+    }
+    const ssize_t rv = nghttp2_session_mem_recv(
+        session_, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+    pending.clear();
+    if (rv < 0) {
+      GoawayReason why = GoawayReason::kProtocolError;
+      std::uint32_t code = NGHTTP2_PROTOCOL_ERROR;
+      if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+        why = GoawayReason::kContinuationFlood;
+        code = NGHTTP2_ENHANCE_YOUR_CALM;
+      } else if (rv == NGHTTP2_ERR_FLOODED) {
+        why = GoawayReason::kControlFlood;
+        code = NGHTTP2_ENHANCE_YOUR_CALM;
+      }
+      Terminate(why, code);
+      break;
+    }
+    Kick();
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
+  }
+  reader_done_ = true;
+  Kick();
+}
+
+asio::awaitable<void> Connection::WriteLoop() {
+  error_code ec;
+  for (;;) {
+    out_.clear();
+    while (out_.size() < kWriteBatch) {
+      const std::uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n <= 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (!out_.empty()) {
+      send_dl_.Set(TimeoutKind::kSend, worker_.now(), listener_cfg_->limits.send_timeout);
+      asio::const_buffer b[1] = {asio::buffer(out_)};
+      co_await WriteTo(worker_, socket_, tls_, b, ec);
+      send_dl_.Clear();
+      if (ec) break;
+      continue;
+    }
+    const bool done = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
+    if (done || reader_done_) break;
+    writer_waiting_ = true;
+    write_wake_.expires_at(SteadyTime::max());
+    co_await write_wake_.async_wait(kUseAwaitable);
+    writer_waiting_ = false;
+  }
+  // Nothing more will be written: end the reader too (it may wait on a silent client).
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void Connection::Kick() noexcept {
+  if (writer_waiting_) write_wake_.cancel();
+}
+
+void Connection::CheckDeadlines(SteadyTime now) noexcept {
+  if (idle_dl_.Expire(now)) {
+    Terminate(GoawayReason::kIdle, NGHTTP2_NO_ERROR);
+  }
+  if (send_dl_.Expire(now)) {
+    error_code ec;
+    socket_.cancel(ec);
+  }
+  for (Stream* s = streams_; s != nullptr; s = s->next) {
+    if (!s->dl.Expire(now)) continue;
+    error_code ec;
+    if (s->upstream) s->upstream->socket.cancel(ec);
+    s->Wake();
+  }
+}
+
+void Connection::Drain() noexcept {
+  if (draining_ || session_ == nullptr) return;
+  draining_ = true;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  Kick();
+}
+
+void Connection::Terminate(GoawayReason reason, std::uint32_t error_code) noexcept {
+  CountGoaway(reason);
+  nghttp2_session_terminate_session(session_, error_code);
+  Kick();
+}
+
+void Connection::CountGoaway(GoawayReason reason) noexcept {
+  if (counted_goaway_) return;
+  counted_goaway_ = true;
+  counters_->goaways[static_cast<std::size_t>(reason)]->Add(worker_.index());
+  if (reason != GoawayReason::kIdle) {
+    spdlog::info("http2: listener '{}': closing the connection from {}: {}", listener_, peer_.ip,
+                 GoawayReasonToken(reason));
+  }
+}
+
+bool Connection::SpendControlBudget() noexcept {
+  const SteadyTime now = worker_.now();
+  if (now - budget_window_ >= std::chrono::seconds(1)) {
+    budget_window_ = now;
+    budget_used_ = 0;
+  }
+  return ++budget_used_ <= listener_cfg_->http2.max_control_frames_per_second;
+}
+
+void Connection::ArmIdle() noexcept {
+  if (running_ == 0)
+    idle_dl_.Set(TimeoutKind::kIdle, worker_.now(), listener_cfg_->limits.idle_timeout);
+  else
+    idle_dl_.Clear();
+}
+
+void Connection::StartStream(Stream& s) {
+  s.started = true;
+  ++running_;
+  ++started_;
+  ArmIdle();
+  counters_->streams->Add(worker_.index());
+  if (snap_ != worker_.snapshot()) Adopt();
+  s.snap = snap_;
+  const std::uint32_t max_requests = listener_cfg_->limits.max_requests_per_connection;
+  if (worker_.draining() || (max_requests != 0 && started_ >= max_requests)) Drain();
+  asio::co_spawn(socket_.get_executor(), s.Run(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+}
+
+void Connection::StreamDone(Stream* s) noexcept {
+  if (s->started) {
+    --running_;
+    if (running_ == 0) {
+      streams_gone_.cancel();
+      ArmIdle();
+    }
+  }
+  if (s->unconsumed > 0 && session_ && !reader_done_) {
+    // Bytes of a stream that ended before its body was used still count against the
+    // connection window.
+    nghttp2_session_consume_connection(session_, s->unconsumed);
+    Kick();
+  }
+  if (!s->closed && session_) nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    streams_ = s->next;
+  if (s->next) s->next->prev = s->prev;
+  std::unique_ptr<RequestState> st = std::move(s->st);
+  delete s;
+  if (st) worker_.GiveRequestState(std::move(st));
+}
+
+int Connection::OnBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* ud) {
+  Connection& c = Self(ud);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto* s = new Stream(c, frame->hd.stream_id, c.worker_.TakeRequestState());
+  s->next = c.streams_;
+  if (c.streams_) c.streams_->prev = s;
+  c.streams_ = s;
+  nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s);
+  return 0;
+}
+
+int Connection::OnHeader(nghttp2_session* session, const nghttp2_frame* frame,
+                         const std::uint8_t* name, std::size_t namelen, const std::uint8_t* value,
+                         std::size_t valuelen, std::uint8_t, void* ud) {
+  Connection& c = Self(ud);
+  Stream* s = StreamOf(session, frame->hd.stream_id);
+  if (s == nullptr || s->started) return 0;  // trailers are not forwarded
+  // RFC 7541 section 4.1 counts 32 bytes of overhead per field; so does MAX_HEADER_LIST_SIZE.
+  s->header_list_bytes += namelen + valuelen + 32;
+  const auto& limits = c.listener_cfg_->limits;
+  if (s->header_list_bytes > limits.max_header_bytes ||
+      s->st->request_headers.pending_size() >= limits.max_headers) {
+    s->head_too_large = true;
+    return 0;
+  }
+  s->AddHeader({reinterpret_cast<const char*>(name), namelen},
+               {reinterpret_cast<const char*>(value), valuelen});
+  return 0;
+}
+
+int Connection::OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
+  Self(ud).last_frame_type_ = hd->type;
+  return 0;
+}
+
+int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* ud) {
+  Connection& c = Self(ud);
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      Stream* s = StreamOf(session, frame->hd.stream_id);
+      if (s == nullptr) return 0;
+      if (end_stream) s->body_done = true;
+      if (!s->started && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        s->EndHeaders();
+        c.StartStream(*s);
+      } else {
+        s->Wake();
+      }
+      return 0;
+    }
+    case NGHTTP2_DATA: {
+      if (frame->hd.length == 0 && !end_stream && !c.SpendControlBudget()) {
+        c.Terminate(GoawayReason::kControlFlood, NGHTTP2_ENHANCE_YOUR_CALM);
+        return 0;
+      }
+      if (Stream* s = StreamOf(session, frame->hd.stream_id); s && end_stream) {
+        s->body_done = true;
+        s->Wake();
+      }
+      return 0;
+    }
+    case NGHTTP2_RST_STREAM:
+      c.counters_->resets->Add(c.worker_.index());
+      return 0;
+    case NGHTTP2_PING:
+    case NGHTTP2_SETTINGS:
+      if (frame->hd.flags & NGHTTP2_FLAG_ACK) return 0;
+      [[fallthrough]];
+    case NGHTTP2_PRIORITY:
+      if (!c.SpendControlBudget())
+        c.Terminate(GoawayReason::kControlFlood, NGHTTP2_ENHANCE_YOUR_CALM);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+int Connection::OnInvalidFrame(nghttp2_session*, const nghttp2_frame*, int, void* ud) {
+  Connection& c = Self(ud);
+  if (!c.SpendControlBudget()) c.Terminate(GoawayReason::kControlFlood, NGHTTP2_ENHANCE_YOUR_CALM);
+  return 0;
+}
+
+int Connection::OnDataChunk(nghttp2_session* session, std::uint8_t, std::int32_t stream_id,
+                            const std::uint8_t* data, std::size_t len, void* ud) {
+  Connection& c = Self(ud);
+  Stream* s = StreamOf(session, stream_id);
+  if (s == nullptr || s->discard_body) {
+    nghttp2_session_consume(session, stream_id, len);
+    c.Kick();
+    return 0;
+  }
+  s->body_received += len;
+  if (s->body_received > c.listener_cfg_->limits.max_body_bytes) {
+    s->body_too_large = true;
+    nghttp2_session_consume(session, stream_id, len);
+  } else {
+    s->body_in.append(reinterpret_cast<const char*>(data), len);
+    s->unconsumed += len;
+  }
+  s->Wake();
+  return 0;
+}
+
+int Connection::OnStreamClose(nghttp2_session* session, std::int32_t stream_id, std::uint32_t code,
+                              void* ud) {
+  Connection& c = Self(ud);
+  Stream* s = StreamOf(session, stream_id);
+  if (s == nullptr) return 0;
+  s->closed = true;
+  s->close_code = code;
+  nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
+  if (!s->started) {
+    c.StreamDone(s);
+    return 0;
+  }
+  error_code ec;
+  if (s->upstream) s->upstream->socket.cancel(ec);
+  s->Wake();
+  return 0;
+}
+
+int Connection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  Connection& c = Self(ud);
+  if (frame->hd.type != NGHTTP2_GOAWAY || frame->goaway.error_code == NGHTTP2_NO_ERROR) return 0;
+  // A GOAWAY nghttp2 decided on itself: its reset limiter, or a protocol error it found.
+  c.CountGoaway(c.last_frame_type_ == NGHTTP2_RST_STREAM ? GoawayReason::kRapidReset
+                                                         : GoawayReason::kProtocolError);
+  return 0;
+}
+
+}  // namespace rampart::server::h2

@@ -1,0 +1,43 @@
+#include "server/upstream_request.h"
+
+namespace rampart::server {
+
+http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exchange& ex,
+                                          const Snapshot& snap, std::string_view client_ip,
+                                          std::string_view received_protocol, std::string& target) {
+  target.clear();
+  if (route.config->path_prefix_rewrite) {
+    const std::string& matched = route.config->match.path_prefix ? *route.config->match.path_prefix
+                                                                 : *route.config->match.path;
+    target = *route.config->path_prefix_rewrite;
+    std::string_view rest = ex.path.substr(std::min(matched.size(), ex.path.size()));
+    if (target.ends_with('/') && rest.starts_with('/')) rest.remove_prefix(1);
+    target.append(rest);
+    if (target.empty()) target = "/";
+  } else {
+    target.append(ex.path);
+  }
+  if (!ex.query.empty()) {
+    target.push_back('?');
+    target.append(ex.query);
+  }
+  http::UpstreamRequest ur;
+  ur.method = ex.method;
+  ur.path_and_query = target;
+  ur.host =
+      route.config->host_rewrite ? std::string_view(*route.config->host_rewrite) : ex.authority;
+  ur.headers = ex.request_headers;
+  ur.rules = &route.config->request_headers;
+  ur.extra = &ex.upstream_headers;
+  ur.proto = ex.is_tls ? "https" : "http";
+  ur.client_ip = client_ip;
+  ur.original_host = ex.authority;
+  ur.trusted_peer = ex.from_trusted_peer;
+  ur.request_id_header = snap.config.request_id_header;
+  ur.request_id = ex.request_id;
+  ur.via = snap.config.via;
+  ur.received_protocol = received_protocol;
+  return ur;
+}
+
+}  // namespace rampart::server

@@ -1,0 +1,21 @@
+// The request head rampart sends upstream for one exchange, whichever protocol the client spoke:
+// the target after the route's prefix rewrite, Host, forwarding headers and header rules.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/proxy_headers.h"
+#include "pipeline/exchange.h"
+#include "pipeline/router.h"
+#include "server/snapshot.h"
+
+namespace rampart::server {
+
+// `target` receives the path and query (the result points into it); `client_ip` is the peer's
+// address as text; `received_protocol` goes into Via ("1.1", "2").
+http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exchange& ex,
+                                          const Snapshot& snap, std::string_view client_ip,
+                                          std::string_view received_protocol, std::string& target);
+
+}  // namespace rampart::server
