@@ -152,11 +152,39 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(status, 200)
         headers = dict((k.lower(), v) for k, v in json.loads(body)["headers"])
         self.assertEqual(headers["x-forwarded-proto"], "https")
-        out = subprocess.run(["curl", "-s", "--cacert", self.pki.ca, "--resolve",
-                              f"api.test:{self.rampart.port}:127.0.0.1",
-                              f"https://api.test:{self.rampart.port}/curl", "-o", "/dev/null",
-                              "-w", "%{http_code} %{http_version}"], capture_output=True, text=True)
-        self.assertEqual(out.stdout, "200 1.1")
+        # ALPN: h2 when the client offers it, HTTP/1.1 otherwise, on the same listener.
+        for flag, version in (("--http2", "2"), ("--http1.1", "1.1")):
+            out = subprocess.run(["curl", "-s", flag, "--cacert", self.pki.ca, "--resolve",
+                                  f"api.test:{self.rampart.port}:127.0.0.1",
+                                  f"https://api.test:{self.rampart.port}/curl",
+                                  "-w", "\n%{http_code} %{http_version}"],
+                                 capture_output=True, text=True)
+            body, _, status = out.stdout.rpartition("\n")
+            self.assertEqual(status, f"200 {version}")
+            headers = dict((k.lower(), v) for k, v in json.loads(body.strip())["headers"])
+            self.assertEqual(headers["x-forwarded-proto"], "https")
+
+    def test_http2_streams_carry_the_client_identity_through_the_mtls_gate(self):
+        port = self.ports["preq"]
+        cert, key = self.payments
+        out = subprocess.run(["curl", "-s", "--http2", "--cacert", self.pki.ca, "--cert", cert,
+                              "--key", key, "-H", "X-Client-Identity: spoofed",
+                              f"https://localhost:{port}/payments/1", f"https://localhost:{port}/payments/2",
+                              "-w", "\n%{http_code} %{http_version}\n"],
+                             capture_output=True, text=True)
+        lines = [l for l in out.stdout.split("\n") if l]
+        self.assertEqual([l for l in lines if not l.startswith("{")], ["200 2", "200 2"])
+        for body in [l for l in lines if l.startswith("{")]:
+            headers = [(k.lower(), v) for k, v in json.loads(body)["headers"]]
+            self.assertIn(("x-client-identity", "spiffe://example.org/ns/prod/sa/payments"), headers)
+            self.assertNotIn(("x-client-identity", "spoofed"), headers)
+        cert, key = self.billing
+        out = subprocess.run(["curl", "-s", "--http2", "--cacert", self.pki.ca, "--cert", cert,
+                              "--key", key, f"https://localhost:{port}/payments/1",
+                              "-w", "\n%{http_code} %{http_version}"], capture_output=True, text=True)
+        body, _, status = out.stdout.rpartition("\n")
+        self.assertEqual(status, "403 2")
+        self.assertEqual(json.loads(body.strip())["error"], "client_identity_forbidden")
 
     def test_client_certificate_required(self):
         port = self.ports["preq"]

@@ -390,18 +390,19 @@ asio::awaitable<bool> Stream::SendBody(upstream::UpstreamConnection& up, bool ch
                                        std::chrono::microseconds timeout) {
   RequestState& s = *st;
   error_code ec;
-  const std::size_t n = body_in.size();
-  std::string_view data = body_in;
-  if (chunked) {
-    s.scratch.clear();
-    http::AppendChunk(s.scratch, body_in);
-    data = s.scratch;
-  }
-  asio::const_buffer b[1] = {asio::buffer(data.data(), data.size())};
+  // More DATA may arrive while the write waits: it goes to body_in, not into this write.
+  std::string& out = s.body_out;
+  out.clear();
+  if (chunked)
+    http::AppendChunk(out, body_in);
+  else
+    out.swap(body_in);
+  const std::size_t n = chunked ? body_in.size() : out.size();
+  body_in.clear();
+  asio::const_buffer b[1] = {asio::buffer(out)};
   dl.Set(TimeoutKind::kUpstream, conn.worker().now(), timeout);
   co_await WriteTo(conn.worker(), up.socket, up.tls.get(), b, ec);
   s.acct.bytes_in += n;
-  body_in.clear();
   Consume(n);
   co_return !ec;
 }
