@@ -48,6 +48,18 @@ def run_wrk(url, duration, close=False):
     return rps, total
 
 
+def run_h2load(url, duration, conns=1, streams=100):
+    """h2load -t1 on CPU 1 (HTTP/2, over TLS for https URLs); returns (req/s, requests)."""
+    cmd = ["taskset", "-c", "1", "h2load", "-t1", f"-c{conns}", f"-m{streams}", "-D",
+           str(duration), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
+    done = int(re.search(r"(\d+) succeeded", out).group(1))
+    if "status codes: 0 2xx" in out or done == 0:
+        raise RuntimeError(f"h2load got no successful responses from {url}:\n{out}")
+    return rps, done
+
+
 def start_origin(work):
     """The peers' nginx origin, prefix `work`; returns its Popen."""
     for d in ("logs", "tmp"):
@@ -59,10 +71,11 @@ def start_origin(work):
     return p
 
 
-def measure(pid, url, duration, close=False):
-    """(req/s, proxy CPU microseconds per request) for one wrk run against `pid`."""
+def measure(pid, url, duration, close=False, runner=None):
+    """(req/s, proxy CPU microseconds per request) for one load run against `pid`: wrk, or
+    `runner(url, duration)` returning (req/s, requests)."""
     before = cpu_ticks(pid)
-    rps, total = run_wrk(url, duration, close)
+    rps, total = runner(url, duration) if runner else run_wrk(url, duration, close)
     return rps, (cpu_ticks(pid) - before) / TICK * 1e6 / max(total, 1)
 
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""TLS side by side with nginx (the peers' nginx-proxy.conf, one worker), the same ECDSA P-256
-certificate, each proxy pinned alone on CPU 0 with wrk and the nginx origin on CPU 1, rounds
-interleaved. Scenarios: keep-alive HTTPS (64 connections), a resumed TLS 1.3 handshake per
-request, a full TLS 1.3 handshake per request. Prints req/s, proxy CPU µs per request, ratios.
-  python3 bench/tls_vs_nginx.py [--duration 10] [--rounds 3]"""
+"""TLS side by side with nginx and HAProxy (the peers' nginx-proxy.conf and haproxy.cfg, one
+worker each), the same ECDSA P-256 certificate, each proxy pinned alone on CPU 0 with the load
+generator and the nginx origin on CPU 1, rounds interleaved. Scenarios: keep-alive HTTPS (64
+connections), a resumed TLS 1.3 handshake per request, a full TLS 1.3 handshake per request, and
+HTTP/2 over one TLS connection with 100 concurrent streams (h2load). Prints req/s, proxy CPU µs
+per request, and ratios to nginx.
+  python3 bench/tls_vs_nginx.py [--duration 10] [--rounds 3] [--only h2_tls_c1m100]"""
 import argparse
 import os
 import shutil
@@ -12,7 +14,8 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import BIN, PEERS, measure, paired_ratios, run_wrk, start_origin, stop_all, wait_port
+from benchlib import (BIN, PEERS, measure, paired_ratios, run_h2load, run_wrk, start_origin,
+                      stop_all, wait_port)
 
 RAMPART = """workers: 1
 listeners:
@@ -34,15 +37,20 @@ upstreams:
 access_log: {{ enabled: false }}
 admin: {{ enabled: false }}
 """
-# (scenario, nginx port, rampart port, Connection: close)
-SCENARIOS = [("tls_get_ka64", 19101, 19104, False), ("tls_resume64", 19101, 19104, True),
-             ("tls_full64", 19111, 19114, True)]
+# (scenario, {target: port}, Connection: close, runner)
+SCENARIOS = [
+    ("tls_get_ka64", {"nginx": 19101, "haproxy": 19102, "rampart": 19104}, False, None),
+    ("tls_resume64", {"nginx": 19101, "haproxy": 19102, "rampart": 19104}, True, None),
+    ("tls_full64", {"nginx": 19111, "haproxy": 19112, "rampart": 19114}, True, None),
+    ("h2_tls_c1m100", {"nginx": 19101, "haproxy": 19102, "rampart": 19104}, False, run_h2load),
+]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", help="run only this scenario")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="rampart-tls-")
     procs = []
@@ -63,6 +71,16 @@ def main():
         # nginx's master forks the worker: measure the worker (the only child).
         ngx_pid = int(subprocess.run(["pgrep", "-P", str(nginx.pid)], capture_output=True,
                                      text=True).stdout.split()[0])
+        # HAProxy reads tls/server.pem: certificate and key in one file.
+        with open(os.path.join(work, "tls/server.pem"), "w") as out:
+            for part in (cert, key):
+                with open(part) as f:
+                    out.write(f.read())
+        shutil.copy(os.path.join(PEERS, "haproxy.cfg"), os.path.join(work, "haproxy.cfg"))
+        haproxy = subprocess.Popen(["taskset", "-c", "0", "haproxy", "-db", "-f", "haproxy.cfg"],
+                                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(haproxy)
+        wait_port(19102)
         with open(os.path.join(work, "rampart.yaml"), "w") as f:
             f.write(RAMPART.format(cert=cert, key=key))
         ramp = subprocess.Popen(["taskset", "-c", "0", BIN, "run", "-c",
@@ -70,29 +88,32 @@ def main():
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(ramp)
         wait_port(19104)
-        pids = {"nginx": ngx_pid, "rampart": ramp.pid}
+        pids = {"nginx": ngx_pid, "haproxy": haproxy.pid, "rampart": ramp.pid}
         print(f"{'scenario':<14} {'round':>5} {'target':>8} {'req/s':>9} {'CPU us/req':>11}")
         summary = []
-        for scenario, nport, rport, close in SCENARIOS:
-            ports = {"nginx": nport, "rampart": rport}
-            for t in ports:
-                run_wrk(f"https://127.0.0.1:{ports[t]}/", 2, close)  # warm-up
+        for scenario, ports, close, runner in SCENARIOS:
+            if args.only and scenario != args.only:
+                continue
+            for t in ports:  # warm-up
+                (runner or (lambda u, d: run_wrk(u, d, close)))(f"https://127.0.0.1:{ports[t]}/", 2)
             res = {t: [] for t in ports}
             for r in range(args.rounds):
                 for t in ports:
                     time.sleep(1)
                     rps, us = measure(pids[t], f"https://127.0.0.1:{ports[t]}/", args.duration,
-                                      close)
+                                      close, runner)
                     res[t].append((rps, us))
                     print(f"{scenario:<14} {r + 1:>5} {t:>8} {rps:9.0f} {us:11.1f}", flush=True)
             ratio, cpu = paired_ratios(res, "rampart", "nginx")
-            summary.append((scenario, statistics.median(x[0] for x in res["nginx"]),
-                            statistics.median(x[0] for x in res["rampart"]), ratio, cpu))
+            hratio, _ = paired_ratios(res, "rampart", "haproxy")
+            summary.append((scenario, *(statistics.median(x[0] for x in res[t])
+                                        for t in ("nginx", "haproxy", "rampart")),
+                            ratio, cpu, hratio))
         print()
-        print(f"{'scenario':<14} {'nginx req/s':>12} {'rampart req/s':>14} {'ratio':>6} "
-              f"{'CPU/req ratio':>14}")
-        for s, n, r, ratio, cpu in summary:
-            print(f"{s:<14} {n:12.0f} {r:14.0f} {ratio:6.2f} {cpu:14.2f}")
+        print(f"{'scenario':<14} {'nginx req/s':>12} {'haproxy req/s':>14} {'rampart req/s':>14} "
+              f"{'÷nginx':>7} {'CPU/req ÷nginx':>15} {'÷haproxy':>9}")
+        for s, n, h, r, ratio, cpu, hratio in summary:
+            print(f"{s:<14} {n:12.0f} {h:14.0f} {r:14.0f} {ratio:7.2f} {cpu:15.2f} {hratio:9.2f}")
     finally:
         stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
