@@ -254,6 +254,54 @@ class Http2Test(unittest.TestCase):
             self.rampart.metric('rampart_http2_streams_total{listener="public"}'), 1)
 
 
+LIFECYCLE = """
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+    limits: {{ header_timeout: 1s, idle_timeout: 1s }}
+routes:
+  - name: app
+    upstream: app
+upstreams:
+  app:
+    endpoints: [{origin}]
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+class Http2LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.origin = Origin()
+        self.rampart = Rampart(LIFECYCLE, self.origin)
+
+    def tearDown(self):
+        self.rampart.stop()
+        self.origin.stop()
+
+    def test_idle_connection_gets_goaway_no_error(self):
+        c = h2raw.Client(self.rampart.port)
+        frames = c.frames_until_close(10 * SLOW)
+        c.close()
+        self.assertEqual(h2raw.goaway_code(frames), h2raw.NO_ERROR)
+        self.assertEqual(self.rampart.metric(
+            'rampart_http2_goaways_total{listener="public",reason="idle"}'), 1)
+
+    def test_sigterm_lets_streams_in_flight_finish(self):
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/slow?delay=1000")))
+        deadline = time.monotonic() + 5 * SLOW  # the stream reaches the origin first
+        while self.origin.stats()["requests"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.rampart.proc.send_signal(15)
+        frames = c.frames_until_close(20 * SLOW)
+        c.close()
+        self.assertEqual(h2raw.goaway_code(frames), h2raw.NO_ERROR)
+        heads = [p for t, _, sid, p in frames if t == h2raw.HEADERS and sid == 1]
+        self.assertEqual(heads[0][0], 0x88)  # HPACK static index 8, ":status: 200"
+        self.assertTrue([f for f in frames if f[0] == h2raw.DATA and f[1] & h2raw.END_STREAM])
+        self.assertEqual(self.rampart.proc.wait(timeout=20 * SLOW), 0)
+
+
 class Http2ConfigTest(unittest.TestCase):
     def test_bad_http2_settings_are_refused_with_file_and_line(self):
         with tempfile.TemporaryDirectory() as d:
