@@ -57,7 +57,6 @@ bool Connection::Setup() {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
   nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
-  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, OnBeginFrame);
   nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, OnInvalidFrame);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
@@ -225,6 +224,23 @@ bool Connection::SpendControlBudget() noexcept {
   return ++budget_used_ <= listener_cfg_->http2.max_control_frames_per_second;
 }
 
+void Connection::MirrorResetBucket() noexcept {
+  const auto& h = listener_cfg_->http2;
+  const SteadyTime now = worker_.now();
+  if (reset_refill_ == SteadyTime{}) {
+    reset_tokens_ = h.reset_burst;
+  } else {
+    const double seconds = std::chrono::duration<double>(now - reset_refill_).count();
+    reset_tokens_ = std::min<double>(h.reset_burst, reset_tokens_ + seconds * h.resets_per_second);
+  }
+  reset_refill_ = now;
+  if (reset_tokens_ < 1) {
+    reset_limit_hit_ = true;
+  } else {
+    reset_tokens_ -= 1;
+  }
+}
+
 void Connection::ArmIdle() noexcept {
   if (running_ == 0)
     idle_dl_.Set(TimeoutKind::kIdle, worker_.now(), listener_cfg_->limits.idle_timeout);
@@ -302,11 +318,6 @@ int Connection::OnHeader(nghttp2_session* session, const nghttp2_frame* frame,
   return 0;
 }
 
-int Connection::OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
-  Self(ud).last_frame_type_ = hd->type;
-  return 0;
-}
-
 int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* ud) {
   Connection& c = Self(ud);
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
@@ -336,6 +347,7 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
     }
     case NGHTTP2_RST_STREAM:
       c.counters_->resets->Add(c.worker_.index());
+      c.MirrorResetBucket();
       return 0;
     case NGHTTP2_PING:
     case NGHTTP2_SETTINGS:
@@ -399,8 +411,7 @@ int Connection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* 
   Connection& c = Self(ud);
   if (frame->hd.type != NGHTTP2_GOAWAY || frame->goaway.error_code == NGHTTP2_NO_ERROR) return 0;
   // A GOAWAY nghttp2 decided on itself: its reset limiter, or a protocol error it found.
-  c.CountGoaway(c.last_frame_type_ == NGHTTP2_RST_STREAM ? GoawayReason::kRapidReset
-                                                         : GoawayReason::kProtocolError);
+  c.CountGoaway(c.reset_limit_hit_ ? GoawayReason::kRapidReset : GoawayReason::kProtocolError);
   return 0;
 }
 

@@ -85,6 +85,7 @@ class Connection {
   // A control-type frame arrived: false once the per-second cap is passed (the caller ends the
   // connection).
   bool SpendControlBudget() noexcept;
+  void MirrorResetBucket() noexcept;
   void StartStream(Stream& s);
   void ArmIdle() noexcept;
 
@@ -93,7 +94,6 @@ class Connection {
   static int OnHeader(nghttp2_session*, const nghttp2_frame*, const std::uint8_t*, std::size_t,
                       const std::uint8_t*, std::size_t, std::uint8_t, void*);
   static int OnFrameRecv(nghttp2_session*, const nghttp2_frame*, void*);
-  static int OnBeginFrame(nghttp2_session*, const nghttp2_frame_hd*, void*);
   static int OnInvalidFrame(nghttp2_session*, const nghttp2_frame*, int, void*);
   static int OnDataChunk(nghttp2_session*, std::uint8_t, std::int32_t, const std::uint8_t*,
                          std::size_t, void*);
@@ -119,7 +119,11 @@ class Connection {
   bool reader_done_ = false;
   bool draining_ = false;
   bool counted_goaway_ = false;
-  std::uint8_t last_frame_type_ = 0;
+  // A mirror of nghttp2's RST_STREAM token bucket, to name the reason when nghttp2 ends the
+  // connection itself: set once the client's resets outran reset_burst/resets_per_second.
+  double reset_tokens_ = 0;
+  SteadyTime reset_refill_{};
+  bool reset_limit_hit_ = false;
   std::string out_;
 
   // Per-second budget of control-type frames.

@@ -24,8 +24,8 @@ TEST(H2Headers, ResponseHeadBecomesLowerCaseFieldsWithStatusFirst) {
 }
 
 TEST(H2Headers, ConnectionSpecificFields) {
-  for (const char* n : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                        "upgrade"}) {
+  for (const char* n :
+       {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}) {
     EXPECT_TRUE(IsConnectionSpecific(n)) << n;
   }
   EXPECT_FALSE(IsConnectionSpecific("te"));
