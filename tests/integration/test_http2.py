@@ -4,6 +4,7 @@ advertises; and the flood defences (rapid reset, CONTINUATION, ping), each endin
 offending connection with GOAWAY while other clients keep being served."""
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import threading
@@ -234,7 +235,6 @@ class Http2Test(unittest.TestCase):
     def test_bad_preface_gets_goaway(self):
         before = self.goaways("protocol_error")
         c = h2raw.Client.__new__(h2raw.Client)
-        import socket
         c.sock = socket.create_connection(("127.0.0.1", self.rampart.port), timeout=5)
         c.buf = b""
         c.sock.sendall(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + h2raw.frame(h2raw.SETTINGS, 0, 0))
@@ -300,6 +300,21 @@ class Http2LifecycleTest(unittest.TestCase):
         self.assertEqual(heads[0][0], 0x88)  # HPACK static index 8, ":status: 200"
         self.assertTrue([f for f in frames if f[0] == h2raw.DATA and f[1] & h2raw.END_STREAM])
         self.assertEqual(self.rampart.proc.wait(timeout=20 * SLOW), 0)
+
+
+class Http2DisabledTest(unittest.TestCase):
+    def test_preface_gets_400_when_http2_is_off(self):
+        origin = Origin()
+        rampart = Rampart(LIFECYCLE.replace("limits:", "http2: {{ enabled: false }}\n    limits:"),
+                          origin)
+        try:
+            with socket.create_connection(("127.0.0.1", rampart.port), timeout=5 * SLOW) as s:
+                s.sendall(h2raw.PREFACE)
+                self.assertTrue(s.recv(1000).startswith(b"HTTP/1.1 400 "))
+            self.assertIsNone(rampart.metric('rampart_http2_connections_total{listener="public"}'))
+        finally:
+            rampart.stop()
+            origin.stop()
 
 
 class Http2ConfigTest(unittest.TestCase):
