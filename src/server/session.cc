@@ -448,21 +448,13 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     ~UpstreamRef() { ref = nullptr; }
   } upstream_ref{upstream_};
   for (int attempt = 0;; ++attempt) {
-    conn = pool.TakeIdle(slot, worker_.now());
-    const bool reused = conn != nullptr;
-    if (reused) {
-      ustats.connections_reused.Add();
-      upstream_ = conn.get();
-    } else {
-      conn = pool.NewConnection();
-      upstream_ = conn.get();
-      if (ConnectFailure f = co_await ConnectUpstream(worker_, up, ep, *conn, dl_);
-          f != ConnectFailure::kNone) {
-        st.acct.upstream_end = worker_.now();
-        auto [reason, message] = DescribeConnectFailure(f, ustats);
-        co_return co_await Reply(reason, message, can_keep);
-      }
-      ustats.connections_opened.Add();
+    Acquired a = co_await AcquireUpstream(worker_, up, ep, slot, ustats, dl_, upstream_);
+    conn = std::move(a.conn);
+    const bool reused = a.reused;
+    if (a.failure != ConnectFailure::kNone) {
+      st.acct.upstream_end = worker_.now();
+      auto [reason, message] = DescribeConnectFailure(a.failure, ustats);
+      co_return co_await Reply(reason, message, can_keep);
     }
     if (expect_continue && attempt == 0) {
       // The origin never sees Expect: rampart answers it once the request may proceed.

@@ -36,6 +36,26 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
   co_return ConnectFailure::kTls;
 }
 
+asio::awaitable<Acquired> AcquireUpstream(Worker& worker, const upstream::UpstreamSpec& up,
+                                          const upstream::EndpointSpec& ep,
+                                          upstream::ConnectionPool::Slot& slot,
+                                          observe::UpstreamSlot& stats, Deadline& dl,
+                                          upstream::UpstreamConnection*& cancel_target) {
+  Acquired a;
+  a.conn = worker.upstream_pool().TakeIdle(slot, worker.now());
+  if (a.conn) {
+    a.reused = true;
+    cancel_target = a.conn.get();
+    stats.connections_reused.Add();
+    co_return a;
+  }
+  a.conn = worker.upstream_pool().NewConnection();
+  cancel_target = a.conn.get();
+  a.failure = co_await ConnectUpstream(worker, up, ep, *a.conn, dl);
+  if (a.failure == ConnectFailure::kNone) stats.connections_opened.Add();
+  co_return a;
+}
+
 ConnectFailureReply DescribeConnectFailure(ConnectFailure f, observe::UpstreamSlot& stats) {
   if (f == ConnectFailure::kTimeout) {
     stats.Count(observe::UpstreamError::kTimeout);

@@ -23,6 +23,20 @@ boost::asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker,
                                                        upstream::UpstreamConnection& conn,
                                                        Deadline& dl);
 
+// An idle pooled connection to `ep` (counted as reused), else a new one (counted as opened when
+// it is up). `cancel_target` points at the connection from the start, so the caller's deadline
+// check can cancel a connect in progress.
+struct Acquired {
+  std::unique_ptr<upstream::UpstreamConnection> conn;
+  bool reused = false;
+  ConnectFailure failure = ConnectFailure::kNone;
+};
+boost::asio::awaitable<Acquired> AcquireUpstream(Worker& worker, const upstream::UpstreamSpec& up,
+                                                 const upstream::EndpointSpec& ep,
+                                                 upstream::ConnectionPool::Slot& slot,
+                                                 observe::UpstreamSlot& stats, Deadline& dl,
+                                                 upstream::UpstreamConnection*& cancel_target);
+
 // The local reply for a failure: its reason (status and token) and message. Counts the error.
 struct ConnectFailureReply {
   observe::LocalReason reason;

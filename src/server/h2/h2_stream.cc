@@ -219,22 +219,14 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     ~UpstreamRef() { ref = nullptr; }
   } upstream_ref{upstream};
   for (int attempt = 0;; ++attempt) {
-    c = pool.TakeIdle(slot, w.now());
-    const bool reused = c != nullptr;
-    if (reused) {
-      ustats.connections_reused.Add();
-      upstream = c.get();
-    } else {
-      c = pool.NewConnection();
-      upstream = c.get();
-      if (ConnectFailure f = co_await ConnectUpstream(w, up, ep, *c, dl);
-          f != ConnectFailure::kNone) {
-        s.acct.upstream_end = w.now();
-        if (closed) co_return Finish(0, "client_reset");
-        auto [reason, message] = DescribeConnectFailure(f, ustats);
-        co_return Reply(reason, message);
-      }
-      ustats.connections_opened.Add();
+    Acquired a = co_await AcquireUpstream(w, up, ep, slot, ustats, dl, upstream);
+    c = std::move(a.conn);
+    const bool reused = a.reused;
+    if (a.failure != ConnectFailure::kNone) {
+      s.acct.upstream_end = w.now();
+      if (closed) co_return Finish(0, "client_reset");
+      auto [reason, message] = DescribeConnectFailure(a.failure, ustats);
+      co_return Reply(reason, message);
     }
     dl.Set(TimeoutKind::kUpstream, w.now(), up.response_timeout);
     asio::const_buffer b[1] = {asio::buffer(s.head_out)};
