@@ -94,6 +94,7 @@ asio::awaitable<void> Connection::Serve(std::string_view already_read) {
   co_await (ReadLoop(std::string(already_read)) && WriteLoop());
   // The connection is over: streams still running stop at their next step.
   for (Stream* s = streams_; s != nullptr; s = s->next) {
+    if (!s->closed) nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
     s->closed = true;
     error_code ec;
     if (s->upstream) s->upstream->socket.cancel(ec);
