@@ -180,7 +180,7 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(s[0x2], 0)         # ENABLE_PUSH
         self.assertEqual(s[0x4], 256 * 1024)  # INITIAL_WINDOW_SIZE
 
-    def flood_closes_only_the_offender(self, reason, payload, code):
+    def flood_closes_only_the_offender(self, reason, payload, code, prepare=None):
         before = self.goaways(reason)
         # A well-behaved client runs on another connection throughout.
         results = []
@@ -192,6 +192,8 @@ class Http2Test(unittest.TestCase):
         t = threading.Thread(target=steady)
         t.start()
         c = h2raw.Client(self.rampart.port)
+        if prepare:
+            prepare(c)
         try:
             c.send(payload(c))
         except (BrokenPipeError, ConnectionResetError):
@@ -231,6 +233,17 @@ class Http2Test(unittest.TestCase):
             return b"".join(h2raw.frame(h2raw.PING, 0, 0, i.to_bytes(8, "big"))
                             for i in range(1000))
         self.flood_closes_only_the_offender("control_flood", payload, h2raw.ENHANCE_YOUR_CALM)
+
+    def test_streams_past_the_concurrency_limit_end_the_connection(self):
+        def prepare(c):
+            c.settings()  # the limit binds once the client acknowledged it
+            c.send(h2raw.frame(h2raw.SETTINGS, h2raw.ACK, 0))
+
+        def payload(c):  # 70 uploads that never send their body, against a limit of 64
+            return b"".join(c.headers_frame(1 + 2 * i, h2raw.request_headers(
+                c.authority, "/app/u", method="POST"), end_stream=False) for i in range(70))
+        self.flood_closes_only_the_offender("stream_flood", payload, h2raw.PROTOCOL_ERROR,
+                                            prepare)
 
     def test_bad_preface_gets_goaway(self):
         before = self.goaways("protocol_error")

@@ -412,7 +412,13 @@ int Connection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* 
   Connection& c = Self(ud);
   if (frame->hd.type != NGHTTP2_GOAWAY || frame->goaway.error_code == NGHTTP2_NO_ERROR) return 0;
   // A GOAWAY nghttp2 decided on itself: its reset limiter, or a protocol error it found.
-  c.CountGoaway(c.reset_limit_hit_ ? GoawayReason::kRapidReset : GoawayReason::kProtocolError);
+  // nghttp2 names the connection error in the GOAWAY's debug data.
+  const std::string_view debug(reinterpret_cast<const char*>(frame->goaway.opaque_data),
+                               frame->goaway.opaque_data_len);
+  c.CountGoaway(c.reset_limit_hit_ ? GoawayReason::kRapidReset
+                : debug.find("max concurrent streams") != std::string_view::npos
+                    ? GoawayReason::kStreamFlood
+                    : GoawayReason::kProtocolError);
   return 0;
 }
 

@@ -5,9 +5,10 @@
 //
 // Defences, each ending the connection with GOAWAY and counted in rampart_http2_goaways_total:
 // rapid reset (nghttp2's RST_STREAM token bucket, CVE-2023-44487), CONTINUATION floods (nghttp2's
-// cap on CONTINUATION frames per header block), and a per-second cap on PING, SETTINGS, PRIORITY,
-// empty DATA and invalid frames (ping, settings and stream floods). Header lists over the
-// listener's max_header_bytes or max_headers get 431 on their stream.
+// cap on CONTINUATION frames per header block), streams past max_concurrent_streams (nghttp2's
+// connection error), and a per-second cap on PING, SETTINGS, PRIORITY, empty DATA and invalid
+// frames (ping and settings floods). Header lists over the listener's max_header_bytes or
+// max_headers get 431 on their stream.
 #pragma once
 
 #include <nghttp2/nghttp2.h>

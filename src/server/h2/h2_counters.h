@@ -14,6 +14,7 @@ enum class GoawayReason : std::uint8_t {
   kRapidReset,         // the client's RST_STREAM rate exceeded reset_burst/resets_per_second
   kContinuationFlood,  // more than max_continuations CONTINUATION frames after one HEADERS
   kControlFlood,       // PING/SETTINGS/PRIORITY/empty DATA/invalid frames over the per-second cap
+  kStreamFlood,        // a stream opened past max_concurrent_streams (nghttp2: connection error)
   kProtocolError,      // any other connection error (bad preface, frame size, HPACK, ...)
   kIdle,               // no stream for idle_timeout: GOAWAY(NO_ERROR)
   kCount
@@ -21,7 +22,8 @@ enum class GoawayReason : std::uint8_t {
 
 constexpr std::string_view GoawayReasonToken(GoawayReason r) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(GoawayReason::kCount)> kNames = {
-      "rapid_reset", "continuation_flood", "control_flood", "protocol_error", "idle"};
+      "rapid_reset",  "continuation_flood", "control_flood",
+      "stream_flood", "protocol_error",     "idle"};
   return kNames[static_cast<std::size_t>(r)];
 }
 
