@@ -5,12 +5,12 @@
 #include <cstring>
 
 #include "core/request_id.h"
+#include "http/h2/fields.h"
 #include "http/proxy_headers.h"
 #include "http/request_target.h"
 #include "pipeline/chain.h"
 #include "server/exchange_log.h"
 #include "server/h2/h2_connection.h"
-#include "server/h2/h2_headers.h"
 #include "server/snapshot.h"
 #include "server/upstream_connect.h"
 #include "server/upstream_request.h"
@@ -22,6 +22,10 @@ namespace rampart::server::h2 {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
+using http::h2::AuthorityConflicts;
+using http::h2::Field;
+using http::h2::IsConnectionSpecific;
+using http::h2::ResponseHeadToFields;
 using observe::LocalReason;
 
 namespace {

@@ -1,0 +1,32 @@
+// Header translation between HTTP/2 streams and the HTTP/1.1 heads the rest of rampart builds.
+// A response head is built once, by http::BuildDownstreamResponseHead (hop-by-hop removal, route
+// rules, gate headers, Via), and translated here into an HTTP/2 field list: one filtering path
+// for both protocols.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rampart::http::h2 {
+
+struct Field {
+  std::string_view name;  // lower case
+  std::string_view value;
+};
+
+// "HTTP/1.1 200 OK\r\nName: value\r\n...\r\n" into ":status" and lower-cased fields. Fields that
+// RFC 9113 section 8.2.2 forbids in HTTP/2 (Connection and the headers it implies) are dropped.
+// Lower-cased names are written to `names`, which the fields point into (reserved here, so it
+// must not be touched until the fields are used). `status` receives the three digits.
+void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::string& names);
+
+// RFC 9113 section 8.2.2: fields a server must not accept in an HTTP/2 request (nghttp2 already
+// refuses them; kept as a second check for the translated request) and TE other than "trailers".
+bool IsConnectionSpecific(std::string_view lower_name) noexcept;
+
+// RFC 9113 section 8.3.1: a Host field that names another authority than :authority makes the
+// request malformed (a proxy would otherwise route on one and forward the other).
+bool AuthorityConflicts(std::string_view authority, std::string_view host) noexcept;
+
+}  // namespace rampart::http::h2

@@ -1,0 +1,53 @@
+// libFuzzer target: arbitrary bytes as an upstream response head. Whatever the origin sends, the
+// head rampart gives an HTTP/2 client must be a valid HTTP/2 field list: ":status" first with
+// three digits, then lower-case names and values nghttp2 accepts, and no connection-specific
+// field (RFC 9113 section 8.2.2).
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/h1/message_parser.h"
+#include "http/h2/fields.h"
+#include "http/proxy_headers.h"
+
+namespace {
+
+void Check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace rampart::http;
+  if (size > 16 * 1024) return 0;
+  HeaderList headers;
+  std::string body;
+  h1::ResponseParser p(h1::ParserLimits{0, 8192, 64, 0}, headers, body);
+  p.Feed(reinterpret_cast<const char*>(data), size);
+  if (!p.header_done() || p.failure() != ParseFailure::kNone) return 0;
+  DownstreamResponse dr;
+  dr.status = p.status();
+  dr.headers = &headers;
+  dr.via = "rampart";
+  dr.extra = "X-Gate: 1\r\n";
+  std::string head;
+  BuildDownstreamResponseHead(head, dr);
+  std::vector<h2::Field> fields;
+  std::string names;
+  h2::ResponseHeadToFields(head, fields, names);
+  Check(!fields.empty() && fields[0].name == ":status" && fields[0].value.size() == 3);
+  for (char c : fields[0].value) Check(c >= '0' && c <= '9');
+  for (std::size_t i = 1; i < fields.size(); ++i) {
+    const h2::Field& f = fields[i];
+    Check(!f.name.empty() && !h2::IsConnectionSpecific(f.name));
+    for (char c : f.name) Check(!(c >= 'A' && c <= 'Z'));
+    Check(nghttp2_check_header_name(reinterpret_cast<const std::uint8_t*>(f.name.data()),
+                                    f.name.size()) == 1);
+    Check(nghttp2_check_header_value(reinterpret_cast<const std::uint8_t*>(f.value.data()),
+                                     f.value.size()) == 1);
+  }
+  return 0;
+}
