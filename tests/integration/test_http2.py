@@ -35,9 +35,15 @@ routes:
     upstream: app
     response_headers:
       add: {{ X-Served-By: rampart }}
+  - name: impatient
+    match: {{ path_prefix: /impatient }}
+    upstream: impatient
 upstreams:
   app:
     endpoints: [{origin}]
+  impatient:
+    endpoints: [{origin}]
+    timeouts: {{ response: 500ms }}
 access_log: {{ path: {log} }}
 admin: {{ address: 127.0.0.1:{admin} }}
 """
@@ -160,6 +166,47 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(curl(f"{self.base}/app/b", "--data-binary", f"@{big_body}", "-H",
                               "Transfer-Encoding: chunked", "-o", "/dev/null", "-w",
                               "%{http_code}"), "413")
+
+    def test_upstream_timeout_answers_its_stream_only(self):
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/impatient/x?delay=3000")) +
+               c.headers_frame(3, h2raw.request_headers(c.authority, "/app/quick")))
+        ended, heads = set(), {}
+        deadline = time.monotonic() + 10 * SLOW
+        while len(ended) < 2 and time.monotonic() < deadline:
+            ftype, flags, sid, payload = c.read_frame()
+            if ftype == h2raw.HEADERS:
+                heads[sid] = payload[0]
+            if ftype in (h2raw.HEADERS, h2raw.DATA) and flags & h2raw.END_STREAM:
+                ended.add(sid)
+        c.close()
+        self.assertEqual(ended, {1, 3})
+        self.assertEqual(heads[3], 0x88)  # ":status: 200"
+        self.assertNotEqual(heads[1], 0x88)
+        line = [l for l in self.rampart.access_log() if l["path"] == "/impatient/x"][-1]
+        self.assertEqual(line["status"], 504)
+        self.assertEqual(line["protocol"], "HTTP/2")
+
+    def test_client_reset_stops_the_upstream_exchange(self):
+        before = self.origin.stats()["requests"]
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/app/abandoned?delay=5000")))
+        deadline = time.monotonic() + 5 * SLOW  # the request reaches the origin
+        while self.origin.stats()["requests"] <= before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        c.send(h2raw.frame(h2raw.RST_STREAM, 0, 1, h2raw.CANCEL.to_bytes(4, "big")))
+        deadline = time.monotonic() + 5 * SLOW
+        lines = []
+        while time.monotonic() < deadline:
+            lines = [l for l in self.rampart.access_log() if l["path"] == "/app/abandoned"]
+            if lines:
+                break
+            time.sleep(0.02)
+        c.close()
+        # Logged well before the origin's 5 s answer: the upstream exchange was abandoned.
+        self.assertEqual(lines[-1]["reason"], "client_reset")
+        self.assertEqual(lines[-1]["status"], 0)
+        self.assertLess(lines[-1]["duration_ms"], 4000)
 
     def test_host_that_differs_from_authority_is_refused(self):
         c = h2raw.Client(self.rampart.port)
