@@ -10,11 +10,13 @@ cd "$(dirname "$0")/.."
 PEERS=${PEERS:-../shared/bench/peers.sh}
 export SCENARIOS=${SCENARIOS:-"get_ka64 get_c1 post10k_ka64 get_close64"}
 # TLS and HTTP/2 are compared by bench/tls_vs_nginx.py below (the scenarios the issues ask for,
-# one TLS connection with 100 streams among them); the peers' TLS scenarios run too when listed
-# in SCENARIOS (rampart-peers.sh opens the TLS ports they use).
+# one TLS connection with 100 streams among them); the peers' TLS scenarios (tls_get_ka64,
+# h2_tls_c64m10, ...) include rampart too when listed in SCENARIOS.
 export DURATION=${DURATION:-10} ROUNDS=${ROUNDS:-3}
 export BENCH_WORK=${BENCH_WORK:-$PWD/build/bench/run} BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench/results}
 mkdir -p "$BENCH_WORK" "$BENCH_RESULTS"
+# rampart serves HTTP/2 on its TLS port, so the peers' TLS scenarios can include it.
+export RAMPART_TLS_PORT=${RAMPART_TLS_PORT:-19103} RAMPART_TLS_FULL_PORT=${RAMPART_TLS_FULL_PORT:-19113}
 RAMPART_CMD='bench/rampart-peers.sh' "$PEERS"
 echo
 echo "== RSS with idle keep-alive connections"
