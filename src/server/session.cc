@@ -333,6 +333,8 @@ asio::awaitable<bool> Session::LocalReply(int status, std::string_view reason,
   linger_ = !keep_alive;  // a refused request may have more input on its way
   http::BuildLocalReply(st.head_out, status, reason, message, st.ex.request_id, keep_alive,
                         extra_headers);
+  // A response to HEAD has the headers of the GET answer and no body (RFC 9110 section 9.3.2).
+  if (st.ex.method == "HEAD") st.head_out.resize(st.head_out.find("\r\n\r\n") + 4);
   SetDeadline(TimeoutKind::kSend,
               listener_ ? listener_->limits.send_timeout : std::chrono::seconds(10));
   error_code ec;

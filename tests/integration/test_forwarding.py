@@ -163,6 +163,21 @@ class NoRouteTest(ProxyTestCase):
     admin: {{ address: "127.0.0.1:{admin}" }}
     """
 
+    def test_local_reply_to_head_has_no_body(self):
+        s = self.rampart.connect()
+        s.sendall(b"HEAD /other HTTP/1.1\r\nHost: t\r\n\r\nGET /other HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.settimeout(5)
+        data = b""
+        while data.count(b"HTTP/1.1 404") < 2 or not data.endswith(b"}\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        self.assertIn(b"Content-Length: ", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 404"), rest[:40])  # the GET's answer, at once
+
     def test_404_json_and_metrics(self):
         s, (status, headers, body, _) = self.raw(b"GET /other HTTP/1.1\r\nHost: t\r\n\r\n")
         self.assertEqual(status, 404)

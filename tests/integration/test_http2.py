@@ -148,6 +148,11 @@ class Http2Test(unittest.TestCase):
         reply = json.loads(body)
         self.assertEqual(reply["error"], "rate_limited")
         self.assertTrue(reply["request_id"])
+        # HEAD: the local reply's headers and no DATA (curl fails the stream otherwise).
+        out = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-I", "-o", "/dev/null",
+                              "-w", "%{http_code}", f"{self.base}/nowhere"], capture_output=True,
+                             text=True, timeout=30 * SLOW)
+        self.assertEqual((out.returncode, out.stdout), (0, "404"), out.stderr)
         out = curl(f"{self.base}/nowhere", "-w", "\n%{http_code}")
         body, _, code = out.rpartition("\n")
         self.assertEqual(code, "404")

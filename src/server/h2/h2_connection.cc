@@ -259,8 +259,20 @@ void Connection::StartStream(Stream& s) {
   s.snap = snap_;
   const std::uint32_t max_requests = listener_cfg_->limits.max_requests_per_connection;
   if (worker_.draining() || (max_requests != 0 && started_ >= max_requests)) Drain();
-  asio::co_spawn(socket_.get_executor(), s.Run(), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
+  Stream* sp = &s;
+  asio::co_spawn(socket_.get_executor(), s.Run(), [this, sp](std::exception_ptr e) {
+    if (!e) return;  // Run() ended with StreamDone(): `sp` is gone
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("http2: listener '{}': stream {} failed: {}", listener_, sp->id, ex.what());
+    } catch (...) {
+      spdlog::error("http2: listener '{}': stream {} failed", listener_, sp->id);
+    }
+    if (!sp->closed)
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, sp->id, NGHTTP2_INTERNAL_ERROR);
+    Kick();
+    StreamDone(sp);
   });
 }
 

@@ -470,10 +470,11 @@ void Stream::LocalReply(int status, std::string_view reason, std::string_view me
   http::BuildLocalReply(s.head_out, status, reason, message, s.ex.request_id, true, extra_headers);
   const std::size_t head_end = s.head_out.find("\r\n\r\n");
   const std::string_view head = std::string_view(s.head_out).substr(0, head_end + 2);
-  resp.assign(std::string_view(s.head_out).substr(head_end + 4));
+  const bool head_request = method == "HEAD";  // headers of the GET answer, no body
+  if (!head_request) resp.assign(std::string_view(s.head_out).substr(head_end + 4));
   resp_done = true;
-  s.acct.bytes_out += s.head_out.size();
-  Submit(head, false);
+  s.acct.bytes_out += head_request ? head_end + 4 : s.head_out.size();
+  Submit(head, head_request);
   Finish(status, reason);
 }
 
