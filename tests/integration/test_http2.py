@@ -367,6 +367,38 @@ class Http2LifecycleTest(unittest.TestCase):
         self.assertEqual(self.rampart.proc.wait(timeout=20 * SLOW), 0)
 
 
+RELOAD = LIFECYCLE.replace("header_timeout: 1s, idle_timeout: 1s", "idle_timeout: 60s")
+
+
+class Http2ReloadTest(unittest.TestCase):
+    def setUp(self):
+        self.origin = Origin()
+        self.rampart = Rampart(RELOAD, self.origin)
+
+    def tearDown(self):
+        self.rampart.stop()
+        self.origin.stop()
+
+    def test_reload_that_turns_http2_off_drains_open_connections(self):
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/a")))
+        self.rampart.write_config(RELOAD.replace("limits:", "http2: {{ enabled: false }}\n    limits:"))
+        self.rampart.proc.send_signal(1)
+        ok = 'rampart_config_reloads_total{result="ok"}'
+        deadline = time.monotonic() + 10 * SLOW
+        while (self.rampart.metric(ok) or 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.rampart.metric(ok), 1)
+        # The next stream still runs, on the configuration its connection started with; then
+        # the connection is told to go away.
+        c.send(c.headers_frame(3, h2raw.request_headers(c.authority, "/b")))
+        frames = c.frames_until_close(10 * SLOW)
+        c.close()
+        heads = [p for t, _, sid, p in frames if t == h2raw.HEADERS and sid == 3]
+        self.assertEqual(heads[0][0], 0x88)  # ":status: 200"
+        self.assertEqual(h2raw.goaway_code(frames), h2raw.NO_ERROR)
+
+
 class Http2DisabledTest(unittest.TestCase):
     def test_preface_gets_400_when_http2_is_off(self):
         origin = Origin()

@@ -43,10 +43,21 @@ Connection::~Connection() {
 }
 
 void Connection::Adopt() {
-  snap_ = worker_.snapshot();
-  const config::Listener* l = snap_ ? snap_->FindListener(listener_) : nullptr;
-  if (l != nullptr) listener_cfg_ = l;
-  if (auto it = snap_->http2.find(listener_); it != snap_->http2.end()) counters_ = &it->second;
+  // The listener's settings and counters point into the snapshot held here. A reload that
+  // removed the listener or turned its HTTP/2 off keeps the old snapshot and drains instead.
+  std::shared_ptr<const Snapshot> snap = worker_.snapshot();
+  const config::Listener* l = snap ? snap->FindListener(listener_) : nullptr;
+  const Counters* counters = nullptr;
+  if (l != nullptr) {
+    if (auto it = snap->http2.find(listener_); it != snap->http2.end()) counters = &it->second;
+  }
+  if (counters == nullptr) {
+    if (snap_) Drain();
+    return;
+  }
+  snap_ = std::move(snap);
+  listener_cfg_ = l;
+  counters_ = counters;
 }
 
 bool Connection::Setup() {
@@ -257,6 +268,7 @@ void Connection::StartStream(Stream& s) {
   counters_->streams->Add(worker_.index());
   if (snap_ != worker_.snapshot()) Adopt();
   s.snap = snap_;
+  s.listener = listener_cfg_;  // lives in s.snap
   const std::uint32_t max_requests = listener_cfg_->limits.max_requests_per_connection;
   if (worker_.draining() || (max_requests != 0 && started_ >= max_requests)) Drain();
   Stream* sp = &s;

@@ -69,7 +69,6 @@ class Connection {
   nghttp2_session* session() noexcept { return session_; }
   const Peer& peer() const noexcept { return peer_; }
   std::string_view listener() const noexcept { return listener_; }
-  const config::Listener& listener_config() const noexcept { return *listener_cfg_; }
   const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snap_; }
   // Output is pending: wakes the writer.
   void Kick() noexcept;

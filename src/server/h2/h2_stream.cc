@@ -94,7 +94,7 @@ asio::awaitable<void> Stream::Run() {
   // The response is queued; the stream lives until nghttp2 has sent it (or the client reset it),
   // bounded by send_timeout per wait for a client that stops reading.
   while (!closed) {
-    dl.Set(TimeoutKind::kSend, conn.worker().now(), conn.listener_config().limits.send_timeout);
+    dl.Set(TimeoutKind::kSend, conn.worker().now(), listener->limits.send_timeout);
     co_await Wait();
     if (dl.fired == TimeoutKind::kSend && !closed) {
       dl.fired = TimeoutKind::kNone;
@@ -109,8 +109,7 @@ asio::awaitable<void> Stream::Handle() {
   RequestState& s = *st;
   Exchange& ex = s.ex;
   Worker& w = conn.worker();
-  const config::Listener* l = snap->FindListener(conn.listener());
-  if (l == nullptr) l = &conn.listener_config();
+  const config::Listener* l = listener;
   const Peer& peer = conn.peer();
   w.stats().requests.Add();
   ex.start = w.now();
@@ -192,7 +191,7 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
   Exchange& ex = s.ex;
   Worker& w = conn.worker();
   const upstream::UpstreamSpec& up = *route.upstream;
-  const auto& limits = conn.listener_config().limits;
+  const auto& limits = listener->limits;
   auto& ustats = up.stats->slot(w.index());
   auto& pool = w.upstream_pool();
   s.acct.upstream_name = up.name;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "config/config.h"
 #include "http/message.h"
 #include "observe/metrics.h"
 #include "server/deadline.h"
@@ -49,7 +50,8 @@ struct Stream {
   Connection& conn;
   const std::int32_t id;
   std::unique_ptr<RequestState> st;
-  std::shared_ptr<const Snapshot> snap;  // the configuration this stream runs on
+  std::shared_ptr<const Snapshot> snap;        // the configuration this stream runs on
+  const config::Listener* listener = nullptr;  // in `snap`
   Stream* next = nullptr;
   Stream* prev = nullptr;
 
