@@ -334,14 +334,23 @@ admin: {{ address: 127.0.0.1:{admin} }}
 """
 
 
-class Http2LifecycleTest(unittest.TestCase):
+RELOAD = LIFECYCLE.replace("header_timeout: 1s, idle_timeout: 1s", "idle_timeout: 60s")
+
+
+class OwnRampartTest(unittest.TestCase):
+    """A rampart and an origin per test, on CONFIG."""
+    CONFIG = LIFECYCLE
+
     def setUp(self):
         self.origin = Origin()
-        self.rampart = Rampart(LIFECYCLE, self.origin)
+        self.rampart = Rampart(self.CONFIG, self.origin)
 
     def tearDown(self):
         self.rampart.stop()
         self.origin.stop()
+
+
+class Http2LifecycleTest(OwnRampartTest):
 
     def test_idle_connection_gets_goaway_no_error(self):
         c = h2raw.Client(self.rampart.port)
@@ -367,17 +376,8 @@ class Http2LifecycleTest(unittest.TestCase):
         self.assertEqual(self.rampart.proc.wait(timeout=20 * SLOW), 0)
 
 
-RELOAD = LIFECYCLE.replace("header_timeout: 1s, idle_timeout: 1s", "idle_timeout: 60s")
-
-
-class Http2ReloadTest(unittest.TestCase):
-    def setUp(self):
-        self.origin = Origin()
-        self.rampart = Rampart(RELOAD, self.origin)
-
-    def tearDown(self):
-        self.rampart.stop()
-        self.origin.stop()
+class Http2ReloadTest(OwnRampartTest):
+    CONFIG = RELOAD
 
     def test_reload_that_turns_http2_off_drains_open_connections(self):
         c = h2raw.Client(self.rampart.port)
