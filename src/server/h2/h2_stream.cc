@@ -362,13 +362,13 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     if (!s.resp_body_out.empty()) {
       s.acct.bytes_out += s.resp_body_out.size();
       AppendResponse(s.resp_body_out);
-      s.resp_body_out.clear();
     }
   }
   dl.Clear();
   if (ok && !no_body) {
     resp_done = true;
-    AppendResponse({});
+    std::string none;
+    AppendResponse(none);
   } else if (!ok) {
     Reset(NGHTTP2_INTERNAL_ERROR);  // a truncated body must not look complete
   }
@@ -435,8 +435,14 @@ bool Stream::Submit(std::string_view h1_head, bool end_stream) {
   return submitted_;
 }
 
-void Stream::AppendResponse(std::string_view data) {
-  resp.append(data);
+void Stream::AppendResponse(std::string& data) {
+  if (resp.empty()) {
+    resp.swap(data);  // the common case: the previous piece is sent, take this one as it is
+    resp_off = 0;
+  } else {
+    resp.append(data);
+  }
+  data.clear();
   if (!closed && submitted_) nghttp2_session_resume_data(conn.session(), id);
   conn.Kick();
 }

@@ -98,7 +98,8 @@ struct Stream {
   void LocalReply(int status, std::string_view reason, std::string_view message,
                   std::string_view extra_headers = {});
   void Reply(observe::LocalReason reason, std::string_view message);
-  void AppendResponse(std::string_view data);
+  // Queues `data` (left empty) for the data source and resumes it.
+  void AppendResponse(std::string& data);
   void Reset(std::uint32_t error_code) noexcept;
   void Consume(std::size_t n) noexcept;
   void Finish(int status, std::string_view reason);
