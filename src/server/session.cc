@@ -8,6 +8,7 @@
 #include "http/request_target.h"
 #include "pipeline/chain.h"
 #include "server/exchange_log.h"
+#include "server/h2/h2_connection.h"
 #include "server/upstream_connect.h"
 #include "server/upstream_request.h"
 #include "server/upstream_response.h"

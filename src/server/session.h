@@ -18,7 +18,6 @@
 #include "observe/metrics.h"
 #include "pipeline/exchange.h"
 #include "server/deadline.h"
-#include "server/h2/h2_connection.h"
 #include "server/request_state.h"
 #include "server/snapshot.h"
 #include "server/socket_io.h"
@@ -26,6 +25,9 @@
 
 namespace rampart::server {
 
+namespace h2 {
+class Connection;
+}
 class Worker;
 
 class Session {

@@ -12,6 +12,9 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
+namespace {
+
+// `dl` is armed with kConnect; the caller's deadline check cancels conn.socket when it passes.
 asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::UpstreamSpec& up,
                                                 const upstream::EndpointSpec& ep,
                                                 upstream::UpstreamConnection& conn, Deadline& dl) {
@@ -35,6 +38,8 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
   spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key, hec.message());
   co_return ConnectFailure::kTls;
 }
+
+}  // namespace
 
 asio::awaitable<Acquired> AcquireUpstream(Worker& worker, const upstream::UpstreamSpec& up,
                                           const upstream::EndpointSpec& ep,

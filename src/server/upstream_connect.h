@@ -1,6 +1,6 @@
-// Opening a new connection to an upstream endpoint: TCP connect, then the TLS handshake on TLS
-// upstreams, both bounded by the upstream's connect_timeout. Shared by HTTP/1.1 sessions and
-// HTTP/2 streams; the caller turns a failure into its own protocol's answer.
+// A connection to an upstream endpoint: an idle pooled one, else a new one (TCP connect, then the
+// TLS handshake on TLS upstreams, both bounded by the upstream's connect_timeout). Shared by
+// HTTP/1.1 sessions and HTTP/2 streams; the caller turns a failure into its own protocol's answer.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -15,13 +15,6 @@ namespace rampart::server {
 class Worker;
 
 enum class ConnectFailure : std::uint8_t { kNone, kTimeout, kRefused, kTls };
-
-// `dl` is armed with kConnect; the caller's deadline check cancels conn.socket when it passes.
-boost::asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker,
-                                                       const upstream::UpstreamSpec& up,
-                                                       const upstream::EndpointSpec& ep,
-                                                       upstream::UpstreamConnection& conn,
-                                                       Deadline& dl);
 
 // An idle pooled connection to `ep` (counted as reused), else a new one (counted as opened when
 // it is up). `cancel_target` points at the connection from the start, so the caller's deadline

@@ -414,13 +414,12 @@ int Connection::OnDataChunk(nghttp2_session* session, std::uint8_t, std::int32_t
   return 0;
 }
 
-int Connection::OnStreamClose(nghttp2_session* session, std::int32_t stream_id, std::uint32_t code,
+int Connection::OnStreamClose(nghttp2_session* session, std::int32_t stream_id, std::uint32_t,
                               void* ud) {
   Connection& c = Self(ud);
   Stream* s = StreamOf(session, stream_id);
   if (s == nullptr) return 0;
   s->closed = true;
-  s->close_code = code;
   nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
   if (!s->started) {
     c.StreamDone(s);

@@ -495,7 +495,6 @@ void Stream::Reset(std::uint32_t error_code) noexcept {
 }
 
 void Stream::Finish(int status, std::string_view reason) {
-  status_ = status;
   const Peer& p = conn.peer();
   FinishExchange(conn.worker(), snap.get(), *st, {p.ip, p.port, conn.listener(), "HTTP/2"}, status,
                  reason);

@@ -80,7 +80,6 @@ struct Stream {
   bool waiting_drain = false;
 
   bool closed = false;  // nghttp2 closed the stream (sent in full, or reset)
-  std::uint32_t close_code = 0;
   Deadline dl;
   upstream::UpstreamConnection* upstream = nullptr;  // for cancellation
   boost::asio::steady_timer wake;
@@ -103,14 +102,12 @@ struct Stream {
   void Reset(std::uint32_t error_code) noexcept;
   void Consume(std::size_t n) noexcept;
   void Finish(int status, std::string_view reason);
-  bool gone() const noexcept { return closed; }
   // Writes body_in upstream (chunk-framed when `chunked`), then gives the window back.
   boost::asio::awaitable<bool> SendBody(upstream::UpstreamConnection& up, bool chunked,
                                         std::chrono::microseconds timeout);
 
   std::size_t gates_ran_ = 0;
   bool submitted_ = false;
-  int status_ = 0;
 };
 
 }  // namespace rampart::server::h2
