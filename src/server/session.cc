@@ -13,7 +13,6 @@
 #include "server/upstream_request.h"
 #include "server/upstream_response.h"
 #include "server/worker.h"
-#include "upstream/picker.h"
 
 namespace rampart::server {
 
@@ -415,9 +414,6 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   Exchange& ex = st.ex;
   const upstream::UpstreamSpec& up = *route.upstream;
   const config::ListenerLimits& limits = listener_->limits;
-  auto& ustats = up.stats->slot(worker_.index());
-  auto& pool = worker_.upstream_pool();
-  st.acct.upstream_name = up.name;
   error_code ec;
 
   // The upstream request head.
@@ -436,27 +432,14 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   const bool can_keep = p.done() && p.keep_alive();
 
   // Pick an endpoint and get a connection: pooled first, else a new one.
-  std::size_t idx =
-      upstream::Picker::Pick(up, pool, worker_.rr_position(up.name), worker_.Random());
-  const upstream::EndpointSpec& ep = up.endpoints[idx];
-  st.acct.endpoint_key = ep.key;
-  upstream::ConnectionPool::Slot& slot = pool.For(ep);
-  upstream::ConnectionPool::ActiveRequest active(slot);
-  ustats.requests.Add();
-  st.acct.upstream_start = worker_.now();
-
+  UpstreamLease lease(worker_, up, st.acct, upstream_);
   std::unique_ptr<upstream::UpstreamConnection> conn;
-  struct UpstreamRef {  // clears the session's cancel target on every exit
-    upstream::UpstreamConnection*& ref;
-    ~UpstreamRef() { ref = nullptr; }
-  } upstream_ref{upstream_};
   for (int attempt = 0;; ++attempt) {
-    Acquired a = co_await AcquireUpstream(worker_, up, ep, slot, ustats, dl_, upstream_);
+    Acquired a = co_await lease.Acquire(dl_);
     conn = std::move(a.conn);
     const bool reused = a.reused;
     if (a.failure != ConnectFailure::kNone) {
-      st.acct.upstream_end = worker_.now();
-      auto [reason, message] = DescribeConnectFailure(a.failure, ustats);
+      auto [reason, message] = lease.ConnectFailed(a.failure);
       co_return co_await Reply(reason, message, can_keep);
     }
     if (expect_continue && attempt == 0) {
@@ -475,8 +458,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       conn.reset();  // closed by the origin while idle: one retry on a new connection
       continue;
     }
-    ustats.Count(dl_.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
-                                                     : observe::UpstreamError::kReset);
+    lease.Fail(dl_.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                                   : observe::UpstreamError::kReset);
     co_return co_await Reply(LocalReason::kUpstreamUnavailable,
                              "the upstream closed the connection", can_keep);
   }
@@ -521,19 +504,12 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   std::optional<http::h1::ResponseParser> rp;
   std::size_t rconsumed = 0;
   SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
-  auto upstream_failed = [&](bool timed_out) {
-    st.acct.upstream_end = worker_.now();
-    ustats
-        .errors[static_cast<int>(timed_out ? observe::UpstreamError::kTimeout
-                                           : observe::UpstreamError::kReset)]
-        .Add();
-  };
   const HeadOutcome head = co_await ReadUpstreamHead(
       worker_, *conn, st, rp, rconsumed,
       {.rechunk = client11, .head_request = ex.method == "HEAD", .expect_switch = websocket});
   if (head == HeadOutcome::kClosed) {
-    bool timed_out = dl_.fired == TimeoutKind::kUpstream;
-    upstream_failed(timed_out);
+    const bool timed_out = dl_.fired == TimeoutKind::kUpstream;
+    lease.Fail(timed_out ? observe::UpstreamError::kTimeout : observe::UpstreamError::kReset);
     if (timed_out) {
       co_return co_await Reply(LocalReason::kUpstreamTimeout,
                                "the upstream did not respond in time", false);
@@ -542,8 +518,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
                              "the upstream closed the connection without a response", false);
   }
   if (head == HeadOutcome::kInvalid || head == HeadOutcome::kUnexpectedSwitch) {
-    st.acct.upstream_end = worker_.now();
-    ustats.Count(observe::UpstreamError::kBadResponse);
+    lease.Fail(observe::UpstreamError::kBadResponse);
     co_return co_await Reply(LocalReason::kUpstreamBadResponse,
                              head == HeadOutcome::kInvalid ? "the upstream sent an invalid response"
                                                            : "unexpected protocol switch",
@@ -606,7 +581,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     if (ec == asio::error::eof) {
       rp->FeedEof();
       if (!rp->done()) {
-        upstream_failed(false);
+        lease.Fail(observe::UpstreamError::kReset);
         ok = false;
         break;
       }
@@ -621,14 +596,15 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       break;
     }
     if (ec) {
-      upstream_failed(dl_.fired == TimeoutKind::kUpstream);
+      lease.Fail(dl_.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                                     : observe::UpstreamError::kReset);
       ok = false;
       break;
     }
     st.up_in.Commit(n);
     st.up_in.Consume(rp->Feed(st.up_in.data(), st.up_in.size()));
     if (rp->failure() != http::ParseFailure::kNone) {
-      ustats.Count(observe::UpstreamError::kBadResponse);
+      lease.Fail(observe::UpstreamError::kBadResponse);
       ok = false;
       break;
     }
@@ -638,8 +614,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   // Reuse the upstream connection only after a complete, well-framed exchange.
   if (ok && upstream_clean && request_sent && rp->done() && rp->keep_alive() && st.up_in.empty() &&
       rf != BodyFraming::kUntilClose) {
-    conn->requests++;
-    pool.GiveBack(slot, std::move(conn), up.max_idle_per_endpoint, up.idle_timeout, worker_.now());
+    lease.GiveBack(std::move(conn));
   }
   Finish(ex.status, ok ? std::string_view() : std::string_view("upstream_aborted"));
   co_return ok&& keep_alive;

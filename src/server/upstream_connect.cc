@@ -5,6 +5,7 @@
 
 #include "net/tls/client_tls.h"
 #include "server/worker.h"
+#include "upstream/picker.h"
 
 namespace rampart::server {
 
@@ -71,6 +72,51 @@ ConnectFailureReply DescribeConnectFailure(ConnectFailure f, observe::UpstreamSl
   return {observe::LocalReason::kUpstreamUnavailable,
           f == ConnectFailure::kTls ? "the TLS handshake with the upstream failed"
                                     : "cannot connect to the upstream"};
+}
+
+namespace {
+
+const upstream::EndpointSpec& PickEndpoint(Worker& w, const upstream::UpstreamSpec& up) {
+  return up
+      .endpoints[upstream::Picker::Pick(up, w.upstream_pool(), w.rr_position(up.name), w.Random())];
+}
+
+}  // namespace
+
+UpstreamLease::UpstreamLease(Worker& worker, const upstream::UpstreamSpec& up,
+                             ExchangeAccounting& acct, upstream::UpstreamConnection*& cancel_target)
+    : worker_(worker),
+      up_(up),
+      acct_(acct),
+      cancel_target_(cancel_target),
+      stats_(up.stats->slot(worker.index())),
+      ep_(PickEndpoint(worker, up)),
+      slot_(worker.upstream_pool().For(ep_)),
+      active_(slot_) {
+  stats_.requests.Add();
+  acct_.upstream_name = up.name;
+  acct_.endpoint_key = ep_.key;
+  acct_.upstream_start = worker.now();
+}
+
+asio::awaitable<Acquired> UpstreamLease::Acquire(Deadline& dl) {
+  co_return co_await AcquireUpstream(worker_, up_, ep_, slot_, stats_, dl, cancel_target_);
+}
+
+ConnectFailureReply UpstreamLease::ConnectFailed(ConnectFailure f) {
+  acct_.upstream_end = worker_.now();
+  return DescribeConnectFailure(f, stats_);
+}
+
+void UpstreamLease::Fail(observe::UpstreamError e) {
+  acct_.upstream_end = worker_.now();
+  stats_.Count(e);
+}
+
+void UpstreamLease::GiveBack(std::unique_ptr<upstream::UpstreamConnection> conn) {
+  conn->requests++;
+  worker_.upstream_pool().GiveBack(slot_, std::move(conn), up_.max_idle_per_endpoint,
+                                   up_.idle_timeout, worker_.now());
 }
 
 }  // namespace rampart::server

@@ -8,6 +8,7 @@
 
 #include "observe/metrics.h"
 #include "server/deadline.h"
+#include "server/request_state.h"
 #include "upstream/connection_pool.h"
 
 namespace rampart::server {
@@ -36,5 +37,36 @@ struct ConnectFailureReply {
   std::string_view message;
 };
 ConnectFailureReply DescribeConnectFailure(ConnectFailure f, observe::UpstreamSlot& stats);
+
+// One request's hold on an upstream, for HTTP/1.1 sessions and HTTP/2 streams alike: picks the
+// endpoint, counts the request (and, while it lives, its place in the slot's in-flight count for
+// least_request), records the upstream in the exchange's accounting, and keeps `cancel_target`
+// pointing at the connection in use until it ends.
+class UpstreamLease {
+ public:
+  UpstreamLease(Worker& worker, const upstream::UpstreamSpec& up, ExchangeAccounting& acct,
+                upstream::UpstreamConnection*& cancel_target);
+  ~UpstreamLease() { cancel_target_ = nullptr; }
+  UpstreamLease(const UpstreamLease&) = delete;
+  UpstreamLease& operator=(const UpstreamLease&) = delete;
+
+  boost::asio::awaitable<Acquired> Acquire(Deadline& dl);
+  // A connect or TLS failure: its local reply, counted.
+  ConnectFailureReply ConnectFailed(ConnectFailure f);
+  // The exchange with the upstream failed: counted, and its end time recorded.
+  void Fail(observe::UpstreamError e);
+  // After a complete, well-framed exchange: back to the pool for reuse.
+  void GiveBack(std::unique_ptr<upstream::UpstreamConnection> conn);
+
+ private:
+  Worker& worker_;
+  const upstream::UpstreamSpec& up_;
+  ExchangeAccounting& acct_;
+  upstream::UpstreamConnection*& cancel_target_;
+  observe::UpstreamSlot& stats_;
+  const upstream::EndpointSpec& ep_;
+  upstream::ConnectionPool::Slot& slot_;
+  upstream::ConnectionPool::ActiveRequest active_;
+};
 
 }  // namespace rampart::server

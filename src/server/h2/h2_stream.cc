@@ -16,7 +16,6 @@
 #include "server/upstream_request.h"
 #include "server/upstream_response.h"
 #include "server/worker.h"
-#include "upstream/picker.h"
 
 namespace rampart::server::h2 {
 
@@ -192,9 +191,6 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
   Worker& w = conn.worker();
   const upstream::UpstreamSpec& up = *route.upstream;
   const auto& limits = listener->limits;
-  auto& ustats = up.stats->slot(w.index());
-  auto& pool = w.upstream_pool();
-  s.acct.upstream_name = up.name;
   error_code ec;
 
   // A body of unknown length goes upstream chunked; one that already arrived whole does not.
@@ -204,31 +200,15 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
   ur.chunked = chunked;
   http::BuildUpstreamRequestHead(s.head_out, ur);
 
-  const std::size_t idx = upstream::Picker::Pick(up, pool, w.rr_position(up.name), w.Random());
-  const upstream::EndpointSpec& ep = up.endpoints[idx];
-  s.acct.endpoint_key = ep.key;
-  upstream::ConnectionPool::Slot& slot = pool.For(ep);
-  upstream::ConnectionPool::ActiveRequest active(slot);
-  ustats.requests.Add();
-  s.acct.upstream_start = w.now();
-  auto upstream_failed = [&](observe::UpstreamError e) {
-    s.acct.upstream_end = w.now();
-    ustats.Count(e);
-  };
-
+  UpstreamLease lease(w, up, s.acct, upstream);
   std::unique_ptr<upstream::UpstreamConnection> c;
-  struct UpstreamRef {  // clears the stream's cancel target on every exit
-    upstream::UpstreamConnection*& ref;
-    ~UpstreamRef() { ref = nullptr; }
-  } upstream_ref{upstream};
   for (int attempt = 0;; ++attempt) {
-    Acquired a = co_await AcquireUpstream(w, up, ep, slot, ustats, dl, upstream);
+    Acquired a = co_await lease.Acquire(dl);
     c = std::move(a.conn);
     const bool reused = a.reused;
     if (a.failure != ConnectFailure::kNone) {
-      s.acct.upstream_end = w.now();
-      if (closed) co_return Finish(0, "client_reset");
-      auto [reason, message] = DescribeConnectFailure(a.failure, ustats);
+      if (closed) co_return Finish(0, "client_reset");  // the reset cancelled the connect
+      auto [reason, message] = lease.ConnectFailed(a.failure);
       co_return Reply(reason, message);
     }
     dl.Set(TimeoutKind::kUpstream, w.now(), up.response_timeout);
@@ -240,8 +220,8 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
       c.reset();  // closed by the origin while idle: one retry on a new connection
       continue;
     }
-    upstream_failed(dl.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
-                                                       : observe::UpstreamError::kReset);
+    lease.Fail(dl.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                                  : observe::UpstreamError::kReset);
     co_return Reply(LocalReason::kUpstreamUnavailable, "the upstream closed the connection");
   }
 
@@ -281,13 +261,13 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
   if (closed) co_return Finish(0, "client_reset");
   if (head == HeadOutcome::kClosed) {
     const bool timed_out = dl.fired == TimeoutKind::kUpstream;
-    upstream_failed(timed_out ? observe::UpstreamError::kTimeout : observe::UpstreamError::kReset);
+    lease.Fail(timed_out ? observe::UpstreamError::kTimeout : observe::UpstreamError::kReset);
     co_return Reply(timed_out ? LocalReason::kUpstreamTimeout : LocalReason::kUpstreamUnavailable,
                     timed_out ? "the upstream did not respond in time"
                               : "the upstream closed the connection without a response");
   }
   if (head != HeadOutcome::kOk) {
-    upstream_failed(observe::UpstreamError::kBadResponse);
+    lease.Fail(observe::UpstreamError::kBadResponse);
     co_return Reply(LocalReason::kUpstreamBadResponse, head == HeadOutcome::kInvalid
                                                            ? "the upstream sent an invalid response"
                                                            : "unexpected protocol switch");
@@ -338,7 +318,7 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     if (ec == asio::error::eof) {
       rp->FeedEof();
       if (!rp->done()) {
-        upstream_failed(observe::UpstreamError::kReset);
+        lease.Fail(observe::UpstreamError::kReset);
         ok = false;
       }
       upstream_clean = false;
@@ -346,8 +326,8 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     }
     if (ec) {
       if (!closed) {
-        upstream_failed(dl.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
-                                                           : observe::UpstreamError::kReset);
+        lease.Fail(dl.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                                      : observe::UpstreamError::kReset);
       }
       ok = false;
       break;
@@ -355,7 +335,7 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     s.up_in.Commit(n);
     s.up_in.Consume(rp->Feed(s.up_in.data(), s.up_in.size()));
     if (rp->failure() != http::ParseFailure::kNone) {
-      ustats.Count(observe::UpstreamError::kBadResponse);
+      lease.Fail(observe::UpstreamError::kBadResponse);
       ok = false;
       break;
     }
@@ -375,8 +355,7 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
   // Reuse the upstream connection only after a complete, well-framed exchange.
   if (ok && upstream_clean && request_sent && rp->done() && rp->keep_alive() && s.up_in.empty() &&
       rp->framing() != http::h1::BodyFraming::kUntilClose) {
-    c->requests++;
-    pool.GiveBack(slot, std::move(c), up.max_idle_per_endpoint, up.idle_timeout, w.now());
+    lease.GiveBack(std::move(c));
   }
   Finish(ex.status, ok ? std::string_view() : closed ? "client_reset" : "upstream_aborted");
 }
