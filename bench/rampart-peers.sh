@@ -5,19 +5,16 @@
 set -euo pipefail
 cfg=$(mktemp /tmp/rampart-peers-XXXX.yaml)
 tls_listeners=""
-if [ -n "${RAMPART_TLS_PORT:-}" ]; then
+tls_listener() { # name port [extra tls keys]
   tls_listeners+="
-  - name: bench_tls
-    address: 127.0.0.1:${RAMPART_TLS_PORT}
+  - name: $1
+    address: 127.0.0.1:$2
     limits: { idle_timeout: 65s, header_timeout: 10s }
-    tls: { cert: ${RAMPART_TLS_CERT}, key: ${RAMPART_TLS_KEY}, min_version: \"1.2\" }"
-fi
+    tls: { cert: ${RAMPART_TLS_CERT}, key: ${RAMPART_TLS_KEY}, min_version: \"1.2\"${3:+, $3} }"
+}
+if [ -n "${RAMPART_TLS_PORT:-}" ]; then tls_listener bench_tls "$RAMPART_TLS_PORT"; fi
 if [ -n "${RAMPART_TLS_FULL_PORT:-}" ]; then
-  tls_listeners+="
-  - name: bench_tls_full
-    address: 127.0.0.1:${RAMPART_TLS_FULL_PORT}
-    limits: { idle_timeout: 65s, header_timeout: 10s }
-    tls: { cert: ${RAMPART_TLS_CERT}, key: ${RAMPART_TLS_KEY}, min_version: \"1.2\", session_tickets: false }"
+  tls_listener bench_tls_full "$RAMPART_TLS_FULL_PORT" "session_tickets: false"
 fi
 cat > "$cfg" <<YAML
 workers: 1

@@ -66,6 +66,24 @@ admin: {{ address: 127.0.0.1:{admin} }}
 """
 
 
+def concurrent_statuses(rampart, path, headers, n):
+    """The statuses of `n` simultaneous GETs, in completion order."""
+    results = []
+    lock = threading.Lock()
+
+    def one():
+        r, _ = get(rampart, path, headers)
+        with lock:
+            results.append(r.status)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def get(rampart, path, headers=None):
     c = rampart.http()
     c.request("GET", path, headers=headers or {})
@@ -178,21 +196,8 @@ class LocalRateLimitTest(ProxyTestCase):
 
     def test_shape_mode_delays_to_the_constant_rate(self):
         # 20/s with a queue of 5: 6 simultaneous requests all pass, the last one 250 ms later.
-        h = {"X-Tenant": "shape"}
-        results = []
-        lock = threading.Lock()
-
-        def one():
-            r, _ = get(self.rampart, "/shaped", h)
-            with lock:
-                results.append(r.status)
-
         start = time.monotonic()
-        ts = [threading.Thread(target=one) for _ in range(6)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
+        results = concurrent_statuses(self.rampart, "/shaped", {"X-Tenant": "shape"}, 6)
         elapsed = time.monotonic() - start
         self.assertEqual(sorted(results), [200] * 6)
         self.assertGreaterEqual(elapsed, 0.24)  # the shaper held the queue; never faster
@@ -200,20 +205,7 @@ class LocalRateLimitTest(ProxyTestCase):
     def test_a_shaping_delay_longer_than_the_header_timeout_still_answers(self):
         # 1/s with a queue of 2: the third simultaneous request waits 2 s in the gate, past the
         # listener's 1 s header_timeout (which ends with the head), and is still served.
-        h = {"X-Tenant": "slow-shape"}
-        results = []
-        lock = threading.Lock()
-
-        def one():
-            r, _ = get(self.rampart, "/slow-shape", h)
-            with lock:
-                results.append(r.status)
-
-        ts = [threading.Thread(target=one) for _ in range(3)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
+        results = concurrent_statuses(self.rampart, "/slow-shape", {"X-Tenant": "slow-shape"}, 3)
         self.assertEqual(results, [200, 200, 200])
 
     def test_missing_key_part_skips_when_configured(self):
