@@ -44,9 +44,9 @@ def request_headers(authority, path="/", method="GET", extra=()):
 
 
 class Client:
-    def __init__(self, port, timeout=10):
+    def __init__(self, port, timeout=10, preface=PREFACE):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        self.sock.sendall(preface + frame(SETTINGS, 0, 0))
         self.buf = b""
         self.authority = f"127.0.0.1:{port}"
 

@@ -299,10 +299,7 @@ class Http2Test(unittest.TestCase):
 
     def test_bad_preface_gets_goaway(self):
         before = self.goaways("protocol_error")
-        c = h2raw.Client.__new__(h2raw.Client)
-        c.sock = socket.create_connection(("127.0.0.1", self.rampart.port), timeout=5)
-        c.buf = b""
-        c.sock.sendall(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + h2raw.frame(h2raw.SETTINGS, 0, 0))
+        c = h2raw.Client(self.rampart.port, preface=b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
         frames = c.frames_until_close(5 * SLOW)
         c.close()
         self.assertEqual(h2raw.goaway_code(frames), h2raw.PROTOCOL_ERROR)
@@ -334,7 +331,9 @@ admin: {{ address: 127.0.0.1:{admin} }}
 """
 
 
-RELOAD = LIFECYCLE.replace("header_timeout: 1s, idle_timeout: 1s", "idle_timeout: 60s")
+# One worker: the probe below must reach the worker that holds the connection.
+RELOAD = "workers: 1\n" + LIFECYCLE.replace("header_timeout: 1s, idle_timeout: 1s",
+                                           "idle_timeout: 60s")
 
 
 class OwnRampartTest(unittest.TestCase):
@@ -382,6 +381,10 @@ class Http2ReloadTest(OwnRampartTest):
     def test_reload_that_turns_http2_off_drains_open_connections(self):
         c = h2raw.Client(self.rampart.port)
         c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/a")))
+        while True:  # the connection is HTTP/2 before the reload: stream 1 is answered
+            ftype, flags, sid, _ = c.read_frame()
+            if sid == 1 and ftype in (h2raw.HEADERS, h2raw.DATA) and flags & h2raw.END_STREAM:
+                break
         self.rampart.write_config(RELOAD.replace("limits:", "http2: {{ enabled: false }}\n    limits:"))
         self.rampart.proc.send_signal(1)
         ok = 'rampart_config_reloads_total{result="ok"}'
@@ -389,6 +392,12 @@ class Http2ReloadTest(OwnRampartTest):
         while (self.rampart.metric(ok) or 0) < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         self.assertEqual(self.rampart.metric(ok), 1)
+        # The worker has the new configuration once a new connection's preface is refused.
+        while time.monotonic() < deadline:
+            with socket.create_connection(("127.0.0.1", self.rampart.port), timeout=5) as probe:
+                probe.sendall(h2raw.PREFACE)
+                if probe.recv(100).startswith(b"HTTP/1.1 400"):
+                    break
         # The next stream still runs, on the configuration its connection started with; then
         # the connection is told to go away.
         c.send(c.headers_frame(3, h2raw.request_headers(c.authority, "/b")))

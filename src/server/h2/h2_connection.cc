@@ -205,9 +205,10 @@ void Connection::CheckDeadlines(SteadyTime now) noexcept {
 void Connection::Drain() noexcept {
   if (draining_ || session_ == nullptr) return;
   draining_ = true;
+  // Streams up to the last one started (whose HEADERS nghttp2 may still be processing) finish.
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                        nullptr, 0);
+                        std::max(nghttp2_session_get_last_proc_stream_id(session_), last_started_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
   Kick();
 }
 
@@ -262,6 +263,7 @@ void Connection::ArmIdle() noexcept {
 
 void Connection::StartStream(Stream& s) {
   s.started = true;
+  last_started_ = s.id;
   ++running_;
   ++started_;
   ArmIdle();

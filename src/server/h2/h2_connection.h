@@ -113,6 +113,7 @@ class Connection {
   Stream* streams_ = nullptr;  // intrusive list of every stream nghttp2 told us about
   std::size_t running_ = 0;    // streams whose coroutine is running
   std::uint64_t started_ = 0;  // streams started, for max_requests_per_connection
+  std::int32_t last_started_ = 0;
   boost::asio::steady_timer write_wake_;
   boost::asio::steady_timer streams_gone_;
   bool writer_waiting_ = false;
