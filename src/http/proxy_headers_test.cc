@@ -54,6 +54,10 @@ TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
   BuildUpstreamRequestHead(out, r);
   EXPECT_NE(out.find("X-Forwarded-For: 6.6.6.6, 192.0.2.1\r\n"), std::string::npos);
   EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  // Via names the protocol the request arrived in (RFC 9110 section 7.6.3).
+  r.received_protocol = "2";
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_NE(out.find("Via: 1.0 edge, 2 rampart\r\n"), std::string::npos);
 }
 
 TEST(ProxyHeaders, ConnectionTokensIncludingMany) {

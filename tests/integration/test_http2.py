@@ -18,9 +18,11 @@ CONFIG = """
 listeners:
   - name: public
     address: 127.0.0.1:{port}
-    limits: {{ max_header_bytes: 8KiB, max_body: 4MiB, idle_timeout: 30s }}
+    limits: {{ max_request_line: 2KiB, max_header_bytes: 8KiB, max_body: 4MiB, idle_timeout: 30s }}
     http2:
       max_concurrent_streams: 64
+      max_header_table: 8KiB
+      connection_window: 2MiB
       reset_burst: 50
       resets_per_second: 10
       max_control_frames_per_second: 200
@@ -159,6 +161,11 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(json.loads(body)["error"], "no_route")
         self.assertEqual(curl(f"{self.base}/app/../x", "--path-as-is", "-o", "/dev/null", "-w",
                               "%{http_code}"), "400")
+        self.assertEqual(curl(f"{self.base}/app/{'p' * 3000}", "-o", "/dev/null", "-w",
+                              "%{http_code}"), "414")  # :path over max_request_line
+        many = [a for i in range(101) for a in ("-H", f"X-N{i}: v")]  # over max_headers
+        self.assertEqual(curl(f"{self.base}/app/h", *many, "-o", "/dev/null", "-w",
+                              "%{http_code}"), "431")
         big = "x" * 9000
         self.assertEqual(curl(f"{self.base}/app/h", "-H", f"X-Big: {big}", "-o", "/dev/null",
                               "-w", "%{http_code}"), "431")
@@ -226,11 +233,18 @@ class Http2Test(unittest.TestCase):
     def test_advertised_settings(self):
         c = h2raw.Client(self.rampart.port)
         s = c.settings()
+        # connection_window: the connection's window is raised from 64KiB-1 right away.
+        while True:
+            ftype, _, sid, payload = c.read_frame()
+            if ftype == h2raw.WINDOW_UPDATE and sid == 0:
+                break
         c.close()
+        self.assertEqual(int.from_bytes(payload, "big"), 2 * 1024 * 1024 - 65535)
         self.assertEqual(s[0x3], 64)        # MAX_CONCURRENT_STREAMS
         self.assertEqual(s[0x6], 8192)      # MAX_HEADER_LIST_SIZE = max_header_bytes
         self.assertEqual(s[0x2], 0)         # ENABLE_PUSH
         self.assertEqual(s[0x4], 256 * 1024)  # INITIAL_WINDOW_SIZE
+        self.assertEqual(s[0x1], 8192)      # HEADER_TABLE_SIZE = max_header_table
 
     def flood_closes_only_the_offender(self, reason, payload, code, prepare=None):
         before = self.goaways(reason)
@@ -269,7 +283,10 @@ class Http2Test(unittest.TestCase):
                 out += c.headers_frame(sid, h2raw.request_headers(c.authority, "/app/r"))
                 out += h2raw.frame(h2raw.RST_STREAM, 0, sid, (h2raw.CANCEL).to_bytes(4, "big"))
             return out
+        resets = 'rampart_http2_client_resets_total{listener="public"}'
+        before = self.rampart.metric(resets) or 0
         self.flood_closes_only_the_offender("rapid_reset", payload, h2raw.INTERNAL_ERROR)
+        self.assertGreaterEqual(self.rampart.metric(resets) - before, 50)  # reset_burst
 
     def test_continuation_flood_is_cut_off(self):
         def payload(c):
@@ -320,13 +337,14 @@ LIFECYCLE = """
 listeners:
   - name: public
     address: 127.0.0.1:{port}
-    limits: {{ header_timeout: 1s, idle_timeout: 1s }}
+    limits: {{ header_timeout: 1s, idle_timeout: 1s, body_timeout: 1s }}
 routes:
   - name: app
     upstream: app
 upstreams:
   app:
     endpoints: [{origin}]
+access_log: {{ path: {log} }}
 admin: {{ address: 127.0.0.1:{admin} }}
 """
 
@@ -358,6 +376,21 @@ class Http2LifecycleTest(OwnRampartTest):
         self.assertEqual(h2raw.goaway_code(frames), h2raw.NO_ERROR)
         self.assertEqual(self.rampart.metric(
             'rampart_http2_goaways_total{listener="public",reason="idle"}'), 1)
+
+    def test_body_that_stops_arriving_gets_408_on_its_stream(self):
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/upload", method="POST"),
+                               end_stream=False))
+        deadline = time.monotonic() + 10 * SLOW
+        head = None
+        while head is None and time.monotonic() < deadline:
+            ftype, _, sid, payload = c.read_frame()
+            if ftype == h2raw.HEADERS and sid == 1:
+                head = payload
+        c.close()
+        self.assertIsNotNone(head)
+        line = [l for l in self.rampart.access_log() if l["path"] == "/upload"][-1]
+        self.assertEqual((line["status"], line["reason"]), (408, "request_timeout"))
 
     def test_sigterm_lets_streams_in_flight_finish(self):
         c = h2raw.Client(self.rampart.port)
