@@ -79,12 +79,21 @@ class Rampart:
         self.log_path = os.path.join(self.dir.name, "access.log")
         self.origin = origin
         self.workers = workers
-        self.write_config(body)
         self.stderr = open(os.path.join(self.dir.name, "stderr.log"), "w+")
-        self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
-        wait_port(self.port, self.proc)
-        wait_port(self.admin_port, self.proc)
+        for attempt in range(3):
+            self.write_config(body)
+            self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path],
+                                         stdout=subprocess.DEVNULL, stderr=self.stderr)
+            try:
+                wait_port(self.port, self.proc)
+                wait_port(self.admin_port, self.proc)
+                return
+            except RuntimeError:
+                # free_port() only found the ports free a moment ago; another process may have
+                # taken one since. Try again on new ports, but fail on any other start-up error.
+                if self.proc.poll() is None or "in use" not in self.logs() or attempt == 2:
+                    raise RuntimeError(f"rampart did not start:\n{self.logs()}")
+                self.port, self.admin_port = free_port(), free_port()
 
     def write_config(self, body):
         text = textwrap.dedent(body).format(port=self.port, admin=self.admin_port,
