@@ -134,6 +134,10 @@ struct Route {
 
 enum class LoadBalancer { kRoundRobin, kLeastRequest };
 
+// What rampart speaks to an upstream: HTTP/1.1 (keep-alive pool), or HTTP/2 (multiplexed
+// sessions; TLS with ALPN h2, or cleartext h2c with prior knowledge), which gRPC needs.
+enum class UpstreamProtocol { kHttp1, kHttp2 };
+
 struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
@@ -160,6 +164,8 @@ struct Upstream {
   microseconds idle_timeout = 60s;           // pooled keep-alive connection
   std::uint32_t max_idle_per_endpoint = 64;  // per worker
   std::optional<UpstreamTls> tls;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  int protocol_line = 0;  // where `protocol` was set, for errors that involve it
 };
 
 struct AccessLog {

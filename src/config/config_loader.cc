@@ -468,6 +468,11 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
                                obj.Where("load_balancer"), s));
     }
   }
+  if (auto v = obj.Get("protocol"); v.IsDefined()) {
+    r.Choice(v, obj.Where("protocol"),
+             {{"http1", UpstreamProtocol::kHttp1}, {"h2", UpstreamProtocol::kHttp2}}, u.protocol);
+    u.protocol_line = r.OriginOf(v).line;
+  }
   if (auto v = obj.Get("timeouts"); v.IsDefined()) {
     YamlObject t(r, v, obj.Where("timeouts"));
     if (t.ok()) {
@@ -605,6 +610,15 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
       r.ErrorAtLine(route.origin.line,
                     fmt::format("route '{}': upstream '{}' is not defined under upstreams",
                                 route.name, route.upstream));
+      continue;
+    }
+    const Upstream& u = cfg.upstreams.at(route.upstream);
+    if (route.websocket.enabled && u.protocol == UpstreamProtocol::kHttp2) {
+      r.ErrorAtLine(route.origin.line,
+                    fmt::format("route '{}': websocket needs an HTTP/1.1 upstream, and upstream "
+                                "'{}' (line {}) has protocol: h2; route WebSocket traffic to an "
+                                "upstream with protocol: http1",
+                                route.name, route.upstream, u.protocol_line));
     }
   }
   if (auto v = top.Get("access_log"); v.IsDefined()) {

@@ -176,7 +176,9 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) 
     for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
   }
   out.append(r.extra);
-  out.append("Via: 1.1 ");
+  out.append("Via: ");
+  out.append(r.received_protocol);
+  out.push_back(' ');
   out.append(r.via);
   out.append("\r\n");
   if (!r.upgrade.empty()) {

@@ -60,6 +60,7 @@ struct DownstreamResponse {
   bool keep_alive = true;
   bool client_http10 = false;
   std::string_view upgrade;  // a 101 passed through: Connection: Upgrade, Upgrade: <this>
+  std::string_view received_protocol = "1.1";  // the upstream's HTTP version, for Via: "2"
 };
 void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r);
 

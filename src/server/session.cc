@@ -9,6 +9,7 @@
 #include "pipeline/chain.h"
 #include "server/exchange_log.h"
 #include "server/h2/h2_connection.h"
+#include "server/h2/upstream_session.h"
 #include "server/upstream_connect.h"
 #include "server/upstream_request.h"
 #include "server/upstream_response.h"
@@ -103,6 +104,7 @@ void Session::CheckDeadline(SteadyTime now) noexcept {
   error_code ec;
   socket_.cancel(ec);
   if (upstream_) upstream_->socket.cancel(ec);
+  if (h2_upstream_) h2_upstream_->Wake();
 }
 
 void Session::CloseIfIdle() noexcept {
@@ -266,6 +268,9 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   st_->acct.Reset();
   st_->ex.start = worker_.now();
   parser.emplace(RequestLimits(listener_->limits), st_->request_headers, st_->body_out);
+  // Body bytes come out decoded; an HTTP/1.1 upstream gets them re-chunked by Proxy (its chunk
+  // boundaries), an HTTP/2 upstream as DATA.
+  parser->set_rechunk(false);
   std::size_t consumed = 0;
   const std::size_t max_total = limits.max_header_bytes + kReadChunk;
   const bool h2c = requests_ == 0 && !tls_ && listener_->http2.enabled;
@@ -404,7 +409,7 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
       co_return keep;
     }
   }
-  bool keep = co_await Proxy(p, *route);
+  bool keep = route->upstream->http2 ? co_await ProxyH2(p, *route) : co_await Proxy(p, *route);
   RunCompleteGates(*route, ex, gates_ran_);
   co_return keep;
 }
@@ -430,6 +435,15 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   const bool expect_continue = p.version() == 11 && !p.done() && p.body_bytes() == 0 &&
                                IEquals(st.request_headers.Get("expect"), "100-continue");
   const bool can_keep = p.done() && p.keep_alive();
+  // The body bytes in st.body_out as they go upstream: chunk-framed when the client's were, the
+  // last chunk once the request is done.
+  auto frame_body = [&]() -> std::string_view {
+    if (!ur.chunked) return st.body_out;
+    st.scratch.clear();
+    if (!st.body_out.empty()) http::AppendChunk(st.scratch, st.body_out);
+    if (p.done()) st.scratch.append("0\r\n\r\n");
+    return st.scratch;
+  };
 
   // Pick an endpoint and get a connection: pooled first, else a new one.
   UpstreamLease lease(worker_, up, st.acct, upstream_);
@@ -451,7 +465,7 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       if (ec) co_return false;
     }
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
-    asio::const_buffer b[2] = {asio::buffer(st.head_out), asio::buffer(st.body_out)};
+    asio::const_buffer b[2] = {asio::buffer(st.head_out), asio::buffer(frame_body())};
     co_await UpWrite(*conn, b, ec);
     if (!ec) break;
     if (reused && attempt == 0 && dl_.fired == TimeoutKind::kNone) {
@@ -487,9 +501,9 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
       co_await ParseFailureReply(p.failure(), p.failure_detail());
       co_return false;
     }
-    if (!st.body_out.empty()) {
+    if (!st.body_out.empty() || (ur.chunked && p.done())) {
       SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
-      asio::const_buffer b[1] = {asio::buffer(st.body_out)};
+      asio::const_buffer b[1] = {asio::buffer(frame_body())};
       co_await UpWrite(*conn, b, ec);
       st.body_out.clear();
       if (ec) {

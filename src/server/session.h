@@ -27,7 +27,8 @@ namespace rampart::server {
 
 namespace h2 {
 class Connection;
-}
+class UpstreamStream;
+}  // namespace h2
 class Worker;
 
 class Session {
@@ -53,6 +54,8 @@ class Session {
   boost::asio::awaitable<bool> ReadHead(std::optional<http::h1::RequestParser>& parser);
   boost::asio::awaitable<bool> HandleRequest(http::h1::RequestParser& parser);
   boost::asio::awaitable<bool> Proxy(http::h1::RequestParser& parser, const CompiledRoute& route);
+  // The same to an HTTP/2 upstream (session_h2_upstream.cc).
+  boost::asio::awaitable<bool> ProxyH2(http::h1::RequestParser& parser, const CompiledRoute& route);
   boost::asio::awaitable<bool> LocalReply(int status, std::string_view reason,
                                           std::string_view message, bool keep_alive,
                                           std::string_view extra_headers = {});
@@ -114,6 +117,7 @@ class Session {
   bool h2c_preface_ = false;  // ReadHead saw "PRI * HTTP/2.0"
   std::unique_ptr<RequestState> st_;
   upstream::UpstreamConnection* upstream_ = nullptr;  // the one in use, for cancellation
+  h2::UpstreamStream* h2_upstream_ = nullptr;         // the same on an HTTP/2 upstream
 
   Deadline dl_;
   bool idle_ = false;

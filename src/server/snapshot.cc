@@ -182,17 +182,24 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     spec->idle_timeout = u.idle_timeout;
     spec->max_idle_per_endpoint = u.max_idle_per_endpoint;
     spec->stats = metrics.Upstream(name);
+    spec->http2 = u.protocol == config::UpstreamProtocol::kHttp2;
     if (u.tls) {
       std::string error;
       spec->tls = tls::BuildClientContext(*u.tls, base_dir, &error);
       if (!spec->tls) {
         out.errors.push_back({u.tls->origin.file, u.tls->origin.line,
                               fmt::format("upstreams.{}.tls: {}", name, error)});
+      } else if (spec->http2) {
+        static constexpr unsigned char kH2[] = {2, 'h', '2'};
+        SSL_CTX_set_alpn_protos(spec->tls->native_handle(), kH2, sizeof kH2);
       }
     }
     for (const auto& ep : u.endpoints) {
       upstream::EndpointSpec es;
-      es.key = u.tls ? fmt::format("tls:{}@{}", name, ep.address) : ep.address;
+      // TLS and HTTP/2 endpoints are keyed per upstream: their connections are not shared.
+      es.key = u.tls         ? fmt::format("tls:{}@{}", name, ep.address)
+               : spec->http2 ? fmt::format("h2c:{}@{}", name, ep.address)
+                             : ep.address;
       if (u.tls) es.tls_name = u.tls->server_name.empty() ? ep.host : u.tls->server_name;
       std::string err;
       if (!ResolveEndpoint(ep, es.address, err)) {

@@ -4,6 +4,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include "net/tls/client_tls.h"
+#include "server/h2/upstream_session.h"
 #include "server/worker.h"
 #include "upstream/picker.h"
 
@@ -13,9 +14,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-namespace {
-
-// `dl` is armed with kConnect; the caller's deadline check cancels conn.socket when it passes.
 asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::UpstreamSpec& up,
                                                 const upstream::EndpointSpec& ep,
                                                 upstream::UpstreamConnection& conn, Deadline& dl) {
@@ -39,8 +37,6 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
   spdlog::warn("upstream '{}' {}: TLS handshake failed: {}", up.name, ep.key, hec.message());
   co_return ConnectFailure::kTls;
 }
-
-}  // namespace
 
 asio::awaitable<Acquired> AcquireUpstream(Worker& worker, const upstream::UpstreamSpec& up,
                                           const upstream::EndpointSpec& ep,
@@ -101,6 +97,26 @@ UpstreamLease::UpstreamLease(Worker& worker, const upstream::UpstreamSpec& up,
 
 asio::awaitable<Acquired> UpstreamLease::Acquire(Deadline& dl) {
   co_return co_await AcquireUpstream(worker_, up_, ep_, slot_, stats_, dl, cancel_target_);
+}
+
+asio::awaitable<ConnectFailure> UpstreamLease::Open(h2::UpstreamStream& s,
+                                                    std::span<const http::h2::Field> fields,
+                                                    bool has_body) {
+  using State = h2::UpstreamSession::State;
+  // A session can close between being handed out and taking the stream: ask again, boundedly.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::shared_ptr<h2::UpstreamSession> session = worker_.h2_upstreams().Get(worker_, up_, ep_);
+    const bool reused = session->state() == State::kReady;
+    co_await session->WaitReady();
+    worker_.RefreshNow();
+    if (session->state() == State::kClosed && session->connect_failure() != ConnectFailure::kNone)
+      co_return session->connect_failure();
+    if (session->Open(s, fields, has_body)) {
+      if (reused) stats_.connections_reused.Add();
+      co_return ConnectFailure::kNone;
+    }
+  }
+  co_return ConnectFailure::kRefused;
 }
 
 ConnectFailureReply UpstreamLease::ConnectFailed(ConnectFailure f) {

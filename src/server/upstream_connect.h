@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <span>
 #include <string_view>
 
+#include "http/h2/fields.h"
 #include "observe/metrics.h"
 #include "server/deadline.h"
 #include "server/request_state.h"
@@ -14,8 +16,20 @@
 namespace rampart::server {
 
 class Worker;
+namespace h2 {
+class UpstreamStream;
+}
 
 enum class ConnectFailure : std::uint8_t { kNone, kTimeout, kRefused, kTls };
+
+// A new connection to `ep`: TCP connect, then the TLS handshake on TLS upstreams, both bounded by
+// the upstream's connect_timeout through `dl` (armed here with kConnect; the owner's deadline
+// check cancels conn.socket when it passes).
+boost::asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker,
+                                                       const upstream::UpstreamSpec& up,
+                                                       const upstream::EndpointSpec& ep,
+                                                       upstream::UpstreamConnection& conn,
+                                                       Deadline& dl);
 
 // An idle pooled connection to `ep` (counted as reused), else a new one (counted as opened when
 // it is up). `cancel_target` points at the connection from the start, so the caller's deadline
@@ -51,6 +65,11 @@ class UpstreamLease {
   UpstreamLease& operator=(const UpstreamLease&) = delete;
 
   boost::asio::awaitable<Acquired> Acquire(Deadline& dl);
+  // HTTP/2 upstreams: sends the request head on a session to the endpoint (one that takes
+  // streams, else one still connecting, else a new connection); kNone once `s` is open.
+  boost::asio::awaitable<ConnectFailure> Open(h2::UpstreamStream& s,
+                                              std::span<const http::h2::Field> fields,
+                                              bool has_body);
   // A connect or TLS failure: its local reply, counted.
   ConnectFailureReply ConnectFailed(ConnectFailure f);
   // The exchange with the upstream failed: counted, and its end time recorded.

@@ -71,6 +71,7 @@ void Worker::Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<obser
 void Worker::BeginDrain() {
   asio::post(io_, [this] {
     draining_ = true;
+    h2_upstreams_.RetireAll();
     for (auto& [_, acc] : acceptors_) {
       boost::system::error_code ec;
       acc->close(ec);
@@ -118,6 +119,7 @@ asio::awaitable<void> Worker::TickLoop() {
       s->CheckDeadline(now);
       s = next;
     }
+    h2_upstreams_.CheckDeadlines(now);
     if (++ticks % 10 == 0) pool_.Sweep(now);
   }
 }

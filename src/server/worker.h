@@ -14,6 +14,7 @@
 #include "net/io_buffer.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
+#include "server/h2/upstream_session.h"
 #include "server/snapshot.h"
 #include "upstream/connection_pool.h"
 
@@ -51,6 +52,7 @@ class Worker {
   observe::WorkerSlot& stats() noexcept { return metrics_.worker(index_); }
   net::BufferPool& buffers() noexcept { return buffers_; }
   upstream::ConnectionPool& upstream_pool() noexcept { return pool_; }
+  h2::UpstreamSessions& h2_upstreams() noexcept { return h2_upstreams_; }
   std::uint64_t& rr_position(const std::string& upstream) { return rr_[upstream]; }
   std::uint64_t Random() noexcept { return rng_(); }
   bool draining() const noexcept { return draining_; }
@@ -79,6 +81,7 @@ class Worker {
   std::vector<std::pair<std::string, boost::asio::ip::tcp::acceptor>> pending_acceptors_;
   net::BufferPool buffers_{16 * 1024, 1024};
   upstream::ConnectionPool pool_{io_};
+  h2::UpstreamSessions h2_upstreams_;
   std::map<std::string, std::uint64_t, std::less<>> rr_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::vector<std::unique_ptr<RequestState>> free_states_;

@@ -16,7 +16,8 @@ namespace rampart::upstream {
 
 struct EndpointSpec {
   std::string key;  // "host:port" as configured; names the per-worker connection pool
-                    // (TLS upstreams: "tls:<upstream>@host:port", never shared)
+                    // (TLS upstreams: "tls:<upstream>@host:port", cleartext HTTP/2 ones
+                    // "h2c:<upstream>@host:port": never shared)
   boost::asio::ip::tcp::endpoint address;
   std::string tls_name;  // TLS: SNI and the name the certificate must carry
 };
@@ -31,6 +32,7 @@ struct UpstreamSpec {
   std::uint32_t max_idle_per_endpoint = 0;
   observe::UpstreamStats* stats = nullptr;
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: connections are TLS
+  bool http2 = false;  // multiplexed HTTP/2 sessions (ALPN h2 on TLS, else h2c prior knowledge)
 };
 
 }  // namespace rampart::upstream

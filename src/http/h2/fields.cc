@@ -9,18 +9,14 @@ bool IsConnectionSpecific(std::string_view n) noexcept {
          n == "transfer-encoding" || n == "upgrade";
 }
 
-void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::string& names) {
-  out.clear();
-  names.clear();
-  names.reserve(head.size());
-  auto eol = head.find("\r\n");
-  std::string_view status_line = head.substr(0, eol);
-  // "HTTP/1.1 200 OK": the code is the second token.
-  std::string_view code = status_line.size() >= 12 ? status_line.substr(9, 3) : "502";
-  out.push_back({":status", code});
-  std::size_t pos = eol == std::string_view::npos ? head.size() : eol + 2;
+namespace {
+
+// The header lines of `head` from `pos` on, lower-cased, without the fields RFC 9113 section
+// 8.2.2 forbids. `host` receives the Host value (not added to `out`) when asked for.
+void HeaderLinesToFields(std::string_view head, std::size_t pos, std::vector<Field>& out,
+                         std::string& names, std::string_view* host) {
   while (pos < head.size()) {
-    eol = head.find("\r\n", pos);
+    std::size_t eol = head.find("\r\n", pos);
     if (eol == std::string_view::npos) eol = head.size();
     std::string_view line = head.substr(pos, eol - pos);
     pos = eol + 2;
@@ -33,12 +29,55 @@ void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::s
     const std::size_t start = names.size();
     for (char c : line.substr(0, colon)) names.push_back(AsciiLower(c));
     std::string_view name(names.data() + start, colon);
-    if (IsConnectionSpecific(name)) {
+    if (host != nullptr && name == "host") {
+      *host = value;
+      names.resize(start);
+      continue;
+    }
+    if (IsConnectionSpecific(name) || name == "te") {
       names.resize(start);
       continue;
     }
     out.push_back({name, value});
   }
+}
+
+}  // namespace
+
+void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::string& names) {
+  out.clear();
+  names.clear();
+  names.reserve(head.size());
+  auto eol = head.find("\r\n");
+  std::string_view status_line = head.substr(0, eol);
+  // "HTTP/1.1 200 OK": the code is the second token.
+  std::string_view code = status_line.size() >= 12 ? status_line.substr(9, 3) : "502";
+  out.push_back({":status", code});
+  HeaderLinesToFields(head, eol == std::string_view::npos ? head.size() : eol + 2, out, names,
+                      nullptr);
+}
+
+void RequestHeadToFields(std::string_view head, std::string_view scheme, std::vector<Field>& out,
+                         std::string& names) {
+  out.clear();
+  names.clear();
+  names.reserve(head.size());
+  auto eol = head.find("\r\n");
+  std::string_view line = head.substr(0, eol);
+  // "GET /path HTTP/1.1"
+  const auto sp1 = line.find(' ');
+  const auto sp2 = line.rfind(' ');
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target =
+      sp1 == std::string_view::npos || sp2 <= sp1 ? "/" : line.substr(sp1 + 1, sp2 - sp1 - 1);
+  out.push_back({":method", method});
+  out.push_back({":scheme", scheme});
+  out.push_back({":authority", {}});
+  out.push_back({":path", target});
+  std::string_view host;
+  HeaderLinesToFields(head, eol == std::string_view::npos ? head.size() : eol + 2, out, names,
+                      &host);
+  out[2].value = host;
 }
 
 bool AuthorityConflicts(std::string_view authority, std::string_view host) noexcept {

@@ -21,6 +21,13 @@ struct Field {
 // must not be touched until the fields are used). `status` receives the three digits.
 void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::string& names);
 
+// "GET /path HTTP/1.1\r\nHost: h\r\n..." (a head built by http::BuildUpstreamRequestHead) into
+// the request pseudo-headers (:authority from Host) and lower-cased fields, for an HTTP/2
+// upstream. Connection-specific fields and TE are dropped (the caller adds "te: trailers" when
+// the client asked for trailers). `names` as above.
+void RequestHeadToFields(std::string_view head, std::string_view scheme, std::vector<Field>& out,
+                         std::string& names);
+
 // RFC 9113 section 8.2.2: fields a server must not accept in an HTTP/2 request (nghttp2 already
 // refuses them; kept as a second check for the translated request) and TE other than "trailers".
 bool IsConnectionSpecific(std::string_view lower_name) noexcept;

@@ -23,6 +23,28 @@ TEST(H2Headers, ResponseHeadBecomesLowerCaseFieldsWithStatusFirst) {
   EXPECT_EQ(f[4].name, "via");
 }
 
+TEST(H2Headers, UpstreamRequestHeadBecomesPseudoHeadersAndFields) {
+  std::vector<Field> f;
+  std::string names;
+  RequestHeadToFields(
+      "POST /pkg.Svc/Call?x=1 HTTP/1.1\r\nHost: api.test:8443\r\nContent-Type: "
+      "application/grpc\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\n"
+      "X-Forwarded-For: 10.0.0.1\r\n\r\n",
+      "https", f, names);
+  ASSERT_EQ(f.size(), 6u);
+  EXPECT_EQ(f[0].name, ":method");
+  EXPECT_EQ(f[0].value, "POST");
+  EXPECT_EQ(f[1].name, ":scheme");
+  EXPECT_EQ(f[1].value, "https");
+  EXPECT_EQ(f[2].name, ":authority");
+  EXPECT_EQ(f[2].value, "api.test:8443");
+  EXPECT_EQ(f[3].name, ":path");
+  EXPECT_EQ(f[3].value, "/pkg.Svc/Call?x=1");
+  EXPECT_EQ(f[4].name, "content-type");
+  EXPECT_EQ(f[5].name, "x-forwarded-for");
+  EXPECT_EQ(f[5].value, "10.0.0.1");
+}
+
 TEST(H2Headers, ConnectionSpecificFields) {
   for (const char* n :
        {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}) {

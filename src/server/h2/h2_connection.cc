@@ -15,8 +15,6 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kWriteBatch = 64 * 1024;
 
 Connection& Self(void* user_data) { return *static_cast<Connection*>(user_data); }
 
@@ -33,7 +31,7 @@ Connection::Connection(Worker& worker, asio::ip::tcp::socket& socket, TlsStream*
       tls_(tls),
       listener_(listener),
       peer_(peer),
-      write_wake_(socket.get_executor()),
+      io_(worker, socket, tls),
       streams_gone_(socket.get_executor()) {
   Adopt();
 }
@@ -102,7 +100,8 @@ asio::awaitable<void> Connection::Serve(std::string_view already_read) {
   if (!Setup()) co_return;
   idle_dl_.Set(TimeoutKind::kHeader, worker_.now(), listener_cfg_->limits.header_timeout);
   using namespace asio::experimental::awaitable_operators;
-  co_await (ReadLoop(std::string(already_read)) && WriteLoop());
+  co_await (ReadLoop(std::string(already_read)) &&
+            io_.Write(session_, listener_cfg_->limits.send_timeout));
   // The connection is over: streams still running stop at their next step.
   for (Stream* s = streams_; s != nullptr; s = s->next) {
     if (!s->closed) nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
@@ -119,81 +118,29 @@ asio::awaitable<void> Connection::Serve(std::string_view already_read) {
 }
 
 asio::awaitable<void> Connection::ReadLoop(std::string pending) {
-  std::string buf;
-  buf.resize(kReadChunk);
-  error_code ec;
-  for (;;) {
-    std::string_view data = pending;
-    if (data.empty()) {
-      std::size_t n = co_await ReadFrom(worker_, socket_, tls_, buf, ec);
-      if (ec) break;
-      data = std::string_view(buf.data(), n);
+  const long rv = co_await io_.Read(session_, std::move(pending));
+  if (rv < 0) {
+    GoawayReason why = GoawayReason::kProtocolError;
+    std::uint32_t code = NGHTTP2_PROTOCOL_ERROR;
+    if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+      why = GoawayReason::kContinuationFlood;
+      code = NGHTTP2_ENHANCE_YOUR_CALM;
+    } else if (rv == NGHTTP2_ERR_FLOODED) {
+      why = GoawayReason::kControlFlood;
+      code = NGHTTP2_ENHANCE_YOUR_CALM;
     }
-    const ssize_t rv = nghttp2_session_mem_recv(
-        session_, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
-    pending.clear();
-    if (rv < 0) {
-      GoawayReason why = GoawayReason::kProtocolError;
-      std::uint32_t code = NGHTTP2_PROTOCOL_ERROR;
-      if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
-        why = GoawayReason::kContinuationFlood;
-        code = NGHTTP2_ENHANCE_YOUR_CALM;
-      } else if (rv == NGHTTP2_ERR_FLOODED) {
-        why = GoawayReason::kControlFlood;
-        code = NGHTTP2_ENHANCE_YOUR_CALM;
-      }
-      Terminate(why, code);
-      break;
-    }
-    Kick();
-    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
+    Terminate(why, code);
   }
-  reader_done_ = true;
-  Kick();
+  io_.ReaderDone();
 }
 
-asio::awaitable<void> Connection::WriteLoop() {
-  error_code ec;
-  for (;;) {
-    out_.clear();
-    while (out_.size() < kWriteBatch) {
-      const std::uint8_t* data = nullptr;
-      const ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n <= 0) break;
-      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    }
-    if (!out_.empty()) {
-      send_dl_.Set(TimeoutKind::kSend, worker_.now(), listener_cfg_->limits.send_timeout);
-      asio::const_buffer b[1] = {asio::buffer(out_)};
-      co_await WriteTo(worker_, socket_, tls_, b, ec);
-      send_dl_.Clear();
-      if (ec) break;
-      continue;
-    }
-    const bool done = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
-    if (done || reader_done_) break;
-    writer_waiting_ = true;
-    write_wake_.expires_at(SteadyTime::max());
-    co_await write_wake_.async_wait(kUseAwaitable);
-    writer_waiting_ = false;
-  }
-  // Nothing more will be written: end the reader too (it may wait on a silent client).
-  error_code ignored;
-  socket_.cancel(ignored);
-}
-
-void Connection::Kick() noexcept {
-  if (writer_waiting_) write_wake_.cancel();
-}
+void Connection::Kick() noexcept { io_.Kick(); }
 
 void Connection::CheckDeadlines(SteadyTime now) noexcept {
   if (idle_dl_.Expire(now)) {
     Terminate(GoawayReason::kIdle, NGHTTP2_NO_ERROR);
   }
-  if (send_dl_.Expire(now)) {
-    error_code ec;
-    socket_.cancel(ec);
-  }
+  io_.CheckDeadline(now);
   for (Stream* s = streams_; s != nullptr; s = s->next) {
     if (!s->dl.Expire(now)) continue;
     error_code ec;
@@ -298,7 +245,7 @@ void Connection::StreamDone(Stream* s) noexcept {
       ArmIdle();
     }
   }
-  if (s->unconsumed > 0 && session_ && !reader_done_) {
+  if (s->unconsumed > 0 && session_ && !io_.reader_done()) {
     // Bytes of a stream that ended before its body was used still count against the
     // connection window.
     nghttp2_session_consume_connection(session_, s->unconsumed);

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "server/deadline.h"
+#include "server/h2/frame_io.h"
 #include "server/h2/h2_counters.h"
 #include "server/socket_io.h"
 
@@ -77,7 +78,6 @@ class Connection {
 
  private:
   boost::asio::awaitable<void> ReadLoop(std::string already_read);
-  boost::asio::awaitable<void> WriteLoop();
   bool Setup();
   void Adopt();
   void Terminate(GoawayReason reason, std::uint32_t error_code) noexcept;
@@ -114,10 +114,8 @@ class Connection {
   std::size_t running_ = 0;    // streams whose coroutine is running
   std::uint64_t started_ = 0;  // streams started, for max_requests_per_connection
   std::int32_t last_started_ = 0;
-  boost::asio::steady_timer write_wake_;
+  FrameIo io_;
   boost::asio::steady_timer streams_gone_;
-  bool writer_waiting_ = false;
-  bool reader_done_ = false;
   bool draining_ = false;
   bool counted_goaway_ = false;
   // A mirror of nghttp2's RST_STREAM token bucket, to name the reason when nghttp2 ends the
@@ -125,14 +123,12 @@ class Connection {
   double reset_tokens_ = 0;
   SteadyTime reset_refill_{};
   bool reset_limit_hit_ = false;
-  std::string out_;
 
   // Per-second budget of control-type frames.
   SteadyTime budget_window_{};
   std::uint32_t budget_used_ = 0;
 
   Deadline idle_dl_;  // no stream: idle_timeout (header_timeout before the first)
-  Deadline send_dl_;  // the writer is blocked on a client that does not read
 };
 
 }  // namespace rampart::server::h2

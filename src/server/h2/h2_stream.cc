@@ -181,7 +181,10 @@ asio::awaitable<void> Stream::Handle() {
       co_return;
     }
   }
-  co_await Proxy(*route);
+  if (route->upstream->http2)
+    co_await ProxyH2(*route);
+  else
+    co_await Proxy(*route);
   RunCompleteGates(*route, ex, gates_ran_);
 }
 
@@ -438,6 +441,10 @@ ssize_t Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* buf, 
   }
   if (s->resp_done && s->resp.empty()) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s->trailer_lengths.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      s->SubmitTrailers();
+    }
   } else if (n == 0) {
     return NGHTTP2_ERR_DEFERRED;
   }

@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "http/message.h"
@@ -82,6 +84,9 @@ struct Stream {
   bool closed = false;  // nghttp2 closed the stream (sent in full, or reset)
   Deadline dl;
   upstream::UpstreamConnection* upstream = nullptr;  // for cancellation
+  // Response trailers from an HTTP/2 upstream, sent after the last DATA (names lower case).
+  std::string trailer_bytes;
+  std::vector<std::pair<std::size_t, std::size_t>> trailer_lengths;  // name, value sizes
   boost::asio::steady_timer wake;
 
   // nghttp2's data source: copies buffered response bytes into DATA frames.
@@ -91,6 +96,10 @@ struct Stream {
  private:
   boost::asio::awaitable<void> Handle();
   boost::asio::awaitable<void> Proxy(const CompiledRoute& route);
+  // To an upstream with protocol: h2 (h2_stream_to_h2.cc): request and response flow at once,
+  // as gRPC's streaming calls need.
+  boost::asio::awaitable<void> ProxyH2(const CompiledRoute& route);
+  void SubmitTrailers() noexcept;
   boost::asio::awaitable<void> Wait();
   // Sends the response head; a body follows from `resp` unless `end_stream`.
   bool Submit(std::string_view h1_head, bool end_stream);
