@@ -106,6 +106,30 @@ TEST(ConfigLoader, RejectsConflictingPathMatchersAndBadHosts) {
   ASSERT_EQ(errs.size(), 2u);
 }
 
+TEST(ConfigLoader, UpstreamProtocol) {
+  auto r = LoadConfigText(
+      "listeners: [{address: '127.0.0.1:1'}]\n"
+      "upstreams:\n"
+      "  a: { endpoints: ['127.0.0.1:2'] }\n"
+      "  g: { endpoints: ['127.0.0.1:3'], protocol: h2 }\n"
+      "routes: [{ match: { path_prefix: / }, upstream: g }]\n",
+      "p.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  EXPECT_EQ(r.config->upstreams.at("a").protocol, UpstreamProtocol::kHttp1);  // default
+  EXPECT_EQ(r.config->upstreams.at("g").protocol, UpstreamProtocol::kHttp2);
+
+  auto errs = Errors(
+      "listeners: [{address: '127.0.0.1:1'}]\n"
+      "upstreams: { g: { endpoints: ['127.0.0.1:3'], protocol: h2 } }\n"
+      "routes:\n"
+      "  - match: { path_prefix: / }\n"
+      "    upstream: g\n"
+      "    websocket: true\n");
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_NE(errs[0].find("bad.yaml:4"), std::string::npos) << errs[0];
+  EXPECT_NE(errs[0].find("websocket needs an HTTP/1.1 upstream"), std::string::npos) << errs[0];
+}
+
 TEST(ConfigLoader, SplitHostPort) {
   std::string h;
   std::uint16_t p = 0;

@@ -93,6 +93,9 @@ TEST(ProxyHeaders, DownstreamHead) {
   d.keep_alive = false;
   BuildDownstreamResponseHead(out, d);
   EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nServer: o\r\nVia: 1.1 rampart\r\nConnection: close\r\n\r\n");
+  d.received_protocol = "2";  // the answer came from an HTTP/2 upstream
+  BuildDownstreamResponseHead(out, d);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nServer: o\r\nVia: 2 rampart\r\nConnection: close\r\n\r\n");
 }
 
 TEST(ProxyHeaders, LocalReplyIsJson) {

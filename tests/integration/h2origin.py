@@ -1,6 +1,6 @@
 """An HTTP/2 origin for tests of `protocol: h2` upstreams, on the h2 library (python3-h2): a
 separate HTTP/2 implementation from rampart's nghttp2, cleartext prior-knowledge h2c or TLS with
-ALPN h2. Run as a program: h2origin.py PORT [--tls CERT KEY] [--max-streams N].
+ALPN h2. Run as a program: h2origin.py PORT [--tls CERT KEY [--alpn PROTO]] [--max-streams N].
 
 What a request gets depends on its path:
   /grpc           gRPC-shaped: content-type application/grpc, no content-length, the request
@@ -13,7 +13,7 @@ What a request gets depends on its path:
   /refuse-once    the first such stream on each connection is reset with REFUSED_STREAM
   /goaway-once    the first time: GOAWAY naming the stream before it, on that connection
   /reset          reset with INTERNAL_ERROR before any answer
-  /stats          {"connections": C, "streams": S, "max_concurrent": M} so far
+  /stats          connections (opened, open now), streams and most streams at once, so far
   anything else   a JSON echo: method, path, authority, scheme, headers, body length
 """
 import asyncio
@@ -29,7 +29,7 @@ import h2.errors
 import h2.events
 import h2.settings
 
-STATS = {"connections": 0, "streams": 0, "max_concurrent": 0}
+STATS = {"connections": 0, "open_connections": 0, "streams": 0, "max_concurrent": 0}
 GOAWAY_DONE = False
 
 
@@ -52,6 +52,7 @@ class Conn(asyncio.Protocol):
 
     def connection_made(self, transport):
         STATS["connections"] += 1
+        STATS["open_connections"] += 1
         self.transport = transport
         cfg = h2.config.H2Configuration(client_side=False, header_encoding="utf-8",
                                         validate_inbound_headers=True)
@@ -68,6 +69,7 @@ class Conn(asyncio.Protocol):
             self.transport.write(data)
 
     def connection_lost(self, exc):
+        STATS["open_connections"] -= 1
         self.window_open.set()
         for s in self.streams.values():
             s.ended = True
@@ -237,6 +239,9 @@ def main():
             ctx.load_cert_chain(args[1], args[2])
             ctx.set_alpn_protocols(["h2"])
             args = args[3:]
+        elif args[0] == "--alpn":  # what the TLS listener offers instead of h2
+            ctx.set_alpn_protocols([args[1]])
+            args = args[2:]
         elif args[0] == "--max-streams":
             max_streams = int(args[1])
             args = args[2:]

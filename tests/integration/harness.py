@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -65,6 +66,25 @@ class Origin:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class H2Origin:
+    """h2origin.py (an HTTP/2 origin on the h2 library, python3-h2) on a loopback port; the
+    Debian interpreter runs it, where that package installs."""
+    PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+    def __init__(self, args=()):
+        self.port = free_port()
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "h2origin.py")
+        self.proc = subprocess.Popen([self.PYTHON, script, str(self.port), *args],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, self.proc)
+        self.address = f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
 
 
 class Rampart:
