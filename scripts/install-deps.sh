@@ -11,7 +11,7 @@ PKGS=(
   libpcre2-dev libvectorscan-dev libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test and benchmark peers
-  redis-server redis-tools curl openssl nginx haproxy wrk nghttp2-client python3-h2 hyperfine
+  redis-server redis-tools curl openssl nginx haproxy wrk nghttp2-client nghttp2-server python3-h2 hyperfine
   procps iproute2 util-linux python3
 )
 
