@@ -26,6 +26,9 @@ echo "== TLS and HTTP/2 side by side with nginx and HAProxy (keep-alive, resumed
 echo "   handshakes, h2load over one TLS connection with 100 streams)"
 python3 bench/tls_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
+echo "== HTTP/2 to an HTTP/2 origin (nghttpd): rampart protocol: h2, HAProxy proto h2, nginx grpc_pass"
+python3 bench/h2_upstream.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
 echo "== a per-IP rate limit in the path (local store)"
 python3 bench/rate_limit_cost.py --duration "$DURATION" --rounds "$ROUNDS"
 echo

@@ -612,7 +612,9 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
                                 route.name, route.upstream));
       continue;
     }
-    const Upstream& u = cfg.upstreams.at(route.upstream);
+    auto up = cfg.upstreams.find(route.upstream);
+    if (up == cfg.upstreams.end()) continue;  // no upstream named (reported elsewhere)
+    const Upstream& u = up->second;
     if (route.websocket.enabled && u.protocol == UpstreamProtocol::kHttp2) {
       r.ErrorAtLine(route.origin.line,
                     fmt::format("route '{}': websocket needs an HTTP/1.1 upstream, and upstream "

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""HTTP/2 end to end: h2load (16 cleartext connections x 10 streams) through each proxy to one
+HTTP/2 origin (nghttpd serving a 1 KiB file, cleartext), the proxy speaking HTTP/2 to it:
+rampart (`protocol: h2`), HAProxy (`proto h2` on both sides) and nginx (`grpc_pass`, its only
+HTTP/2 upstream). One worker each, the proxy pinned alone on CPU 0, h2load and the origin on
+CPU 1, rounds interleaved. Prints req/s, proxy CPU µs per request, and ratios.
+  python3 bench/h2_upstream.py [--duration 8] [--rounds 3]"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+from benchlib import BIN, measure, paired_ratios, run_h2load, stop_all, wait_port
+
+ORIGIN_PORT = 19300
+PORTS = {"nginx": 19303, "haproxy": 19302, "rampart": 19301}
+
+RAMPART = f"""workers: 1
+listeners:
+  - {{ name: h2c, address: 127.0.0.1:{PORTS["rampart"]} }}
+routes:
+  - {{ name: all, upstream: origin }}
+upstreams:
+  origin: {{ endpoints: [127.0.0.1:{ORIGIN_PORT}], protocol: h2 }}
+access_log: {{ enabled: false }}
+admin: {{ enabled: false }}
+"""
+
+HAPROXY = f"""global
+    nbthread 1
+    maxconn 8000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 65s
+    timeout server 65s
+frontend fe
+    bind 127.0.0.1:{PORTS["haproxy"]} proto h2
+    default_backend origin
+backend origin
+    http-reuse always
+    server o1 127.0.0.1:{ORIGIN_PORT} proto h2
+"""
+
+NGINX = f"""worker_processes 1;
+daemon off;
+error_log logs/error.log crit;
+pid nginx.pid;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    server {{
+        listen 127.0.0.1:{PORTS["nginx"]} http2;
+        location / {{ grpc_pass grpc://127.0.0.1:{ORIGIN_PORT}; }}
+    }}
+}}
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="rampart-h2up-")
+    procs = []
+    try:
+        for d in ("htdocs", "logs"):
+            os.makedirs(os.path.join(work, d))
+        with open(os.path.join(work, "htdocs/index.html"), "wb") as f:
+            f.write(b"x" * 1024)
+        procs.append(subprocess.Popen(
+            ["taskset", "-c", "1", "nghttpd", "--no-tls", "-d", os.path.join(work, "htdocs"),
+             str(ORIGIN_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(ORIGIN_PORT)
+        for name, text in (("rampart.yaml", RAMPART), ("haproxy.cfg", HAPROXY),
+                           ("nginx.conf", NGINX)):
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text)
+        nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-p", work, "-c", "nginx.conf"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(nginx)
+        haproxy = subprocess.Popen(["taskset", "-c", "0", "haproxy", "-db", "-f", "haproxy.cfg"],
+                                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(haproxy)
+        ramp = subprocess.Popen(["taskset", "-c", "0", BIN, "run", "-c",
+                                 os.path.join(work, "rampart.yaml")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(ramp)
+        for port in PORTS.values():
+            wait_port(port)
+        time.sleep(0.3)
+        ngx_pid = int(subprocess.run(["pgrep", "-P", str(nginx.pid)], capture_output=True,
+                                     text=True).stdout.split()[0])
+        pids = {"nginx": ngx_pid, "haproxy": haproxy.pid, "rampart": ramp.pid}
+        runner = lambda url, d: run_h2load(url, d, conns=16, streams=10)  # noqa: E731
+        for t, port in PORTS.items():  # warm-up, and a check that each proxy answers
+            runner(f"http://127.0.0.1:{port}/", 2)
+        res = {t: [] for t in PORTS}
+        print(f"{'round':>5} {'target':>8} {'req/s':>9} {'CPU us/req':>11}")
+        for r in range(args.rounds):
+            for t, port in PORTS.items():
+                time.sleep(1)
+                rps, us = measure(pids[t], f"http://127.0.0.1:{port}/", args.duration,
+                                  runner=runner)
+                res[t].append((rps, us))
+                print(f"{r + 1:>5} {t:>8} {rps:9.0f} {us:11.1f}", flush=True)
+        med = {t: statistics.median(x[0] for x in res[t]) for t in PORTS}
+        cpu = {t: statistics.median(x[1] for x in res[t]) for t in PORTS}
+        print()
+        for peer in ("nginx", "haproxy"):
+            ratio, cpu_ratio = paired_ratios(res, "rampart", peer)
+            print(f"h2_upstream_c16m10 rampart {med['rampart']:.0f} req/s ({cpu['rampart']:.1f} "
+                  f"us/req), {peer} {med[peer]:.0f} ({cpu[peer]:.1f}): req/s x{ratio:.2f}, "
+                  f"CPU/req x{cpu_ratio:.2f}")
+    finally:
+        stop_all(procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
