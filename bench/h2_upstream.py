@@ -52,9 +52,10 @@ pid nginx.pid;
 events {{ worker_connections 8192; }}
 http {{
     access_log off;
+    upstream origin {{ server 127.0.0.1:{ORIGIN_PORT}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{PORTS["nginx"]} http2;
-        location / {{ grpc_pass grpc://127.0.0.1:{ORIGIN_PORT}; }}
+        location / {{ grpc_pass grpc://origin; }}
     }}
 }}
 """
