@@ -482,25 +482,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   // The rest of the request body, streamed as it arrives.
   bool request_sent = true;
   while (!p.done()) {
-    SetDeadline(TimeoutKind::kBody, limits.body_timeout);
-    auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
-    std::size_t n = co_await DownRead(space, ec);
-    if (ec) {
-      if (dl_.fired == TimeoutKind::kBody) {
-        co_await Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time",
-                       false);
-      } else {
-        Finish(400, "client_closed");
-      }
-      co_return false;  // the upstream connection is dropped with its half-sent request
-    }
-    st_->acct.bytes_in += n;
-    st.aux.Commit(n);
-    st.aux.Consume(p.Feed(st.aux.data(), st.aux.size()));
-    if (p.failure() != http::ParseFailure::kNone) {
-      co_await ParseFailureReply(p.failure(), p.failure_detail());
-      co_return false;
-    }
+    // On failure the upstream connection is dropped with its half-sent request.
+    if (!co_await ReadBodyPiece(p)) co_return false;
     if (!st.body_out.empty() || (ur.chunked && p.done())) {
       SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
       asio::const_buffer b[1] = {asio::buffer(frame_body())};
@@ -557,12 +540,8 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   const bool keep_alive =
       can_keep && request_sent && df != Framing::kClose && !worker_.draining() &&
       (limits.max_requests_per_connection == 0 || requests_ < limits.max_requests_per_connection);
-  http::DownstreamResponse dr;
-  dr.status = rp->status();
-  dr.headers = &st.response_headers;
-  dr.rules = &route.config->response_headers;
-  dr.via = snap_->config.via;
-  dr.extra = ex.response_headers;
+  http::DownstreamResponse dr =
+      MakeDownstreamResponse(route, ex, *snap_, rp->status(), st.response_headers);
   dr.framing = df;
   dr.keep_alive = keep_alive;
   dr.client_http10 = !client11;
@@ -590,15 +569,14 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   bool upstream_clean = true;
   while (ok && !rp->done()) {
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
-    auto space = st.up_in.Prepare(kReadChunk, 2 * kReadChunk);
-    std::size_t n = co_await UpRead(*conn, space, ec);
-    if (ec == asio::error::eof) {
-      rp->FeedEof();
-      if (!rp->done()) {
-        lease.Fail(observe::UpstreamError::kReset);
-        ok = false;
-        break;
-      }
+    observe::UpstreamError error{};
+    const BodyStep step = co_await ReadUpstreamBody(worker_, *conn, st, *rp, dl_, error);
+    if (step == BodyStep::kFailed) {
+      lease.Fail(error);
+      ok = false;
+      break;
+    }
+    if (step == BodyStep::kDoneAtClose) {
       if (wrap_chunks) {
         static constexpr std::string_view kLastChunk = "0\r\n\r\n";
         asio::const_buffer b[1] = {asio::buffer(kLastChunk.data(), kLastChunk.size())};
@@ -607,19 +585,6 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
         ok = !ec;
       }
       upstream_clean = false;
-      break;
-    }
-    if (ec) {
-      lease.Fail(dl_.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
-                                                     : observe::UpstreamError::kReset);
-      ok = false;
-      break;
-    }
-    st.up_in.Commit(n);
-    st.up_in.Consume(rp->Feed(st.up_in.data(), st.up_in.size()));
-    if (rp->failure() != http::ParseFailure::kNone) {
-      lease.Fail(observe::UpstreamError::kBadResponse);
-      ok = false;
       break;
     }
     if (!st.resp_body_out.empty()) ok = co_await write_body(false);
@@ -634,18 +599,38 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   co_return ok&& keep_alive;
 }
 
+asio::awaitable<bool> Session::ReadBodyPiece(http::h1::RequestParser& p) {
+  RequestState& st = *st_;
+  SetDeadline(TimeoutKind::kBody, listener_->limits.body_timeout);
+  auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
+  error_code ec;
+  std::size_t n = co_await DownRead(space, ec);
+  if (ec) {
+    if (dl_.fired == TimeoutKind::kBody) {
+      co_await Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time",
+                     false);
+    } else {
+      Finish(400, "client_closed");
+    }
+    co_return false;
+  }
+  st.acct.bytes_in += n;
+  st.aux.Commit(n);
+  st.aux.Consume(p.Feed(st.aux.data(), st.aux.size()));
+  if (p.failure() != http::ParseFailure::kNone) {
+    co_await ParseFailureReply(p.failure(), p.failure_detail());
+    co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route,
                                                upstream::UpstreamConnection& up,
                                                std::size_t head_bytes) {
   RequestState& st = *st_;
   Exchange& ex = st.ex;
   error_code ec;
-  http::DownstreamResponse dr;
-  dr.status = 101;
-  dr.headers = &st.response_headers;
-  dr.rules = &route.config->response_headers;
-  dr.via = snap_->config.via;
-  dr.extra = ex.response_headers;
+  http::DownstreamResponse dr = MakeDownstreamResponse(route, ex, *snap_, 101, st.response_headers);
   dr.upgrade = "websocket";
   dr.keep_alive = false;
   http::BuildDownstreamResponseHead(st.head_out, dr);

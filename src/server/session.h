@@ -54,6 +54,9 @@ class Session {
   boost::asio::awaitable<bool> ReadHead(std::optional<http::h1::RequestParser>& parser);
   boost::asio::awaitable<bool> HandleRequest(http::h1::RequestParser& parser);
   boost::asio::awaitable<bool> Proxy(http::h1::RequestParser& parser, const CompiledRoute& route);
+  // Reads and parses the next piece of the request body into st_->body_out. False: the exchange
+  // is over (answered with 408 or the parse failure's status, or the client left).
+  boost::asio::awaitable<bool> ReadBodyPiece(http::h1::RequestParser& parser);
   // The same to an HTTP/2 upstream (session_h2_upstream.cc).
   boost::asio::awaitable<bool> ProxyH2(http::h1::RequestParser& parser, const CompiledRoute& route);
   boost::asio::awaitable<bool> LocalReply(int status, std::string_view reason,

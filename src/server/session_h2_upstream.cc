@@ -10,6 +10,7 @@
 #include "server/h2/upstream_exchange.h"
 #include "server/session.h"
 #include "server/upstream_connect.h"
+#include "server/upstream_request.h"
 #include "server/worker.h"
 
 namespace rampart::server {
@@ -20,18 +21,10 @@ using observe::LocalReason;
 
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;
-
-// Trailer fields that must not be sent (RFC 9110 section 6.5.1: framing and routing).
-bool ForbiddenTrailer(std::string_view n) noexcept {
-  return http::h2::IsConnectionSpecific(n) || n == "content-length" || n == "host" || n == "te" ||
-         n == "trailer";
-}
-
 void AppendLastChunk(std::string& out, const http::HeaderList& trailers) {
   out.append("0\r\n");
   for (const auto& f : trailers) {
-    if (ForbiddenTrailer(f.name)) continue;
+    if (http::h2::IsForbiddenTrailer(f.name)) continue;
     out.append(f.name).append(": ").append(f.value).append("\r\n");
   }
   out.append("\r\n");
@@ -84,25 +77,7 @@ asio::awaitable<bool> Session::ProxyH2(http::h1::RequestParser& p, const Compile
     if (!whole) st.body_out.clear();
     // The rest of the body, streamed as it arrives, held back while the origin's window is shut.
     while (!p.done()) {
-      SetDeadline(TimeoutKind::kBody, limits.body_timeout);
-      auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
-      std::size_t n = co_await DownRead(space, ec);
-      if (ec) {
-        if (dl_.fired == TimeoutKind::kBody) {
-          co_await Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time",
-                         false);
-        } else {
-          Finish(400, "client_closed");
-        }
-        co_return false;  // the stream is reset as `us` goes
-      }
-      st.acct.bytes_in += n;
-      st.aux.Commit(n);
-      st.aux.Consume(p.Feed(st.aux.data(), st.aux.size()));
-      if (p.failure() != http::ParseFailure::kNone) {
-        co_await ParseFailureReply(p.failure(), p.failure_detail());
-        co_return false;
-      }
+      if (!co_await ReadBodyPiece(p)) co_return false;  // the stream is reset as `us` goes
       us->Write(st.body_out);
       st.body_out.clear();
       SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
@@ -118,23 +93,13 @@ asio::awaitable<bool> Session::ProxyH2(http::h1::RequestParser& p, const Compile
     if (request_sent) us->EndRequest();
     SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
     head = co_await h2::AwaitHead(*us, dl_);
-    if (head == h2::HeadWait::kRefused && !whole) head = h2::HeadWait::kReset;
+    if (!whole) break;  // a refused stream whose body is gone cannot be sent again
   }
   st.body_out.clear();
   if (head != h2::HeadWait::kOk) {
-    if (head == h2::HeadWait::kTimeout) {
-      lease.Fail(observe::UpstreamError::kTimeout);
-      co_return co_await Reply(LocalReason::kUpstreamTimeout,
-                               "the upstream did not respond in time", can_keep);
-    }
-    if (head == h2::HeadWait::kInvalid) {
-      lease.Fail(observe::UpstreamError::kBadResponse);
-      co_return co_await Reply(LocalReason::kUpstreamBadResponse,
-                               "the upstream sent an invalid response", can_keep);
-    }
-    lease.Fail(observe::UpstreamError::kReset);
-    co_return co_await Reply(LocalReason::kUpstreamUnavailable,
-                             "the upstream reset the stream without a response", can_keep);
+    const h2::HeadFailure f = h2::DescribeHeadFailure(head);
+    lease.Fail(f.error);
+    co_return co_await Reply(f.reason, f.message, can_keep);
   }
   st.acct.upstream_end = worker_.now();
   const int status = us->status();
@@ -150,12 +115,8 @@ asio::awaitable<bool> Session::ProxyH2(http::h1::RequestParser& p, const Compile
   const bool keep_alive =
       can_keep && request_sent && df != Framing::kClose && !worker_.draining() &&
       (limits.max_requests_per_connection == 0 || requests_ < limits.max_requests_per_connection);
-  http::DownstreamResponse dr;
-  dr.status = status;
-  dr.headers = &st.response_headers;
-  dr.rules = &route.config->response_headers;
-  dr.via = snap_->config.via;
-  dr.extra = ex.response_headers;
+  http::DownstreamResponse dr =
+      MakeDownstreamResponse(route, ex, *snap_, status, st.response_headers);
   dr.received_protocol = "2";
   dr.framing = df;
   dr.keep_alive = keep_alive;

@@ -40,4 +40,16 @@ http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exch
   return ur;
 }
 
+http::DownstreamResponse MakeDownstreamResponse(const CompiledRoute& route, const Exchange& ex,
+                                                const Snapshot& snap, int status,
+                                                const http::HeaderList& headers) {
+  http::DownstreamResponse dr;
+  dr.status = status;
+  dr.headers = &headers;
+  dr.rules = &route.config->response_headers;
+  dr.via = snap.config.via;
+  dr.extra = ex.response_headers;
+  return dr;
+}
+
 }  // namespace rampart::server

@@ -1,5 +1,6 @@
 // The request head rampart sends upstream for one exchange, whichever protocol the client spoke:
-// the target after the route's prefix rewrite, Host, forwarding headers and header rules.
+// the target after the route's prefix rewrite, Host, forwarding headers and header rules; and the
+// builder input of the response head it sends back.
 #pragma once
 
 #include <string>
@@ -17,5 +18,11 @@ namespace rampart::server {
 http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exchange& ex,
                                           const Snapshot& snap, std::string_view client_ip,
                                           std::string_view received_protocol, std::string& target);
+
+// The response head's builder input for `status` and the origin's `headers`, with the route's
+// response rules, the gates' headers and Via; the caller sets framing and connection fields.
+http::DownstreamResponse MakeDownstreamResponse(const CompiledRoute& route, const Exchange& ex,
+                                                const Snapshot& snap, int status,
+                                                const http::HeaderList& headers);
 
 }  // namespace rampart::server

@@ -1,5 +1,7 @@
 #include "server/upstream_response.h"
 
+#include <boost/asio/error.hpp>
+
 #include "server/socket_io.h"
 #include "server/worker.h"
 
@@ -43,6 +45,34 @@ boost::asio::awaitable<HeadOutcome> ReadUpstreamHead(Worker& worker,
     consumed = 0;
     st.resp_body_out.clear();
   }
+}
+
+boost::asio::awaitable<BodyStep> ReadUpstreamBody(Worker& worker,
+                                                  upstream::UpstreamConnection& conn,
+                                                  RequestState& st, http::h1::ResponseParser& rp,
+                                                  const Deadline& dl,
+                                                  observe::UpstreamError& error) {
+  boost::system::error_code ec;
+  auto space = st.up_in.Prepare(kReadChunk, 2 * kReadChunk);
+  std::size_t n = co_await ReadFrom(worker, conn.socket, conn.tls.get(), space, ec);
+  if (ec == boost::asio::error::eof) {
+    rp.FeedEof();
+    if (rp.done()) co_return BodyStep::kDoneAtClose;
+    error = observe::UpstreamError::kReset;
+    co_return BodyStep::kFailed;
+  }
+  if (ec) {
+    error = dl.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
+                                               : observe::UpstreamError::kReset;
+    co_return BodyStep::kFailed;
+  }
+  st.up_in.Commit(n);
+  st.up_in.Consume(rp.Feed(st.up_in.data(), st.up_in.size()));
+  if (rp.failure() != http::ParseFailure::kNone) {
+    error = observe::UpstreamError::kBadResponse;
+    co_return BodyStep::kFailed;
+  }
+  co_return BodyStep::kMore;
 }
 
 }  // namespace rampart::server

@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "http/h1/message_parser.h"
+#include "observe/metrics.h"
+#include "server/deadline.h"
 #include "server/request_state.h"
 #include "upstream/connection_pool.h"
 
@@ -34,5 +36,19 @@ boost::asio::awaitable<HeadOutcome> ReadUpstreamHead(Worker& worker,
                                                      RequestState& st,
                                                      std::optional<http::h1::ResponseParser>& rp,
                                                      std::size_t& consumed, HeadOptions opts);
+
+enum class BodyStep : std::uint8_t {
+  kMore,         // a piece was parsed (st.resp_body_out may hold bytes to forward)
+  kDoneAtClose,  // the origin closed where the body could end: complete, connection not reusable
+  kFailed,       // read failed, cut short, or unparsable: `error` says which
+};
+
+// Reads and parses the next piece of a response body (after ReadUpstreamHead) into
+// st.resp_body_out. `dl` is the caller's deadline, consulted to tell a timeout from a reset.
+boost::asio::awaitable<BodyStep> ReadUpstreamBody(Worker& worker,
+                                                  upstream::UpstreamConnection& conn,
+                                                  RequestState& st, http::h1::ResponseParser& rp,
+                                                  const Deadline& dl,
+                                                  observe::UpstreamError& error);
 
 }  // namespace rampart::server

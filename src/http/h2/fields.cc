@@ -80,6 +80,22 @@ void RequestHeadToFields(std::string_view head, std::string_view scheme, std::ve
   out[2].value = host;
 }
 
+bool IsForbiddenTrailer(std::string_view n) noexcept {
+  return IsConnectionSpecific(n) || n == "content-length" || n == "host" || n == "te" ||
+         n == "trailer";
+}
+
+std::vector<nghttp2_nv> ToNv(std::span<const Field> fields) {
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(fields.size());
+  for (const Field& f : fields) {
+    nv.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
+                  const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())),
+                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  return nv;
+}
+
 bool AuthorityConflicts(std::string_view authority, std::string_view host) noexcept {
   return !authority.empty() && !host.empty() && !IEquals(authority, host);
 }

@@ -4,6 +4,9 @@
 // for both protocols.
 #pragma once
 
+#include <nghttp2/nghttp2.h>
+
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +34,14 @@ void RequestHeadToFields(std::string_view head, std::string_view scheme, std::ve
 // RFC 9113 section 8.2.2: fields a server must not accept in an HTTP/2 request (nghttp2 already
 // refuses them; kept as a second check for the translated request) and TE other than "trailers".
 bool IsConnectionSpecific(std::string_view lower_name) noexcept;
+
+// RFC 9110 section 6.5.1: fields a trailer section must not carry (framing, routing), besides the
+// connection-specific ones. `lower_name` as in IsConnectionSpecific.
+bool IsForbiddenTrailer(std::string_view lower_name) noexcept;
+
+// The fields as nghttp2's name/value array (pointing into the fields' bytes; nghttp2 copies them
+// when a frame is submitted).
+std::vector<nghttp2_nv> ToNv(std::span<const Field> fields);
 
 // RFC 9113 section 8.3.1: a Host field that names another authority than :authority makes the
 // request malformed (a proxy would otherwise route on one and forward the other).

@@ -29,7 +29,6 @@ using observe::LocalReason;
 
 namespace {
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadChunk = 16 * 1024;
 }  // namespace
 
 Stream::Stream(Connection& c, std::int32_t stream_id, std::unique_ptr<RequestState> state)
@@ -284,12 +283,8 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     body_in.clear();
   }
 
-  http::DownstreamResponse dr;
-  dr.status = rp->status();
-  dr.headers = &s.response_headers;
-  dr.rules = &route.config->response_headers;
-  dr.via = snap->config.via;
-  dr.extra = ex.response_headers;
+  http::DownstreamResponse dr =
+      MakeDownstreamResponse(route, ex, *snap, rp->status(), s.response_headers);
   http::BuildDownstreamResponseHead(s.head_out, dr);
   s.up_in.Consume(rconsumed);  // the head's views are not used past this point
   const int status = rp->status();
@@ -316,30 +311,15 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
       break;
     }
     dl.Set(TimeoutKind::kUpstream, w.now(), up.response_timeout);
-    auto space = s.up_in.Prepare(kReadChunk, 2 * kReadChunk);
-    std::size_t n = co_await ReadFrom(w, c->socket, c->tls.get(), space, ec);
-    if (ec == asio::error::eof) {
-      rp->FeedEof();
-      if (!rp->done()) {
-        lease.Fail(observe::UpstreamError::kReset);
-        ok = false;
-      }
+    observe::UpstreamError error{};
+    const BodyStep step = co_await ReadUpstreamBody(w, *c, s, *rp, dl, error);
+    if (step == BodyStep::kFailed) {
+      if (!closed) lease.Fail(error);  // a client reset cancels the read: not the origin's doing
+      ok = false;
+      break;
+    }
+    if (step == BodyStep::kDoneAtClose) {
       upstream_clean = false;
-      break;
-    }
-    if (ec) {
-      if (!closed) {
-        lease.Fail(dl.fired == TimeoutKind::kUpstream ? observe::UpstreamError::kTimeout
-                                                      : observe::UpstreamError::kReset);
-      }
-      ok = false;
-      break;
-    }
-    s.up_in.Commit(n);
-    s.up_in.Consume(rp->Feed(s.up_in.data(), s.up_in.size()));
-    if (rp->failure() != http::ParseFailure::kNone) {
-      lease.Fail(observe::UpstreamError::kBadResponse);
-      ok = false;
       break;
     }
     if (!s.resp_body_out.empty()) {
@@ -400,13 +380,7 @@ bool Stream::Submit(std::string_view h1_head, bool end_stream) {
   std::vector<Field> fields;
   std::string names;
   ResponseHeadToFields(h1_head, fields, names);
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const Field& f : fields) {
-    nv.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
-                  const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())),
-                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
+  const std::vector<nghttp2_nv> nv = http::h2::ToNv(fields);
   nghttp2_data_provider prd{};
   prd.source.ptr = this;
   prd.read_callback = ReadResponse;

@@ -32,6 +32,7 @@ struct Snapshot;
 namespace rampart::server::h2 {
 
 class Connection;
+class UpstreamStream;
 
 struct Stream {
   static constexpr std::size_t kResponseHighWater = 256 * 1024;
@@ -100,6 +101,9 @@ struct Stream {
   // as gRPC's streaming calls need.
   boost::asio::awaitable<void> ProxyH2(const CompiledRoute& route);
   void SubmitTrailers() noexcept;
+  // The upstream's final head to the client (after the response gates). True when that is the
+  // whole answer (HEAD, 204, 304, or an empty body without trailers).
+  bool SubmitUpstreamHead(const CompiledRoute& route, UpstreamStream& us, bool replayable);
   boost::asio::awaitable<void> Wait();
   // Sends the response head; a body follows from `resp` unless `end_stream`.
   bool Submit(std::string_view h1_head, bool end_stream);

@@ -12,6 +12,7 @@
 #include "server/h2/upstream_exchange.h"
 #include "server/snapshot.h"
 #include "server/upstream_connect.h"
+#include "server/upstream_request.h"
 #include "server/worker.h"
 
 namespace rampart::server::h2 {
@@ -19,14 +20,29 @@ namespace rampart::server::h2 {
 namespace asio = boost::asio;
 using observe::LocalReason;
 
-namespace {
+using http::h2::Field;
 
-bool ForbiddenTrailer(std::string_view n) noexcept {
-  return http::h2::IsConnectionSpecific(n) || n == "content-length" || n == "host" || n == "te" ||
-         n == "trailer";
+bool Stream::SubmitUpstreamHead(const CompiledRoute& route, UpstreamStream& us, bool replayable) {
+  RequestState& s = *st;
+  Exchange& ex = s.ex;
+  if (replayable && !body_in.empty()) {  // sent: the client's window comes back
+    s.acct.bytes_in += body_in.size();
+    Consume(body_in.size());
+    body_in.clear();
+  }
+  s.acct.upstream_end = conn.worker().now();
+  ex.status = us.status();
+  RunResponseGates(route, ex, gates_ran_);
+  http::DownstreamResponse dr =
+      MakeDownstreamResponse(route, ex, *snap, ex.status, s.response_headers);
+  dr.received_protocol = "2";
+  http::BuildDownstreamResponseHead(s.head_out, dr);
+  const bool no_body = ex.method == "HEAD" || ex.status == 204 || ex.status == 304;
+  const bool empty = us.ended() && us.body().empty() && us.trailers().size() == 0;
+  s.acct.bytes_out += s.head_out.size();
+  Submit(s.head_out, no_body || empty);
+  return no_body || empty;
 }
-
-}  // namespace
 
 asio::awaitable<void> Stream::ProxyH2(const CompiledRoute& route) {
   RequestState& s = *st;
@@ -42,7 +58,6 @@ asio::awaitable<void> Stream::ProxyH2(const CompiledRoute& route) {
   const bool replayable = body_done;
   UpstreamLease lease(w, up, s.acct, upstream);
   std::optional<UpstreamStream> us;
-  bool no_body = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
     us.reset();
     us.emplace(w.io(), s.response_headers, &wake);
@@ -86,49 +101,17 @@ asio::awaitable<void> Stream::ProxyH2(const CompiledRoute& route) {
       }
       // Response head.
       if (!submitted_) {
-        const bool head_ok = us->head_done() && !us->head_too_large() && us->status() >= 200;
-        if (!head_ok) {
-          if (us->head_done() || us->head_too_large()) {
-            lease.Fail(observe::UpstreamError::kBadResponse);
-            co_return Reply(LocalReason::kUpstreamBadResponse,
-                            "the upstream sent an invalid response");
-          }
-          if (us->refused() && replayable && attempt == 0) {
-            retry = true;
-            break;
-          }
-          if (us->failed()) {
-            lease.Fail(observe::UpstreamError::kReset);
-            co_return Reply(LocalReason::kUpstreamUnavailable,
-                            "the upstream reset the stream without a response");
-          }
-          if (dl.fired == TimeoutKind::kUpstream) {
-            lease.Fail(observe::UpstreamError::kTimeout);
-            co_return Reply(LocalReason::kUpstreamTimeout, "the upstream did not respond in time");
-          }
-        } else {
-          if (replayable && !body_in.empty()) {  // sent: the client's window comes back
-            s.acct.bytes_in += body_in.size();
-            Consume(body_in.size());
-            body_in.clear();
-          }
-          s.acct.upstream_end = w.now();
-          ex.status = us->status();
-          RunResponseGates(route, ex, gates_ran_);
-          http::DownstreamResponse dr;
-          dr.status = ex.status;
-          dr.headers = &s.response_headers;
-          dr.rules = &route.config->response_headers;
-          dr.via = snap->config.via;
-          dr.extra = ex.response_headers;
-          dr.received_protocol = "2";
-          http::BuildDownstreamResponseHead(s.head_out, dr);
-          no_body = ex.method == "HEAD" || ex.status == 204 || ex.status == 304;
-          const bool empty = us->ended() && us->body().empty() && us->trailers().size() == 0;
-          s.acct.bytes_out += s.head_out.size();
-          Submit(s.head_out, no_body || empty);
-          if (no_body || empty) break;
+        const HeadWait head = ClassifyHead(*us, dl);
+        if (head == HeadWait::kRefused && replayable && attempt == 0) {
+          retry = true;
+          break;
         }
+        if (head != HeadWait::kPending && head != HeadWait::kOk) {
+          const HeadFailure f = DescribeHeadFailure(head);
+          lease.Fail(f.error);
+          co_return Reply(f.reason, f.message);
+        }
+        if (head == HeadWait::kOk && SubmitUpstreamHead(route, *us, replayable)) break;
       }
       // Response body and trailers, at most kResponseHighWater buffered for the client.
       if (submitted_) {
@@ -140,7 +123,7 @@ asio::awaitable<void> Stream::ProxyH2(const CompiledRoute& route) {
         }
         if (us->ended() && us->body().empty()) {
           for (const auto& f : us->trailers()) {
-            if (ForbiddenTrailer(f.name)) continue;
+            if (http::h2::IsForbiddenTrailer(f.name)) continue;
             trailer_bytes.append(f.name).append(f.value);
             trailer_lengths.emplace_back(f.name.size(), f.value.size());
           }
@@ -180,14 +163,14 @@ asio::awaitable<void> Stream::ProxyH2(const CompiledRoute& route) {
 }
 
 void Stream::SubmitTrailers() noexcept {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(trailer_lengths.size());
-  std::size_t off = 0;
+  std::vector<Field> fields;
+  fields.reserve(trailer_lengths.size());
+  std::string_view rest = trailer_bytes;
   for (const auto& [nlen, vlen] : trailer_lengths) {
-    auto* base = reinterpret_cast<std::uint8_t*>(trailer_bytes.data()) + off;
-    nv.push_back({base, base + nlen, nlen, vlen, NGHTTP2_NV_FLAG_NONE});
-    off += nlen + vlen;
+    fields.push_back({rest.substr(0, nlen), rest.substr(nlen, vlen)});
+    rest.remove_prefix(nlen + vlen);
   }
+  const std::vector<nghttp2_nv> nv = http::h2::ToNv(fields);
   nghttp2_submit_trailer(conn.session(), id, nv.data(), nv.size());
 }
 

@@ -33,17 +33,36 @@ void MakeUpstreamFields(const CompiledRoute& route, const Exchange& ex, const Sn
   if (WantsTrailers(st.request_headers)) out.fields.push_back({"te", "trailers"});
 }
 
-boost::asio::awaitable<HeadWait> AwaitHead(UpstreamStream& us, const Deadline& dl,
-                                           const bool* abandoned) {
+HeadWait ClassifyHead(const UpstreamStream& us, const Deadline& dl) noexcept {
+  if (us.head_too_large()) return HeadWait::kInvalid;
+  if (us.head_done()) return us.status() < 200 ? HeadWait::kInvalid : HeadWait::kOk;
+  if (us.refused()) return HeadWait::kRefused;
+  if (us.failed()) return HeadWait::kReset;
+  if (dl.fired == TimeoutKind::kUpstream) return HeadWait::kTimeout;
+  return HeadWait::kPending;
+}
+
+boost::asio::awaitable<HeadWait> AwaitHead(UpstreamStream& us, const Deadline& dl) {
   for (;;) {
-    if (abandoned && *abandoned) co_return HeadWait::kAbandoned;
-    if (us.head_too_large()) co_return HeadWait::kInvalid;
-    if (us.head_done()) co_return us.status() < 200 ? HeadWait::kInvalid : HeadWait::kOk;
-    if (us.refused()) co_return HeadWait::kRefused;
-    if (us.failed()) co_return HeadWait::kReset;
-    if (dl.fired == TimeoutKind::kUpstream) co_return HeadWait::kTimeout;
+    const HeadWait w = ClassifyHead(us, dl);
+    if (w != HeadWait::kPending) co_return w;
     co_await us.Wait();
   }
+}
+
+HeadFailure DescribeHeadFailure(HeadWait w) noexcept {
+  using observe::LocalReason;
+  using observe::UpstreamError;
+  if (w == HeadWait::kTimeout) {
+    return {UpstreamError::kTimeout, LocalReason::kUpstreamTimeout,
+            "the upstream did not respond in time"};
+  }
+  if (w == HeadWait::kInvalid) {
+    return {UpstreamError::kBadResponse, LocalReason::kUpstreamBadResponse,
+            "the upstream sent an invalid response"};
+  }
+  return {UpstreamError::kReset, LocalReason::kUpstreamUnavailable,
+          "the upstream reset the stream without a response"};
 }
 
 }  // namespace rampart::server::h2

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "http/h2/fields.h"
+#include "observe/metrics.h"
 #include "pipeline/exchange.h"
 #include "pipeline/router.h"
 #include "server/deadline.h"
@@ -28,16 +29,27 @@ void MakeUpstreamFields(const CompiledRoute& route, const Exchange& ex, const Sn
                         RequestState& st, UpstreamFields& out);
 
 enum class HeadWait : std::uint8_t {
-  kOk,        // a final response head (status 200..599)
-  kRefused,   // not processed by the origin: may be sent again
-  kTimeout,   // `dl` fired with kUpstream
-  kReset,     // reset, or the session was lost
-  kInvalid,   // head too large, or a status HTTP/2 does not allow (101)
-  kAbandoned  // `*abandoned` became true (the client went away)
+  kPending,  // nothing decided yet
+  kOk,       // a final response head (status 200..599)
+  kRefused,  // not processed by the origin: may be sent again
+  kTimeout,  // `dl` fired with kUpstream
+  kReset,    // reset, or the session was lost
+  kInvalid,  // head too large, or a status HTTP/2 does not allow (101)
 };
-// Waits for the response head; `dl` is armed by the caller (kUpstream) and its expiry wakes `us`.
-boost::asio::awaitable<HeadWait> AwaitHead(UpstreamStream& us, const Deadline& dl,
-                                           const bool* abandoned = nullptr);
+// Where the response head stands now.
+HeadWait ClassifyHead(const UpstreamStream& us, const Deadline& dl) noexcept;
+// Waits until ClassifyHead decides; `dl` is armed by the caller (kUpstream) and its expiry wakes
+// `us`.
+boost::asio::awaitable<HeadWait> AwaitHead(UpstreamStream& us, const Deadline& dl);
+
+// The local reply and the counted error for a head that did not come (any HeadWait but kOk and
+// kPending; kRefused, when not sent again, is a reset).
+struct HeadFailure {
+  observe::UpstreamError error;
+  observe::LocalReason reason;
+  std::string_view message;
+};
+HeadFailure DescribeHeadFailure(HeadWait w) noexcept;
 
 // Client asked for trailers (TE lists "trailers").
 bool WantsTrailers(const http::HeaderList& request_headers) noexcept;

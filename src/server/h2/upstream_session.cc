@@ -201,13 +201,7 @@ bool UpstreamSession::TakesStreams() const noexcept {
 bool UpstreamSession::Open(UpstreamStream& s, std::span<const http::h2::Field> fields,
                            bool has_body) {
   if (state_ != State::kReady || goaway_) return false;
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const auto& f : fields) {
-    nv.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
-                  const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())),
-                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
+  const std::vector<nghttp2_nv> nv = http::h2::ToNv(fields);
   nghttp2_data_provider prd{};
   prd.source.ptr = nullptr;  // the stream is looked up by id: it may be gone by the next call
   prd.read_callback = ReadRequest;
@@ -366,7 +360,6 @@ int UpstreamSession::OnStreamClose(nghttp2_session* session, std::int32_t stream
   UpstreamStream* s = StreamOf(session, stream_id);
   if (s == nullptr) return 0;
   s->closed_ = true;
-  s->reset_code_ = error_code;
   // REFUSED_STREAM, or above the last stream id of a GOAWAY (nghttp2 closes those as refused):
   // the origin did not process it (RFC 9113 section 8.7).
   s->refused_ = error_code == NGHTTP2_REFUSED_STREAM || !s->head_sent_;
@@ -453,12 +446,6 @@ void UpstreamSessions::RetireAll() noexcept {
   for (auto& [_, list] : by_key_) {
     for (auto& s : list) s->Retire();
   }
-}
-
-std::size_t UpstreamSessions::size() const noexcept {
-  std::size_t n = 0;
-  for (const auto& [_, list] : by_key_) n += list.size();
-  return n;
 }
 
 }  // namespace rampart::server::h2

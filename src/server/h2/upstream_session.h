@@ -78,7 +78,6 @@ class UpstreamStream {
   bool refused() const noexcept { return failed() && refused_; }
   bool head_too_large() const noexcept { return head_too_large_; }
   const http::HeaderList& trailers() const noexcept { return trailers_; }
-  std::uint32_t reset_code() const noexcept { return reset_code_; }
 
  private:
   friend class UpstreamSession;
@@ -100,7 +99,6 @@ class UpstreamStream {
   std::string req_;
   std::size_t req_off_ = 0;
   bool req_end_ = false;
-  bool req_deferred_ = false;
   bool head_sent_ = false;
   bool head_done_ = false;
   bool has_content_length_ = false;
@@ -109,7 +107,6 @@ class UpstreamStream {
   bool closed_ = false;
   bool refused_ = false;
   int status_ = 0;
-  std::uint32_t reset_code_ = 0;
 };
 
 class UpstreamSession : public std::enable_shared_from_this<UpstreamSession> {
@@ -142,7 +139,6 @@ class UpstreamSession : public std::enable_shared_from_this<UpstreamSession> {
   void CheckDeadlines(SteadyTime now) noexcept;
   // GOAWAY(NO_ERROR); streams in flight finish, then the connection closes.
   void Retire() noexcept;
-  std::size_t streams() const noexcept { return open_; }
 
  private:
   friend class UpstreamStream;
@@ -188,7 +184,6 @@ class UpstreamSessions {
   void CheckDeadlines(SteadyTime now) noexcept;
   // Draining: every session is retired.
   void RetireAll() noexcept;
-  std::size_t size() const noexcept;
 
  private:
   std::unordered_map<std::string, std::vector<std::shared_ptr<UpstreamSession>>> by_key_;
