@@ -68,6 +68,16 @@ class Origin:
                 self.proc.wait()
 
 
+def validate(text, name="c.yaml"):
+    """`rampart validate -c` on `text` written to a fresh folder as `name`: (the finished
+    process, the file's path as rampart names it in errors)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True), path
+
+
 class H2Origin:
     """h2origin.py (an HTTP/2 origin on the h2 library, python3-h2) on a loopback port; the
     Debian interpreter runs it, where that package installs."""

@@ -12,7 +12,7 @@ import time
 import unittest
 
 import h2raw
-from harness import BIN, SLOW, Origin, Rampart
+from harness import SLOW, Origin, Rampart, validate
 
 CONFIG = """
 listeners:
@@ -458,13 +458,9 @@ class Http2DisabledTest(unittest.TestCase):
 
 class Http2ConfigTest(unittest.TestCase):
     def test_bad_http2_settings_are_refused_with_file_and_line(self):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "bad.yaml")
-            with open(path, "w") as f:
-                f.write("listeners:\n  - address: 127.0.0.1:1\n    http2:\n"
-                        "      max_concurrent_streams: 0\n      initial_stream_window: 1KiB\n"
-                        "      bogus: 1\nroutes: []\nupstreams: {}\n")
-            out = subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True)
+        out, path = validate("listeners:\n  - address: 127.0.0.1:1\n    http2:\n"
+                             "      max_concurrent_streams: 0\n      initial_stream_window: 1KiB\n"
+                             "      bogus: 1\nroutes: []\nupstreams: {}\n", "bad.yaml")
         self.assertEqual(out.returncode, 1)
         self.assertIn(f"{path}:4", out.stderr + out.stdout)
         self.assertIn("max_concurrent_streams: must be at least 1", out.stderr + out.stdout)

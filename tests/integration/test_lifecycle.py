@@ -1,15 +1,13 @@
 """Reloads under load, refused reloads, draining on SIGTERM, and `rampart validate`."""
 import http.client
-import os
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from harness import BIN, SLOW, Origin, Rampart, free_port, read_response
+from harness import BIN, SLOW, Origin, Rampart, free_port, validate
 
 CONFIG = """
 workers: 2
@@ -133,12 +131,7 @@ class LifecycleTest(unittest.TestCase):
 
 class ValidateTest(unittest.TestCase):
     def run_validate(self, text):
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-            f.write(text)
-        try:
-            return subprocess.run([BIN, "validate", "-c", f.name], capture_output=True, text=True), f.name
-        finally:
-            os.unlink(f.name)
+        return validate(text)
 
     def test_valid(self):
         p, _ = self.run_validate('listeners: [{address: "127.0.0.1:1"}]\nroutes: []\n')

@@ -1,14 +1,11 @@
 """The rate_limit gate against the real binary: exact limits across workers, the 429 answer and
 its headers, several limits per route, shadow mode, shaping, and config errors."""
 import json
-import os
-import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from harness import BIN, SLOW, Origin, ProxyTestCase, Rampart
+from harness import ProxyTestCase, validate
 
 CONFIG = """
 workers: {workers}
@@ -217,10 +214,7 @@ class LocalRateLimitTest(ProxyTestCase):
 
 class RateLimitConfigTest(unittest.TestCase):
     def validate(self, gate_yaml, extra=""):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "c.yaml")
-            with open(path, "w") as f:
-                f.write(f"""listeners:
+        p, _ = validate(f"""listeners:
   - {{ name: l, address: 127.0.0.1:1 }}
 routes:
   - name: r
@@ -231,8 +225,7 @@ routes:
 upstreams:
   u: {{ endpoints: [127.0.0.1:2] }}
 {extra}""")
-            p = subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True)
-            return p.returncode, p.stdout + p.stderr
+        return p.returncode, p.stdout + p.stderr
 
     def test_good_config_validates(self):
         code, out = self.validate("{ rate: 100/s, burst: 20, algorithm: gcra }")

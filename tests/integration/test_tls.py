@@ -14,7 +14,7 @@ import unittest
 import warnings
 
 from certs import Pki
-from harness import BIN, SLOW, Origin, Rampart, free_port
+from harness import SLOW, Origin, Rampart, free_port, validate
 
 CONFIG = """
 listeners:
@@ -344,12 +344,8 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 class TlsConfigTest(unittest.TestCase):
     def validate(self, listeners):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "c.yaml")
-            with open(path, "w") as f:
-                f.write("listeners:\n" + listeners)
-            p = subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True)
-            return p.returncode, p.stdout + p.stderr
+        p, _ = validate("listeners:\n" + listeners)
+        return p.returncode, p.stdout + p.stderr
 
     def test_bad_files_are_config_errors_with_file_line(self):
         code, out = self.validate("  - name: l\n    address: 127.0.0.1:1\n"
