@@ -8,8 +8,10 @@ What a request gets depends on its path:
                   grpc-message: ok once the request ends
   /grpc-error     trailers-only: one HEADERS with :status 200, grpc-status 13, END_STREAM
   /stream?n=K     K DATA pieces of 1 KiB, 50 ms apart, then trailers x-pieces: K
-  /big?bytes=N    N bytes of body (with content-length), sent as the client's window allows
-  /delay?ms=M     the answer after M ms
+  /big?bytes=N    N bytes of body (with content-length), sent as the client's window allows;
+                  /stats reports its progress ("big": bytes sent, and whether it waits for a
+                  window)
+  /delay?ms=M     the answer after M ms (/stats: "delaying", how many wait now)
   /refuse-once    the first such stream on each connection is reset with REFUSED_STREAM
   /goaway-once    the first time: GOAWAY naming the stream before it, on that connection
   /reset          reset with INTERNAL_ERROR before any answer
@@ -116,18 +118,28 @@ class Conn(asyncio.Protocol):
             await s.event.wait()
         return bytes(s.body)
 
-    async def send(self, sid, data, end=False):
-        while data:
+    async def send(self, sid, data, end=False, progress=None):
+        """Sends `data` as the peer's windows allow. `progress` (a dict) gets "sent" and
+        "blocked": whether the send now waits for a window."""
+        view, off = memoryview(data), 0
+        while off < len(view):
             if sid not in self.streams:
                 return
             room = min(self.h2.local_flow_control_window(sid), self.h2.max_outbound_frame_size)
             if room <= 0:
+                if progress is not None:
+                    progress["blocked"] = True
                 self.window_open.clear()
                 await self.window_open.wait()
+                if progress is not None:
+                    progress["blocked"] = False
                 continue
-            piece, data = data[:room], data[room:]
-            self.h2.send_data(sid, piece, end_stream=end and not data)
+            piece = view[off:off + room]
+            off += len(piece)
+            self.h2.send_data(sid, piece.tobytes(), end_stream=end and off == len(view))
             self.flush()
+            if progress is not None:
+                progress["sent"] = off
 
     def finish(self, sid):
         if self.streams.pop(sid, None) is not None:
@@ -202,14 +214,17 @@ class Conn(asyncio.Protocol):
             if path == "/big":
                 await self.body(s)
                 n = int(q.get("bytes", "1048576"))
-                data = bytes((i * 7) % 251 for i in range(n))
+                data = (bytes(range(251)) * (n // 251 + 1))[:n]
                 self.respond(sid, 200, [("content-length", str(n)),
                                         ("x-sha256", hashlib.sha256(data).hexdigest())])
-                await self.send(sid, data, end=True)
+                STATS["big"] = {"sent": 0, "blocked": False}
+                await self.send(sid, data, end=True, progress=STATS["big"])
                 self.finish(sid)
                 return
             if path == "/delay":
+                STATS["delaying"] = STATS.get("delaying", 0) + 1
                 await asyncio.sleep(int(q.get("ms", "100")) / 1000)
+                STATS["delaying"] -= 1
             body = await self.body(s)
             if path == "/stats":
                 out = json.dumps(STATS).encode()

@@ -8,6 +8,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -15,7 +16,7 @@ import unittest
 
 import h2raw
 from certs import Pki
-from harness import SLOW, H2Origin, Rampart, is_closed, read_response
+from harness import SLOW, H2Origin, Rampart, validate
 
 CONFIG = """
 workers: 1  # one session per endpoint, so that multiplexing is visible at the origin
@@ -26,6 +27,8 @@ routes:
   - {{ name: tls, match: {{ path_prefix: /tls/ }}, upstream: tls, rewrite: {{ path_prefix: / }} }}
   - {{ name: no_h2, match: {{ path_prefix: /no-h2/ }}, upstream: no_h2 }}
   - {{ name: limited, match: {{ path_prefix: /limited/ }}, upstream: limited,
+      rewrite: {{ path_prefix: / }} }}
+  - {{ name: fresh, match: {{ path_prefix: /fresh/ }}, upstream: fresh,
       rewrite: {{ path_prefix: / }} }}
   - {{ name: all, match: {{ path_prefix: / }}, upstream: h2c }}
 upstreams:
@@ -44,6 +47,9 @@ upstreams:
     tls: {{ ca: ca.pem, server_name: origin.test }}
   limited:
     endpoints: [LIMITED]
+    protocol: h2
+  fresh:
+    endpoints: [FRESH]
     protocol: h2
 admin: {{ address: 127.0.0.1:{admin} }}
 """
@@ -79,21 +85,22 @@ class UpstreamH2Test(unittest.TestCase):
         cls.tls = H2Origin(["--tls", cert, key])
         cls.no_h2 = H2Origin(["--tls", cert, key, "--alpn", "http/1.1"])
         cls.limited = H2Origin(["--max-streams", "2"])
+        cls.fresh = H2Origin()  # no request reaches it before test_first_requests_share...
         config = (CONFIG.replace("H2C", cls.h2c.address).replace("TLSPORT", str(cls.tls.port))
-                  .replace("NOH2PORT", str(cls.no_h2.port)).replace("LIMITED", cls.limited.address))
+                  .replace("NOH2PORT", str(cls.no_h2.port)).replace("LIMITED", cls.limited.address)
+                  .replace("FRESH", cls.fresh.address))
         cls.rampart = Rampart(config, None, config_dir=d)
         cls.base = f"http://127.0.0.1:{cls.rampart.port}"
 
     @classmethod
     def tearDownClass(cls):
         cls.rampart.stop()
-        for o in (cls.h2c, cls.tls, cls.no_h2, cls.limited):
+        for o in (cls.h2c, cls.tls, cls.no_h2, cls.limited, cls.fresh):
             o.stop()
         cls.tmp.cleanup()
 
     def origin_stats(self, origin):
-        out = curl("--http2-prior-knowledge", f"http://{origin.address}/stats")
-        return json.loads(out.stdout)
+        return curl_stats(origin)
 
     def sessions_opened(self, origin, before):
         """Connections the origin accepted since `before` (a stats answer), not counting the
@@ -274,6 +281,46 @@ class UpstreamH2Test(unittest.TestCase):
         self.assertIn("TLS", json.loads(body)["message"])
         self.assertIn("did not select h2", self.rampart.logs())
 
+    def test_first_requests_share_the_session_they_wait_for(self):
+        # Ten requests arrive before any session to the endpoint exists: one connects, the
+        # others wait for it rather than open their own.
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(lambda _: self.get("/fresh/delay?ms=200")[0], range(10)))
+        self.assertEqual(results, [200] * 10)
+        stats = self.origin_stats(self.fresh)
+        # Besides rampart's one session: H2Origin's port probe and this stats call.
+        self.assertEqual(stats["connections"], 3)
+        self.assertEqual(stats["streams"], 11)
+
+    def test_a_client_that_does_not_read_holds_the_origin_back(self):
+        # Response windows are given back only as the client takes the bytes: with the client
+        # not reading, the origin ends up waiting for a window long before the body is sent,
+        # instead of rampart buffering the body.
+        n = 48 * 1024 * 1024
+        with self.rampart.connect(timeout=30) as s:
+            s.sendall(f"GET /big?bytes={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            held = None
+            deadline = time.monotonic() + 20 * SLOW
+            while time.monotonic() < deadline:
+                big = self.origin_stats(self.h2c).get("big", {})
+                now = (big.get("blocked"), big.get("sent"))
+                if now[0] and now == held:  # still waiting, nothing more sent in between
+                    break
+                held = now if now[0] else None
+                time.sleep(0.2)
+            self.assertIsNotNone(held, "the origin never waited for a window")
+            self.assertLess(held[1], n // 2)
+            got = 0
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(65536)
+            got = len(head.partition(b"\r\n\r\n")[2])
+            while got < n:
+                chunk = s.recv(1 << 20)
+                self.assertTrue(chunk, "closed before the whole body")
+                got += len(chunk)
+        self.assertEqual(got, n)
+
     def test_a_second_session_past_max_concurrent_streams(self):
         before = self.origin_stats(self.limited)
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
@@ -302,15 +349,44 @@ class UpstreamH2Test(unittest.TestCase):
         self.assertEqual(lines[-1]["status"], 200)
 
 
+class UpstreamH2DrainTest(unittest.TestCase):
+    def test_sigterm_lets_a_stream_in_flight_finish(self):
+        origin = H2Origin()
+        rampart = Rampart("""
+listeners:
+  - {{ name: main, address: 127.0.0.1:{port} }}
+routes:
+  - {{ name: all, match: {{ path_prefix: / }}, upstream: app }}
+upstreams:
+  app: {{ endpoints: [ORIGIN], protocol: h2 }}
+admin: {{ address: 127.0.0.1:{admin} }}
+""".replace("ORIGIN", origin.address), None)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                c = rampart.http(timeout=10)
+                pending = pool.submit(lambda: (c.request("GET", "/delay?ms=700"),
+                                               c.getresponse()))
+                deadline = time.monotonic() + 5 * SLOW
+                while not curl_stats(origin).get("delaying") and time.monotonic() < deadline:
+                    time.sleep(0.02)  # until the stream is at the origin
+                rampart.proc.send_signal(signal.SIGTERM)
+                _, r = pending.result(timeout=10 * SLOW)
+                self.assertEqual(r.status, 200)
+                self.assertEqual(json.loads(r.read())["path"], "/delay?ms=700")
+            self.assertEqual(rampart.proc.wait(timeout=20 * SLOW), 0)
+        finally:
+            rampart.stop()
+            origin.stop()
+
+
+def curl_stats(origin):
+    return json.loads(curl("--http2-prior-knowledge", f"http://{origin.address}/stats").stdout)
+
+
 class UpstreamH2ConfigTest(unittest.TestCase):
     def validate(self, text):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "c.yaml")
-            with open(path, "w") as f:
-                f.write(text)
-            from harness import BIN
-            out = subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True)
-            return out.returncode, out.stdout + out.stderr
+        out, _ = validate(text)
+        return out.returncode, out.stdout + out.stderr
 
     def test_unknown_protocol(self):
         rc, out = self.validate("listeners: [{name: a, address: 127.0.0.1:1}]\n"

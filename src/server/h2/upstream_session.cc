@@ -267,13 +267,13 @@ void UpstreamSession::CheckDeadlines(SteadyTime now) noexcept {
 }
 
 void UpstreamSession::Retire() noexcept {
+  // No new streams; the connection ends (GOAWAY, then close) once the last one has. A client's
+  // GOAWAY only names streams the server started, so sending it earlier tells the origin
+  // nothing; and when it was sent early, the stream in flight never got its answer (a drain
+  // with a request in flight hung until the drain timeout).
   goaway_ = true;
-  if (state_ != State::kReady) return;
-  if (open_ == 0) {
-    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
-  } else {
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
-  }
+  if (state_ != State::kReady || open_ > 0) return;
+  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
   Kick();
 }
 

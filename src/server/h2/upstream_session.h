@@ -137,7 +137,7 @@ class UpstreamSession : public std::enable_shared_from_this<UpstreamSession> {
   bool Open(UpstreamStream& s, std::span<const http::h2::Field> fields, bool has_body);
   // Worker tick: connect and write deadlines, idle_timeout without streams.
   void CheckDeadlines(SteadyTime now) noexcept;
-  // GOAWAY(NO_ERROR); streams in flight finish, then the connection closes.
+  // Takes no new stream; once the streams in flight have finished, GOAWAY(NO_ERROR) and close.
   void Retire() noexcept;
 
  private:
