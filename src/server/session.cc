@@ -70,6 +70,7 @@ Session::Session(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
   peer_ip_ = peer_address_.to_string();
   socket_.non_blocking(true, ec);
   socket_.set_option(tcp::no_delay(true), ec);
+  net::EnableDrainedRecv(socket_);
   worker_.Register(this);
   auto& stats = worker_.stats();
   stats.connections_accepted.Add();
@@ -218,46 +219,28 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
   if (listener_ == nullptr) co_return false;  // the listener was removed by a reload
   error_code ec;
-  if (in_.empty() && tls_) {
-    // TLS: wait in a read (the decrypted bytes may already be buffered inside the TLS layer).
+  if (in_.empty() && worker_.draining()) {
+    // Draining: serve a request that is already here, wait for none.
+    if (tls_) co_return false;
     auto space = in_.Prepare(4096, listener_->limits.max_header_bytes + kReadChunk);
-    if (worker_.draining()) co_return false;
+    std::size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec) co_return false;
+    in_.Commit(n);
+  } else if (in_.empty()) {
+    // Wait for the next request. On a plain socket the read takes its buffer from the pool only
+    // once the socket is readable, so an idle connection holds none (net/drained_recv.h).
+    in_.ReleaseIfEmpty();
     idle_ = true;
     SetDeadline(TimeoutKind::kIdle,
                 requests_ == 0 ? listener_->limits.header_timeout : listener_->limits.idle_timeout);
-    std::size_t n = co_await DownRead(space, ec);
+    co_await ReadInto(worker_, socket_, tls_.get(), in_, 4096,
+                      listener_->limits.max_header_bytes + kReadChunk, ec);
     idle_ = false;
     if (ec) co_return false;
-    in_.Commit(n);
+    // A reload may have landed while we waited: nothing of the old snapshot may be held across
+    // Adopt(), which can free it.
     if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
     if (listener_ == nullptr) co_return false;
-  } else if (in_.empty()) {
-    // On a busy keep-alive connection the next request is usually there already: read it
-    // without waiting. Otherwise wait holding no buffer, with a 1-byte peek: Asio queues a
-    // receive without a syscall, where async_wait would re-arm epoll (epoll_ctl) every time.
-    auto space = in_.Prepare(4096, listener_->limits.max_header_bytes + kReadChunk);
-    std::size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), ec);
-    if (!ec) {
-      in_.Commit(n);
-    } else if (ec != asio::error::would_block && ec != asio::error::try_again) {
-      co_return false;  // closed between requests
-    } else {
-      in_.ReleaseIfEmpty();
-      if (worker_.draining()) co_return false;
-      idle_ = true;
-      SetDeadline(TimeoutKind::kIdle, requests_ == 0 ? listener_->limits.header_timeout
-                                                     : listener_->limits.idle_timeout);
-      char peek = 0;
-      auto [wec, wn] = co_await socket_.async_receive(asio::buffer(&peek, 1),
-                                                      tcp::socket::message_peek, kUseAwaitable);
-      idle_ = false;
-      worker_.RefreshNow();
-      if (wec) co_return false;
-      // A reload may have landed while we waited: nothing of the old snapshot may be held
-      // across Adopt(), which can free it.
-      if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
-      if (listener_ == nullptr) co_return false;
-    }
   }
   const config::ListenerLimits& limits = listener_->limits;  // stable until the next Adopt()
   linger_ = false;

@@ -7,17 +7,25 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <span>
 
+#include "net/io_buffer.h"
+
 namespace rampart::server {
 
 class Worker;
 using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
 
-// Plain sockets go straight to Asio's async_read_some (it tries the syscall first and queues
-// without epoll_ctl when it would block); writes try write_some first and queue the rest with
+// Plain sockets read through net::AsyncDrainedRecv (no recv that fails with EAGAIN when the
+// last read drained the socket); writes try write_some first and queue the rest with
 // async_write_some only when the socket buffer is full.
 boost::asio::awaitable<std::size_t> ReadFrom(Worker& w, boost::asio::ip::tcp::socket& s,
                                              TlsStream* tls, std::span<char> into,
                                              boost::system::error_code& ec);
+// Reads into `buf` (at least `min` bytes of room, growing it up to `max_total`), committing what
+// arrived. On a plain socket the buffer is taken only once the socket is readable, so a wait
+// holds none; no_buffer_space when `buf` is full.
+boost::asio::awaitable<std::size_t> ReadInto(Worker& w, boost::asio::ip::tcp::socket& s,
+                                             TlsStream* tls, net::IoBuffer& buf, std::size_t min,
+                                             std::size_t max_total, boost::system::error_code& ec);
 boost::asio::awaitable<void> WriteTo(Worker& w, boost::asio::ip::tcp::socket& s, TlsStream* tls,
                                      std::span<boost::asio::const_buffer> bufs,
                                      boost::system::error_code& ec);

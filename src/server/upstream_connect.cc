@@ -27,6 +27,7 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
   error_code ec;
   conn.socket.non_blocking(true, ec);
   conn.socket.set_option(tcp::no_delay(true), ec);
+  net::EnableDrainedRecv(conn.socket);
   if (!up.tls) co_return ConnectFailure::kNone;
   conn.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.socket, *up.tls);
   tls::PrepareClientConnection(conn.tls->native_handle(), ep.tls_name);

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "net/drained_recv.h"
 #include "net/io_buffer.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
@@ -51,6 +52,7 @@ class Worker {
   observe::AccessLog* access_log() const noexcept { return log_.get(); }
   observe::WorkerSlot& stats() noexcept { return metrics_.worker(index_); }
   net::BufferPool& buffers() noexcept { return buffers_; }
+  net::Reactor& reactor() noexcept { return reactor_; }
   upstream::ConnectionPool& upstream_pool() noexcept { return pool_; }
   h2::UpstreamSessions& h2_upstreams() noexcept { return h2_upstreams_; }
   std::uint64_t& rr_position(const std::string& upstream) { return rr_[upstream]; }
@@ -74,6 +76,7 @@ class Worker {
   int index_;
   observe::Metrics& metrics_;
   boost::asio::io_context io_{1};
+  net::Reactor& reactor_{net::ReactorOf(io_)};
   std::thread thread_;
   std::shared_ptr<const Snapshot> snap_;
   std::shared_ptr<observe::AccessLog> log_;

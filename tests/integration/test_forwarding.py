@@ -4,7 +4,9 @@ import os
 import threading
 import unittest
 
-from harness import ProxyTestCase, read_response
+import socket
+
+from harness import BASIC, ProxyTestCase, is_closed, read_response
 
 
 class ForwardingTest(ProxyTestCase):
@@ -152,6 +154,46 @@ class ForwardingTest(ProxyTestCase):
         self.assertEqual(e["status"], 200)
         self.assertEqual(e["route"], "default")
         self.assertGreater(e["bytes_out"], 0)
+
+
+class HalfCloseTest(ProxyTestCase):
+    # A long idle timeout: a connection left open would outlive the test's wait by far.
+    CONFIG = BASIC.replace("idle_timeout: 5s", "idle_timeout: 300s")
+
+    def test_client_that_half_closes_gets_its_answer_and_the_close_at_once(self):
+        # The request and the FIN usually arrive together and one read takes both: rampart must
+        # still see the end of stream after answering, not wait out the idle timeout.
+        for _ in range(5):
+            s = self.rampart.connect()
+            s.sendall(b"GET /hc HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+            status, _, _, _ = read_response(s)
+            self.assertEqual(status, 200)
+            self.assertTrue(is_closed(s, timeout=10.0))
+            s.close()
+
+    def test_pipelined_requests_then_half_close(self):
+        # The second request and the FIN arrive while rampart waits on the origin, so the read
+        # that takes the request also takes the FIN (whatever the timing, one read ends up
+        # holding both): after the second answer rampart must see the end of stream.
+        for _ in range(3):
+            s = self.rampart.connect()
+            s.sendall(b"GET /hc?delay=200 HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.sendall(b"GET /hc HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(read_response(s)[0], 200)
+            self.assertEqual(read_response(s)[0], 200)
+            self.assertTrue(is_closed(s, timeout=10.0))
+            s.close()
+
+    def test_client_that_half_closes_while_waiting_is_closed(self):
+        s = self.rampart.connect()
+        s.sendall(b"GET /hc HTTP/1.1\r\nHost: t\r\n\r\n")
+        status, _, _, _ = read_response(s)
+        self.assertEqual(status, 200)
+        s.shutdown(socket.SHUT_WR)  # now idle between requests
+        self.assertTrue(is_closed(s, timeout=10.0))
+        s.close()
 
 
 class NoRouteTest(ProxyTestCase):
