@@ -120,7 +120,8 @@ void Session::CloseIfIdle() noexcept {
 
 asio::awaitable<bool> Session::Handshake(tls::TlsSlot& slot) {
   tls_ctx_ = slot.current();
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, tls_ctx_->default_context());
+  tls_ = std::make_unique<TlsStream>(net::DrainedStream(socket_, worker_.reactor()),
+                                     tls_ctx_->default_context());
   SetDeadline(TimeoutKind::kHeader, listener_->limits.header_timeout);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kUseAwaitable);
   worker_.RefreshNow();

@@ -7,12 +7,14 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <span>
 
+#include "net/drained_recv.h"
 #include "net/io_buffer.h"
 
 namespace rampart::server {
 
 class Worker;
-using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
+// TLS over the socket; its reads skip the EAGAIN recv as plain ones do (net/drained_recv.h).
+using TlsStream = boost::asio::ssl::stream<net::DrainedStream>;
 
 // Plain sockets read through net::AsyncDrainedRecv (no recv that fails with EAGAIN when the
 // last read drained the socket); writes try write_some first and queue the rest with

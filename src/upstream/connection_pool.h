@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "net/drained_recv.h"
 #include "upstream/upstream_spec.h"
 
 namespace rampart::upstream {
@@ -25,7 +26,7 @@ struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::io_context& io) : socket(io) {}
   boost::asio::ip::tcp::socket socket;
   // TLS upstreams: the stream over `socket` (declared after it, destroyed before it).
-  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls;
+  std::unique_ptr<boost::asio::ssl::stream<net::DrainedStream>> tls;
   SteadyTime idle_since{};
   std::uint64_t requests = 0;
 };
