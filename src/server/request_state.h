@@ -2,10 +2,12 @@
 // session takes one per request; an HTTP/2 connection one per stream.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/clock.h"
+#include "http/h1/message_parser.h"
 #include "http/message.h"
 #include "net/io_buffer.h"
 #include "pipeline/exchange.h"
@@ -40,6 +42,9 @@ struct RequestState {
   Exchange ex;
   ExchangeAccounting acct;
   std::array<char, 36> request_id_buf{};
+  // HTTP/1.1: the request's parser (writes into request_headers and body_out). Here rather than
+  // in the session's frame, so that an idle connection does not hold it.
+  std::optional<http::h1::RequestParser> parser;
 };
 
 }  // namespace rampart::server

@@ -93,8 +93,6 @@ void Session::Adopt(std::shared_ptr<const Snapshot> snap) {
   trusted_peer_ = listener_ && listener_->trusted_proxies.Contains(peer_address_);
 }
 
-asio::awaitable<void> Session::Run(std::unique_ptr<Session> self) { co_await self->Loop(); }
-
 void Session::SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept {
   dl_.Set(kind, worker_.now(), d);
 }
@@ -135,8 +133,7 @@ asio::awaitable<bool> Session::Handshake(tls::TlsSlot& slot) {
   co_return true;
 }
 
-asio::awaitable<void> Session::Loop() {
-  std::optional<http::h1::RequestParser> parser;
+asio::awaitable<void> Session::Loop(std::unique_ptr<Session> /*self: owned by this frame*/) {
   if (listener_ != nullptr) {
     if (auto it = snap_->tls.find(listener_name_); it != snap_->tls.end()) {
       if (!co_await Handshake(*it->second)) {
@@ -156,7 +153,40 @@ asio::awaitable<void> Session::Loop() {
     }
   }
   for (;;) {
-    if (!co_await ReadHead(parser)) {
+    if (in_.empty()) {
+      // Between requests. The wait is written out here, in the frame the connection holds
+      // anyway: in ReadHead (or a helper) its frame would be held by every idle connection too.
+      if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
+      if (listener_ == nullptr) break;  // the listener was removed by a reload
+      error_code ec;
+      const std::size_t max_total = listener_->limits.max_header_bytes + kReadChunk;
+      if (worker_.draining()) {
+        // Draining: serve a request that is already here, wait for none.
+        if (tls_) break;
+        auto space = in_.Prepare(4096, max_total);
+        in_.Commit(socket_.read_some(asio::buffer(space.data(), space.size()), ec));
+        if (ec) break;
+      } else {
+        idle_ = true;
+        SetDeadline(TimeoutKind::kIdle, requests_ == 0 ? listener_->limits.header_timeout
+                                                       : listener_->limits.idle_timeout);
+        if (tls_) {
+          // TLS may hold decrypted bytes of its own: its read needs the buffer now.
+          in_.Commit(co_await DownRead(in_.Prepare(4096, max_total), ec));
+        } else {
+          // The read takes its buffer from the pool only once the socket is readable, so an idle
+          // connection holds none (net/drained_recv.h).
+          in_.ReleaseIfEmpty();
+          auto [rec, n] = co_await net::AsyncDrainedRecv(
+              worker_.reactor(), socket_, net::BufferTarget{&in_, 4096, max_total}, kUseAwaitable);
+          worker_.RefreshNow();
+          ec = rec;
+        }
+        idle_ = false;
+        if (ec) break;
+      }
+    }
+    if (!co_await ReadHead()) {
       if (h2c_preface_) {
         co_await ServeHttp2({in_.data(), in_.size()});
         break;
@@ -164,22 +194,20 @@ asio::awaitable<void> Session::Loop() {
       if (linger_) co_await LingeringClose();
       break;
     }
-    bool keep_alive = co_await HandleRequest(*parser);
+    bool keep_alive = co_await HandleRequest(*st_->parser);
     // Unread input when we close would make the kernel answer it with RST (see LingeringClose).
     const bool unread_input =
-        !parser->done() || in_.size() > head_consumed_ || (st_ && !st_->aux.empty());
-    parser.reset();
+        !st_->parser->done() || in_.size() > head_consumed_ || !st_->aux.empty();
+    st_->parser.reset();
     in_.Consume(head_consumed_);
     head_consumed_ = 0;
-    if (st_) {
-      // Bytes read past this request's end (pipelining) go back to the front buffer.
-      if (!st_->aux.empty()) in_.Append(st_->aux.data(), st_->aux.size(), st_->aux.size());
-      st_->aux.Consume(st_->aux.size());
-      st_->aux.ReleaseIfEmpty();
-      st_->up_in.Consume(st_->up_in.size());
-      st_->up_in.ReleaseIfEmpty();
-      worker_.GiveRequestState(std::move(st_));
-    }
+    // Bytes read past this request's end (pipelining) go back to the front buffer.
+    if (!st_->aux.empty()) in_.Append(st_->aux.data(), st_->aux.size(), st_->aux.size());
+    st_->aux.Consume(st_->aux.size());
+    st_->aux.ReleaseIfEmpty();
+    st_->up_in.Consume(st_->up_in.size());
+    st_->up_in.ReleaseIfEmpty();
+    worker_.GiveRequestState(std::move(st_));
     if (!keep_alive) {
       if (unread_input || linger_) co_await LingeringClose();
       break;
@@ -216,33 +244,12 @@ asio::awaitable<void> Session::LingeringClose() {
   ClearDeadline();
 }
 
-asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& parser) {
+asio::awaitable<bool> Session::ReadHead() {
+  // A reload may have landed while the connection waited: nothing of the old snapshot may be
+  // held across Adopt(), which can free it.
   if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
   if (listener_ == nullptr) co_return false;  // the listener was removed by a reload
   error_code ec;
-  if (in_.empty() && worker_.draining()) {
-    // Draining: serve a request that is already here, wait for none.
-    if (tls_) co_return false;
-    auto space = in_.Prepare(4096, listener_->limits.max_header_bytes + kReadChunk);
-    std::size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), ec);
-    if (ec) co_return false;
-    in_.Commit(n);
-  } else if (in_.empty()) {
-    // Wait for the next request. On a plain socket the read takes its buffer from the pool only
-    // once the socket is readable, so an idle connection holds none (net/drained_recv.h).
-    in_.ReleaseIfEmpty();
-    idle_ = true;
-    SetDeadline(TimeoutKind::kIdle,
-                requests_ == 0 ? listener_->limits.header_timeout : listener_->limits.idle_timeout);
-    co_await ReadInto(worker_, socket_, tls_.get(), in_, 4096,
-                      listener_->limits.max_header_bytes + kReadChunk, ec);
-    idle_ = false;
-    if (ec) co_return false;
-    // A reload may have landed while we waited: nothing of the old snapshot may be held across
-    // Adopt(), which can free it.
-    if (snap_ != worker_.snapshot()) Adopt(worker_.snapshot());
-    if (listener_ == nullptr) co_return false;
-  }
   const config::ListenerLimits& limits = listener_->limits;  // stable until the next Adopt()
   linger_ = false;
   st_ = worker_.TakeRequestState();
@@ -251,6 +258,7 @@ asio::awaitable<bool> Session::ReadHead(std::optional<http::h1::RequestParser>& 
   st_->ex.Reset();
   st_->acct.Reset();
   st_->ex.start = worker_.now();
+  std::optional<http::h1::RequestParser>& parser = st_->parser;
   parser.emplace(RequestLimits(listener_->limits), st_->request_headers, st_->body_out);
   // Body bytes come out decoded; an HTTP/1.1 upstream gets them re-chunked by Proxy (its chunk
   // boundaries), an HTTP/2 upstream as DATA.

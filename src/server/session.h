@@ -39,7 +39,12 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  static boost::asio::awaitable<void> Run(std::unique_ptr<Session> self);
+  // The connection's coroutine. It owns the session: Loop's frame holds `self` (one frame for
+  // the whole connection, not a wrapper frame around it).
+  static boost::asio::awaitable<void> Run(std::unique_ptr<Session> self) {
+    Session* s = self.get();
+    return s->Loop(std::move(self));
+  }
 
   // Worker tick (same thread).
   void CheckDeadline(SteadyTime now) noexcept;
@@ -50,8 +55,9 @@ class Session {
   Session* prev_ = nullptr;
 
  private:
-  boost::asio::awaitable<void> Loop();
-  boost::asio::awaitable<bool> ReadHead(std::optional<http::h1::RequestParser>& parser);
+  boost::asio::awaitable<void> Loop(std::unique_ptr<Session> self);
+  // Reads the next request head into st_ (taken from the worker) and its parser.
+  boost::asio::awaitable<bool> ReadHead();
   boost::asio::awaitable<bool> HandleRequest(http::h1::RequestParser& parser);
   boost::asio::awaitable<bool> Proxy(http::h1::RequestParser& parser, const CompiledRoute& route);
   // Reads and parses the next piece of the request body into st_->body_out. False: the exchange

@@ -25,30 +25,6 @@ asio::awaitable<std::size_t> ReadFrom(Worker& w, tcp::socket& s, TlsStream* tls,
   co_return n;
 }
 
-asio::awaitable<std::size_t> ReadInto(Worker& w, tcp::socket& s, TlsStream* tls, net::IoBuffer& buf,
-                                      std::size_t min, std::size_t max_total, error_code& ec) {
-  if (tls) {
-    // TLS may hold decrypted bytes of its own: the read needs its buffer now.
-    auto space = buf.Prepare(min, max_total);
-    if (space.empty()) {
-      ec = asio::error::no_buffer_space;
-      co_return 0;
-    }
-    auto [rec, n] =
-        co_await tls->async_read_some(asio::buffer(space.data(), space.size()), kUseAwaitable);
-    w.RefreshNow();
-    ec = rec;
-    if (n > 0) buf.Commit(n);
-    buf.ReleaseIfEmpty();
-    co_return n;
-  }
-  auto [rec, n] = co_await net::AsyncDrainedRecv(
-      w.reactor(), s, net::BufferTarget{&buf, min, max_total}, kUseAwaitable);
-  w.RefreshNow();
-  ec = rec;
-  co_return n;
-}
-
 asio::awaitable<void> WriteTo(Worker& w, tcp::socket& s, TlsStream* tls,
                               std::span<asio::const_buffer> bufs, error_code& ec) {
   if (tls) {

@@ -22,12 +22,6 @@ using TlsStream = boost::asio::ssl::stream<net::DrainedStream>;
 boost::asio::awaitable<std::size_t> ReadFrom(Worker& w, boost::asio::ip::tcp::socket& s,
                                              TlsStream* tls, std::span<char> into,
                                              boost::system::error_code& ec);
-// Reads into `buf` (at least `min` bytes of room, growing it up to `max_total`), committing what
-// arrived. On a plain socket the buffer is taken only once the socket is readable, so a wait
-// holds none; no_buffer_space when `buf` is full.
-boost::asio::awaitable<std::size_t> ReadInto(Worker& w, boost::asio::ip::tcp::socket& s,
-                                             TlsStream* tls, net::IoBuffer& buf, std::size_t min,
-                                             std::size_t max_total, boost::system::error_code& ec);
 boost::asio::awaitable<void> WriteTo(Worker& w, boost::asio::ip::tcp::socket& s, TlsStream* tls,
                                      std::span<boost::asio::const_buffer> bufs,
                                      boost::system::error_code& ec);
