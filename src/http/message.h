@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +53,18 @@ class HeaderList {
     std::uint32_t name_off, name_len, value_off, value_len;
   };
   void AddOffsets(const FieldOffsets& o) { offsets_.push_back(o); }
+  // A field that arrived decoded (HTTP/2): copied to the end of `bytes` and recorded by offset;
+  // Resolve(bytes.data()) once the block is complete.
+  void AppendCopy(std::string& bytes, std::string_view name, std::string_view value) {
+    FieldOffsets o{};
+    o.name_off = static_cast<std::uint32_t>(bytes.size());
+    o.name_len = static_cast<std::uint32_t>(name.size());
+    bytes.append(name);
+    o.value_off = static_cast<std::uint32_t>(bytes.size());
+    o.value_len = static_cast<std::uint32_t>(value.size());
+    bytes.append(value);
+    offsets_.push_back(o);
+  }
   std::size_t pending_size() const noexcept { return offsets_.size(); }
   void Resolve(const char* message_start) {
     fields_.clear();

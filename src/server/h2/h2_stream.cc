@@ -64,14 +64,7 @@ void Stream::AddHeader(std::string_view name, std::string_view value) {
     cookie.append(value);
     return;
   }
-  http::HeaderList::FieldOffsets o{};
-  o.name_off = static_cast<std::uint32_t>(head_bytes.size());
-  o.name_len = static_cast<std::uint32_t>(name.size());
-  head_bytes.append(name);
-  o.value_off = static_cast<std::uint32_t>(head_bytes.size());
-  o.value_len = static_cast<std::uint32_t>(value.size());
-  head_bytes.append(value);
-  st->request_headers.AddOffsets(o);
+  st->request_headers.AppendCopy(head_bytes, name, value);
 }
 
 void Stream::EndHeaders() {

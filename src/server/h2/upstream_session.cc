@@ -29,19 +29,6 @@ UpstreamStream* StreamOf(nghttp2_session* s, std::int32_t id) {
   return static_cast<UpstreamStream*>(nghttp2_session_get_stream_user_data(s, id));
 }
 
-// A field recorded as offsets into `bytes`; `list` resolves them once the block is complete.
-void Record(std::string& bytes, http::HeaderList& list, std::string_view name,
-            std::string_view value) {
-  http::HeaderList::FieldOffsets o{};
-  o.name_off = static_cast<std::uint32_t>(bytes.size());
-  o.name_len = static_cast<std::uint32_t>(name.size());
-  bytes.append(name);
-  o.value_off = static_cast<std::uint32_t>(bytes.size());
-  o.value_len = static_cast<std::uint32_t>(value.size());
-  bytes.append(value);
-  list.AddOffsets(o);
-}
-
 }  // namespace
 
 // --- UpstreamStream ---
@@ -291,7 +278,7 @@ int UpstreamSession::OnHeader(nghttp2_session* session, const nghttp2_frame* fra
     return 0;
   }
   if (s->head_done_) {
-    Record(s->trailer_bytes_, s->trailers_, n, v);
+    s->trailers_.AppendCopy(s->trailer_bytes_, n, v);
     return 0;
   }
   if (n == ":status") {
@@ -302,7 +289,7 @@ int UpstreamSession::OnHeader(nghttp2_session* session, const nghttp2_frame* fra
   }
   if (n.starts_with(':')) return 0;
   if (n == "content-length") s->has_content_length_ = true;
-  Record(s->head_bytes_, s->headers_, n, v);
+  s->headers_.AppendCopy(s->head_bytes_, n, v);
   return 0;
 }
 
