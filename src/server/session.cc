@@ -60,7 +60,6 @@ Session::Session(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
       socket_(std::move(socket)),
       listener_name_(std::move(listener)),
       in_(worker.buffers()) {
-  error_code ec;
   const tcp::endpoint& ep = peer;  // from accept(): no getpeername() per connection
   peer_address_ = ep.address();
   if (peer_address_.is_v6() && peer_address_.to_v6().is_v4_mapped()) {
@@ -68,9 +67,7 @@ Session::Session(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
   }
   peer_port_ = ep.port();
   peer_ip_ = peer_address_.to_string();
-  socket_.non_blocking(true, ec);
-  socket_.set_option(tcp::no_delay(true), ec);
-  net::EnableDrainedRecv(socket_);
+  SetUpConnection(socket_);
   worker_.Register(this);
   auto& stats = worker_.stats();
   stats.connections_accepted.Add();

@@ -15,6 +15,13 @@ namespace {
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 }  // namespace
 
+void SetUpConnection(tcp::socket& s) {
+  error_code ec;
+  s.non_blocking(true, ec);
+  s.set_option(tcp::no_delay(true), ec);
+  net::EnableDrainedRecv(s);
+}
+
 asio::awaitable<std::size_t> ReadFrom(Worker& w, tcp::socket& s, TlsStream* tls,
                                       std::span<char> into, error_code& ec) {
   auto [rec, n] =

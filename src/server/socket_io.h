@@ -4,17 +4,18 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <span>
 
-#include "net/drained_recv.h"
-#include "net/io_buffer.h"
+#include "net/tls_stream.h"
 
 namespace rampart::server {
 
 class Worker;
-// TLS over the socket; its reads skip the EAGAIN recv as plain ones do (net/drained_recv.h).
-using TlsStream = boost::asio::ssl::stream<net::DrainedStream>;
+using TlsStream = net::TlsStream;
+
+// What every connected socket gets, accepted or opened upstream: non-blocking mode (writes try
+// write_some first), TCP_NODELAY, and the queued-bytes report the drained reads use.
+void SetUpConnection(boost::asio::ip::tcp::socket& s);
 
 // Plain sockets read through net::AsyncDrainedRecv (no recv that fails with EAGAIN when the
 // last read drained the socket); writes try write_some first and queue the rest with

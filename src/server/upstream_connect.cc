@@ -24,13 +24,10 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
   if (cec)
     co_return dl.fired == TimeoutKind::kConnect ? ConnectFailure::kTimeout
                                                 : ConnectFailure::kRefused;
-  error_code ec;
-  conn.socket.non_blocking(true, ec);
-  conn.socket.set_option(tcp::no_delay(true), ec);
-  net::EnableDrainedRecv(conn.socket);
+  SetUpConnection(conn.socket);
   if (!up.tls) co_return ConnectFailure::kNone;
-  conn.tls = std::make_unique<asio::ssl::stream<net::DrainedStream>>(
-      net::DrainedStream(conn.socket, worker.reactor()), *up.tls);
+  conn.tls =
+      std::make_unique<net::TlsStream>(net::DrainedStream(conn.socket, worker.reactor()), *up.tls);
   tls::PrepareClientConnection(conn.tls->native_handle(), ep.tls_name);
   auto [hec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
   worker.RefreshNow();

@@ -7,7 +7,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -17,7 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "net/drained_recv.h"
+#include "net/tls_stream.h"
 #include "upstream/upstream_spec.h"
 
 namespace rampart::upstream {
@@ -26,7 +25,7 @@ struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::io_context& io) : socket(io) {}
   boost::asio::ip::tcp::socket socket;
   // TLS upstreams: the stream over `socket` (declared after it, destroyed before it).
-  std::unique_ptr<boost::asio::ssl::stream<net::DrainedStream>> tls;
+  std::unique_ptr<net::TlsStream> tls;
   SteadyTime idle_since{};
   std::uint64_t requests = 0;
 };
