@@ -195,7 +195,6 @@ asio::awaitable<void> Session::Loop(std::unique_ptr<Session> /*self: owned by th
     // Unread input when we close would make the kernel answer it with RST (see LingeringClose).
     const bool unread_input =
         !st_->parser->done() || in_.size() > head_consumed_ || !st_->aux.empty();
-    st_->parser.reset();
     in_.Consume(head_consumed_);
     head_consumed_ = 0;
     // Bytes read past this request's end (pipelining) go back to the front buffer.

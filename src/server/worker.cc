@@ -132,7 +132,7 @@ std::unique_ptr<RequestState> Worker::TakeRequestState() {
 }
 
 void Worker::GiveRequestState(std::unique_ptr<RequestState> st) {
-  st->parser.reset();
+  st->parser.reset();  // a pooled state holds no parser (every path that gives one back)
   if (free_states_.size() < kMaxFreeRequestStates) free_states_.push_back(std::move(st));
 }
 
