@@ -201,6 +201,7 @@ struct Config {
   std::string file;
   int workers = 0;  // 0 = one per core
   microseconds drain_timeout = 15s;
+  microseconds busy_poll = 30us;  // longest adaptive polling window of an idle worker; 0 = off
   std::string request_id_header = "x-request-id";
   std::string via = "rampart";
   std::vector<Listener> listeners;

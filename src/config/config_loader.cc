@@ -571,6 +571,10 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
     }
   }
   ReadDurationKey(r, top, "drain_timeout", cfg.drain_timeout);
+  if (auto v = top.Get("busy_poll"); v.IsDefined()) {
+    if (r.Duration(v, "busy_poll", cfg.busy_poll) && cfg.busy_poll > std::chrono::milliseconds(1))
+      r.Error(v, "busy_poll: at most 1ms (0s turns polling off)");
+  }
   if (auto v = top.Get("request_id_header"); v.IsDefined()) {
     if (r.String(v, "request_id_header", cfg.request_id_header)) {
       if (!IsHeaderName(cfg.request_id_header))

@@ -84,6 +84,19 @@ TEST(ConfigLoader, WrongTypesAndUnitsAreReportedTogether) {
   EXPECT_TRUE(has("bad.yaml:7: route 'route0': upstream 'missing' is not defined"));
 }
 
+TEST(ConfigLoader, BusyPoll) {
+  constexpr const char* kListener = "listeners:\n  - address: 127.0.0.1:1\n";
+  auto def = LoadConfigText(kListener, "a.yaml");
+  ASSERT_TRUE(def.config.has_value());
+  EXPECT_EQ(def.config->busy_poll, std::chrono::microseconds(30));
+  auto off = LoadConfigText(std::string("busy_poll: 0s\n") + kListener, "a.yaml");
+  ASSERT_TRUE(off.config.has_value());
+  EXPECT_EQ(off.config->busy_poll, std::chrono::microseconds(0));
+  auto errs = Errors(std::string("busy_poll: 5ms\n") + kListener);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], "bad.yaml:1: busy_poll: at most 1ms (0s turns polling off)");
+}
+
 TEST(ConfigLoader, SyntaxErrorHasLine) {
   auto errs = Errors("listeners:\n  - address: [unclosed\n");
   ASSERT_EQ(errs.size(), 1u);

@@ -1,5 +1,6 @@
 #include "server/worker.h"
 
+#include "server/poll_window.h"
 #include "server/session.h"
 
 namespace rampart::server {
@@ -12,7 +13,8 @@ constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxFreeRequestStates = 1024;
 }  // namespace
 
-Worker::Worker(int index, observe::Metrics& metrics) : index_(index), metrics_(metrics) {}
+Worker::Worker(int index, observe::Metrics& metrics, std::chrono::microseconds busy_poll)
+    : index_(index), metrics_(metrics), busy_poll_(busy_poll) {}
 
 Worker::~Worker() {
   Stop();
@@ -36,7 +38,35 @@ void Worker::Start(std::shared_ptr<const Snapshot> snap, std::shared_ptr<observe
   for (auto& [name, acc] : pending_acceptors_) StartAcceptor(name, std::move(acc));
   pending_acceptors_.clear();
   asio::co_spawn(io_, TickLoop(), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] { RunLoop(); });
+}
+
+void Worker::RunLoop() {
+  if (busy_poll_ == std::chrono::microseconds::zero()) {
+    io_.run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  PollWindow window(busy_poll_);
+  while (!io_.stopped()) {
+    if (io_.poll() > 0) continue;  // runs what is ready; its epoll_wait does not block
+    const auto idle_from = Clock::now();
+    auto polled_until = idle_from;
+    bool woke = false;
+    while (polled_until - idle_from < window.window()) {
+      if (io_.poll() > 0) {
+        woke = true;
+        break;
+      }
+      polled_until = Clock::now();
+    }
+    if (woke) {
+      window.Idled(polled_until - idle_from);
+      continue;
+    }
+    if (io_.run_one() == 0) break;  // sleeps until an event; the time includes its handler
+    window.Idled(Clock::now() - idle_from);
+  }
 }
 
 void Worker::Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<observe::AccessLog> log,

@@ -26,7 +26,8 @@ struct RequestState;
 
 class Worker {
  public:
-  Worker(int index, observe::Metrics& metrics);
+  // busy_poll: the longest adaptive polling window before the loop sleeps (PollWindow); 0 = off.
+  Worker(int index, observe::Metrics& metrics, std::chrono::microseconds busy_poll);
   ~Worker();
 
   // Control thread, before Start(): acceptors are opened and bound by the control thread so a
@@ -72,9 +73,13 @@ class Worker {
                                           boost::asio::ip::tcp::acceptor* acc);
   boost::asio::awaitable<void> TickLoop();
   void StartAcceptor(const std::string& listener, boost::asio::ip::tcp::acceptor acceptor);
+  // The event loop: io_context::run, except that an idle loop polls for up to PollWindow's
+  // window before it sleeps.
+  void RunLoop();
 
   int index_;
   observe::Metrics& metrics_;
+  std::chrono::microseconds busy_poll_;
   boost::asio::io_context io_{1};
   net::Reactor& reactor_{net::ReactorOf(io_)};
   std::thread thread_;

@@ -1,5 +1,6 @@
 """Reloads under load, refused reloads, draining on SIGTERM, and `rampart validate`."""
 import http.client
+import os
 import signal
 import socket
 import subprocess
@@ -127,6 +128,58 @@ class LifecycleTest(unittest.TestCase):
         with self.assertRaises(OSError):
             self.rampart.connect(timeout=1).sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
             raise OSError("connected")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BusyPollTest(unittest.TestCase):
+    """Workers poll briefly before sleeping only while events come close together."""
+
+    BODY = """
+workers: 2
+{busy_poll}
+listeners: [{{ name: public, address: "127.0.0.1:{port}" }}]
+routes: [{{ name: all, upstream: app }}]
+upstreams: {{ app: {{ endpoints: ["{origin}"] }} }}
+access_log: {{ enabled: false }}
+admin: {{ address: "127.0.0.1:{admin}" }}
+"""
+
+    def start(self, busy_poll):
+        self.origin = Origin(threads=2)
+        self.addCleanup(self.origin.stop)
+        self.rampart = Rampart(self.BODY.replace("{busy_poll}", busy_poll), self.origin, workers=2)
+        self.addCleanup(self.rampart.stop)
+
+    def serve_burst(self, n=300):
+        conns = [self.rampart.http() for _ in range(4)]
+        for i in range(n):
+            c = conns[i % len(conns)]
+            c.request("GET", f"/burst/{i}")
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        return conns
+
+    def test_idle_workers_sleep_after_a_burst(self):
+        self.start("busy_poll: 1ms")  # the largest window, so a worker that never stops polling shows
+        conns = self.serve_burst()
+        before = cpu_seconds(self.rampart.proc.pid)
+        time.sleep(1.0)  # a measuring interval: the open connections send nothing in it
+        used = cpu_seconds(self.rampart.proc.pid) - before
+        # Two workers polling without end would use about 2 s of CPU here; asleep they use ticks.
+        self.assertLess(used, 0.3, f"idle rampart used {used:.2f}s of CPU in 1s")
+        for c in conns:
+            c.close()
+
+    def test_busy_poll_off_serves_and_drains(self):
+        self.start("busy_poll: 0s")
+        self.serve_burst(40)
+        self.assertEqual(self.rampart.stop(), 0)
 
 
 class ValidateTest(unittest.TestCase):
