@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: rampart side by side with nginx and HAProxy (Debian packages, one worker each,
 # upstream keep-alive, no access log), rounds interleaved, through ../shared/bench/peers.sh;
-# then RSS with idle keep-alive connections (bench/idle_rss.py); then what a per-IP rate limit
-# costs end to end (bench/rate_limit_cost.py); then Redis-store decisions against redis-benchmark
-# (bench/redis_decisions.py); then the micro benchmarks.
+# then RSS with idle keep-alive connections, plain and TLS (bench/idle_rss.py); then what a
+# per-IP rate limit costs end to end (bench/rate_limit_cost.py); then Redis-store decisions
+# against redis-benchmark (bench/redis_decisions.py); then the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,9 @@ RAMPART_CMD='bench/rampart-peers.sh' "$PEERS"
 echo
 echo "== RSS with idle keep-alive connections"
 python3 bench/idle_rss.py
+echo
+echo "== RSS with idle TLS keep-alive connections (no goal: the figure to bring down)"
+python3 bench/idle_rss.py --tls
 echo
 echo "== TLS and HTTP/2 side by side with nginx and HAProxy (keep-alive, resumed and full"
 echo "   handshakes, h2load over one TLS connection with 100 streams)"
