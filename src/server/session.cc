@@ -6,6 +6,7 @@
 #include "core/request_id.h"
 #include "http/proxy_headers.h"
 #include "http/request_target.h"
+#include "net/tls/alpn.h"
 #include "pipeline/chain.h"
 #include "server/exchange_log.h"
 #include "server/h2/h2_connection.h"
@@ -138,10 +139,7 @@ asio::awaitable<void> Session::Loop(std::unique_ptr<Session> /*self: owned by th
         socket_.close(ec);
         co_return;
       }
-      const unsigned char* alpn = nullptr;
-      unsigned int alpn_len = 0;
-      SSL_get0_alpn_selected(tls_->native_handle(), &alpn, &alpn_len);
-      if (alpn_len == 2 && std::memcmp(alpn, "h2", 2) == 0) {
+      if (tls::SelectedAlpn(tls_->native_handle()) == "h2") {
         co_await ServeHttp2({});
         error_code ec;
         socket_.close(ec);

@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstring>
 
+#include "net/tls/alpn.h"
 #include "server/upstream_connect.h"
 #include "server/worker.h"
 
@@ -106,10 +107,7 @@ asio::awaitable<void> UpstreamSession::Run(std::shared_ptr<UpstreamSession> self
   ConnectFailure f = co_await ConnectUpstream(s.worker_, s.up_, s.ep_, *s.conn_, s.connect_dl_);
   s.connect_dl_.Clear();
   if (f == ConnectFailure::kNone && s.conn_->tls) {
-    const unsigned char* proto = nullptr;
-    unsigned int len = 0;
-    SSL_get0_alpn_selected(s.conn_->tls->native_handle(), &proto, &len);
-    if (std::string_view(reinterpret_cast<const char*>(proto), proto ? len : 0) != "h2") {
+    if (tls::SelectedAlpn(s.conn_->tls->native_handle()) != "h2") {
       spdlog::warn("upstream '{}' {}: the origin did not select h2 in ALPN (protocol: h2)",
                    s.up_.name, s.ep_.key);
       f = ConnectFailure::kTls;
