@@ -245,45 +245,4 @@ auto AsyncDrainedRecv(Reactor& reactor, boost::asio::ip::tcp::socket& s, Target 
       detail::InitiateDrainedRecv<Target>{&reactor, &s, target}, token);
 }
 
-// A TCP socket seen as a stream whose reads are AsyncDrainedRecv: the next layer of a TLS stream
-// (asio::ssl::stream<DrainedStream>), so TLS connections skip the same EAGAIN recv. Holds
-// references: the socket and the reactor outlive it.
-class DrainedStream {
- public:
-  using executor_type = boost::asio::ip::tcp::socket::executor_type;
-  using lowest_layer_type = boost::asio::ip::tcp::socket::lowest_layer_type;
-
-  DrainedStream(boost::asio::ip::tcp::socket& s, Reactor& r) noexcept : s_(&s), r_(&r) {}
-
-  executor_type get_executor() noexcept { return s_->get_executor(); }
-  lowest_layer_type& lowest_layer() noexcept { return s_->lowest_layer(); }
-  const lowest_layer_type& lowest_layer() const noexcept { return s_->lowest_layer(); }
-
-  template <typename MutableBuffers>
-  std::size_t read_some(const MutableBuffers& b, boost::system::error_code& ec) {
-    return s_->read_some(b, ec);
-  }
-  template <typename ConstBuffers>
-  std::size_t write_some(const ConstBuffers& b, boost::system::error_code& ec) {
-    return s_->write_some(b, ec);
-  }
-  template <typename MutableBuffers, typename Token>
-  auto async_read_some(const MutableBuffers& b, Token&& token) {
-    boost::asio::mutable_buffer first = *boost::asio::buffer_sequence_begin(b);
-    // asio::ssl posts its completions with a zero-sized read, which Asio completes at once.
-    if (first.size() == 0) return s_->async_read_some(b, std::forward<Token>(token));
-    return AsyncDrainedRecv(
-        *r_, *s_, SpanTarget{std::span<char>(static_cast<char*>(first.data()), first.size())},
-        std::forward<Token>(token));
-  }
-  template <typename ConstBuffers, typename Token>
-  auto async_write_some(const ConstBuffers& b, Token&& token) {
-    return s_->async_write_some(b, std::forward<Token>(token));
-  }
-
- private:
-  boost::asio::ip::tcp::socket* s_;
-  Reactor* r_;
-};
-
 }  // namespace rampart::net

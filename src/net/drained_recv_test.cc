@@ -219,28 +219,5 @@ TEST_F(DrainedRecvTest, PerOperationCancellationAbortsTheWait) {
   EXPECT_EQ(r->n, 1u);
 }
 
-TEST_F(DrainedRecvTest, AStreamOverTheSocketReadsThroughTheDrainedPath) {
-  ASSERT_TRUE(EnableDrainedRecv(server_));
-  DrainedStream stream(server_, ReactorOf(io_));
-  std::optional<Result> r;
-  // A zero-sized read (how asio::ssl posts its completions) completes at once with nothing.
-  stream.async_read_some(asio::buffer(buf_, 0), [&r](error_code ec, std::size_t n) {
-    r = Result{ec, n};
-  });
-  RunUntil(r);
-  ASSERT_TRUE(r);
-  EXPECT_FALSE(r->ec);
-  EXPECT_EQ(r->n, 0u);
-  r.reset();
-  stream.async_read_some(asio::buffer(buf_), [&r](error_code ec, std::size_t n) {
-    r = Result{ec, n};
-  });
-  Send("tls");
-  RunUntil(r);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->n, 3u);
-  EXPECT_EQ(std::string(buf_, 3), "tls");
-}
-
 }  // namespace
 }  // namespace rampart::net

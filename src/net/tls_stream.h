@@ -1,13 +1,75 @@
-// The type of every TLS connection, client side and upstream: asio::ssl over a TCP socket whose
-// reads take the drained path (net/drained_recv.h).
+// A TLS connection (OpenSSL) over a TCP socket that OpenSSL reads and writes itself, the way
+// nginx and HAProxy run TLS: a call that needs the socket returns WANT_READ or WANT_WRITE, and the
+// stream waits for readiness on Asio's reactor before it calls again.
+//
+// Compared with asio::ssl::stream, this holds no copy buffers and no BIO pair: asio's stream
+// gives every connection two 17 KiB buffers and OpenSSL's BIO pair two more, for the
+// connection's life, where OpenSSL's own record buffers are released when a connection is idle
+// (SSL_MODE_RELEASE_BUFFERS). Records go straight between the socket and OpenSSL.
+//
+// The socket BIO is rampart's own: it reads with recvmsg and TCP_INQ (net/drained_recv.h), so
+// WaitReadable knows when the last read left bytes queued and can answer without a syscall. One
+// reader and one writer may wait at the same time (an HTTP/2 connection's two coroutines);
+// OpenSSL allows interleaved SSL_read and SSL_write on one thread. Waits follow a call that
+// failed with EAGAIN, so the edge-triggered reactor always has an edge to come.
 #pragma once
 
-#include <boost/asio/ssl/stream.hpp>
+#include <openssl/ssl.h>
 
-#include "net/drained_recv.h"
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <span>
 
 namespace rampart::net {
 
-using TlsStream = boost::asio::ssl::stream<DrainedStream>;
+class TlsStream {
+ public:
+  enum class Role { kServer, kClient };
+
+  // The socket outlives the stream and stays non-blocking. ok() is false when OpenSSL could not
+  // make the connection object.
+  TlsStream(boost::asio::ip::tcp::socket& socket, SSL_CTX* ctx, Role role);
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  bool ok() const noexcept { return ssl_ != nullptr; }
+  SSL* native_handle() const noexcept { return ssl_; }
+
+  boost::asio::awaitable<boost::system::error_code> Handshake();
+  // At least one byte, or an error (asio::error::eof after the peer's close_notify,
+  // asio::ssl::error::stream_truncated when the peer closed without one).
+  boost::asio::awaitable<std::size_t> ReadSome(std::span<char> into, boost::system::error_code& ec);
+  // Returns at once when a read could find bytes; otherwise waits for the socket to be readable
+  // (a connection waiting for its next request holds no buffer meanwhile). False with ec set on
+  // error or cancellation.
+  boost::asio::awaitable<bool> WaitReadable(boost::system::error_code& ec);
+  // Every byte of `bufs`; a sequence of at most 16 KiB goes out as one record.
+  boost::asio::awaitable<void> Write(std::span<const boost::asio::const_buffer> bufs,
+                                     boost::system::error_code& ec);
+
+  // What the socket BIO knows: its last recv left nothing queued in the kernel (or failed with
+  // EAGAIN).
+  struct SocketState {
+    int fd = -1;
+    bool drained = false;
+    bool eof = false;  // a recv returned 0
+  };
+
+ private:
+  // After an SSL call returned `r`: waits for the readiness OpenSSL asked for and returns true,
+  // or sets `ec` and returns false.
+  boost::asio::awaitable<bool> AwaitRetry(int r, boost::system::error_code& ec);
+  boost::asio::awaitable<bool> AwaitReadable(boost::system::error_code& ec);
+  boost::asio::awaitable<std::size_t> WriteBytes(const char* data, std::size_t n,
+                                                 boost::system::error_code& ec);
+
+  boost::asio::ip::tcp::socket& socket_;
+  SocketState state_;
+  SSL* ssl_ = nullptr;
+};
 
 }  // namespace rampart::net

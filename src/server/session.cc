@@ -116,10 +116,10 @@ void Session::CloseIfIdle() noexcept {
 
 asio::awaitable<bool> Session::Handshake(tls::TlsSlot& slot) {
   tls_ctx_ = slot.current();
-  tls_ = std::make_unique<TlsStream>(net::DrainedStream(socket_, worker_.reactor()),
-                                     tls_ctx_->default_context());
+  tls_ = std::make_unique<TlsStream>(socket_, tls_ctx_->default_context().native_handle(),
+                                     TlsStream::Role::kServer);
   SetDeadline(TimeoutKind::kHeader, listener_->limits.header_timeout);
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kUseAwaitable);
+  error_code ec = tls_->ok() ? co_await tls_->Handshake() : asio::error::no_memory;
   worker_.RefreshNow();
   ClearDeadline();
   if (ec) {
@@ -166,8 +166,10 @@ asio::awaitable<void> Session::Loop(std::unique_ptr<Session> /*self: owned by th
         SetDeadline(TimeoutKind::kIdle, requests_ == 0 ? listener_->limits.header_timeout
                                                        : listener_->limits.idle_timeout);
         if (tls_) {
-          // TLS may hold decrypted bytes of its own: its read needs the buffer now.
-          in_.Commit(co_await DownRead(in_.Prepare(4096, max_total), ec));
+          // As below: the buffer is taken once the socket is readable or OpenSSL holds bytes.
+          in_.ReleaseIfEmpty();
+          if (co_await tls_->WaitReadable(ec))
+            in_.Commit(co_await DownRead(in_.Prepare(4096, max_total), ec));
         } else {
           // The read takes its buffer from the pool only once the socket is readable, so an idle
           // connection holds none (net/drained_recv.h).

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <boost/asio.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <optional>
 #include <string>

@@ -24,9 +24,13 @@ void SetUpConnection(tcp::socket& s) {
 
 asio::awaitable<std::size_t> ReadFrom(Worker& w, tcp::socket& s, TlsStream* tls,
                                       std::span<char> into, error_code& ec) {
+  if (tls) {
+    std::size_t n = co_await tls->ReadSome(into, ec);
+    w.RefreshNow();
+    co_return n;
+  }
   auto [rec, n] =
-      tls ? co_await tls->async_read_some(asio::buffer(into.data(), into.size()), kUseAwaitable)
-          : co_await net::AsyncDrainedRecv(w.reactor(), s, net::SpanTarget{into}, kUseAwaitable);
+      co_await net::AsyncDrainedRecv(w.reactor(), s, net::SpanTarget{into}, kUseAwaitable);
   w.RefreshNow();
   ec = rec;
   co_return n;
@@ -35,9 +39,8 @@ asio::awaitable<std::size_t> ReadFrom(Worker& w, tcp::socket& s, TlsStream* tls,
 asio::awaitable<void> WriteTo(Worker& w, tcp::socket& s, TlsStream* tls,
                               std::span<asio::const_buffer> bufs, error_code& ec) {
   if (tls) {
-    auto [wec, n] = co_await asio::async_write(*tls, bufs, kUseAwaitable);
+    co_await tls->Write(bufs, ec);
     w.RefreshNow();
-    ec = wec;
     co_return;
   }
   std::size_t first = 0;

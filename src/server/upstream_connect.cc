@@ -26,10 +26,11 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
                                                 : ConnectFailure::kRefused;
   SetUpConnection(conn.socket);
   if (!up.tls) co_return ConnectFailure::kNone;
-  conn.tls =
-      std::make_unique<net::TlsStream>(net::DrainedStream(conn.socket, worker.reactor()), *up.tls);
-  tls::PrepareClientConnection(conn.tls->native_handle(), ep.tls_name);
-  auto [hec] = co_await conn.tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
+  conn.tls = std::make_unique<net::TlsStream>(conn.socket, up.tls->native_handle(),
+                                              net::TlsStream::Role::kClient);
+  error_code hec = asio::error::no_memory;
+  if (conn.tls->ok() && tls::PrepareClientConnection(conn.tls->native_handle(), ep.tls_name))
+    hec = co_await conn.tls->Handshake();
   worker.RefreshNow();
   if (!hec) co_return ConnectFailure::kNone;
   if (dl.fired == TimeoutKind::kConnect) co_return ConnectFailure::kTimeout;
