@@ -26,29 +26,15 @@ constexpr std::size_t kOneRecord = 16 * 1024;
 int BioRead(BIO* b, char* out, int len) {
   auto* st = static_cast<TlsStream::SocketState*>(BIO_get_data(b));
   BIO_clear_retry_flags(b);
-  iovec iov{out, static_cast<std::size_t>(len)};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  ssize_t n;
-  do {
-    n = ::recvmsg(st->fd, &msg, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    st->drained = detail::NothingQueued(msg);
+  if (!st->staging.empty()) {
+    const std::size_t n = std::min(st->staging.size(), static_cast<std::size_t>(len));
+    std::memcpy(out, st->staging.data(), n);
+    st->staging.Consume(n);
+    st->staging.ReleaseIfEmpty();
     return static_cast<int>(n);
   }
-  if (n == 0) {
-    st->eof = true;
-    return 0;
-  }
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    st->drained = true;
-    BIO_set_retry_read(b);
-  }
+  if (st->eof) return 0;
+  BIO_set_retry_read(b);  // the stream fills `staging` when the socket is readable
   return -1;
 }
 
@@ -132,8 +118,12 @@ std::size_t Gather(std::span<const asio::const_buffer> bufs) noexcept {
 
 }  // namespace
 
-TlsStream::TlsStream(tcp::socket& socket, SSL_CTX* ctx, Role role) : socket_(socket) {
-  state_.fd = socket.native_handle();
+TlsStream::TlsStream(tcp::socket& socket, Reactor& reactor, BufferPool& pool, SSL_CTX* ctx,
+                     Role role)
+    : socket_(socket),
+      reactor_(reactor),
+      staging_limit_(pool.block_size()),
+      state_{socket.native_handle(), IoBuffer(pool)} {
   BIO* bio = BIO_new(SocketMethod());
   if (bio == nullptr) return;
   ssl_ = SSL_new(ctx);
@@ -145,7 +135,7 @@ TlsStream::TlsStream(tcp::socket& socket, SSL_CTX* ctx, Role role) : socket_(soc
   BIO_set_init(bio, 1);
   SSL_set_bio(ssl_, bio, bio);
   SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_set_read_ahead(ssl_, 1);  // one recv per burst of records, not one per record header
+  SSL_set_read_ahead(ssl_, 1);  // take all that `staging` holds at once, not record by record
   if (role == Role::kServer)
     SSL_set_accept_state(ssl_);
   else
@@ -156,32 +146,27 @@ TlsStream::~TlsStream() {
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
-asio::awaitable<bool> TlsStream::AwaitReadable(error_code& ec) {
-  auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseAwaitable);
-  state_.drained = false;
-  ec = wec;
-  co_return !wec;
+asio::awaitable<bool> TlsStream::Fill(error_code& ec) {
+  auto [rec, n] = co_await AsyncDrainedRecv(
+      reactor_, socket_, BufferTarget{&state_.staging, 1, staging_limit_}, kUseAwaitable);
+  if (rec == asio::error::eof) {
+    state_.eof = true;  // OpenSSL sees it as a read of 0 bytes
+    rec = {};
+  }
+  ec = rec;
+  co_return !rec;
 }
 
 asio::awaitable<bool> TlsStream::WaitReadable(error_code& ec) {
   ec = {};
-  // OpenSSL holds bytes, or the last recv left some queued in the kernel.
-  if (SSL_has_pending(ssl_) != 0 || !state_.drained) co_return true;
-  // The socket was empty at the last recv. An edge for bytes that came since, while nobody
-  // waited, is gone: ask the socket itself. After EAGAIN the next arrival brings a new edge.
-  char probe;
-  ssize_t n;
-  do {
-    n = ::recv(state_.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return true;  // data, FIN or error
-  co_return co_await AwaitReadable(ec);
+  if (SSL_has_pending(ssl_) != 0 || !state_.staging.empty() || state_.eof) co_return true;
+  co_return co_await Fill(ec);
 }
 
 asio::awaitable<bool> TlsStream::AwaitRetry(int r, error_code& ec) {
   switch (Classify(ssl_, r, ec)) {
     case Want::kRead:
-      co_return co_await AwaitReadable(ec);
+      co_return co_await Fill(ec);
     case Want::kWrite: {
       auto [wec] = co_await socket_.async_wait(tcp::socket::wait_write, kUseAwaitable);
       ec = wec;

@@ -7,11 +7,14 @@
 // connection's life, where OpenSSL's own record buffers are released when a connection is idle
 // (SSL_MODE_RELEASE_BUFFERS). Records go straight between the socket and OpenSSL.
 //
-// The socket BIO is rampart's own: it reads with recvmsg and TCP_INQ (net/drained_recv.h), so
-// WaitReadable knows when the last read left bytes queued and can answer without a syscall. One
-// reader and one writer may wait at the same time (an HTTP/2 connection's two coroutines);
-// OpenSSL allows interleaved SSL_read and SSL_write on one thread. Waits follow a call that
-// failed with EAGAIN, so the edge-triggered reactor always has an edge to come.
+// Writes go from OpenSSL to the socket directly. Reads go through the drained receive
+// (net/drained_recv.h): when OpenSSL wants bytes, the stream receives them into `staging`, a
+// buffer from the worker's pool that is taken only once the socket is readable and given back
+// when OpenSSL has consumed it, and the BIO hands them over. So a TLS connection waits like a
+// plain one: holding no buffer, with no recv failing with EAGAIN when the reactor already knows
+// the socket is empty, and no epoll_ctl per wait. One reader and one writer may wait at the same
+// time (an HTTP/2 connection's two coroutines); OpenSSL allows interleaved SSL_read and
+// SSL_write on one thread.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -23,15 +26,19 @@
 #include <cstddef>
 #include <span>
 
+#include "net/drained_recv.h"
+#include "net/io_buffer.h"
+
 namespace rampart::net {
 
 class TlsStream {
  public:
   enum class Role { kServer, kClient };
 
-  // The socket outlives the stream and stays non-blocking. ok() is false when OpenSSL could not
-  // make the connection object.
-  TlsStream(boost::asio::ip::tcp::socket& socket, SSL_CTX* ctx, Role role);
+  // The socket, reactor and pool outlive the stream; the socket stays non-blocking. ok() is false
+  // when OpenSSL could not make the connection object.
+  TlsStream(boost::asio::ip::tcp::socket& socket, Reactor& reactor, BufferPool& pool, SSL_CTX* ctx,
+            Role role);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
@@ -51,23 +58,25 @@ class TlsStream {
   boost::asio::awaitable<void> Write(std::span<const boost::asio::const_buffer> bufs,
                                      boost::system::error_code& ec);
 
-  // What the socket BIO knows: its last recv left nothing queued in the kernel (or failed with
-  // EAGAIN).
+  // What the BIO reads from and writes to.
   struct SocketState {
-    int fd = -1;
-    bool drained = false;
-    bool eof = false;  // a recv returned 0
+    int fd;
+    IoBuffer staging;  // received, not yet taken by OpenSSL
+    bool eof = false;  // the peer's FIN came
   };
 
  private:
   // After an SSL call returned `r`: waits for the readiness OpenSSL asked for and returns true,
   // or sets `ec` and returns false.
   boost::asio::awaitable<bool> AwaitRetry(int r, boost::system::error_code& ec);
-  boost::asio::awaitable<bool> AwaitReadable(boost::system::error_code& ec);
+  // Receives into `staging` once the socket is readable (at once if it may already be).
+  boost::asio::awaitable<bool> Fill(boost::system::error_code& ec);
   boost::asio::awaitable<std::size_t> WriteBytes(const char* data, std::size_t n,
                                                  boost::system::error_code& ec);
 
   boost::asio::ip::tcp::socket& socket_;
+  Reactor& reactor_;
+  std::size_t staging_limit_;
   SocketState state_;
   SSL* ssl_ = nullptr;
 };

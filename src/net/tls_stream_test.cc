@@ -57,8 +57,10 @@ class TlsStreamTest : public ::testing::Test {
       s->set_option(tcp::no_delay(true));
       EnableDrainedRecv(*s);
     }
-    server_ = std::make_unique<TlsStream>(server_sock_, ctx_.server, TlsStream::Role::kServer);
-    client_ = std::make_unique<TlsStream>(client_sock_, ctx_.client, TlsStream::Role::kClient);
+    server_ = std::make_unique<TlsStream>(server_sock_, ReactorOf(io_), pool_, ctx_.server,
+                                          TlsStream::Role::kServer);
+    client_ = std::make_unique<TlsStream>(client_sock_, ReactorOf(io_), pool_, ctx_.client,
+                                          TlsStream::Role::kClient);
   }
 
   // Runs the loop until `flag` is set (bounded: a lost wake-up fails instead of hanging).
@@ -110,6 +112,7 @@ class TlsStreamTest : public ::testing::Test {
   }
 
   asio::io_context io_;
+  BufferPool pool_{16 * 1024, 16};
   Contexts ctx_;
   tcp::acceptor acceptor_;
   tcp::socket client_sock_{io_};

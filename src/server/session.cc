@@ -116,7 +116,8 @@ void Session::CloseIfIdle() noexcept {
 
 asio::awaitable<bool> Session::Handshake(tls::TlsSlot& slot) {
   tls_ctx_ = slot.current();
-  tls_ = std::make_unique<TlsStream>(socket_, tls_ctx_->default_context().native_handle(),
+  tls_ = std::make_unique<TlsStream>(socket_, worker_.reactor(), worker_.buffers(),
+                                     tls_ctx_->default_context().native_handle(),
                                      TlsStream::Role::kServer);
   SetDeadline(TimeoutKind::kHeader, listener_->limits.header_timeout);
   error_code ec = tls_->ok() ? co_await tls_->Handshake() : asio::error::no_memory;

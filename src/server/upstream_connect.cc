@@ -26,8 +26,9 @@ asio::awaitable<ConnectFailure> ConnectUpstream(Worker& worker, const upstream::
                                                 : ConnectFailure::kRefused;
   SetUpConnection(conn.socket);
   if (!up.tls) co_return ConnectFailure::kNone;
-  conn.tls = std::make_unique<net::TlsStream>(conn.socket, up.tls->native_handle(),
-                                              net::TlsStream::Role::kClient);
+  conn.tls =
+      std::make_unique<net::TlsStream>(conn.socket, worker.reactor(), worker.buffers(),
+                                       up.tls->native_handle(), net::TlsStream::Role::kClient);
   error_code hec = asio::error::no_memory;
   if (conn.tls->ok() && tls::PrepareClientConnection(conn.tls->native_handle(), ep.tls_name))
     hec = co_await conn.tls->Handshake();
