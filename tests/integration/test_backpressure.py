@@ -27,6 +27,16 @@ def pattern(offset, n):
     return (bytes(range(256)) * ((start + n) // 256 + 1))[start:start + n]
 
 
+def send_body(sock, progress):
+    """Sends BODY bytes of pattern() in CHUNK pieces, counting each piece once it is sent."""
+    sent = 0
+    while sent < BODY:
+        piece = pattern(sent, min(CHUNK, BODY - sent))
+        sock.sendall(piece)
+        sent += len(piece)
+        progress.add(len(piece))
+
+
 class Progress:
     """A byte counter that a blocked sender or receiver stops moving."""
 
@@ -83,12 +93,7 @@ class StallingOrigin:
             head, _, rest = head.partition(b"\r\n\r\n")
             if self.mode == "send":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BODY)
-                sent = 0
-                while sent < BODY:
-                    piece = pattern(sent, min(CHUNK, BODY - sent))
-                    conn.sendall(piece)
-                    sent += len(piece)
-                    self.progress.add(len(piece))
+                send_body(conn, self.progress)
                 return
             self.resume.wait(60)
             got, ok = len(rest), rest == pattern(0, len(rest))
@@ -156,12 +161,7 @@ class BackpressureTest(unittest.TestCase):
         def upload():
             try:
                 s.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % BODY)
-                off = 0
-                while off < BODY:
-                    piece = pattern(off, min(CHUNK, BODY - off))
-                    s.sendall(piece)
-                    off += len(piece)
-                    sent.add(len(piece))
+                send_body(s, sent)
             except OSError as e:
                 failure.append(repr(e))
 
