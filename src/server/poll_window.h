@@ -25,7 +25,6 @@ class PollWindow {
   explicit PollWindow(Duration bound) noexcept : bound_(bound) {}
 
   Duration window() const noexcept { return window_; }
-  Duration bound() const noexcept { return bound_; }
 
   // The worker was idle for `idle` (polling, then perhaps asleep) before its next event.
   void Idled(Duration idle) noexcept {

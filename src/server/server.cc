@@ -84,7 +84,8 @@ int Server::Run() {
                   error);
     return 1;
   }
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, *metrics_, cfg.busy_poll));
+  for (int i = 0; i < workers; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, *metrics_, cfg.busy_poll));
   for (const auto& l : cfg.listeners) {
     std::vector<tcp::acceptor> accs;
     if (!BindListener(l, accs, &error)) {

@@ -51,21 +51,13 @@ void Worker::RunLoop() {
   while (!io_.stopped()) {
     if (io_.poll() > 0) continue;  // runs what is ready; its epoll_wait does not block
     const auto idle_from = Clock::now();
-    auto polled_until = idle_from;
-    bool woke = false;
-    while (polled_until - idle_from < window.window()) {
-      if (io_.poll() > 0) {
-        woke = true;
-        break;
-      }
-      polled_until = Clock::now();
+    auto now = idle_from;
+    while (now - idle_from < window.window() && io_.poll() == 0) now = Clock::now();
+    if (now - idle_from >= window.window()) {  // nothing came while polling: sleep
+      if (io_.run_one() == 0) break;           // the time it returns includes one handler
+      now = Clock::now();
     }
-    if (woke) {
-      window.Idled(polled_until - idle_from);
-      continue;
-    }
-    if (io_.run_one() == 0) break;  // sleeps until an event; the time includes its handler
-    window.Idled(Clock::now() - idle_from);
+    window.Idled(now - idle_from);
   }
 }
 
