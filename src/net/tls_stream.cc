@@ -10,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "net/drained_recv.h"
-
 namespace rampart::net {
 
 namespace asio = boost::asio;
@@ -201,17 +199,25 @@ asio::awaitable<std::size_t> TlsStream::ReadSome(std::span<char> into, error_cod
   }
 }
 
-asio::awaitable<std::size_t> TlsStream::WriteBytes(const char* data, std::size_t n,
-                                                   error_code& ec) {
+asio::awaitable<void> TlsStream::SslWrite(std::span<const asio::const_buffer> bufs,
+                                          error_code& ec) {
   for (;;) {
+    // After WANT_WRITE, OpenSSL must be given the same bytes again; the gather buffer is per
+    // thread, so refill it on every attempt.
+    const char* data = static_cast<const char*>(bufs[0].data());
+    std::size_t n = bufs[0].size();
+    if (bufs.size() > 1) {
+      data = g_gather.data();
+      n = Gather(bufs);
+    }
     BeforeCall();
     std::size_t written = 0;
     const int r = SSL_write_ex(ssl_, data, n, &written);
     if (r == 1) {
       ec = {};
-      co_return written;
+      co_return;
     }
-    if (!co_await AwaitRetry(r, ec)) co_return 0;
+    if (!co_await AwaitRetry(r, ec)) co_return;
   }
 }
 
@@ -224,17 +230,12 @@ asio::awaitable<void> TlsStream::Write(std::span<const asio::const_buffer> bufs,
     parts += b.size() > 0 ? 1 : 0;
   }
   if (parts > 1 && total <= kOneRecord) {
-    for (;;) {
-      BeforeCall();
-      std::size_t written = 0;
-      const int r = SSL_write_ex(ssl_, g_gather.data(), Gather(bufs), &written);
-      if (r == 1) co_return;
-      if (!co_await AwaitRetry(r, ec)) co_return;
-    }
+    co_await SslWrite(bufs, ec);
+    co_return;
   }
   for (const auto& b : bufs) {
     if (b.size() == 0) continue;
-    co_await WriteBytes(static_cast<const char*>(b.data()), b.size(), ec);
+    co_await SslWrite({&b, 1}, ec);
     if (ec) co_return;
   }
 }

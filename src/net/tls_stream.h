@@ -71,8 +71,9 @@ class TlsStream {
   boost::asio::awaitable<bool> AwaitRetry(int r, boost::system::error_code& ec);
   // Receives into `staging` once the socket is readable (at once if it may already be).
   boost::asio::awaitable<bool> Fill(boost::system::error_code& ec);
-  boost::asio::awaitable<std::size_t> WriteBytes(const char* data, std::size_t n,
-                                                 boost::system::error_code& ec);
+  // One SSL_write of the bytes of `bufs`: one buffer, or several gathered (at most 16 KiB).
+  boost::asio::awaitable<void> SslWrite(std::span<const boost::asio::const_buffer> bufs,
+                                        boost::system::error_code& ec);
 
   boost::asio::ip::tcp::socket& socket_;
   Reactor& reactor_;

@@ -134,6 +134,32 @@ TEST_F(TlsStreamTest, HandshakesAndCarriesBytesBothWays) {
   EXPECT_FALSE(wec);
   EXPECT_FALSE(rec);
   EXPECT_EQ(got, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string back;
+  Run([&]() -> asio::awaitable<void> {
+    std::string answer = "HTTP/1.1 200 OK\r\n\r\n";
+    asio::const_buffer one[] = {asio::buffer(answer)};
+    co_await server_->Write(one, wec);
+    back = co_await ReadAll(*client_, answer.size(), rec);
+  });
+  EXPECT_FALSE(wec);
+  EXPECT_FALSE(rec);
+  EXPECT_EQ(back, "HTTP/1.1 200 OK\r\n\r\n");
+}
+
+TEST_F(TlsStreamTest, SeveralSmallBuffersGoOutAsOneRecord) {
+  Handshake();
+  error_code ec;
+  std::size_t first = 0;
+  Run([&]() -> asio::awaitable<void> {
+    std::string head(300, 'h'), body(1024, 'b');
+    asio::const_buffer parts[] = {asio::buffer(head), asio::buffer(body)};
+    co_await client_->Write(parts, ec);
+    char buf[4096];
+    // SSL_read returns at most one record: all 1,324 bytes at once means one record.
+    first = co_await server_->ReadSome(buf, ec);
+  });
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(first, 1324u);
 }
 
 TEST_F(TlsStreamTest, ALargeWriteWaitsForTheReaderAndArrivesWhole) {
