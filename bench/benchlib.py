@@ -37,12 +37,17 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def run_wrk(url, duration, close=False):
-    """wrk -t1 -c64 on CPU 1; returns (req/s, requests)."""
+def run_wrk(url, duration, close=False, body_bytes=0):
+    """wrk -t1 -c64 on CPU 1 (POSTs of `body_bytes` when set, by the peers' wrk script);
+    returns (req/s, requests)."""
     cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s", url]
     if close:
         cmd[5:5] = ["-H", "Connection: close"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    env = None
+    if body_bytes:
+        cmd[5:5] = ["-s", os.path.join(PEERS, "wrk-report.lua")]
+        env = dict(os.environ, WRK_BODY_BYTES=str(body_bytes))
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     return rps, total
@@ -69,6 +74,51 @@ def start_origin(work):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(19000)
     return p
+
+
+def wakeup_ipis():
+    """Function-call interrupts on all CPUs so far (/proc/interrupts CAL): how Linux wakes a
+    task sleeping on another CPU."""
+    with open("/proc/interrupts") as f:
+        for line in f:
+            if line.split(":")[0].strip() == "CAL":
+                return sum(int(x) for x in line.split()[1:] if x.isdigit())
+    return 0
+
+
+def compare_configs(work, configs, duration, rounds, body_bytes=0):
+    """Runs rampart once per config (YAML with {port}; pinned to CPU 0) against the peers'
+    origin, interleaves `rounds` wrk runs over them, prints each, and returns
+    {name: [(req/s, CPU us per request, wake-up IPIs per request), ...]}."""
+    procs = [start_origin(work)]
+    try:
+        targets = {}
+        for name, text in configs.items():
+            port = free_port()
+            path = os.path.join(work, f"{name}.yaml")
+            with open(path, "w") as f:
+                f.write(text.format(port=port))
+            p = subprocess.Popen(["taskset", "-c", "0", BIN, "run", "-c", path],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_port(port)
+            targets[name] = (f"http://127.0.0.1:{port}/", p.pid)
+        for url, _ in targets.values():
+            run_wrk(url, 2, body_bytes=body_bytes)  # warm-up
+        results = {name: [] for name in targets}
+        for r in range(rounds):
+            for name, (url, pid) in targets.items():
+                time.sleep(1)
+                ipis = wakeup_ipis()
+                rps, us = measure(pid, url, duration,
+                                  runner=lambda u, d: run_wrk(u, d, body_bytes=body_bytes))
+                per_req = (wakeup_ipis() - ipis) / max(rps * duration, 1)
+                results[name].append((rps, us, per_req))
+                print(f"round {r + 1} {name:>14}: {rps:9.0f} req/s  {us:5.1f} us CPU/request  "
+                      f"{per_req:.2f} wake-up IPIs/request", flush=True)
+        return results
+    finally:
+        stop_all(procs)
 
 
 def measure(pid, url, duration, close=False, runner=None):

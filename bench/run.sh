@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: rampart side by side with nginx and HAProxy (Debian packages, one worker each,
 # upstream keep-alive, no access log), rounds interleaved, through ../shared/bench/peers.sh;
-# then RSS with idle keep-alive connections, plain and TLS (bench/idle_rss.py); then what a
-# per-IP rate limit costs end to end (bench/rate_limit_cost.py); then Redis-store decisions
-# against redis-benchmark (bench/redis_decisions.py); then the micro benchmarks.
+# then RSS with idle keep-alive connections, plain and TLS (bench/idle_rss.py); then TLS and
+# HTTP/2 (bench/tls_vs_nginx.py, bench/h2_upstream.py); then busy polling off against on
+# (bench/busy_poll.py); then what a per-IP rate limit costs end to end
+# (bench/rate_limit_cost.py); then Redis-store decisions against redis-benchmark
+# (bench/redis_decisions.py); then the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,9 @@ python3 bench/tls_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== HTTP/2 to an HTTP/2 origin (nghttpd): rampart protocol: h2, HAProxy proto h2, nginx grpc_pass"
 python3 bench/h2_upstream.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== busy polling off and on (10 KiB POSTs, 64 connections): req/s, CPU and wake-ups per request"
+python3 bench/busy_poll.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== a per-IP rate limit in the path (local store)"
 python3 bench/rate_limit_cost.py --duration "$DURATION" --rounds "$ROUNDS"
