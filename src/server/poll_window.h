@@ -7,8 +7,9 @@
 // Linux's cpuidle-haltpoll governor does (Documentation/virt/guest-halt-polling.rst): an idle
 // spell that ended within the bound means polling longer would have caught it, so the window
 // doubles (from kGrowStart, up to the bound); a longer spell halves it, and below kGrowStart it is
-// zero. An idle or lightly loaded worker therefore does not poll at all; one under steady load
-// polls through the short gaps between events.
+// zero. An idle worker therefore does not poll at all; one under steady load polls through the
+// short gaps between events. Gaps that alternate short and long (one client at a time) keep the
+// window half open and are polled in vain (docs/benchmarks.md measures it).
 #pragma once
 
 #include <algorithm>
