@@ -8,8 +8,8 @@
 // spell that ended within the bound means polling longer would have caught it, so the window
 // doubles (from kGrowStart, up to the bound); a longer spell halves it, and below kGrowStart it is
 // zero. An idle worker therefore does not poll at all; one under steady load polls through the
-// short gaps between events. Gaps that alternate short and long (one client at a time) keep the
-// window half open and are polled in vain (docs/benchmarks.md measures it).
+// short gaps between events. (Worker::RunLoop's check for idleness costs a non-blocking
+// epoll_wait per wake-up even when the window is closed: docs/benchmarks.md measures it.)
 #pragma once
 
 #include <algorithm>
