@@ -96,7 +96,9 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   std::string_view prior_xff, prior_proto, prior_host, prior_via, prior_id;
   for (const auto& h : *r.headers) {
     std::string_view n = h.name;
-    if (IsHopByHop(n) || IEquals(n, "host") || IEquals(n, "expect") || listed.Contains(n)) continue;
+    if (IsHopByHop(n) || IEquals(n, "host") || IEquals(n, "expect") ||
+        IEquals(n, "content-length") || listed.Contains(n))
+      continue;
     if (IEquals(n, "x-forwarded-for")) {
       if (prior_xff.empty()) prior_xff = h.value;
       continue;
@@ -143,7 +145,11 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   out.append(r.via);
   out.append("\r\n");
   AddLine(out, "X-Request-Id", r.request_id);
-  if (r.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (r.chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (r.content_length) {
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *r.content_length);
+  }
   if (!r.upgrade.empty()) {
     out.append("Connection: Upgrade\r\n");
     AddLine(out, "Upgrade", r.upgrade);
@@ -165,8 +171,11 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) 
   const ConnectionTokens listed(*r.headers);
   for (const auto& h : *r.headers) {
     std::string_view n = h.name;
-    if (IsHopByHop(n) || listed.Contains(n)) continue;
-    if (r.framing != DownstreamResponse::Framing::kAsIs && IEquals(n, "content-length")) continue;
+    // Content-Length is framing (or, after HEAD and 304, the selected representation's length):
+    // a Connection token naming it must not remove it.
+    const bool content_length = IEquals(n, "content-length");
+    if (IsHopByHop(n) || (listed.Contains(n) && !content_length)) continue;
+    if (r.framing != DownstreamResponse::Framing::kAsIs && content_length) continue;
     if (InRules(r.rules, n)) continue;
     AddLine(out, h.name, h.value);
   }

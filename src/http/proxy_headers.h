@@ -4,6 +4,8 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,7 +47,11 @@ struct UpstreamRequest {
   std::string_view via;                        // pseudonym, e.g. "rampart"
   std::string_view received_protocol = "1.1";  // the client's HTTP version, for Via: "1.0", "2"
   std::string_view proto = "http";             // X-Forwarded-Proto: the client's scheme
-  bool chunked = false;                        // body goes re-chunked
+  // The body's framing, written by rampart whatever the client sent: Content-Length with this
+  // value, or chunked. The client's own Content-Length and Transfer-Encoding are never copied, so
+  // no header (or Connection token) can make the upstream frame the body differently.
+  std::optional<std::uint64_t> content_length;
+  bool chunked = false;      // body goes re-chunked
   std::string_view upgrade;  // "websocket": ask the upstream to switch (Connection: Upgrade)
 };
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r);

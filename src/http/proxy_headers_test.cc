@@ -60,6 +60,50 @@ TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
   EXPECT_NE(out.find("Via: 1.0 edge, 2 rampart\r\n"), std::string::npos);
 }
 
+TEST(ProxyHeaders, UpstreamFramingIsRampartsOwn) {
+  // The client's Content-Length and Transfer-Encoding are never copied: rampart writes the
+  // framing it parsed the body by, so nothing the client lists in Connection can remove it.
+  Parsed p;
+  p.Parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: X-A\r\nX-A: 1\r\n\r\n");
+  UpstreamRequest r;
+  r.method = "POST";
+  r.path_and_query = "/";
+  r.host = "a";
+  r.headers = &p.headers;
+  r.via = "rampart";
+  r.content_length = 5;
+  std::string out;
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_NE(out.find("\r\nContent-Length: 5\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("X-A"), std::string::npos) << out;
+  r.chunked = true;  // chunked wins: never both
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_EQ(out.find("Content-Length"), std::string::npos) << out;
+  EXPECT_NE(out.find("\r\nTransfer-Encoding: chunked\r\n"), std::string::npos) << out;
+  r.chunked = false;
+  r.content_length.reset();  // no body: no framing header at all, whatever the client sent
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_EQ(out.find("Content-Length"), std::string::npos) << out;
+}
+
+TEST(ProxyHeaders, ResponseContentLengthSurvivesConnectionToken) {
+  // An origin that lists Content-Length in Connection must not leave the client's keep-alive
+  // response without framing.
+  HeaderList h;
+  std::string body;
+  h1::ResponseParser p({}, h, body);
+  std::string_view wire =
+      "HTTP/1.1 200 OK\r\nConnection: content-length, transfer-encoding\r\nContent-Length: 3\r\n"
+      "\r\nabc";
+  p.Feed(wire.data(), wire.size());
+  DownstreamResponse d;
+  d.headers = &h;
+  d.via = "rampart";
+  std::string out;
+  BuildDownstreamResponseHead(out, d);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 rampart\r\n\r\n");
+}
+
 TEST(ProxyHeaders, ConnectionTokensIncludingMany) {
   Parsed p;
   std::string many = "Connection: keep-alive, X-A\r\nConnection: ";

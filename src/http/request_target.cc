@@ -1,10 +1,78 @@
 #include "http/request_target.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <iterator>
 
 namespace rampart::http {
+
+namespace {
+
+constexpr bool IsHexDigit(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// reg-name = *( unreserved / pct-encoded / sub-delims ), which covers IPv4address too.
+bool IsRegName(std::string_view s) noexcept {
+  constexpr std::string_view kMarks = "-._~!$&'()*+,;=";  // unreserved marks and sub-delims
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        kMarks.find(c) != std::string_view::npos) {
+      continue;
+    }
+    if (c != '%' || i + 2 >= s.size() || !IsHexDigit(s[i + 1]) || !IsHexDigit(s[i + 2])) {
+      return false;
+    }
+    i += 2;
+  }
+  return true;
+}
+
+bool IsIpv6Literal(std::string_view inner) noexcept {
+  char text[64];
+  if (inner.empty() || inner.size() >= sizeof(text)) return false;
+  for (char c : inner) {
+    if (!IsHexDigit(c) && c != ':' && c != '.') return false;  // no zone id, no IPvFuture
+  }
+  inner.copy(text, inner.size());
+  text[inner.size()] = '\0';
+  unsigned char addr[16];
+  return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+}  // namespace
+
+bool IsValidAuthority(std::string_view a) noexcept {
+  std::string_view host = a;
+  std::string_view port;
+  if (a.starts_with('[')) {
+    const auto close = a.find(']');
+    if (close == std::string_view::npos || !IsIpv6Literal(a.substr(1, close - 1))) return false;
+    host = a.substr(0, close + 1);
+    std::string_view rest = a.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return false;
+      port = rest.substr(1);
+    }
+  } else {
+    const auto colon = a.find(':');
+    if (colon != std::string_view::npos) {
+      host = a.substr(0, colon);
+      port = a.substr(colon + 1);
+    }
+    if (host.empty() || !IsRegName(host)) return false;
+  }
+  // port = *DIGIT; an empty port after the colon is allowed by the grammar.
+  if (port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535;
+}
 
 void SplitTarget(std::string_view target, std::string_view& authority, std::string_view& path,
                  std::string_view& query) {

@@ -11,6 +11,11 @@ namespace rampart::http {
 void SplitTarget(std::string_view target, std::string_view& authority, std::string_view& path,
                  std::string_view& query);
 
+// RFC 9112 section 3.2 / RFC 3986 section 3.2: `uri-host [":" port]` with no userinfo, path or
+// whitespace, a non-empty host (reg-name, IPv4 or a bracketed IPv6 literal) and a port of at most
+// five digits below 65536. Host headers, absolute-form authorities and :authority all follow it.
+bool IsValidAuthority(std::string_view authority) noexcept;
+
 // "host:port" → "host"; "[v6]:port" → "[v6]".
 std::string_view StripPort(std::string_view host);
 

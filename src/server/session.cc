@@ -358,7 +358,14 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   ex.peer = tls_ ? &peer_identity_ : nullptr;
   std::string_view authority;
   http::SplitTarget(p.target(), authority, ex.path, ex.query);
-  ex.authority = authority.empty() ? st.request_headers.Get("host") : authority;
+  bool has_host = false;
+  const std::string_view host_header = st.request_headers.Get("host", &has_host);
+  // An absolute-form target's authority replaces Host (RFC 9112 section 3.2.2); both must be
+  // valid whichever one is used.
+  const bool bad_authority =
+      (has_host && !http::IsValidAuthority(host_header)) ||
+      (p.target()[0] != '/' && p.target() != "*" && !http::IsValidAuthority(authority));
+  ex.authority = authority.empty() ? host_header : authority;
   ex.host = http::StripPort(ex.authority);
   std::string_view client_id;
   if (trusted_peer_) client_id = st.request_headers.Get(snap_->config.request_id_header);
@@ -372,6 +379,10 @@ asio::awaitable<bool> Session::HandleRequest(http::h1::RequestParser& p) {
   gates_ran_ = 0;
   // A refused request keeps the connection only when its body was fully read.
   const bool can_keep = p.done() && p.keep_alive();
+  if (bad_authority) {
+    co_return co_await Reply(LocalReason::kBadRequest, "invalid Host or request-target authority",
+                             false);
+  }
   if (ex.path != "*" && http::HasDotSegment(ex.path)) {
     co_return co_await Reply(LocalReason::kBadRequest, "path has '.' or '..' segments", can_keep);
   }
@@ -434,6 +445,10 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
     return st.scratch;
   };
 
+  // A chunk line cut off at the end of the head's read is completed before anything goes
+  // upstream, so a malformed or oversized one is refused without the origin seeing the request.
+  if (!co_await CompleteChunkLine(p)) co_return false;
+
   // Pick an endpoint and get a connection: pooled first, else a new one.
   UpstreamLease lease(worker_, up, st.acct, upstream_);
   std::unique_ptr<upstream::UpstreamConnection> conn;
@@ -471,8 +486,11 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   // The rest of the request body, streamed as it arrives.
   bool request_sent = true;
   while (!p.done()) {
-    // On failure the upstream connection is dropped with its half-sent request.
-    if (!co_await ReadBodyPiece(p)) co_return false;
+    // On failure the upstream connection is reset with its half-sent request.
+    if (!co_await ReadBodyPiece(p)) {
+      conn->Abort();
+      co_return false;
+    }
     if (!st.body_out.empty() || (ur.chunked && p.done())) {
       SetDeadline(TimeoutKind::kUpstream, up.response_timeout);
       asio::const_buffer b[1] = {asio::buffer(frame_body())};
@@ -588,10 +606,29 @@ asio::awaitable<bool> Session::Proxy(http::h1::RequestParser& p, const CompiledR
   co_return ok&& keep_alive;
 }
 
+asio::awaitable<bool> Session::CompleteChunkLine(http::h1::RequestParser& p) {
+  constexpr std::size_t kMaxHeld = 64 * 1024;  // decoded body bytes held meanwhile
+  TakeBodyLeftover();
+  while (!p.done() && p.partial_chunk_line() && st_->body_out.size() < kMaxHeld) {
+    if (!co_await ReadBodyPiece(p)) co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<bool> Session::ReadBodyPiece(http::h1::RequestParser& p) {
   RequestState& st = *st_;
+  TakeBodyLeftover();
   SetDeadline(TimeoutKind::kBody, listener_->limits.body_timeout);
-  auto space = st.aux.Prepare(kReadChunk, 2 * kReadChunk);
+  // Room for a whole trailer section: the parser waits for one before it consumes it (and bounds
+  // chunk lines and trailers itself, so this never fills up with a request it would accept).
+  auto space = st.aux.Prepare(
+      kReadChunk,
+      std::max(2 * kReadChunk,
+               static_cast<std::size_t>(listener_->limits.max_header_bytes) + kReadChunk));
+  if (space.empty()) {
+    co_await ParseFailureReply(http::ParseFailure::kHeadersTooLarge, "trailer section too large");
+    co_return false;
+  }
   error_code ec;
   std::size_t n = co_await DownRead(space, ec);
   if (ec) {
@@ -611,6 +648,16 @@ asio::awaitable<bool> Session::ReadBodyPiece(http::h1::RequestParser& p) {
     co_return false;
   }
   co_return true;
+}
+
+void Session::TakeBodyLeftover() {
+  // The head's read may have ended inside the body (a chunk line cut in two): those bytes are
+  // still in in_ past what the parser consumed, and the body continues in st_->aux after them.
+  // in_ itself stays as it is: the head's views point into it.
+  if (st_->parser->done() || in_.size() <= head_consumed_) return;
+  const std::size_t n = in_.size() - head_consumed_;
+  st_->aux.Append(in_.data() + head_consumed_, n, n);
+  head_consumed_ = in_.size();
 }
 
 asio::awaitable<void> Session::WebSocketTunnel(const CompiledRoute& route,

@@ -62,6 +62,10 @@ class Session {
   // Reads and parses the next piece of the request body into st_->body_out. False: the exchange
   // is over (answered with 408 or the parse failure's status, or the client left).
   boost::asio::awaitable<bool> ReadBodyPiece(http::h1::RequestParser& parser);
+  // Moves body bytes that arrived with the head (past what the parser consumed) to st_->aux.
+  void TakeBodyLeftover();
+  // Reads until a chunk line that the head's read cut off is complete (bounded). False as above.
+  boost::asio::awaitable<bool> CompleteChunkLine(http::h1::RequestParser& parser);
   // The same to an HTTP/2 upstream (session_h2_upstream.cc).
   boost::asio::awaitable<bool> ProxyH2(http::h1::RequestParser& parser, const CompiledRoute& route);
   boost::asio::awaitable<bool> LocalReply(int status, std::string_view reason,

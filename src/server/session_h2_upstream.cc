@@ -38,6 +38,7 @@ asio::awaitable<bool> Session::ProxyH2(http::h1::RequestParser& p, const Compile
   const upstream::UpstreamSpec& up = *route.upstream;
   const config::ListenerLimits& limits = listener_->limits;
   error_code ec;
+  if (!co_await CompleteChunkLine(p)) co_return false;  // as in Proxy
 
   h2::UpstreamFields uf;
   h2::MakeUpstreamFields(route, ex, *snap_, peer_ip_, p.version() == 10 ? "1.0" : "1.1", st, uf);

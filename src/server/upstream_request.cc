@@ -1,5 +1,7 @@
 #include "server/upstream_request.h"
 
+#include <charconv>
+
 namespace rampart::server {
 
 http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exchange& ex,
@@ -37,6 +39,16 @@ http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exch
   ur.request_id = ex.request_id;
   ur.via = snap.config.via;
   ur.received_protocol = received_protocol;
+  // The codecs accept one Content-Length of digits only (HTTP/1.1: MessageParser; HTTP/2:
+  // nghttp2, which also holds DATA to it), so the value parsed here is the one the body was
+  // framed by.
+  bool has_length = false;
+  const std::string_view cl = ex.request_headers->Get("content-length", &has_length);
+  std::uint64_t length = 0;
+  if (has_length &&
+      std::from_chars(cl.data(), cl.data() + cl.size(), length).ptr == cl.data() + cl.size()) {
+    ur.content_length = length;
+  }
   return ur;
 }
 

@@ -53,7 +53,12 @@ boost::asio::awaitable<BodyStep> ReadUpstreamBody(Worker& worker,
                                                   const Deadline& dl,
                                                   observe::UpstreamError& error) {
   boost::system::error_code ec;
-  auto space = st.up_in.Prepare(kReadChunk, 2 * kReadChunk);
+  // Room for a trailer section, which the parser holds whole before consuming it.
+  auto space = st.up_in.Prepare(kReadChunk, kMaxResponseHead + kReadChunk);
+  if (space.empty()) {
+    error = observe::UpstreamError::kBadResponse;
+    co_return BodyStep::kFailed;
+  }
   std::size_t n = co_await ReadFrom(worker, conn.socket, conn.tls.get(), space, ec);
   if (ec == boost::asio::error::eof) {
     rp.FeedEof();

@@ -6,6 +6,13 @@
 
 namespace rampart::upstream {
 
+void UpstreamConnection::Abort() noexcept {
+  boost::system::error_code ec;
+  if (!socket.is_open()) return;
+  socket.set_option(boost::asio::socket_base::linger(true, 0), ec);
+  socket.close(ec);
+}
+
 ConnectionPool::~ConnectionPool() {
   for (auto& [_, slot] : slots_) {
     for (auto& i : slot.idle) {

@@ -28,6 +28,10 @@ struct UpstreamConnection {
   std::unique_ptr<net::TlsStream> tls;
   SteadyTime idle_since{};
   std::uint64_t requests = 0;
+  // Ends the connection with a reset (SO_LINGER 0): used when a request is abandoned after its
+  // head went upstream, so the origin sees an aborted request rather than a FIN that a lenient
+  // parser could take for the end of a short body.
+  void Abort() noexcept;
 };
 
 class ConnectionPool {

@@ -10,6 +10,24 @@ namespace {
 
 bool IsChunkedOnly(std::string_view v) { return IEquals(TrimOws(v), "chunked"); }
 
+// Fields that frame or route a request: a Connection header naming one asks the next hop to drop
+// it, which would change how the body is delimited or where the request goes (a CL.0 desync).
+bool NamesFramingField(std::string_view connection) {
+  bool named = false;
+  ForEachListToken(connection, [&](std::string_view tok) {
+    named = named || IEquals(tok, "content-length") || IEquals(tok, "transfer-encoding") ||
+            IEquals(tok, "host");
+  });
+  return named;
+}
+
+// Room on a chunk line for the size's hex digits (leading zeros included) besides the extensions.
+constexpr std::size_t kChunkLineOverhead = 32;
+
+constexpr bool IsHexDigit(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 }  // namespace
 
 template <bool kIsRequest>
@@ -49,6 +67,12 @@ std::size_t MessageParser<kIsRequest>::Feed(const char* data, std::size_t size) 
     total += n;
     if (!was_header_done && this->is_header_done() && failure_ == ParseFailure::kNone) {
       head_bytes_ = consumed_ + total;
+      // Beast bounds the header section after the start line when the head arrives in one
+      // piece, and the whole head when it arrives in several: the whole head, always.
+      if (head_bytes_ > limits_.max_header_bytes) {
+        HeadTooLarge();
+        break;
+      }
       method_ = {message_start_ + method_off_, method_len_};
       target_ = {message_start_ + target_off_, target_len_};
       headers_.Resolve(message_start_);
@@ -64,21 +88,17 @@ std::size_t MessageParser<kIsRequest>::Feed(const char* data, std::size_t size) 
       }
       this->eager(true);
     }
-    if (ec == http::error::need_more) break;
+    partial_chunk_line_ = false;
+    if (ec == http::error::need_more) {
+      if (this->is_header_done() && !this->is_done() && framing_ == BodyFraming::kChunked) {
+        CheckPendingChunkLine({data + total, size - total});
+      }
+      break;
+    }
     if (ec) {
       if (failure_ != ParseFailure::kNone) break;
       if (ec == http::error::header_limit) {
-        // A request line longer than its own limit is 414, any other oversized head is 431.
-        std::string_view seen(data, size);
-        auto eol = seen.find("\r\n");
-        if (kIsRequest &&
-            (eol == std::string_view::npos ? size : eol) > limits_.max_request_line_bytes) {
-          failure_ = ParseFailure::kUriTooLong;
-          detail_ = "request line too long";
-        } else {
-          failure_ = kIsRequest ? ParseFailure::kHeadersTooLarge : ParseFailure::kBadResponse;
-          detail_ = "header section too large";
-        }
+        HeadTooLarge();
       } else if (ec == http::error::body_limit) {
         failure_ = kIsRequest ? ParseFailure::kBodyTooLarge : ParseFailure::kBadResponse;
         detail_ = "body larger than the limit";
@@ -107,6 +127,43 @@ std::size_t MessageParser<kIsRequest>::Feed(const char* data, std::size_t size) 
   }
   consumed_ += total;
   return total;
+}
+
+template <bool kIsRequest>
+void MessageParser<kIsRequest>::HeadTooLarge() {
+  if (!kIsRequest) {
+    failure_ = ParseFailure::kBadResponse;
+    detail_ = "header section too large";
+    return;
+  }
+  // A request line longer than its own limit is 414, any other oversized head is 431. Beast may
+  // not have parsed the request line yet (with the head in pieces it waits for the whole head),
+  // so look at the bytes: they lie contiguous from the message start.
+  const std::string_view seen(message_start_,
+                              static_cast<std::size_t>(input_end_ - message_start_));
+  const std::size_t eol = seen.find("\r\n");
+  if (eol == std::string_view::npos || eol > limits_.max_request_line_bytes) {
+    failure_ = ParseFailure::kUriTooLong;
+    detail_ = "request line too long";
+  } else {
+    failure_ = ParseFailure::kHeadersTooLarge;
+    detail_ = "header section too large";
+  }
+}
+
+template <bool kIsRequest>
+void MessageParser<kIsRequest>::CheckPendingChunkLine(std::string_view pending) {
+  // Beast waits for a whole chunk line before it parses one; without a bound here a line could
+  // grow with the caller's buffer. The bound is the one on_chunk_header_impl applies to a line
+  // that arrived whole (its '\r' may already be here). A pending line that is complete is the
+  // last chunk's, waiting for the trailer section: the caller's buffer bounds that.
+  if (pending.starts_with("\r\n")) pending.remove_prefix(2);  // the CRLF ending the last chunk
+  partial_chunk_line_ = !pending.empty();
+  if (pending.find("\r\n") == std::string_view::npos &&
+      pending.size() > limits_.max_chunk_extension_bytes + kChunkLineOverhead + 1) {
+    failure_ = kIsRequest ? ParseFailure::kBadRequest : ParseFailure::kBadResponse;
+    detail_ = "chunk extension too long";
+  }
 }
 
 template <bool kIsRequest>
@@ -184,6 +241,10 @@ void MessageParser<kIsRequest>::on_field_impl(http::field f, boost::beast::strin
     if (kIsRequest && version_ == 10) {
       return Fail(bad, "Transfer-Encoding in an HTTP/1.0 request", ec);
     }
+  } else if (kIsRequest && (f == http::field::connection || f == http::field::proxy_connection)) {
+    if (NamesFramingField(std::string_view(value.data(), value.size()))) {
+      return Fail(bad, "Connection names Content-Length, Transfer-Encoding or Host", ec);
+    }
   }
   headers_.AddOffsets({static_cast<std::uint32_t>(name.data() - message_start_),
                        static_cast<std::uint32_t>(name.size()),
@@ -218,9 +279,24 @@ std::size_t MessageParser<kIsRequest>::on_body_impl(boost::beast::string_view bo
 }
 
 template <bool kIsRequest>
-void MessageParser<kIsRequest>::on_chunk_header_impl(std::uint64_t size, boost::beast::string_view,
-                                                     boost::beast::error_code&) {
+void MessageParser<kIsRequest>::on_chunk_header_impl(std::uint64_t size,
+                                                     boost::beast::string_view extensions,
+                                                     boost::beast::error_code& ec) {
   // Beast calls this for every chunk, the last (size 0) included, before any trailer.
+  const ParseFailure bad = kIsRequest ? ParseFailure::kBadRequest : ParseFailure::kBadResponse;
+  // The line is the size's hex digits right before the extensions (Beast allows no space there).
+  const char* line = extensions.data();
+  while (line > input_begin_ && IsHexDigit(line[-1])) --line;
+  const std::size_t line_bytes =
+      static_cast<std::size_t>(extensions.data() - line) + extensions.size();
+  if (extensions.size() > limits_.max_chunk_extension_bytes ||
+      line_bytes > limits_.max_chunk_extension_bytes + kChunkLineOverhead) {
+    return Fail(bad, "chunk extension too long", ec);
+  }
+  chunk_extension_bytes_ += extensions.size();
+  if (chunk_extension_bytes_ > limits_.max_chunk_extensions_total) {
+    return Fail(bad, "chunk extensions too large in total", ec);
+  }
   if (size == 0) last_chunk_seen_ = true;
   if (!rechunk_) return;
   if (in_chunk_) body_out_ += "\r\n";

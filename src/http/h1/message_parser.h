@@ -21,6 +21,10 @@ struct ParserLimits {
   std::uint64_t max_header_bytes = 32 * 1024;
   std::uint32_t max_headers = 100;
   std::uint64_t max_body_bytes = 10 * 1024 * 1024;  // 0 = unlimited
+  // Chunk extensions (RFC 9112 section 7.1.1) are parsed and dropped; they are bounded so that a
+  // body cannot carry unlimited bytes past the body limit: per chunk line and per message.
+  std::uint32_t max_chunk_extension_bytes = 4 * 1024;
+  std::uint64_t max_chunk_extensions_total = 1024 * 1024;
 };
 
 // How the body is delimited on the wire.
@@ -67,11 +71,19 @@ class MessageParser final : public boost::beast::http::basic_parser<kIsRequest> 
   void set_rechunk(bool rechunk) noexcept { rechunk_ = rechunk; }
   std::string& body_out() noexcept { return body_out_; }
   bool chunked_done() const noexcept { return last_chunk_seen_; }
+  // After Feed: the bytes it left unconsumed begin a chunk line (or a trailer section) that has
+  // not ended yet.
+  bool partial_chunk_line() const noexcept { return partial_chunk_line_; }
   std::uint64_t body_bytes() const noexcept { return body_bytes_; }
 
  private:
   using Base = boost::beast::http::basic_parser<kIsRequest>;
   void Fail(ParseFailure f, std::string_view detail, boost::beast::error_code& ec);
+  // The body waits for the end of a chunk line or of the trailer section in `pending` (bytes not
+  // consumed): fails once that line or section is longer than it may be.
+  void CheckPendingChunkLine(std::string_view pending);
+  // The head is over its limit: 414 when the request line is, else 431 (502 for a response).
+  void HeadTooLarge();
 
   void on_request_impl(boost::beast::http::verb, boost::beast::string_view method,
                        boost::beast::string_view target, int version,
@@ -110,6 +122,8 @@ class MessageParser final : public boost::beast::http::basic_parser<kIsRequest> 
   BodyFraming framing_ = BodyFraming::kNone;
   std::uint64_t content_length_ = 0;
   std::size_t head_bytes_ = 0;
+  bool partial_chunk_line_ = false;
+  std::uint64_t chunk_extension_bytes_ = 0;
 
   bool rechunk_ = true;
   bool in_chunk_ = false;

@@ -110,6 +110,7 @@ TEST_P(RequestParserRejects, WithStatus) {
   limits.max_header_bytes = 256;
   limits.max_headers = 4;
   limits.max_body_bytes = 10;
+  limits.max_chunk_extension_bytes = 16;
   auto r = ParseRequest(GetParam().wire, limits);
   EXPECT_EQ(r.failure, GetParam().expected) << GetParam().name;
 }
@@ -200,11 +201,121 @@ INSTANTIATE_TEST_SUITE_P(
                 ParseFailure::kHeadersTooLarge},
         BadCase{"body_too_large_cl", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n",
                 ParseFailure::kBodyTooLarge},
+        // A hop-by-hop token naming a framing or routing field (CL.0 desync through the next
+        // hop dropping Content-Length), in every spelling and position.
+        BadCase{"connection_content_length",
+                "POST / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: "
+                "3\r\n\r\nabc",
+                ParseFailure::kBadRequest},
+        BadCase{"connection_content_length_listed_late",
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: keep-alive, "
+                "CONTENT-length\r\n\r\nabc",
+                ParseFailure::kBadRequest},
+        BadCase{"connection_transfer_encoding",
+                "POST / HTTP/1.1\r\nHost: x\r\nConnection: transfer-encoding\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n0\r\n\r\n",
+                ParseFailure::kBadRequest},
+        BadCase{"connection_host", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close,host\r\n\r\n",
+                ParseFailure::kBadRequest},
+        BadCase{"proxy_connection_content_length",
+                "POST / HTTP/1.1\r\nHost: x\r\nProxy-Connection: content-length\r\n"
+                "Content-Length: 0\r\n\r\n",
+                ParseFailure::kBadRequest},
+        BadCase{"chunk_extension_too_long",
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "\r\nx\r\n0\r\n\r\n",
+                ParseFailure::kBadRequest},
+        BadCase{"chunk_line_too_long_unfinished",
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                ParseFailure::kBadRequest},
+        BadCase{"chunk_line_leading_zeros_too_long",
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "0000000000000000000000000000000000000000000000000000000000000000000001\r\nx\r\n"
+                "0\r\n\r\n",
+                ParseFailure::kBadRequest},
         BadCase{"body_too_large_chunked",
                 "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello "
                 "world\r\n0\r\n\r\n",
                 ParseFailure::kBodyTooLarge}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// Feeds `wire` in pieces of `step` bytes into a buffer that keeps every byte (the parser's
+// contract: consumed bytes stay before the next input while the head arrives), as a session's
+// read buffer does.
+Parsed ParseInPieces(std::string_view wire, std::size_t step, ParserLimits limits = {}) {
+  HeaderList headers;
+  std::string body;
+  RequestParser p(limits, headers, body);
+  p.set_rechunk(false);
+  std::string buf;
+  std::size_t pos = 0;
+  std::size_t used = 0;
+  while (pos < wire.size() && !p.done() && p.failure() == ParseFailure::kNone) {
+    const std::size_t n = std::min(step, wire.size() - pos);
+    buf.append(wire.substr(pos, n));
+    pos += n;
+    used += p.Feed(buf.data() + used, buf.size() - used);
+  }
+  Parsed out;
+  out.failure = p.failure();
+  out.done = p.done();
+  out.body = body;
+  return out;
+}
+
+TEST(RequestParser, ManySmallChunksWithExtensionsAreAcceptedWhole) {
+  // 4,000 one-byte chunks with a 16-byte extension each: valid, and forwarded whole by nginx
+  // and HAProxy. Whatever the read boundaries, the body comes out complete.
+  std::string wire = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4000; ++i) wire += "1;ext=0123456789\r\nz\r\n";
+  wire += "0\r\n\r\n";
+  for (std::size_t step : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, wire.size()}) {
+    auto r = ParseInPieces(wire, step);
+    EXPECT_EQ(r.failure, ParseFailure::kNone) << step;
+    EXPECT_TRUE(r.done) << step;
+    EXPECT_EQ(r.body, std::string(4000, 'z')) << step;
+  }
+}
+
+TEST(RequestParser, ChunkExtensionBoundsHoldInPieces) {
+  ParserLimits limits;
+  limits.max_chunk_extension_bytes = 100;
+  limits.max_chunk_extensions_total = 1000;
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // One line longer than its bound fails while it is still arriving: the parser never waits for
+  // the end of an unbounded line.
+  auto r = ParseInPieces(head + "1;" + std::string(200, 'a'), 16, limits);
+  EXPECT_EQ(r.failure, ParseFailure::kBadRequest);
+  EXPECT_FALSE(r.done);
+  // Within the bound per line, over it in total.
+  std::string many = head;
+  for (int i = 0; i < 20; ++i) many += "1;" + std::string(90, 'e') + "\r\nz\r\n";
+  many += "0\r\n\r\n";
+  EXPECT_EQ(ParseInPieces(many, 64, limits).failure, ParseFailure::kBadRequest);
+  EXPECT_EQ(ParseInPieces(many, many.size(), limits).failure, ParseFailure::kBadRequest);
+  // Exactly at the bound: accepted.
+  const std::string at = head + "1;" + std::string(99, 'a') + "\r\nz\r\n0\r\n\r\n";
+  EXPECT_TRUE(ParseInPieces(at, 5, limits).done);
+  EXPECT_TRUE(ParseInPieces(at, at.size(), limits).done);
+}
+
+TEST(RequestParser, LongHeaderAfterShortRequestLineIs431) {
+  // The request line is short; a header value past the header limit is 431, however the bytes
+  // arrive (the request line may have come in an earlier read).
+  ParserLimits limits;
+  limits.max_request_line_bytes = 64;
+  limits.max_header_bytes = 1024;
+  const std::string wire =
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'v') + "\r\n\r\n";
+  for (std::size_t step : {std::size_t{20}, std::size_t{512}, wire.size()}) {
+    EXPECT_EQ(ParseInPieces(wire, step, limits).failure, ParseFailure::kHeadersTooLarge) << step;
+  }
+  // A request line that never ends is 414.
+  const std::string line = "GET /" + std::string(4096, 'a');
+  EXPECT_EQ(ParseInPieces(line, 100, limits).failure, ParseFailure::kUriTooLong);
+}
 
 TEST(RequestParser, NulInValueRejected) {
   const char wire[] = "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n";

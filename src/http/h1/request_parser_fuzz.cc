@@ -1,9 +1,11 @@
 // libFuzzer target: arbitrary bytes as an HTTP/1.1 request stream, fed whole and byte by byte
-// into a moving buffer; the parser must never crash, and both feedings must agree.
+// into a moving buffer; the parser must never crash, and both feedings must agree. The Host and
+// absolute-form authorities of accepted heads go through the authority check.
 #include <cstdint>
 #include <string>
 
 #include "http/h1/message_parser.h"
+#include "http/request_target.h"
 
 namespace {
 
@@ -24,6 +26,13 @@ Outcome ParseWhole(const std::string& in, const ParserLimits& limits) {
   std::size_t used = p.Feed(in.data(), in.size());
   if (p.header_done() && p.failure() == rampart::http::ParseFailure::kNone && used < in.size()) {
     p.Feed(in.data() + used, in.size() - used);
+  }
+  if (p.header_done() && p.failure() == rampart::http::ParseFailure::kNone) {
+    // What the session checks next: the authority of Host and of an absolute-form target.
+    std::string_view authority, path, query;
+    rampart::http::SplitTarget(p.target(), authority, path, query);
+    (void)rampart::http::IsValidAuthority(authority);
+    (void)rampart::http::IsValidAuthority(headers.Get("host"));
   }
   return {p.failure(), p.done(), body};
 }

@@ -142,6 +142,10 @@ asio::awaitable<void> Stream::Handle() {
     co_return LocalReply(501, "not_implemented", "CONNECT is not supported");
   }
   if (ex.authority.empty()) co_return Reply(LocalReason::kBadRequest, "no :authority or Host");
+  if ((!authority.empty() && !http::IsValidAuthority(authority)) ||
+      (s.request_headers.Has("host") && !http::IsValidAuthority(host_header))) {
+    co_return Reply(LocalReason::kBadRequest, "invalid :authority or Host");
+  }
   if (AuthorityConflicts(authority, host_header)) {
     co_return Reply(LocalReason::kBadRequest, "Host differs from :authority");
   }
@@ -222,9 +226,16 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
 
   // The request body, as the client's DATA frames arrive.
   bool request_sent = true;
+  // A body abandoned after the head went upstream resets the connection (never a clean FIN).
   for (;;) {
-    if (closed) co_return Finish(0, "client_reset");
-    if (body_too_large) co_return Reply(LocalReason::kBodyTooLarge, "request body too large");
+    if (closed) {
+      c->Abort();
+      co_return Finish(0, "client_reset");
+    }
+    if (body_too_large) {
+      c->Abort();
+      co_return Reply(LocalReason::kBodyTooLarge, "request body too large");
+    }
     if (!body_in.empty()) {
       if (!co_await SendBody(*c, chunked, up.response_timeout)) {
         request_sent = false;  // the origin may have answered early and closed: read that
@@ -236,6 +247,7 @@ asio::awaitable<void> Stream::Proxy(const CompiledRoute& route) {
     dl.Set(TimeoutKind::kBody, w.now(), limits.body_timeout);
     co_await Wait();
     if (dl.fired == TimeoutKind::kBody && body_in.empty() && !body_done) {
+      c->Abort();
       co_return Reply(LocalReason::kRequestTimeout, "the request body did not arrive in time");
     }
   }
