@@ -23,6 +23,13 @@ bool InExtra(const std::vector<std::pair<std::string, std::string>>& extra,
   return false;
 }
 
+bool InList(const std::vector<std::string_view>& names, std::string_view name) noexcept {
+  for (std::string_view n : names) {
+    if (IEquals(n, name)) return true;
+  }
+  return false;
+}
+
 void AddLine(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
@@ -177,6 +184,7 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) 
     if (IsHopByHop(n) || (listed.Contains(n) && !content_length)) continue;
     if (r.framing != DownstreamResponse::Framing::kAsIs && content_length) continue;
     if (InRules(r.rules, n)) continue;
+    if (r.remove && InList(*r.remove, n)) continue;
     AddLine(out, h.name, h.value);
   }
   if (r.framing == DownstreamResponse::Framing::kChunked)
@@ -221,6 +229,23 @@ void BuildLocalReply(std::string& out, int status, std::string_view reason,
   out.append(keep_alive ? "" : "Connection: close\r\n");
   out.append("\r\n");
   out.append(body);
+}
+
+void BuildWholeResponseHead(std::string& out, int status,
+                            const std::vector<std::pair<std::string, std::string>>& fields,
+                            std::string_view extra, std::string_view request_id,
+                            std::size_t content_length, bool keep_alive) {
+  out.clear();
+  AppendStatusLine(out, status);
+  for (const auto& [n, v] : fields) {
+    if (IsHopByHop(n) || IEquals(n, "content-length") || IEquals(n, "x-request-id")) continue;
+    AddLine(out, n, v);
+  }
+  out.append(extra);
+  if (!request_id.empty()) AddLine(out, "X-Request-Id", request_id);
+  fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
+  if (!keep_alive) out.append("Connection: close\r\n");
+  out.append("\r\n");
 }
 
 std::string_view ReasonPhrase(int status) noexcept {

@@ -62,6 +62,7 @@ struct DownstreamResponse {
   const config::HeaderRules* rules = nullptr;
   std::string_view via;
   std::string_view extra;  // header lines added by gates, each "Name: value\r\n"
+  const std::vector<std::string_view>* remove = nullptr;  // fields gates removed
   enum class Framing { kAsIs, kChunked, kClose } framing = Framing::kAsIs;
   bool keep_alive = true;
   bool client_http10 = false;
@@ -74,6 +75,14 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r);
 void BuildLocalReply(std::string& out, int status, std::string_view reason,
                      std::string_view message, std::string_view request_id, bool keep_alive,
                      std::string_view extra_headers);
+
+// A response rampart holds whole (a stored one): its fields (framing and hop-by-hop ones are
+// dropped: rampart frames it), `extra` lines from gates, X-Request-Id, Content-Length, and
+// Connection: close when the connection ends after it.
+void BuildWholeResponseHead(std::string& out, int status,
+                            const std::vector<std::pair<std::string, std::string>>& fields,
+                            std::string_view extra, std::string_view request_id,
+                            std::size_t content_length, bool keep_alive);
 
 std::string_view ReasonPhrase(int status) noexcept;
 

@@ -154,6 +154,13 @@ int ReasonStatus(LocalReason r) noexcept {
   }
 }
 
+LocalReason LocalReasonOf(std::string_view token) noexcept {
+  for (int r = 0; r < static_cast<int>(LocalReason::kGate); ++r) {
+    if (ReasonToken(static_cast<LocalReason>(r)) == token) return static_cast<LocalReason>(r);
+  }
+  return LocalReason::kGate;
+}
+
 Metrics::Metrics(int workers) : slots_(workers), workers_(new WorkerSlot[workers]) {}
 
 RouteStats* Metrics::Route(const std::string& name) {

@@ -87,6 +87,8 @@ enum class LocalReason : std::uint8_t {
 };
 std::string_view ReasonToken(LocalReason r) noexcept;
 int ReasonStatus(LocalReason r) noexcept;
+// The core reason a token names; kGate for tokens gates answer with.
+LocalReason LocalReasonOf(std::string_view token) noexcept;
 
 struct alignas(64) WorkerSlot {
   Counter connections_accepted;

@@ -1,27 +1,49 @@
-// What a gate decides about a request: let it through, answer it locally, or drop the connection.
+// What a gate decides about an exchange: let it through, answer it with rampart's JSON error,
+// answer it with a stored response (a cache hit, an idempotent replay, a fallback), or drop the
+// connection.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace rampart {
 
+// A whole response a gate holds: served as it is, framed by rampart (Content-Length). Shared, so
+// a cache entry is served to many clients without copies.
+struct StoredResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // no framing or hop-by-hop fields
+  std::string body;
+};
+
 struct Decision {
-  enum class Kind : std::uint8_t { kContinue, kRespond, kDrop };
+  enum class Kind : std::uint8_t { kContinue, kRespond, kServe, kDrop };
 
   Kind kind = Kind::kContinue;
   std::uint16_t status = 0;
   std::string_view reason;  // stable snake_case token with static storage: body, log, metrics
   std::string message;      // human-readable, for the JSON body
   std::string headers;      // extra response header lines, each "Name: value\r\n"
+  std::shared_ptr<const StoredResponse> stored;  // kServe
 
   static Decision Continue() noexcept { return {}; }
   static Decision Respond(std::uint16_t status, std::string_view reason, std::string message,
                           std::string headers = {}) {
-    return {Kind::kRespond, status, reason, std::move(message), std::move(headers)};
+    return {Kind::kRespond, status, reason, std::move(message), std::move(headers), nullptr};
   }
-  static Decision Drop(std::string_view reason) { return {Kind::kDrop, 0, reason, {}, {}}; }
+  // `reason` names why it was served (logged and counted), e.g. "cache_hit".
+  static Decision Serve(std::shared_ptr<const StoredResponse> response, std::string_view reason,
+                        std::string headers = {}) {
+    const auto status = static_cast<std::uint16_t>(response ? response->status : 500);
+    return {Kind::kServe, status, reason, {}, std::move(headers), std::move(response)};
+  }
+  static Decision Drop(std::string_view reason) {
+    return {Kind::kDrop, 0, reason, {}, {}, nullptr};
+  }
 
   bool is_continue() const noexcept { return kind == Kind::kContinue; }
 };

@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,26 @@ struct Identity {
   }
 };
 
+// State a gate keeps between the phases of one exchange: a number, or an object the driver
+// destroys when the exchange ends (after OnComplete).
+struct GateState {
+  virtual ~GateState() = default;
+};
+struct GateSlot {
+  std::uint64_t value = 0;
+  std::unique_ptr<GateState> state;
+};
+
+// The response about to be sent, as OnResponseHeaders sees it.
+struct ResponseView {
+  int status = 0;
+  // The origin's head; null when the answer is rampart's own (a local reply, a 502 or 504, a
+  // stored response).
+  const http::HeaderList* headers = nullptr;
+  std::string_view reason;  // rampart's own answer: its reason token ("upstream_timeout", ...)
+  bool from_origin() const noexcept { return headers != nullptr; }
+};
+
 struct Exchange {
   // Request, as received.
   std::string_view method;
@@ -81,6 +102,14 @@ struct Exchange {
 
   // Response (set before OnResponseHeaders and for OnComplete).
   int status = 0;
+  ResponseView response;
+  // Gates may remove fields of the origin's response (names; storage owned by the gate).
+  std::vector<std::string_view> response_remove;
+
+  // One slot per gate of the route, indexed as route.gates; gate_index is the gate being called.
+  std::vector<GateSlot> slots;
+  std::size_t gate_index = 0;
+  GateSlot& slot() noexcept { return slots[gate_index]; }
 
   void Reset() {
     method = target = path = query = authority = host = {};
@@ -93,6 +122,10 @@ struct Exchange {
     notes.clear();
     response_headers.clear();
     status = 0;
+    response = {};
+    response_remove.clear();
+    slots.clear();
+    gate_index = 0;
   }
 };
 

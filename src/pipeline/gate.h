@@ -1,12 +1,21 @@
-// A gate: one security or reliability check on the request path. Built once per config snapshot,
+// A gate: one security or reliability check on an exchange. Built once per config snapshot,
 // immutable, shared by all workers; methods are noexcept and must not block.
 //
-// Call order per exchange: OnRequestHeaders (in gate order) -> [upstream] -> OnResponseHeaders
-// (reverse order, only for gates whose OnRequestHeaders ran) -> OnComplete (every gate that ran,
-// also for local replies).
+// The forwarding driver (forward.cc) calls, for the gates of the exchange's route:
+//   OnRequestHeaders   in gate order, until one does not continue
+//   OnRequestBody      gates that asked for the body, once it is held (before any upstream I/O)
+//   OnResponseHeaders  reverse order, gates whose request phase ran: the origin's head, or
+//                      rampart's own answer (a local reply, a 502/504, a stored response)
+//   OnResponseBody     gates that asked for it, each piece as it goes to the client
+//   OnComplete         every gate whose request phase ran, exactly once, however it ended
+// docs/writing_a_gate.md has the details and an example.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "pipeline/decision.h"
@@ -14,23 +23,55 @@
 
 namespace rampart {
 
+// What a gate needs of the driver, declared once per snapshot (the route adds them up).
+struct GateNeeds {
+  bool async_request = false;  // OnRequestHeadersAsync is awaited instead of OnRequestHeaders
+  // Hold up to this many request body bytes before the upstream gets a byte, then call
+  // OnRequestBody with them.
+  std::size_t request_body = 0;
+  // A body longer than request_body: inspect the prefix that was held, or refuse it with 413.
+  enum class Overflow : std::uint8_t { kInspectPrefix, kRefuse } overflow = Overflow::kRefuse;
+  bool response_body = false;  // OnResponseBody for every piece of the response body
+};
+
+// How the exchange ended, for OnComplete.
+struct Completion {
+  int status = 0;  // sent to the client; 0 when none was (dropped, client gone)
+  // Empty when the origin's response went through whole; else the reason token of rampart's own
+  // answer ("rate_limited", "upstream_timeout", ...) or of the early end ("client_reset").
+  std::string_view error;
+  std::chrono::microseconds total{};     // from the request head to the end
+  std::chrono::microseconds upstream{};  // from the first attempt to the response's end
+  int attempts = 0;                      // upstream attempts made
+};
+
 class Gate {
  public:
   virtual ~Gate() = default;
   virtual std::string_view Name() const noexcept = 0;
+  virtual GateNeeds Needs() const noexcept { return {}; }
+  // Reason tokens this gate answers with (Decision::reason), so that local replies are counted
+  // by their real reason in rampart_http_local_replies_total. Static storage.
+  virtual std::span<const std::string_view> Reasons() const noexcept { return {}; }
 
   // The synchronous path: most gates decide from memory and return here without allocating.
   virtual Decision OnRequestHeaders(Exchange&) noexcept { return Decision::Continue(); }
-
-  // Gates that must wait for I/O (a shared store, a key server) return true from is_async() and
-  // implement OnRequestHeadersAsync; the chain then awaits it instead of calling the sync path.
-  virtual bool is_async() const noexcept { return false; }
+  // Gates that must wait for I/O (a shared store, a key server) declare async_request.
   virtual boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept {
     co_return OnRequestHeaders(ex);
   }
-
-  virtual void OnResponseHeaders(Exchange&) noexcept {}
-  virtual void OnComplete(const Exchange&) noexcept {}
+  // `body`: what was held (all of it when `complete`).
+  virtual Decision OnRequestBody(Exchange&, std::string_view body, bool complete) noexcept {
+    (void)body, (void)complete;
+    return Decision::Continue();
+  }
+  // ex.response says what is about to be sent; the gate may add headers (ex.response_headers),
+  // remove the origin's (ex.response_remove), or replace the answer (Respond or Serve).
+  virtual Decision OnResponseHeaders(Exchange&) noexcept { return Decision::Continue(); }
+  virtual void OnResponseBody(Exchange&, std::string_view piece, bool end) noexcept {
+    (void)piece, (void)end;
+  }
+  virtual void OnComplete(const Exchange&, const Completion&) noexcept {}
 };
 
 }  // namespace rampart

@@ -1,5 +1,7 @@
 #include "pipeline/router.h"
 
+#include <algorithm>
+
 #include "core/strings.h"
 
 namespace rampart {
@@ -66,6 +68,18 @@ const CompiledRoute* Router::Match(const Exchange& ex) const noexcept {
     if (r->Matches(ex)) return r.get();
   }
   return nullptr;
+}
+
+void CompiledRoute::CollectNeeds() {
+  needs.clear();
+  hold_body = 0;
+  async_gates = taps_response = false;
+  for (const auto& g : gates) {
+    needs.push_back(g->Needs());
+    hold_body = std::max(hold_body, needs.back().request_body);
+    async_gates = async_gates || needs.back().async_request;
+    taps_response = taps_response || needs.back().response_body;
+  }
 }
 
 }  // namespace rampart

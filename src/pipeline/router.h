@@ -34,7 +34,14 @@ struct CompiledRoute {
   std::vector<CompiledHeaderMatch> headers;
   const upstream::UpstreamSpec* upstream = nullptr;
   std::vector<std::unique_ptr<Gate>> gates;  // in run order
+  std::vector<GateNeeds> needs;              // gates[i]'s, asked once at build
+  std::size_t hold_body = 0;                 // the largest request_body need
+  bool async_gates = false;                  // some gate needs the async request phase
+  bool taps_response = false;                // some gate needs the response body
   observe::RouteStats* stats = nullptr;
+
+  // Fills needs, hold_body, async_gates and taps_response from the gates.
+  void CollectNeeds();
 
   bool Matches(const Exchange& ex) const noexcept;
 };

@@ -107,6 +107,7 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
                      [](const auto& a, const auto& b) { return a.first < b.first; });
   }
   for (auto& [_, g] : gates) cr->gates.push_back(std::move(g));
+  cr->CollectNeeds();
   cr->stats = metrics.Route(r.name);
   return cr;
 }
@@ -138,7 +139,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
   }();
   for (const auto& l : snap->config.listeners) {
     if (!l.http2.enabled) continue;
-    h2::Counters c;
+    downstream::Http2Counters c;
     const std::string labels = fmt::format("listener=\"{}\"", l.name);
     c.connections = metrics.Series("rampart_http2_connections_total",
                                    "HTTP/2 connections a listener accepted.", labels);
@@ -147,12 +148,12 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     c.resets = metrics.Series("rampart_http2_client_resets_total",
                               "RST_STREAM frames HTTP/2 clients sent.", labels);
     for (std::size_t r = 0; r < c.goaways.size(); ++r) {
-      c.goaways[r] =
-          metrics.Series("rampart_http2_goaways_total",
-                         "HTTP/2 connections rampart ended with GOAWAY, by reason (floods, "
-                         "protocol errors, idle).",
-                         fmt::format("{},reason=\"{}\"", labels,
-                                     h2::GoawayReasonToken(static_cast<h2::GoawayReason>(r))));
+      c.goaways[r] = metrics.Series(
+          "rampart_http2_goaways_total",
+          "HTTP/2 connections rampart ended with GOAWAY, by reason (floods, "
+          "protocol errors, idle).",
+          fmt::format("{},reason=\"{}\"", labels,
+                      downstream::GoawayReasonToken(static_cast<downstream::GoawayReason>(r))));
     }
     snap->http2[l.name] = c;
   }
@@ -223,6 +224,10 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
   for (const auto& r : snap->config.routes) {
     snap->router.Add(CompileRoute(r, *snap, metrics, stores, out.errors));
   }
+  snap->site.router = &snap->router;
+  snap->site.via = snap->config.via;
+  snap->site.request_id_header = snap->config.request_id_header;
+  snap->site.unrouted_stats = snap->unrouted_stats;
   if (out.errors.empty()) out.snapshot = std::move(snap);
   return out;
 }

@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "config/config.h"
+#include "downstream/http2_counters.h"
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/router.h"
-#include "server/h2/h2_counters.h"
+#include "pipeline/site.h"
 #include "state/stores.h"
 #include "upstream/upstream_spec.h"
 
@@ -27,7 +28,9 @@ struct Snapshot {
   // TLS listeners by name: their current certificates, swapped when the files change.
   std::map<std::string, std::shared_ptr<tls::TlsSlot>, std::less<>> tls;
   // Listeners that serve HTTP/2, by name: their counters.
-  std::map<std::string, h2::Counters, std::less<>> http2;
+  std::map<std::string, downstream::Http2Counters, std::less<>> http2;
+  // What the forwarding driver reads of this snapshot (points into it).
+  Site site;
 
   const config::Listener* FindListener(std::string_view name) const noexcept;
 };

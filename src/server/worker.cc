@@ -1,7 +1,7 @@
 #include "server/worker.h"
 
+#include "downstream/http1_connection.h"
 #include "server/poll_window.h"
-#include "server/session.h"
 
 namespace rampart::server {
 
@@ -93,15 +93,15 @@ void Worker::Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<obser
 void Worker::BeginDrain() {
   asio::post(io_, [this] {
     draining_ = true;
-    h2_upstreams_.RetireAll();
+    pools_.http2.RetireAll();
     for (auto& [_, acc] : acceptors_) {
       boost::system::error_code ec;
       acc->close(ec);
     }
-    for (Session* s = sessions_; s != nullptr;) {
-      Session* next = s->next_;
-      s->CloseIfIdle();
-      s = next;
+    for (downstream::Http1Connection* c = connections_; c != nullptr;) {
+      downstream::Http1Connection* next = c->next_;
+      c->CloseIfIdle();
+      c = next;
     }
   });
 }
@@ -124,8 +124,9 @@ asio::awaitable<void> Worker::AcceptLoop(std::string listener, tcp::acceptor* ac
       continue;
     }
     RefreshNow();
-    auto session = std::make_unique<Session>(*this, std::move(socket), peer, listener);
-    asio::co_spawn(io_, Session::Run(std::move(session)), asio::detached);
+    auto c =
+        std::make_unique<downstream::Http1Connection>(*this, std::move(socket), peer, listener);
+    asio::co_spawn(io_, downstream::Http1Connection::Run(std::move(c)), asio::detached);
   }
 }
 
@@ -136,42 +137,51 @@ asio::awaitable<void> Worker::TickLoop() {
     auto [ec] = co_await tick_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     SteadyTime now = RefreshNow();
-    for (Session* s = sessions_; s != nullptr;) {
-      Session* next = s->next_;
-      s->CheckDeadline(now);
-      s = next;
+    for (downstream::Http1Connection* c = connections_; c != nullptr;) {
+      downstream::Http1Connection* next = c->next_;
+      c->CheckDeadline(now);
+      c = next;
     }
-    h2_upstreams_.CheckDeadlines(now);
-    if (++ticks % 10 == 0) pool_.Sweep(now);
+    pools_.http2.CheckDeadlines(now);
+    if (++ticks % 10 == 0) pools_.http1.Sweep(now);
   }
 }
 
-std::unique_ptr<RequestState> Worker::TakeRequestState() {
-  if (free_states_.empty()) return std::make_unique<RequestState>(buffers_);
+std::unique_ptr<ExchangeState> Worker::TakeExchangeState() {
+  if (free_states_.empty()) return std::make_unique<ExchangeState>(loop_.buffers());
   auto st = std::move(free_states_.back());
   free_states_.pop_back();
   return st;
 }
 
-void Worker::GiveRequestState(std::unique_ptr<RequestState> st) {
-  st->parser.reset();  // a pooled state holds no parser (every path that gives one back)
+void Worker::GiveExchangeState(std::unique_ptr<ExchangeState> st) {
+  // A pooled state holds no parser and no streams, and no buffer memory (every path that gives
+  // one back).
+  st->parser.reset();
+  st->connector.reset();
+  st->aux.Consume(st->aux.size());
+  st->aux.ReleaseIfEmpty();
+  st->up_in.Consume(st->up_in.size());
+  st->up_in.ReleaseIfEmpty();
+  st->body.clear();
+  st->body_in.clear();
   if (free_states_.size() < kMaxFreeRequestStates) free_states_.push_back(std::move(st));
 }
 
-void Worker::Register(Session* s) noexcept {
-  s->next_ = sessions_;
-  s->prev_ = nullptr;
-  if (sessions_) sessions_->prev_ = s;
-  sessions_ = s;
+void Worker::Register(downstream::Http1Connection* c) noexcept {
+  c->next_ = connections_;
+  c->prev_ = nullptr;
+  if (connections_) connections_->prev_ = c;
+  connections_ = c;
 }
 
-void Worker::Unregister(Session* s) noexcept {
-  if (s->prev_)
-    s->prev_->next_ = s->next_;
+void Worker::Unregister(downstream::Http1Connection* c) noexcept {
+  if (c->prev_)
+    c->prev_->next_ = c->next_;
   else
-    sessions_ = s->next_;
-  if (s->next_) s->next_->prev_ = s->prev_;
-  s->next_ = s->prev_ = nullptr;
+    connections_ = c->next_;
+  if (c->next_) c->next_->prev_ = c->prev_;
+  c->next_ = c->prev_ = nullptr;
 }
 
 }  // namespace rampart::server

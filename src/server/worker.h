@@ -13,16 +13,18 @@
 
 #include "net/drained_recv.h"
 #include "net/io_buffer.h"
+#include "net/loop_context.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
-#include "server/h2/upstream_session.h"
+#include "pipeline/exchange_state.h"
 #include "server/snapshot.h"
-#include "upstream/connection_pool.h"
+#include "upstream/worker_pools.h"
+
+namespace rampart::downstream {
+class Http1Connection;
+}
 
 namespace rampart::server {
-
-class Session;
-struct RequestState;
 
 class Worker {
  public:
@@ -47,26 +49,24 @@ class Worker {
     return metrics_.worker(index_).connections_active.load(std::memory_order_relaxed);
   }
 
-  // Worker-thread state used by sessions.
+  // Worker-thread state used by connections.
   int index() const noexcept { return index_; }
   const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snap_; }
   observe::AccessLog* access_log() const noexcept { return log_.get(); }
   observe::WorkerSlot& stats() noexcept { return metrics_.worker(index_); }
-  net::BufferPool& buffers() noexcept { return buffers_; }
-  net::Reactor& reactor() noexcept { return reactor_; }
-  upstream::ConnectionPool& upstream_pool() noexcept { return pool_; }
-  h2::UpstreamSessions& h2_upstreams() noexcept { return h2_upstreams_; }
-  std::uint64_t& rr_position(const std::string& upstream) { return rr_[upstream]; }
-  std::uint64_t Random() noexcept { return rng_(); }
+  net::LoopContext& loop() noexcept { return loop_; }
+  net::BufferPool& buffers() noexcept { return loop_.buffers(); }
+  net::Reactor& reactor() noexcept { return loop_.reactor(); }
+  upstream::WorkerPools& pools() noexcept { return pools_; }
   bool draining() const noexcept { return draining_; }
-  SteadyTime now() const noexcept { return now_; }
-  SteadyTime RefreshNow() noexcept { return now_ = std::chrono::steady_clock::now(); }
+  SteadyTime now() const noexcept { return loop_.now(); }
+  SteadyTime RefreshNow() noexcept { return loop_.RefreshNow(); }
 
-  std::unique_ptr<RequestState> TakeRequestState();
-  void GiveRequestState(std::unique_ptr<RequestState> st);
+  std::unique_ptr<ExchangeState> TakeExchangeState();
+  void GiveExchangeState(std::unique_ptr<ExchangeState> st);
 
-  void Register(Session* s) noexcept;
-  void Unregister(Session* s) noexcept;
+  void Register(downstream::Http1Connection* c) noexcept;
+  void Unregister(downstream::Http1Connection* c) noexcept;
 
  private:
   boost::asio::awaitable<void> AcceptLoop(std::string listener,
@@ -81,21 +81,16 @@ class Worker {
   observe::Metrics& metrics_;
   std::chrono::microseconds busy_poll_;
   boost::asio::io_context io_{1};
-  net::Reactor& reactor_{net::ReactorOf(io_)};
+  net::LoopContext loop_{io_, 16 * 1024, 1024};
   std::thread thread_;
   std::shared_ptr<const Snapshot> snap_;
   std::shared_ptr<observe::AccessLog> log_;
   std::vector<std::pair<std::string, std::unique_ptr<boost::asio::ip::tcp::acceptor>>> acceptors_;
   std::vector<std::pair<std::string, boost::asio::ip::tcp::acceptor>> pending_acceptors_;
-  net::BufferPool buffers_{16 * 1024, 1024};
-  upstream::ConnectionPool pool_{io_};
-  h2::UpstreamSessions h2_upstreams_;
-  std::map<std::string, std::uint64_t, std::less<>> rr_;
-  std::mt19937_64 rng_{std::random_device{}()};
-  std::vector<std::unique_ptr<RequestState>> free_states_;
-  Session* sessions_ = nullptr;  // intrusive list, for timeouts and draining
+  upstream::WorkerPools pools_{io_};
+  std::vector<std::unique_ptr<ExchangeState>> free_states_;
+  downstream::Http1Connection* connections_ = nullptr;  // intrusive list: timeouts, draining
   bool draining_ = false;
-  SteadyTime now_ = std::chrono::steady_clock::now();
   boost::asio::steady_timer tick_{io_};
 };
 

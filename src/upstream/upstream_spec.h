@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "observe/metrics.h"
+#include "upstream/policy.h"
 
 namespace rampart::upstream {
 
@@ -33,6 +34,8 @@ struct UpstreamSpec {
   observe::UpstreamStats* stats = nullptr;
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: connections are TLS
   bool http2 = false;  // multiplexed HTTP/2 sessions (ALPN h2 on TLS, else h2c prior knowledge)
+  // Consulted around every attempt, in configuration order (policy_registry.h).
+  std::vector<std::shared_ptr<Policy>> policies;
 };
 
 }  // namespace rampart::upstream

@@ -9,6 +9,13 @@
 
 namespace rampart::mtls {
 
+namespace {
+constexpr std::string_view kReasons[] = {"client_certificate_required",
+                                         "client_identity_forbidden"};
+}  // namespace
+
+std::span<const std::string_view> MtlsGate::Reasons() const noexcept { return kReasons; }
+
 bool MtlsGate::Allowed(const tls::PeerIdentity& peer) const noexcept {
   const bool any_rule =
       !config_.spiffe_ids.empty() || !config_.trust_domains.empty() || !config_.subjects.empty();
@@ -24,11 +31,10 @@ Decision MtlsGate::OnRequestHeaders(Exchange& ex) noexcept {
   // The header is always claimed, so a client-sent one is dropped even when none is forwarded.
   if (!config_.forward_header.empty()) ex.upstream_headers.emplace_back(config_.forward_header, "");
   if (ex.peer == nullptr || !ex.peer->verified) {
-    return Decision::Respond(403, "client_certificate_required",
-                             "this route needs a verified client certificate");
+    return Decision::Respond(403, kReasons[0], "this route needs a verified client certificate");
   }
   if (!Allowed(*ex.peer)) {
-    return Decision::Respond(403, "client_identity_forbidden",
+    return Decision::Respond(403, kReasons[1],
                              "the client certificate's identity is not allowed on this route");
   }
   const std::string& id = ex.peer->spiffe_id.empty() ? ex.peer->subject : ex.peer->spiffe_id;

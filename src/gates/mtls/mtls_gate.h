@@ -24,6 +24,7 @@ class MtlsGate final : public Gate {
   explicit MtlsGate(MtlsConfig config) : config_(std::move(config)) {}
   std::string_view Name() const noexcept override { return "mtls"; }
   Decision OnRequestHeaders(Exchange& ex) noexcept override;
+  std::span<const std::string_view> Reasons() const noexcept override;
 
  private:
   bool Allowed(const tls::PeerIdentity& peer) const noexcept;

@@ -19,6 +19,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view kReason = "rate_limited";
+constexpr std::string_view kReasons[] = {kReason};
 
 std::int64_t CeilSeconds(std::int64_t us) { return us <= 0 ? 0 : (us + 999'999) / 1'000'000; }
 
@@ -34,6 +35,8 @@ std::int64_t SystemWallMicros() noexcept {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+std::span<const std::string_view> RateLimitGate::Reasons() const noexcept { return kReasons; }
 
 RateLimitGate::RateLimitGate(RateLimitConfig config, std::vector<LimitState> limits,
                              std::shared_ptr<state::redis::Pool> redis, WallClock clock)

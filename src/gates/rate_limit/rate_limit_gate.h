@@ -35,7 +35,8 @@ class RateLimitGate final : public Gate {
 
   std::string_view Name() const noexcept override { return "rate_limit"; }
   Decision OnRequestHeaders(Exchange& ex) noexcept override;
-  bool is_async() const noexcept override { return is_async_; }
+  GateNeeds Needs() const noexcept override { return {.async_request = is_async_}; }
+  std::span<const std::string_view> Reasons() const noexcept override;
   boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept override;
 
   const RateLimitConfig& config() const noexcept { return config_; }

@@ -1,0 +1,417 @@
+#include "downstream/http2_stream.h"
+
+#include <boost/asio.hpp>
+#include <charconv>
+#include <cstring>
+
+#include "core/request_id.h"
+#include "downstream/http2_connection.h"
+#include "http/h2/fields.h"
+#include "http/proxy_headers.h"
+#include "http/request_target.h"
+#include "pipeline/forward.h"
+#include "pipeline/upstream_request.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace rampart::downstream {
+
+namespace asio = boost::asio;
+using http::ErrorKind;
+using http::ExchangeError;
+using http::h2::AuthorityConflicts;
+using http::h2::Field;
+using http::h2::IsConnectionSpecific;
+using net::TimeoutKind;
+
+namespace {
+constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
+}  // namespace
+
+Http2Stream::Http2Stream(Http2Connection& c, std::int32_t stream_id,
+                         std::unique_ptr<ExchangeState> state)
+    : conn(c), id(stream_id), st(std::move(state)), wake_(c.worker().io()) {
+  st->request_headers.clear();
+  st->response_headers.clear();
+  st->ex.Reset();
+  st->acct.Reset();
+}
+
+Http2Stream::~Http2Stream() = default;
+
+void Http2Stream::AddHeader(std::string_view name, std::string_view value) {
+  if (name.starts_with(':')) {
+    std::string* slot = name == ":method"      ? &method_
+                        : name == ":scheme"    ? &scheme_
+                        : name == ":authority" ? &authority_
+                        : name == ":path"      ? &path_
+                                               : nullptr;
+    if (slot == nullptr || !slot->empty()) {
+      head_malformed_ = true;
+      return;
+    }
+    slot->assign(value);
+    return;
+  }
+  if (IsConnectionSpecific(name) || (name == "te" && value != "trailers")) {
+    head_malformed_ = true;
+    return;
+  }
+  if (name == "cookie") {
+    if (!cookie_.empty()) cookie_.append("; ");
+    cookie_.append(value);
+    return;
+  }
+  st->request_headers.AppendCopy(head_bytes_, name, value);
+}
+
+void Http2Stream::EndHeaders() {
+  if (!cookie_.empty()) {
+    std::string joined = std::move(cookie_);
+    cookie_.clear();
+    AddHeader("cookie", joined);
+  }
+  st->request_headers.Resolve(head_bytes_.data());
+  has_body_ = !body_done_;  // END_STREAM on HEADERS: no body
+}
+
+void Http2Stream::ReceiveBody(const std::uint8_t* data, std::size_t len) {
+  body_received_ += len;
+  if (body_received_ > listener->limits.max_body_bytes) {
+    body_too_large_ = true;
+    nghttp2_session_consume(conn.session(), id, len);
+  } else {
+    body_in_.append(reinterpret_cast<const char*>(data), len);
+    unconsumed += len;
+  }
+}
+
+asio::awaitable<void> Http2Stream::Wait() {
+  wake_.expires_at(SteadyTime::max());
+  co_await wake_.async_wait(kUseAwaitable);
+}
+
+asio::awaitable<void> Http2Stream::Run() {
+  co_await Handle();
+  // The response is queued; the stream lives until nghttp2 has sent it (or the client reset it),
+  // bounded by send_timeout per wait for a client that stops reading.
+  while (!closed) {
+    dl.Set(TimeoutKind::kSend, conn.worker().now(), listener->limits.send_timeout);
+    co_await Wait();
+    if (dl.fired == TimeoutKind::kSend && !closed) {
+      dl.fired = TimeoutKind::kNone;
+      Reset(NGHTTP2_CANCEL);
+    }
+  }
+  dl.Clear();
+  conn.StreamDone(this);  // frees this stream: nothing may follow
+}
+
+asio::awaitable<void> Http2Stream::Handle() {
+  ExchangeState& s = *st;
+  Exchange& ex = s.ex;
+  server::Worker& w = conn.worker();
+  const config::Listener* l = listener;
+  const Peer& peer = conn.peer();
+  w.stats().requests.Add();
+  ex.start = w.now();
+  ex.method = method_;
+  ex.target = path_;
+  ex.version = 20;
+  ex.request_headers = &s.request_headers;
+  ex.client_address = peer.address;
+  ex.client_port = peer.port;
+  ex.listener = conn.listener();
+  ex.from_trusted_peer = l->trusted_proxies.Contains(peer.address);
+  ex.worker = w.index();
+  ex.is_tls = peer.tls;
+  ex.peer = peer.identity;
+  std::string_view ignored_authority;
+  http::SplitTarget(path_, ignored_authority, ex.path, ex.query);
+  const std::string_view host_header = s.request_headers.Get("host");
+  ex.authority = authority_.empty() ? host_header : std::string_view(authority_);
+  ex.host = http::StripPort(ex.authority);
+  std::string_view client_id;
+  if (ex.from_trusted_peer) client_id = s.request_headers.Get(snap->config.request_id_header);
+  if (IsAcceptableRequestId(client_id)) {
+    ex.request_id = client_id;
+  } else {
+    s.request_id_buf = NewRequestId().text;
+    ex.request_id = {s.request_id_buf.data(), s.request_id_buf.size()};
+  }
+  s.acct.bytes_in = header_list_bytes;
+
+  ForwardEnv env{w.loop(),
+                 w.index(),
+                 snap->site,
+                 w.stats(),
+                 w.access_log(),
+                 w.pools(),
+                 {peer.ip, peer.port, conn.listener(), "HTTP/2"},
+                 peer.ip,
+                 nullptr};
+  const auto& limits = l->limits;
+  std::uint64_t content_length = 0;
+  const std::string_view cl = s.request_headers.Get("content-length");
+  std::from_chars(cl.data(), cl.data() + cl.size(), content_length);
+  auto refuse = [&](int status, std::string_view reason, std::string_view message) {
+    return Refuse(*this, s, env, status, reason, message);
+  };
+  if (head_too_large) {
+    co_await refuse(431, "headers_too_large", "header list too large");
+  } else if (head_malformed_ || path_.empty() || (path_[0] != '/' && path_ != "*")) {
+    co_await refuse(400, "bad_request", "malformed request head");
+  } else if (method_ == "CONNECT") {
+    co_await refuse(501, "not_implemented", "CONNECT is not supported");
+  } else if (ex.authority.empty()) {
+    co_await refuse(400, "bad_request", "no :authority or Host");
+  } else if ((!authority_.empty() && !http::IsValidAuthority(authority_)) ||
+             (s.request_headers.Has("host") && !http::IsValidAuthority(host_header))) {
+    co_await refuse(400, "bad_request", "invalid :authority or Host");
+  } else if (AuthorityConflicts(authority_, host_header)) {
+    co_await refuse(400, "bad_request", "Host differs from :authority");
+  } else if (path_.size() > limits.max_request_line_bytes) {
+    co_await refuse(414, "uri_too_long", "request target too long");
+  } else if (ex.path != "*" && http::HasDotSegment(ex.path)) {
+    co_await refuse(400, "bad_request", "path has '.' or '..' segments");
+  } else if (body_too_large_ ||
+             (limits.max_body_bytes != 0 && content_length > limits.max_body_bytes)) {
+    co_await refuse(413, "body_too_large", "request body too large");
+  } else {
+    co_await Forward(*this, s, env);
+  }
+}
+
+std::optional<std::uint64_t> Http2Stream::declared_length() const noexcept {
+  bool found = false;
+  const std::string_view cl = st->request_headers.Get("content-length", &found);
+  if (!found) return std::nullopt;
+  std::uint64_t n = 0;
+  std::from_chars(cl.data(), cl.data() + cl.size(), n);  // nghttp2 checked: digits
+  return n;
+}
+
+void Http2Stream::TakeBody(std::string& out) noexcept {
+  if (out.empty())
+    out.swap(body_in_);
+  else
+    out.append(body_in_);
+  body_in_.clear();
+}
+
+asio::awaitable<ExchangeError> Http2Stream::ReadBody(std::string& out, bool& end) {
+  for (;;) {
+    if (closed) {
+      co_return ExchangeError::Downstream(ErrorKind::kClientReset, http::Step::kReadRequestBody);
+    }
+    if (body_too_large_) {
+      co_return ExchangeError::Downstream(ErrorKind::kBodyTooLarge, http::Step::kReadRequestBody);
+    }
+    if (!body_in_.empty() || body_done_) break;
+    dl.Set(TimeoutKind::kBody, conn.worker().now(), listener->limits.body_timeout);
+    co_await Wait();
+    if (dl.fired == TimeoutKind::kBody && body_in_.empty() && !body_done_) {
+      co_return ExchangeError::Downstream(ErrorKind::kRequestTimeout, http::Step::kReadRequestBody);
+    }
+  }
+  TakeBody(out);
+  end = body_done_;
+  co_return ExchangeError{};
+}
+
+void Http2Stream::BodyForwarded(std::size_t n) noexcept {
+  st->acct.bytes_in += n;
+  Consume(n);
+}
+
+void Http2Stream::DiscardBody() noexcept {
+  if (discard_body) return;
+  discard_body = true;  // later DATA only gives its window back
+  Consume(unconsumed);
+  body_in_.clear();
+}
+
+void Http2Stream::Consume(std::size_t n) noexcept {
+  if (n == 0) return;
+  n = std::min<std::size_t>(n, unconsumed);
+  unconsumed -= n;
+  if (closed)
+    nghttp2_session_consume_connection(conn.session(), n);
+  else
+    nghttp2_session_consume(conn.session(), id, n);
+  conn.Kick();
+}
+
+void Http2Stream::BuildHead(const upstream::ResponseHead& head) {
+  ExchangeState& s = *st;
+  http::DownstreamResponse dr =
+      MakeDownstreamResponse(*s.ex.route, s.ex, snap->site, head.status, *head.headers);
+  dr.received_protocol = head.protocol;
+  http::BuildDownstreamResponseHead(s.head_out, dr);
+  s.acct.bytes_out += s.head_out.size();
+}
+
+bool Http2Stream::QueueHead(const upstream::ResponseHead& head, bool end) {
+  BuildHead(head);
+  resp_done_ = end;
+  return Submit(st->head_out, end);
+}
+
+void Http2Stream::QueueBody(std::string& data) {
+  st->acct.bytes_out += data.size();
+  AppendResponse(data);
+}
+
+void Http2Stream::QueueEnd(const http::HeaderList* trailers) {
+  if (trailers != nullptr) {
+    for (const auto& f : *trailers) {
+      if (http::h2::IsForbiddenTrailer(f.name)) continue;
+      trailer_bytes_.append(f.name).append(f.value);
+      trailer_lengths_.emplace_back(f.name.size(), f.value.size());
+    }
+  }
+  resp_done_ = true;
+  std::string none;
+  AppendResponse(none);
+}
+
+asio::awaitable<bool> Http2Stream::SendHead(const upstream::ResponseHead& head,
+                                            std::string_view body, bool end) {
+  const bool no_body = head.no_body || (end && body.empty());
+  QueueHead(head, no_body);
+  if (no_body) co_return !closed;
+  co_return co_await SendBody(body, end, nullptr);
+}
+
+asio::awaitable<bool> Http2Stream::SendBody(std::string_view body, bool end,
+                                            const http::HeaderList* trailers) {
+  // At most kResponseHighWater buffered: wait for the client's window.
+  while (!closed && backlogged()) {
+    dl.Set(TimeoutKind::kSend, conn.worker().now(), listener->limits.send_timeout);
+    co_await Wait();
+    if (dl.fired == TimeoutKind::kSend) co_return false;
+  }
+  if (closed) co_return false;
+  if (!body.empty()) {
+    std::string& piece = st->out_frame;
+    piece.assign(body);
+    QueueBody(piece);
+  }
+  if (end) QueueEnd(trailers);
+  co_return true;
+}
+
+asio::awaitable<bool> Http2Stream::SendLocal(int status, std::string_view reason,
+                                             std::string_view message, std::string_view headers) {
+  ExchangeState& s = *st;
+  DiscardBody();
+  http::BuildLocalReply(s.head_out, status, reason, message, s.ex.request_id, true, headers);
+  const std::size_t head_end = s.head_out.find("\r\n\r\n");
+  const std::string_view head = std::string_view(s.head_out).substr(0, head_end + 2);
+  const bool head_request = method_ == "HEAD";  // headers of the GET answer, no body
+  if (!head_request) resp.assign(std::string_view(s.head_out).substr(head_end + 4));
+  resp_done_ = true;
+  s.acct.bytes_out += head_request ? head_end + 4 : s.head_out.size();
+  co_return Submit(head, head_request);
+}
+
+asio::awaitable<bool> Http2Stream::SendStored(const StoredResponse& r, std::string_view headers) {
+  ExchangeState& s = *st;
+  DiscardBody();
+  http::BuildWholeResponseHead(s.head_out, r.status, r.headers, headers, s.ex.request_id,
+                               r.body.size(), true);
+  const bool head_only = method_ == "HEAD" || r.status == 204 || r.status == 304;
+  if (!head_only) resp.assign(r.body);
+  resp_done_ = true;
+  s.acct.bytes_out += s.head_out.size() + (head_only ? 0 : r.body.size());
+  co_return Submit(s.head_out, head_only);
+}
+
+void Http2Stream::Abort() noexcept {
+  // A response that started cannot look complete: INTERNAL_ERROR; else the stream is refused.
+  Reset(submitted_ ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_CANCEL);
+}
+
+std::chrono::microseconds Http2Stream::body_timeout() const noexcept {
+  return listener->limits.body_timeout;
+}
+
+std::chrono::microseconds Http2Stream::send_timeout() const noexcept {
+  return listener->limits.send_timeout;
+}
+
+bool Http2Stream::Submit(std::string_view h1_head, bool end_stream) {
+  if (closed) return false;
+  std::vector<Field> fields;
+  std::string names;
+  http::h2::ResponseHeadToFields(h1_head, fields, names);
+  const std::vector<nghttp2_nv> nv = http::h2::ToNv(fields);
+  nghttp2_data_provider prd{};
+  prd.source.ptr = this;
+  prd.read_callback = ReadResponse;
+  const int rv = nghttp2_submit_response(conn.session(), id, nv.data(), nv.size(),
+                                         end_stream ? nullptr : &prd);
+  submitted_ = rv == 0;
+  conn.Kick();
+  return submitted_;
+}
+
+void Http2Stream::AppendResponse(std::string& data) {
+  if (resp.empty()) {
+    resp.swap(data);  // the common case: the previous piece is sent, take this one as it is
+    resp_off = 0;
+  } else {
+    resp.append(data);
+  }
+  data.clear();
+  if (!closed && submitted_) nghttp2_session_resume_data(conn.session(), id);
+  conn.Kick();
+}
+
+ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* buf,
+                                  std::size_t len, std::uint32_t* flags,
+                                  nghttp2_data_source* source, void*) {
+  auto* s = static_cast<Http2Stream*>(source->ptr);
+  const std::size_t n = std::min(len, s->resp.size() - s->resp_off);
+  if (n > 0) std::memcpy(buf, s->resp.data() + s->resp_off, n);
+  s->resp_off += n;
+  if (s->resp_off == s->resp.size()) {
+    s->resp.clear();
+    s->resp_off = 0;
+  }
+  if (s->resp_done_ && s->resp.empty()) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s->trailer_lengths_.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      s->SubmitTrailers();
+    }
+  } else if (n == 0) {
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  // A backlog that drained below half the high-water mark wakes the stream, once per drain.
+  if (s->resp.size() - s->resp_off < kResponseHighWater / 2 &&
+      s->resp.size() - s->resp_off + n >= kResponseHighWater / 2) {
+    s->Wake();
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void Http2Stream::SubmitTrailers() noexcept {
+  std::vector<Field> fields;
+  fields.reserve(trailer_lengths_.size());
+  std::string_view rest = trailer_bytes_;
+  for (const auto& [nlen, vlen] : trailer_lengths_) {
+    fields.push_back({rest.substr(0, nlen), rest.substr(nlen, vlen)});
+    rest.remove_prefix(nlen + vlen);
+  }
+  const std::vector<nghttp2_nv> nv = http::h2::ToNv(fields);
+  nghttp2_submit_trailer(conn.session(), id, nv.data(), nv.size());
+}
+
+void Http2Stream::Reset(std::uint32_t error_code) noexcept {
+  if (closed) return;
+  nghttp2_submit_rst_stream(conn.session(), NGHTTP2_FLAG_NONE, id, error_code);
+  conn.Kick();
+}
+
+}  // namespace rampart::downstream

@@ -1,0 +1,28 @@
+// Reads and writes on one side of a proxied exchange: a TCP socket, through TLS when `tls` is set.
+// Each refreshes the loop's clock after it waited, so deadlines measure from real time.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <span>
+
+#include "net/loop_context.h"
+#include "net/tls_stream.h"
+
+namespace rampart::net {
+
+// What every connected socket gets, accepted or opened upstream: non-blocking mode (writes try
+// write_some first), TCP_NODELAY, and the queued-bytes report the drained reads use.
+void SetUpConnection(boost::asio::ip::tcp::socket& s);
+
+// Plain sockets read through net::AsyncDrainedRecv (no recv that fails with EAGAIN when the
+// last read drained the socket); writes try write_some first and queue the rest with
+// async_write_some only when the socket buffer is full.
+boost::asio::awaitable<std::size_t> ReadFrom(LoopContext& w, boost::asio::ip::tcp::socket& s,
+                                             TlsStream* tls, std::span<char> into,
+                                             boost::system::error_code& ec);
+boost::asio::awaitable<void> WriteTo(LoopContext& w, boost::asio::ip::tcp::socket& s,
+                                     TlsStream* tls, std::span<boost::asio::const_buffer> bufs,
+                                     boost::system::error_code& ec);
+
+}  // namespace rampart::net

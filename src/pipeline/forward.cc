@@ -1,0 +1,241 @@
+#include "pipeline/forward.h"
+
+#include <algorithm>
+
+#include "pipeline/forwarder.h"
+
+namespace rampart {
+
+namespace asio = boost::asio;
+using http::ErrorKind;
+using http::ExchangeError;
+
+asio::awaitable<void> Forward(Downstream& d, ExchangeState& st, ForwardEnv& env) {
+  Forwarder f(d, st, env);
+  co_await f.Run();
+}
+
+asio::awaitable<void> Refuse(Downstream& d, ExchangeState& st, ForwardEnv& env, int status,
+                             std::string_view reason, std::string_view message) {
+  Forwarder f(d, st, env);
+  co_await f.Reply(status, reason, message);
+}
+
+Forwarder::~Forwarder() {
+  if (done_) return;
+  // Unwound by an exception or a cancelled coroutine: the client cannot get a whole answer.
+  d_.Abort();
+  d_.Watch(nullptr);
+  if (attempts_) attempts_->Finished({});
+  Complete(head_sent_ ? status_ : 0, "internal_error");
+}
+
+asio::awaitable<void> Forwarder::Run() {
+  const CompiledRoute* route = env_.site.router->Match(ex_);
+  if (route == nullptr) {
+    co_await Reply(404, "no_route", "no route matches this request");
+    co_return;
+  }
+  route_ = route;
+  ex_.route = route;
+  if (!route->gates.empty()) {
+    ex_.slots.resize(route->gates.size());
+    // The head is complete: its deadline no longer applies. A gate that waits bounds its own
+    // wait (a store's timeout, a shaper's queue and max_delay).
+    d_.deadline().Clear();
+    Decision dec = co_await RequestGates();
+    if (!dec.is_continue()) {
+      co_await Answer(dec);
+      co_return;
+    }
+    if (route->hold_body > 0 && d_.has_body()) {
+      ExchangeError e = co_await HoldBody(dec);
+      if (e) {
+        co_await Fail(e);
+        co_return;
+      }
+      if (!dec.is_continue()) {
+        co_await Answer(dec);
+        co_return;
+      }
+    }
+  }
+  co_await Proxy();
+}
+
+asio::awaitable<Decision> Forwarder::RequestGates() {
+  const auto& gates = route_->gates;
+  for (std::size_t i = 0; i < gates.size(); ++i) {
+    ran_ = i + 1;
+    ex_.gate_index = i;
+    // No co_await inside ?: here: GCC 12 destroys the temporary of such an expression twice.
+    Decision d;
+    if (route_->needs[i].async_request) {
+      d = co_await gates[i]->OnRequestHeadersAsync(ex_);
+    } else {
+      d = gates[i]->OnRequestHeaders(ex_);
+    }
+    if (!d.is_continue()) {
+      // A gate may have noted its refusal itself, with a detail.
+      if (ex_.notes.empty() || ex_.notes.back().gate != gates[i]->Name()) {
+        ex_.notes.push_back({gates[i]->Name(), d.reason, {}});
+      }
+      co_return d;
+    }
+  }
+  co_return Decision::Continue();
+}
+
+asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
+  // Nothing reaches the upstream until the gates that asked have seen the body: it is read here
+  // up to the largest need (a piece past it, at most, is held too: it goes upstream first).
+  std::string& body = st_.body;
+  if (!co_await d_.Continue()) {
+    co_return ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kReadRequestBody);
+  }
+  d_.TakeBody(body);
+  bool end = d_.body_done();
+  while (!end && body.size() <= route_->hold_body) {
+    ExchangeError e = co_await d_.ReadBody(body, end);
+    if (e) co_return e;
+  }
+  body_complete_ = end;
+  for (std::size_t i = 0; i < ran_; ++i) {
+    const GateNeeds& need = route_->needs[i];
+    if (need.request_body == 0) continue;
+    const bool over = !end || body.size() > need.request_body;
+    if (over && need.overflow == GateNeeds::Overflow::kRefuse) {
+      ex_.notes.push_back({route_->gates[i]->Name(), "body_too_large", {}});
+      decision =
+          Decision::Respond(413, "body_too_large", "request body larger than this route inspects");
+      co_return ExchangeError{};
+    }
+    ex_.gate_index = i;
+    const std::string_view seen(body.data(), std::min(body.size(), need.request_body));
+    decision = route_->gates[i]->OnRequestBody(ex_, seen, !over);
+    if (!decision.is_continue()) {
+      ex_.notes.push_back({route_->gates[i]->Name(), decision.reason, {}});
+      co_return ExchangeError{};
+    }
+  }
+  co_return ExchangeError{};
+}
+
+asio::awaitable<void> Forwarder::Answer(const Decision& dec) {
+  if (dec.kind == Decision::Kind::kDrop) {
+    d_.Abort();
+    Complete(0, dec.reason);
+    co_return;
+  }
+  if (dec.kind == Decision::Kind::kServe && dec.stored) {
+    co_await Serve(*dec.stored, dec.reason, dec.headers);
+    co_return;
+  }
+  co_await Reply(dec.status, dec.reason, dec.message, dec.headers);
+}
+
+Decision Forwarder::ResponseGates() {
+  if (replaced_) return Decision::Continue();
+  for (std::size_t i = ran_; i-- > 0;) {
+    ex_.gate_index = i;
+    Decision d = route_->gates[i]->OnResponseHeaders(ex_);
+    if (!d.is_continue()) {
+      replaced_ = true;
+      ex_.notes.push_back({route_->gates[i]->Name(), d.reason, "response replaced"});
+      return d;
+    }
+  }
+  return Decision::Continue();
+}
+
+void Forwarder::TapResponse(std::string_view piece, bool end) noexcept {
+  if (route_ == nullptr || !route_->taps_response) return;
+  for (std::size_t i = ran_; i-- > 0;) {
+    if (!route_->needs[i].response_body) continue;
+    ex_.gate_index = i;
+    route_->gates[i]->OnResponseBody(ex_, piece, end);
+  }
+}
+
+asio::awaitable<void> Forwarder::Reply(int status, std::string_view reason,
+                                       std::string_view message, std::string_view headers) {
+  ex_.status = status;
+  ex_.response = {status, nullptr, reason};
+  if (Decision r = ResponseGates(); !r.is_continue()) {
+    co_await Answer(r);
+    co_return;
+  }
+  CountLocal(reason);
+  d_.DiscardBody();
+  std::string& lines = st_.scratch;
+  lines.assign(headers);
+  lines.append(ex_.response_headers);
+  status_ = status;
+  head_sent_ = true;
+  const bool ok = co_await d_.SendLocal(status, reason, message, lines);
+  Complete(status, ok ? reason : std::string_view("client_write_failed"));
+}
+
+asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view reason,
+                                       std::string_view headers) {
+  ex_.status = r.status;
+  ex_.response = {r.status, nullptr, reason};
+  if (Decision g = ResponseGates(); !g.is_continue()) {
+    co_await Answer(g);
+    co_return;
+  }
+  d_.DiscardBody();
+  std::string& lines = st_.scratch;
+  lines.assign(headers);
+  lines.append(ex_.response_headers);
+  status_ = r.status;
+  head_sent_ = true;
+  const bool ok = co_await d_.SendStored(r, lines);
+  Complete(r.status, ok ? std::string_view() : std::string_view("client_write_failed"));
+}
+
+asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
+  d_.Watch(nullptr);
+  if (e.upstream()) st_.acct.upstream_end = env_.loop.now();
+  if (head_sent_) {  // a truncated response must not look complete
+    d_.Abort();
+    Complete(status_,
+             d_.gone() ? std::string_view("client_reset") : std::string_view("upstream_aborted"));
+    co_return;
+  }
+  if (e.status() == 0 || d_.gone()) {  // nobody to answer
+    d_.Abort();
+    // A client that left mid-request is logged as the 400 its request was.
+    Complete(e.kind == ErrorKind::kClientClosed ? 400 : 0,
+             d_.gone() ? std::string_view("client_reset") : e.token());
+    co_return;
+  }
+  co_await Reply(e.status(), e.token(), e.message());
+}
+
+void Forwarder::CountLocal(std::string_view reason) noexcept {
+  env_.stats.CountLocal(observe::LocalReasonOf(reason));
+}
+
+void Forwarder::Complete(int status, std::string_view error) {
+  if (done_) return;
+  done_ = true;
+  d_.Watch(nullptr);
+  Completion c;
+  c.status = status;
+  c.error = error;
+  c.total =
+      std::chrono::duration_cast<std::chrono::microseconds>(env_.loop.RefreshNow() - ex_.start);
+  if (attempts_) {
+    c.upstream = attempts_->elapsed();
+    c.attempts = attempts_->count();
+  }
+  st_.acct.attempts = c.attempts;
+  for (std::size_t i = ran_; i-- > 0;) {
+    ex_.gate_index = i;
+    route_->gates[i]->OnComplete(ex_, c);
+  }
+  FinishExchange(env_.loop, env_.worker, &env_.site, env_.log, st_, env_.conn, status, error);
+}
+
+}  // namespace rampart

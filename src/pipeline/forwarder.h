@@ -1,0 +1,71 @@
+// The forwarding driver's state for one exchange (private to forward*.cc): forward.cc has the
+// phases around the upstream (route, gates, body hold, answers, completion),
+// forward_sequential.cc the upstream attempts with one direction at a time, and
+// forward_duplex.cc the same with both directions at once (HTTP/2 on both sides).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string_view>
+
+#include "pipeline/forward.h"
+#include "upstream/attempts.h"
+
+namespace rampart {
+
+class Forwarder {
+ public:
+  Forwarder(Downstream& d, ExchangeState& st, ForwardEnv& env)
+      : d_(d), st_(st), ex_(st.ex), env_(env) {}
+  // Exceptions and cancellation end the exchange here: OnComplete still runs, once.
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  boost::asio::awaitable<void> Run();
+  // rampart's JSON error (response gates first, which may replace it), then completion.
+  boost::asio::awaitable<void> Reply(int status, std::string_view reason, std::string_view message,
+                                     std::string_view headers = {});
+
+ private:
+  // --- forward.cc ---
+  boost::asio::awaitable<Decision> RequestGates();
+  // Holds the body for the gates that asked for it; their decision in `decision`.
+  boost::asio::awaitable<http::ExchangeError> HoldBody(Decision& decision);
+  // A gate's decision that is not Continue: the answer it asks for.
+  boost::asio::awaitable<void> Answer(const Decision& d);
+  boost::asio::awaitable<void> Serve(const StoredResponse& r, std::string_view reason,
+                                     std::string_view headers);
+  // The exchange failed before a response head went out: its answer (when the client is still
+  // there), or the end of the response (when a head went out already).
+  boost::asio::awaitable<void> Fail(const http::ExchangeError& e);
+  // OnResponseHeaders for the gates that ran, on what ex_.response describes; a gate's
+  // replacement (once per exchange), else Continue.
+  Decision ResponseGates();
+  void TapResponse(std::string_view piece, bool end) noexcept;
+  void Complete(int status, std::string_view error);
+  void CountLocal(std::string_view reason) noexcept;
+
+  // --- forward_sequential.cc ---
+  boost::asio::awaitable<void> Proxy();
+  boost::asio::awaitable<void> Sequential(const http::UpstreamRequest& request);
+  // The response after its head: gates, then the head and body to the client.
+  boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
+  // --- forward_duplex.cc ---
+  boost::asio::awaitable<void> Duplex(const http::UpstreamRequest& request, Downstream::Duplex& dd);
+
+  Downstream& d_;
+  ExchangeState& st_;
+  Exchange& ex_;
+  ForwardEnv& env_;
+  const CompiledRoute* route_ = nullptr;
+  std::size_t ran_ = 0;         // gates whose request phase ran
+  bool body_complete_ = false;  // the hold phase read the whole body
+  bool replaced_ = false;       // a response gate replaced the answer (once)
+  bool head_sent_ = false;      // a response head went to the client
+  bool done_ = false;
+  int status_ = 0;  // the status sent (or about to be)
+  std::optional<upstream::Attempts> attempts_;
+};
+
+}  // namespace rampart

@@ -1,0 +1,18 @@
+// What the forwarding driver reads from the configuration snapshot it runs on.
+#pragma once
+
+#include <string_view>
+
+#include "observe/metrics.h"
+#include "pipeline/router.h"
+
+namespace rampart {
+
+struct Site {
+  const Router* router = nullptr;
+  std::string_view via;                           // pseudonym for Via, e.g. "rampart"
+  std::string_view request_id_header;             // lower case
+  observe::RouteStats* unrouted_stats = nullptr;  // requests that matched no route
+};
+
+}  // namespace rampart

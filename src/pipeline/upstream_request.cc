@@ -1,0 +1,68 @@
+#include "pipeline/upstream_request.h"
+
+#include <charconv>
+
+namespace rampart {
+
+http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exchange& ex,
+                                          const Site& site, std::string_view client_ip,
+                                          std::string_view received_protocol, std::string& target) {
+  target.clear();
+  if (route.config->path_prefix_rewrite) {
+    const std::string& matched = route.config->match.path_prefix ? *route.config->match.path_prefix
+                                                                 : *route.config->match.path;
+    target = *route.config->path_prefix_rewrite;
+    std::string_view rest = ex.path.substr(std::min(matched.size(), ex.path.size()));
+    if (target.ends_with('/') && rest.starts_with('/')) rest.remove_prefix(1);
+    target.append(rest);
+    if (target.empty()) target = "/";
+  } else {
+    target.append(ex.path);
+  }
+  if (!ex.query.empty()) {
+    target.push_back('?');
+    target.append(ex.query);
+  }
+  http::UpstreamRequest ur;
+  ur.method = ex.method;
+  ur.path_and_query = target;
+  ur.host =
+      route.config->host_rewrite ? std::string_view(*route.config->host_rewrite) : ex.authority;
+  ur.headers = ex.request_headers;
+  ur.rules = &route.config->request_headers;
+  ur.extra = &ex.upstream_headers;
+  ur.proto = ex.is_tls ? "https" : "http";
+  ur.client_ip = client_ip;
+  ur.original_host = ex.authority;
+  ur.trusted_peer = ex.from_trusted_peer;
+  ur.request_id_header = site.request_id_header;
+  ur.request_id = ex.request_id;
+  ur.via = site.via;
+  ur.received_protocol = received_protocol;
+  // The codecs accept one Content-Length of digits only (HTTP/1.1: MessageParser; HTTP/2:
+  // nghttp2, which also holds DATA to it), so the value parsed here is the one the body was
+  // framed by.
+  bool has_length = false;
+  const std::string_view cl = ex.request_headers->Get("content-length", &has_length);
+  std::uint64_t length = 0;
+  if (has_length &&
+      std::from_chars(cl.data(), cl.data() + cl.size(), length).ptr == cl.data() + cl.size()) {
+    ur.content_length = length;
+  }
+  return ur;
+}
+
+http::DownstreamResponse MakeDownstreamResponse(const CompiledRoute& route, const Exchange& ex,
+                                                const Site& site, int status,
+                                                const http::HeaderList& headers) {
+  http::DownstreamResponse dr;
+  dr.status = status;
+  dr.headers = &headers;
+  dr.rules = &route.config->response_headers;
+  dr.via = site.via;
+  dr.extra = ex.response_headers;
+  if (!ex.response_remove.empty()) dr.remove = &ex.response_remove;
+  return dr;
+}
+
+}  // namespace rampart

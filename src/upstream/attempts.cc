@@ -1,0 +1,116 @@
+#include "upstream/attempts.h"
+
+#include "upstream/picker.h"
+
+namespace rampart::upstream {
+
+using http::ErrorKind;
+using http::ExchangeError;
+
+Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
+                   const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
+                   std::string_view method)
+    : up_(up),
+      opener_(opener),
+      loop_(loop),
+      worker_(worker),
+      pool_(pool),
+      rr_(rr),
+      rng_(rng),
+      method_(method),
+      stats_(up.stats->slot(worker)),
+      allowed_(up.endpoints.size()) {}
+
+boost::asio::awaitable<Stream*> Attempts::Next(boost::asio::steady_timer* wake, bool replayable,
+                                               ExchangeError& error) {
+  if (count_ >= kMaxAttempts) {
+    error = last_.error
+                ? last_.error
+                : ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
+    co_return nullptr;
+  }
+  if (count_ == 0 || next_ == Verdict::kRetryOther) {
+    if (next_ == Verdict::kRetryOther) allowed_.reset(endpoint_);
+    const std::size_t picked = Picker::Pick(up_, pool_, rr_, rng_(), allowed_);
+    if (picked == Picker::kNone) {
+      error = count_ > 0 && last_.error
+                  ? last_.error
+                  : ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
+      co_return nullptr;
+    }
+    endpoint_ = picked;
+  }  // kRetrySame (and the built-in retry) stay on the endpoint
+  next_ = Verdict::kContinue;
+  ++count_;
+  start_ = loop_.now();
+  if (count_ == 1) first_start_ = start_;
+  for (const auto& p : up_.policies) {
+    if (p->Before(Info(replayable)) == Verdict::kRefuse) {
+      error = ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
+      error.detail = "an upstream policy refused the request";
+      last_ = {0, error, false, false, {}};
+      co_return nullptr;
+    }
+  }
+  stats_.requests.Add();
+  Stream* s = co_await opener_.Open(up_, endpoint_, wake, error);
+  reused_ = s != nullptr && s->reused();
+  co_return s;
+}
+
+void Attempts::Count(const ExchangeError& e) noexcept {
+  if (!e.upstream()) return;
+  switch (e.upstream_label()[0]) {
+    case 'c':
+      stats_.Count(observe::UpstreamError::kConnectFailure);
+      break;
+    case 't':
+      stats_.Count(observe::UpstreamError::kTimeout);
+      break;
+    case 'b':
+      stats_.Count(observe::UpstreamError::kBadResponse);
+      break;
+    default:
+      stats_.Count(observe::UpstreamError::kReset);
+  }
+}
+
+bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
+  const SteadyTime now = loop_.RefreshNow();
+  last_ = {status, error, error.request_sent || status != 0, reused_,
+           std::chrono::duration_cast<std::chrono::microseconds>(now - start_)};
+  Verdict verdict = Verdict::kContinue;
+  if (error && (error.kind == ErrorKind::kStale || error.kind == ErrorKind::kRefusedStream) &&
+      replayable && !builtin_retry_used_) {
+    builtin_retry_used_ = true;
+    verdict = Verdict::kRetrySame;  // a new connection, or another session, to the same endpoint
+  } else {
+    Count(error);
+  }
+  const AttemptInfo info = Info(replayable);
+  for (const auto& p : up_.policies) {
+    const Verdict v = p->After(info, last_);
+    if (verdict == Verdict::kContinue && (v == Verdict::kRetrySame || v == Verdict::kRetryOther))
+      verdict = v;
+  }
+  if (verdict == Verdict::kContinue || !replayable || count_ >= kMaxAttempts) return false;
+  next_ = verdict;
+  return true;
+}
+
+void Attempts::Finished(const ExchangeError& error) {
+  if (count_ == 0) return;
+  if (error && !last_.error) {  // a failure after the head (Retry counted any before it)
+    Count(error);
+    last_.error = error;
+  }
+  const AttemptInfo info = Info(false);
+  for (const auto& p : up_.policies) p->Ended(info, last_);
+}
+
+std::chrono::microseconds Attempts::elapsed() const noexcept {
+  if (count_ == 0) return {};
+  return std::chrono::duration_cast<std::chrono::microseconds>(loop_.now() - first_start_);
+}
+
+}  // namespace rampart::upstream

@@ -1,0 +1,76 @@
+// The attempts of one exchange at one upstream: each picks its endpoint (among the healthy ones,
+// and for a retry that must move, the untried ones), asks the upstream's policies, and opens a
+// stream; each reports its outcome, successes included, to the policies and the metrics.
+//
+// One rule is built in: an attempt that failed before the origin could act on the request (a
+// pooled connection the origin had closed, a refused HTTP/2 stream) is made once more when the
+// whole request is still in hand. Every other retry is a policy's decision.
+#pragma once
+
+#include <array>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <random>
+
+#include "net/loop_context.h"
+#include "upstream/connection_pool.h"
+#include "upstream/endpoint_mask.h"
+#include "upstream/opener.h"
+#include "upstream/policy.h"
+#include "upstream/upstream_spec.h"
+
+namespace rampart::upstream {
+
+class Attempts {
+ public:
+  static constexpr int kMaxAttempts = 8;  // whatever the policies ask
+
+  Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
+           const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
+           std::string_view method);
+
+  // The next attempt's stream, or null with `error` when none can be made (every endpoint
+  // ruled out, a policy refused, or the connection failed and no retry is due).
+  boost::asio::awaitable<Stream*> Next(boost::asio::steady_timer* wake, bool replayable,
+                                       http::ExchangeError& error);
+  // The current attempt got a response head (`status`) or failed before one (`error`): reports
+  // it, and says whether another attempt should follow (only when `replayable`). The caller ends
+  // the current stream first.
+  bool Retry(int status, const http::ExchangeError& error, bool replayable);
+  // The exchange over the current attempt ended: its body's fate, for the policies and metrics.
+  void Finished(const http::ExchangeError& error);
+
+  int count() const noexcept { return count_; }
+  const EndpointSpec* endpoint() const noexcept {
+    return count_ > 0 ? &up_.endpoints[endpoint_] : nullptr;
+  }
+  std::chrono::microseconds elapsed() const noexcept;  // since the first attempt started
+
+ private:
+  AttemptInfo Info(bool replayable) const noexcept {
+    return {up_, endpoint_, count_ - 1, worker_, replayable, method_};
+  }
+  void Count(const http::ExchangeError& e) noexcept;
+
+  const UpstreamSpec& up_;
+  Opener& opener_;
+  net::LoopContext& loop_;
+  int worker_;
+  const ConnectionPool& pool_;
+  std::uint64_t& rr_;
+  std::mt19937_64& rng_;
+  std::string_view method_;
+  observe::UpstreamSlot& stats_;
+  EndpointMask allowed_;
+  std::size_t endpoint_ = 0;
+  int count_ = 0;
+  Verdict next_ = Verdict::kContinue;  // what the last outcome asked for
+  bool builtin_retry_used_ = false;
+  bool reused_ = false;
+  SteadyTime first_start_{};
+  SteadyTime start_{};
+  AttemptOutcome last_;
+};
+
+}  // namespace rampart::upstream

@@ -1,0 +1,237 @@
+#include "upstream/http1_stream.h"
+
+#include <boost/asio/error.hpp>
+
+#include "http/request_target.h"
+#include "net/socket_io.h"
+#include "upstream/connect.h"
+
+namespace rampart::upstream {
+
+namespace asio = boost::asio;
+using http::ErrorKind;
+using http::ExchangeError;
+using http::Step;
+using net::TimeoutKind;
+
+namespace {
+constexpr std::size_t kMaxResponseHead = 64 * 1024;
+constexpr std::size_t kReadChunk = 16 * 1024;
+}  // namespace
+
+Http1Stream::Http1Stream(net::LoopContext& loop, ConnectionPool& pool, const UpstreamSpec& up,
+                         const EndpointSpec& ep, ConnectionPool::Slot& slot,
+                         observe::UpstreamSlot& stats, net::Deadline& dl, StreamBuffers bufs)
+    : loop_(loop),
+      pool_(pool),
+      up_(up),
+      ep_(ep),
+      slot_(slot),
+      stats_(stats),
+      dl_(dl),
+      bufs_(bufs) {}
+
+Http1Stream::~Http1Stream() { End(StreamEnd::kClose); }
+
+asio::awaitable<ExchangeError> Http1Stream::Open() {
+  conn_ = pool_.TakeIdle(slot_, loop_.now());
+  if (conn_) {
+    reused_ = true;
+    stats_.connections_reused.Add();
+    co_return ExchangeError{};
+  }
+  conn_ = pool_.NewConnection();
+  ExchangeError e = co_await Connect(loop_, up_, ep_, *conn_, dl_);
+  if (e) {
+    conn_.reset();
+    co_return e;
+  }
+  stats_.connections_opened.Add();
+  co_return e;
+}
+
+asio::awaitable<ExchangeError> Http1Stream::Write(std::string_view a, std::string_view b,
+                                                  Step step) {
+  dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
+  asio::const_buffer bufs[2] = {asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
+  boost::system::error_code ec;
+  co_await net::WriteTo(loop_, conn_->socket, conn_->tls.get(), bufs, ec);
+  if (!ec) co_return ExchangeError{};
+  if (dl_.fired == TimeoutKind::kUpstream) {
+    co_return ExchangeError::Upstream(ErrorKind::kTimeout, step, true, false);
+  }
+  // A pooled connection that fails on its first write was closed by the origin while idle: the
+  // request never reached it.
+  if (step == Step::kSendHead && reused_ && dl_.fired == TimeoutKind::kNone) {
+    co_return ExchangeError::Upstream(ErrorKind::kStale, step, false, true);
+  }
+  co_return ExchangeError::Upstream(ErrorKind::kReset, step, true, false);
+}
+
+asio::awaitable<ExchangeError> Http1Stream::SendHead(const http::UpstreamRequest& request,
+                                                     std::string_view body, bool end) {
+  chunked_ = request.chunked;
+  head_request_ = request.method == "HEAD";
+  expect_switch_ = !request.upgrade.empty();
+  http::BuildUpstreamRequestHead(bufs_.head, request);
+  std::string_view out = body;
+  if (chunked_) {
+    bufs_.scratch.clear();
+    if (!body.empty()) http::AppendChunk(bufs_.scratch, body);
+    if (end) bufs_.scratch.append("0\r\n\r\n");
+    out = bufs_.scratch;
+  }
+  ExchangeError e = co_await Write(bufs_.head, out, Step::kSendHead);
+  request_complete_ = !e && end;
+  co_return e;
+}
+
+asio::awaitable<ExchangeError> Http1Stream::SendBody(std::string_view body, bool end) {
+  std::string_view out = body;
+  if (chunked_) {
+    bufs_.scratch.clear();
+    if (!body.empty()) http::AppendChunk(bufs_.scratch, body);
+    if (end) bufs_.scratch.append("0\r\n\r\n");
+    out = bufs_.scratch;
+  }
+  if (out.empty()) co_return ExchangeError{};
+  ExchangeError e = co_await Write(out, {}, Step::kSendBody);
+  request_complete_ = !e && end;
+  co_return e;
+}
+
+ExchangeError Http1Stream::ReadError(Step step, bool) const noexcept {
+  if (dl_.fired == TimeoutKind::kUpstream) {
+    return ExchangeError::Upstream(ErrorKind::kTimeout, step, true, false);
+  }
+  return ExchangeError::Upstream(ErrorKind::kReset, step, true, false);
+}
+
+asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::string& body,
+                                                     bool& end) {
+  const http::h1::ParserLimits limits{0, kMaxResponseHead, 256, 0};
+  net::IoBuffer& in = bufs_.in;
+  std::size_t consumed = 0;
+  boost::system::error_code ec;
+  dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
+  for (;;) {
+    rp_.emplace(limits, bufs_.headers, parsed_);
+    rp_->set_rechunk(false);
+    if (head_request_) rp_->set_no_body();
+    while (!rp_->header_done()) {
+      if (in.size() > consumed) consumed += rp_->Feed(in.data() + consumed, in.size() - consumed);
+      if (rp_->failure() != http::ParseFailure::kNone) {
+        co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
+      }
+      if (rp_->header_done()) break;
+      auto space = in.Prepare(4096, kMaxResponseHead + kReadChunk);
+      if (space.empty()) {
+        co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
+      }
+      std::size_t n = co_await net::ReadFrom(loop_, conn_->socket, conn_->tls.get(), space, ec);
+      if (ec) co_return ReadError(Step::kReadHead, in.size() > 0);
+      in.Commit(n);
+    }
+    const int status = rp_->status();
+    if (status == 101) {
+      if (!expect_switch_) {
+        co_return ExchangeError::Upstream(ErrorKind::kUnexpectedSwitch, Step::kReadHead, true,
+                                          false);
+      }
+      head.switching = true;
+      break;
+    }
+    if (status >= 200) break;
+    // An interim response (100, 103): dropped; the final one follows.
+    in.Consume(consumed);
+    consumed = 0;
+    parsed_.clear();
+  }
+  head_bytes_ = consumed;
+  head.status = rp_->status();
+  head.headers = &bufs_.headers;
+  head.protocol = rp_->version() == 10 ? "1.0" : "1.1";
+  const http::h1::BodyFraming f = rp_->framing();
+  head.no_body = f == http::h1::BodyFraming::kNone;
+  head.until_close = f == http::h1::BodyFraming::kUntilClose;
+  if (f == http::h1::BodyFraming::kContentLength) head.content_length = rp_->content_length();
+  if (body.empty())
+    body.swap(parsed_);
+  else
+    body.append(parsed_);
+  parsed_.clear();
+  end = rp_->done();
+  co_return ExchangeError{};
+}
+
+void Http1Stream::ReleaseHead() noexcept {
+  // The head's views are no longer used: its bytes go (the buffer may move after this).
+  if (head_bytes_ > 0) {
+    bufs_.in.Consume(head_bytes_);
+    head_bytes_ = 0;
+  }
+}
+
+asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& end) {
+  ReleaseHead();
+  net::IoBuffer& in = bufs_.in;
+  dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
+  // Room for a trailer section, which the parser holds whole before consuming it.
+  auto space = in.Prepare(kReadChunk, kMaxResponseHead + kReadChunk);
+  if (space.empty()) {
+    co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
+  }
+  boost::system::error_code ec;
+  std::size_t n = co_await net::ReadFrom(loop_, conn_->socket, conn_->tls.get(), space, ec);
+  if (ec == asio::error::eof) {
+    rp_->FeedEof();
+    if (rp_->done()) {
+      ended_at_close_ = true;
+      end = true;
+      co_return ExchangeError{};
+    }
+    co_return ExchangeError::Upstream(ErrorKind::kReset, Step::kReadBody, true, false);
+  }
+  if (ec) co_return ReadError(Step::kReadBody, true);
+  in.Commit(n);
+  in.Consume(rp_->Feed(in.data(), in.size()));
+  if (rp_->failure() != http::ParseFailure::kNone) {
+    co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
+  }
+  if (body.empty())
+    body.swap(parsed_);
+  else
+    body.append(parsed_);
+  parsed_.clear();
+  end = rp_->done();
+  co_return ExchangeError{};
+}
+
+void Http1Stream::Cancel() noexcept {
+  if (!conn_) return;
+  boost::system::error_code ec;
+  conn_->socket.cancel(ec);
+}
+
+void Http1Stream::End(StreamEnd how) noexcept {
+  if (!conn_) return;
+  if (how == StreamEnd::kComplete && request_complete_ && rp_ && rp_->done() && rp_->keep_alive() &&
+      !ended_at_close_ && bufs_.in.size() == head_bytes_) {
+    conn_->requests++;
+    pool_.GiveBack(slot_, std::move(conn_), up_.max_idle_per_endpoint, up_.idle_timeout,
+                   loop_.now());
+  } else if (how == StreamEnd::kAbort) {
+    conn_->Abort();
+  }
+  conn_.reset();
+  ReleaseHead();
+  rp_.reset();
+}
+
+Stream::Tunnel Http1Stream::TakeTunnel() noexcept {
+  ReleaseHead();  // what follows the 101 head is already WebSocket frames
+  if (!conn_) return {};
+  return {&conn_->socket, conn_->tls.get(), {bufs_.in.data(), bufs_.in.size()}};
+}
+
+}  // namespace rampart::upstream

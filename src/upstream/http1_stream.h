@@ -1,0 +1,77 @@
+// An attempt over HTTP/1.1: an idle pooled connection to the endpoint (counted as reused), else
+// a new one. The request goes out with rampart's own framing (chunks re-encoded when the body
+// has no length); the response is parsed strictly and its body handed on decoded. A connection
+// goes back to the pool only after a complete, well-framed exchange.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/h1/message_parser.h"
+#include "net/deadline.h"
+#include "net/io_buffer.h"
+#include "net/loop_context.h"
+#include "observe/metrics.h"
+#include "upstream/connection_pool.h"
+#include "upstream/stream.h"
+#include "upstream/upstream_spec.h"
+
+namespace rampart::upstream {
+
+// Buffers of the exchange that the stream writes into (pooled with the exchange's state).
+struct StreamBuffers {
+  net::IoBuffer& in;          // bytes read from the upstream
+  http::HeaderList& headers;  // the response head's fields
+  std::string& head;          // the request head as sent
+  std::string& scratch;       // chunk framing
+};
+
+class Http1Stream final : public Stream {
+ public:
+  Http1Stream(net::LoopContext& loop, ConnectionPool& pool, const UpstreamSpec& up,
+              const EndpointSpec& ep, ConnectionPool::Slot& slot, observe::UpstreamSlot& stats,
+              net::Deadline& dl, StreamBuffers bufs);
+  ~Http1Stream() override;
+
+  // A pooled connection, else a new one (connect errors are retry_safe: nothing was sent).
+  boost::asio::awaitable<http::ExchangeError> Open();
+
+  boost::asio::awaitable<http::ExchangeError> SendHead(const http::UpstreamRequest& request,
+                                                       std::string_view body, bool end) override;
+  boost::asio::awaitable<http::ExchangeError> SendBody(std::string_view body, bool end) override;
+  boost::asio::awaitable<http::ExchangeError> ReadHead(ResponseHead& head, std::string& body,
+                                                       bool& end) override;
+  boost::asio::awaitable<http::ExchangeError> ReadBody(std::string& body, bool& end) override;
+  void Cancel() noexcept override;
+  void End(StreamEnd how) noexcept override;
+  bool reused() const noexcept override { return reused_; }
+  Tunnel TakeTunnel() noexcept override;
+
+ private:
+  boost::asio::awaitable<http::ExchangeError> Write(std::string_view a, std::string_view b,
+                                                    http::Step step);
+  http::ExchangeError ReadError(http::Step step, bool got_bytes) const noexcept;
+  void ReleaseHead() noexcept;
+
+  net::LoopContext& loop_;
+  ConnectionPool& pool_;
+  const UpstreamSpec& up_;
+  const EndpointSpec& ep_;
+  ConnectionPool::Slot& slot_;
+  observe::UpstreamSlot& stats_;
+  net::Deadline& dl_;
+  StreamBuffers bufs_;
+  std::unique_ptr<UpstreamConnection> conn_;
+  std::optional<http::h1::ResponseParser> rp_;
+  std::string parsed_;          // the parser's decoded body bytes
+  std::size_t head_bytes_ = 0;  // the head at bufs_.in's front, until released
+  bool reused_ = false;
+  bool chunked_ = false;
+  bool head_request_ = false;
+  bool expect_switch_ = false;
+  bool request_complete_ = false;  // the whole request went out
+  bool ended_at_close_ = false;
+};
+
+}  // namespace rampart::upstream

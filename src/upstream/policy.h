@@ -1,0 +1,57 @@
+// A per-upstream policy: consulted before each attempt and told each attempt's outcome, it may
+// let the attempt go, refuse it, or ask for another one (on the same endpoint or elsewhere).
+// Circuit breakers, bulkheads, retry budgets and outlier ejection are policies. Built once per
+// config snapshot by their registered factory (policy_registry.h), shared by all workers:
+// methods are noexcept, must not block, and keep per-worker or atomic state.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "http/exchange_error.h"
+
+namespace rampart::upstream {
+
+struct UpstreamSpec;
+
+enum class Verdict : std::uint8_t {
+  kContinue,    // no objection
+  kRefuse,      // no attempt now (an open breaker, a full bulkhead): the exchange fails
+  kRetrySame,   // (after an attempt) send the request again to the same endpoint
+  kRetryOther,  // (after an attempt) send it again, to an endpoint not tried yet
+};
+
+// One attempt, as policies see it.
+struct AttemptInfo {
+  const UpstreamSpec& upstream;
+  std::size_t endpoint = 0;  // index into upstream.endpoints
+  int attempt = 0;           // 0 for the first attempt of the exchange
+  int worker = 0;
+  bool replayable = false;  // the request could be sent again whole
+  std::string_view method;
+};
+
+// What an attempt came to. Reported after the response head (or the failure before it), and
+// again, with the body's fate, when the exchange over that attempt ends.
+struct AttemptOutcome {
+  int status = 0;  // 0 when no response head came
+  http::ExchangeError error;
+  bool request_sent = false;
+  bool reused = false;                  // over a connection that served earlier requests
+  std::chrono::microseconds latency{};  // from the attempt's start to its head (or failure)
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual std::string_view Name() const noexcept = 0;
+  virtual Verdict Before(const AttemptInfo&) noexcept { return Verdict::kContinue; }
+  virtual Verdict After(const AttemptInfo&, const AttemptOutcome&) noexcept {
+    return Verdict::kContinue;
+  }
+  virtual void Ended(const AttemptInfo&, const AttemptOutcome&) noexcept {}
+};
+
+}  // namespace rampart::upstream
