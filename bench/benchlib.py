@@ -87,18 +87,21 @@ def wakeup_ipis():
 
 
 def compare_configs(work, configs, duration, rounds, body_bytes=0):
-    """Runs rampart once per config (YAML with {port}; pinned to CPU 0) against the peers'
-    origin, interleaves `rounds` wrk runs over them, prints each, and returns
-    {name: [(req/s, CPU us per request, wake-up IPIs per request), ...]}."""
+    """Runs rampart once per config (YAML with {port}, or (YAML, binary) to run another build;
+    pinned to CPU 0) against the peers' origin, interleaves `rounds` wrk runs over them, prints
+    each, and returns {name: [(req/s, CPU us per request, wake-up IPIs per request), ...]}."""
     procs = [start_origin(work)]
     try:
         targets = {}
         for name, text in configs.items():
+            binary = BIN
+            if isinstance(text, tuple):
+                text, binary = text
             port = free_port()
             path = os.path.join(work, f"{name}.yaml")
             with open(path, "w") as f:
                 f.write(text.format(port=port))
-            p = subprocess.Popen(["taskset", "-c", "0", BIN, "run", "-c", path],
+            p = subprocess.Popen(["taskset", "-c", "0", binary, "run", "-c", path],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(p)
             wait_port(port)

@@ -73,6 +73,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   boost::asio::steady_timer* wake() noexcept override { return &wake_; }
   boost::asio::awaitable<void> Wait() override;
   std::string& body_in() noexcept override { return body_in_; }
+  bool request_ended() const noexcept override { return body_done_; }
   bool body_too_large() const noexcept override { return body_too_large_; }
   bool QueueHead(const upstream::ResponseHead& head, bool end) override;
   void QueueBody(std::string& data) override;

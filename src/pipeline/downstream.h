@@ -92,7 +92,7 @@ class Downstream::Duplex {
   virtual boost::asio::awaitable<void> Wait() = 0;
   // Request body received and not yet taken (swap it out, then BodyForwarded once sent).
   virtual std::string& body_in() noexcept = 0;
-  virtual bool body_done() const noexcept = 0;
+  virtual bool request_ended() const noexcept = 0;  // END_STREAM: every body byte has arrived
   virtual bool body_too_large() const noexcept = 0;
   // Response: the head (nothing else follows when `end`), then body pieces, then the end.
   virtual bool QueueHead(const upstream::ResponseHead& head, bool end) = 0;

@@ -135,11 +135,12 @@ asio::awaitable<void> Forwarder::Answer(const Decision& dec) {
 }
 
 Decision Forwarder::ResponseGates() {
-  if (replaced_) return Decision::Continue();
+  // A replacement is seen by the gates too (they may add headers to it); it cannot be replaced
+  // again.
   for (std::size_t i = ran_; i-- > 0;) {
     ex_.gate_index = i;
     Decision d = route_->gates[i]->OnResponseHeaders(ex_);
-    if (!d.is_continue()) {
+    if (!d.is_continue() && !replaced_) {
       replaced_ = true;
       ex_.notes.push_back({route_->gates[i]->Name(), d.reason, "response replaced"});
       return d;

@@ -19,8 +19,13 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
   net::Deadline& dl = d_.deadline();
   // The whole body is here (or there is none): kept until the head, so that a stream the origin
   // refused is sent once more.
-  const bool replayable = dd.body_done();
   std::string& in = dd.body_in();
+  if (!st_.body.empty()) {  // held by the body phase: it goes first
+    st_.body.append(in);
+    in.swap(st_.body);
+    st_.body.clear();
+  }
+  const bool replayable = dd.request_ended();
   Stream* s = nullptr;
   ResponseHead head;
   for (;;) {  // attempts
@@ -77,7 +82,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
           in.clear();
           d_.BodyForwarded(n);
         }
-        if (dd.body_done() && in.empty()) {
+        if (dd.request_ended() && in.empty()) {
           us.EndRequest();
           request_done = true;
         }
@@ -165,7 +170,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
   }
   dl.Clear();
   d_.Watch(nullptr);
-  if (!dd.body_done() || !in.empty()) d_.DiscardBody();  // the answer is complete without it
+  if (!dd.request_ended() || !in.empty()) d_.DiscardBody();  // the answer is complete without it
   s->End(StreamEnd::kComplete);
   attempts.Finished({});
   Complete(status_, {});

@@ -13,6 +13,9 @@ import unittest
 import weakref
 
 BIN = os.environ.get("RAMPART_BIN", os.path.join(os.path.dirname(__file__), "../../build/release/rampart"))
+# The same program with the test-only gates registered (tests/gates/).
+PROBE_BIN = os.environ.get("RAMPART_PROBE_BIN",
+                           os.path.join(os.path.dirname(__file__), "../../build/release/rampart_probe"))
 SANITIZED = os.environ.get("RAMPART_SANITIZE", "OFF") in ("ON", "1", "TRUE")
 # Sanitized builds are several times slower: scale waits (deadlines, not sleeps) accordingly.
 SLOW = 4 if SANITIZED else 1
@@ -100,7 +103,7 @@ class H2Origin:
 class Rampart:
     """rampart run -c <generated config>. `body` is YAML with {port}, {admin}, {origin} filled in."""
 
-    def __init__(self, body, origin=None, workers=1, extra_ports=(), config_dir=None):
+    def __init__(self, body, origin=None, workers=1, extra_ports=(), config_dir=None, binary=None):
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.TemporaryDirectory()
@@ -112,7 +115,7 @@ class Rampart:
         self.stderr = open(os.path.join(self.dir.name, "stderr.log"), "w+")
         for attempt in range(3):
             self.write_config(body)
-            self.proc = subprocess.Popen([BIN, "run", "-c", self.config_path],
+            self.proc = subprocess.Popen([binary or BIN, "run", "-c", self.config_path],
                                          stdout=subprocess.DEVNULL, stderr=self.stderr)
             try:
                 wait_port(self.port, self.proc)

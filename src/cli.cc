@@ -1,0 +1,69 @@
+// rampart's command line: run, validate, version, demo-origin.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+
+#include "cli.h"
+#include "config/config.h"
+#include "demo/demo_origin.h"
+#include "observe/metrics.h"
+#include "server/server.h"
+#include "server/snapshot.h"
+
+#ifndef RAMPART_VERSION
+#define RAMPART_VERSION "0.1.0"
+#endif
+
+namespace rampart {
+
+int RunCommandLine(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  // Diagnostics go to stderr; stdout is left to the access log when it is configured there.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("rampart"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  CLI::App app{"rampart: an API gateway with every security and reliability gate in one binary"};
+  app.require_subcommand(1);
+
+  std::string config_path;
+  auto* run = app.add_subcommand("run", "Serve traffic with a configuration file");
+  run->add_option("-c,--config", config_path, "YAML configuration file")->required();
+
+  std::string validate_path;
+  auto* validate = app.add_subcommand("validate", "Check a configuration file and exit");
+  validate->add_option("-c,--config", validate_path, "YAML configuration file")->required();
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  std::string listen = "127.0.0.1:9000";
+  int threads = 1;
+  auto* demo = app.add_subcommand("demo-origin", "Run the built-in demo origin");
+  demo->add_option("--listen", listen, "host:port to listen on");
+  demo->add_option("--threads", threads, "worker threads")->check(CLI::Range(1, 64));
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*version) {
+    std::printf("rampart %s\n", RAMPART_VERSION);
+    return 0;
+  }
+  if (*validate) {
+    rampart::observe::Metrics metrics(1);
+    rampart::state::Stores stores(1, metrics);
+    auto built = rampart::server::BuildSnapshot(rampart::config::LoadConfigFile(validate_path),
+                                                metrics, stores, 1);
+    if (!built.snapshot) {
+      for (const auto& e : built.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+      return 1;
+    }
+    std::printf("%s: configuration is valid\n", validate_path.c_str());
+    return 0;
+  }
+  if (*demo) return rampart::demo::RunDemoOrigin(listen, threads);
+  rampart::server::Server server(config_path);
+  return server.Run();
+}
+
+}  // namespace rampart

@@ -1,0 +1,133 @@
+#include "probe_gate.h"
+
+#include <fmt/format.h>
+
+#include "config/yaml_reader.h"
+#include "observe/metrics.h"
+
+namespace rampart::testing {
+namespace {
+
+struct ProbeConfig {
+  std::string refuse_header;  // present on the request: 403 probe_refused
+  std::string serve_header;   // present: a stored 200 "stored by probe"
+  std::uint64_t body_bytes = 0;
+  bool inspect_prefix = false;
+  std::uint64_t replace_status = 0;  // rampart's own answer with this status: a stored 200
+  std::string remove_header;         // removed from the origin's response
+};
+
+struct Phases final : public GateState {
+  std::string text;
+};
+
+class ProbeGate final : public Gate {
+ public:
+  ProbeGate(ProbeConfig c, observe::CounterSeries* complete, observe::CounterSeries* tapped)
+      : c_(std::move(c)), complete_(complete), tapped_(tapped) {
+    remove_[0] = c_.remove_header;
+  }
+  std::string_view Name() const noexcept override { return "probe"; }
+  GateNeeds Needs() const noexcept override {
+    GateNeeds n;
+    n.request_body = c_.body_bytes;
+    n.overflow =
+        c_.inspect_prefix ? GateNeeds::Overflow::kInspectPrefix : GateNeeds::Overflow::kRefuse;
+    n.response_body = true;
+    return n;
+  }
+  std::span<const std::string_view> Reasons() const noexcept override { return kReasons; }
+
+  Decision OnRequestHeaders(Exchange& ex) noexcept override {
+    auto state = std::make_unique<Phases>();
+    state->text = "request";
+    ex.slot().state = std::move(state);
+    if (!c_.refuse_header.empty() && ex.request_headers->Has(c_.refuse_header)) {
+      return Decision::Respond(403, kReasons[0], "refused by the probe gate");
+    }
+    if (!c_.serve_header.empty() && ex.request_headers->Has(c_.serve_header)) {
+      return Decision::Serve(Stored(201, "stored by probe"), kReasons[2]);
+    }
+    return Decision::Continue();
+  }
+  Decision OnRequestBody(Exchange& ex, std::string_view body, bool complete) noexcept override {
+    Note(ex, fmt::format("body={}{}", body.size(), complete ? "" : "+"));
+    if (body.find("EVIL") != std::string_view::npos) {
+      return Decision::Respond(403, kReasons[1], "the probe gate found EVIL in the body");
+    }
+    return Decision::Continue();
+  }
+  Decision OnResponseHeaders(Exchange& ex) noexcept override {
+    Note(ex, fmt::format("response={}:{}", ex.response.status,
+                         ex.response.from_origin() ? "origin" : ex.response.reason));
+    if (!ex.response.from_origin() && c_.replace_status != 0 &&
+        static_cast<std::uint64_t>(ex.response.status) == c_.replace_status) {
+      return Decision::Serve(Stored(200, "fallback from probe"), kReasons[3]);
+    }
+    if (!c_.remove_header.empty()) ex.response_remove.push_back(remove_[0]);
+    auto* phases = static_cast<Phases*>(ex.slot().state.get());
+    ex.response_headers += "X-Probe-Phases: " + phases->text + "\r\n";
+    return Decision::Continue();
+  }
+  void OnResponseBody(Exchange& ex, std::string_view piece, bool) noexcept override {
+    tapped_->Add(ex.worker, piece.size());
+  }
+  void OnComplete(const Exchange& ex, const Completion&) noexcept override {
+    complete_->Add(ex.worker);
+  }
+
+ private:
+  static constexpr std::string_view kReasons[] = {"probe_refused", "probe_body_refused",
+                                                  "probe_stored", "probe_fallback"};
+  static void Note(Exchange& ex, std::string_view what) {
+    auto* phases = static_cast<Phases*>(ex.slot().state.get());
+    phases->text.append(",").append(what);
+  }
+  static std::shared_ptr<const StoredResponse> Stored(int status, std::string body) {
+    auto r = std::make_shared<StoredResponse>();
+    r->status = status;
+    r->headers = {{"Content-Type", "text/plain"}, {"X-Probe-Stored", "1"}};
+    r->body = std::move(body);
+    return r;
+  }
+
+  ProbeConfig c_;
+  observe::CounterSeries* complete_;
+  observe::CounterSeries* tapped_;
+  std::string_view remove_[1];
+};
+
+std::unique_ptr<Gate> MakeProbeGate(const YAML::Node& settings, GateContext& ctx) {
+  config::YamlObject o(ctx.reader, settings, ctx.where);
+  if (!o.ok()) return nullptr;
+  ProbeConfig c;
+  if (auto x = o.Get("refuse_header"); x.IsDefined())
+    ctx.reader.String(x, o.Where("refuse_header"), c.refuse_header);
+  if (auto x = o.Get("serve_header"); x.IsDefined())
+    ctx.reader.String(x, o.Where("serve_header"), c.serve_header);
+  if (auto x = o.Get("body_bytes"); x.IsDefined())
+    ctx.reader.Size(x, o.Where("body_bytes"), c.body_bytes);
+  if (auto x = o.Get("inspect_prefix"); x.IsDefined())
+    ctx.reader.Bool(x, o.Where("inspect_prefix"), c.inspect_prefix);
+  if (auto x = o.Get("replace_status"); x.IsDefined())
+    ctx.reader.Uint(x, o.Where("replace_status"), 599, c.replace_status);
+  if (auto x = o.Get("remove_header"); x.IsDefined())
+    ctx.reader.String(x, o.Where("remove_header"), c.remove_header);
+  o.Finish();
+  const std::string labels = fmt::format("route=\"{}\"", ctx.route.name);
+  return std::make_unique<ProbeGate>(
+      std::move(c),
+      ctx.metrics.Series("rampart_probe_completions_total", "Exchanges the probe gate completed.",
+                         labels),
+      ctx.metrics.Series("rampart_probe_response_bytes_total",
+                         "Response body bytes the probe gate saw.", labels));
+}
+
+}  // namespace
+
+void RegisterProbeGate() {
+  GateRegistry::RegisterBuiltins();
+  GateRegistry::Instance().Register("probe", MakeProbeGate);
+}
+
+}  // namespace rampart::testing
