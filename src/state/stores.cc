@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "state/kv/local_kv.h"
+#include "state/kv/redis_kv.h"
+
 namespace rampart::state {
 
 Stores::Stores(int workers, observe::Metrics& metrics) : workers_(workers), metrics_(metrics) {
@@ -29,6 +32,48 @@ void Stores::Collect(std::string& out) {
     }
   }
   for (const auto& [_, pool] : redis_) pool->RenderMetrics(out);
+}
+
+redis::Options RedisOptionsFrom(const config::RedisConfig& rc) {
+  redis::Options o;
+  o.host = rc.host;
+  o.port = rc.port;
+  o.password = rc.password;
+  o.database = rc.database;
+  o.timeout = rc.timeout;
+  o.reconnect_interval = rc.reconnect_interval;
+  return o;
+}
+
+std::shared_ptr<KvStore> Stores::Kv(const KvSpec& spec, const config::StateConfig& state,
+                                    std::string* error) {
+  const std::string identity = fmt::format("kv:{}:{}", spec.name, spec.max_keys);
+  const std::vector<Family> families = {
+      {"rampart_kv_keys", "gauge", "Keys held in an in-process key-value store."}};
+  std::shared_ptr<LocalKv> local = Local<LocalKv>(
+      identity, [&] { return std::make_shared<LocalKv>(spec.max_keys); }, families,
+      [name = spec.name](std::weak_ptr<LocalKv> weak) {
+        return [name, weak](std::string& out, std::string_view family) {
+          if (family != "rampart_kv_keys") return;
+          if (auto kv = weak.lock()) {
+            out += fmt::format("rampart_kv_keys{{store=\"{}\"}} {}\n", name, kv->size());
+          }
+        };
+      });
+  if (!spec.shared) return local;
+  if (!state.redis) {
+    if (error) *error = "a shared store needs state.redis";
+    return nullptr;
+  }
+  auto redis = std::make_shared<RedisKv>(Redis(RedisOptionsFrom(*state.redis)),
+                                         fmt::format("rampart:kv:{}:", spec.name));
+  auto* fallbacks =
+      metrics_.Series("rampart_kv_fallbacks_total",
+                      "Key-value calls the shared store could not answer (then answered in "
+                      "process, or failed, as on_failure says).",
+                      fmt::format("store=\"{}\"", spec.name));
+  return std::make_shared<KvFallback>(std::move(redis), std::move(local), spec.on_failure,
+                                      fallbacks);
 }
 
 std::shared_ptr<redis::Pool> Stores::Redis(const redis::Options& options) {

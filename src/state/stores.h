@@ -11,10 +11,24 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "observe/metrics.h"
+#include "state/kv/kv_fallback.h"
+#include "state/kv/kv_store.h"
 #include "state/redis/redis_pool.h"
 
 namespace rampart::state {
+
+// A key-value store a gate asks for (Stores::Kv).
+struct KvSpec {
+  std::string name;     // its namespace: keys of two stores never meet ("sessions", ...)
+  bool shared = false;  // on Redis (`state.redis`), so every instance sees the same keys
+  KvOnFailure on_failure = KvOnFailure::kFail;  // shared store unavailable: local or fail
+  std::uint64_t max_keys = 1'000'000;           // in process
+};
+
+// The Redis options of the `state.redis` configuration.
+redis::Options RedisOptionsFrom(const config::RedisConfig& rc);
 
 class Stores {
  public:
@@ -54,6 +68,12 @@ class Stores {
   // The Redis clients for `options`, one per worker; the same options share one pool, kept for
   // the life of the process (its connections belong to the workers' event loops).
   std::shared_ptr<redis::Pool> Redis(const redis::Options& options);
+
+  // The key-value store `spec` names: in process (kept across reloads while a snapshot uses it,
+  // found again by name and bound), or on Redis with the in-process one behind it as
+  // `on_failure` says. Null with `error` set when shared is asked without `state.redis`.
+  std::shared_ptr<KvStore> Kv(const KvSpec& spec, const config::StateConfig& state,
+                              std::string* error);
 
  private:
   void Declare(const Family& f);

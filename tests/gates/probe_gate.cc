@@ -4,6 +4,7 @@
 
 #include "config/yaml_reader.h"
 #include "observe/metrics.h"
+#include "state/stores.h"
 
 namespace rampart::testing {
 namespace {
@@ -15,10 +16,14 @@ struct ProbeConfig {
   bool inspect_prefix = false;
   std::uint64_t replace_status = 0;  // rampart's own answer with this status: a stored 200
   std::string remove_header;         // removed from the origin's response
+  // X-Probe-Lock: <key> takes the key in this store (set-if-absent, 60 s); the answer says how
+  // it went in X-Probe-Lock (ok, exists, unavailable).
+  std::shared_ptr<state::KvStore> kv;
 };
 
 struct Phases final : public GateState {
   std::string text;
+  std::string_view lock;  // the lock's outcome, when one was asked for
 };
 
 class ProbeGate final : public Gate {
@@ -34,6 +39,7 @@ class ProbeGate final : public Gate {
     n.overflow =
         c_.inspect_prefix ? GateNeeds::Overflow::kInspectPrefix : GateNeeds::Overflow::kRefuse;
     n.response_body = true;
+    n.async_request = c_.kv != nullptr;
     return n;
   }
   std::span<const std::string_view> Reasons() const noexcept override { return kReasons; }
@@ -49,6 +55,16 @@ class ProbeGate final : public Gate {
       return Decision::Serve(Stored(201, "stored by probe"), kReasons[2]);
     }
     return Decision::Continue();
+  }
+  boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept override {
+    Decision d = OnRequestHeaders(ex);
+    const std::string_view key = ex.request_headers->Get("x-probe-lock");
+    if (d.is_continue() && !key.empty()) {
+      const state::KvStatus s =
+          co_await c_.kv->SetIfAbsent(key, ex.request_id, std::chrono::seconds(60), ex.worker);
+      static_cast<Phases*>(ex.slot().state.get())->lock = state::KvStatusToken(s);
+    }
+    co_return d;
   }
   Decision OnRequestBody(Exchange& ex, std::string_view body, bool complete) noexcept override {
     Note(ex, fmt::format("body={}{}", body.size(), complete ? "" : "+"));
@@ -67,6 +83,8 @@ class ProbeGate final : public Gate {
     if (!c_.remove_header.empty()) ex.response_remove.push_back(remove_[0]);
     auto* phases = static_cast<Phases*>(ex.slot().state.get());
     ex.response_headers += "X-Probe-Phases: " + phases->text + "\r\n";
+    if (!phases->lock.empty())
+      ex.response_headers += fmt::format("X-Probe-Lock: {}\r\n", phases->lock);
     return Decision::Continue();
   }
   void OnResponseBody(Exchange& ex, std::string_view piece, bool) noexcept override {
@@ -113,6 +131,22 @@ std::unique_ptr<Gate> MakeProbeGate(const YAML::Node& settings, GateContext& ctx
     ctx.reader.Uint(x, o.Where("replace_status"), 599, c.replace_status);
   if (auto x = o.Get("remove_header"); x.IsDefined())
     ctx.reader.String(x, o.Where("remove_header"), c.remove_header);
+  if (auto x = o.Get("kv"); x.IsDefined()) {
+    config::YamlObject k(ctx.reader, x, o.Where("kv"));
+    state::KvSpec spec;
+    spec.name = "probe";
+    if (auto y = k.Get("shared"); y.IsDefined()) ctx.reader.Bool(y, k.Where("shared"), spec.shared);
+    if (auto y = k.Get("on_failure"); y.IsDefined()) {
+      ctx.reader.Choice(
+          y, k.Where("on_failure"),
+          {{"local", state::KvOnFailure::kLocal}, {"fail", state::KvOnFailure::kFail}},
+          spec.on_failure);
+    }
+    k.Finish();
+    std::string error;
+    c.kv = ctx.stores.Kv(spec, ctx.config.state, &error);
+    if (!c.kv) ctx.reader.Error(x, o.Where("kv") + ": " + error);
+  }
   o.Finish();
   const std::string labels = fmt::format("route=\"{}\"", ctx.route.name);
   return std::make_unique<ProbeGate>(

@@ -165,6 +165,10 @@ asio::awaitable<Decision> RateLimitGate::OnRequestHeadersAsync(Exchange& ex) noe
   if (applied.empty()) co_return Decision::Continue();
   auto executor = co_await asio::this_coro::executor;
   state::redis::Client* client = redis_ ? &redis_->For(ex.worker, executor) : nullptr;
+  // A worker's first request waits for its client's first connection (bounded by the timeout)
+  // instead of deciding locally while the client is merely starting.
+  if (client != nullptr && !client->up() && client->starting())
+    co_await client->AwaitFirstAttempt();
   const std::int64_t now = clock_();
   std::size_t refused = applied.size();
   for (std::size_t i = 0; i < applied.size(); ++i) {
@@ -316,15 +320,7 @@ std::unique_ptr<Gate> MakeRateLimitGate(const YAML::Node& settings, GateContext&
   }
   std::shared_ptr<state::redis::Pool> redis;
   if (cfg->store == StoreKind::kRedis) {
-    const auto& rc = *state_cfg.redis;
-    state::redis::Options o;
-    o.host = rc.host;
-    o.port = rc.port;
-    o.password = rc.password;
-    o.database = rc.database;
-    o.timeout = rc.timeout;
-    o.reconnect_interval = rc.reconnect_interval;
-    redis = ctx.stores.Redis(o);
+    redis = ctx.stores.Redis(state::RedisOptionsFrom(*state_cfg.redis));
   }
   return std::make_unique<RateLimitGate>(std::move(*cfg), std::move(limits), std::move(redis));
 }

@@ -3,12 +3,6 @@
 #include "gates/rate_limit/redis_script.h"
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <random>
 #include <string>
@@ -16,49 +10,21 @@
 
 #include "gates/rate_limit/algorithm.h"
 #include "gates/rate_limit/sliding_log.h"
+#include "state/redis/test_redis_server.h"
 
 namespace rampart::rate_limit {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 class RedisScriptTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    port_ = FreePort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string p = std::to_string(port_);
-      execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save",
-             "", "--appendonly", "no", nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && ctx_ == nullptr; ++i) {  // bounded wait for the port to open
-      redisContext* c = redisConnect("127.0.0.1", port_);
-      if (c != nullptr && c->err == 0) {
-        ctx_ = c;
-      } else {
-        if (c != nullptr) redisFree(c);
-        usleep(20'000);
-      }
-    }
+    server_ = new state::testing::RedisServer();
+    ctx_ = server_->context();
   }
   static void TearDownTestSuite() {
-    if (ctx_ != nullptr) redisFree(ctx_);
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    delete server_;
+    server_ = nullptr;
+    ctx_ = nullptr;
   }
 
   static Outcome Eval(const Policy& p, const std::string& key, std::int64_t now,
@@ -97,8 +63,7 @@ class RedisScriptTest : public ::testing::Test {
     return o;
   }
 
-  static inline int port_ = 0;
-  static inline pid_t pid_ = -1;
+  static inline state::testing::RedisServer* server_ = nullptr;
   static inline redisContext* ctx_ = nullptr;
 };
 

@@ -58,6 +58,7 @@ Client::Client(asio::any_io_executor ex, Options options, std::string name)
       timeout_timer_(ex),
       retry_timer_(ex),
       lost_timer_(ex),
+      first_attempt_(ex),
       reader_(redisReaderCreate()) {}
 
 Client::~Client() { redisReaderFree(AsReader(reader_)); }
@@ -67,8 +68,18 @@ void Client::Start() {
       ex_, [self = shared_from_this()]() { return self->Run(); }, asio::detached);
 }
 
+asio::awaitable<void> Client::AwaitFirstAttempt() {
+  auto self = shared_from_this();
+  while (!first_attempt_done_ && !stopped_) {
+    error_code ec;
+    first_attempt_.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await first_attempt_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 void Client::Stop() {
   stopped_ = true;
+  first_attempt_.cancel();
   retry_timer_.cancel();
   Fail(asio::error::operation_aborted);
 }
@@ -77,8 +88,13 @@ asio::awaitable<void> Client::Run() {
   auto self = shared_from_this();
   bool reported_down = false;
   while (!stopped_) {
-    if (co_await Connect()) {
-      stats_.up.store(true, std::memory_order_relaxed);
+    const bool connected = co_await Connect();
+    if (connected) stats_.up.store(true, std::memory_order_relaxed);
+    if (!first_attempt_done_) {
+      first_attempt_done_ = true;
+      first_attempt_.cancel();
+    }
+    if (connected) {
       ++stats_.connects;
       reported_down = false;
       spdlog::info("redis {}: connected", name_);

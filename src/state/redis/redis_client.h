@@ -53,6 +53,10 @@ class Client : public std::enable_shared_from_this<Client> {
   void Start();
   void Stop();
   bool up() const noexcept { return stats_.up.load(std::memory_order_relaxed); }
+  // A new client's first connection attempt has not ended yet: a caller may wait for it (it is
+  // bounded by the timeout) rather than take its fallback while the client is merely starting.
+  bool starting() const noexcept { return !first_attempt_done_; }
+  boost::asio::awaitable<void> AwaitFirstAttempt();
   const ClientStats& stats() const noexcept { return stats_; }
 
   // Sends one command. Only call while up(); completes with operation_aborted style errors
@@ -79,8 +83,10 @@ class Client : public std::enable_shared_from_this<Client> {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timeout_timer_;
   boost::asio::steady_timer retry_timer_;
-  boost::asio::steady_timer lost_timer_;  // Run() waits on it while connected; Fail() cancels it
-  void* reader_;                          // redisReader*
+  boost::asio::steady_timer lost_timer_;     // Run() waits on it while connected; Fail() cancels it
+  boost::asio::steady_timer first_attempt_;  // cancelled when the first attempt ends
+  bool first_attempt_done_ = false;
+  void* reader_;  // redisReader*
   std::deque<Pending> pending_;
   std::string out_, writing_buf_;
   bool writing_ = false;

@@ -1,0 +1,50 @@
+// A key-value store with expiry and an atomic set-if-absent, for the state gates keep beyond one
+// exchange: sessions, revocations, locks with fencing tokens, idempotency records. In process
+// (LocalKv, shared by every worker of the process) or on Redis (RedisKv, shared by every
+// instance); KvFallback puts the second behind the first as the configuration says. Calls are
+// made from a worker's loop (Redis clients are per worker) and never wait longer than the
+// store's timeout.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rampart::state {
+
+enum class KvStatus : std::uint8_t {
+  kOk,
+  kNotFound,     // Get: no such key (or it expired)
+  kExists,       // SetIfAbsent: the key is already there
+  kUnavailable,  // the store did not answer in time, is down, or (in process) is full
+};
+
+std::string_view KvStatusToken(KvStatus s) noexcept;
+
+struct KvResult {
+  KvStatus status = KvStatus::kNotFound;
+  std::string value;        // Get
+  std::int64_t number = 0;  // Increment: the new value
+};
+
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+  // `worker`: the calling worker's index (its Redis connection).
+  virtual boost::asio::awaitable<KvResult> Get(std::string_view key, int worker) = 0;
+  virtual boost::asio::awaitable<KvStatus> Set(std::string_view key, std::string_view value,
+                                               std::chrono::milliseconds ttl, int worker) = 0;
+  // Sets only when the key is absent (or expired): kOk when this call set it, else kExists.
+  virtual boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
+                                                       std::chrono::milliseconds ttl,
+                                                       int worker) = 0;
+  virtual boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) = 0;
+  // Adds one to a counter (created at 1 with `ttl` when absent): fencing tokens, generations.
+  virtual boost::asio::awaitable<KvResult> Increment(std::string_view key,
+                                                     std::chrono::milliseconds ttl, int worker) = 0;
+  virtual std::string_view backend() const noexcept = 0;  // "local", "redis"
+};
+
+}  // namespace rampart::state

@@ -1,0 +1,233 @@
+// The key-value stores: in process under a scripted clock, and on a real redis-server (expiry,
+// set-if-absent raced by several workers, a server that stops answering, and the fallback).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <thread>
+
+#include "state/kv/kv_fallback.h"
+#include "state/kv/local_kv.h"
+#include "state/kv/redis_kv.h"
+#include "state/redis/test_redis_server.h"
+
+namespace rampart::state {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+// Runs a store call to its end on `io` (whose Redis clients keep other work going).
+template <typename T>
+T Await(asio::io_context& io, asio::awaitable<T> call) {
+  T out{};
+  bool done = false;
+  asio::co_spawn(io, std::move(call), [&](std::exception_ptr e, T v) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(v);
+    done = true;
+  });
+  io.restart();
+  while (!done) io.run_one();
+  return out;
+}
+
+TEST(LocalKv, ExpiryFollowsTheClock) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  EXPECT_EQ(kv.SetNow("a", "1", milliseconds(100), false), KvStatus::kOk);
+  EXPECT_EQ(kv.GetNow("a").value, "1");
+  now += milliseconds(99);
+  EXPECT_EQ(kv.GetNow("a").status, KvStatus::kOk);
+  now += milliseconds(1);
+  EXPECT_EQ(kv.GetNow("a").status, KvStatus::kNotFound);
+}
+
+TEST(LocalKv, SetIfAbsentOnlyOnceUntilExpiry) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  EXPECT_EQ(kv.SetNow("lock", "holder-1", milliseconds(50), true), KvStatus::kOk);
+  EXPECT_EQ(kv.SetNow("lock", "holder-2", milliseconds(50), true), KvStatus::kExists);
+  EXPECT_EQ(kv.GetNow("lock").value, "holder-1");
+  now += milliseconds(50);  // the holder's lease ran out
+  EXPECT_EQ(kv.SetNow("lock", "holder-2", milliseconds(50), true), KvStatus::kOk);
+  EXPECT_EQ(kv.GetNow("lock").value, "holder-2");
+  EXPECT_EQ(kv.DeleteNow("lock"), KvStatus::kOk);
+  EXPECT_EQ(kv.DeleteNow("lock"), KvStatus::kNotFound);
+}
+
+TEST(LocalKv, IncrementMakesFencingTokens) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  EXPECT_EQ(kv.IncrementNow("fence", milliseconds(10)).number, 1);
+  EXPECT_EQ(kv.IncrementNow("fence", milliseconds(10)).number, 2);
+  now += milliseconds(10);
+  EXPECT_EQ(kv.IncrementNow("fence", milliseconds(10)).number, 1);
+}
+
+TEST(LocalKv, FullStoreDropsOnlyExpiredKeys) {
+  SteadyTime now{};
+  LocalKv kv(16, [&] { return now; });  // one key per shard
+  int set = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (kv.SetNow("k" + std::to_string(i), "v", milliseconds(10), false) == KvStatus::kOk) ++set;
+  }
+  EXPECT_LE(kv.size(), 16u);
+  EXPECT_LT(set, 200);  // live keys are never evicted: the rest were refused
+  now += milliseconds(10);
+  EXPECT_EQ(kv.SetNow("k0", "v", milliseconds(10), false), KvStatus::kOk);
+}
+
+TEST(LocalKv, SetIfAbsentIsAtomicAcrossThreads) {
+  LocalKv kv(100000);
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 1000; ++k) {
+        if (kv.SetNow("key" + std::to_string(k), std::to_string(t), milliseconds(60000), true) ==
+            KvStatus::kOk)
+          ++won;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won.load(), 1000);  // exactly one winner per key
+}
+
+class RedisKvTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(server_->up()) << "redis-server did not start";
+    redisReply* r = static_cast<redisReply*>(redisCommand(server_->context(), "FLUSHALL"));
+    freeReplyObject(r);
+  }
+  static std::shared_ptr<redis::Pool> MakePool(int workers) {
+    redis::Options o;
+    o.port = static_cast<std::uint16_t>(server_->port());
+    o.timeout = milliseconds(100);
+    o.reconnect_interval = milliseconds(50);
+    return std::make_shared<redis::Pool>(o, workers);
+  }
+  // Until worker `w`'s client is connected (bounded).
+  static bool WaitUp(redis::Pool& pool, int w, asio::io_context& io) {
+    redis::Client& c = pool.For(w, io.get_executor());
+    for (int i = 0; i < 200 && !c.up(); ++i) {
+      io.restart();
+      io.run_for(milliseconds(10));
+    }
+    return c.up();
+  }
+  static inline testing::RedisServer* server_ = nullptr;
+};
+
+TEST_F(RedisKvTest, SetGetDeleteAndExpiry) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t:");
+  EXPECT_EQ(Await(io, kv.Set("a", "value", milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.Get("a", 0)).value, "value");
+  EXPECT_EQ(Await(io, kv.Get("missing", 0)).status, KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.Delete("a", 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.Get("a", 0)).status, KvStatus::kNotFound);
+  // The expiry is the server's: the key carries it, and goes once it passes.
+  EXPECT_EQ(Await(io, kv.Set("short", "v", milliseconds(150), 0)), KvStatus::kOk);
+  auto* ttl = static_cast<redisReply*>(redisCommand(server_->context(), "PTTL t:short"));
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, 150);
+  freeReplyObject(ttl);
+  KvStatus s = KvStatus::kOk;
+  for (int i = 0; i < 100 && s == KvStatus::kOk; ++i) {  // bounded: expiry is wall-clock
+    io.restart();
+    io.run_for(milliseconds(20));
+    s = Await(io, kv.Get("short", 0)).status;
+  }
+  EXPECT_EQ(s, KvStatus::kNotFound);
+}
+
+TEST_F(RedisKvTest, SetIfAbsentAndIncrement) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t:");
+  EXPECT_EQ(Await(io, kv.SetIfAbsent("lock", "1", milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetIfAbsent("lock", "2", milliseconds(60000), 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.Get("lock", 0)).value, "1");
+  EXPECT_EQ(Await(io, kv.Increment("fence", milliseconds(60000), 0)).number, 1);
+  EXPECT_EQ(Await(io, kv.Increment("fence", milliseconds(60000), 0)).number, 2);
+  auto* ttl = static_cast<redisReply*>(redisCommand(server_->context(), "PTTL t:fence"));
+  EXPECT_GT(ttl->integer, 0);  // the counter expires, set once when it was created
+  freeReplyObject(ttl);
+}
+
+TEST_F(RedisKvTest, SetIfAbsentHasOneWinnerAcrossWorkers) {
+  constexpr int kWorkers = 4;
+  constexpr int kKeys = 200;
+  auto pool = MakePool(kWorkers);
+  RedisKv kv(pool, "race:");
+  std::atomic<int> won{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      asio::io_context io;  // each worker its own loop and connection
+      if (!WaitUp(*pool, w, io)) {
+        ++failed;
+        return;
+      }
+      for (int k = 0; k < kKeys; ++k) {
+        KvStatus s = Await(
+            io, kv.SetIfAbsent("k" + std::to_string(k), std::to_string(w), milliseconds(60000), w));
+        if (s == KvStatus::kOk) ++won;
+        if (s == KvStatus::kUnavailable) ++failed;
+      }
+      pool->For(w, io.get_executor()).Stop();
+      io.restart();
+      io.run_for(milliseconds(50));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(won.load(), kKeys);
+}
+
+TEST_F(RedisKvTest, AStoreThatStopsAnsweringTimesOutAndFallsBack) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  auto redis = std::make_shared<RedisKv>(pool, "t:");
+  auto local = std::make_shared<LocalKv>(1000);
+  KvFallback to_local(redis, local, KvOnFailure::kLocal, nullptr);
+  KvFallback to_fail(redis, local, KvOnFailure::kFail, nullptr);
+  EXPECT_EQ(Await(io, to_local.Set("a", "shared", milliseconds(60000), 0)), KvStatus::kOk);
+  server_->Pause(true);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Await(io, redis->Get("a", 0)).status, KvStatus::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));  // the timeout, not more
+  // The client is down now: calls answer at once, by the configured rule.
+  EXPECT_EQ(Await(io, to_fail.SetIfAbsent("b", "x", milliseconds(60000), 0)),
+            KvStatus::kUnavailable);
+  EXPECT_EQ(Await(io, to_local.SetIfAbsent("b", "x", milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(local->GetNow("b").value, "x");
+  server_->Pause(false);
+  // The client reconnects in the background; the shared value is there again.
+  KvResult r;
+  for (int i = 0; i < 200 && r.status != KvStatus::kOk; ++i) {
+    io.restart();
+    io.run_for(milliseconds(20));
+    r = Await(io, redis->Get("a", 0));
+  }
+  EXPECT_EQ(r.value, "shared");
+  pool->For(0, io.get_executor()).Stop();
+  io.restart();
+  io.run_for(milliseconds(50));
+}
+
+}  // namespace
+}  // namespace rampart::state

@@ -1,0 +1,115 @@
+#include "state/kv/local_kv.h"
+
+#include <charconv>
+
+namespace rampart::state {
+
+std::string_view KvStatusToken(KvStatus s) noexcept {
+  switch (s) {
+    case KvStatus::kOk:
+      return "ok";
+    case KvStatus::kNotFound:
+      return "not_found";
+    case KvStatus::kExists:
+      return "exists";
+    case KvStatus::kUnavailable:
+      return "unavailable";
+  }
+  return "unknown";
+}
+
+LocalKv::LocalKv(std::size_t max_keys, Clock clock)
+    : max_per_shard_(std::max<std::size_t>(1, (max_keys + kShards - 1) / kShards)),
+      clock_(std::move(clock)) {}
+
+bool LocalKv::MakeRoom(Shard& s, SteadyTime now) {
+  if (s.map.size() < max_per_shard_) return true;
+  std::erase_if(s.map, [now](const auto& kv) { return kv.second.expires <= now; });
+  return s.map.size() < max_per_shard_;
+}
+
+KvResult LocalKv::GetNow(std::string_view key) {
+  Shard& s = ShardOf(key);
+  const SteadyTime now = clock_();
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  if (it == s.map.end()) return {KvStatus::kNotFound, {}, 0};
+  if (it->second.expires <= now) {
+    s.map.erase(it);
+    return {KvStatus::kNotFound, {}, 0};
+  }
+  return {KvStatus::kOk, it->second.value, 0};
+}
+
+KvStatus LocalKv::SetNow(std::string_view key, std::string_view value,
+                         std::chrono::milliseconds ttl, bool only_if_absent) {
+  Shard& s = ShardOf(key);
+  const SteadyTime now = clock_();
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  if (it != s.map.end()) {
+    if (only_if_absent && it->second.expires > now) return KvStatus::kExists;
+    it->second = {std::string(value), now + ttl};
+    return KvStatus::kOk;
+  }
+  if (!MakeRoom(s, now)) return KvStatus::kUnavailable;
+  s.map.emplace(std::string(key), Entry{std::string(value), now + ttl});
+  return KvStatus::kOk;
+}
+
+KvStatus LocalKv::DeleteNow(std::string_view key) {
+  Shard& s = ShardOf(key);
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  if (it == s.map.end()) return KvStatus::kNotFound;
+  s.map.erase(it);
+  return KvStatus::kOk;
+}
+
+KvResult LocalKv::IncrementNow(std::string_view key, std::chrono::milliseconds ttl) {
+  Shard& s = ShardOf(key);
+  const SteadyTime now = clock_();
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  std::int64_t n = 0;
+  if (it != s.map.end() && it->second.expires > now) {
+    std::from_chars(it->second.value.data(), it->second.value.data() + it->second.value.size(), n);
+    it->second.value = std::to_string(++n);
+    return {KvStatus::kOk, it->second.value, n};
+  }
+  if (it == s.map.end() && !MakeRoom(s, now)) return {KvStatus::kUnavailable, {}, 0};
+  s.map[std::string(key)] = Entry{"1", now + ttl};
+  return {KvStatus::kOk, "1", 1};
+}
+
+std::size_t LocalKv::size() const {
+  std::size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.map.size();
+  }
+  return n;
+}
+
+boost::asio::awaitable<KvResult> LocalKv::Get(std::string_view key, int) { co_return GetNow(key); }
+
+boost::asio::awaitable<KvStatus> LocalKv::Set(std::string_view key, std::string_view value,
+                                              std::chrono::milliseconds ttl, int) {
+  co_return SetNow(key, value, ttl, false);
+}
+
+boost::asio::awaitable<KvStatus> LocalKv::SetIfAbsent(std::string_view key, std::string_view value,
+                                                      std::chrono::milliseconds ttl, int) {
+  co_return SetNow(key, value, ttl, true);
+}
+
+boost::asio::awaitable<KvStatus> LocalKv::Delete(std::string_view key, int) {
+  co_return DeleteNow(key);
+}
+
+boost::asio::awaitable<KvResult> LocalKv::Increment(std::string_view key,
+                                                    std::chrono::milliseconds ttl, int) {
+  co_return IncrementNow(key, ttl);
+}
+
+}  // namespace rampart::state

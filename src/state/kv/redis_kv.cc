@@ -1,0 +1,87 @@
+#include "state/kv/redis_kv.h"
+
+#include <boost/asio/this_coro.hpp>
+
+namespace rampart::state {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// INCR, and the expiry set once when the counter is new: atomic on the server.
+constexpr std::string_view kIncrement =
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+
+}  // namespace
+
+asio::awaitable<redis::Client*> RedisKv::Client(int worker) {
+  auto ex = co_await asio::this_coro::executor;
+  redis::Client& c = pool_->For(worker, ex);
+  if (!c.up() && c.starting()) co_await c.AwaitFirstAttempt();
+  co_return c.up() ? &c : nullptr;
+}
+
+asio::awaitable<KvResult> RedisKv::Get(std::string_view key, int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvResult{KvStatus::kUnavailable, {}, 0};
+  const std::string k = prefix_ + std::string(key);
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"GET", k};
+  redis::Reply r = co_await c->Call(argv, ec);
+  if (ec || r.is_error()) co_return KvResult{KvStatus::kUnavailable, {}, 0};
+  if (r.type == redis::Reply::Type::kNil) co_return KvResult{KvStatus::kNotFound, {}, 0};
+  co_return KvResult{KvStatus::kOk, std::move(r.str), 0};
+}
+
+asio::awaitable<KvStatus> RedisKv::SetImpl(std::string_view key, std::string_view value,
+                                           std::chrono::milliseconds ttl, int worker, bool nx) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvStatus::kUnavailable;
+  const std::string k = prefix_ + std::string(key);
+  const std::string ms = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+  std::vector<std::string_view> argv = {"SET", k, value, "PX", ms};
+  if (nx) argv.push_back("NX");
+  boost::system::error_code ec;
+  redis::Reply r = co_await c->Call(argv, ec);
+  if (ec || r.is_error()) co_return KvStatus::kUnavailable;
+  if (r.type == redis::Reply::Type::kNil) co_return KvStatus::kExists;  // NX lost
+  co_return KvStatus::kOk;
+}
+
+asio::awaitable<KvStatus> RedisKv::Set(std::string_view key, std::string_view value,
+                                       std::chrono::milliseconds ttl, int worker) {
+  co_return co_await SetImpl(key, value, ttl, worker, false);
+}
+
+asio::awaitable<KvStatus> RedisKv::SetIfAbsent(std::string_view key, std::string_view value,
+                                               std::chrono::milliseconds ttl, int worker) {
+  co_return co_await SetImpl(key, value, ttl, worker, true);
+}
+
+asio::awaitable<KvStatus> RedisKv::Delete(std::string_view key, int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvStatus::kUnavailable;
+  const std::string k = prefix_ + std::string(key);
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"DEL", k};
+  redis::Reply r = co_await c->Call(argv, ec);
+  if (ec || r.is_error()) co_return KvStatus::kUnavailable;
+  co_return r.integer > 0 ? KvStatus::kOk : KvStatus::kNotFound;
+}
+
+asio::awaitable<KvResult> RedisKv::Increment(std::string_view key, std::chrono::milliseconds ttl,
+                                             int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvResult{KvStatus::kUnavailable, {}, 0};
+  const std::string k = prefix_ + std::string(key);
+  const std::string ms = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"EVAL", kIncrement, "1", k, ms};
+  redis::Reply r = co_await c->Call(argv, ec);
+  if (ec || r.type != redis::Reply::Type::kInteger)
+    co_return KvResult{KvStatus::kUnavailable, {}, 0};
+  co_return KvResult{KvStatus::kOk, std::to_string(r.integer), r.integer};
+}
+
+}  // namespace rampart::state

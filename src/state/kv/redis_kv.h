@@ -1,0 +1,40 @@
+// The key-value store on Redis, through the workers' pipelined clients (state/redis/): SET with
+// PX (and NX for set-if-absent), GET, DEL, and INCR with PEXPIRE in one MULTI. A client that is
+// down answers kUnavailable at once (it reconnects in the background); a command without a reply
+// within the timeout answers kUnavailable too.
+#pragma once
+
+#include <memory>
+
+#include "state/kv/kv_store.h"
+#include "state/redis/redis_pool.h"
+
+namespace rampart::state {
+
+class RedisKv final : public KvStore {
+ public:
+  // Keys are stored as "<prefix><key>" (a namespace per user of the store).
+  RedisKv(std::shared_ptr<redis::Pool> pool, std::string prefix)
+      : pool_(std::move(pool)), prefix_(std::move(prefix)) {}
+
+  boost::asio::awaitable<KvResult> Get(std::string_view key, int worker) override;
+  boost::asio::awaitable<KvStatus> Set(std::string_view key, std::string_view value,
+                                       std::chrono::milliseconds ttl, int worker) override;
+  boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
+                                               std::chrono::milliseconds ttl, int worker) override;
+  boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) override;
+  boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
+                                             int worker) override;
+  std::string_view backend() const noexcept override { return "redis"; }
+
+ private:
+  // The worker's client when it is up, else null.
+  boost::asio::awaitable<redis::Client*> Client(int worker);
+  boost::asio::awaitable<KvStatus> SetImpl(std::string_view key, std::string_view value,
+                                           std::chrono::milliseconds ttl, int worker, bool nx);
+
+  std::shared_ptr<redis::Pool> pool_;
+  std::string prefix_;
+};
+
+}  // namespace rampart::state
