@@ -12,6 +12,7 @@
 #include "observe/metrics.h"
 #include "server/server.h"
 #include "server/snapshot.h"
+#include "upstream/http_client.h"
 
 #ifndef RAMPART_VERSION
 #define RAMPART_VERSION "0.1.0"
@@ -50,10 +51,14 @@ int RunCommandLine(int argc, char** argv) {
     return 0;
   }
   if (*validate) {
-    rampart::observe::Metrics metrics(1);
-    rampart::state::Stores stores(1, metrics);
-    auto built = rampart::server::BuildSnapshot(rampart::config::LoadConfigFile(validate_path),
-                                                metrics, stores, 1);
+    observe::Metrics metrics(1);
+    state::Stores stores(1, metrics);
+    boost::asio::io_context io;  // never run: nothing is fetched while validating
+    net::LoopContext loop(io, 16 * 1024, 1);
+    upstream::HttpClient client(loop, metrics);
+    Services services{io.get_executor(), &client};
+    auto built = server::BuildSnapshot(config::LoadConfigFile(validate_path), metrics, stores,
+                                       services, 1);
     if (!built.snapshot) {
       for (const auto& e : built.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
       return 1;

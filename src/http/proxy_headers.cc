@@ -92,6 +92,18 @@ bool ConnectionTokens::Contains(std::string_view name) const noexcept {
   return listed;
 }
 
+namespace {
+
+void AppendFraming(std::string& out, const UpstreamRequest& r) {
+  if (r.chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (r.content_length) {
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *r.content_length);
+  }
+}
+
+}  // namespace
+
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   out.clear();
   out.append(r.method);
@@ -130,6 +142,14 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
     if (r.extra && InExtra(*r.extra, n)) continue;  // set by a gate: the client's is dropped
     AddLine(out, h.name, h.value);
   }
+  if (!r.forwarding) {
+    AppendFraming(out, r);
+    if (r.rules) {
+      for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
+    }
+    out.append("\r\n");
+    return;
+  }
   // Forwarding headers: a trusted proxy's chain is extended; anyone else's is replaced, so an
   // untrusted client cannot plant addresses that the upstream would believe.
   out.append("X-Forwarded-For: ");
@@ -152,11 +172,7 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   out.append(r.via);
   out.append("\r\n");
   AddLine(out, "X-Request-Id", r.request_id);
-  if (r.chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
-  } else if (r.content_length) {
-    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *r.content_length);
-  }
+  AppendFraming(out, r);
   if (!r.upgrade.empty()) {
     out.append("Connection: Upgrade\r\n");
     AddLine(out, "Upgrade", r.upgrade);

@@ -53,6 +53,9 @@ struct UpstreamRequest {
   std::optional<std::uint64_t> content_length;
   bool chunked = false;      // body goes re-chunked
   std::string_view upgrade;  // "websocket": ask the upstream to switch (Connection: Upgrade)
+  // A proxied request carries X-Forwarded-*, Via and X-Request-Id; rampart's own outbound
+  // requests (upstream/http_client.h) do not.
+  bool forwarding = true;
 };
 void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r);
 

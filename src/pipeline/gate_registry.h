@@ -4,6 +4,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,9 +24,20 @@ class Metrics;
 namespace state {
 class Stores;
 }
+namespace upstream {
+class HttpClient;
+}
+
+// What gates (and upstream policies) may use besides their settings: the control thread's
+// executor for background work off the request path (a JWKS refresh, a health prober), and the
+// outbound HTTP client, which runs there.
+struct Services {
+  boost::asio::any_io_executor control;
+  upstream::HttpClient* client = nullptr;
+};
 
 // What a gate factory may use: the reader for errors with file:line, the whole config (shared
-// settings such as `state`), and the long-lived metrics and stores.
+// settings such as `state`), the long-lived metrics and stores, and the services.
 struct GateContext {
   config::YamlReader& reader;
   std::string where;  // "routes.<route>.gates[<i>].<kind>", for error messages
@@ -32,6 +45,7 @@ struct GateContext {
   const config::Route& route;
   observe::Metrics& metrics;
   state::Stores& stores;
+  Services& services;
 };
 
 // Reads the gate's settings and builds the gate; returns null after reporting errors.

@@ -70,7 +70,9 @@ int Server::Run() {
   }
   metrics_ = std::make_unique<observe::Metrics>(workers);
   stores_ = std::make_unique<state::Stores>(workers, *metrics_);
-  auto built = BuildSnapshot(std::move(loaded), *metrics_, *stores_, ++generation_);
+  client_ = std::make_unique<upstream::HttpClient>(control_loop_, *metrics_);
+  services_ = {control_.get_executor(), client_.get()};
+  auto built = BuildSnapshot(std::move(loaded), *metrics_, *stores_, services_, ++generation_);
   if (!built.snapshot) {
     for (const auto& e : built.errors) spdlog::error("{}", e.ToString());
     return 1;
@@ -161,7 +163,8 @@ asio::awaitable<void> Server::WaitForDrain(std::chrono::steady_clock::time_point
 
 admin::AdminResponse Server::Reload() {
   auto built =
-      BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, *stores_, generation_ + 1);
+      BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, *stores_, services_,
+                    generation_ + 1);
   auto refuse = [&](std::vector<config::ConfigError> errors) {
     metrics_->CountReload(false);
     for (const auto& e : errors) spdlog::error("reload refused: {}", e.ToString());

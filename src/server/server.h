@@ -12,8 +12,11 @@
 #include "observe/access_log.h"
 #include "observe/metrics.h"
 #include "server/snapshot.h"
+#include "net/loop_context.h"
+#include "pipeline/gate_registry.h"
 #include "server/worker.h"
 #include "state/stores.h"
+#include "upstream/http_client.h"
 
 namespace rampart::server {
 
@@ -38,7 +41,11 @@ class Server {
 
   std::string config_path_;
   boost::asio::io_context control_{1};
+  net::LoopContext control_loop_{control_, 16 * 1024, 64};
   std::unique_ptr<observe::Metrics> metrics_;
+  // Runs on the control loop: gates' outbound fetches (JWKS, health checks, ...).
+  std::unique_ptr<upstream::HttpClient> client_;
+  Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // After workers_: destroyed first, while the workers' event loops (which own its Redis
   // connections) still exist.

@@ -35,7 +35,7 @@ bool ResolveEndpoint(const config::Endpoint& ep, boost::asio::ip::tcp::endpoint&
 
 std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapshot& snap,
                                             observe::Metrics& metrics, state::Stores& stores,
-                                            std::vector<ConfigError>& errors) {
+                                            Services& services, std::vector<ConfigError>& errors) {
   auto cr = std::make_unique<CompiledRoute>();
   cr->config = &r;
   cr->name = r.name;
@@ -95,9 +95,8 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
                                     spec.kind, known.empty() ? "none in this build" : known)});
       continue;
     }
-    GateContext ctx{reader,      fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
-                    snap.config, r,
-                    metrics,     stores};
+    GateContext ctx{reader,  fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
+                    snap.config, r, metrics, stores, services};
     auto gate = (*factory)(spec.settings, ctx);
     if (gate) gates.emplace_back(GateRank(spec.kind), std::move(gate));
   }
@@ -122,7 +121,7 @@ const config::Listener* Snapshot::FindListener(std::string_view name) const noex
 }
 
 BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
-                          state::Stores& stores, std::uint64_t generation) {
+                          state::Stores& stores, Services& services, std::uint64_t generation) {
   GateRegistry::RegisterBuiltins();
   BuildResult out;
   if (!loaded.config) {
@@ -222,7 +221,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     }
   }
   for (const auto& r : snap->config.routes) {
-    snap->router.Add(CompileRoute(r, *snap, metrics, stores, out.errors));
+    snap->router.Add(CompileRoute(r, *snap, metrics, stores, services, out.errors));
   }
   snap->site.router = &snap->router;
   snap->site.via = snap->config.via;

@@ -12,6 +12,7 @@
 #include "downstream/http2_counters.h"
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
+#include "pipeline/gate_registry.h"
 #include "pipeline/router.h"
 #include "pipeline/site.h"
 #include "state/stores.h"
@@ -41,8 +42,8 @@ struct BuildResult {
 };
 
 // Loads, validates and compiles. `metrics` provides the stats families and `stores` the shared
-// state (both kept across reloads).
+// state (both kept across reloads); `services` what gates may use at run time.
 BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
-                          state::Stores& stores, std::uint64_t generation);
+                          state::Stores& stores, Services& services, std::uint64_t generation);
 
 }  // namespace rampart::server

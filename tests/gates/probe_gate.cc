@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "config/yaml_reader.h"
 #include "observe/metrics.h"
 #include "state/stores.h"
+#include "upstream/http_client.h"
 
 namespace rampart::testing {
 namespace {
@@ -19,11 +23,19 @@ struct ProbeConfig {
   // X-Probe-Lock: <key> takes the key in this store (set-if-absent, 60 s); the answer says how
   // it went in X-Probe-Lock (ok, exists, unavailable).
   std::shared_ptr<state::KvStore> kv;
+  // X-Probe-Fetch on the request: this URL is fetched with the outbound client (on the control
+  // thread) before the request goes on; X-Probe-Fetched says "<status> <body bytes>" or
+  // "0 <error>".
+  std::string fetch_url;
+  std::string fetch_ca;
+  std::chrono::milliseconds fetch_timeout{2000};
+  Services* services = nullptr;
 };
 
 struct Phases final : public GateState {
   std::string text;
   std::string_view lock;  // the lock's outcome, when one was asked for
+  std::string fetched;    // the fetch's outcome, when one was asked for
 };
 
 class ProbeGate final : public Gate {
@@ -39,7 +51,7 @@ class ProbeGate final : public Gate {
     n.overflow =
         c_.inspect_prefix ? GateNeeds::Overflow::kInspectPrefix : GateNeeds::Overflow::kRefuse;
     n.response_body = true;
-    n.async_request = c_.kv != nullptr;
+    n.async_request = c_.kv != nullptr || !c_.fetch_url.empty();
     return n;
   }
   std::span<const std::string_view> Reasons() const noexcept override { return kReasons; }
@@ -64,6 +76,19 @@ class ProbeGate final : public Gate {
           co_await c_.kv->SetIfAbsent(key, ex.request_id, std::chrono::seconds(60), ex.worker);
       static_cast<Phases*>(ex.slot().state.get())->lock = state::KvStatusToken(s);
     }
+    if (d.is_continue() && !c_.fetch_url.empty() && ex.request_headers->Has("x-probe-fetch")) {
+      upstream::ClientRequest req;
+      req.url = c_.fetch_url;
+      req.ca_file = c_.fetch_ca;
+      req.timeout = c_.fetch_timeout;
+      upstream::HttpClient& client = *c_.services->client;
+      // The client lives on the control thread: the fetch runs there, this stream waits here.
+      upstream::ClientResponse r = co_await boost::asio::co_spawn(
+          c_.services->control, client.Fetch(std::move(req)), boost::asio::use_awaitable);
+      static_cast<Phases*>(ex.slot().state.get())->fetched =
+          r.ok() ? fmt::format("{} {}", r.status, r.body.size())
+                 : fmt::format("0 {}", r.error.token());
+    }
     co_return d;
   }
   Decision OnRequestBody(Exchange& ex, std::string_view body, bool complete) noexcept override {
@@ -85,6 +110,8 @@ class ProbeGate final : public Gate {
     ex.response_headers += "X-Probe-Phases: " + phases->text + "\r\n";
     if (!phases->lock.empty())
       ex.response_headers += fmt::format("X-Probe-Lock: {}\r\n", phases->lock);
+    if (!phases->fetched.empty())
+      ex.response_headers += fmt::format("X-Probe-Fetched: {}\r\n", phases->fetched);
     return Decision::Continue();
   }
   void OnResponseBody(Exchange& ex, std::string_view piece, bool) noexcept override {
@@ -147,6 +174,15 @@ std::unique_ptr<Gate> MakeProbeGate(const YAML::Node& settings, GateContext& ctx
     c.kv = ctx.stores.Kv(spec, ctx.config.state, &error);
     if (!c.kv) ctx.reader.Error(x, o.Where("kv") + ": " + error);
   }
+  if (auto x = o.Get("fetch"); x.IsDefined()) ctx.reader.String(x, o.Where("fetch"), c.fetch_url);
+  if (auto x = o.Get("fetch_ca"); x.IsDefined())
+    ctx.reader.String(x, o.Where("fetch_ca"), c.fetch_ca);
+  if (auto x = o.Get("fetch_timeout"); x.IsDefined()) {
+    std::chrono::microseconds t{};
+    if (ctx.reader.Duration(x, o.Where("fetch_timeout"), t))
+      c.fetch_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t);
+  }
+  c.services = &ctx.services;
   o.Finish();
   const std::string labels = fmt::format("route=\"{}\"", ctx.route.name);
   return std::make_unique<ProbeGate>(
