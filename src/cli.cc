@@ -1,4 +1,6 @@
 // rampart's command line: run, validate, version, demo-origin.
+#include "cli.h"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -6,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 
-#include "cli.h"
 #include "config/config.h"
 #include "demo/demo_origin.h"
 #include "observe/metrics.h"
@@ -57,8 +58,8 @@ int RunCommandLine(int argc, char** argv) {
     net::LoopContext loop(io, 16 * 1024, 1);
     upstream::HttpClient client(loop, metrics);
     Services services{io.get_executor(), &client};
-    auto built = server::BuildSnapshot(config::LoadConfigFile(validate_path), metrics, stores,
-                                       services, 1);
+    auto built =
+        server::BuildSnapshot(config::LoadConfigFile(validate_path), metrics, stores, services, 1);
     if (!built.snapshot) {
       for (const auto& e : built.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
       return 1;

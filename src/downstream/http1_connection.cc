@@ -296,7 +296,7 @@ asio::awaitable<void> Http1Connection::RefuseHead(LocalReason reason, std::strin
   ExchangeState& st = *st_;
   const int status = observe::ReasonStatus(reason);
   const std::string_view token = observe::ReasonToken(reason);
-  worker_.stats().CountLocal(reason);
+  if (snap_) snap_->local_replies.Count(worker_.index(), token);
   if (st.ex.request_id.empty()) {
     st.request_id_buf = NewRequestId().text;
     st.ex.request_id = {st.request_id_buf.data(), st.request_id_buf.size()};

@@ -5,8 +5,16 @@
 namespace rampart::observe {
 namespace {
 
-std::string LabelEscape(std::string_view s) {
+std::string LabelEscape(std::string_view s) { return EscapeLabelValue(s); }
+
+constexpr std::array<std::string_view, static_cast<int>(UpstreamError::kCount)>
+    kUpstreamErrorNames = {"connect_failure", "timeout", "reset", "bad_response"};
+
+}  // namespace
+
+std::string EscapeLabelValue(std::string_view s) {
   std::string out;
+  out.reserve(s.size());
   for (char c : s) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
@@ -18,10 +26,33 @@ std::string LabelEscape(std::string_view s) {
   return out;
 }
 
-constexpr std::array<std::string_view, static_cast<int>(UpstreamError::kCount)>
-    kUpstreamErrorNames = {"connect_failure", "timeout", "reset", "bad_response"};
+std::string FormatLabels(std::span<const std::string_view> names,
+                         std::span<const std::string_view> values) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
+    if (i) out += ',';
+    out.append(names[i]);
+    out += "=\"";
+    out += EscapeLabelValue(values[i]);
+    out += '"';
+  }
+  return out;
+}
 
-}  // namespace
+void LocalReplyCounters::Declare(Metrics& metrics, std::string_view token) {
+  if (other_ == nullptr) other_ = metrics.Counter(kLocalReplies, {"gate"});
+  for (const auto& [t, _] : by_token_) {
+    if (t == token) return;
+  }
+  by_token_.emplace_back(std::string(token), metrics.Counter(kLocalReplies, {token}));
+}
+
+void LocalReplyCounters::Count(int worker, std::string_view token) const noexcept {
+  for (const auto& [t, series] : by_token_) {
+    if (t == token) return series->Add(worker);
+  }
+  if (other_) other_->Add(worker);
+}
 
 RouteStats::RouteStats(std::string name, int slots)
     : name_(std::move(name)), slots_(new RouteSlot[slots]) {}
@@ -121,8 +152,6 @@ std::string_view ReasonToken(LocalReason r) noexcept {
       return "upstream_timeout";
     case LocalReason::kUpstreamBadResponse:
       return "upstream_bad_response";
-    case LocalReason::kGate:
-      return "gate";
     case LocalReason::kCount:
       break;
   }
@@ -154,13 +183,6 @@ int ReasonStatus(LocalReason r) noexcept {
   }
 }
 
-LocalReason LocalReasonOf(std::string_view token) noexcept {
-  for (int r = 0; r < static_cast<int>(LocalReason::kGate); ++r) {
-    if (ReasonToken(static_cast<LocalReason>(r)) == token) return static_cast<LocalReason>(r);
-  }
-  return LocalReason::kGate;
-}
-
 Metrics::Metrics(int workers) : slots_(workers), workers_(new WorkerSlot[workers]) {}
 
 RouteStats* Metrics::Route(const std::string& name) {
@@ -183,16 +205,14 @@ std::uint64_t CounterSeries::Sum(int slots) const noexcept {
   return n;
 }
 
-CounterSeries* Metrics::Series(std::string_view family, std::string_view help,
-                               std::string_view labels) {
+CounterSeries* Metrics::Series(std::string_view family, std::string_view help, std::string labels) {
   std::lock_guard lock(mu_);
   auto f = families_.find(family);
   if (f == families_.end()) f = families_.emplace(std::string(family), Family{}).first;
   if (f->second.help.empty()) f->second.help = help;
   auto s = f->second.series.find(labels);
   if (s == f->second.series.end()) {
-    s = f->second.series.emplace(std::string(labels), std::make_unique<CounterSeries>(slots_))
-            .first;
+    s = f->second.series.emplace(std::move(labels), std::make_unique<CounterSeries>(slots_)).first;
   }
   return s->second.get();
 }
@@ -221,12 +241,10 @@ std::string Metrics::RenderPrometheus(std::uint64_t access_log_dropped) const {
   }
   std::uint64_t accepted = 0, requests = 0;
   std::int64_t active = 0;
-  std::array<std::uint64_t, static_cast<int>(LocalReason::kCount)> local{};
   for (int i = 0; i < slots_; ++i) {
     accepted += workers_[i].connections_accepted.Get();
     active += workers_[i].connections_active.load(std::memory_order_relaxed);
     requests += workers_[i].requests.Get();
-    for (std::size_t r = 0; r < local.size(); ++r) local[r] += workers_[i].local_replies[r].Get();
   }
   out += "# TYPE rampart_downstream_connections_active gauge\n";
   out += fmt::format("rampart_downstream_connections_active {}\n", active);
@@ -234,13 +252,6 @@ std::string Metrics::RenderPrometheus(std::uint64_t access_log_dropped) const {
   out += fmt::format("rampart_downstream_connections_total {}\n", accepted);
   out += "# TYPE rampart_downstream_requests_total counter\n";
   out += fmt::format("rampart_downstream_requests_total {}\n", requests);
-  out +=
-      "# HELP rampart_http_local_replies_total Requests answered by rampart itself, by reason.\n";
-  out += "# TYPE rampart_http_local_replies_total counter\n";
-  for (std::size_t r = 0; r < local.size(); ++r) {
-    out += fmt::format("rampart_http_local_replies_total{{reason=\"{}\"}} {}\n",
-                       ReasonToken(static_cast<LocalReason>(r)), local[r]);
-  }
   out += "# TYPE rampart_config_reloads_total counter\n";
   out += fmt::format("rampart_config_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_.load());
   out +=

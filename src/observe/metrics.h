@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,21 +83,31 @@ enum class LocalReason : std::uint8_t {
   kUpstreamUnavailable,
   kUpstreamTimeout,
   kUpstreamBadResponse,
-  kGate,
   kCount
 };
 std::string_view ReasonToken(LocalReason r) noexcept;
 int ReasonStatus(LocalReason r) noexcept;
-// The core reason a token names; kGate for tokens gates answer with.
-LocalReason LocalReasonOf(std::string_view token) noexcept;
 
 struct alignas(64) WorkerSlot {
   Counter connections_accepted;
   std::atomic<std::int64_t> connections_active{0};  // gauge; same single-writer rule
   Counter requests;
-  std::array<Counter, static_cast<int>(LocalReason::kCount)> local_replies;
-  void CountLocal(LocalReason r) noexcept { local_replies[static_cast<int>(r)].Add(); }
 };
+
+// A counter family, declared once where it is defined: its name, help, and label names. Series
+// of it are made with label values (Metrics::Counter), which are escaped there, so no name a
+// user chose (a route called `a"b`) can break the scrape.
+template <std::size_t N>
+struct CounterDef {
+  std::string_view name;
+  std::string_view help;
+  std::array<std::string_view, N> labels;
+};
+
+// `a="x",b="y"`, values escaped for the Prometheus text format (backslash, quote, newline).
+std::string FormatLabels(std::span<const std::string_view> names,
+                         std::span<const std::string_view> values);
+std::string EscapeLabelValue(std::string_view value);
 
 // One labelled series of a gate's counter family, one slot per worker.
 class CounterSeries {
@@ -120,9 +131,12 @@ class Metrics {
   RouteStats* Route(const std::string& name);
   UpstreamStats* Upstream(const std::string& name);
   WorkerSlot& worker(int i) noexcept { return workers_[i]; }
-  // A gate's counter series, e.g. ("rampart_rate_limit_requests_total", "limit=\"x\",..."):
-  // created on first use at config load, kept across reloads, rendered in name order.
-  CounterSeries* Series(std::string_view family, std::string_view help, std::string_view labels);
+  // The series of `def` with these label values: created on first use at config load (control
+  // thread), kept across reloads, rendered in name order.
+  template <std::size_t N>
+  CounterSeries* Counter(const CounterDef<N>& def, const std::array<std::string_view, N>& values) {
+    return Series(def.name, def.help, FormatLabels(def.labels, values));
+  }
   // Text appended to every scrape by a long-lived component (gauges it computes on demand).
   // Called under the metrics lock on the admin thread; the component must outlive Metrics.
   void AddCollector(std::function<void(std::string&)> collect);
@@ -132,6 +146,8 @@ class Metrics {
   std::string RenderPrometheus(std::uint64_t access_log_dropped) const;
 
  private:
+  CounterSeries* Series(std::string_view family, std::string_view help, std::string labels);
+
   int slots_;
   mutable std::mutex mu_;  // guards the maps, not the counters
   std::map<std::string, std::unique_ptr<RouteStats>> routes_;
@@ -144,6 +160,25 @@ class Metrics {
   std::map<std::string, Family, std::less<>> families_;
   std::vector<std::function<void(std::string&)>> collectors_;
   std::atomic<std::uint64_t> reloads_ok_{0}, reloads_failed_{0};
+};
+
+// rampart_http_local_replies_total{reason}: answers rampart gave itself, by their reason token.
+inline constexpr CounterDef<1> kLocalReplies{"rampart_http_local_replies_total",
+                                             "Requests answered by rampart itself, by reason.",
+                                             {"reason"}};
+
+// A snapshot's local-reply counters by reason token: the core reasons and every reason its gates
+// declare (Gate::Reasons). Looked up on the request path without a lock; an undeclared token is
+// counted as "gate".
+class LocalReplyCounters {
+ public:
+  // Control thread, at snapshot build.
+  void Declare(Metrics& metrics, std::string_view token);
+  void Count(int worker, std::string_view token) const noexcept;
+
+ private:
+  std::vector<std::pair<std::string, CounterSeries*>> by_token_;
+  CounterSeries* other_ = nullptr;
 };
 
 }  // namespace rampart::observe

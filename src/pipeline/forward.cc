@@ -215,7 +215,7 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
 }
 
 void Forwarder::CountLocal(std::string_view reason) noexcept {
-  env_.stats.CountLocal(observe::LocalReasonOf(reason));
+  if (env_.site.local_replies) env_.site.local_replies->Count(env_.worker, reason);
 }
 
 void Forwarder::Complete(int status, std::string_view error) {

@@ -5,7 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <boost/asio/any_io_executor.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>

@@ -10,9 +10,10 @@ namespace rampart {
 
 struct Site {
   const Router* router = nullptr;
-  std::string_view via;                           // pseudonym for Via, e.g. "rampart"
-  std::string_view request_id_header;             // lower case
-  observe::RouteStats* unrouted_stats = nullptr;  // requests that matched no route
+  std::string_view via;                                        // pseudonym for Via, e.g. "rampart"
+  std::string_view request_id_header;                          // lower case
+  observe::RouteStats* unrouted_stats = nullptr;               // requests that matched no route
+  const observe::LocalReplyCounters* local_replies = nullptr;  // by reason token
 };
 
 }  // namespace rampart

@@ -162,9 +162,8 @@ asio::awaitable<void> Server::WaitForDrain(std::chrono::steady_clock::time_point
 }
 
 admin::AdminResponse Server::Reload() {
-  auto built =
-      BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, *stores_, services_,
-                    generation_ + 1);
+  auto built = BuildSnapshot(config::LoadConfigFile(config_path_), *metrics_, *stores_, services_,
+                             generation_ + 1);
   auto refuse = [&](std::vector<config::ConfigError> errors) {
     metrics_->CountReload(false);
     for (const auto& e : errors) spdlog::error("reload refused: {}", e.ToString());
@@ -255,18 +254,18 @@ void Server::RenderTlsMetrics(std::string& out) const {
   for (const auto& [name, slot] : snap_->tls) {
     for (const auto& c : slot->current()->certificates()) {
       out += fmt::format(
-          "rampart_tls_certificate_expiry_seconds{{listener=\"{}\",certificate=\"{}\"}} {}\n", name,
-          c.file, c.not_after - now);
+          "rampart_tls_certificate_expiry_seconds{{listener=\"{}\",certificate=\"{}\"}} {}\n",
+          observe::EscapeLabelValue(name), observe::EscapeLabelValue(c.file), c.not_after - now);
     }
   }
   out += "# TYPE rampart_tls_certificate_reloads_total counter\n";
   for (const auto& [name, slot] : snap_->tls) {
     out +=
         fmt::format("rampart_tls_certificate_reloads_total{{listener=\"{}\",result=\"ok\"}} {}\n",
-                    name, slot->reloads_ok());
+                    observe::EscapeLabelValue(name), slot->reloads_ok());
     out += fmt::format(
-        "rampart_tls_certificate_reloads_total{{listener=\"{}\",result=\"refused\"}} {}\n", name,
-        slot->reloads_failed());
+        "rampart_tls_certificate_reloads_total{{listener=\"{}\",result=\"refused\"}} {}\n",
+        observe::EscapeLabelValue(name), slot->reloads_failed());
   }
 }
 

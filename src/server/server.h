@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "admin/admin_server.h"
+#include "net/loop_context.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
-#include "server/snapshot.h"
-#include "net/loop_context.h"
 #include "pipeline/gate_registry.h"
+#include "server/snapshot.h"
 #include "server/worker.h"
 #include "state/stores.h"
 #include "upstream/http_client.h"

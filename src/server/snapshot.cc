@@ -95,8 +95,10 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
                                     spec.kind, known.empty() ? "none in this build" : known)});
       continue;
     }
-    GateContext ctx{reader,  fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
-                    snap.config, r, metrics, stores, services};
+    GateContext ctx{reader,      fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
+                    snap.config, r,
+                    metrics,     stores,
+                    services};
     auto gate = (*factory)(spec.settings, ctx);
     if (gate) gates.emplace_back(GateRank(spec.kind), std::move(gate));
   }
@@ -136,23 +138,28 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     const auto slash = snap->config.file.rfind('/');
     return slash == std::string::npos ? std::string(".") : snap->config.file.substr(0, slash);
   }();
+  static constexpr observe::CounterDef<1> kHttp2Connections{
+      "rampart_http2_connections_total", "HTTP/2 connections a listener accepted.", {"listener"}};
+  static constexpr observe::CounterDef<1> kHttp2Streams{
+      "rampart_http2_streams_total",
+      "HTTP/2 streams (requests) a listener accepted.",
+      {"listener"}};
+  static constexpr observe::CounterDef<1> kHttp2Resets{
+      "rampart_http2_client_resets_total", "RST_STREAM frames HTTP/2 clients sent.", {"listener"}};
+  static constexpr observe::CounterDef<2> kHttp2Goaways{
+      "rampart_http2_goaways_total",
+      "HTTP/2 connections rampart ended with GOAWAY, by reason (floods, protocol errors, idle).",
+      {"listener", "reason"}};
   for (const auto& l : snap->config.listeners) {
     if (!l.http2.enabled) continue;
     downstream::Http2Counters c;
-    const std::string labels = fmt::format("listener=\"{}\"", l.name);
-    c.connections = metrics.Series("rampart_http2_connections_total",
-                                   "HTTP/2 connections a listener accepted.", labels);
-    c.streams = metrics.Series("rampart_http2_streams_total",
-                               "HTTP/2 streams (requests) a listener accepted.", labels);
-    c.resets = metrics.Series("rampart_http2_client_resets_total",
-                              "RST_STREAM frames HTTP/2 clients sent.", labels);
+    c.connections = metrics.Counter(kHttp2Connections, {l.name});
+    c.streams = metrics.Counter(kHttp2Streams, {l.name});
+    c.resets = metrics.Counter(kHttp2Resets, {l.name});
     for (std::size_t r = 0; r < c.goaways.size(); ++r) {
-      c.goaways[r] = metrics.Series(
-          "rampart_http2_goaways_total",
-          "HTTP/2 connections rampart ended with GOAWAY, by reason (floods, "
-          "protocol errors, idle).",
-          fmt::format("{},reason=\"{}\"", labels,
-                      downstream::GoawayReasonToken(static_cast<downstream::GoawayReason>(r))));
+      c.goaways[r] = metrics.Counter(
+          kHttp2Goaways,
+          {l.name, downstream::GoawayReasonToken(static_cast<downstream::GoawayReason>(r))});
     }
     snap->http2[l.name] = c;
   }
@@ -166,11 +173,11 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
       continue;
     }
     auto slot = std::make_shared<tls::TlsSlot>(l.name, *l.tls, base_dir, std::move(built));
-    const std::string help = "TLS handshakes on a listener, by result.";
-    slot->set_counters(metrics.Series("rampart_tls_handshakes_total", help,
-                                      fmt::format("listener=\"{}\",result=\"ok\"", l.name)),
-                       metrics.Series("rampart_tls_handshakes_total", help,
-                                      fmt::format("listener=\"{}\",result=\"failed\"", l.name)));
+    static constexpr observe::CounterDef<2> kHandshakes{"rampart_tls_handshakes_total",
+                                                        "TLS handshakes on a listener, by result.",
+                                                        {"listener", "result"}};
+    slot->set_counters(metrics.Counter(kHandshakes, {l.name, "ok"}),
+                       metrics.Counter(kHandshakes, {l.name, "failed"}));
     snap->tls[l.name] = std::move(slot);
   }
   for (const auto& [name, u] : snap->config.upstreams) {
@@ -223,6 +230,18 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
   for (const auto& r : snap->config.routes) {
     snap->router.Add(CompileRoute(r, *snap, metrics, stores, services, out.errors));
   }
+  // Local replies by reason: the core ones, then every reason a gate answers with.
+  for (int r = 0; r < static_cast<int>(observe::LocalReason::kCount); ++r) {
+    snap->local_replies.Declare(metrics,
+                                observe::ReasonToken(static_cast<observe::LocalReason>(r)));
+  }
+  snap->local_replies.Declare(metrics, "not_implemented");
+  for (const auto& route : snap->router.routes()) {
+    for (const auto& g : route->gates) {
+      for (std::string_view reason : g->Reasons()) snap->local_replies.Declare(metrics, reason);
+    }
+  }
+  snap->site.local_replies = &snap->local_replies;
   snap->site.router = &snap->router;
   snap->site.via = snap->config.via;
   snap->site.request_id_header = snap->config.request_id_header;

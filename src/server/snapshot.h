@@ -30,6 +30,7 @@ struct Snapshot {
   std::map<std::string, std::shared_ptr<tls::TlsSlot>, std::less<>> tls;
   // Listeners that serve HTTP/2, by name: their counters.
   std::map<std::string, downstream::Http2Counters, std::less<>> http2;
+  observe::LocalReplyCounters local_replies;
   // What the forwarding driver reads of this snapshot (points into it).
   Site site;
 

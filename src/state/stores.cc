@@ -56,7 +56,8 @@ std::shared_ptr<KvStore> Stores::Kv(const KvSpec& spec, const config::StateConfi
         return [name, weak](std::string& out, std::string_view family) {
           if (family != "rampart_kv_keys") return;
           if (auto kv = weak.lock()) {
-            out += fmt::format("rampart_kv_keys{{store=\"{}\"}} {}\n", name, kv->size());
+            out += fmt::format("rampart_kv_keys{{store=\"{}\"}} {}\n",
+                               observe::EscapeLabelValue(name), kv->size());
           }
         };
       });
@@ -67,11 +68,12 @@ std::shared_ptr<KvStore> Stores::Kv(const KvSpec& spec, const config::StateConfi
   }
   auto redis = std::make_shared<RedisKv>(Redis(RedisOptionsFrom(*state.redis)),
                                          fmt::format("rampart:kv:{}:", spec.name));
-  auto* fallbacks =
-      metrics_.Series("rampart_kv_fallbacks_total",
-                      "Key-value calls the shared store could not answer (then answered in "
-                      "process, or failed, as on_failure says).",
-                      fmt::format("store=\"{}\"", spec.name));
+  static constexpr observe::CounterDef<1> kFallbacks{
+      "rampart_kv_fallbacks_total",
+      "Key-value calls the shared store could not answer (then answered in process, or failed, "
+      "as on_failure says).",
+      {"store"}};
+  auto* fallbacks = metrics_.Counter(kFallbacks, {spec.name});
   return std::make_shared<KvFallback>(std::move(redis), std::move(local), spec.on_failure,
                                       fallbacks);
 }

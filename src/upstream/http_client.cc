@@ -96,8 +96,8 @@ asio::awaitable<void> HttpClient::Tick() {
 
 asio::awaitable<std::shared_ptr<HttpClient::Origin>> HttpClient::OriginFor(
     const ParsedUrl& url, const ClientRequest& request, std::string& error) {
-  const std::string key = fmt::format("{}://{}:{}|{}", url.tls ? "https" : "http", url.host,
-                                      url.port, request.ca_file);
+  const std::string key =
+      fmt::format("{}://{}:{}|{}", url.tls ? "https" : "http", url.host, url.port, request.ca_file);
   std::shared_ptr<Origin>& origin = origins_[key];
   if (origin && loop_.now() - origin->resolved < kResolveFor) co_return origin;
   auto fresh = std::make_shared<Origin>();
@@ -112,11 +112,11 @@ asio::awaitable<std::shared_ptr<HttpClient::Origin>> HttpClient::OriginFor(
   if (ec) {
     asio::ip::tcp::resolver resolver(loop_.io());
     auto [rec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
-                                                         asio::as_tuple(asio::use_awaitable));
+                                                          asio::as_tuple(asio::use_awaitable));
     loop_.RefreshNow();
     if (rec || results.empty()) {
-      error = fmt::format("cannot resolve '{}': {}", url.host,
-                          rec ? rec.message() : "no addresses");
+      error =
+          fmt::format("cannot resolve '{}': {}", url.host, rec ? rec.message() : "no addresses");
       co_return nullptr;
     }
     ep.address = results.begin()->endpoint();

@@ -30,7 +30,7 @@ struct ClientRequest {
   std::string url;  // http://host[:port]/path?query or https://...
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::chrono::milliseconds timeout{5000};        // connect, and each wait after it
+  std::chrono::milliseconds timeout{5000};           // connect, and each wait after it
   std::size_t max_response_bytes = 8 * 1024 * 1024;  // a larger body fails the fetch
   std::string ca_file;  // https: verify against this bundle instead of the system's
 };
@@ -49,7 +49,7 @@ struct ParsedUrl {
   bool tls = false;
   std::string host;  // without brackets for IPv6 literals
   std::uint16_t port = 0;
-  std::string target;  // path and query, "/" at least
+  std::string target;     // path and query, "/" at least
   std::string authority;  // host[:port] as for Host
 };
 bool ParseUrl(std::string_view url, ParsedUrl& out);

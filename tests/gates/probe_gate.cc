@@ -184,13 +184,13 @@ std::unique_ptr<Gate> MakeProbeGate(const YAML::Node& settings, GateContext& ctx
   }
   c.services = &ctx.services;
   o.Finish();
-  const std::string labels = fmt::format("route=\"{}\"", ctx.route.name);
-  return std::make_unique<ProbeGate>(
-      std::move(c),
-      ctx.metrics.Series("rampart_probe_completions_total", "Exchanges the probe gate completed.",
-                         labels),
-      ctx.metrics.Series("rampart_probe_response_bytes_total",
-                         "Response body bytes the probe gate saw.", labels));
+  static constexpr observe::CounterDef<1> kCompletions{
+      "rampart_probe_completions_total", "Exchanges the probe gate completed.", {"route"}};
+  static constexpr observe::CounterDef<1> kTapped{
+      "rampart_probe_response_bytes_total", "Response body bytes the probe gate saw.", {"route"}};
+  return std::make_unique<ProbeGate>(std::move(c),
+                                     ctx.metrics.Counter(kCompletions, {ctx.route.name}),
+                                     ctx.metrics.Counter(kTapped, {ctx.route.name}));
 }
 
 }  // namespace

@@ -21,6 +21,14 @@ namespace {
 constexpr std::string_view kReason = "rate_limited";
 constexpr std::string_view kReasons[] = {kReason};
 
+constexpr observe::CounterDef<3> kRequests{"rampart_rate_limit_requests_total",
+                                           "Rate-limit decisions, by route, limit and decision.",
+                                           {"route", "limit", "decision"}};
+constexpr observe::CounterDef<2> kFallbacks{
+    "rampart_rate_limit_store_fallbacks_total",
+    "Decisions made by on_store_failure because the shared store was unavailable.",
+    {"route", "limit"}};
+
 std::int64_t CeilSeconds(std::int64_t us) { return us <= 0 ? 0 : (us + 999'999) / 1'000'000; }
 
 double UnitRandom() {
@@ -284,7 +292,9 @@ std::unique_ptr<Gate> MakeRateLimitGate(const YAML::Node& settings, GateContext&
     const std::string identity = fmt::format(
         "rate_limit|{}|{}|{}|{}|{}|{}|{}|{}|{}", route, l.name, AlgorithmName(p.algorithm), p.limit,
         p.period_us, p.burst, static_cast<int>(p.leaky_mode), p.max_delay_us, state_cfg.max_keys);
-    const std::string labels = fmt::format("route=\"{}\",limit=\"{}\"", route, l.name);
+    const std::array<std::string_view, 2> names = {"route", "limit"};
+    const std::array<std::string_view, 2> values = {route, l.name};
+    const std::string labels = observe::FormatLabels(names, values);
     auto local = ctx.stores.Local<LocalLimit>(
         identity, [&] { return std::make_shared<LocalLimit>(p, state_cfg.max_keys); },
         {{"rampart_rate_limit_keys", "gauge", "Keys held in process, by limit."},
@@ -305,17 +315,13 @@ std::unique_ptr<Gate> MakeRateLimitGate(const YAML::Node& settings, GateContext&
     RateLimitGate::LimitState st;
     st.local = std::move(local);
     auto series = [&](std::string_view decision) {
-      return ctx.metrics.Series("rampart_rate_limit_requests_total",
-                                "Rate-limit decisions, by route, limit and decision.",
-                                fmt::format("{},decision=\"{}\"", labels, decision));
+      return ctx.metrics.Counter(kRequests, {route, l.name, decision});
     };
     st.allowed = series("allowed");
     st.refused = series("refused");
     st.shadow_refused = series("shadow_refused");
     st.skipped = series("skipped");
-    st.fallback = ctx.metrics.Series(
-        "rampart_rate_limit_store_fallbacks_total",
-        "Decisions made by on_store_failure because the shared store was unavailable.", labels);
+    st.fallback = ctx.metrics.Counter(kFallbacks, {route, l.name});
     limits.push_back(std::move(st));
   }
   std::shared_ptr<state::redis::Pool> redis;

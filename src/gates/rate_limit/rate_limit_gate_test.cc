@@ -28,11 +28,13 @@ class GateTest : public ::testing::Test {
     for (const auto& l : cfg->limits) {
       RateLimitGate::LimitState st;
       st.local = std::make_shared<LocalLimit>(l.policy, 1 << 16);
-      st.allowed = metrics_.Series("a", "", l.name);
-      st.refused = metrics_.Series("r", "", l.name);
-      st.shadow_refused = metrics_.Series("s", "", l.name);
-      st.skipped = metrics_.Series("k", "", l.name);
-      st.fallback = metrics_.Series("f", "", l.name);
+      constexpr observe::CounterDef<2> kDecisions{
+          "test_decisions_total", "", {"limit", "decision"}};
+      st.allowed = metrics_.Counter(kDecisions, {l.name, "allowed"});
+      st.refused = metrics_.Counter(kDecisions, {l.name, "refused"});
+      st.shadow_refused = metrics_.Counter(kDecisions, {l.name, "shadow_refused"});
+      st.skipped = metrics_.Counter(kDecisions, {l.name, "skipped"});
+      st.fallback = metrics_.Counter(kDecisions, {l.name, "fallback"});
       limits.push_back(st);
     }
     return std::make_unique<RateLimitGate>(std::move(*cfg), std::move(limits), nullptr, FakeClock);

@@ -36,8 +36,9 @@ void BM_RedisDecisions(benchmark::State& state) {
   observe::Metrics metrics(1);
   rate_limit::RateLimitGate::LimitState st;
   st.local = std::make_shared<rate_limit::LocalLimit>(cfg->limits[0].policy, 1 << 20);
-  st.allowed = st.refused = st.shadow_refused = st.skipped = metrics.Series("x", "", "");
-  st.fallback = metrics.Series("fallback", "", "");
+  constexpr observe::CounterDef<1> kDecisions{"bench_decisions_total", "", {"kind"}};
+  st.allowed = st.refused = st.shadow_refused = st.skipped = metrics.Counter(kDecisions, {"x"});
+  st.fallback = metrics.Counter(kDecisions, {"fallback"});
   state::redis::Options o;
   o.port = static_cast<std::uint16_t>(std::atoi(port));
   o.timeout = std::chrono::seconds(2);
