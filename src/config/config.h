@@ -166,6 +166,9 @@ struct Upstream {
   std::optional<UpstreamTls> tls;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
   int protocol_line = 0;  // where `protocol` was set, for errors that involve it
+  // `policies: [- <kind>: {settings}]`, built by their registered factories
+  // (upstream/policy_registry.h) in this order.
+  std::vector<GateSpec> policies;
 };
 
 struct AccessLog {

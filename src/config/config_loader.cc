@@ -332,6 +332,30 @@ void ReadMatch(YamlReader& r, const YAML::Node& n, const std::string& path, Rout
   obj.Finish();
 }
 
+// A list of `- <kind>: {settings}` (a route's gates, an upstream's policies): kinds and settings
+// are kept for their registered factories, which the snapshot builder calls.
+void ReadKindList(YamlReader& r, const YAML::Node& v, const std::string& path,
+                  std::string_view what, std::string_view example, std::vector<GateSpec>& out) {
+  if (!v.IsSequence()) {
+    r.Error(v, fmt::format("{}: expected a list of {}s, e.g. {}", path, what, example));
+    return;
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const YAML::Node g = v[i];
+    if (!g.IsMap() || g.size() != 1) {
+      r.Error(g, fmt::format("{}[{}]: each {} is a mapping with one key, the {}'s kind", path, i,
+                             what, what));
+      continue;
+    }
+    auto it = g.begin();
+    GateSpec spec;
+    spec.origin = r.OriginOf(it->first);
+    spec.kind = it->first.Scalar();
+    spec.settings = it->second;
+    out.push_back(std::move(spec));
+  }
+}
+
 void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
   std::string path = fmt::format("routes[{}]", index);
   YamlObject obj(r, n, path);
@@ -404,24 +428,7 @@ void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cf
     }
   }
   if (auto v = obj.Get("gates"); v.IsDefined()) {
-    if (!v.IsSequence()) {
-      r.Error(v, obj.Where("gates") + ": expected a list of gates, e.g. - rate_limit: {...}");
-    } else {
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        const YAML::Node g = v[i];
-        if (!g.IsMap() || g.size() != 1) {
-          r.Error(g, fmt::format("{}[{}]: each gate is a mapping with one key, the gate's kind",
-                                 obj.Where("gates"), i));
-          continue;
-        }
-        auto it = g.begin();
-        GateSpec spec;
-        spec.origin = r.OriginOf(it->first);
-        spec.kind = it->first.Scalar();
-        spec.settings = it->second;
-        route.gates.push_back(std::move(spec));
-      }
-    }
+    ReadKindList(r, v, obj.Where("gates"), "gate", "- rate_limit: {...}", route.gates);
   }
   obj.Finish();
   for (const auto& other : cfg.routes) {
@@ -508,6 +515,9 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
       t.Finish();
       u.tls = std::move(tls);
     }
+  }
+  if (auto v = obj.Get("policies"); v.IsDefined()) {
+    ReadKindList(r, v, obj.Where("policies"), "policy", "- circuit_breaker: {...}", u.policies);
   }
   obj.Finish();
   cfg.upstreams.emplace(name, std::move(u));

@@ -9,10 +9,12 @@ namespace rampart {
 void GateRegistry::RegisterBuiltins() {
   static const bool once = [] {
     auto& r = Instance();
-    r.Register("rate_limit", rate_limit::MakeRateLimitGate);
+    std::vector<std::string> rate_limit_keys = rate_limit::RateLimitFields().Keys();
+    for (const auto& k : rate_limit::LimitFields().Keys()) rate_limit_keys.push_back(k);
+    r.Register("rate_limit", rate_limit::MakeRateLimitGate, rate_limit_keys);
     // The same gate, placed after authentication in the default order (per-principal limits).
-    r.Register("rate_limit_identity", rate_limit::MakeRateLimitGate);
-    r.Register("mtls", mtls::MakeMtlsGate);
+    r.Register("rate_limit_identity", rate_limit::MakeRateLimitGate, rate_limit_keys, "rate_limit");
+    r.Register("mtls", mtls::MakeMtlsGate, mtls::MtlsFields().Keys());
     return true;
   }();
   (void)once;

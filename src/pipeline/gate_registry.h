@@ -4,7 +4,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 
 #include "config/yaml_reader.h"
 #include "pipeline/gate.h"
+#include "upstream/services.h"
 
 namespace rampart {
 
@@ -23,17 +23,6 @@ class Metrics;
 namespace state {
 class Stores;
 }
-namespace upstream {
-class HttpClient;
-}
-
-// What gates (and upstream policies) may use besides their settings: the control thread's
-// executor for background work off the request path (a JWKS refresh, a health prober), and the
-// outbound HTTP client, which runs there.
-struct Services {
-  boost::asio::any_io_executor control;
-  upstream::HttpClient* client = nullptr;
-};
 
 // What a gate factory may use: the reader for errors with file:line, the whole config (shared
 // settings such as `state`), the long-lived metrics and stores, and the services.
@@ -54,14 +43,24 @@ using GateFactory =
 class GateRegistry {
  public:
   static GateRegistry& Instance();
-  void Register(std::string kind, GateFactory factory);
+  // `keys`: the settings keys the kind declares (config/fields.h), which docs/configuration.md
+  // must describe under "## gates: <kind>" (or under its `alias_of`'s heading).
+  void Register(std::string kind, GateFactory factory, std::vector<std::string> keys = {},
+                std::string alias_of = {});
   const GateFactory* Find(std::string_view kind) const;
   std::vector<std::string> Kinds() const;
+  const std::vector<std::string>& Keys(std::string_view kind) const;
+  std::string_view DocumentedAs(std::string_view kind) const;
   // Registers every gate kind built into rampart (idempotent).
   static void RegisterBuiltins();
 
  private:
-  std::map<std::string, GateFactory, std::less<>> factories_;
+  struct Entry {
+    GateFactory factory;
+    std::vector<std::string> keys;
+    std::string alias_of;
+  };
+  std::map<std::string, Entry, std::less<>> factories_;
 };
 
 }  // namespace rampart

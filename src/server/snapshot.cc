@@ -7,6 +7,7 @@
 #include "net/tls/client_tls.h"
 #include "pipeline/gate_order.h"
 #include "pipeline/gate_registry.h"
+#include "upstream/policy_registry.h"
 
 namespace rampart::server {
 namespace {
@@ -113,6 +114,34 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
   return cr;
 }
 
+// The upstream's policies, each built by its kind's registered factory.
+void BuildPolicies(const config::Upstream& u, const Snapshot& snap, observe::Metrics& metrics,
+                   state::Stores& stores, Services& services, upstream::UpstreamSpec& spec,
+                   std::vector<ConfigError>& errors) {
+  std::vector<ConfigError> policy_errors;
+  config::YamlReader reader(u.origin.file, policy_errors);
+  for (std::size_t i = 0; i < u.policies.size(); ++i) {
+    const auto& p = u.policies[i];
+    const upstream::PolicyFactory* factory = upstream::PolicyRegistry::Instance().Find(p.kind);
+    if (factory == nullptr) {
+      std::string known;
+      for (const auto& k : upstream::PolicyRegistry::Instance().Kinds())
+        known += (known.empty() ? "" : ", ") + k;
+      errors.push_back({p.origin.file, p.origin.line,
+                        fmt::format("upstreams.{}: unknown policy '{}' (available: {})", u.name,
+                                    p.kind, known.empty() ? "none in this build" : known)});
+      continue;
+    }
+    upstream::PolicyContext ctx{
+        reader,      fmt::format("upstreams.{}.policies[{}].{}", u.name, i, p.kind),
+        snap.config, u,
+        metrics,     stores,
+        services,    metrics.slots()};
+    if (auto policy = (*factory)(p.settings, ctx)) spec.policies.push_back(std::move(policy));
+  }
+  errors.insert(errors.end(), policy_errors.begin(), policy_errors.end());
+}
+
 }  // namespace
 
 const config::Listener* Snapshot::FindListener(std::string_view name) const noexcept {
@@ -216,6 +245,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
       }
       spec->endpoints.push_back(std::move(es));
     }
+    BuildPolicies(u, *snap, metrics, stores, services, *spec, out.errors);
     snap->upstreams.emplace(name, std::move(spec));
   }
   for (const auto& l : snap->config.listeners) {

@@ -1,9 +1,11 @@
-// rampart_probe: the rampart binary with the test-only gates registered. Integration tests that
-// need them run it; it is never installed.
+// rampart_probe: the rampart binary with the test-only gate and policy registered. Integration
+// tests that need them run it; it is never installed.
 #include "cli.h"
 #include "probe_gate.h"
+#include "probe_policy.h"
 
 int main(int argc, char** argv) {
   rampart::testing::RegisterProbeGate();
+  rampart::testing::RegisterProbePolicy();
   return rampart::RunCommandLine(argc, argv);
 }

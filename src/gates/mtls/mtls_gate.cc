@@ -43,34 +43,34 @@ Decision MtlsGate::OnRequestHeaders(Exchange& ex) noexcept {
   return Decision::Continue();
 }
 
+const config::Fields<MtlsConfig>& MtlsFields() {
+  static const config::Fields<MtlsConfig> fields =
+      config::Fields<MtlsConfig>()
+          .Custom("allow_spiffe_ids",
+                  [](config::YamlReader& r, const YAML::Node& n, const std::string& path,
+                     MtlsConfig& c) {
+                    if (!r.StringList(n, path, c.spiffe_ids)) return false;
+                    for (const auto& id : c.spiffe_ids) {
+                      if (!id.starts_with("spiffe://") || id.size() <= 9) {
+                        r.Error(n, fmt::format(
+                                       "{}: '{}' is not a SPIFFE ID (spiffe://trust-domain/path)",
+                                       path, id));
+                        return false;
+                      }
+                    }
+                    return true;
+                  })
+          .StringList("allow_trust_domains", &MtlsConfig::trust_domains)
+          .StringList("allow_subjects", &MtlsConfig::subjects)
+          .String("forward_header", &MtlsConfig::forward_header);
+  return fields;
+}
+
 std::unique_ptr<Gate> MakeMtlsGate(const YAML::Node& settings, GateContext& ctx) {
-  config::YamlObject o(ctx.reader, settings, ctx.where);
-  if (!o.ok()) return nullptr;
-  MtlsConfig c;
-  bool ok = true;
-  if (auto x = o.Get("allow_spiffe_ids"); x.IsDefined()) {
-    ok &= ctx.reader.StringList(x, o.Where("allow_spiffe_ids"), c.spiffe_ids);
-    for (const auto& id : c.spiffe_ids) {
-      if (!id.starts_with("spiffe://") || id.size() <= 9) {
-        ctx.reader.Error(x, fmt::format("{}: '{}' is not a SPIFFE ID (spiffe://trust-domain/path)",
-                                        o.Where("allow_spiffe_ids"), id));
-        ok = false;
-      }
-    }
-  }
-  if (auto x = o.Get("allow_trust_domains"); x.IsDefined()) {
-    ok &= ctx.reader.StringList(x, o.Where("allow_trust_domains"), c.trust_domains);
-  }
-  if (auto x = o.Get("allow_subjects"); x.IsDefined()) {
-    ok &= ctx.reader.StringList(x, o.Where("allow_subjects"), c.subjects);
-  }
-  if (auto x = o.Get("forward_header"); x.IsDefined()) {
-    ok &= ctx.reader.String(x, o.Where("forward_header"), c.forward_header);
-  }
-  o.Finish();
   // The route must be reachable only through listeners that ask for client certificates;
   // the gate itself refuses requests without a verified one, so a plain listener gets 403s.
-  if (!ok) return nullptr;
+  MtlsConfig c;
+  if (!MtlsFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
   return std::make_unique<MtlsGate>(std::move(c));
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/fields.h"
 #include "pipeline/gate.h"
 #include "pipeline/gate_registry.h"
 
@@ -31,6 +32,8 @@ class MtlsGate final : public Gate {
   MtlsConfig config_;
 };
 
+// The gate's keys, declared once (config/fields.h).
+const config::Fields<MtlsConfig>& MtlsFields();
 std::unique_ptr<Gate> MakeMtlsGate(const YAML::Node& settings, GateContext& ctx);
 
 }  // namespace rampart::mtls

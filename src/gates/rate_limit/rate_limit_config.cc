@@ -133,103 +133,156 @@ bool ReadKeyPart(YamlReader& r, const YAML::Node& n, const std::string& what, Ke
   return false;
 }
 
-bool ReadLimit(YamlReader& r, YamlObject& o, const std::string& path, LimitConfig& l) {
+bool ReadRate(YamlReader& r, const YAML::Node& n, const std::string& path, LimitConfig& l) {
+  std::string s;
+  if (!r.String(n, path, s)) return false;
+  auto rate = ParseRate(s);
+  if (!rate || !ToPolicyRate(*rate, l.policy.limit, l.policy.period_us)) {
+    r.Error(n, fmt::format("{}: '{}' is not a rate like 100/s, 20/m, 10000/day", path, s));
+    return false;
+  }
+  return true;
+}
+
+bool ReadMode(YamlReader& r, const YAML::Node& n, const std::string& path, LimitConfig& l) {
+  if (l.policy.algorithm != Algorithm::kLeakyBucket) {
+    r.Error(n, fmt::format("{}: only leaky_bucket has a mode", path));
+    return false;
+  }
+  return r.Choice(n, path, {{"police", LeakyMode::kPolice}, {"shape", LeakyMode::kShape}},
+                  l.policy.leaky_mode);
+}
+
+bool ReadMaxDelay(YamlReader& r, const YAML::Node& n, const std::string& path, LimitConfig& l) {
+  std::chrono::microseconds d{0};
+  if (!r.Duration(n, path, d)) return false;
+  l.policy.max_delay_us = d.count();
+  if (l.policy.leaky_mode != LeakyMode::kShape) {
+    r.Error(n, fmt::format("{}: only for leaky_bucket with mode: shape", path));
+    return false;
+  }
+  return true;
+}
+
+bool ReadKey(YamlReader& r, const YAML::Node& n, const std::string& path, LimitConfig& l) {
+  if (n.IsScalar()) {
+    KeyPart k;
+    const bool ok = ReadKeyPart(r, n, path, k);
+    l.key.push_back(k);
+    return ok;
+  }
+  if (!n.IsSequence()) {
+    r.Error(n, fmt::format("{}: a list of key parts", path));
+    return false;
+  }
   bool ok = true;
-  if (auto x = o.Get("name"); x.IsDefined()) ok &= r.String(x, path + ".name", l.name);
-  if (auto x = o.Get("algorithm"); x.IsDefined()) {
-    ok &= ReadAlgorithm(r, x, path + ".algorithm", l.policy.algorithm);
-  }
-  bool have_rate = false;
-  if (auto x = o.Get("rate"); x.IsDefined()) {
-    std::string s;
-    if (r.String(x, path + ".rate", s)) {
-      auto rate = ParseRate(s);
-      if (!rate || !ToPolicyRate(*rate, l.policy.limit, l.policy.period_us)) {
-        r.Error(x, fmt::format("{}.rate: '{}' is not a rate like 100/s, 20/m, 10000/day", path, s));
-        ok = false;
-      } else {
-        have_rate = true;
-      }
-    }
-  } else {
-    r.Error(o.node(), fmt::format("{}.rate: required (e.g. 100/s)", path));
-    ok = false;
-  }
-  l.policy.burst = DefaultBurst(l.policy.algorithm, l.policy.limit);
-  if (auto x = o.Get("burst"); x.IsDefined()) {
-    std::uint64_t b = 0;
-    if (r.Uint(x, path + ".burst", std::uint64_t{1} << 31, b)) {
-      l.policy.burst = static_cast<std::int64_t>(b);
-      const bool bucket =
-          l.policy.algorithm == Algorithm::kTokenBucket || l.policy.algorithm == Algorithm::kGcra;
-      if (bucket && b == 0) {
-        r.Error(x, fmt::format("{}.burst: must be at least 1 for {}", path,
-                               AlgorithmName(l.policy.algorithm)));
-        ok = false;
-      }
-      if (!bucket && l.policy.algorithm != Algorithm::kLeakyBucket) {
-        r.Error(x, fmt::format("{}.burst: {} has no burst; its limit is the rate's count", path,
-                               AlgorithmName(l.policy.algorithm)));
-        ok = false;
-      }
-    } else {
-      ok = false;
-    }
-  }
-  if (auto x = o.Get("mode"); x.IsDefined()) {
-    if (l.policy.algorithm != Algorithm::kLeakyBucket) {
-      r.Error(x, fmt::format("{}.mode: only leaky_bucket has a mode", path));
-      ok = false;
-    } else {
-      ok &= r.Choice(x, path + ".mode",
-                     {{"police", LeakyMode::kPolice}, {"shape", LeakyMode::kShape}},
-                     l.policy.leaky_mode);
-    }
-  }
-  if (auto x = o.Get("max_delay"); x.IsDefined()) {
-    std::chrono::microseconds d{0};
-    if (r.Duration(x, path + ".max_delay", d)) l.policy.max_delay_us = d.count();
-    if (l.policy.leaky_mode != LeakyMode::kShape) {
-      r.Error(x, fmt::format("{}.max_delay: only for leaky_bucket with mode: shape", path));
-      ok = false;
-    }
-  }
-  if (auto x = o.Get("key"); x.IsDefined()) {
-    if (x.IsScalar()) {
-      KeyPart k;
-      ok &= ReadKeyPart(r, x, path + ".key", k);
-      l.key.push_back(k);
-    } else if (x.IsSequence()) {
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        KeyPart k;
-        ok &= ReadKeyPart(r, x[i], fmt::format("{}.key[{}]", path, i), k);
-        l.key.push_back(k);
-      }
-    } else {
-      r.Error(x, fmt::format("{}.key: a list of key parts", path));
-      ok = false;
-    }
-  } else {
-    l.key.push_back({KeyPart::Kind::kClientIp, {}, 24, 64});
-  }
-  if (auto x = o.Get("tiers"); x.IsDefined()) ok &= r.StringList(x, path + ".tiers", l.tiers);
-  if (auto x = o.Get("when_key_missing"); x.IsDefined()) {
-    ok &= r.Choice(x, path + ".when_key_missing", {{"share", false}, {"skip", true}},
-                   l.skip_when_missing);
-  }
-  if (have_rate) {
-    const Policy& p = l.policy;
-    // Compared by division: the products themselves may not fit in 64 bits.
-    if (p.limit > (std::int64_t{1} << 31) || p.limit > kMaxProduct / p.period_us ||
-        p.burst + 1 > kMaxProduct / p.period_us) {
-      r.Error(o.node(), fmt::format("{}: rate or burst too large for exact arithmetic", path));
-      ok = false;
-    }
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    KeyPart k;
+    ok &= ReadKeyPart(r, n[i], fmt::format("{}[{}]", path, i), k);
+    l.key.push_back(k);
   }
   return ok;
 }
 
+// The burst (its default depends on the algorithm and rate), the default key, and the bound
+// that keeps every product the algorithms form exact.
+bool CheckLimit(YamlReader& r, const YAML::Node& at, const std::string& path, LimitConfig& l) {
+  Policy& p = l.policy;
+  p.burst = DefaultBurst(p.algorithm, p.limit);
+  if (l.burst) {
+    const YAML::Node b = at["burst"];
+    const bool bucket = p.algorithm == Algorithm::kTokenBucket || p.algorithm == Algorithm::kGcra;
+    if (bucket && *l.burst == 0) {
+      r.Error(b,
+              fmt::format("{}.burst: must be at least 1 for {}", path, AlgorithmName(p.algorithm)));
+      return false;
+    }
+    if (!bucket && p.algorithm != Algorithm::kLeakyBucket) {
+      r.Error(b, fmt::format("{}.burst: {} has no burst; its limit is the rate's count", path,
+                             AlgorithmName(p.algorithm)));
+      return false;
+    }
+    p.burst = static_cast<std::int64_t>(*l.burst);
+  }
+  if (l.key.empty()) l.key.push_back({KeyPart::Kind::kClientIp, {}, 24, 64});
+  // Compared by division: the products themselves may not fit in 64 bits.
+  if (p.limit > (std::int64_t{1} << 31) || p.limit > kMaxProduct / p.period_us ||
+      p.burst + 1 > kMaxProduct / p.period_us) {
+    r.Error(at, fmt::format("{}: rate or burst too large for exact arithmetic", path));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+const config::Fields<LimitConfig>& LimitFields() {
+  static const config::Fields<LimitConfig> fields =
+      config::Fields<LimitConfig>()
+          .String("name", &LimitConfig::name)
+          .Custom("algorithm",
+                  [](YamlReader& r, const YAML::Node& n, const std::string& p, LimitConfig& l) {
+                    return ReadAlgorithm(r, n, p, l.policy.algorithm);
+                  })
+          .Custom("rate", ReadRate, /*required=*/true)
+          .Custom("burst",
+                  [](YamlReader& r, const YAML::Node& n, const std::string& p, LimitConfig& l) {
+                    std::uint64_t b = 0;
+                    if (!r.Uint(n, p, std::uint64_t{1} << 31, b)) return false;
+                    l.burst = b;
+                    return true;
+                  })
+          .Custom("mode", ReadMode)
+          .Custom("max_delay", ReadMaxDelay)
+          .Custom("key", ReadKey)
+          .StringList("tiers", &LimitConfig::tiers)
+          .Choice("when_key_missing", &LimitConfig::skip_when_missing,
+                  {{"share", false}, {"skip", true}})
+          .Then(CheckLimit);
+  return fields;
+}
+
+const config::Fields<RateLimitConfig>& RateLimitFields() {
+  static const config::Fields<RateLimitConfig> fields =
+      config::Fields<RateLimitConfig>()
+          .Custom(
+              "limits",
+              [](YamlReader& r, const YAML::Node& n, const std::string& path, RateLimitConfig& c) {
+                if (!n.IsSequence() || n.size() == 0) {
+                  r.Error(n, fmt::format("{}: a non-empty list of limits", path));
+                  return false;
+                }
+                bool ok = true;
+                for (std::size_t i = 0; i < n.size(); ++i) {
+                  LimitConfig l;
+                  ok &= LimitFields().Read(r, n[i], fmt::format("{}[{}]", path, i), l);
+                  c.limits.push_back(std::move(l));
+                }
+                return ok;
+              })
+          .Bool("shadow", &RateLimitConfig::shadow)
+          .Choice("headers", &RateLimitConfig::headers,
+                  {{"refused", HeaderMode::kRefused},
+                   {"always", HeaderMode::kAlways},
+                   {"never", HeaderMode::kNever}})
+          .Custom("retry_after_jitter",
+                  [](YamlReader& r, const YAML::Node& n, const std::string& p, RateLimitConfig& c) {
+                    return ReadFraction(r, n, p, 0.5, c.retry_after_jitter);
+                  })
+          .Custom("window_jitter",
+                  [](YamlReader& r, const YAML::Node& n, const std::string& p, RateLimitConfig& c) {
+                    return ReadFraction(r, n, p, 1.0, c.window_jitter);
+                  })
+          .String("tier_attribute", &RateLimitConfig::tier_attribute)
+          .String("default_tier", &RateLimitConfig::default_tier)
+          .Choice("store", &RateLimitConfig::store,
+                  {{"local", StoreKind::kLocal}, {"redis", StoreKind::kRedis}})
+          .Choice("on_store_failure", &RateLimitConfig::on_store_failure,
+                  {{"local", OnStoreFailure::kLocal},
+                   {"allow", OnStoreFailure::kAllow},
+                   {"deny", OnStoreFailure::kDeny}});
+  return fields;
+}
 
 std::optional<RateLimitConfig> ReadRateLimitConfig(const YAML::Node& settings, YamlReader& r,
                                                    const std::string& where,
@@ -237,81 +290,33 @@ std::optional<RateLimitConfig> ReadRateLimitConfig(const YAML::Node& settings, Y
   RateLimitConfig c;
   YamlObject o(r, settings, where);
   if (!o.ok()) return std::nullopt;
-  bool ok = true;
-  if (auto x = o.Get("limits"); x.IsDefined()) {
-    if (!x.IsSequence() || x.size() == 0) {
-      r.Error(x, fmt::format("{}.limits: a non-empty list of limits", where));
-      ok = false;
-    } else {
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        const std::string path = fmt::format("{}.limits[{}]", where, i);
-        YamlObject lo(r, x[i], path);
-        if (!lo.ok()) {
-          ok = false;
-          continue;
-        }
-        LimitConfig l;
-        l.name = fmt::format("{}.{}", route, i);
-        ok &= ReadLimit(r, lo, path, l);
-        lo.Finish();
-        c.limits.push_back(std::move(l));
-      }
-    }
-  } else {
+  bool ok = RateLimitFields().ReadFrom(r, o, c);
+  const bool listed = o.Get("limits").IsDefined();
+  if (!listed) {
     // One limit written inline: rate_limit: { rate: 100/s, key: [client_ip] }
     LimitConfig l;
-    l.name = route;
-    ok &= ReadLimit(r, o, where, l);
+    ok = LimitFields().ReadFrom(r, o, l) && ok;
     c.limits.push_back(std::move(l));
   }
+  o.Finish();
+  if (!ok) return std::nullopt;
   for (std::size_t i = 0; i < c.limits.size(); ++i) {
+    LimitConfig& l = c.limits[i];
+    if (l.name.empty()) l.name = listed ? fmt::format("{}.{}", route, i) : route;
     for (std::size_t j = 0; j < i; ++j) {
-      if (c.limits[i].name == c.limits[j].name) {
-        r.Error(settings, fmt::format("{}: two limits are named '{}'", where, c.limits[i].name));
+      if (l.name == c.limits[j].name) {
+        r.Error(settings, fmt::format("{}: two limits are named '{}'", where, l.name));
         ok = false;
       }
     }
-    const LimitConfig& l = c.limits[i];
-    c.limits[i].policy_item =
-        fmt::format("\"{}\";q={};w={}", l.name, l.policy.limit,
-                    std::max<std::int64_t>(1, l.policy.period_us / 1'000'000));
+    l.policy_item = fmt::format("\"{}\";q={};w={}", l.name, l.policy.limit,
+                                std::max<std::int64_t>(1, l.policy.period_us / 1'000'000));
   }
-  if (auto x = o.Get("shadow"); x.IsDefined()) ok &= r.Bool(x, where + ".shadow", c.shadow);
-  if (auto x = o.Get("headers"); x.IsDefined()) {
-    ok &= r.Choice(x, where + ".headers",
-                   {{"refused", HeaderMode::kRefused},
-                    {"always", HeaderMode::kAlways},
-                    {"never", HeaderMode::kNever}},
-                   c.headers);
+  if (c.store == StoreKind::kRedis && !have_redis) {
+    r.Error(o.Get("store"),
+            fmt::format("{}.store: redis needs state.redis.address in the config", where));
+    ok = false;
   }
-  if (auto x = o.Get("retry_after_jitter"); x.IsDefined()) {
-    ok &= ReadFraction(r, x, where + ".retry_after_jitter", 0.5, c.retry_after_jitter);
-  }
-  if (auto x = o.Get("window_jitter"); x.IsDefined()) {
-    ok &= ReadFraction(r, x, where + ".window_jitter", 1.0, c.window_jitter);
-  }
-  if (auto x = o.Get("tier_attribute"); x.IsDefined()) {
-    ok &= r.String(x, where + ".tier_attribute", c.tier_attribute);
-  }
-  if (auto x = o.Get("default_tier"); x.IsDefined()) {
-    ok &= r.String(x, where + ".default_tier", c.default_tier);
-  }
-  if (auto x = o.Get("store"); x.IsDefined()) {
-    ok &= r.Choice(x, where + ".store",
-                   {{"local", StoreKind::kLocal}, {"redis", StoreKind::kRedis}}, c.store);
-    if (c.store == StoreKind::kRedis && !have_redis) {
-      r.Error(x, fmt::format("{}.store: redis needs state.redis.address in the config", where));
-      ok = false;
-    }
-  }
-  if (auto x = o.Get("on_store_failure"); x.IsDefined()) {
-    ok &= r.Choice(x, where + ".on_store_failure",
-                   {{"local", OnStoreFailure::kLocal},
-                    {"allow", OnStoreFailure::kAllow},
-                    {"deny", OnStoreFailure::kDeny}},
-                   c.on_store_failure);
-  }
-  o.Finish();
   if (!ok) return std::nullopt;
   return c;
 }

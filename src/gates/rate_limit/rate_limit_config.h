@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/fields.h"
 #include "config/yaml_reader.h"
 #include "gates/rate_limit/algorithm.h"
 
@@ -41,6 +42,7 @@ struct LimitConfig {
   std::vector<std::string> tiers;  // applies only to principals of these tiers; empty = all
   bool skip_when_missing = false;  // a key part is absent: skip the limit (default: "-" is used)
   std::string policy_item;         // "name";q=..;w=.. for RateLimit-Policy
+  std::optional<std::uint64_t> burst;  // as configured (the policy's burst has the default)
 };
 
 enum class HeaderMode : std::uint8_t { kRefused, kAlways, kNever };
@@ -58,6 +60,10 @@ struct RateLimitConfig {
   StoreKind store = StoreKind::kLocal;
   OnStoreFailure on_store_failure = OnStoreFailure::kLocal;
 };
+
+// The gate's keys and a limit's keys, declared once (config/fields.h).
+const config::Fields<LimitConfig>& LimitFields();
+const config::Fields<RateLimitConfig>& RateLimitFields();
 
 // Reads the gate's settings; errors go to the reader with file:line. `route` names the default
 // limit names ("<route>.<index>"). Returns nullopt when something was wrong.

@@ -1,0 +1,64 @@
+// Upstream policy kinds register a factory here, as gate kinds do (pipeline/gate_registry.h):
+// `upstreams.NAME.policies` is a list of `- <kind>: {settings}`, and the snapshot builder builds
+// each with its kind's factory, so a policy's keys never touch config_loader.cc.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "upstream/policy.h"
+#include "upstream/services.h"
+
+namespace rampart {
+namespace observe {
+class Metrics;
+}
+namespace state {
+class Stores;
+}
+}  // namespace rampart
+
+namespace rampart::upstream {
+
+struct PolicyContext {
+  config::YamlReader& reader;
+  std::string where;  // "upstreams.<name>.policies[<i>].<kind>", for error messages
+  const config::Config& config;
+  const config::Upstream& upstream;
+  observe::Metrics& metrics;
+  state::Stores& stores;
+  Services& services;
+  int workers = 1;  // per-worker state is sized by it
+};
+
+// Reads the policy's settings and builds it; returns null after reporting errors.
+using PolicyFactory =
+    std::function<std::shared_ptr<Policy>(const YAML::Node& settings, PolicyContext& context)>;
+
+class PolicyRegistry {
+ public:
+  static PolicyRegistry& Instance();
+  // `keys`: the settings keys the kind declares, which docs/configuration.md must describe
+  // under "## policies: <kind>".
+  void Register(std::string kind, PolicyFactory factory, std::vector<std::string> keys = {});
+  const PolicyFactory* Find(std::string_view kind) const;
+  std::vector<std::string> Kinds() const;
+  const std::vector<std::string>& Keys(std::string_view kind) const;
+
+ private:
+  struct Entry {
+    PolicyFactory factory;
+    std::vector<std::string> keys;
+  };
+  std::map<std::string, Entry, std::less<>> factories_;
+};
+
+}  // namespace rampart::upstream

@@ -1,0 +1,19 @@
+// What gates and upstream policies may use besides their settings: the control thread's
+// executor for background work off the request path (a JWKS refresh, a health prober), and the
+// outbound HTTP client, which runs there.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+namespace rampart {
+
+namespace upstream {
+class HttpClient;
+}
+
+struct Services {
+  boost::asio::any_io_executor control;
+  upstream::HttpClient* client = nullptr;
+};
+
+}  // namespace rampart
