@@ -14,6 +14,20 @@ PEERS = os.path.join(ROOT, "../shared/bench/peers")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+# One rampart worker against the peers' origin, comparable to their configs (keep-alive upstream,
+# no access log); compare_configs fills in {port}, `top` adds top-level keys (e.g. busy_poll).
+def plain_config(top=""):
+    return top + """workers: 1
+listeners:
+  - {{ name: bench, address: 127.0.0.1:{port}, limits: {{ idle_timeout: 65s }} }}
+routes: [{{ name: all, upstream: origin }}]
+upstreams:
+  origin: {{ endpoints: [127.0.0.1:19000], keepalive: {{ max_idle: 128, idle_timeout: 60s }} }}
+access_log: {{ enabled: false }}
+admin: {{ enabled: false }}
+"""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,17 +10,8 @@ import shutil
 import statistics
 import tempfile
 
-from benchlib import BIN, compare_configs, paired_ratios
+from benchlib import BIN, compare_configs, paired_ratios, plain_config
 
-CONFIG = """workers: 1
-listeners:
-  - {{ name: bench, address: 127.0.0.1:{port}, limits: {{ idle_timeout: 65s }} }}
-routes: [{{ name: all, upstream: origin }}]
-upstreams:
-  origin: {{ endpoints: [127.0.0.1:19000], keepalive: {{ max_idle: 128, idle_timeout: 60s }} }}
-access_log: {{ enabled: false }}
-admin: {{ enabled: false }}
-"""
 
 
 def main():
@@ -33,7 +24,8 @@ def main():
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="rampart-ab-")
     try:
-        configs = {"a": (CONFIG, os.path.abspath(args.a)), "b": (CONFIG, os.path.abspath(args.b))}
+        config = plain_config()
+        configs = {"a": (config, os.path.abspath(args.a)), "b": (config, os.path.abspath(args.b))}
         results = compare_configs(work, configs, args.duration, args.rounds, body_bytes=args.body)
         for name, runs in results.items():
             print(f"{name}: median {statistics.median(r[0] for r in runs):.0f} req/s, "

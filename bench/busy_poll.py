@@ -10,19 +10,8 @@ import shutil
 import statistics
 import tempfile
 
-from benchlib import compare_configs, paired_ratios
+from benchlib import compare_configs, paired_ratios, plain_config
 
-# compare_configs fills in {port}; BUSY_POLL is the setting compared.
-CONFIG = """workers: 1
-busy_poll: BUSY_POLL
-listeners:
-  - {{ name: bench, address: 127.0.0.1:{port}, limits: {{ idle_timeout: 65s }} }}
-routes: [{{ name: all, upstream: origin }}]
-upstreams:
-  origin: {{ endpoints: [127.0.0.1:19000], keepalive: {{ max_idle: 128, idle_timeout: 60s }} }}
-access_log: {{ enabled: false }}
-admin: {{ enabled: false }}
-"""
 
 
 def main():
@@ -32,8 +21,8 @@ def main():
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="rampart-busypoll-")
     try:
-        configs = {"polling_off": CONFIG.replace("BUSY_POLL", "0s"),
-                   "polling_30us": CONFIG.replace("BUSY_POLL", "30us")}
+        configs = {"polling_off": plain_config("busy_poll: 0s\n"),
+                   "polling_30us": plain_config("busy_poll: 30us\n")}
         results = compare_configs(work, configs, args.duration, args.rounds, body_bytes=10240)
         for name, runs in results.items():
             print(f"{name}: median {statistics.median(r[0] for r in runs):.0f} req/s, "

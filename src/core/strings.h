@@ -52,6 +52,15 @@ void ForEachListToken(std::string_view value, Fn&& fn) {
   }
 }
 
+// Appends `from` to `to` and leaves `from` empty; no copy when `to` is empty (the buffers swap).
+inline void MoveAppend(std::string& to, std::string& from) {
+  if (to.empty())
+    to.swap(from);
+  else
+    to.append(from);
+  from.clear();
+}
+
 // Appends s to out as the inside of a JSON string (quotes not included).
 void AppendJsonEscaped(std::string& out, std::string_view s);
 

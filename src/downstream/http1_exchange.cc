@@ -85,14 +85,7 @@ std::string_view Http1Exchange::upgrade() const noexcept {
   return http::ConnectionTokens(st_->request_headers).Contains("upgrade") ? "websocket" : "";
 }
 
-void Http1Exchange::TakeBody(std::string& out) noexcept {
-  std::string& in = st_->body_in;
-  if (out.empty())
-    out.swap(in);
-  else
-    out.append(in);
-  in.clear();
-}
+void Http1Exchange::TakeBody(std::string& out) noexcept { MoveAppend(out, st_->body_in); }
 
 void Http1Exchange::TakeBodyLeftover() {
   // The head's read may have ended inside the body (a chunk line cut in two): those bytes are

@@ -191,13 +191,7 @@ std::optional<std::uint64_t> Http2Stream::declared_length() const noexcept {
   return n;
 }
 
-void Http2Stream::TakeBody(std::string& out) noexcept {
-  if (out.empty())
-    out.swap(body_in_);
-  else
-    out.append(body_in_);
-  body_in_.clear();
-}
+void Http2Stream::TakeBody(std::string& out) noexcept { MoveAppend(out, body_in_); }
 
 asio::awaitable<ExchangeError> Http2Stream::ReadBody(std::string& out, bool& end) {
   for (;;) {

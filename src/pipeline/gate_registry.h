@@ -5,13 +5,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/yaml_reader.h"
+#include "core/kind_registry.h"
 #include "pipeline/gate.h"
 #include "upstream/services.h"
 
@@ -40,27 +40,13 @@ struct GateContext {
 using GateFactory =
     std::function<std::unique_ptr<Gate>(const YAML::Node& settings, GateContext& context)>;
 
-class GateRegistry {
+// The gate kinds: `keys` are the settings keys a kind declares (config/fields.h), which
+// docs/configuration.md must describe under "## gates: <kind>" (or its alias_of's heading).
+class GateRegistry : public KindRegistry<GateFactory> {
  public:
   static GateRegistry& Instance();
-  // `keys`: the settings keys the kind declares (config/fields.h), which docs/configuration.md
-  // must describe under "## gates: <kind>" (or under its `alias_of`'s heading).
-  void Register(std::string kind, GateFactory factory, std::vector<std::string> keys = {},
-                std::string alias_of = {});
-  const GateFactory* Find(std::string_view kind) const;
-  std::vector<std::string> Kinds() const;
-  const std::vector<std::string>& Keys(std::string_view kind) const;
-  std::string_view DocumentedAs(std::string_view kind) const;
   // Registers every gate kind built into rampart (idempotent).
   static void RegisterBuiltins();
-
- private:
-  struct Entry {
-    GateFactory factory;
-    std::vector<std::string> keys;
-    std::string alias_of;
-  };
-  std::map<std::string, Entry, std::less<>> factories_;
 };
 
 }  // namespace rampart

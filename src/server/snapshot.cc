@@ -88,12 +88,10 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
     const auto& spec = r.gates[i];
     const GateFactory* factory = GateRegistry::Instance().Find(spec.kind);
     if (!factory) {
-      auto kinds = GateRegistry::Instance().Kinds();
-      std::string known;
-      for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
-      errors.push_back({spec.origin.file, spec.origin.line,
-                        fmt::format("route '{}': unknown gate '{}' (available: {})", r.name,
-                                    spec.kind, known.empty() ? "none in this build" : known)});
+      errors.push_back(
+          {spec.origin.file, spec.origin.line,
+           fmt::format("route '{}': unknown gate '{}' (available: {})", r.name, spec.kind,
+                       GateRegistry::Instance().KindList("none in this build"))});
       continue;
     }
     GateContext ctx{reader,      fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
@@ -124,12 +122,10 @@ void BuildPolicies(const config::Upstream& u, const Snapshot& snap, observe::Met
     const auto& p = u.policies[i];
     const upstream::PolicyFactory* factory = upstream::PolicyRegistry::Instance().Find(p.kind);
     if (factory == nullptr) {
-      std::string known;
-      for (const auto& k : upstream::PolicyRegistry::Instance().Kinds())
-        known += (known.empty() ? "" : ", ") + k;
-      errors.push_back({p.origin.file, p.origin.line,
-                        fmt::format("upstreams.{}: unknown policy '{}' (available: {})", u.name,
-                                    p.kind, known.empty() ? "none in this build" : known)});
+      errors.push_back(
+          {p.origin.file, p.origin.line,
+           fmt::format("upstreams.{}: unknown policy '{}' (available: {})", u.name, p.kind,
+                       upstream::PolicyRegistry::Instance().KindList("none in this build"))});
       continue;
     }
     upstream::PolicyContext ctx{

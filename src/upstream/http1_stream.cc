@@ -68,39 +68,37 @@ asio::awaitable<ExchangeError> Http1Stream::Write(std::string_view a, std::strin
   co_return ExchangeError::Upstream(ErrorKind::kReset, step, true, false);
 }
 
+std::string_view Http1Stream::Framed(std::string_view body, bool end) {
+  if (!chunked_) return body;
+  bufs_.scratch.clear();
+  if (!body.empty()) http::AppendChunk(bufs_.scratch, body);
+  if (end) bufs_.scratch.append("0\r\n\r\n");
+  return bufs_.scratch;
+}
+
 asio::awaitable<ExchangeError> Http1Stream::SendHead(const http::UpstreamRequest& request,
                                                      std::string_view body, bool end) {
   chunked_ = request.chunked;
   head_request_ = request.method == "HEAD";
   expect_switch_ = !request.upgrade.empty();
   http::BuildUpstreamRequestHead(bufs_.head, request);
-  std::string_view out = body;
-  if (chunked_) {
-    bufs_.scratch.clear();
-    if (!body.empty()) http::AppendChunk(bufs_.scratch, body);
-    if (end) bufs_.scratch.append("0\r\n\r\n");
-    out = bufs_.scratch;
-  }
-  ExchangeError e = co_await Write(bufs_.head, out, Step::kSendHead);
+  ExchangeError e = co_await Write(bufs_.head, Framed(body, end), Step::kSendHead);
   request_complete_ = !e && end;
   co_return e;
 }
 
 asio::awaitable<ExchangeError> Http1Stream::SendBody(std::string_view body, bool end) {
-  std::string_view out = body;
-  if (chunked_) {
-    bufs_.scratch.clear();
-    if (!body.empty()) http::AppendChunk(bufs_.scratch, body);
-    if (end) bufs_.scratch.append("0\r\n\r\n");
-    out = bufs_.scratch;
+  const std::string_view out = Framed(body, end);
+  if (out.empty()) {
+    request_complete_ = end;
+    co_return ExchangeError{};
   }
-  if (out.empty()) co_return ExchangeError{};
   ExchangeError e = co_await Write(out, {}, Step::kSendBody);
   request_complete_ = !e && end;
   co_return e;
 }
 
-ExchangeError Http1Stream::ReadError(Step step, bool) const noexcept {
+ExchangeError Http1Stream::ReadError(Step step) const noexcept {
   if (dl_.fired == TimeoutKind::kUpstream) {
     return ExchangeError::Upstream(ErrorKind::kTimeout, step, true, false);
   }
@@ -129,7 +127,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
         co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
       }
       std::size_t n = co_await net::ReadFrom(loop_, conn_->socket, conn_->tls.get(), space, ec);
-      if (ec) co_return ReadError(Step::kReadHead, in.size() > 0);
+      if (ec) co_return ReadError(Step::kReadHead);
       in.Commit(n);
     }
     const int status = rp_->status();
@@ -155,11 +153,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
   head.no_body = f == http::h1::BodyFraming::kNone;
   head.until_close = f == http::h1::BodyFraming::kUntilClose;
   if (f == http::h1::BodyFraming::kContentLength) head.content_length = rp_->content_length();
-  if (body.empty())
-    body.swap(parsed_);
-  else
-    body.append(parsed_);
-  parsed_.clear();
+  MoveAppend(body, parsed_);
   end = rp_->done();
   co_return ExchangeError{};
 }
@@ -192,17 +186,13 @@ asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& en
     }
     co_return ExchangeError::Upstream(ErrorKind::kReset, Step::kReadBody, true, false);
   }
-  if (ec) co_return ReadError(Step::kReadBody, true);
+  if (ec) co_return ReadError(Step::kReadBody);
   in.Commit(n);
   in.Consume(rp_->Feed(in.data(), in.size()));
   if (rp_->failure() != http::ParseFailure::kNone) {
     co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
   }
-  if (body.empty())
-    body.swap(parsed_);
-  else
-    body.append(parsed_);
-  parsed_.clear();
+  MoveAppend(body, parsed_);
   end = rp_->done();
   co_return ExchangeError{};
 }

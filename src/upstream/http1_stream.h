@@ -51,7 +51,10 @@ class Http1Stream final : public Stream {
  private:
   boost::asio::awaitable<http::ExchangeError> Write(std::string_view a, std::string_view b,
                                                     http::Step step);
-  http::ExchangeError ReadError(http::Step step, bool got_bytes) const noexcept;
+  http::ExchangeError ReadError(http::Step step) const noexcept;
+  // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk
+  // when `end`), else as they are.
+  std::string_view Framed(std::string_view body, bool end);
   void ReleaseHead() noexcept;
 
   net::LoopContext& loop_;

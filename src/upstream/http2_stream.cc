@@ -145,11 +145,7 @@ asio::awaitable<ExchangeError> Http2Stream::ReadBody(std::string& body, bool& en
     }
     co_await call_.Wait();
   }
-  if (body.empty())
-    body.swap(call_.body());
-  else
-    body.append(call_.body());
-  call_.body().clear();
+  MoveAppend(body, call_.body());
   end = call_.ended();
   co_return ExchangeError{};
 }

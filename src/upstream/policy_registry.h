@@ -6,7 +6,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +13,7 @@
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
+#include "core/kind_registry.h"
 #include "upstream/policy.h"
 #include "upstream/services.h"
 
@@ -43,22 +43,11 @@ struct PolicyContext {
 using PolicyFactory =
     std::function<std::shared_ptr<Policy>(const YAML::Node& settings, PolicyContext& context)>;
 
-class PolicyRegistry {
+// The policy kinds: `keys` are the settings keys a kind declares, which docs/configuration.md
+// must describe under "## policies: <kind>".
+class PolicyRegistry : public KindRegistry<PolicyFactory> {
  public:
   static PolicyRegistry& Instance();
-  // `keys`: the settings keys the kind declares, which docs/configuration.md must describe
-  // under "## policies: <kind>".
-  void Register(std::string kind, PolicyFactory factory, std::vector<std::string> keys = {});
-  const PolicyFactory* Find(std::string_view kind) const;
-  std::vector<std::string> Kinds() const;
-  const std::vector<std::string>& Keys(std::string_view kind) const;
-
- private:
-  struct Entry {
-    PolicyFactory factory;
-    std::vector<std::string> keys;
-  };
-  std::map<std::string, Entry, std::less<>> factories_;
 };
 
 }  // namespace rampart::upstream

@@ -71,6 +71,25 @@ class Origin:
                 self.proc.wait()
 
 
+def curl_response(url, *args):
+    """(status, {header or trailer: value lower-case name}, body bytes) of `curl url` with `args`
+    (e.g. --http2-prior-knowledge, -H, --data-binary)."""
+    with tempfile.TemporaryDirectory() as d:
+        head = os.path.join(d, "head")
+        out = subprocess.run(["curl", "-sS", "-D", head, *args, url], capture_output=True,
+                             timeout=30 * SLOW)
+        if out.returncode != 0:
+            raise RuntimeError(f"curl {url}: {out.stderr.decode(errors='replace')}")
+        with open(head) as f:
+            lines = [l.strip() for l in f if l.strip()]
+    status = int(lines[0].split()[1])
+    fields = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        fields[k.strip().lower()] = v.strip()
+    return status, fields, out.stdout
+
+
 def validate(text, name="c.yaml"):
     """`rampart validate -c` on `text` written to a fresh folder as `name`: (the finished
     process, the file's path as rampart names it in errors)."""
@@ -182,6 +201,15 @@ class Rampart:
         self.stderr.close()
         self.dir.cleanup()
         return self.proc.returncode
+
+    def get(self, path, headers=None):
+        """The status of GET `path` over a new connection (the body is read and dropped)."""
+        c = self.http()
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status
 
     def connect(self, timeout=5):
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout * SLOW)

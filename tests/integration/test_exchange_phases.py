@@ -5,12 +5,10 @@ held and inspected before the origin gets a byte, the response head from the ori
 rampart itself, a stored response served, rampart's own 502 replaced, the response body tapped,
 and exactly one completion per exchange."""
 import json
-import os
 import subprocess
-import tempfile
 import unittest
 
-from harness import PROBE_BIN, SLOW, H2Origin, Origin, Rampart
+from harness import PROBE_BIN, SLOW, H2Origin, Origin, Rampart, curl_response
 
 PROBE = ("{{ probe: {{ refuse_header: X-Probe-Refuse, serve_header: X-Probe-Serve, "
          "body_bytes: 1KiB, remove_header: X-Remove-Me }} }}")
@@ -68,24 +66,12 @@ class ExchangePhasesTest(unittest.TestCase):
         route = "down" if path.startswith("/down/") else ("to-h1" if path.startswith("/h1/")
                                                            else "to-h2")
         self.sent[route] += 1
-        args = ["--http1.1"] if front == "h1" else ["--http2-prior-knowledge"]
-        with tempfile.TemporaryDirectory() as d:
-            head = os.path.join(d, "head")
-            args += ["-D", head, "-X", method]
-            for k, v in (headers or {}).items():
-                args += ["-H", f"{k}: {v}"]
-            if body is not None:
-                args += ["--data-binary", body]
-            out = curl(*args, f"http://127.0.0.1:{self.rampart.port}{path}")
-            self.assertEqual(out.returncode, 0, out.stderr)
-            with open(head) as f:
-                lines = [l.strip() for l in f if l.strip()]
-        status = int(lines[0].split()[1])
-        fields = {}
-        for l in lines[1:]:
-            k, _, v = l.partition(":")
-            fields[k.strip().lower()] = v.strip()
-        return status, fields, out.stdout
+        args = ["--http1.1" if front == "h1" else "--http2-prior-knowledge", "-X", method]
+        for k, v in (headers or {}).items():
+            args += ["-H", f"{k}: {v}"]
+        if body is not None:
+            args += ["--data-binary", body]
+        return curl_response(f"http://127.0.0.1:{self.rampart.port}{path}", *args)
 
     def origin_requests(self, back):
         if back == "h1":

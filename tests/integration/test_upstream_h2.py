@@ -16,7 +16,7 @@ import unittest
 
 import h2raw
 from certs import Pki
-from harness import SLOW, H2Origin, Rampart, validate
+from harness import curl_response, SLOW, H2Origin, Rampart, validate
 
 CONFIG = """
 workers: 1  # one session per endpoint, so that multiplexing is visible at the origin
@@ -61,17 +61,7 @@ def curl(*args):
 
 def h2_response(url, *args):
     """(status, {header or trailer: value}, body bytes) over prior-knowledge h2c."""
-    with tempfile.TemporaryDirectory() as d:
-        head = os.path.join(d, "head")
-        out = curl("--http2-prior-knowledge", "-D", head, *args, url)
-        with open(head) as f:
-            lines = [l.strip() for l in f if l.strip()]
-    status = int(lines[0].split()[1])
-    fields = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        fields[k.strip().lower()] = v.strip()
-    return status, fields, out.stdout
+    return curl_response(url, "--http2-prior-knowledge", *args)
 
 
 class UpstreamH2Test(unittest.TestCase):

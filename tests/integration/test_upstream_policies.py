@@ -58,20 +58,12 @@ class UpstreamPoliciesTest(unittest.TestCase):
         cls.origin.stop()
         cls.unavailable.shutdown()
 
-    def get(self, path):
-        c = self.rampart.http()
-        c.request("GET", path)
-        r = c.getresponse()
-        r.read()
-        c.close()
-        return r.status
-
     def calls(self, upstream, phase):
         return self.rampart.metric(
             f'rampart_probe_policy_calls_total{{upstream="{upstream}",phase="{phase}"}}')
 
     def test_a_policy_moves_a_503_to_another_endpoint(self):
-        statuses = [self.get("/retry") for _ in range(10)]
+        statuses = [self.rampart.get("/retry") for _ in range(10)]
         self.assertEqual(statuses, [200] * 10)
         self.assertGreater(Always503.requests, 0)  # round robin sent some there first
         attempts = self.rampart.metric('rampart_upstream_requests_total{upstream="mixed"}')
@@ -84,7 +76,7 @@ class UpstreamPoliciesTest(unittest.TestCase):
 
     def test_a_policy_can_refuse_every_attempt(self):
         before = self.origin.stats()["requests"]
-        self.assertEqual(self.get("/refuse"), 503)
+        self.assertEqual(self.rampart.get("/refuse"), 503)
         self.assertEqual(self.origin.stats()["requests"], before)
 
     def test_unknown_policy_is_refused_with_file_and_line(self):

@@ -4,41 +4,42 @@ namespace rampart::state {
 
 namespace asio = boost::asio;
 
-asio::awaitable<KvResult> KvFallback::Get(std::string_view key, int worker) {
-  KvResult r = co_await primary_->Get(key, worker);
-  if (r.status == KvStatus::kUnavailable && Fallback(worker))
-    r = co_await secondary_->Get(key, worker);
+namespace {
+bool Unavailable(KvStatus s) noexcept { return s == KvStatus::kUnavailable; }
+bool Unavailable(const KvResult& r) noexcept { return r.status == KvStatus::kUnavailable; }
+}  // namespace
+
+template <typename R, typename Call>
+asio::awaitable<R> KvFallback::Route(int worker, Call call) {
+  R r = co_await call(*primary_);
+  if (Unavailable(r) && Fallback(worker)) r = co_await call(*secondary_);
   co_return r;
+}
+
+asio::awaitable<KvResult> KvFallback::Get(std::string_view key, int worker) {
+  co_return co_await Route<KvResult>(worker, [&](KvStore& s) { return s.Get(key, worker); });
 }
 
 asio::awaitable<KvStatus> KvFallback::Set(std::string_view key, std::string_view value,
                                           std::chrono::milliseconds ttl, int worker) {
-  KvStatus s = co_await primary_->Set(key, value, ttl, worker);
-  if (s == KvStatus::kUnavailable && Fallback(worker))
-    s = co_await secondary_->Set(key, value, ttl, worker);
-  co_return s;
+  co_return co_await Route<KvStatus>(worker,
+                                     [&](KvStore& s) { return s.Set(key, value, ttl, worker); });
 }
 
 asio::awaitable<KvStatus> KvFallback::SetIfAbsent(std::string_view key, std::string_view value,
                                                   std::chrono::milliseconds ttl, int worker) {
-  KvStatus s = co_await primary_->SetIfAbsent(key, value, ttl, worker);
-  if (s == KvStatus::kUnavailable && Fallback(worker))
-    s = co_await secondary_->SetIfAbsent(key, value, ttl, worker);
-  co_return s;
+  co_return co_await Route<KvStatus>(
+      worker, [&](KvStore& s) { return s.SetIfAbsent(key, value, ttl, worker); });
 }
 
 asio::awaitable<KvStatus> KvFallback::Delete(std::string_view key, int worker) {
-  KvStatus s = co_await primary_->Delete(key, worker);
-  if (s == KvStatus::kUnavailable && Fallback(worker)) s = co_await secondary_->Delete(key, worker);
-  co_return s;
+  co_return co_await Route<KvStatus>(worker, [&](KvStore& s) { return s.Delete(key, worker); });
 }
 
 asio::awaitable<KvResult> KvFallback::Increment(std::string_view key, std::chrono::milliseconds ttl,
                                                 int worker) {
-  KvResult r = co_await primary_->Increment(key, ttl, worker);
-  if (r.status == KvStatus::kUnavailable && Fallback(worker))
-    r = co_await secondary_->Increment(key, ttl, worker);
-  co_return r;
+  co_return co_await Route<KvResult>(worker,
+                                     [&](KvStore& s) { return s.Increment(key, ttl, worker); });
 }
 
 }  // namespace rampart::state

@@ -32,6 +32,10 @@ class KvFallback final : public KvStore {
   std::string_view backend() const noexcept override { return primary_->backend(); }
 
  private:
+  // `call` on the primary, and on the secondary when the primary is unavailable and the
+  // configuration says `local`.
+  template <typename R, typename Call>
+  boost::asio::awaitable<R> Route(int worker, Call call);
   bool Fallback(int worker) noexcept {
     if (fallbacks_) fallbacks_->Add(worker);
     return on_failure_ == KvOnFailure::kLocal;
