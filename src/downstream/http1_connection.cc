@@ -367,7 +367,8 @@ asio::awaitable<void> Http1Connection::HandleRequest() {
   exchange_.Begin(st);
   ForwardEnv env = Env();
   http::ExchangeError body_error;
-  if (!bad_authority) body_error = co_await exchange_.CompleteChunkLine();
+  if (!bad_authority && exchange_.ChunkLineCut())
+    body_error = co_await exchange_.CompleteChunkLine();
   if (body_error) {
     exchange_.CloseAfter();
     if (body_error.status() == 0) {  // the client left

@@ -169,15 +169,23 @@ bool Http1Exchange::CanKeep() const noexcept {
           c_.requests_ < limits.max_requests_per_connection);
 }
 
-asio::awaitable<bool> Http1Exchange::Write(std::string_view a, std::string_view b) {
+bool Http1Exchange::BeginWrite(std::span<asio::const_buffer> bufs, error_code& ec) {
   c_.SetDeadline(TimeoutKind::kSend,
                  c_.listener_ ? c_.listener_->limits.send_timeout : std::chrono::seconds(10));
+  for (const auto& b : bufs) st_->acct.bytes_out += b.size();
+  return net::WriteNow(c_.socket_, c_.tls_.get(), bufs, ec);
+}
+
+bool Http1Exchange::EndWrite(const error_code& ec) noexcept {
+  if (ec) keep_alive_ = false;
+  return !ec;
+}
+
+asio::awaitable<bool> Http1Exchange::Write(std::string_view a, std::string_view b) {
   asio::const_buffer bufs[2] = {asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
   error_code ec;
-  st_->acct.bytes_out += a.size() + b.size();
-  co_await c_.DownWrite(bufs, ec);
-  if (ec) keep_alive_ = false;
-  co_return !ec;
+  if (!BeginWrite(bufs, ec)) co_await c_.DownWrite(bufs, ec);
+  co_return EndWrite(ec);
 }
 
 asio::awaitable<bool> Http1Exchange::SendHead(const upstream::ResponseHead& head,
@@ -196,22 +204,36 @@ asio::awaitable<bool> Http1Exchange::SendHead(const upstream::ResponseHead& head
   dr.client_http10 = !client11;
   http::BuildDownstreamResponseHead(st.head_out, dr);
   chunked_out_ = df == Framing::kChunked;
-  if (!chunked_out_) co_return co_await Write(st.head_out, body);
-  std::string& frame = st.out_frame;
-  frame.clear();
-  if (!body.empty()) http::AppendChunk(frame, body);
-  if (end) AppendLastChunk(frame, nullptr);
-  co_return co_await Write(st.head_out, frame);
+  std::string_view out = body;
+  if (chunked_out_) {
+    std::string& frame = st.out_frame;
+    frame.clear();
+    if (!body.empty()) http::AppendChunk(frame, body);
+    if (end) AppendLastChunk(frame, nullptr);
+    out = frame;
+  }
+  // Head and first body bytes in one write; the common case needs no further coroutine frame.
+  asio::const_buffer bufs[2] = {asio::buffer(st.head_out), asio::buffer(out.data(), out.size())};
+  error_code ec;
+  if (!BeginWrite(bufs, ec)) co_await c_.DownWrite(bufs, ec);
+  co_return EndWrite(ec);
 }
 
 asio::awaitable<bool> Http1Exchange::SendBody(std::string_view body, bool end,
                                               const http::HeaderList* trailers) {
-  if (!chunked_out_) co_return body.empty() || co_await Write(body, {});
-  std::string& frame = st_->out_frame;
-  frame.clear();
-  if (!body.empty()) http::AppendChunk(frame, body);
-  if (end) AppendLastChunk(frame, trailers);
-  co_return frame.empty() || co_await Write(frame, {});
+  std::string_view out = body;
+  if (chunked_out_) {
+    std::string& frame = st_->out_frame;
+    frame.clear();
+    if (!body.empty()) http::AppendChunk(frame, body);
+    if (end) AppendLastChunk(frame, trailers);
+    out = frame;
+  }
+  if (out.empty()) co_return true;
+  asio::const_buffer bufs[1] = {asio::buffer(out.data(), out.size())};
+  error_code ec;
+  if (!BeginWrite(bufs, ec)) co_await c_.DownWrite(bufs, ec);
+  co_return EndWrite(ec);
 }
 
 asio::awaitable<bool> Http1Exchange::SendLocal(int status, std::string_view reason,

@@ -24,6 +24,7 @@ class Http1Exchange final : public Downstream {
   // Reads until a chunk line that the head's read cut off is complete (bounded), so that a bad
   // one is refused before the request goes anywhere.
   boost::asio::awaitable<http::ExchangeError> CompleteChunkLine();
+  bool ChunkLineCut() const noexcept { return st_->parser->partial_chunk_line(); }
   // After the exchange: whether the connection may serve another request.
   bool keep_alive() const noexcept { return keep_alive_; }
   // A refused request may have more input on its way: drain before closing.
@@ -64,6 +65,10 @@ class Http1Exchange final : public Downstream {
   // The keep-alive decision for a response about to be written.
   bool CanKeep() const noexcept;
   boost::asio::awaitable<bool> Write(std::string_view a, std::string_view b);
+  // A write's start: its deadline and byte count, and what the socket takes at once (true when
+  // that was all, or the write failed); EndWrite records the outcome.
+  bool BeginWrite(std::span<boost::asio::const_buffer> bufs, boost::system::error_code& ec);
+  bool EndWrite(const boost::system::error_code& ec) noexcept;
   boost::asio::awaitable<void> Pump(bool from_client, upstream::Stream::Tunnel& up,
                                     std::chrono::microseconds idle);
 

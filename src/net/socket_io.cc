@@ -33,6 +33,29 @@ asio::awaitable<std::size_t> ReadFrom(LoopContext& w, tcp::socket& s, TlsStream*
   co_return n;
 }
 
+bool WriteNow(tcp::socket& s, TlsStream* tls, std::span<asio::const_buffer> bufs, error_code& ec) {
+  ec = {};
+  if (tls) return false;
+  std::size_t first = 0;
+  while (first < bufs.size() && bufs[first].size() == 0) ++first;
+  while (first < bufs.size()) {
+    std::size_t n = s.write_some(bufs.subspan(first), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    while (n > 0 && first < bufs.size()) {
+      std::size_t take = std::min(n, bufs[first].size());
+      bufs[first] += take;
+      n -= take;
+      if (bufs[first].size() == 0) ++first;
+    }
+    while (first < bufs.size() && bufs[first].size() == 0) ++first;
+  }
+  return true;
+}
+
 asio::awaitable<void> WriteTo(LoopContext& w, tcp::socket& s, TlsStream* tls,
                               std::span<asio::const_buffer> bufs, error_code& ec) {
   if (tls) {

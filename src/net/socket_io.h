@@ -21,6 +21,11 @@ void SetUpConnection(boost::asio::ip::tcp::socket& s);
 boost::asio::awaitable<std::size_t> ReadFrom(LoopContext& w, boost::asio::ip::tcp::socket& s,
                                              TlsStream* tls, std::span<char> into,
                                              boost::system::error_code& ec);
+// Writes what a plain socket takes now, without waiting: true when everything is written (or the
+// write failed: `ec`); false when the rest must wait (TLS always does), with `bufs` advanced past
+// what went out, for WriteTo to finish. Lets the common case skip a coroutine frame.
+bool WriteNow(boost::asio::ip::tcp::socket& s, TlsStream* tls,
+              std::span<boost::asio::const_buffer> bufs, boost::system::error_code& ec);
 boost::asio::awaitable<void> WriteTo(LoopContext& w, boost::asio::ip::tcp::socket& s,
                                      TlsStream* tls, std::span<boost::asio::const_buffer> bufs,
                                      boost::system::error_code& ec);

@@ -11,12 +11,17 @@ using http::ErrorKind;
 using http::ExchangeError;
 
 asio::awaitable<void> Forward(Downstream& d, ExchangeState& st, ForwardEnv& env) {
-  Forwarder f(d, st, env);
-  co_await f.Run();
+  return Forwarder::Run(d, st, env);  // one coroutine frame, the driver's own
 }
 
 asio::awaitable<void> Refuse(Downstream& d, ExchangeState& st, ForwardEnv& env, int status,
                              std::string_view reason, std::string_view message) {
+  return Forwarder::Refuse(d, st, env, status, reason, message);
+}
+
+asio::awaitable<void> Forwarder::Refuse(Downstream& d, ExchangeState& st, ForwardEnv& env,
+                                        int status, std::string_view reason,
+                                        std::string_view message) {
   Forwarder f(d, st, env);
   co_await f.Reply(status, reason, message);
 }
@@ -30,37 +35,38 @@ Forwarder::~Forwarder() {
   Complete(head_sent_ ? status_ : 0, "internal_error");
 }
 
-asio::awaitable<void> Forwarder::Run() {
-  const CompiledRoute* route = env_.site.router->Match(ex_);
+asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEnv& env) {
+  Forwarder f(d, st, env);  // lives in this frame; its destructor is the completion guard
+  const CompiledRoute* route = env.site.router->Match(st.ex);
   if (route == nullptr) {
-    co_await Reply(404, "no_route", "no route matches this request");
+    co_await f.Reply(404, "no_route", "no route matches this request");
     co_return;
   }
-  route_ = route;
-  ex_.route = route;
+  f.route_ = route;
+  st.ex.route = route;
   if (!route->gates.empty()) {
-    ex_.slots.resize(route->gates.size());
+    st.ex.slots.resize(route->gates.size());
     // The head is complete: its deadline no longer applies. A gate that waits bounds its own
     // wait (a store's timeout, a shaper's queue and max_delay).
-    d_.deadline().Clear();
-    Decision dec = co_await RequestGates();
+    d.deadline().Clear();
+    Decision dec = co_await f.RequestGates();
     if (!dec.is_continue()) {
-      co_await Answer(dec);
+      co_await f.Answer(dec);
       co_return;
     }
-    if (route->hold_body > 0 && d_.has_body()) {
-      ExchangeError e = co_await HoldBody(dec);
+    if (route->hold_body > 0 && d.has_body()) {
+      http::ExchangeError e = co_await f.HoldBody(dec);
       if (e) {
-        co_await Fail(e);
+        co_await f.Fail(e);
         co_return;
       }
       if (!dec.is_continue()) {
-        co_await Answer(dec);
+        co_await f.Answer(dec);
         co_return;
       }
     }
   }
-  co_await Proxy();
+  co_await f.Proxy();
 }
 
 asio::awaitable<Decision> Forwarder::RequestGates() {

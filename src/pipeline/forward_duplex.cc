@@ -13,7 +13,7 @@ using upstream::ResponseHead;
 using upstream::Stream;
 using upstream::StreamEnd;
 
-asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstream::Duplex& dd) {
+asio::awaitable<void> Forwarder::Duplex(http::UpstreamRequest ur, Downstream::Duplex& dd) {
   upstream::Attempts& attempts = *attempts_;
   const upstream::UpstreamSpec& up = *route_->upstream;
   net::Deadline& dl = d_.deadline();
@@ -30,7 +30,12 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
   ResponseHead head;
   for (;;) {  // attempts
     ExchangeError e;
-    s = co_await attempts.Next(dd.wake(), replayable, e);
+    if (!attempts.Begin(replayable, e)) {  // no attempt may be made: nothing was sent
+      co_await Fail(e);
+      co_return;
+    }
+    s = attempts.OpenNow(dd.wake());
+    if (s == nullptr) s = co_await attempts.Open(dd.wake(), e);
     d_.Watch(s);
     if (d_.gone()) {
       if (s) s->End(StreamEnd::kAbort);

@@ -36,13 +36,11 @@ asio::awaitable<void> Forwarder::Proxy() {
   st_.acct.upstream_name = up.name;
   st_.acct.upstream_start = env_.loop.now();
   Downstream::Duplex* dd = up.http2 ? d_.duplex() : nullptr;
-  if (dd != nullptr)
-    co_await Duplex(ur, *dd);
-  else
-    co_await Sequential(ur);
+  if (dd != nullptr) return Duplex(ur, *dd);
+  return Sequential(ur);
 }
 
-asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
+asio::awaitable<void> Forwarder::Sequential(http::UpstreamRequest ur) {
   upstream::Attempts& attempts = *attempts_;
   std::string& body = st_.body;  // read from the client, not yet handed upstream
   d_.TakeBody(body);
@@ -57,7 +55,12 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   Stream* s = nullptr;
   for (;;) {
     ExchangeError e;
-    s = co_await attempts.Next(nullptr, whole && body_end, e);
+    if (!attempts.Begin(whole && body_end, e)) {  // no attempt may be made: nothing was sent
+      co_await Fail(e);
+      co_return;
+    }
+    s = attempts.OpenNow(nullptr);  // the common case: a pooled connection, no frame
+    if (s == nullptr) s = co_await attempts.Open(nullptr, e);
     d_.Watch(s);
     if (s == nullptr) {
       if (attempts.Retry(0, e, whole && body_end)) continue;

@@ -22,12 +22,16 @@ class Forwarder {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  boost::asio::awaitable<void> Run();
+  // The exchange, start to end; the Forwarder lives in its frame.
+  static boost::asio::awaitable<void> Run(Downstream& d, ExchangeState& st, ForwardEnv& env);
+  static boost::asio::awaitable<void> Refuse(Downstream& d, ExchangeState& st, ForwardEnv& env,
+                                             int status, std::string_view reason,
+                                             std::string_view message);
+
+ private:
   // rampart's JSON error (response gates first, which may replace it), then completion.
   boost::asio::awaitable<void> Reply(int status, std::string_view reason, std::string_view message,
                                      std::string_view headers = {});
-
- private:
   // --- forward.cc ---
   boost::asio::awaitable<Decision> RequestGates();
   // Holds the body for the gates that asked for it; their decision in `decision`.
@@ -47,12 +51,14 @@ class Forwarder {
   void CountLocal(std::string_view reason) noexcept;
 
   // --- forward_sequential.cc ---
+  // The upstream request and the attempts; returns the transfer loop to await (not a coroutine
+  // itself: one frame fewer per exchange).
   boost::asio::awaitable<void> Proxy();
-  boost::asio::awaitable<void> Sequential(const http::UpstreamRequest& request);
+  boost::asio::awaitable<void> Sequential(http::UpstreamRequest request);
   // The response after its head: gates, then the head and body to the client.
   boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
   // --- forward_duplex.cc ---
-  boost::asio::awaitable<void> Duplex(const http::UpstreamRequest& request, Downstream::Duplex& dd);
+  boost::asio::awaitable<void> Duplex(http::UpstreamRequest request, Downstream::Duplex& dd);
 
   Downstream& d_;
   ExchangeState& st_;

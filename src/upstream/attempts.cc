@@ -21,13 +21,12 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       stats_(up.stats->slot(worker)),
       allowed_(up.endpoints.size()) {}
 
-boost::asio::awaitable<Stream*> Attempts::Next(boost::asio::steady_timer* wake, bool replayable,
-                                               ExchangeError& error) {
+bool Attempts::Begin(bool replayable, ExchangeError& error) {
   if (count_ >= kMaxAttempts) {
     error = last_.error
                 ? last_.error
                 : ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
-    co_return nullptr;
+    return false;
   }
   if (count_ == 0 || next_ == Verdict::kRetryOther) {
     if (next_ == Verdict::kRetryOther) allowed_.reset(endpoint_);
@@ -36,7 +35,7 @@ boost::asio::awaitable<Stream*> Attempts::Next(boost::asio::steady_timer* wake, 
       error = count_ > 0 && last_.error
                   ? last_.error
                   : ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
-      co_return nullptr;
+      return false;
     }
     endpoint_ = picked;
   }  // kRetrySame (and the built-in retry) stay on the endpoint
@@ -49,10 +48,21 @@ boost::asio::awaitable<Stream*> Attempts::Next(boost::asio::steady_timer* wake, 
       error = ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
       error.detail = "an upstream policy refused the request";
       last_ = {0, error, false, false, {}};
-      co_return nullptr;
+      return false;
     }
   }
   stats_.requests.Add();
+  return true;
+}
+
+Stream* Attempts::OpenNow(boost::asio::steady_timer* wake) {
+  Stream* s = opener_.OpenNow(up_, endpoint_, wake);
+  reused_ = s != nullptr && s->reused();
+  return s;
+}
+
+boost::asio::awaitable<Stream*> Attempts::Open(boost::asio::steady_timer* wake,
+                                               ExchangeError& error) {
   Stream* s = co_await opener_.Open(up_, endpoint_, wake, error);
   reused_ = s != nullptr && s->reused();
   co_return s;

@@ -30,10 +30,13 @@ class Attempts {
            const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
            std::string_view method);
 
-  // The next attempt's stream, or null with `error` when none can be made (every endpoint
-  // ruled out, a policy refused, or the connection failed and no retry is due).
-  boost::asio::awaitable<Stream*> Next(boost::asio::steady_timer* wake, bool replayable,
-                                       http::ExchangeError& error);
+  // The next attempt: picks its endpoint and asks the policies. False with `error` when none
+  // can be made (every endpoint ruled out, a policy refused).
+  bool Begin(bool replayable, http::ExchangeError& error);
+  // Its stream without waiting (a pooled connection, a ready session), else null.
+  Stream* OpenNow(boost::asio::steady_timer* wake);
+  // Its stream, connecting if need be; null with `error`.
+  boost::asio::awaitable<Stream*> Open(boost::asio::steady_timer* wake, http::ExchangeError& error);
   // The current attempt got a response head (`status`) or failed before one (`error`): reports
   // it, and says whether another attempt should follow (only when `replayable`). The caller ends
   // the current stream first.

@@ -33,13 +33,16 @@ Http1Stream::Http1Stream(net::LoopContext& loop, ConnectionPool& pool, const Ups
 
 Http1Stream::~Http1Stream() { End(StreamEnd::kClose); }
 
-asio::awaitable<ExchangeError> Http1Stream::Open() {
+bool Http1Stream::TryPooled() {
   conn_ = pool_.TakeIdle(slot_, loop_.now());
-  if (conn_) {
-    reused_ = true;
-    stats_.connections_reused.Add();
-    co_return ExchangeError{};
-  }
+  if (!conn_) return false;
+  reused_ = true;
+  stats_.connections_reused.Add();
+  return true;
+}
+
+asio::awaitable<ExchangeError> Http1Stream::Open() {
+  if (TryPooled()) co_return ExchangeError{};
   conn_ = pool_.NewConnection();
   ExchangeError e = co_await Connect(loop_, up_, ep_, *conn_, dl_);
   if (e) {
@@ -50,22 +53,17 @@ asio::awaitable<ExchangeError> Http1Stream::Open() {
   co_return e;
 }
 
-asio::awaitable<ExchangeError> Http1Stream::Write(std::string_view a, std::string_view b,
-                                                  Step step) {
-  dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
-  asio::const_buffer bufs[2] = {asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
-  boost::system::error_code ec;
-  co_await net::WriteTo(loop_, conn_->socket, conn_->tls.get(), bufs, ec);
-  if (!ec) co_return ExchangeError{};
+ExchangeError Http1Stream::WriteError(const boost::system::error_code& ec, Step step) const {
+  if (!ec) return {};
   if (dl_.fired == TimeoutKind::kUpstream) {
-    co_return ExchangeError::Upstream(ErrorKind::kTimeout, step, true, false);
+    return ExchangeError::Upstream(ErrorKind::kTimeout, step, true, false);
   }
   // A pooled connection that fails on its first write was closed by the origin while idle: the
   // request never reached it.
   if (step == Step::kSendHead && reused_ && dl_.fired == TimeoutKind::kNone) {
-    co_return ExchangeError::Upstream(ErrorKind::kStale, step, false, true);
+    return ExchangeError::Upstream(ErrorKind::kStale, step, false, true);
   }
-  co_return ExchangeError::Upstream(ErrorKind::kReset, step, true, false);
+  return ExchangeError::Upstream(ErrorKind::kReset, step, true, false);
 }
 
 std::string_view Http1Stream::Framed(std::string_view body, bool end) {
@@ -82,7 +80,14 @@ asio::awaitable<ExchangeError> Http1Stream::SendHead(const http::UpstreamRequest
   head_request_ = request.method == "HEAD";
   expect_switch_ = !request.upgrade.empty();
   http::BuildUpstreamRequestHead(bufs_.head, request);
-  ExchangeError e = co_await Write(bufs_.head, Framed(body, end), Step::kSendHead);
+  const std::string_view out = Framed(body, end);
+  dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
+  asio::const_buffer bufs[2] = {asio::buffer(bufs_.head), asio::buffer(out.data(), out.size())};
+  boost::system::error_code ec;
+  // The common case, written at once, needs no coroutine frame for the write.
+  if (!net::WriteNow(conn_->socket, conn_->tls.get(), bufs, ec))
+    co_await net::WriteTo(loop_, conn_->socket, conn_->tls.get(), bufs, ec);
+  ExchangeError e = WriteError(ec, Step::kSendHead);
   request_complete_ = !e && end;
   co_return e;
 }
@@ -93,7 +98,12 @@ asio::awaitable<ExchangeError> Http1Stream::SendBody(std::string_view body, bool
     request_complete_ = end;
     co_return ExchangeError{};
   }
-  ExchangeError e = co_await Write(out, {}, Step::kSendBody);
+  dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
+  asio::const_buffer bufs[1] = {asio::buffer(out.data(), out.size())};
+  boost::system::error_code ec;
+  if (!net::WriteNow(conn_->socket, conn_->tls.get(), bufs, ec))
+    co_await net::WriteTo(loop_, conn_->socket, conn_->tls.get(), bufs, ec);
+  ExchangeError e = WriteError(ec, Step::kSendBody);
   request_complete_ = !e && end;
   co_return e;
 }

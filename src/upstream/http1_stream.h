@@ -34,6 +34,8 @@ class Http1Stream final : public Stream {
               net::Deadline& dl, StreamBuffers bufs);
   ~Http1Stream() override;
 
+  // An idle pooled connection, taken without waiting: false when there is none.
+  bool TryPooled();
   // A pooled connection, else a new one (connect errors are retry_safe: nothing was sent).
   boost::asio::awaitable<http::ExchangeError> Open();
 
@@ -49,8 +51,7 @@ class Http1Stream final : public Stream {
   Tunnel TakeTunnel() noexcept override;
 
  private:
-  boost::asio::awaitable<http::ExchangeError> Write(std::string_view a, std::string_view b,
-                                                    http::Step step);
+  http::ExchangeError WriteError(const boost::system::error_code& ec, http::Step step) const;
   http::ExchangeError ReadError(http::Step step) const noexcept;
   // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk
   // when `end`), else as they are.

@@ -42,6 +42,13 @@ Http2Stream::Http2Stream(net::LoopContext& loop, int worker, Http2Sessions& sess
       head_text_(head_text),
       call_(loop.io(), response_headers, wake) {}
 
+bool Http2Stream::TryReady() {
+  session_ = sessions_.Get(loop_, worker_, up_, ep_);
+  reused_ = session_->state() == Http2Session::State::kReady;
+  if (reused_) stats_.connections_reused.Add();
+  return reused_;
+}
+
 asio::awaitable<ExchangeError> Http2Stream::Open() {
   session_ = sessions_.Get(loop_, worker_, up_, ep_);
   reused_ = session_->state() == Http2Session::State::kReady;

@@ -26,6 +26,8 @@ class Http2Stream final : public Stream, public Stream::Duplex {
               boost::asio::steady_timer* wake);
   ~Http2Stream() override = default;
 
+  // A session that is ready, found without waiting: false when it must connect first.
+  bool TryReady();
   // A session that takes streams (waiting while one connects).
   boost::asio::awaitable<http::ExchangeError> Open();
 

@@ -27,6 +27,13 @@ class Opener {
   virtual boost::asio::awaitable<Stream*> Open(const UpstreamSpec& up, std::size_t endpoint,
                                                boost::asio::steady_timer* wake,
                                                http::ExchangeError& error) = 0;
+  // The same without waiting, when it can be had at once (an idle pooled connection, a ready
+  // session): the common case then needs no coroutine frame. Null: call Open.
+  virtual Stream* OpenNow(const UpstreamSpec& up, std::size_t endpoint,
+                          boost::asio::steady_timer* wake) {
+    (void)up, (void)endpoint, (void)wake;
+    return nullptr;
+  }
 };
 
 // The worker's pools and sessions. One per exchange (its streams live in it, no allocation).
@@ -39,8 +46,13 @@ class Connector final : public Opener {
   boost::asio::awaitable<Stream*> Open(const UpstreamSpec& up, std::size_t endpoint,
                                        boost::asio::steady_timer* wake,
                                        http::ExchangeError& error) override;
+  Stream* OpenNow(const UpstreamSpec& up, std::size_t endpoint,
+                  boost::asio::steady_timer* wake) override;
 
  private:
+  // The attempt's stream, made (not yet connected) for `up.endpoints[endpoint]`.
+  Stream& Make(const UpstreamSpec& up, std::size_t endpoint, boost::asio::steady_timer* wake);
+
   net::LoopContext& loop_;
   WorkerPools& pools_;
   int worker_;
