@@ -169,6 +169,10 @@ TEST_F(RedisKvTest, SetIfAbsentAndIncrement) {
 TEST_F(RedisKvTest, SetIfAbsentHasOneWinnerAcrossWorkers) {
   constexpr int kWorkers = 4;
   constexpr int kKeys = 200;
+  // Each worker its own loop and connection. The loops outlive the pool: its clients' sockets
+  // and timers belong to them.
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  for (int w = 0; w < kWorkers; ++w) loops.push_back(std::make_unique<asio::io_context>());
   auto pool = MakePool(kWorkers);
   RedisKv kv(pool, "race:");
   std::atomic<int> won{0};
@@ -176,7 +180,7 @@ TEST_F(RedisKvTest, SetIfAbsentHasOneWinnerAcrossWorkers) {
   std::vector<std::thread> threads;
   for (int w = 0; w < kWorkers; ++w) {
     threads.emplace_back([&, w] {
-      asio::io_context io;  // each worker its own loop and connection
+      asio::io_context& io = *loops[w];
       if (!WaitUp(*pool, w, io)) {
         ++failed;
         return;
@@ -195,7 +199,7 @@ TEST_F(RedisKvTest, SetIfAbsentHasOneWinnerAcrossWorkers) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(won.load(), kKeys);
-}
+}  // kv and pool go before the loops (declared first)
 
 TEST_F(RedisKvTest, AStoreThatStopsAnsweringTimesOutAndFallsBack) {
   asio::io_context io;

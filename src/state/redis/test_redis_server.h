@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,9 @@ class RedisServer {
   RedisServer() : port_(FreePort()) {
     pid_ = fork();
     if (pid_ == 0) {
+      // A test process that dies (an abort, a sanitizer report) takes its server with it: a
+      // server left behind would hold the test runner's output pipe open.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       const std::string p = std::to_string(port_);
       execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save",
              "", "--appendonly", "no", nullptr);
