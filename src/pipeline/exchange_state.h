@@ -11,8 +11,10 @@
 #include "core/clock.h"
 #include "http/h1/message_parser.h"
 #include "http/message.h"
+#include "http/proxy_headers.h"
 #include "net/io_buffer.h"
 #include "pipeline/exchange.h"
+#include "upstream/attempts.h"
 #include "upstream/opener.h"
 
 namespace rampart {
@@ -38,27 +40,31 @@ struct ExchangeState {
   explicit ExchangeState(net::BufferPool& pool) : aux(pool), up_in(pool) {}
   http::HeaderList request_headers;
   http::HeaderList response_headers;
-  std::string head_out;   // the response head as sent to the client
-  std::string up_head;    // the request head as sent upstream
-  std::string body;       // request body bytes read and not yet handed upstream (or held)
-  std::string body_in;    // HTTP/1.1: body bytes the parser decoded, not yet taken
-  std::string out_frame;  // response framing (chunks) on its way to the client
-  std::string resp_body;  // response body bytes on their way to the client
-  std::string scratch;    // framing, log lines
-  std::string target;     // the upstream request's path and query
-  net::IoBuffer aux;      // HTTP/1.1: request body reads after the head
-  net::IoBuffer up_in;    // HTTP/1.1 upstream: response bytes
+  std::string head_out;     // the response head as sent to the client
+  std::string up_head;      // the request head as sent upstream
+  std::string body;         // request body bytes read and not yet handed upstream (or held)
+  std::string body_in;      // HTTP/1.1: body bytes the parser decoded, not yet taken
+  std::string out_frame;    // response framing (chunks) on its way to the client
+  std::string resp_body;    // response body bytes on their way to the client
+  std::string resp_parsed;  // HTTP/1.1 upstream: body bytes its parser decoded, not yet taken
+  std::string scratch;      // framing, log lines
+  std::string target;       // the upstream request's path and query
+  net::IoBuffer aux;        // HTTP/1.1: request body reads after the head
+  net::IoBuffer up_in;      // HTTP/1.1 upstream: response bytes
   Exchange ex;
   ExchangeAccounting acct;
   std::array<char, 36> request_id_buf{};
   // HTTP/1.1: the request's parser (writes into request_headers and body). Here rather than in
   // the connection's frame, so that an idle connection does not hold it.
   std::optional<http::h1::RequestParser> parser;
-  // The streams of the exchange's attempts.
+  // The streams of the exchange's attempts, the attempts, and the request they send. Here, not in
+  // the driver's coroutine frames, which stay small enough for Asio's frame recycling.
   std::optional<upstream::Connector> connector;
+  std::optional<upstream::Attempts> attempts;
+  http::UpstreamRequest upstream_request;
 
   upstream::StreamBuffers stream_buffers() noexcept {
-    return {up_in, response_headers, up_head, scratch};
+    return {up_in, response_headers, up_head, scratch, resp_parsed};
   }
 };
 

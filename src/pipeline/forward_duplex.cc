@@ -13,7 +13,7 @@ using upstream::ResponseHead;
 using upstream::Stream;
 using upstream::StreamEnd;
 
-asio::awaitable<void> Forwarder::Duplex(http::UpstreamRequest ur, Downstream::Duplex& dd) {
+asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstream::Duplex& dd) {
   upstream::Attempts& attempts = *attempts_;
   const upstream::UpstreamSpec& up = *route_->upstream;
   net::Deadline& dl = d_.deadline();

@@ -15,8 +15,9 @@ using upstream::StreamEnd;
 
 asio::awaitable<void> Forwarder::Proxy() {
   const upstream::UpstreamSpec& up = *route_->upstream;
-  http::UpstreamRequest ur = MakeUpstreamRequest(*route_, ex_, env_.site, env_.client_ip,
-                                                 d_.received_protocol(), st_.target);
+  http::UpstreamRequest& ur = st_.upstream_request;
+  ur = MakeUpstreamRequest(*route_, ex_, env_.site, env_.client_ip, d_.received_protocol(),
+                           st_.target);
   // The upstream request's framing is rampart's: the client's length, else the length of a body
   // held whole, else chunked.
   if (d_.has_body() && !ur.content_length) {
@@ -31,8 +32,8 @@ asio::awaitable<void> Forwarder::Proxy() {
     st_.connector.emplace(env_.loop, env_.pools, env_.worker, d_.deadline(), st_.stream_buffers());
     opener = &*st_.connector;
   }
-  attempts_.emplace(up, *opener, env_.loop, env_.worker, env_.pools.http1,
-                    env_.pools.rr_position(up.name), env_.pools.rng, ex_.method);
+  attempts_ = &st_.attempts.emplace(up, *opener, env_.loop, env_.worker, env_.pools.http1,
+                                    env_.pools.rr_position(up.name), env_.pools.rng, ex_.method);
   st_.acct.upstream_name = up.name;
   st_.acct.upstream_start = env_.loop.now();
   Downstream::Duplex* dd = up.http2 ? d_.duplex() : nullptr;
@@ -40,7 +41,7 @@ asio::awaitable<void> Forwarder::Proxy() {
   return Sequential(ur);
 }
 
-asio::awaitable<void> Forwarder::Sequential(http::UpstreamRequest ur) {
+asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   upstream::Attempts& attempts = *attempts_;
   std::string& body = st_.body;  // read from the client, not yet handed upstream
   d_.TakeBody(body);

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <optional>
 #include <string_view>
 
 #include "pipeline/forward.h"
@@ -54,11 +53,11 @@ class Forwarder {
   // The upstream request and the attempts; returns the transfer loop to await (not a coroutine
   // itself: one frame fewer per exchange).
   boost::asio::awaitable<void> Proxy();
-  boost::asio::awaitable<void> Sequential(http::UpstreamRequest request);
+  boost::asio::awaitable<void> Sequential(const http::UpstreamRequest& request);
   // The response after its head: gates, then the head and body to the client.
   boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
   // --- forward_duplex.cc ---
-  boost::asio::awaitable<void> Duplex(http::UpstreamRequest request, Downstream::Duplex& dd);
+  boost::asio::awaitable<void> Duplex(const http::UpstreamRequest& request, Downstream::Duplex& dd);
 
   Downstream& d_;
   ExchangeState& st_;
@@ -70,8 +69,8 @@ class Forwarder {
   bool replaced_ = false;       // a response gate replaced the answer (once)
   bool head_sent_ = false;      // a response head went to the client
   bool done_ = false;
-  int status_ = 0;  // the status sent (or about to be)
-  std::optional<upstream::Attempts> attempts_;
+  int status_ = 0;                          // the status sent (or about to be)
+  upstream::Attempts* attempts_ = nullptr;  // in st_, once the upstream phase began
 };
 
 }  // namespace rampart

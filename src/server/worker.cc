@@ -158,6 +158,7 @@ void Worker::GiveExchangeState(std::unique_ptr<ExchangeState> st) {
   // A pooled state holds no parser and no streams, and no buffer memory (every path that gives
   // one back).
   st->parser.reset();
+  st->attempts.reset();
   st->connector.reset();
   st->aux.Consume(st->aux.size());
   st->aux.ReleaseIfEmpty();

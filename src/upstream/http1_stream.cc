@@ -123,7 +123,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
   boost::system::error_code ec;
   dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
   for (;;) {
-    rp_.emplace(limits, bufs_.headers, parsed_);
+    rp_.emplace(limits, bufs_.headers, bufs_.parsed);
     rp_->set_rechunk(false);
     if (head_request_) rp_->set_no_body();
     while (!rp_->header_done()) {
@@ -153,7 +153,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
     // An interim response (100, 103): dropped; the final one follows.
     in.Consume(consumed);
     consumed = 0;
-    parsed_.clear();
+    bufs_.parsed.clear();
   }
   head_bytes_ = consumed;
   head.status = rp_->status();
@@ -163,7 +163,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
   head.no_body = f == http::h1::BodyFraming::kNone;
   head.until_close = f == http::h1::BodyFraming::kUntilClose;
   if (f == http::h1::BodyFraming::kContentLength) head.content_length = rp_->content_length();
-  MoveAppend(body, parsed_);
+  MoveAppend(body, bufs_.parsed);
   end = rp_->done();
   co_return ExchangeError{};
 }
@@ -202,7 +202,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& en
   if (rp_->failure() != http::ParseFailure::kNone) {
     co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
   }
-  MoveAppend(body, parsed_);
+  MoveAppend(body, bufs_.parsed);
   end = rp_->done();
   co_return ExchangeError{};
 }

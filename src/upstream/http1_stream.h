@@ -25,6 +25,7 @@ struct StreamBuffers {
   http::HeaderList& headers;  // the response head's fields
   std::string& head;          // the request head as sent
   std::string& scratch;       // chunk framing
+  std::string& parsed;        // response body bytes the parser decoded, not yet taken
 };
 
 class Http1Stream final : public Stream {
@@ -68,7 +69,6 @@ class Http1Stream final : public Stream {
   StreamBuffers bufs_;
   std::unique_ptr<UpstreamConnection> conn_;
   std::optional<http::h1::ResponseParser> rp_;
-  std::string parsed_;          // the parser's decoded body bytes
   std::size_t head_bytes_ = 0;  // the head at bufs_.in's front, until released
   bool reused_ = false;
   bool chunked_ = false;

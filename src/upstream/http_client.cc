@@ -177,9 +177,9 @@ asio::awaitable<ClientResponse> HttpClient::Fetch(ClientRequest request) {
 
   net::IoBuffer in(loop_.buffers());
   http::HeaderList response_headers;
-  std::string head, scratch;
+  std::string head, scratch, parsed;
   Http1Stream stream(loop_, pool_, spec, ep, pool_.For(ep), spec.stats->slot(0), active.dl,
-                     {in, response_headers, head, scratch});
+                     {in, response_headers, head, scratch, parsed});
   active.stream = &stream;
   auto fail = [&](const ExchangeError& e) {
     out.status = 0;
