@@ -92,7 +92,19 @@ asio::awaitable<void> Http2Stream::Wait() {
 }
 
 asio::awaitable<void> Http2Stream::Run() {
-  co_await Handle();
+  server::Worker& w = conn.worker();
+  const Peer& peer = conn.peer();
+  // Lives in this frame, the stream's one, for the exchange: the driver's frame is the only other.
+  ForwardEnv env{w.loop(),
+                 w.index(),
+                 snap->site,
+                 w.stats(),
+                 w.access_log(),
+                 w.pools(),
+                 {peer.ip, peer.port, conn.listener(), "HTTP/2"},
+                 peer.ip,
+                 nullptr};
+  co_await Handle(env);
   // The response is queued; the stream lives until nghttp2 has sent it (or the client reset it),
   // bounded by send_timeout per wait for a client that stops reading.
   while (!closed) {
@@ -107,7 +119,7 @@ asio::awaitable<void> Http2Stream::Run() {
   conn.StreamDone(this);  // frees this stream: nothing may follow
 }
 
-asio::awaitable<void> Http2Stream::Handle() {
+asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   ExchangeState& s = *st;
   Exchange& ex = s.ex;
   server::Worker& w = conn.worker();
@@ -141,15 +153,6 @@ asio::awaitable<void> Http2Stream::Handle() {
   }
   s.acct.bytes_in = header_list_bytes;
 
-  ForwardEnv env{w.loop(),
-                 w.index(),
-                 snap->site,
-                 w.stats(),
-                 w.access_log(),
-                 w.pools(),
-                 {peer.ip, peer.port, conn.listener(), "HTTP/2"},
-                 peer.ip,
-                 nullptr};
   const auto& limits = l->limits;
   std::uint64_t content_length = 0;
   const std::string_view cl = s.request_headers.Get("content-length");
@@ -157,29 +160,31 @@ asio::awaitable<void> Http2Stream::Handle() {
   auto refuse = [&](int status, std::string_view reason, std::string_view message) {
     return Refuse(*this, s, env, status, reason, message);
   };
-  if (head_too_large) {
-    co_await refuse(431, "headers_too_large", "header list too large");
-  } else if (head_malformed_ || path_.empty() || (path_[0] != '/' && path_ != "*")) {
-    co_await refuse(400, "bad_request", "malformed request head");
-  } else if (method_ == "CONNECT") {
-    co_await refuse(501, "not_implemented", "CONNECT is not supported");
-  } else if (ex.authority.empty()) {
-    co_await refuse(400, "bad_request", "no :authority or Host");
-  } else if ((!authority_.empty() && !http::IsValidAuthority(authority_)) ||
-             (s.request_headers.Has("host") && !http::IsValidAuthority(host_header))) {
-    co_await refuse(400, "bad_request", "invalid :authority or Host");
-  } else if (AuthorityConflicts(authority_, host_header)) {
-    co_await refuse(400, "bad_request", "Host differs from :authority");
-  } else if (path_.size() > limits.max_request_line_bytes) {
-    co_await refuse(414, "uri_too_long", "request target too long");
-  } else if (ex.path != "*" && http::HasDotSegment(ex.path)) {
-    co_await refuse(400, "bad_request", "path has '.' or '..' segments");
-  } else if (body_too_large_ ||
-             (limits.max_body_bytes != 0 && content_length > limits.max_body_bytes)) {
-    co_await refuse(413, "body_too_large", "request body too large");
-  } else {
-    co_await Forward(*this, s, env);
+  // Not a coroutine: it returns the driver's (or the refusal's) own, so a stream costs one frame
+  // fewer.
+  if (head_too_large) return refuse(431, "headers_too_large", "header list too large");
+  if (head_malformed_ || path_.empty() || (path_[0] != '/' && path_ != "*")) {
+    return refuse(400, "bad_request", "malformed request head");
   }
+  if (method_ == "CONNECT") return refuse(501, "not_implemented", "CONNECT is not supported");
+  if (ex.authority.empty()) return refuse(400, "bad_request", "no :authority or Host");
+  if ((!authority_.empty() && !http::IsValidAuthority(authority_)) ||
+      (s.request_headers.Has("host") && !http::IsValidAuthority(host_header))) {
+    return refuse(400, "bad_request", "invalid :authority or Host");
+  }
+  if (AuthorityConflicts(authority_, host_header)) {
+    return refuse(400, "bad_request", "Host differs from :authority");
+  }
+  if (path_.size() > limits.max_request_line_bytes) {
+    return refuse(414, "uri_too_long", "request target too long");
+  }
+  if (ex.path != "*" && http::HasDotSegment(ex.path)) {
+    return refuse(400, "bad_request", "path has '.' or '..' segments");
+  }
+  if (body_too_large_ || (limits.max_body_bytes != 0 && content_length > limits.max_body_bytes)) {
+    return refuse(413, "body_too_large", "request body too large");
+  }
+  return Forward(*this, s, env);
 }
 
 std::optional<std::uint64_t> Http2Stream::declared_length() const noexcept {

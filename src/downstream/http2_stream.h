@@ -20,6 +20,7 @@
 #include "net/deadline.h"
 #include "pipeline/downstream.h"
 #include "pipeline/exchange_state.h"
+#include "pipeline/forward.h"
 
 namespace rampart::server {
 struct Snapshot;
@@ -108,7 +109,8 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   void EndBody() noexcept { body_done_ = true; }
 
  private:
-  boost::asio::awaitable<void> Handle();
+  // Fills the exchange from the head and checks it: the driver's awaitable, or a refusal's.
+  boost::asio::awaitable<void> Handle(ForwardEnv& env);
   // The response head (an HTTP/1.1 head, translated); a body follows from `resp` unless
   // `end_stream`.
   bool Submit(std::string_view h1_head, bool end_stream);
