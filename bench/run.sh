@@ -2,7 +2,8 @@
 # `make bench`: rampart side by side with nginx and HAProxy (Debian packages, one worker each,
 # upstream keep-alive, no access log), rounds interleaved, through ../shared/bench/peers.sh;
 # then RSS with idle keep-alive connections, plain and TLS (bench/idle_rss.py); then TLS and
-# HTTP/2 (bench/tls_vs_nginx.py, bench/h2_upstream.py); then busy polling off against on
+# HTTP/2 (bench/tls_vs_nginx.py, bench/h2_upstream.py); then the request-body phase's cost
+# (bench/builds_vs_peers.py --probe-hold); then busy polling off against on
 # (bench/busy_poll.py); then what a per-IP rate limit costs end to end
 # (bench/rate_limit_cost.py); then Redis-store decisions against redis-benchmark
 # (bench/redis_decisions.py); then the micro benchmarks.
@@ -33,6 +34,11 @@ python3 bench/tls_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== HTTP/2 to an HTTP/2 origin (nghttpd): rampart protocol: h2, HAProxy proto h2, nginx grpc_pass"
 python3 bench/h2_upstream.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== a route whose gate holds up to 64 KiB of request body (the body phase), 10 KiB POSTs,"
+echo "   against the same route without it (B: rampart_probe with the probe gate, A: rampart)"
+python3 bench/builds_vs_peers.py --a build/release/rampart --b build/release/rampart_probe \
+  --probe-hold --only post10k_ka64 --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== busy polling off and on (10 KiB POSTs, 64 connections): req/s, CPU and wake-ups per request"
 python3 bench/busy_poll.py --duration "$DURATION" --rounds "$ROUNDS"
