@@ -182,7 +182,8 @@ class Rampart:
         while time.monotonic() < deadline:
             try:
                 with open(self.log_path) as f:
-                    lines = [json.loads(l) for l in f if l.strip()]
+                    # A line without its newline is still being written: leave it for the next read.
+                    lines = [json.loads(l) for l in f if l.endswith("\n") and l.strip()]
             except FileNotFoundError:
                 lines = []
             if lines:
