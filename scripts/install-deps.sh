@@ -12,7 +12,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # test and benchmark peers
   redis-server redis-tools curl openssl nginx haproxy wrk nghttp2-client nghttp2-server python3-h2 hyperfine
-  procps iproute2 util-linux python3
+  procps iproute2 util-linux python3 python3-cryptography
 )
 
 missing=()

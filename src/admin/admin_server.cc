@@ -22,10 +22,14 @@ asio::awaitable<void> Serve(tcp::socket socket, std::shared_ptr<AdminHandler> ha
         co_await http::async_read(socket, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     auto& req = parser.get();
-    std::string_view target(req.target().data(), req.target().size());
-    std::string_view path = target.substr(0, target.find('?'));
-    AdminResponse r =
-        (*handler)(std::string_view(req.method_string().data(), req.method_string().size()), path);
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::size_t q = target.find('?');
+    AdminRequest request;
+    request.method.assign(req.method_string().data(), req.method_string().size());
+    request.path.assign(target.substr(0, q));
+    if (q != std::string_view::npos) request.query.assign(target.substr(q + 1));
+    request.body = std::move(req.body());
+    AdminResponse r = co_await (*handler)(std::move(request));
     http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
     res.set(http::field::content_type, r.content_type);
     res.set(http::field::cache_control, "no-store");
@@ -70,6 +74,17 @@ std::unique_ptr<AdminServer> AdminServer::Start(asio::io_context& io, const std:
   }
   asio::co_spawn(io, AcceptLoop(s->acceptor_, s->handler_), asio::detached);
   return s;
+}
+
+std::string AdminError(std::string_view error, std::string_view message) {
+  std::string out = "{\"error\":\"";
+  out += error;
+  out += "\",\"message\":\"";
+  for (char c : message) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out + "\"}\n";
 }
 
 void AdminServer::Stop() {

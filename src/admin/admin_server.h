@@ -1,8 +1,9 @@
 // The admin listener: a small HTTP/1.1 server (Boost.Beast) on the control thread's loop, for
-// /metrics, /healthz, /readyz and /admin/reload. Loopback by default; it never shares a port or
-// a thread with traffic.
+// /metrics, /healthz, /readyz, /admin/reload and the endpoints gates add (admin_actions.h).
+// Loopback by default; it never shares a port or a thread with traffic.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
@@ -10,15 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "admin/admin_actions.h"
+
 namespace rampart::admin {
 
-struct AdminResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-};
-
-using AdminHandler = std::function<AdminResponse(std::string_view method, std::string_view path)>;
+using AdminHandler = std::function<boost::asio::awaitable<AdminResponse>(AdminRequest request)>;
 
 class AdminServer {
  public:

@@ -52,6 +52,26 @@ void ForEachListToken(std::string_view value, Fn&& fn) {
   }
 }
 
+// Calls fn(name, value) for each `name=value` element of a `sep`-separated list (a query string
+// with '&', a Cookie header with ';'), each element trimmed of spaces and tabs; an element
+// without '=' is all name, with an empty value. Stops when fn returns false.
+template <typename Fn>
+void ForEachPair(std::string_view s, char sep, Fn&& fn) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && s[j] != sep) ++j;
+    const std::string_view element = TrimOws(s.substr(i, j - i));
+    i = j + 1;
+    if (element.empty()) continue;
+    std::size_t k = 0;
+    while (k < element.size() && element[k] != '=') ++k;
+    const bool go = k < element.size() ? fn(element.substr(0, k), element.substr(k + 1))
+                                       : fn(element, std::string_view());
+    if (!go) return;
+  }
+}
+
 // Appends `from` to `to` and leaves `from` empty; no copy when `to` is empty (the buffers swap).
 inline void MoveAppend(std::string& to, std::string& from) {
   if (to.empty())

@@ -1,5 +1,6 @@
 // The gate kinds built into rampart. Registration is explicit (not static initialisers), so that
 // linking from a static library cannot silently drop a gate.
+#include "gates/jwt/jwt_gate.h"
 #include "gates/mtls/mtls_gate.h"
 #include "gates/rate_limit/rate_limit_gate.h"
 #include "pipeline/gate_registry.h"
@@ -15,6 +16,7 @@ void GateRegistry::RegisterBuiltins() {
     // The same gate, placed after authentication in the default order (per-principal limits).
     r.Register("rate_limit_identity", rate_limit::MakeRateLimitGate, rate_limit_keys, "rate_limit");
     r.Register("mtls", mtls::MakeMtlsGate, mtls::MtlsFields().Keys());
+    r.Register("jwt", jwt::MakeJwtGate, jwt::JwtKeys());
     return true;
   }();
   (void)once;

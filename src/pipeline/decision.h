@@ -21,7 +21,9 @@ struct StoredResponse {
 };
 
 struct Decision {
-  enum class Kind : std::uint8_t { kContinue, kRespond, kServe, kDrop };
+  // kAwait: only from OnRequestHeaders, "this one needs to wait": the driver then awaits
+  // OnRequestHeadersAsync for it (a gate with a fast path that is mostly synchronous).
+  enum class Kind : std::uint8_t { kContinue, kRespond, kServe, kDrop, kAwait };
 
   Kind kind = Kind::kContinue;
   std::uint16_t status = 0;
@@ -44,6 +46,8 @@ struct Decision {
   static Decision Drop(std::string_view reason) {
     return {Kind::kDrop, 0, reason, {}, {}, nullptr};
   }
+
+  static Decision Await() noexcept { return {Kind::kAwait, 0, {}, {}, {}, nullptr}; }
 
   bool is_continue() const noexcept { return kind == Kind::kContinue; }
 };

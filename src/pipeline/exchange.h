@@ -31,8 +31,12 @@ struct GateNote {
 // read it. Empty principal = anonymous.
 struct Identity {
   std::string principal;
-  std::string api_key;  // the id of the API key that authenticated the request, if any
-  std::vector<std::pair<std::string, std::string>> attributes;  // claims, tier, ...
+  std::string_view method;  // what authenticated it: "jwt", "api_key", "session", "mtls"
+  std::string api_key;      // the id of the API key that authenticated the request, if any
+  std::vector<std::string> roles;
+  std::vector<std::string> scopes;
+  // Claims ("claim.<name>", one entry per item of an array claim), tier, ...
+  std::vector<std::pair<std::string, std::string>> attributes;
 
   std::string_view Attribute(std::string_view name) const noexcept {
     for (const auto& [k, v] : attributes) {
@@ -40,9 +44,24 @@ struct Identity {
     }
     return {};
   }
+  bool HasRole(std::string_view r) const noexcept {
+    for (const auto& x : roles) {
+      if (x == r) return true;
+    }
+    return false;
+  }
+  bool HasScope(std::string_view s) const noexcept {
+    for (const auto& x : scopes) {
+      if (x == s) return true;
+    }
+    return false;
+  }
   void Clear() {
     principal.clear();
+    method = {};
     api_key.clear();
+    roles.clear();
+    scopes.clear();
     attributes.clear();
   }
 };
@@ -96,6 +115,9 @@ struct Exchange {
   // Gates may add request headers for the upstream (e.g. a verified identity). A client-sent
   // header of the same name is never forwarded; an entry with an empty value only removes it.
   std::vector<std::pair<std::string, std::string>> upstream_headers;
+  // Gates may remove query parameters before forwarding (a token passed in the query), by name
+  // (storage owned by the gate).
+  std::vector<std::string_view> query_remove;
   std::vector<GateNote> notes;
   // Gates may add response header lines for the client, each "Name: value\r\n" (RateLimit).
   std::string response_headers;
@@ -119,6 +141,7 @@ struct Exchange {
     route = nullptr;
     identity.Clear();
     upstream_headers.clear();
+    query_remove.clear();
     notes.clear();
     response_headers.clear();
     status = 0;

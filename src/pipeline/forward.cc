@@ -80,6 +80,10 @@ asio::awaitable<Decision> Forwarder::RequestGates() {
       d = co_await gates[i]->OnRequestHeadersAsync(ex_);
     } else {
       d = gates[i]->OnRequestHeaders(ex_);
+      if (d.kind == Decision::Kind::kAwait) d = co_await gates[i]->OnRequestHeadersAsync(ex_);
+    }
+    if (d.kind == Decision::Kind::kAwait) {  // the async phase may not ask again
+      d = Decision::Respond(500, "internal_error", "a gate did not decide");
     }
     if (!d.is_continue()) {
       // A gate may have noted its refusal itself, with a detail.

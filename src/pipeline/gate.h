@@ -54,9 +54,12 @@ class Gate {
   // by their real reason in rampart_http_local_replies_total. Static storage.
   virtual std::span<const std::string_view> Reasons() const noexcept { return {}; }
 
-  // The synchronous path: most gates decide from memory and return here without allocating.
+  // The synchronous path: most gates decide from memory and return here without allocating. A
+  // gate that must sometimes wait returns Decision::Await(), and the driver awaits
+  // OnRequestHeadersAsync instead (a token already verified answers here; one whose keys must
+  // be fetched waits).
   virtual Decision OnRequestHeaders(Exchange&) noexcept { return Decision::Continue(); }
-  // Gates that must wait for I/O (a shared store, a key server) declare async_request.
+  // Gates that always wait for I/O (a shared store) declare async_request; it is awaited alone.
   virtual boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept {
     co_return OnRequestHeaders(ex);
   }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/admin_actions.h"
 #include "config/yaml_reader.h"
 #include "core/kind_registry.h"
 #include "pipeline/gate.h"
@@ -34,6 +35,7 @@ struct GateContext {
   observe::Metrics& metrics;
   state::Stores& stores;
   Services& services;
+  admin::AdminActions& admin;  // endpoints the gate adds to the admin listener
 };
 
 // Reads the gate's settings and builds the gate; returns null after reporting errors.

@@ -1,5 +1,6 @@
 #include "pipeline/upstream_request.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace rampart {
@@ -19,9 +20,26 @@ http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exch
   } else {
     target.append(ex.path);
   }
-  if (!ex.query.empty()) {
+  if (!ex.query.empty() && ex.query_remove.empty()) {
     target.push_back('?');
     target.append(ex.query);
+  } else if (!ex.query.empty()) {
+    // Parameters a gate took out (a token) are not forwarded; the others keep their order and
+    // their bytes.
+    const std::size_t start = target.size();
+    std::string_view q = ex.query;
+    while (!q.empty()) {
+      const std::size_t amp = std::min(q.find('&'), q.size());
+      const std::string_view param = q.substr(0, amp);
+      q.remove_prefix(std::min(amp + 1, q.size()));
+      const std::string_view name = param.substr(0, param.find('='));
+      if (std::find(ex.query_remove.begin(), ex.query_remove.end(), name) !=
+          ex.query_remove.end()) {
+        continue;
+      }
+      target.push_back(target.size() == start ? '?' : '&');
+      target.append(param);
+    }
   }
   http::UpstreamRequest ur;
   ur.method = ex.method;

@@ -101,7 +101,7 @@ int Server::Run() {
   if (cfg.admin.enabled) {
     admin_ = admin::AdminServer::Start(
         control_, cfg.admin.host, cfg.admin.port,
-        [this](std::string_view m, std::string_view p) { return HandleAdmin(m, p); }, &error);
+        [this](admin::AdminRequest r) { return HandleAdmin(std::move(r)); }, &error);
     if (!admin_) {
       spdlog::error("admin: cannot listen on {}: {}", cfg.admin.address, error);
       return 1;
@@ -298,29 +298,56 @@ std::string Server::DescribeCertificates() const {
   return out;
 }
 
-admin::AdminResponse Server::HandleAdmin(std::string_view method, std::string_view path) {
+asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest request) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
   if (path == "/admin/certificates" && method == "GET") {
-    return {200, "application/json", DescribeCertificates()};
+    co_return admin::AdminResponse{200, "application/json", DescribeCertificates()};
   }
   if (path == "/metrics" && method == "GET") {
-    return {200, "text/plain; version=0.0.4",
-            metrics_->RenderPrometheus(access_log_ ? access_log_->dropped() : 0)};
+    co_return admin::AdminResponse{
+        200, "text/plain; version=0.0.4",
+        metrics_->RenderPrometheus(access_log_ ? access_log_->dropped() : 0)};
   }
-  if (path == "/healthz" && method == "GET")
-    return {200, "application/json", "{\"status\":\"ok\"}\n"};
+  if (path == "/healthz" && method == "GET") {
+    co_return admin::AdminResponse{200, "application/json", "{\"status\":\"ok\"}\n"};
+  }
   if (path == "/readyz" && method == "GET") {
-    if (draining_) return {503, "application/json", "{\"status\":\"draining\"}\n"};
-    return {200, "application/json", "{\"status\":\"ready\"}\n"};
+    if (draining_) {
+      co_return admin::AdminResponse{503, "application/json", "{\"status\":\"draining\"}\n"};
+    }
+    co_return admin::AdminResponse{200, "application/json", "{\"status\":\"ready\"}\n"};
   }
   if (path == "/admin/reload") {
-    if (method != "POST")
-      return {405, "application/json",
-              "{\"error\":\"method_not_allowed\",\"message\":\"use POST\"}\n"};
-    return Reload();
+    if (method != "POST") {
+      co_return admin::AdminResponse{405, "application/json",
+                                     admin::AdminError("method_not_allowed", "use POST")};
+    }
+    co_return Reload();
   }
-  return {404, "application/json",
-          "{\"error\":\"not_found\",\"message\":\"admin endpoints: /metrics /healthz /readyz "
-          "/admin/reload\"}\n"};
+  // The snapshot is held while its actions run: a reload meanwhile does not free them.
+  std::shared_ptr<const Snapshot> snap = snap_;
+  if (const auto* actions = snap->admin.Find(path)) {
+    co_return co_await RunActions(snap, *actions, request);
+  }
+  std::string list = "/metrics /healthz /readyz /admin/reload /admin/certificates";
+  for (const auto& p : snap->admin.Paths()) list += " " + p;
+  co_return admin::AdminResponse{404, "application/json",
+                                 admin::AdminError("not_found", "admin endpoints: " + list)};
+}
+
+asio::awaitable<admin::AdminResponse> Server::RunActions(
+    std::shared_ptr<const Snapshot> snap,
+    const std::vector<std::pair<std::string, admin::AdminAction>>& actions,
+    const admin::AdminRequest& request) {
+  admin::AdminResponse last{404, "application/json", admin::AdminError("not_found", "")};
+  for (const auto& [key, action] : actions) {
+    // On worker 0's loop, which owns its key-value clients; back here when it is done.
+    last = co_await asio::co_spawn(workers_[0]->io(), action(request), asio::use_awaitable);
+    if (last.status >= 300) break;
+  }
+  (void)snap;
+  co_return last;
 }
 
 }  // namespace rampart::server

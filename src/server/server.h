@@ -32,7 +32,12 @@ class Server {
                     std::string* error);
   // Reload from the config file; on failure the running snapshot stays. Returns a JSON report.
   admin::AdminResponse Reload();
-  admin::AdminResponse HandleAdmin(std::string_view method, std::string_view path);
+  boost::asio::awaitable<admin::AdminResponse> HandleAdmin(admin::AdminRequest request);
+  // The endpoints gates added to the running snapshot, run on worker 0's loop.
+  boost::asio::awaitable<admin::AdminResponse> RunActions(
+      std::shared_ptr<const Snapshot> snap,
+      const std::vector<std::pair<std::string, admin::AdminAction>>& actions,
+      const admin::AdminRequest& request);
   void BeginDrain();
   boost::asio::awaitable<void> WatchCertificates();
   void RenderTlsMetrics(std::string& out) const;

@@ -36,7 +36,8 @@ bool ResolveEndpoint(const config::Endpoint& ep, boost::asio::ip::tcp::endpoint&
 
 std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapshot& snap,
                                             observe::Metrics& metrics, state::Stores& stores,
-                                            Services& services, std::vector<ConfigError>& errors) {
+                                            Services& services, admin::AdminActions& admin,
+                                            std::vector<ConfigError>& errors) {
   auto cr = std::make_unique<CompiledRoute>();
   cr->config = &r;
   cr->name = r.name;
@@ -97,7 +98,7 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
     GateContext ctx{reader,      fmt::format("routes.{}.gates[{}].{}", r.name, i, spec.kind),
                     snap.config, r,
                     metrics,     stores,
-                    services};
+                    services,    admin};
     auto gate = (*factory)(spec.settings, ctx);
     if (gate) gates.emplace_back(GateRank(spec.kind), std::move(gate));
   }
@@ -254,7 +255,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     }
   }
   for (const auto& r : snap->config.routes) {
-    snap->router.Add(CompileRoute(r, *snap, metrics, stores, services, out.errors));
+    snap->router.Add(CompileRoute(r, *snap, metrics, stores, services, snap->admin, out.errors));
   }
   // Local replies by reason: the core ones, then every reason a gate answers with.
   for (int r = 0; r < static_cast<int>(observe::LocalReason::kCount); ++r) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_actions.h"
 #include "config/config.h"
 #include "downstream/http2_counters.h"
 #include "net/tls/server_tls.h"
@@ -33,6 +34,8 @@ struct Snapshot {
   observe::LocalReplyCounters local_replies;
   // What the forwarding driver reads of this snapshot (points into it).
   Site site;
+  // Admin endpoints the gates added (revocations, keys, sessions).
+  admin::AdminActions admin;
 
   const config::Listener* FindListener(std::string_view name) const noexcept;
 };

@@ -155,9 +155,9 @@ class Rampart:
             f.write(text)
         os.replace(self.config_path + ".tmp", self.config_path)
 
-    def admin(self, method, path):
+    def admin(self, method, path, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10 * SLOW)
-        conn.request(method, path)
+        conn.request(method, path, body=body)
         r = conn.getresponse()
         out = (r.status, r.read().decode())
         conn.close()

@@ -38,7 +38,10 @@ Decision MtlsGate::OnRequestHeaders(Exchange& ex) noexcept {
                              "the client certificate's identity is not allowed on this route");
   }
   const std::string& id = ex.peer->spiffe_id.empty() ? ex.peer->subject : ex.peer->spiffe_id;
-  if (ex.identity.principal.empty()) ex.identity.principal = id;
+  if (ex.identity.principal.empty()) {
+    ex.identity.principal = id;
+    ex.identity.method = "mtls";
+  }
   if (!config_.forward_header.empty()) ex.upstream_headers.back().second = id;
   return Decision::Continue();
 }

@@ -110,6 +110,7 @@ bool ReadKeyPart(YamlReader& r, const YAML::Node& n, const std::string& what, Ke
       return false;
     }
     if (out.kind == K::kHeader) out.name = ToLower(out.name);
+    if (out.kind == K::kClaim) out.name = "claim." + out.name;  // as the jwt gate names claims
     return true;
   }
   if (kind == "client_ip_prefix") {

@@ -70,13 +70,13 @@ TEST_F(GateTest, ClientIpPrefixGroupsANetwork) {
 TEST_F(GateTest, KeysFromIdentityAndQuery) {
   auto g = Make("{ rate: 1/h, key: [{ claim: org }, { query: page }, method] }");
   auto ex = Ex();
-  ex.identity.attributes = {{"org", "acme"}};
+  ex.identity.attributes = {{"claim.org", "acme"}};
   ex.query = "a=1&page=2";
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
   EXPECT_FALSE(g->OnRequestHeaders(ex).is_continue());
   ex.query = "page=3";
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
-  ex.identity.attributes = {{"org", "other"}};
+  ex.identity.attributes = {{"claim.org", "other"}};
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
   EXPECT_EQ(QueryParam("x=1&page=22&page=3", "page"), "22");
   EXPECT_EQ(QueryParam("pages=1", "page"), "");

@@ -1,0 +1,4 @@
+// simdjson, included in one place.
+#pragma once
+
+#include <simdjson.h>

@@ -1,0 +1,502 @@
+#include "gates/jwt/jwt_gate.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "core/base64url.h"
+#include "core/strings.h"
+#include "gates/jwt/revoke_endpoint.h"
+#include "gates/jwt/verify.h"
+#include "state/stores.h"
+
+namespace rampart::jwt {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Outcomes as counted: the two passes, then the refusals (which are also the gate's reasons).
+constexpr std::string_view kOutcomes[] = {
+    "pass",
+    "anonymous",
+    "missing_token",
+    "token_too_large",
+    "malformed",
+    "bad_base64",
+    "bad_json",
+    "alg_none",
+    "alg_unsupported",
+    "crit_unsupported",
+    "bad_claim",
+    "unknown_issuer",
+    "alg_not_allowed",
+    "unknown_kid",
+    "no_matching_key",
+    "keys_unavailable",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "issued_in_future",
+    "missing_exp",
+    "lifetime_too_long",
+    "wrong_issuer",
+    "wrong_audience",
+    "missing_claim",
+    "claim_mismatch",
+    "revoked",
+    "revocation_unavailable",
+};
+constexpr std::size_t kFirstReason = 2;
+
+// What the client is told (RFC 6750 §3 error_description: no token or key material).
+std::string_view Describe(std::string_view reason) {
+  if (reason == "missing_token") return "a bearer token is required";
+  if (reason == "token_too_large") return "the token is too large";
+  if (reason == "expired") return "the token has expired";
+  if (reason == "not_yet_valid") return "the token is not valid yet";
+  if (reason == "revoked") return "the token has been revoked";
+  if (reason == "wrong_audience") return "the token is not for this audience";
+  if (reason == "wrong_issuer" || reason == "unknown_issuer")
+    return "the token's issuer is not accepted";
+  if (reason == "keys_unavailable" || reason == "revocation_unavailable") {
+    return "the token cannot be checked right now";
+  }
+  if (reason == "bad_signature") return "the token's signature does not verify";
+  if (reason == "missing_claim" || reason == "claim_mismatch" || reason == "missing_exp" ||
+      reason == "lifetime_too_long" || reason == "issued_in_future" || reason == "bad_claim") {
+    return "the token's claims are not accepted";
+  }
+  return "the token is not valid";
+}
+
+bool HeaderSafe(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
+}
+
+std::string Join(const Claim& c) {
+  if (!c.is_array) return c.text;
+  std::string out;
+  for (const auto& i : c.items) {
+    if (!out.empty()) out += ',';
+    out += i;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::int64_t SystemSeconds() noexcept { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::span<const std::string_view> JwtGate::Outcomes() noexcept { return kOutcomes; }
+
+std::span<const std::string_view> JwtGate::Reasons() const noexcept {
+  return std::span<const std::string_view>(kOutcomes).subspan(kFirstReason);
+}
+
+JwtGate::JwtGate(JwtConfig config, std::vector<Provider> providers,
+                 std::shared_ptr<Revocations> revocations,
+                 std::vector<observe::CounterSeries*> counters, WallSeconds clock)
+    : config_(std::move(config)),
+      providers_(std::move(providers)),
+      revocations_(std::move(revocations)),
+      counters_(std::move(counters)),
+      clock_(clock) {
+  if (config_.cache)
+    cache_ = std::make_unique<TokenCache>(config_.cache_entries, config_.cache_bytes);
+}
+
+void JwtGate::Count(const Exchange& ex, std::string_view outcome) const noexcept {
+  for (std::size_t i = 0; i < std::size(kOutcomes); ++i) {
+    if (kOutcomes[i] == outcome) {
+      if (i < counters_.size() && counters_[i] != nullptr) counters_[i]->Add(ex.worker);
+      return;
+    }
+  }
+}
+
+std::string_view JwtGate::Extract(Exchange& ex, bool& malformed) const noexcept {
+  malformed = false;
+  const http::HeaderList& h = *ex.request_headers;
+  std::string_view token;
+  if (!config_.header.empty()) {
+    int seen = 0;
+    for (const auto& f : h) {
+      if (!IEquals(f.name, config_.header)) continue;
+      if (++seen > 1) {  // two credentials: which one would the origin believe?
+        malformed = true;
+        return {};
+      }
+      std::string_view v = TrimOws(f.value);
+      if (IStartsWith(v, "bearer ")) {
+        v.remove_prefix(7);
+        token = TrimOws(v);
+      } else if (config_.header != "authorization") {
+        token = v;  // a dedicated header carries the bare token
+      }
+    }
+    if (!token.empty()) return token;
+  }
+  // A second token of the same name: which one would the origin believe? Refused.
+  auto take = [&](std::string_view name, std::string_view want, std::string_view value) {
+    if (name != want) return true;
+    if (!token.empty()) {
+      malformed = true;
+      return false;
+    }
+    token = value;
+    return true;
+  };
+  if (!config_.cookie.empty()) {
+    for (const auto& f : h) {
+      if (!IEquals(f.name, "cookie")) continue;
+      ForEachPair(f.value, ';', [&](std::string_view n, std::string_view v) {
+        return take(n, config_.cookie, v);
+      });
+      if (malformed) return {};
+    }
+    if (!token.empty()) return token;
+  }
+  if (!config_.query.empty()) {
+    ForEachPair(ex.query, '&',
+                [&](std::string_view n, std::string_view v) { return take(n, config_.query, v); });
+    if (malformed) return {};
+  }
+  return token;
+}
+
+JwtGate::Step JwtGate::Verify(std::string_view text, std::int64_t now, bool refetched,
+                              std::shared_ptr<const Verified>& out, std::string_view& reason,
+                              std::size_t& provider) const {
+  Token t;
+  if (!ParseToken(text, t, reason)) return Step::kDone;
+  const auto p = std::find_if(providers_.begin(), providers_.end(),
+                              [&](const Provider& x) { return x.config.issuer == t.iss; });
+  if (p == providers_.end()) {
+    reason = "unknown_issuer";
+    return Step::kDone;
+  }
+  provider = static_cast<std::size_t>(p - providers_.begin());
+  if (std::find(p->config.algorithms.begin(), p->config.algorithms.end(), t.alg) ==
+      p->config.algorithms.end()) {
+    reason = "alg_not_allowed";
+    return Step::kDone;
+  }
+  const std::uint64_t generation = p->keys->generation();  // read first: never newer than keys
+  const std::shared_ptr<const KeySet> keys = p->keys->keys();
+  if (!keys) {
+    if (!refetched) return Step::kNeedKeys;
+    reason = "keys_unavailable";
+    return Step::kDone;
+  }
+  bool candidate = false;
+  bool verified = false;
+  keys->ForCandidates(t.kid, t.alg, [&](const Jwk& k) {
+    candidate = true;
+    verified = VerifySignature(t.alg, k, t.signing_input, t.signature);
+    return verified;
+  });
+  if (!candidate) {
+    if (!refetched && !p->keys->spec().url.empty()) return Step::kNeedKeys;
+    reason = t.kid.empty() ? "no_matching_key" : "unknown_kid";
+    return Step::kDone;
+  }
+  if (!verified) {
+    reason = "bad_signature";
+    return Step::kDone;
+  }
+  if (!CheckClaims(t, p->rules, now, reason)) return Step::kDone;
+  auto v = std::make_shared<Verified>();
+  v->provider = provider;
+  v->key_generation = generation;
+  v->exp = t.exp ? *t.exp + p->rules.leeway : now + 300;
+  v->iat = t.iat.value_or(0);
+  v->sub = t.sub;
+  v->jti = t.jti;
+  if (const Claim* c = t.Find(config_.principal_claim); c != nullptr && !c->is_array) {
+    v->principal = c->text;
+  }
+  if (const Claim* c = t.Find(config_.roles_claim); c != nullptr) {
+    if (c->is_array) {
+      v->roles = c->items;
+    } else if (!c->text.empty()) {
+      v->roles.push_back(c->text);
+    }
+  }
+  for (std::string_view name : {"scope", "scp"}) {
+    if (const Claim* c = t.Find(name); c != nullptr) {
+      v->scopes.insert(v->scopes.end(), c->items.begin(), c->items.end());
+      if (!c->is_array && c->items.empty() && !c->text.empty()) v->scopes.push_back(c->text);
+    }
+  }
+  for (const Claim& c : t.claims) {
+    if (c.is_array) {
+      for (const auto& i : c.items) v->attributes.emplace_back("claim." + c.name, i);
+    } else {
+      v->attributes.emplace_back("claim." + c.name, c.text);
+    }
+  }
+  for (const auto& [claim, header] : config_.forward_claims) {
+    const Claim* c = t.Find(claim);
+    if (c == nullptr) continue;
+    std::string value = Join(*c);
+    if (HeaderSafe(value)) v->forward.emplace_back(header, std::move(value));
+  }
+  out = std::move(v);
+  return Step::kDone;
+}
+
+void JwtGate::Apply(Exchange& ex, const Verified& v) const {
+  for (const auto& [header, value] : v.forward) {
+    for (auto& [name, slot] : ex.upstream_headers) {
+      if (name == header && slot.empty()) {
+        slot = value;
+        break;
+      }
+    }
+  }
+  ex.notes.push_back({"jwt", "pass", providers_[v.provider].config.name});
+  Count(ex, "pass");
+  if (!ex.identity.principal.empty()) return;  // an earlier authenticator decided who it is
+  ex.identity.principal = v.principal;
+  ex.identity.method = "jwt";
+  ex.identity.roles = v.roles;
+  ex.identity.scopes = v.scopes;
+  ex.identity.attributes.insert(ex.identity.attributes.end(), v.attributes.begin(),
+                                v.attributes.end());
+}
+
+Decision JwtGate::Refuse(Exchange& ex, std::string_view reason) const {
+  Count(ex, reason);
+  ex.notes.push_back({"jwt", reason, {}});
+  if (reason == "revocation_unavailable" || reason == "keys_unavailable") {
+    return Decision::Respond(503, reason, std::string(Describe(reason)));
+  }
+  std::string challenge = reason == "missing_token"
+                              ? std::string("WWW-Authenticate: Bearer\r\n")
+                              : fmt::format(
+                                    "WWW-Authenticate: Bearer error=\"invalid_token\", "
+                                    "error_description=\"{}\"\r\n",
+                                    Describe(reason));
+  return Decision::Respond(401, reason, std::string(Describe(reason)), std::move(challenge));
+}
+
+std::shared_ptr<const Verified> JwtGate::Cached(const Digest& digest, std::int64_t now) const {
+  std::shared_ptr<const Verified> v = cache_->Find(digest, now);
+  if (v && v->key_generation != providers_[v->provider].keys->generation()) v.reset();
+  return v;
+}
+
+Decision JwtGate::OnRequestHeaders(Exchange& ex) noexcept {
+  // Forwarded claim headers and the query parameter are claimed first, whatever follows: a
+  // client-sent X-User-Id never reaches the origin.
+  for (const auto& [claim, header] : config_.forward_claims)
+    ex.upstream_headers.emplace_back(header, "");
+  if (!config_.query.empty()) ex.query_remove.push_back(config_.query);
+  bool malformed = false;
+  const std::string_view token = Extract(ex, malformed);
+  if (malformed) return Refuse(ex, "malformed");
+  if (token.empty()) {
+    if (config_.allow_anonymous) {
+      Count(ex, "anonymous");
+      return Decision::Continue();
+    }
+    return Refuse(ex, "missing_token");
+  }
+  if (token.size() > config_.max_token_bytes) return Refuse(ex, "token_too_large");
+  if (revocations_) return Decision::Await();  // the store is consulted on every request
+  const std::int64_t now = clock_();
+  std::shared_ptr<const Verified> v;
+  Digest digest{};
+  if (cache_) {
+    digest = TokenDigest(token);
+    v = Cached(digest, now);
+  }
+  if (!v) {
+    std::string_view reason;
+    std::size_t provider = 0;
+    if (Verify(token, now, false, v, reason, provider) == Step::kNeedKeys) return Decision::Await();
+    if (!v) return Refuse(ex, reason);
+    if (cache_) cache_->Insert(digest, v);
+  }
+  Apply(ex, *v);
+  return Decision::Continue();
+}
+
+asio::awaitable<Decision> JwtGate::OnRequestHeadersAsync(Exchange& ex) noexcept {
+  // Entered only after OnRequestHeaders asked (the headers are claimed, the token is there).
+  bool malformed = false;
+  const std::string_view token = Extract(ex, malformed);
+  const std::int64_t now = clock_();
+  std::shared_ptr<const Verified> v;
+  Digest digest{};
+  if (cache_) {
+    digest = TokenDigest(token);
+    v = Cached(digest, now);
+  }
+  if (!v) {
+    std::string_view reason;
+    std::size_t provider = 0;
+    if (Verify(token, now, false, v, reason, provider) == Step::kNeedKeys) {
+      const bool have = providers_[provider].keys->keys() != nullptr;
+      co_await providers_[provider].keys->Refresh(have);
+      Verify(token, now, true, v, reason, provider);
+    }
+    if (!v) co_return Refuse(ex, reason);
+    if (cache_) cache_->Insert(digest, v);
+  }
+  if (revocations_) {
+    const Provider& p = providers_[v->provider];
+    const RevocationVerdict r =
+        co_await revocations_->Check(p.config.issuer, v->sub, v->jti, v->iat, ex.worker);
+    if (r == RevocationVerdict::kRevoked) co_return Refuse(ex, "revoked");
+    if (r == RevocationVerdict::kUnavailable && config_.on_store_failure != StoreFailure::kAllow) {
+      co_return Refuse(ex, "revocation_unavailable");
+    }
+  }
+  Apply(ex, *v);
+  co_return Decision::Continue();
+}
+
+std::vector<std::string> JwtKeys() {
+  std::vector<std::string> keys = JwtFields().Keys();
+  for (const auto& k : ProviderFields().Keys()) keys.push_back(k);
+  for (const auto& k : JwksFields().Keys()) keys.push_back(k);
+  return keys;
+}
+
+namespace {
+
+constexpr observe::CounterDef<2> kRequests{"rampart_jwt_requests_total",
+                                           "jwt gate decisions, by route and outcome.",
+                                           {"route", "outcome"}};
+
+bool ReadSecretFile(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in) {
+    error = fmt::format("cannot read '{}'", path);
+    return false;
+  }
+  out = ss.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return true;
+}
+
+std::size_t HashSize(Alg a) {
+  return a == Alg::kHS256 ? 32 : a == Alg::kHS384 ? 48 : a == Alg::kHS512 ? 64 : 0;
+}
+
+}  // namespace
+
+std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx) {
+  JwtConfig c;
+  if (!JwtFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  c.header = ToLower(c.header);
+  std::vector<JwtGate::Provider> providers;
+  bool ok = true;
+  for (std::size_t i = 0; i < c.providers.size(); ++i) {
+    ProviderConfig& pc = c.providers[i];
+    const std::string where = fmt::format("{}.providers[{}]", ctx.where, i);
+    JwtGate::Provider p;
+    p.rules = pc.Rules();
+    std::string error;
+    if (!pc.hmac_secret_file.empty()) {
+      // A raw shared secret: one oct key, for HS* only.
+      std::string secret;
+      if (!ReadSecretFile(pc.hmac_secret_file, secret, error)) {
+        ctx.reader.Error(settings, fmt::format("{}.hmac_secret_file: {}", where, error));
+        ok = false;
+        continue;
+      }
+      std::string b64;
+      Base64UrlEncode(secret, b64);
+      pc.jwks.inline_json = fmt::format(R"({{"kty":"oct","k":"{}"}})", b64);
+    }
+    const std::string identity = "jwt-keys " + pc.jwks.Identity();
+    auto source = ctx.stores.Local<JwksSource>(
+        identity, [&] { return std::make_shared<JwksSource>(pc.jwks, ctx.services); },
+        {{"rampart_jwt_keys", "gauge", "Verification keys held, by key source."},
+         {"rampart_jwt_key_fetches_total", "counter",
+          "Key set fetches and file reloads, by key source and outcome."}},
+        [src = pc.jwks.Label()](std::weak_ptr<JwksSource> weak) -> state::Stores::Render {
+          const std::string label = observe::EscapeLabelValue(src);
+          return [weak, label](std::string& out, std::string_view family) {
+            auto s = weak.lock();
+            if (!s) return;
+            if (family == "rampart_jwt_keys") {
+              out += fmt::format("rampart_jwt_keys{{source=\"{}\"}} {}\n", label, s->key_count());
+            } else {
+              out += fmt::format(
+                  "rampart_jwt_key_fetches_total{{source=\"{}\",outcome=\"ok\"}} "
+                  "{}\nrampart_jwt_key_fetches_total{{source=\"{}\",outcome="
+                  "\"failed\"}} {}\n",
+                  label, s->fetches_ok(), label, s->fetches_failed());
+            }
+          };
+        });
+    // A source found again (another route, or the snapshot before a reload) is loaded and
+    // running already.
+    if (!source->keys() && pc.jwks.url.empty() && !source->Load(error)) {
+      ctx.reader.Error(settings, fmt::format("{}.jwks: {}", where, error));
+      ok = false;
+      continue;
+    }
+    source->Start();
+    // Secrets shorter than the hash are refused here, not token by token (RFC 7518 §3.2).
+    if (auto keys = source->keys()) {
+      for (Alg a : pc.algorithms) {
+        const std::size_t need = HashSize(a);
+        if (need == 0) continue;
+        for (const Jwk& k : keys->keys) {
+          if (k.type == KeyType::kOct && k.secret.size() < need) {
+            ctx.reader.Error(settings,
+                             fmt::format("{}: an HMAC secret of {} bytes is too short for {} "
+                                         "(at least {})",
+                                         where, k.secret.size(), AlgName(a), need));
+            ok = false;
+          }
+        }
+      }
+    }
+    p.config = pc;
+    p.keys = std::move(source);
+    providers.push_back(std::move(p));
+  }
+  std::shared_ptr<Revocations> revocations;
+  if (c.revocation) {
+    state::KvSpec spec;
+    spec.name = "jwt_revocations";
+    spec.shared = c.revocation_shared;
+    spec.on_failure = c.on_store_failure == StoreFailure::kLocal ? state::KvOnFailure::kLocal
+                                                                 : state::KvOnFailure::kFail;
+    std::string error;
+    auto store = ctx.stores.Kv(spec, ctx.config.state, &error);
+    if (!store) {
+      ctx.reader.Error(settings, fmt::format("{}.revocation: {}", ctx.where, error));
+      ok = false;
+    } else {
+      std::chrono::seconds ttl = c.revocation_ttl;
+      for (const auto& p : c.providers) ttl = std::max(ttl, p.max_lifetime);
+      revocations = std::make_shared<Revocations>(std::move(store), ttl);
+      ctx.admin.Add("/admin/jwt/revoke", spec.shared ? "redis" : "local",
+                    RevokeEndpoint(revocations, SystemSeconds));
+    }
+  }
+  if (!ok) return nullptr;
+  std::vector<observe::CounterSeries*> counters;
+  for (std::string_view o : kOutcomes)
+    counters.push_back(ctx.metrics.Counter(kRequests, {ctx.route.name, o}));
+  return std::make_unique<JwtGate>(std::move(c), std::move(providers), std::move(revocations),
+                                   std::move(counters));
+}
+
+}  // namespace rampart::jwt

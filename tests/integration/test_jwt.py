@@ -1,0 +1,327 @@
+"""The jwt gate end to end: tokens minted here (OpenSSL through python3-cryptography) against a
+real rampart, a JWKS server that rotates its keys and goes away, a recording origin that shows
+what was forwarded, and revocation shared by three instances through a real redis-server."""
+import json
+import os
+import tempfile
+import time
+import unittest
+
+from harness import SLOW, Rampart, RedisServer
+from jwks_server import JwksServer
+from jwt_tokens import Key, b64, claims, jwks, token
+from recording_origin import RecordingOrigin
+
+CONFIG = """
+workers: 2
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+routes:
+  - name: api
+    match: {{ path_prefix: /api }}
+    upstream: app
+    gates:
+      - jwt:
+          providers:
+            - name: main
+              issuer: https://id.test
+              audiences: [api]
+              algorithms: [ES256, RS256, EdDSA]
+              jwks: {{ url: "JWKS_URL", unknown_kid_interval: 0s, min_ttl: 1s }}
+              max_lifetime: 1h
+            - name: partner
+              issuer: https://partner.test
+              algorithms: [HS256]
+              hmac_secret_file: SECRET_FILE
+          query: access_token
+          forward_claims: {{ sub: x-user, tenant: x-tenant }}
+  - name: maybe
+    match: {{ path_prefix: /maybe }}
+    upstream: app
+    gates:
+      - jwt:
+          allow_anonymous: true
+          providers:
+            - issuer: https://id.test
+              audiences: [api]
+              algorithms: [ES256]
+              jwks: {{ url: "JWKS_URL" }}
+upstreams:
+  app:
+    endpoints: [{origin}]
+access_log: {{ path: {log} }}
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+def wait_until(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+class JwtGateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.es = Key("ES256", "es-1")
+        cls.rs = Key("RS256", "rs-1")
+        cls.ed = Key("EdDSA", "ed-1")
+        cls.secret = os.urandom(32)
+        cls.tmp = tempfile.TemporaryDirectory()
+        secret_file = os.path.join(cls.tmp.name, "partner.secret")
+        with open(secret_file, "wb") as f:
+            f.write(cls.secret)
+        cls.jwks = JwksServer(jwks(cls.es, cls.rs, cls.ed))
+        cls.origin = RecordingOrigin()
+        config = CONFIG.replace("JWKS_URL", cls.jwks.url).replace("SECRET_FILE", secret_file)
+        cls.rampart = Rampart(config, cls.origin)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rampart.stop()
+        cls.origin.stop()
+        cls.jwks.stop()
+        cls.tmp.cleanup()
+
+    def request(self, path="/api/x", tok=None, headers=None):
+        """(status, headers, body) of GET `path` with `tok` as a bearer token."""
+        h = dict(headers or {})
+        if tok is not None:
+            h["Authorization"] = "Bearer " + tok
+        c = self.rampart.http()
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        c.close()
+        return out
+
+    def outcome(self, name):
+        return self.rampart.metric(f'rampart_jwt_requests_total{{route="api",outcome="{name}"}}') or 0
+
+    def assert_refused(self, tok, reason, path="/api/refused", status=401):
+        before = self.outcome(reason)
+        self.origin.clear()
+        got, headers, body = self.request(path, tok)
+        self.assertEqual(got, status, (reason, body))
+        self.assertEqual(json.loads(body)["error"], reason)
+        if status == 401:
+            challenge = headers["www-authenticate"]
+            self.assertTrue(challenge.startswith("Bearer"), challenge)
+            if tok:
+                self.assertIn('error="invalid_token"', challenge)
+                self.assertNotIn(tok[:20], challenge)
+        self.assertEqual(self.outcome(reason), before + 1, reason)
+        self.assertEqual(self.origin.snapshot(), [], "a refused request reached the origin")
+
+    def test_valid_tokens_of_every_key_type_pass_and_claims_are_forwarded(self):
+        for key in (self.es, self.rs, self.ed):
+            self.origin.clear()
+            status, _, _ = self.request("/api/ok", token(key, claims(tenant="acme")),
+                                        headers={"X-User": "mallory", "X-Tenant": "evil"})
+            self.assertEqual(status, 200, key.kind)
+            (req,) = self.origin.wait_for(lambda r: len(r) == 1)
+            users = [v for n, v in req.headers if n.lower() == "x-user"]
+            self.assertEqual(users, ["alice"])  # the client's X-User never arrives
+            self.assertEqual(req.header("x-tenant"), "acme")
+        line = [l for l in self.rampart.access_log() if l["path"] == "/api/ok"][-1]
+        self.assertIn("jwt", json.dumps(line))
+
+    def test_query_token_is_removed_before_forwarding(self):
+        self.origin.clear()
+        status, _, _ = self.request("/api/q?a=1&access_token=" + token(self.es) + "&b=2")
+        self.assertEqual(status, 200)
+        (req,) = self.origin.wait_for(lambda r: len(r) == 1)
+        self.assertEqual(req.target, "/api/q?a=1&b=2")
+
+    def test_shared_secret_provider_and_its_boundaries(self):
+        self.assertEqual(self.request("/api/p", token(self.secret, claims(iss="https://partner.test",
+                                                                          aud=None)))[0], 200)
+        # The same HS256 token claiming the main issuer: HS256 is not allowed there.
+        self.assert_refused(token(self.secret, claims()), "alg_not_allowed")
+        # The main provider's key, as the partner: its keys are not the partner's.
+        self.assert_refused(token(self.es, claims(iss="https://partner.test", aud=None)),
+                            "alg_not_allowed")
+
+    def test_standard_attacks_are_refused_with_their_reasons(self):
+        good = token(self.es)
+        head, payload, sig = good.split(".")
+        none_payload = b64(json.dumps(claims()))
+        for spelling in ("none", "None", "NONE", "nOnE"):
+            self.assert_refused(b64(json.dumps({"alg": spelling})) + "." + none_payload + ".c2ln",
+                                "alg_none")
+        self.assert_refused(b64(json.dumps({"alg": "none"})) + "." + none_payload + ".", "malformed")
+        # RS256 -> HS256 with the RSA public key (PEM, and the JWK text) as the HMAC secret.
+        for secret in (self.rs.public_pem(), json.dumps(self.rs.jwk).encode()):
+            self.assert_refused(token(secret, claims(), header={"kid": "rs-1"}), "alg_not_allowed")
+        # ES256: a zero signature, r = s = n, an invalid point is the JWKS's problem (see unit
+        # tests); here the signature forms an attacker can send.
+        self.assert_refused(f"{head}.{payload}.{b64(bytes(64))}", "bad_signature")
+        n = bytes.fromhex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
+        self.assert_refused(f"{head}.{payload}.{b64(n + n)}", "bad_signature")
+        # Tampered payload, stripped signature, bad base64url, a padded part.
+        evil = b64(json.dumps(claims(sub="admin")))
+        self.assert_refused(f"{head}.{evil}.{sig}", "bad_signature")
+        self.assert_refused(f"{head}.{payload}.", "malformed")
+        self.assert_refused(f"{head}.{payload}.{sig}==", "bad_base64")
+        self.assert_refused(f"{head}.{payload}!.{sig}", "bad_base64")
+        # Times and claims.
+        self.assert_refused(token(self.es, claims(lifetime=-120)), "expired")
+        self.assert_refused(token(self.es, claims(nbf=int(time.time()) + 600)), "not_yet_valid")
+        self.assert_refused(token(self.es, claims(iss="https://evil.test")), "unknown_issuer")
+        self.assert_refused(token(self.es, claims(aud="billing")), "wrong_audience")
+        no_exp = claims()
+        del no_exp["exp"]
+        self.assert_refused(token(self.es, no_exp), "missing_exp")
+        self.assert_refused(token(self.es, claims(lifetime=86400)), "lifetime_too_long")
+        dup = json.dumps(claims())[:-1] + ', "sub": "admin"}'
+        self.assert_refused(token(self.es, raw_payload=dup), "bad_json")
+        # Keys the attacker names or brings.
+        attacker = Key("ES256", "evil-1")
+        self.assert_refused(token(attacker), "unknown_kid")
+        for kid in ("../../../../dev/null", "x' UNION SELECT 'secret' --", "es-1\u0000"):
+            self.assert_refused(token(attacker, header={"kid": kid}), "unknown_kid")
+        self.assert_refused(token(attacker, header={"kid": "es-1"}), "bad_signature")
+        self.assert_refused(token(attacker, header={"jku": "http://127.0.0.1:1/evil.json"}),
+                            "unknown_kid")
+        self.assert_refused(token(attacker, header={"kid": "es-1", "x5u": "http://127.0.0.1:1/c"}),
+                            "bad_signature")
+        self.assert_refused(token(attacker, header={"kid": "es-1", "jwk": attacker.jwk}),
+                            "bad_signature")
+        self.assert_refused(token(self.es, header={"crit": ["exp"]}), "crit_unsupported")
+        # Size: over max_token_bytes (8 KiB), and 100 KB (past the header limits: 431).
+        self.assert_refused("a" * 9000, "token_too_large")
+        status, _, _ = self.request("/api/huge", "a" * 100_000)
+        self.assertEqual(status, 431)
+        # No token, and credentials that are not a bearer token.
+        self.assert_refused(None, "missing_token")
+        status, headers, _ = self.request("/api/basic", headers={"Authorization": "Basic YTpi"})
+        self.assertEqual((status, headers["www-authenticate"]), (401, "Bearer"))
+
+    def test_anonymous_route_lets_requests_without_a_token_through(self):
+        self.assertEqual(self.request("/maybe/x")[0], 200)
+        self.assertEqual(self.request("/maybe/x", token(self.es))[0], 200)
+        self.assertEqual(self.request("/maybe/x", token(self.es, claims(lifetime=-120)))[0], 401)
+
+    def test_zz_key_rotation_and_an_unreachable_key_server(self):
+        # A new kid is fetched when a token names it (unknown_kid_interval: 0s here).
+        new = Key("ES256", "es-2")
+        self.jwks.set(jwks(self.es, new))
+        self.assertEqual(self.request("/api/rot", token(new))[0], 200)
+        # es-1 leaves the set: refused once the cached set (max-age 1 s) is refreshed.
+        old_token = token(self.es)
+        self.jwks.set(jwks(new))
+        self.assertTrue(wait_until(lambda: self.request("/api/rot", old_token)[0] == 401, 10))
+        self.assertEqual(self.request("/api/rot", token(self.es))[0], 401)
+        # The server goes away: the last good set keeps serving.
+        failed = 'rampart_jwt_key_fetches_total{source="%s",outcome="failed"}' % self.jwks.url
+        before = self.rampart.metric(failed) or 0
+        self.jwks.stop()
+        try:
+            self.assertTrue(wait_until(lambda: (self.rampart.metric(failed) or 0) > before, 10))
+            self.assertEqual(self.request("/api/rot", token(new))[0], 200)
+            self.assertEqual(self.request("/api/rot", token(self.es))[0], 401)
+        finally:
+            self.jwks.restart()
+            self.jwks.set(jwks(self.es, self.rs, self.ed))
+
+
+REVOCATION = """
+workers: 1
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+routes:
+  - name: api
+    match: {{ path_prefix: /api }}
+    upstream: app
+    gates:
+      - jwt:
+          providers:
+            - issuer: https://id.test
+              algorithms: [ES256]
+              jwks: {{ inline: 'JWKS' }}
+          revocation: {{ store: redis }}
+upstreams:
+  app:
+    endpoints: [{origin}]
+state:
+  redis: {{ address: 127.0.0.1:REDIS, timeout: 200ms, reconnect_interval: 100ms }}
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+class RevocationAcrossInstancesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.key = Key("ES256", "k1")
+        cls.redis = RedisServer()
+        from harness import Origin
+        cls.origin = Origin()
+        config = REVOCATION.replace("JWKS", jwks(cls.key).replace("{", "{{").replace("}", "}}")).replace("REDIS", str(cls.redis.port))
+        cls.instances = [Rampart(config, cls.origin) for _ in range(3)]
+
+    @classmethod
+    def tearDownClass(cls):
+        for r in cls.instances:
+            r.stop()
+        cls.origin.stop()
+        cls.redis.stop()
+
+    def status(self, inst, tok):
+        return inst.get("/api/x", {"Authorization": "Bearer " + tok})
+
+    def revoke(self, body):
+        return self.instances[0].admin("POST", "/admin/jwt/revoke", json.dumps(body))
+
+    def test_revoking_a_jti_takes_effect_on_every_instance_at_its_next_request(self):
+        t = token(self.key, claims(aud=None, jti="tok-1"))
+        other = token(self.key, claims(aud=None, jti="tok-2"))
+        self.assertEqual([self.status(i, t) for i in self.instances], [200, 200, 200])
+        status, body = self.revoke({"iss": "https://id.test", "jti": "tok-1"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([self.status(i, t) for i in self.instances], [401, 401, 401])
+        self.assertEqual([self.status(i, other) for i in self.instances], [200, 200, 200])
+        # Without exp, the entry is kept for the revocation ttl (a day by default); with it, until
+        # the token would have expired anyway (plus five minutes for leeways).
+        ttl = int(self.redis.cli("TTL", "rampart:kv:jwt_revocations:jti:https://id.test|tok-1"))
+        self.assertTrue(86000 < ttl <= 86400, ttl)
+        exp = int(time.time()) + 600
+        self.assertEqual(self.revoke({"iss": "https://id.test", "jti": "tok-3", "exp": exp})[0], 200)
+        ttl = int(self.redis.cli("TTL", "rampart:kv:jwt_revocations:jti:https://id.test|tok-3"))
+        self.assertTrue(800 < ttl <= 900, ttl)
+
+    def test_revoking_a_subject_refuses_tokens_issued_before_the_cut_off(self):
+        old = token(self.key, claims(aud=None, sub="bob"))
+        self.assertEqual(self.status(self.instances[1], old), 200)
+        cut = int(time.time()) + 1
+        status, body = self.revoke({"iss": "https://id.test", "sub": "bob", "before": cut})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([self.status(i, old) for i in self.instances], [401, 401, 401])
+        later = claims(aud=None, sub="bob")
+        later["iat"] = cut + 1
+        self.assertEqual([self.status(i, token(self.key, later)) for i in self.instances],
+                         [200, 200, 200])
+        self.assertEqual(self.status(self.instances[2], token(self.key, claims(aud=None))), 200)
+
+    def test_bad_revocation_requests_are_refused(self):
+        self.assertEqual(self.revoke({"jti": "x"})[0], 400)
+        self.assertEqual(self.revoke({"iss": "https://id.test", "jti": "x", "sub": "y"})[0], 400)
+        self.assertEqual(self.instances[0].admin("POST", "/admin/jwt/revoke", "{")[0], 400)
+        self.assertEqual(self.instances[0].admin("GET", "/admin/jwt/revoke")[0], 405)
+
+    def test_zz_an_unavailable_store_refuses_by_default(self):
+        t = token(self.key, claims(aud=None))
+        self.redis.stop()
+        try:
+            self.assertTrue(wait_until(lambda: self.status(self.instances[0], t) == 503, 10))
+        finally:
+            self.redis.start()
+        self.assertTrue(wait_until(lambda: self.status(self.instances[0], t) == 200, 10))
+
+
+if __name__ == "__main__":
+    unittest.main()
