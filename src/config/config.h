@@ -202,6 +202,12 @@ struct StateConfig {
 
 struct Config {
   std::string file;
+  // `path` as written in this config: relative paths are relative to the config file's folder.
+  std::string Resolve(const std::string& path) const {
+    if (path.empty() || path.front() == '/') return path;
+    const auto slash = file.rfind('/');
+    return slash == std::string::npos ? path : file.substr(0, slash + 1) + path;
+  }
   int workers = 0;  // 0 = one per core
   microseconds drain_timeout = 15s;
   microseconds busy_poll = 30us;  // longest adaptive polling window of an idle worker; 0 = off

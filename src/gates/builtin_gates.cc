@@ -1,5 +1,6 @@
 // The gate kinds built into rampart. Registration is explicit (not static initialisers), so that
 // linking from a static library cannot silently drop a gate.
+#include "gates/api_key/api_key_gate.h"
 #include "gates/authz/authz_gate.h"
 #include "gates/jwt/jwt_gate.h"
 #include "gates/mtls/mtls_gate.h"
@@ -18,6 +19,7 @@ void GateRegistry::RegisterBuiltins() {
     r.Register("rate_limit_identity", rate_limit::MakeRateLimitGate, rate_limit_keys, "rate_limit");
     r.Register("mtls", mtls::MakeMtlsGate, mtls::MtlsFields().Keys());
     r.Register("jwt", jwt::MakeJwtGate, jwt::JwtKeys());
+    r.Register("api_key", api_key::MakeApiKeyGate, api_key::ApiKeyFields().Keys());
     r.Register("authz", authz::MakeAuthzGate, authz::PolicyKeys());
     return true;
   }();

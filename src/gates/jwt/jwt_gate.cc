@@ -408,6 +408,9 @@ std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx) 
     const std::string where = fmt::format("{}.providers[{}]", ctx.where, i);
     JwtGate::Provider p;
     p.rules = pc.Rules();
+    pc.jwks.file = ctx.config.Resolve(pc.jwks.file);
+    pc.jwks.ca_file = ctx.config.Resolve(pc.jwks.ca_file);
+    pc.hmac_secret_file = ctx.config.Resolve(pc.hmac_secret_file);
     std::string error;
     if (!pc.hmac_secret_file.empty()) {
       // A raw shared secret: one oct key, for HS* only.

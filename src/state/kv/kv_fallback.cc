@@ -42,4 +42,9 @@ asio::awaitable<KvResult> KvFallback::Increment(std::string_view key, std::chron
                                      [&](KvStore& s) { return s.Increment(key, ttl, worker); });
 }
 
+asio::awaitable<KvResult> KvFallback::Scan(std::string_view prefix, std::size_t limit, int worker) {
+  co_return co_await Route<KvResult>(worker,
+                                     [&](KvStore& s) { return s.Scan(prefix, limit, worker); });
+}
+
 }  // namespace rampart::state

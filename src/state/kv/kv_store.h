@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rampart::state {
 
@@ -25,8 +26,9 @@ std::string_view KvStatusToken(KvStatus s) noexcept;
 
 struct KvResult {
   KvStatus status = KvStatus::kNotFound;
-  std::string value;        // Get
-  std::int64_t number = 0;  // Increment: the new value
+  std::string value;              // Get
+  std::int64_t number = 0;        // Increment: the new value
+  std::vector<std::string> keys;  // Scan
 };
 
 class KvStore {
@@ -44,6 +46,10 @@ class KvStore {
   // Adds one to a counter (created at 1 with `ttl` when absent): fencing tokens, generations.
   virtual boost::asio::awaitable<KvResult> Increment(std::string_view key,
                                                      std::chrono::milliseconds ttl, int worker) = 0;
+  // Up to `limit` live keys that start with `prefix`, in no order: for admin listings, never the
+  // request path (on Redis it walks the keyspace with SCAN).
+  virtual boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,
+                                                int worker) = 0;
   virtual std::string_view backend() const noexcept = 0;  // "local", "redis"
 };
 

@@ -2,6 +2,7 @@
 // set-if-absent raced by several workers, a server that stops answering, and the fallback).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <thread>
@@ -95,6 +96,19 @@ TEST(LocalKv, SetIfAbsentIsAtomicAcrossThreads) {
   EXPECT_EQ(won.load(), 1000);  // exactly one winner per key
 }
 
+TEST(LocalKv, ScanFindsLiveKeysByPrefix) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  asio::io_context io;
+  kv.SetNow("key:a", "1", milliseconds(100), false);
+  kv.SetNow("key:b", "1", milliseconds(10), false);
+  kv.SetNow("id:a", "1", milliseconds(100), false);
+  now += milliseconds(10);  // key:b expired
+  KvResult r = Await(io, kv.Scan("key:", 100, 0));
+  EXPECT_EQ(r.keys, std::vector<std::string>{"key:a"});
+  EXPECT_EQ(Await(io, kv.Scan("", 1, 0)).keys.size(), 1u);  // the limit
+}
+
 class RedisKvTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
@@ -149,6 +163,28 @@ TEST_F(RedisKvTest, SetGetDeleteAndExpiry) {
     s = Await(io, kv.Get("short", 0)).status;
   }
   EXPECT_EQ(s, KvStatus::kNotFound);
+}
+
+TEST_F(RedisKvTest, ScanWalksTheStoresKeysOnly) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t*[x]:");  // glob characters in the namespace are literal
+  RedisKv other(pool, "tt:");
+  for (int i = 0; i < 1200; ++i) {
+    ASSERT_EQ(Await(io, kv.Set("key:" + std::to_string(i), "v", milliseconds(60000), 0)),
+              KvStatus::kOk);
+  }
+  ASSERT_EQ(Await(io, kv.Set("id:1", "v", milliseconds(60000), 0)), KvStatus::kOk);
+  ASSERT_EQ(Await(io, other.Set("key:x", "v", milliseconds(60000), 0)), KvStatus::kOk);
+  KvResult r = Await(io, kv.Scan("key:", 100000, 0));
+  ASSERT_EQ(r.status, KvStatus::kOk);
+  std::sort(r.keys.begin(), r.keys.end());
+  r.keys.erase(std::unique(r.keys.begin(), r.keys.end()), r.keys.end());  // SCAN may repeat
+  EXPECT_EQ(r.keys.size(), 1200u);
+  EXPECT_TRUE(std::all_of(r.keys.begin(), r.keys.end(),
+                          [](const std::string& k) { return k.starts_with("key:"); }));
+  EXPECT_EQ(Await(io, kv.Scan("key:", 10, 0)).keys.size(), 10u);
 }
 
 TEST_F(RedisKvTest, SetIfAbsentAndIncrement) {

@@ -93,6 +93,19 @@ std::size_t LocalKv::size() const {
 
 boost::asio::awaitable<KvResult> LocalKv::Get(std::string_view key, int) { co_return GetNow(key); }
 
+boost::asio::awaitable<KvResult> LocalKv::Scan(std::string_view prefix, std::size_t limit, int) {
+  KvResult out{KvStatus::kOk, {}, 0};
+  const SteadyTime now = clock_();
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    for (const auto& [k, e] : s.map) {
+      if (out.keys.size() >= limit) co_return out;
+      if (e.expires > now && std::string_view(k).starts_with(prefix)) out.keys.push_back(k);
+    }
+  }
+  co_return out;
+}
+
 boost::asio::awaitable<KvStatus> LocalKv::Set(std::string_view key, std::string_view value,
                                               std::chrono::milliseconds ttl, int) {
   co_return SetNow(key, value, ttl, false);

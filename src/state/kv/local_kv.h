@@ -29,6 +29,8 @@ class LocalKv final : public KvStore {
   boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
+  boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,
+                                        int worker) override;
   std::string_view backend() const noexcept override { return "local"; }
 
   // The same operations without a coroutine (the store never waits).

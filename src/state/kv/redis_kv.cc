@@ -84,4 +84,32 @@ asio::awaitable<KvResult> RedisKv::Increment(std::string_view key, std::chrono::
   co_return KvResult{KvStatus::kOk, std::to_string(r.integer), r.integer};
 }
 
+asio::awaitable<KvResult> RedisKv::Scan(std::string_view prefix, std::size_t limit, int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvResult{KvStatus::kUnavailable, {}, 0};
+  // MATCH is a glob: the literal prefix has its special characters escaped.
+  std::string pattern;
+  for (char ch : prefix_ + std::string(prefix)) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') pattern += '\\';
+    pattern += ch;
+  }
+  pattern += '*';
+  KvResult out{KvStatus::kOk, {}, 0};
+  std::string cursor = "0";
+  do {
+    boost::system::error_code ec;
+    const std::vector<std::string_view> argv = {"SCAN", cursor, "MATCH", pattern, "COUNT", "500"};
+    redis::Reply r = co_await c->Call(argv, ec);
+    if (ec || r.is_error() || r.type != redis::Reply::Type::kArray || r.elements.size() != 2) {
+      co_return KvResult{KvStatus::kUnavailable, {}, 0};
+    }
+    cursor = std::move(r.elements[0].str);
+    for (auto& k : r.elements[1].elements) {
+      if (out.keys.size() >= limit) co_return out;
+      if (k.str.size() >= prefix_.size()) out.keys.push_back(k.str.substr(prefix_.size()));
+    }
+  } while (cursor != "0");
+  co_return out;
+}
+
 }  // namespace rampart::state
