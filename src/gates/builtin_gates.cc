@@ -5,6 +5,7 @@
 #include "gates/jwt/jwt_gate.h"
 #include "gates/mtls/mtls_gate.h"
 #include "gates/rate_limit/rate_limit_gate.h"
+#include "gates/session/session_gate.h"
 #include "pipeline/gate_registry.h"
 
 namespace rampart {
@@ -20,6 +21,7 @@ void GateRegistry::RegisterBuiltins() {
     r.Register("mtls", mtls::MakeMtlsGate, mtls::MtlsFields().Keys());
     r.Register("jwt", jwt::MakeJwtGate, jwt::JwtKeys());
     r.Register("api_key", api_key::MakeApiKeyGate, api_key::ApiKeyFields().Keys());
+    r.Register("session", session::MakeSessionGate, session::SessionFields().Keys());
     r.Register("authz", authz::MakeAuthzGate, authz::PolicyKeys());
     return true;
   }();

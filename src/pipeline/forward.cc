@@ -144,12 +144,16 @@ asio::awaitable<void> Forwarder::Answer(const Decision& dec) {
   co_await Reply(dec.status, dec.reason, dec.message, dec.headers);
 }
 
-Decision Forwarder::ResponseGates() {
+Decision Forwarder::ResponseGatesFrom(std::size_t top) {
   // A replacement is seen by the gates too (they may add headers to it); it cannot be replaced
   // again.
-  for (std::size_t i = ran_; i-- > 0;) {
+  for (std::size_t i = top; i-- > 0;) {
     ex_.gate_index = i;
     Decision d = route_->gates[i]->OnResponseHeaders(ex_);
+    if (d.kind == Decision::Kind::kAwait) {
+      resp_await_ = i;
+      return d;
+    }
     if (!d.is_continue() && !replaced_) {
       replaced_ = true;
       ex_.notes.push_back({route_->gates[i]->Name(), d.reason, "response replaced"});
@@ -157,6 +161,24 @@ Decision Forwarder::ResponseGates() {
     }
   }
   return Decision::Continue();
+}
+
+asio::awaitable<Decision> Forwarder::ResponseGatesAsync() {
+  for (;;) {
+    const std::size_t i = resp_await_;
+    ex_.gate_index = i;
+    Decision d = co_await route_->gates[i]->OnResponseHeadersAsync(ex_);
+    if (d.kind == Decision::Kind::kAwait) {  // the async phase may not ask again
+      d = Decision::Respond(500, "internal_error", "a gate did not decide");
+    }
+    if (!d.is_continue() && !replaced_) {
+      replaced_ = true;
+      ex_.notes.push_back({route_->gates[i]->Name(), d.reason, "response replaced"});
+      co_return d;
+    }
+    d = ResponseGatesFrom(i);
+    if (d.kind != Decision::Kind::kAwait) co_return d;
+  }
 }
 
 void Forwarder::TapResponse(std::string_view piece, bool end) noexcept {
@@ -172,7 +194,9 @@ asio::awaitable<void> Forwarder::Reply(int status, std::string_view reason,
                                        std::string_view message, std::string_view headers) {
   ex_.status = status;
   ex_.response = {status, nullptr, reason};
-  if (Decision r = ResponseGates(); !r.is_continue()) {
+  Decision r = ResponseGates();
+  if (r.kind == Decision::Kind::kAwait) r = co_await ResponseGatesAsync();
+  if (!r.is_continue()) {
     co_await Answer(r);
     co_return;
   }
@@ -191,7 +215,9 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
                                        std::string_view headers) {
   ex_.status = r.status;
   ex_.response = {r.status, nullptr, reason};
-  if (Decision g = ResponseGates(); !g.is_continue()) {
+  Decision g = ResponseGates();
+  if (g.kind == Decision::Kind::kAwait) g = co_await ResponseGatesAsync();
+  if (!g.is_continue()) {
     co_await Answer(g);
     co_return;
   }

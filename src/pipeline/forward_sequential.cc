@@ -136,7 +136,9 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
   ex_.status = head.status;
   ex_.response = {head.status, head.headers, {}};
   if (ran_ > 0) {
-    if (Decision r = ResponseGates(); !r.is_continue()) {
+    Decision r = ResponseGates();
+    if (r.kind == Decision::Kind::kAwait) r = co_await ResponseGatesAsync();
+    if (!r.is_continue()) {
       s.End(StreamEnd::kClose);
       attempts.Finished({});
       co_await Answer(r);

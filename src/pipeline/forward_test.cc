@@ -51,6 +51,10 @@ struct ProbeGate final : public Gate {
                    (ex.response.from_origin() ? "" : ":own"));
     return on_response ? on_response(ex) : Decision::Continue();
   }
+  asio::awaitable<Decision> OnResponseHeadersAsync(Exchange& ex) noexcept override {
+    log_.push_back("resp-async:" + name_);
+    co_return on_response_async ? on_response_async(ex) : Decision::Continue();
+  }
   void OnResponseBody(Exchange&, std::string_view piece, bool end) noexcept override {
     log_.push_back("tap:" + name_ + ":" + std::string(piece) + (end ? ":end" : ""));
   }
@@ -66,6 +70,7 @@ struct ProbeGate final : public Gate {
   bool throw_async = false;
   std::function<Decision(Exchange&)> on_request;
   std::function<Decision(Exchange&)> on_response;
+  std::function<Decision(Exchange&)> on_response_async;
 };
 
 // --- The client side ---
@@ -373,6 +378,29 @@ TEST(Forward, ResponseGateReplacesRampartsOwn502) {
   EXPECT_EQ(h.Only("stored:"), (Log{"stored:200:[]"}));
   EXPECT_TRUE(h.Only("local:").empty());
   EXPECT_EQ(h.Only("done:"), (Log{"done:fallback:200::1:slot7"}));
+}
+
+TEST(Forward, ResponseGateMayAwaitForOneResponse) {
+  Harness h;
+  h.AddGate("a");
+  ProbeGate& b = h.AddGate("b");
+  ProbeGate& c = h.AddGate("c");
+  b.on_response = [](Exchange&) { return Decision::Await(); };
+  b.on_response_async = [](Exchange& ex) {
+    ex.response_headers += "Set-Cookie: s=1\r\n";
+    return Decision::Continue();
+  };
+  c.on_response = b.on_response;
+  c.on_response_async = [](Exchange&) { return Decision::Await(); };  // may not ask twice
+  h.opener.scripts = {Script{.body = {"o"}}};
+  h.Run();
+  // c's second request to wait replaces the answer with a 500, which passes the gates again
+  // (b awaits once more for it) without being replaced twice.
+  EXPECT_EQ(h.Only("resp"), (Log{"resp:c:200", "resp-async:c", "resp:c:500:own", "resp-async:c",
+                                 "resp:b:500:own", "resp-async:b", "resp:a:500:own"}));
+  EXPECT_EQ(h.Only("done:"),
+            (Log{"done:c:500:internal_error:1:slot7", "done:b:500:internal_error:1:slot7",
+                 "done:a:500:internal_error:1:slot7"}));
 }
 
 TEST(Forward, RequestGateServesAStoredResponse) {

@@ -43,8 +43,11 @@ class Forwarder {
   // there), or the end of the response (when a head went out already).
   boost::asio::awaitable<void> Fail(const http::ExchangeError& e);
   // OnResponseHeaders for the gates that ran, on what ex_.response describes; a gate's
-  // replacement (once per exchange), else Continue.
-  Decision ResponseGates();
+  // replacement (once per exchange), else Continue; Await when a gate asked to wait: then
+  // ResponseGatesAsync finishes the pass.
+  Decision ResponseGates() { return ResponseGatesFrom(ran_); }
+  Decision ResponseGatesFrom(std::size_t top);
+  boost::asio::awaitable<Decision> ResponseGatesAsync();
   void TapResponse(std::string_view piece, bool end) noexcept;
   void Complete(int status, std::string_view error);
   void CountLocal(std::string_view reason) noexcept;
@@ -67,6 +70,7 @@ class Forwarder {
   std::size_t ran_ = 0;         // gates whose request phase ran
   bool body_complete_ = false;  // the hold phase read the whole body
   bool replaced_ = false;       // a response gate replaced the answer (once)
+  std::size_t resp_await_ = 0;  // the response gate that asked to wait
   bool head_sent_ = false;      // a response head went to the client
   bool done_ = false;
   int status_ = 0;                          // the status sent (or about to be)

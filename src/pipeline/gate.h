@@ -70,7 +70,12 @@ class Gate {
   }
   // ex.response says what is about to be sent; the gate may add headers (ex.response_headers),
   // remove the origin's (ex.response_remove), or replace the answer (Respond or Serve).
+  // Returning Decision::Await() (for this response only: a session to write to a store) makes
+  // the driver await OnResponseHeadersAsync for this gate, which may not ask again.
   virtual Decision OnResponseHeaders(Exchange&) noexcept { return Decision::Continue(); }
+  virtual boost::asio::awaitable<Decision> OnResponseHeadersAsync(Exchange&) noexcept {
+    co_return Decision::Continue();
+  }
   virtual void OnResponseBody(Exchange&, std::string_view piece, bool end) noexcept {
     (void)piece, (void)end;
   }

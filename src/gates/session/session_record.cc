@@ -1,0 +1,76 @@
+#include "gates/session/session_record.h"
+
+#include <fmt/format.h>
+
+#include "core/json_strict.h"
+#include "core/secrets.h"
+#include "core/strings.h"
+
+namespace rampart::session {
+
+namespace {
+
+void List(std::string& out, const std::vector<std::string>& v) {
+  out += '[';
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    AppendJsonEscaped(out, v[i]);
+    out += '"';
+  }
+  out += ']';
+}
+
+bool ReadList(simdjson::dom::object o, std::string_view key, std::vector<std::string>& out) {
+  auto v = o.at_key(key);
+  if (v.error()) return true;
+  if (!v.value_unsafe().is_array()) return false;
+  for (auto item : AsArray(v.value_unsafe())) {
+    std::string_view s;
+    if (item.get_string().get(s)) return false;
+    out.emplace_back(s);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Encode(const Record& r) {
+  std::string out = "{\"p\":\"";
+  AppendJsonEscaped(out, r.principal);
+  out += "\",\"r\":";
+  List(out, r.roles);
+  out += ",\"s\":";
+  List(out, r.scopes);
+  out += fmt::format(",\"c\":{},\"l\":{}}}", r.created, r.last);
+  return out;
+}
+
+bool Decode(std::string_view json, Record& out) {
+  thread_local StrictJson parser;
+  simdjson::dom::element root;
+  std::string_view error;
+  if (!parser.Parse(json, root, error) || !root.is_object()) return false;
+  const simdjson::dom::object o = AsObject(root);
+  out.principal.assign(JsonString(o, "p"));
+  auto c = o.at_key("c");
+  auto l = o.at_key("l");
+  return !out.principal.empty() && ReadList(o, "r", out.roles) && ReadList(o, "s", out.scopes) &&
+         !c.error() && !c.value_unsafe().get_int64().get(out.created) && !l.error() &&
+         !l.value_unsafe().get_int64().get(out.last);
+}
+
+std::string SessionKey(std::string_view id) { return "s:" + Hex(Sha256(id)); }
+std::string PrincipalKey(std::string_view principal) { return "p:" + std::string(principal); }
+
+bool WellFormedId(std::string_view id) noexcept {
+  if (id.size() != 43) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace rampart::session

@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+
+#include "gates/session/session_gate.h"
+#include "state/kv/local_kv.h"
+
+namespace rampart::session {
+namespace {
+
+namespace asio = boost::asio;
+
+std::int64_t g_now = 1'800'000'000'000;
+std::int64_t FakeMillis() { return g_now; }
+
+class SessionGateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_now = 1'800'000'000'000;
+    store_ = std::make_shared<state::LocalKv>(1000);
+    SessionConfig c;
+    c.idle_timeout = std::chrono::seconds(600);
+    c.absolute_timeout = std::chrono::seconds(3600);
+    c.forward_header = "x-user";
+    gate_ = std::make_unique<SessionGate>(c, store_, std::vector<observe::CounterSeries*>{},
+                                          FakeMillis);
+    c.allow_anonymous = true;  // the login route
+    login_ = std::make_unique<SessionGate>(c, store_, std::vector<observe::CounterSeries*>{},
+                                           FakeMillis);
+  }
+  template <typename F>
+  Decision Await(F&& call) {
+    asio::io_context io;
+    Decision out;
+    asio::co_spawn(io, call(), [&](std::exception_ptr, Decision d) { out = std::move(d); });
+    io.run();
+    return out;
+  }
+  // One exchange: the request with `cookie`, and an origin response with `response` fields.
+  Decision Exchange(const std::string& cookie,
+                    std::vector<std::pair<std::string, std::string>> response = {},
+                    SessionGate* via = nullptr) {
+    SessionGate* gate = via != nullptr ? via : gate_.get();
+    cookie_ = cookie;
+    req_.clear();
+    if (!cookie_.empty()) req_.Add("cookie", cookie_);
+    ex_.Reset();
+    ex_.request_headers = &req_;
+    ex_.slots.resize(1);
+    ex_.gate_index = 0;
+    Decision d = gate->OnRequestHeaders(ex_);
+    if (d.kind == Decision::Kind::kAwait)
+      d = Await([&] { return gate->OnRequestHeadersAsync(ex_); });
+    if (!d.is_continue()) return d;
+    resp_fields_ = std::move(response);
+    resp_.clear();
+    for (const auto& [n, v] : resp_fields_) resp_.Add(n, v);
+    ex_.response = {200, &resp_, {}};
+    d = gate->OnResponseHeaders(ex_);
+    if (d.kind == Decision::Kind::kAwait)
+      d = Await([&] { return gate->OnResponseHeadersAsync(ex_); });
+    return d;
+  }
+  // The session id the last response set (empty when it cleared or set none).
+  std::string SetId() const {
+    const std::string& h = ex_.response_headers;
+    const auto at = h.find("rampart_session=");
+    if (at == std::string::npos) return {};
+    const auto end = h.find(';', at);
+    return h.substr(at + 16, end - at - 16);
+  }
+  std::string Login(std::string principal, std::string roles = "", std::string cookie = "") {
+    EXPECT_TRUE(
+        Exchange(cookie,
+                 {{"x-rampart-session-principal", principal}, {"x-rampart-session-roles", roles}},
+                 login_.get())
+            .is_continue());
+    return SetId();
+  }
+
+  std::shared_ptr<state::LocalKv> store_;
+  std::unique_ptr<SessionGate> gate_;
+  std::unique_ptr<SessionGate> login_;
+  std::string cookie_;
+  std::vector<std::pair<std::string, std::string>> resp_fields_;
+  http::HeaderList req_, resp_;
+  rampart::Exchange ex_;
+};
+
+TEST_F(SessionGateTest, LoginMakesASessionTheCookieCarries) {
+  EXPECT_EQ(Exchange("").reason, "missing_session");
+  const std::string id = Login("alice", "admin, ops");
+  ASSERT_EQ(id.size(), 43u);
+  // The login headers never reach the client; the cookie is HttpOnly, Secure, SameSite.
+  EXPECT_EQ(ex_.response_remove.size(), 2u);
+  EXPECT_NE(ex_.response_headers.find("; HttpOnly; Secure; SameSite=Lax"), std::string::npos);
+  EXPECT_NE(ex_.response_headers.find("Max-Age=3600"), std::string::npos);
+  // The store holds the session under the id's hash, not the id.
+  EXPECT_EQ(store_->GetNow("s:" + id).status, state::KvStatus::kNotFound);
+  EXPECT_EQ(store_->GetNow(SessionKey(id)).status, state::KvStatus::kOk);
+  ASSERT_TRUE(Exchange("theme=dark; rampart_session=" + id + "; lang=en").is_continue());
+  EXPECT_EQ(ex_.identity.principal, "alice");
+  EXPECT_EQ(ex_.identity.method, "session");
+  EXPECT_EQ(ex_.identity.roles, (std::vector<std::string>{"admin", "ops"}));
+  // The upstream gets the other cookies and the principal, never the session id.
+  EXPECT_EQ(ex_.upstream_headers, (std::vector<std::pair<std::string, std::string>>{
+                                      {"x-user", "alice"}, {"cookie", "theme=dark; lang=en"}}));
+  EXPECT_EQ(Exchange("rampart_session=" + std::string(43, 'A')).reason, "invalid_session");
+  EXPECT_EQ(Exchange("rampart_session=short").reason, "invalid_session");
+  EXPECT_EQ(Exchange("rampart_session=" + id + "; rampart_session=" + id).reason, "malformed");
+}
+
+TEST_F(SessionGateTest, IdleAndAbsoluteTimeouts) {
+  const std::string id = Login("alice");
+  const std::string c = "rampart_session=" + id;
+  // Used within the idle timeout: the record's TTL is pushed back (the store's clock is real,
+  // so the record's `last` shows it).
+  g_now += 500'000;
+  ASSERT_TRUE(Exchange(c).is_continue());
+  Record r;
+  ASSERT_TRUE(Decode(store_->GetNow(SessionKey(id)).value, r));
+  EXPECT_EQ(r.last, g_now);
+  // Past the absolute timeout: refused and removed, and the cookie cleared.
+  g_now += 3'200'000;
+  const Decision d = Exchange(c);
+  EXPECT_EQ(d.reason, "expired_session");
+  EXPECT_NE(d.headers.find("rampart_session=; Path=/; Max-Age=0"), std::string::npos);
+  EXPECT_EQ(store_->GetNow(SessionKey(id)).status, state::KvStatus::kNotFound);
+}
+
+TEST_F(SessionGateTest, RotationOnLoginAndLogout) {
+  const std::string first = Login("alice", "viewer");
+  // A new login on a request that carries a session (privileges change): a new id, the old one
+  // gone.
+  const std::string second = Login("alice", "admin", "rampart_session=" + first);
+  ASSERT_EQ(second.size(), 43u);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(Exchange("rampart_session=" + first).reason, "invalid_session");
+  ASSERT_TRUE(Exchange("rampart_session=" + second).is_continue());
+  EXPECT_EQ(ex_.identity.roles, std::vector<std::string>{"admin"});
+  // Logout: the session ends and the cookie is cleared.
+  ASSERT_TRUE(
+      Exchange("rampart_session=" + second, {{"x-rampart-session-logout", "1"}}).is_continue());
+  EXPECT_NE(ex_.response_headers.find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(Exchange("rampart_session=" + second).reason, "invalid_session");
+  // A login header with no usable principal is the login service's fault.
+  EXPECT_EQ(
+      Exchange("rampart_session=" + Login("bob"), {{"x-rampart-session-principal", "evil\x01"}})
+          .reason,
+      "bad_login");
+}
+
+TEST_F(SessionGateTest, RevokingAPrincipalEndsEverySessionBegunBefore) {
+  const std::string a = Login("alice");
+  const std::string b = Login("alice");
+  const std::string other = Login("bob");
+  g_now += 1000;
+  store_->SetNow(PrincipalKey("alice"), std::to_string(g_now), std::chrono::hours(2), false);
+  EXPECT_EQ(Exchange("rampart_session=" + a).reason, "revoked_session");
+  EXPECT_EQ(Exchange("rampart_session=" + b).reason, "revoked_session");
+  EXPECT_TRUE(Exchange("rampart_session=" + other).is_continue());
+  g_now += 1;
+  const std::string later = Login("alice");
+  EXPECT_TRUE(Exchange("rampart_session=" + later).is_continue());
+}
+
+TEST(SessionRecord, EncodeDecode) {
+  Record r{"a\"b", {"x"}, {"s1", "s2"}, 5, 6};
+  Record back;
+  ASSERT_TRUE(Decode(Encode(r), back));
+  EXPECT_EQ(back.principal, r.principal);
+  EXPECT_EQ(back.scopes, r.scopes);
+  EXPECT_EQ(back.last, 6);
+  EXPECT_FALSE(Decode(R"({"p":"a","p":"b","c":1,"l":1})", back));
+  EXPECT_FALSE(Decode(R"({"p":"","c":1,"l":1})", back));
+}
+
+}  // namespace
+}  // namespace rampart::session
