@@ -51,12 +51,14 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def run_wrk(url, duration, close=False, body_bytes=0):
-    """wrk -t1 -c64 on CPU 1 (POSTs of `body_bytes` when set, by the peers' wrk script);
-    returns (req/s, requests)."""
+def run_wrk(url, duration, close=False, body_bytes=0, headers=()):
+    """wrk -t1 -c64 on CPU 1 (POSTs of `body_bytes` when set, by the peers' wrk script; each of
+    `headers`, "Name: value", on every request); returns (req/s, requests)."""
     cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s", url]
     if close:
         cmd[5:5] = ["-H", "Connection: close"]
+    for h in headers:
+        cmd[5:5] = ["-H", h]
     env = None
     if body_bytes:
         cmd[5:5] = ["-s", os.path.join(PEERS, "wrk-report.lua")]
@@ -100,13 +102,18 @@ def wakeup_ipis():
     return 0
 
 
-def compare_configs(work, configs, duration, rounds, body_bytes=0):
+def compare_configs(work, configs, duration, rounds, body_bytes=0, headers=(), extra=None):
     """Runs rampart once per config (YAML with {port}, or (YAML, binary) to run another build;
     pinned to CPU 0) against the peers' origin, interleaves `rounds` wrk runs over them, prints
-    each, and returns {name: [(req/s, CPU us per request, wake-up IPIs per request), ...]}."""
+    each, and returns {name: [(req/s, CPU us per request, wake-up IPIs per request), ...]}.
+    `extra`: {name: start(work) -> (url, Popen)} for other proxies measured the same way."""
     procs = [start_origin(work)]
     try:
         targets = {}
+        for name, start in (extra or {}).items():
+            url, p = start(work)
+            procs.append(p)
+            targets[name] = (url, p.pid)
         for name, text in configs.items():
             binary = BIN
             if isinstance(text, tuple):
@@ -121,14 +128,15 @@ def compare_configs(work, configs, duration, rounds, body_bytes=0):
             wait_port(port)
             targets[name] = (f"http://127.0.0.1:{port}/", p.pid)
         for url, _ in targets.values():
-            run_wrk(url, 2, body_bytes=body_bytes)  # warm-up
+            run_wrk(url, 2, body_bytes=body_bytes, headers=headers)  # warm-up
         results = {name: [] for name in targets}
         for r in range(rounds):
             for name, (url, pid) in targets.items():
                 time.sleep(1)
                 ipis = wakeup_ipis()
                 rps, us = measure(pid, url, duration,
-                                  runner=lambda u, d: run_wrk(u, d, body_bytes=body_bytes))
+                                  runner=lambda u, d: run_wrk(u, d, body_bytes=body_bytes,
+                                                              headers=headers))
                 per_req = (wakeup_ipis() - ipis) / max(rps * duration, 1)
                 results[name].append((rps, us, per_req))
                 print(f"round {r + 1} {name:>14}: {rps:9.0f} req/s  {us:5.1f} us CPU/request  "

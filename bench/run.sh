@@ -6,7 +6,9 @@
 # (bench/builds_vs_peers.py --probe-hold); then busy polling off against on
 # (bench/busy_poll.py); then what a per-IP rate limit costs end to end
 # (bench/rate_limit_cost.py); then Redis-store decisions against redis-benchmark
-# (bench/redis_decisions.py); then the micro benchmarks.
+# (bench/redis_decisions.py); then JWT verification against openssl speed
+# (bench/jwt_verify_speed.py) and authentication end to end with HAProxy's jwt_verify beside it
+# (bench/auth_cost.py); then the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,13 @@ python3 bench/rate_limit_cost.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== Redis store: decisions/s against redis-benchmark, same script and pipelining"
 python3 bench/redis_decisions.py --rounds "$ROUNDS"
+echo
+echo "== JWT signature verification against openssl speed (ES256, RS256, EdDSA)"
+python3 bench/jwt_verify_speed.py --rounds "$ROUNDS"
+echo
+echo "== authentication in the path: jwt (cache on and off), api_key, session (Redis) against the"
+echo "   open route, and HAProxy's jwt_verify on the same ES256 tokens"
+python3 bench/auth_cost.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions

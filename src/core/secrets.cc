@@ -1,6 +1,7 @@
 #include "core/secrets.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -11,8 +12,12 @@
 namespace rampart {
 
 Sha256Digest Sha256(std::string_view data) noexcept {
+  // Fetched once: SHA256() looks the algorithm up in the provider on every call (a third of the
+  // cost of hashing a 600-byte token).
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   Sha256Digest d{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data());
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), d.data(), &n, md, nullptr);
   return d;
 }
 

@@ -27,31 +27,46 @@ struct GateNote {
   std::string_view detail;   // optional: which rule or limit (storage owned by the gate)
 };
 
+// What a principal may do: roles, scopes and attributes (claims as "claim.<name>", one entry per
+// item of an array claim; "tier"). Built once by the authentication gate and shared, immutable,
+// by every request it authenticates (a cached token, an API key), so a request copies a pointer.
+struct Grants {
+  std::vector<std::string> roles;
+  std::vector<std::string> scopes;
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
 // Who the client is, set by authentication gates; later gates (rate-limit keys, authorization)
 // read it. Empty principal = anonymous.
 struct Identity {
   std::string principal;
   std::string_view method;  // what authenticated it: "jwt", "api_key", "session", "mtls"
   std::string api_key;      // the id of the API key that authenticated the request, if any
-  std::vector<std::string> roles;
-  std::vector<std::string> scopes;
-  // Claims ("claim.<name>", one entry per item of an array claim), tier, ...
-  std::vector<std::pair<std::string, std::string>> attributes;
+  std::shared_ptr<const Grants> grants;  // null: none
 
+  const std::vector<std::string>& roles() const noexcept {
+    return grants ? grants->roles : Empty().roles;
+  }
+  const std::vector<std::string>& scopes() const noexcept {
+    return grants ? grants->scopes : Empty().scopes;
+  }
+  const std::vector<std::pair<std::string, std::string>>& attributes() const noexcept {
+    return grants ? grants->attributes : Empty().attributes;
+  }
   std::string_view Attribute(std::string_view name) const noexcept {
-    for (const auto& [k, v] : attributes) {
+    for (const auto& [k, v] : attributes()) {
       if (k == name) return v;
     }
     return {};
   }
   bool HasRole(std::string_view r) const noexcept {
-    for (const auto& x : roles) {
+    for (const auto& x : roles()) {
       if (x == r) return true;
     }
     return false;
   }
   bool HasScope(std::string_view s) const noexcept {
-    for (const auto& x : scopes) {
+    for (const auto& x : scopes()) {
       if (x == s) return true;
     }
     return false;
@@ -60,9 +75,13 @@ struct Identity {
     principal.clear();
     method = {};
     api_key.clear();
-    roles.clear();
-    scopes.clear();
-    attributes.clear();
+    grants.reset();
+  }
+
+ private:
+  static const Grants& Empty() noexcept {
+    static const Grants empty;
+    return empty;
   }
 };
 

@@ -36,6 +36,14 @@ bool DigestEqual::operator()(const Sha256Digest& a, const Sha256Digest& b) const
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+KnownKey Know(ApiKey key) {
+  auto g = std::make_shared<Grants>();
+  g->roles = key.roles;
+  g->scopes = key.scopes;
+  if (!key.tier.empty()) g->attributes.emplace_back("tier", key.tier);
+  return {std::move(key), std::move(g)};
+}
+
 std::string StoreKey(const Sha256Digest& hash) { return "key:" + Hex(hash); }
 std::string IdKey(std::string_view id) { return "id:" + std::string(id); }
 
@@ -104,7 +112,8 @@ Decision ApiKeyGate::Refuse(Exchange& ex, std::string_view reason) const {
                                                      : "the API key is not valid");
 }
 
-Decision ApiKeyGate::Accept(Exchange& ex, const ApiKey& k) const {
+Decision ApiKeyGate::Accept(Exchange& ex, const KnownKey& known) const {
+  const ApiKey& k = known.key;
   if (k.expires != 0 && clock_() >= k.expires) return Refuse(ex, "expired_key");
   Count(ex, "pass");
   ex.notes.push_back({"api_key", "pass", {}});
@@ -120,9 +129,7 @@ Decision ApiKeyGate::Accept(Exchange& ex, const ApiKey& k) const {
     ex.identity.principal = k.principal;
     ex.identity.method = "api_key";
     ex.identity.api_key = k.id;
-    ex.identity.roles = k.roles;
-    ex.identity.scopes = k.scopes;
-    if (!k.tier.empty()) ex.identity.attributes.emplace_back("tier", k.tier);
+    ex.identity.grants = known.grants;
   }
   return Decision::Continue();
 }
@@ -169,7 +176,7 @@ asio::awaitable<Decision> ApiKeyGate::OnRequestHeadersAsync(Exchange& ex) noexce
   ApiKey k;
   std::string error;
   if (!FromJson(r.value, k, error)) co_return Refuse(ex, "invalid_key");
-  co_return Accept(ex, k);
+  co_return Accept(ex, Know(std::move(k)));
 }
 
 std::unique_ptr<Gate> MakeApiKeyGate(const YAML::Node& settings, GateContext& ctx) {
@@ -187,7 +194,7 @@ std::unique_ptr<Gate> MakeApiKeyGate(const YAML::Node& settings, GateContext& ct
       return nullptr;
     }
     index = std::make_shared<KeyIndex>();
-    for (const ApiKey& k : file_keys) index->emplace(k.hash, k);
+    for (const ApiKey& k : file_keys) index->emplace(k.hash, Know(k));
   }
   std::shared_ptr<state::KvStore> store;
   if (c.store) {

@@ -26,7 +26,13 @@ struct DigestHash {
 struct DigestEqual {
   bool operator()(const Sha256Digest& a, const Sha256Digest& b) const noexcept;
 };
-using KeyIndex = std::unordered_map<Sha256Digest, ApiKey, DigestHash, DigestEqual>;
+// A key and what it grants, built once: a request copies a pointer.
+struct KnownKey {
+  ApiKey key;
+  std::shared_ptr<const Grants> grants;
+};
+KnownKey Know(ApiKey key);
+using KeyIndex = std::unordered_map<Sha256Digest, KnownKey, DigestHash, DigestEqual>;
 
 // The store's key for a hash, and for an id.
 std::string StoreKey(const Sha256Digest& hash);
@@ -46,7 +52,7 @@ class ApiKeyGate final : public Gate {
 
  private:
   std::string_view Extract(const Exchange& ex, bool& malformed) const noexcept;
-  Decision Accept(Exchange& ex, const ApiKey& k) const;
+  Decision Accept(Exchange& ex, const KnownKey& k) const;
   Decision Refuse(Exchange& ex, std::string_view reason) const;
   void Count(const Exchange& ex, std::string_view outcome) const noexcept;
 

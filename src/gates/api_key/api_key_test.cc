@@ -69,12 +69,12 @@ class ApiKeyGateTest : public ::testing::Test {
     k.principal = "svc-a";
     k.tier = "gold";
     k.roles = {"reader"};
-    index->emplace(k.hash, k);
+    index->emplace(k.hash, Know(k));
     ApiKey old = k;
     old.id = "old";
     old.hash = Sha256("rk_old");
     old.expires = g_now - 1;
-    index->emplace(old.hash, old);
+    index->emplace(old.hash, Know(old));
     if (with_store) store_ = std::make_shared<state::LocalKv>(100);
     return std::make_unique<ApiKeyGate>(c, index, store_, std::vector<observe::CounterSeries*>{},
                                         FakeSeconds);

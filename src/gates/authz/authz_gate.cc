@@ -33,9 +33,9 @@ Decision AuthzGate::OnRequestHeaders(Exchange& ex) noexcept {
   Input in;
   in.principal = ex.identity.principal;
   in.auth_method = ex.identity.method;
-  in.roles = &ex.identity.roles;
-  in.scopes = &ex.identity.scopes;
-  in.attributes = &ex.identity.attributes;
+  in.roles = &ex.identity.roles();
+  in.scopes = &ex.identity.scopes();
+  in.attributes = &ex.identity.attributes();
   in.method = ex.method;
   in.path = ex.path;
   in.client = ex.client_address;

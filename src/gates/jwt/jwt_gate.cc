@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -93,6 +94,13 @@ std::string Join(const Claim& c) {
 
 }  // namespace
 
+namespace {
+std::uint64_t NextGateId() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 std::int64_t SystemSeconds() noexcept { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::span<const std::string_view> JwtGate::Outcomes() noexcept { return kOutcomes; }
@@ -108,7 +116,8 @@ JwtGate::JwtGate(JwtConfig config, std::vector<Provider> providers,
       providers_(std::move(providers)),
       revocations_(std::move(revocations)),
       counters_(std::move(counters)),
-      clock_(clock) {
+      clock_(clock),
+      id_(NextGateId()) {
   if (config_.cache)
     cache_ = std::make_unique<TokenCache>(config_.cache_entries, config_.cache_bytes);
 }
@@ -223,26 +232,28 @@ JwtGate::Step JwtGate::Verify(std::string_view text, std::int64_t now, bool refe
   if (const Claim* c = t.Find(config_.principal_claim); c != nullptr && !c->is_array) {
     v->principal = c->text;
   }
+  auto grants = std::make_shared<Grants>();
   if (const Claim* c = t.Find(config_.roles_claim); c != nullptr) {
     if (c->is_array) {
-      v->roles = c->items;
+      grants->roles = c->items;
     } else if (!c->text.empty()) {
-      v->roles.push_back(c->text);
+      grants->roles.push_back(c->text);
     }
   }
   for (std::string_view name : {"scope", "scp"}) {
     if (const Claim* c = t.Find(name); c != nullptr) {
-      v->scopes.insert(v->scopes.end(), c->items.begin(), c->items.end());
-      if (!c->is_array && c->items.empty() && !c->text.empty()) v->scopes.push_back(c->text);
+      grants->scopes.insert(grants->scopes.end(), c->items.begin(), c->items.end());
+      if (!c->is_array && c->items.empty() && !c->text.empty()) grants->scopes.push_back(c->text);
     }
   }
   for (const Claim& c : t.claims) {
     if (c.is_array) {
-      for (const auto& i : c.items) v->attributes.emplace_back("claim." + c.name, i);
+      for (const auto& i : c.items) grants->attributes.emplace_back("claim." + c.name, i);
     } else {
-      v->attributes.emplace_back("claim." + c.name, c.text);
+      grants->attributes.emplace_back("claim." + c.name, c.text);
     }
   }
+  v->grants = std::move(grants);
   for (const auto& [claim, header] : config_.forward_claims) {
     const Claim* c = t.Find(claim);
     if (c == nullptr) continue;
@@ -267,10 +278,7 @@ void JwtGate::Apply(Exchange& ex, const Verified& v) const {
   if (!ex.identity.principal.empty()) return;  // an earlier authenticator decided who it is
   ex.identity.principal = v.principal;
   ex.identity.method = "jwt";
-  ex.identity.roles = v.roles;
-  ex.identity.scopes = v.scopes;
-  ex.identity.attributes.insert(ex.identity.attributes.end(), v.attributes.begin(),
-                                v.attributes.end());
+  ex.identity.grants = v.grants;
 }
 
 Decision JwtGate::Refuse(Exchange& ex, std::string_view reason) const {
@@ -288,10 +296,23 @@ Decision JwtGate::Refuse(Exchange& ex, std::string_view reason) const {
   return Decision::Respond(401, reason, std::string(Describe(reason)), std::move(challenge));
 }
 
-std::shared_ptr<const Verified> JwtGate::Cached(const Digest& digest, std::int64_t now) const {
-  std::shared_ptr<const Verified> v = cache_->Find(digest, now);
+std::shared_ptr<const Verified> JwtGate::Cached(std::string_view token, std::int64_t now,
+                                                Digest& digest) const {
+  std::shared_ptr<const Verified> v = RecentTokens::Find(id_, token, now);
+  if (!v) {
+    digest = TokenDigest(token);
+    v = cache_->Find(digest, now);
+    if (v) RecentTokens::Remember(id_, token, v);
+  }
   if (v && v->key_generation != providers_[v->provider].keys->generation()) v.reset();
   return v;
+}
+
+void JwtGate::Remember(std::string_view token, const Digest& digest,
+                       const std::shared_ptr<const Verified>& v) const {
+  if (!cache_) return;
+  cache_->Insert(digest, v);
+  RecentTokens::Remember(id_, token, v);
 }
 
 Decision JwtGate::OnRequestHeaders(Exchange& ex) noexcept {
@@ -315,16 +336,13 @@ Decision JwtGate::OnRequestHeaders(Exchange& ex) noexcept {
   const std::int64_t now = clock_();
   std::shared_ptr<const Verified> v;
   Digest digest{};
-  if (cache_) {
-    digest = TokenDigest(token);
-    v = Cached(digest, now);
-  }
+  if (cache_) v = Cached(token, now, digest);
   if (!v) {
     std::string_view reason;
     std::size_t provider = 0;
     if (Verify(token, now, false, v, reason, provider) == Step::kNeedKeys) return Decision::Await();
     if (!v) return Refuse(ex, reason);
-    if (cache_) cache_->Insert(digest, v);
+    if (cache_) Remember(token, TokenDigest(token), v);
   }
   Apply(ex, *v);
   return Decision::Continue();
@@ -337,10 +355,7 @@ asio::awaitable<Decision> JwtGate::OnRequestHeadersAsync(Exchange& ex) noexcept 
   const std::int64_t now = clock_();
   std::shared_ptr<const Verified> v;
   Digest digest{};
-  if (cache_) {
-    digest = TokenDigest(token);
-    v = Cached(digest, now);
-  }
+  if (cache_) v = Cached(token, now, digest);
   if (!v) {
     std::string_view reason;
     std::size_t provider = 0;
@@ -350,7 +365,7 @@ asio::awaitable<Decision> JwtGate::OnRequestHeadersAsync(Exchange& ex) noexcept 
       Verify(token, now, true, v, reason, provider);
     }
     if (!v) co_return Refuse(ex, reason);
-    if (cache_) cache_->Insert(digest, v);
+    if (cache_) Remember(token, TokenDigest(token), v);
   }
   if (revocations_) {
     const Provider& p = providers_[v->provider];

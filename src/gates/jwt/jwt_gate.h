@@ -50,8 +50,12 @@ class JwtGate final : public Gate {
   Step Verify(std::string_view token, std::int64_t now, bool refetched,
               std::shared_ptr<const Verified>& out, std::string_view& reason,
               std::size_t& provider) const;
-  // A cached verification, unless its provider's keys changed since.
-  std::shared_ptr<const Verified> Cached(const Digest& digest, std::int64_t now) const;
+  // A cached verification (this worker's recent tokens, then the shared cache, whose key it
+  // leaves in `digest`), unless its provider's keys changed since.
+  std::shared_ptr<const Verified> Cached(std::string_view token, std::int64_t now,
+                                         Digest& digest) const;
+  void Remember(std::string_view token, const Digest& digest,
+                const std::shared_ptr<const Verified>& v) const;
   void Apply(Exchange& ex, const Verified& v) const;
   Decision Refuse(Exchange& ex, std::string_view reason) const;
   void Count(const Exchange& ex, std::string_view outcome) const noexcept;
@@ -62,6 +66,7 @@ class JwtGate final : public Gate {
   std::unique_ptr<TokenCache> cache_;
   std::vector<observe::CounterSeries*> counters_;  // by Outcomes() index
   WallSeconds clock_;
+  std::uint64_t id_;  // this gate, for RecentTokens
 };
 
 std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx);

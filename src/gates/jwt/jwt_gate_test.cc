@@ -23,14 +23,15 @@ class JwtGateTest : public ::testing::Test {
 
   // A gate with one provider "https://id" (ES256 and EdDSA keys "e1", "d1") and a second,
   // "https://other" (its own ES256 key).
-  std::unique_ptr<JwtGate> Make(JwtConfig c = {}, bool revocation = false) {
+  std::unique_ptr<JwtGate> Make(JwtConfig c = {}, bool revocation = false,
+                                std::string audience = "api") {
     std::vector<JwtGate::Provider> providers;
     for (auto [iss, jwks] : {std::pair{"https://id", Jwks({&es_, &ed_})},
                              std::pair{"https://other", Jwks({&other_})}}) {
       ProviderConfig pc;
       pc.name = iss;
       pc.issuer = iss;
-      pc.audiences = {"api"};
+      pc.audiences = {audience};
       pc.algorithms = {Alg::kES256, Alg::kEdDSA};
       pc.max_lifetime = std::chrono::seconds(86400);
       if (sources_.empty()) {  // the first provider's keys come from a file tests rewrite
@@ -246,6 +247,18 @@ TEST_F(JwtGateTest, CacheSkipsTheSignatureUntilExp) {
   EXPECT_EQ(g->cache()->entries(), 1u);
   g_now += 600 + 30;  // exp + leeway
   EXPECT_EQ(Reason(*g, t), "expired");
+}
+
+TEST_F(JwtGateTest, TwoGatesNeverShareAVerification) {
+  auto a = Make();
+  const std::string t = Token();
+  EXPECT_EQ(Reason(*a, t), "pass");
+  EXPECT_EQ(Reason(*a, t), "pass");  // from this worker's recent tokens
+  // Another gate (another route, or the next config) decides for itself.
+  auto b = Make({}, false, "web");
+  EXPECT_EQ(Reason(*b, t), "wrong_audience");
+  g_now += 630;
+  EXPECT_EQ(Reason(*a, t), "expired");  // a recent token still ends at its exp
 }
 
 TEST(TokenCache, BoundedInEntriesAndBytes) {

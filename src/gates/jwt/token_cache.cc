@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/secrets.h"
+
 namespace rampart::jwt {
 
 namespace {
@@ -12,18 +14,17 @@ constexpr std::size_t kEntryOverhead = 160;  // list node, map node, control blo
 
 std::size_t Verified::Bytes() const noexcept {
   std::size_t n = sizeof(Verified) + kEntryOverhead + sub.size() + jti.size() + principal.size();
-  for (const auto& r : roles) n += sizeof r + r.size();
-  for (const auto& s : scopes) n += sizeof s + s.size();
-  for (const auto& [k, v] : attributes) n += 2 * sizeof k + k.size() + v.size();
+  if (grants) {
+    n += sizeof(Grants);
+    for (const auto& r : grants->roles) n += sizeof r + r.size();
+    for (const auto& s : grants->scopes) n += sizeof s + s.size();
+    for (const auto& [k, v] : grants->attributes) n += 2 * sizeof k + k.size() + v.size();
+  }
   for (const auto& [k, v] : forward) n += 2 * sizeof k + k.size() + v.size();
   return n;
 }
 
-Digest TokenDigest(std::string_view token) noexcept {
-  Digest d{};
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
-  return d;
-}
+Digest TokenDigest(std::string_view token) noexcept { return Sha256(token); }
 
 TokenCache::TokenCache(std::size_t max_entries, std::size_t max_bytes)
     : max_entries_(std::max<std::size_t>(1, max_entries / kShards)),
@@ -67,6 +68,42 @@ std::size_t TokenCache::entries() const {
     n += s.index.size();
   }
   return n;
+}
+
+namespace {
+
+struct Recent {
+  std::uint64_t owner = 0;
+  std::size_t hash = 0;
+  std::string token;
+  std::shared_ptr<const Verified> verified;
+};
+constexpr std::size_t kRecent = 16;
+
+std::array<Recent, kRecent>& RecentSlots() noexcept {
+  thread_local std::array<Recent, kRecent> slots;
+  return slots;
+}
+
+}  // namespace
+
+std::shared_ptr<const Verified> RecentTokens::Find(std::uint64_t owner, std::string_view token,
+                                                   std::int64_t now) noexcept {
+  const std::size_t h = std::hash<std::string_view>{}(token);
+  const Recent& r = RecentSlots()[h % kRecent];
+  if (r.owner != owner || r.hash != h || r.token != token || !r.verified) return nullptr;
+  if (now >= r.verified->exp) return nullptr;
+  return r.verified;
+}
+
+void RecentTokens::Remember(std::uint64_t owner, std::string_view token,
+                            std::shared_ptr<const Verified> v) {
+  const std::size_t h = std::hash<std::string_view>{}(token);
+  Recent& r = RecentSlots()[h % kRecent];
+  r.owner = owner;
+  r.hash = h;
+  r.token.assign(token);
+  r.verified = std::move(v);
 }
 
 }  // namespace rampart::jwt

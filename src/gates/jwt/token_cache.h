@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline/exchange.h"
+
 namespace rampart::jwt {
 
 // What a verified token grants, kept in the cache.
@@ -27,10 +29,8 @@ struct Verified {
   std::string sub;
   std::string jti;
   std::string principal;
-  std::vector<std::string> roles;
-  std::vector<std::string> scopes;
-  std::vector<std::pair<std::string, std::string>> attributes;  // claims as "claim.<name>"
-  std::vector<std::pair<std::string, std::string>> forward;     // header, value
+  std::shared_ptr<const Grants> grants;  // roles, scopes, claims as "claim.<name>"
+  std::vector<std::pair<std::string, std::string>> forward;  // header, value
   std::size_t Bytes() const noexcept;
 };
 
@@ -66,6 +66,17 @@ class TokenCache {
   std::size_t max_entries_;  // per shard
   std::size_t max_bytes_;    // per shard
   std::array<Shard, kShards> shards_;
+};
+
+// A worker's last few verified tokens, compared byte for byte: a client that sends the same
+// token on every request (the common case) skips even the SHA-256 and the shared cache's lock.
+// Per thread, no lock; `owner` keeps two gates' tokens apart (a gate's id, never reused).
+class RecentTokens {
+ public:
+  static std::shared_ptr<const Verified> Find(std::uint64_t owner, std::string_view token,
+                                              std::int64_t now) noexcept;
+  static void Remember(std::uint64_t owner, std::string_view token,
+                       std::shared_ptr<const Verified> v);
 };
 
 }  // namespace rampart::jwt

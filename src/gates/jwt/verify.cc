@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <memory>
 
 namespace rampart::jwt {
@@ -92,6 +93,46 @@ bool EcdsaToDer(Alg alg, const Jwk& key, std::string_view sig, std::string& der)
   return true;
 }
 
+// Verification contexts set up for a (key, algorithm), kept per thread: setting one up (provider
+// lookups, padding, digest) costs about as much as an RSA verification itself. A context holds
+// a reference to its key, so a cached pointer always names the key it was made for. A few
+// entries, replaced in turn: a provider's keys are few.
+class VerifyContexts {
+ public:
+  ~VerifyContexts() {
+    for (Entry& e : entries_) EVP_PKEY_CTX_free(e.ctx);
+  }
+  EVP_PKEY_CTX* For(EVP_PKEY* key, Alg alg) noexcept {
+    for (Entry& e : entries_) {
+      if (e.ctx != nullptr && e.key == key && e.alg == alg) return e.ctx;
+    }
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
+    if (ctx == nullptr || EVP_PKEY_verify_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx, Digest(alg)) != 1 ||
+        (IsPss(alg) && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                        EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+                        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, Digest(alg)) != 1)) ||
+        (!IsPss(alg) && !IsEcdsa(alg) &&
+         EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)) {
+      EVP_PKEY_CTX_free(ctx);
+      return nullptr;
+    }
+    Entry& slot = entries_[next_++ % entries_.size()];
+    EVP_PKEY_CTX_free(slot.ctx);
+    slot = {key, alg, ctx};
+    return ctx;
+  }
+
+ private:
+  struct Entry {
+    EVP_PKEY* key = nullptr;
+    Alg alg{};
+    EVP_PKEY_CTX* ctx = nullptr;
+  };
+  std::array<Entry, 8> entries_{};
+  std::size_t next_ = 0;
+};
+
 bool Hmac(Alg alg, const Jwk& key, std::string_view input, unsigned char* mac,
           unsigned int& mac_len) {
   return HMAC(Digest(alg), key.secret.data(), static_cast<int>(key.secret.size()),
@@ -114,6 +155,19 @@ bool VerifySignature(Alg alg, const Jwk& key, std::string_view signing_input,
   if (IsEcdsa(alg)) {
     if (!EcdsaToDer(alg, key, signature, der)) return false;
     signature = der;
+  }
+  if (alg != Alg::kEdDSA) {
+    // Hash, then verify the digest with a context set up once per thread.
+    thread_local VerifyContexts contexts;
+    EVP_PKEY_CTX* pctx = contexts.For(key.pkey.get(), alg);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (pctx == nullptr || EVP_Digest(signing_input.data(), signing_input.size(), digest,
+                                      &digest_len, Digest(alg), nullptr) != 1) {
+      return false;
+    }
+    return EVP_PKEY_verify(pctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                           signature.size(), digest, digest_len) == 1;
   }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;

@@ -70,13 +70,13 @@ TEST_F(GateTest, ClientIpPrefixGroupsANetwork) {
 TEST_F(GateTest, KeysFromIdentityAndQuery) {
   auto g = Make("{ rate: 1/h, key: [{ claim: org }, { query: page }, method] }");
   auto ex = Ex();
-  ex.identity.attributes = {{"claim.org", "acme"}};
+  ex.identity.grants = std::make_shared<Grants>(Grants{{}, {}, {{"claim.org", "acme"}}});
   ex.query = "a=1&page=2";
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
   EXPECT_FALSE(g->OnRequestHeaders(ex).is_continue());
   ex.query = "page=3";
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
-  ex.identity.attributes = {{"claim.org", "other"}};
+  ex.identity.grants = std::make_shared<Grants>(Grants{{}, {}, {{"claim.org", "other"}}});
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
   EXPECT_EQ(QueryParam("x=1&page=22&page=3", "page"), "22");
   EXPECT_EQ(QueryParam("pages=1", "page"), "");
@@ -92,7 +92,7 @@ TEST_F(GateTest, TiersPickTheLimitByPrincipalAttribute) {
   EXPECT_FALSE(g->OnRequestHeaders(anon).is_continue());
   auto pro = Ex();
   pro.identity.principal = "pat";
-  pro.identity.attributes = {{"tier", "pro"}};
+  pro.identity.grants = std::make_shared<Grants>(Grants{{}, {}, {{"tier", "pro"}}});
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(g->OnRequestHeaders(pro).is_continue()) << i;
   Decision d = g->OnRequestHeaders(pro);
   EXPECT_EQ(d.status, 429);

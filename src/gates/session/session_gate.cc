@@ -224,8 +224,10 @@ asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexc
   if (ex.identity.principal.empty()) {
     ex.identity.principal = std::move(r.principal);
     ex.identity.method = "session";
-    ex.identity.roles = std::move(r.roles);
-    ex.identity.scopes = std::move(r.scopes);
+    auto grants = std::make_shared<Grants>();
+    grants->roles = std::move(r.roles);
+    grants->scopes = std::move(r.scopes);
+    ex.identity.grants = std::move(grants);
   }
   co_return Decision::Continue();
 }

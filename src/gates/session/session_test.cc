@@ -101,7 +101,7 @@ TEST_F(SessionGateTest, LoginMakesASessionTheCookieCarries) {
   ASSERT_TRUE(Exchange("theme=dark; rampart_session=" + id + "; lang=en").is_continue());
   EXPECT_EQ(ex_.identity.principal, "alice");
   EXPECT_EQ(ex_.identity.method, "session");
-  EXPECT_EQ(ex_.identity.roles, (std::vector<std::string>{"admin", "ops"}));
+  EXPECT_EQ(ex_.identity.roles(), (std::vector<std::string>{"admin", "ops"}));
   // The upstream gets the other cookies and the principal, never the session id.
   EXPECT_EQ(ex_.upstream_headers, (std::vector<std::pair<std::string, std::string>>{
                                       {"x-user", "alice"}, {"cookie", "theme=dark; lang=en"}}));
@@ -137,7 +137,7 @@ TEST_F(SessionGateTest, RotationOnLoginAndLogout) {
   EXPECT_NE(first, second);
   EXPECT_EQ(Exchange("rampart_session=" + first).reason, "invalid_session");
   ASSERT_TRUE(Exchange("rampart_session=" + second).is_continue());
-  EXPECT_EQ(ex_.identity.roles, std::vector<std::string>{"admin"});
+  EXPECT_EQ(ex_.identity.roles(), std::vector<std::string>{"admin"});
   // Logout: the session ends and the cookie is cleared.
   ASSERT_TRUE(
       Exchange("rampart_session=" + second, {{"x-rampart-session-logout", "1"}}).is_continue());
