@@ -17,7 +17,9 @@ class SessionGateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     g_now = 1'800'000'000'000;
-    store_ = std::make_shared<state::LocalKv>(1000);
+    // The store's expiry follows the same scripted clock as the gate.
+    store_ = std::make_shared<state::LocalKv>(
+        1000, [] { return SteadyTime{} + std::chrono::milliseconds(g_now); });
     SessionConfig c;
     c.idle_timeout = std::chrono::seconds(600);
     c.absolute_timeout = std::chrono::seconds(3600);
@@ -113,19 +115,43 @@ TEST_F(SessionGateTest, LoginMakesASessionTheCookieCarries) {
 TEST_F(SessionGateTest, IdleAndAbsoluteTimeouts) {
   const std::string id = Login("alice");
   const std::string c = "rampart_session=" + id;
-  // Used within the idle timeout: the record's TTL is pushed back (the store's clock is real,
-  // so the record's `last` shows it).
+  // Used within the idle timeout: the record's `last` moves and its TTL is pushed back.
   g_now += 500'000;
   ASSERT_TRUE(Exchange(c).is_continue());
   Record r;
   ASSERT_TRUE(Decode(store_->GetNow(SessionKey(id)).value, r));
   EXPECT_EQ(r.last, g_now);
-  // Past the absolute timeout: refused and removed, and the cookie cleared.
-  g_now += 3'200'000;
-  const Decision d = Exchange(c);
-  EXPECT_EQ(d.reason, "expired_session");
+  // In use all along, it still ends at the absolute timeout (3600 s after login): the record's
+  // TTL never reaches past it, and the gate checks the time itself too.
+  for (int i = 0; i < 5; ++i) {
+    g_now += 500'000;
+    ASSERT_TRUE(Exchange(c).is_continue()) << i;
+  }
+  g_now += 599'000;  // 3599 s
+  ASSERT_TRUE(Exchange(c).is_continue());
+  g_now += 1'000;
+  Decision d = Exchange(c);
+  EXPECT_EQ(d.reason, "invalid_session");
   EXPECT_NE(d.headers.find("rampart_session=; Path=/; Max-Age=0"), std::string::npos);
-  EXPECT_EQ(store_->GetNow(SessionKey(id)).status, state::KvStatus::kNotFound);
+  // A store whose clock lags (a record still there past the absolute time) changes nothing.
+  const std::string late = Login("lea");
+  Record rec;
+  ASSERT_TRUE(Decode(store_->GetNow(SessionKey(late)).value, rec));
+  rec.created -= 3'600'000;
+  store_->SetNow(SessionKey(late), Encode(rec), std::chrono::hours(1), false);
+  d = Exchange("rampart_session=" + late);
+  EXPECT_EQ(d.reason, "expired_session");
+  EXPECT_EQ(store_->GetNow(SessionKey(late)).status, state::KvStatus::kNotFound);
+}
+
+TEST_F(SessionGateTest, IdleTimeoutEndsAnUnusedSession) {
+  const std::string idle = "rampart_session=" + Login("ida");
+  g_now += 599'000;
+  EXPECT_TRUE(Exchange(idle).is_continue());  // used: 600 s more from now
+  g_now += 599'000;
+  EXPECT_TRUE(Exchange(idle).is_continue());
+  g_now += 600'000;  // unused for the idle timeout: the store let it go
+  EXPECT_EQ(Exchange(idle).reason, "invalid_session");
 }
 
 TEST_F(SessionGateTest, RotationOnLoginAndLogout) {
