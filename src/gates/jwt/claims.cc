@@ -11,6 +11,12 @@ bool Contains(const std::vector<std::string>& list, std::string_view v) {
 }
 
 // Saturating: a date near the int64 limits plus a leeway must not wrap into the past.
+std::int64_t Sub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
 std::int64_t Add(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
@@ -30,7 +36,7 @@ bool CheckClaims(const Token& t, const ClaimRules& rules, std::int64_t now,
     reason = "expired";
     return false;
   }
-  if (t.nbf && now < Add(*t.nbf, -rules.leeway)) {
+  if (t.nbf && now < Sub(*t.nbf, rules.leeway)) {
     reason = "not_yet_valid";
     return false;
   }
@@ -45,7 +51,7 @@ bool CheckClaims(const Token& t, const ClaimRules& rules, std::int64_t now,
       return false;
     }
     const std::int64_t from = t.iat ? *t.iat : now;
-    if (Add(*t.exp, -from) > Add(rules.max_lifetime, rules.leeway)) {
+    if (Sub(*t.exp, from) > Add(rules.max_lifetime, rules.leeway)) {
       reason = "lifetime_too_long";
       return false;
     }
@@ -70,8 +76,10 @@ bool CheckClaims(const Token& t, const ClaimRules& rules, std::int64_t now,
       return false;
     }
   }
-  for (const auto& [name, allowed] : rules.values) {
-    const Claim* c = t.Find(name);
+  for (const auto& rule : rules.values) {
+    const std::vector<std::string>& allowed = rule.second;  // (clang 14: no lambda captures of
+                                                            // structured bindings)
+    const Claim* c = t.Find(rule.first);
     if (c == nullptr) {
       reason = "missing_claim";
       return false;
