@@ -23,7 +23,7 @@ routes:
   - name: login
     match: {{ path_prefix: /login }}
     upstream: app
-    gates: [ {{ session: {{ secure: false, store: redis, allow_anonymous: true, idle_timeout: 10m, absolute_timeout: 1h }} }} ]
+    gates: [ {{ session: {{ secure: false, store: redis, allow_anonymous: true, login: true, idle_timeout: 10m, absolute_timeout: 1h }} }} ]
   - name: app
     match: {{ path_prefix: /app/ }}
     upstream: app

@@ -28,7 +28,7 @@ routes:
               issuer: https://id.test
               audiences: [api]
               algorithms: [ES256, RS256, EdDSA]
-              jwks: {{ url: "JWKS_URL", unknown_kid_interval: 0s, min_ttl: 1s }}
+              jwks: {{ url: "JWKS_URL", allow_http: true, unknown_kid_interval: 0s, min_ttl: 1s }}
               max_lifetime: 1h
             - name: partner
               issuer: https://partner.test
@@ -46,7 +46,7 @@ routes:
             - issuer: https://id.test
               audiences: [api]
               algorithms: [ES256]
-              jwks: {{ url: "JWKS_URL" }}
+              jwks: {{ url: "JWKS_URL", allow_http: true }}
 upstreams:
   app:
     endpoints: [{origin}]
@@ -229,6 +229,46 @@ class JwtGateTest(unittest.TestCase):
             self.jwks.set(jwks(self.es, self.rs, self.ed))
 
 
+class JwtConfigErrorsTest(unittest.TestCase):
+    """Settings that would weaken the gate are refused at load, with the file and line."""
+
+    BASE = """listeners: [ {{ name: l, address: "127.0.0.1:1" }} ]
+upstreams: {{ app: {{ endpoints: ["127.0.0.1:2"] }} }}
+routes:
+  - name: r
+    upstream: app
+    gates:
+      - jwt:
+          providers:
+            - issuer: https://id.test
+              algorithms: [ALGS]
+              PROVIDER
+          EXTRA
+""".replace("{{", "{").replace("}}", "}")
+
+    def refused(self, algs, provider, extra="", files=()):
+        with tempfile.TemporaryDirectory() as d:
+            for name, data in files:
+                with open(os.path.join(d, name), "wb") as f:
+                    f.write(data)
+            text = (self.BASE.replace("ALGS", algs).replace("PROVIDER", provider)
+                    .replace("EXTRA", extra).replace("DIR", d))
+            from harness import validate
+            out, path = validate(text)
+            self.assertNotEqual(out.returncode, 0, out.stdout + out.stderr)
+            return out.stdout + out.stderr
+
+    def test_weak_settings_are_refused(self):
+        err = self.refused("ES256", 'jwks: { url: "http://127.0.0.1:1/k" }')
+        self.assertIn("not an https:// URL", err)
+        err = self.refused("none", 'jwks: { url: "https://id.test/k" }')
+        self.assertIn("never", err)
+        err = self.refused("HS256", "hmac_secret_file: DIR/s", files=[("s", b"short-secret")])
+        self.assertIn("too short for HS256", err)
+        err = self.refused("ES256", 'jwks: { url: "https://id.test/k" }', "revocation: { store: local }")
+        self.assertIn("needs max_lifetime", err)
+
+
 REVOCATION = """
 workers: 1
 listeners:
@@ -243,6 +283,7 @@ routes:
           providers:
             - issuer: https://id.test
               algorithms: [ES256]
+              max_lifetime: 1h
               jwks: {{ inline: 'JWKS' }}
           revocation: {{ store: redis }}
 upstreams:
@@ -286,13 +327,13 @@ class RevocationAcrossInstancesTest(unittest.TestCase):
         self.assertEqual([self.status(i, t) for i in self.instances], [401, 401, 401])
         self.assertEqual([self.status(i, other) for i in self.instances], [200, 200, 200])
         # Without exp, the entry is kept for the revocation ttl (a day by default); with it, until
-        # the token would have expired anyway (plus five minutes for leeways).
+        # the token would have expired anyway (plus its leeway and five minutes).
         ttl = int(self.redis.cli("TTL", "rampart:kv:jwt_revocations:jti:https://id.test|tok-1"))
         self.assertTrue(86000 < ttl <= 86400, ttl)
         exp = int(time.time()) + 600
         self.assertEqual(self.revoke({"iss": "https://id.test", "jti": "tok-3", "exp": exp})[0], 200)
         ttl = int(self.redis.cli("TTL", "rampart:kv:jwt_revocations:jti:https://id.test|tok-3"))
-        self.assertTrue(800 < ttl <= 900, ttl)
+        self.assertTrue(800 < ttl <= 600 + 30 + 300, ttl)
 
     def test_revoking_a_subject_refuses_tokens_issued_before_the_cut_off(self):
         old = token(self.key, claims(aud=None, sub="bob"))

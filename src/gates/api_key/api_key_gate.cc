@@ -117,15 +117,14 @@ Decision ApiKeyGate::Accept(Exchange& ex, const KnownKey& known) const {
   if (k.expires != 0 && clock_() >= k.expires) return Refuse(ex, "expired_key");
   Count(ex, "pass");
   ex.notes.push_back({"api_key", "pass", {}});
-  if (!config_.forward_header.empty()) {
+  if (ex.identity.principal.empty()) {
+    // The forwarded id names the key later gates decide on: only when this gate set it.
     for (auto& [name, value] : ex.upstream_headers) {
-      if (name == config_.forward_header && value.empty()) {
+      if (!config_.forward_header.empty() && name == config_.forward_header && value.empty()) {
         value = k.id;
         break;
       }
     }
-  }
-  if (ex.identity.principal.empty()) {
     ex.identity.principal = k.principal;
     ex.identity.method = "api_key";
     ex.identity.api_key = k.id;

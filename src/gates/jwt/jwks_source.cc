@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/secrets.h"
 #include "core/strings.h"
 #include "upstream/http_client.h"
 
@@ -24,10 +25,9 @@ using std::chrono::seconds;
 class FetchWaiters {
  public:
   explicit FetchWaiters(asio::any_io_executor ex) : timer_(ex) {}
-  asio::awaitable<void> Wait() {
-    timer_.expires_at(SteadyTime::max());
-    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  // When a fetch begins (setting the expiry would cancel waits already pending).
+  void Arm() { timer_.expires_at(SteadyTime::max()); }
+  asio::awaitable<void> Wait() { co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable)); }
   void WakeAll() { timer_.cancel(); }
 
  private:
@@ -35,6 +35,17 @@ class FetchWaiters {
 };
 
 namespace {
+
+// A key set served at a URL is public: an HMAC secret in it is anyone's secret.
+bool RefuseSecrets(const KeySet& set, std::string& error) {
+  for (const Jwk& k : set.keys) {
+    if (k.type == KeyType::kOct) {
+      error = "the set holds an HMAC (oct) key: a published secret verifies nothing";
+      return true;
+    }
+  }
+  return false;
+}
 
 // Cache-Control's max-age (RFC 9111 §5.2.2.1), when the response has one and allows caching.
 std::optional<seconds> MaxAge(const upstream::ClientResponse& r) {
@@ -172,6 +183,7 @@ asio::awaitable<void> JwksSource::Run(std::weak_ptr<JwksSource> weak) {
 asio::awaitable<void> JwksSource::Fetch() {
   auto self = shared_from_this();  // the fetch outlives nothing it needs
   if (!waiters_) waiters_ = std::make_unique<FetchWaiters>(services_.control);
+  waiters_->Arm();
   fetching_ = true;
   last_fetch_ = std::chrono::steady_clock::now();
   upstream::ClientRequest req;
@@ -189,8 +201,12 @@ asio::awaitable<void> JwksSource::Fetch() {
     error = r.error_text.empty() ? "fetch failed" : r.error_text;
   } else if (r.status != 200) {
     error = fmt::format("status {}", r.status);
-  } else if (ParseJwks(r.body, set, error)) {
-    Install(std::move(set));
+  } else if (ParseJwks(r.body, set, error) && !RefuseSecrets(set, error)) {
+    // The same document again (the usual refresh) keeps the key set, and with it every cached
+    // verification.
+    const Sha256Digest digest = Sha256(r.body);
+    if (digest != last_body_ || !keys()) Install(std::move(set));
+    last_body_ = digest;
     seconds ttl = MaxAge(r).value_or(spec_.ttl);
     ttl = std::clamp(ttl, spec_.min_ttl, spec_.max_ttl);
     // Refreshed at 80% of its life, so the set in use never runs out while the server is up.
@@ -199,6 +215,7 @@ asio::awaitable<void> JwksSource::Fetch() {
     ok_.fetch_add(1, std::memory_order_relaxed);
   }
   if (!error.empty()) {
+    set = KeySet{};
     failed_.fetch_add(1, std::memory_order_relaxed);
     // The last good set stays; the next try backs off (1 s doubling, at most min_ttl).
     refresh_at_ = now + retry_;

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/secrets.h"
 #include "gates/jwt/jwk.h"
 #include "upstream/services.h"
 
@@ -36,6 +37,7 @@ struct JwksSpec {
   std::chrono::seconds unknown_kid_interval{30};
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds watch_interval{1000};
+  bool allow_http = false;  // a plain http:// URL (anyone on the path could swap the keys)
   // Every setting, for sharing: two providers naming the same keys the same way share a source.
   std::string Identity() const;
   // The URL, the file, or "inline", for logs and metrics.
@@ -87,6 +89,7 @@ class JwksSource : public std::enable_shared_from_this<JwksSource> {
   SteadyTime refresh_at_{};
   std::chrono::seconds retry_{1};
   std::unique_ptr<FetchWaiters> waiters_;
+  Sha256Digest last_body_{};  // the last document fetched
   std::int64_t file_mtime_ = 0;
   std::uint64_t file_size_ = 0;
   std::atomic<std::uint64_t> generation_{0};

@@ -102,6 +102,7 @@ const config::Fields<JwksSpec>& JwksFields() {
           .Duration("timeout", &JwksSpec::timeout, std::chrono::milliseconds(10), seconds(60))
           .Duration("watch_interval", &JwksSpec::watch_interval, std::chrono::milliseconds(10),
                     seconds(60))
+          .Bool("allow_http", &JwksSpec::allow_http)
           .Then([](YamlReader& r, const YAML::Node& at, const std::string& path, JwksSpec& s) {
             const int sources = !s.inline_json.empty() + !s.file.empty() + !s.url.empty();
             if (sources != 1) {
@@ -113,8 +114,11 @@ const config::Fields<JwksSpec>& JwksFields() {
               return false;
             }
             if (!s.url.empty() && !IStartsWith(s.url, "https://") &&
-                !IStartsWith(s.url, "http://")) {
-              r.Error(at, fmt::format("{}.url: not an http(s) URL", path));
+                !(s.allow_http && IStartsWith(s.url, "http://"))) {
+              r.Error(at, fmt::format("{}.url: not an https:// URL (a key set fetched over plain "
+                                      "HTTP can be replaced by anyone on the path; allow_http: "
+                                      "true accepts it)",
+                                      path));
               return false;
             }
             return true;

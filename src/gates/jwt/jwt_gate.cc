@@ -225,7 +225,9 @@ JwtGate::Step JwtGate::Verify(std::string_view text, std::int64_t now, bool refe
   auto v = std::make_shared<Verified>();
   v->provider = provider;
   v->key_generation = generation;
-  v->exp = t.exp ? *t.exp + p->rules.leeway : now + 300;
+  std::int64_t ends = INT64_MAX;  // saturating: exp near the int64 limit must not wrap
+  if (t.exp && __builtin_add_overflow(*t.exp, p->rules.leeway, &ends)) ends = INT64_MAX;
+  v->exp = t.exp ? ends : now + 300;
   v->iat = t.iat.value_or(0);
   v->sub = t.sub;
   v->jti = t.jti;
@@ -502,9 +504,23 @@ std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx) 
       ctx.reader.Error(settings, fmt::format("{}.revocation: {}", ctx.where, error));
       ok = false;
     } else {
-      std::chrono::seconds ttl = c.revocation_ttl;
-      for (const auto& p : c.providers) ttl = std::max(ttl, p.max_lifetime);
-      revocations = std::make_shared<Revocations>(std::move(store), ttl);
+      // A revocation must outlive every token it revokes: the longest lifetime, plus leeway and
+      // five minutes. Without max_lifetime nothing bounds a token's life, so it is required.
+      std::chrono::seconds slack{300};
+      std::chrono::seconds lifetime{0};
+      for (const auto& p : c.providers) {
+        slack = std::max(slack, p.leeway + std::chrono::seconds(300));
+        lifetime = std::max(lifetime, p.max_lifetime);
+        if (p.max_lifetime.count() == 0) {
+          ctx.reader.Error(settings, fmt::format("{}.revocation: provider '{}' needs max_lifetime "
+                                                 "(a revocation must outlive the tokens it "
+                                                 "revokes)",
+                                                 ctx.where, p.name));
+          ok = false;
+        }
+      }
+      const std::chrono::seconds ttl = std::max(c.revocation_ttl, lifetime + slack);
+      revocations = std::make_shared<Revocations>(std::move(store), ttl, slack);
       ctx.admin.Add("/admin/jwt/revoke", spec.shared ? "redis" : "local",
                     RevokeEndpoint(revocations, SystemSeconds));
     }

@@ -53,7 +53,8 @@ class JwtGateTest : public ::testing::Test {
     std::shared_ptr<Revocations> rev;
     if (revocation) {
       kv_ = std::make_shared<state::LocalKv>(1000);
-      rev = std::make_shared<Revocations>(kv_, std::chrono::seconds(3600));
+      rev =
+          std::make_shared<Revocations>(kv_, std::chrono::seconds(3600), std::chrono::seconds(330));
     }
     return std::make_unique<JwtGate>(std::move(c), std::move(providers), rev,
                                      std::vector<observe::CounterSeries*>{}, FakeSeconds);
@@ -289,7 +290,7 @@ TEST_F(JwtGateTest, RevocationByJtiAndSubjectOnEveryRequest) {
   const std::string a = Token(R"(,"jti":"t-1")");
   EXPECT_EQ(Reason(*g, a), "pass");
   asio::io_context io;
-  Revocations rev(kv_, std::chrono::seconds(3600));
+  Revocations rev(kv_, std::chrono::seconds(3600), std::chrono::seconds(330));
   auto run = [&](asio::awaitable<state::KvStatus> op) {
     state::KvStatus s{};
     asio::co_spawn(io, std::move(op), [&](std::exception_ptr, state::KvStatus r) { s = r; });

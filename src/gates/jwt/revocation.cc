@@ -33,7 +33,7 @@ asio::awaitable<RevocationVerdict> Revocations::Check(std::string_view iss, std:
       std::int64_t before = 0;
       std::from_chars(r.value.data(), r.value.data() + r.value.size(), before);
       // Issued before the cut-off, or with no iat to say when: revoked.
-      if (iat == 0 || iat < before) co_return RevocationVerdict::kRevoked;
+      if (iat == 0 || iat <= before) co_return RevocationVerdict::kRevoked;
     }
   }
   co_return RevocationVerdict::kValid;
@@ -42,7 +42,11 @@ asio::awaitable<RevocationVerdict> Revocations::Check(std::string_view iss, std:
 asio::awaitable<KvStatus> Revocations::RevokeJti(std::string_view iss, std::string_view jti,
                                                  std::int64_t until, std::int64_t now, int worker) {
   std::chrono::seconds ttl = ttl_;
-  if (until > now) ttl = std::chrono::seconds(until - now + 300);  // plus leeways
+  std::int64_t left = 0;
+  if (until > now && !__builtin_sub_overflow(until, now, &left) &&
+      left < std::chrono::duration_cast<std::chrono::seconds>(ttl_ - slack_).count()) {
+    ttl = std::chrono::seconds(left) + slack_;  // the token's remaining life, plus leeways
+  }
   co_return co_await store_->Set(Key("jti", iss, jti), "1",
                                  std::chrono::duration_cast<std::chrono::milliseconds>(ttl),
                                  worker);

@@ -19,8 +19,11 @@ enum class RevocationVerdict : std::uint8_t { kValid, kRevoked, kUnavailable };
 
 class Revocations {
  public:
-  Revocations(std::shared_ptr<state::KvStore> store, std::chrono::seconds ttl)
-      : store_(std::move(store)), ttl_(ttl) {}
+  // `ttl`: how long a subject cut-off, or a jti revoked without its exp, is kept; `slack`: added
+  // to a revoked token's remaining life (its provider's leeway and a margin).
+  Revocations(std::shared_ptr<state::KvStore> store, std::chrono::seconds ttl,
+              std::chrono::seconds slack)
+      : store_(std::move(store)), ttl_(ttl), slack_(slack) {}
 
   // `iat` 0: the token has none (a subject cut-off then revokes it).
   boost::asio::awaitable<RevocationVerdict> Check(std::string_view iss, std::string_view sub,
@@ -37,6 +40,7 @@ class Revocations {
  private:
   std::shared_ptr<state::KvStore> store_;
   std::chrono::seconds ttl_;
+  std::chrono::seconds slack_;
 };
 
 }  // namespace rampart::jwt

@@ -45,6 +45,7 @@ const config::Fields<SessionConfig>& SessionFields() {
                  {"allow", StoreFailure::kAllow},
                  {"local", StoreFailure::kLocal}})
         .Bool("allow_anonymous", &SessionConfig::allow_anonymous)
+        .Bool("login", &SessionConfig::login)
         .String("login_header", &SessionConfig::login_header)
         .String("roles_header", &SessionConfig::roles_header)
         .String("scopes_header", &SessionConfig::scopes_header)

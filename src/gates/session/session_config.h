@@ -23,6 +23,9 @@ struct SessionConfig {
   bool store_shared = false;  // store: redis
   StoreFailure on_store_failure = StoreFailure::kRefuse;
   bool allow_anonymous = false;
+  // Only a login route's upstream may begin sessions: elsewhere a login header in a response
+  // (an endpoint that echoes request headers) is removed and ignored.
+  bool login = false;
   // The login upstream names the principal (and roles, scopes) in these response headers;
   // rampart makes a session of them and removes them before the client sees the response.
   std::string login_header = "x-rampart-session-principal";

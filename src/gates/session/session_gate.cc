@@ -139,6 +139,11 @@ Decision SessionGate::Refuse(Exchange& ex, std::string_view reason) const {
 
 Decision SessionGate::OnRequestHeaders(Exchange& ex) noexcept {
   if (!config_.forward_header.empty()) ex.upstream_headers.emplace_back(config_.forward_header, "");
+  // The login and logout headers are the upstream's words to rampart: a client's never arrive.
+  for (const std::string* h : {&config_.login_header, &config_.roles_header, &config_.scopes_header,
+                               &config_.logout_header}) {
+    if (!h->empty()) ex.upstream_headers.emplace_back(*h, "");
+  }
   int seen = 0;
   const std::string_view id = SessionId(ex, seen);
   if (seen > 0) {
@@ -207,7 +212,9 @@ asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexc
       std::max<std::int64_t>(1000, duration_cast<milliseconds>(config_.idle_timeout).count() / 10);
   if (now - r.last >= touch) {
     r.last = now;
-    const KvStatus set = co_await store_->Set(key, Encode(r), Ttl(r, now), ex.worker);
+    // Only while it is there: a logout or revocation meanwhile is not undone.
+    const KvStatus set = co_await store_->SetIfPresent(key, Encode(r), Ttl(r, now), ex.worker);
+    if (set == KvStatus::kNotFound) co_return Refuse(ex, "invalid_session");
     if (set != KvStatus::kOk) spdlog::warn("session: could not extend a session's idle timeout");
   }
   auto st = std::make_unique<SessionState>();
@@ -215,13 +222,14 @@ asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexc
   ex.slot().state = std::move(st);
   Count(ex, "pass");
   ex.notes.push_back({"session", "pass", {}});
-  for (auto& [name, value] : ex.upstream_headers) {
-    if (!config_.forward_header.empty() && name == config_.forward_header && value.empty()) {
-      value = r.principal;
-      break;
-    }
-  }
   if (ex.identity.principal.empty()) {
+    // The forwarded principal is the one later gates decide on: only when this gate set it.
+    for (auto& [name, value] : ex.upstream_headers) {
+      if (!config_.forward_header.empty() && name == config_.forward_header && value.empty()) {
+        value = r.principal;
+        break;
+      }
+    }
     ex.identity.principal = std::move(r.principal);
     ex.identity.method = "session";
     auto grants = std::make_shared<Grants>();
@@ -240,7 +248,7 @@ Decision SessionGate::OnResponseHeaders(Exchange& ex) noexcept {
                                &config_.logout_header}) {
     if (h->empty() || !ex.response.headers->Has(*h)) continue;
     ex.response_remove.push_back(*h);
-    if (h == &config_.login_header || h == &config_.logout_header) act = true;
+    if ((h == &config_.login_header && config_.login) || h == &config_.logout_header) act = true;
   }
   return act ? Decision::Await() : Decision::Continue();
 }
@@ -255,6 +263,7 @@ asio::awaitable<Decision> SessionGate::OnResponseHeadersAsync(Exchange& ex) noex
   }
   bool login = false;
   const std::string_view principal = TrimOws(h.Get(config_.login_header, &login));
+  login = login && config_.login;
   if (!login) {
     Count(ex, "logout");
     ex.notes.push_back({"session", "logout", {}});

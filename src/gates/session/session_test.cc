@@ -27,6 +27,7 @@ class SessionGateTest : public ::testing::Test {
     gate_ = std::make_unique<SessionGate>(c, store_, std::vector<observe::CounterSeries*>{},
                                           FakeMillis);
     c.allow_anonymous = true;  // the login route
+    c.login = true;
     login_ = std::make_unique<SessionGate>(c, store_, std::vector<observe::CounterSeries*>{},
                                            FakeMillis);
   }
@@ -105,8 +106,13 @@ TEST_F(SessionGateTest, LoginMakesASessionTheCookieCarries) {
   EXPECT_EQ(ex_.identity.method, "session");
   EXPECT_EQ(ex_.identity.roles(), (std::vector<std::string>{"admin", "ops"}));
   // The upstream gets the other cookies and the principal, never the session id.
-  EXPECT_EQ(ex_.upstream_headers, (std::vector<std::pair<std::string, std::string>>{
-                                      {"x-user", "alice"}, {"cookie", "theme=dark; lang=en"}}));
+  EXPECT_EQ(ex_.upstream_headers,
+            (std::vector<std::pair<std::string, std::string>>{{"x-user", "alice"},
+                                                              {"x-rampart-session-principal", ""},
+                                                              {"x-rampart-session-roles", ""},
+                                                              {"x-rampart-session-scopes", ""},
+                                                              {"x-rampart-session-logout", ""},
+                                                              {"cookie", "theme=dark; lang=en"}}));
   EXPECT_EQ(Exchange("rampart_session=" + std::string(43, 'A')).reason, "invalid_session");
   EXPECT_EQ(Exchange("rampart_session=short").reason, "invalid_session");
   EXPECT_EQ(Exchange("rampart_session=" + id + "; rampart_session=" + id).reason, "malformed");
@@ -170,10 +176,27 @@ TEST_F(SessionGateTest, RotationOnLoginAndLogout) {
   EXPECT_NE(ex_.response_headers.find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(Exchange("rampart_session=" + second).reason, "invalid_session");
   // A login header with no usable principal is the login service's fault.
-  EXPECT_EQ(
-      Exchange("rampart_session=" + Login("bob"), {{"x-rampart-session-principal", "evil\x01"}})
-          .reason,
-      "bad_login");
+  EXPECT_EQ(Exchange("rampart_session=" + Login("bob"),
+                     {{"x-rampart-session-principal", "evil\x01"}}, login_.get())
+                .reason,
+            "bad_login");
+}
+
+TEST_F(SessionGateTest, OnlyTheLoginRouteBeginsSessions) {
+  // An endpoint that echoes request headers into its response, on an ordinary route: the login
+  // header it reflects is removed and begins nothing.
+  const std::string mine = "rampart_session=" + Login("eve");
+  ASSERT_TRUE(Exchange(mine, {{"x-rampart-session-principal", "admin"},
+                              {"x-rampart-session-roles", "root"}})
+                  .is_continue());
+  EXPECT_EQ(ex_.response_headers.find("Set-Cookie"), std::string::npos);
+  EXPECT_EQ(ex_.response_remove.size(), 2u);
+  // And the client's own copies of those headers never reach any upstream.
+  int claimed = 0;
+  for (const auto& [name, value] : ex_.upstream_headers) {
+    if (name.starts_with("x-rampart-session-") && value.empty()) ++claimed;
+  }
+  EXPECT_EQ(claimed, 4);
 }
 
 TEST_F(SessionGateTest, RevokingAPrincipalEndsEverySessionBegunBefore) {

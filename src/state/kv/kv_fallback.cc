@@ -32,6 +32,12 @@ asio::awaitable<KvStatus> KvFallback::SetIfAbsent(std::string_view key, std::str
       worker, [&](KvStore& s) { return s.SetIfAbsent(key, value, ttl, worker); });
 }
 
+asio::awaitable<KvStatus> KvFallback::SetIfPresent(std::string_view key, std::string_view value,
+                                                   std::chrono::milliseconds ttl, int worker) {
+  co_return co_await Route<KvStatus>(
+      worker, [&](KvStore& s) { return s.SetIfPresent(key, value, ttl, worker); });
+}
+
 asio::awaitable<KvStatus> KvFallback::Delete(std::string_view key, int worker) {
   co_return co_await Route<KvStatus>(worker, [&](KvStore& s) { return s.Delete(key, worker); });
 }

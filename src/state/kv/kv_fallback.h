@@ -26,6 +26,8 @@ class KvFallback final : public KvStore {
                                        std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
                                                std::chrono::milliseconds ttl, int worker) override;
+  boost::asio::awaitable<KvStatus> SetIfPresent(std::string_view key, std::string_view value,
+                                                std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;

@@ -42,6 +42,12 @@ class KvStore {
   virtual boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
                                                        std::chrono::milliseconds ttl,
                                                        int worker) = 0;
+  // Sets only when the key is there (and not expired): kOk when this call set it, else
+  // kNotFound. A refresh never brings back what a delete removed.
+  virtual boost::asio::awaitable<KvStatus> SetIfPresent(std::string_view key,
+                                                        std::string_view value,
+                                                        std::chrono::milliseconds ttl,
+                                                        int worker) = 0;
   virtual boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) = 0;
   // Adds one to a counter (created at 1 with `ttl` when absent): fencing tokens, generations.
   virtual boost::asio::awaitable<KvResult> Increment(std::string_view key,

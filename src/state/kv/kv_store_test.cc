@@ -96,6 +96,18 @@ TEST(LocalKv, SetIfAbsentIsAtomicAcrossThreads) {
   EXPECT_EQ(won.load(), 1000);  // exactly one winner per key
 }
 
+TEST(LocalKv, SetIfPresentNeverBringsBackADeletedKey) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  EXPECT_EQ(kv.SetIfPresentNow("s", "1", milliseconds(100)), KvStatus::kNotFound);
+  kv.SetNow("s", "1", milliseconds(100), false);
+  EXPECT_EQ(kv.SetIfPresentNow("s", "2", milliseconds(100)), KvStatus::kOk);
+  EXPECT_EQ(kv.GetNow("s").value, "2");
+  kv.DeleteNow("s");
+  EXPECT_EQ(kv.SetIfPresentNow("s", "3", milliseconds(100)), KvStatus::kNotFound);
+  EXPECT_EQ(kv.GetNow("s").status, KvStatus::kNotFound);
+}
+
 TEST(LocalKv, ScanFindsLiveKeysByPrefix) {
   SteadyTime now{};
   LocalKv kv(100, [&] { return now; });
@@ -163,6 +175,20 @@ TEST_F(RedisKvTest, SetGetDeleteAndExpiry) {
     s = Await(io, kv.Get("short", 0)).status;
   }
   EXPECT_EQ(s, KvStatus::kNotFound);
+}
+
+TEST_F(RedisKvTest, SetIfPresentOnlyRefreshesALiveKey) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t:");
+  EXPECT_EQ(Await(io, kv.SetIfPresent("s", "1", milliseconds(60000), 0)), KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.Set("s", "1", milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetIfPresent("s", "2", milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.Get("s", 0)).value, "2");
+  EXPECT_EQ(Await(io, kv.Delete("s", 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetIfPresent("s", "3", milliseconds(60000), 0)), KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.Get("s", 0)).status, KvStatus::kNotFound);
 }
 
 TEST_F(RedisKvTest, ScanWalksTheStoresKeysOnly) {

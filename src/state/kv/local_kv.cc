@@ -57,6 +57,22 @@ KvStatus LocalKv::SetNow(std::string_view key, std::string_view value,
   return KvStatus::kOk;
 }
 
+KvStatus LocalKv::SetIfPresentNow(std::string_view key, std::string_view value,
+                                  std::chrono::milliseconds ttl) {
+  Shard& s = ShardOf(key);
+  const SteadyTime now = clock_();
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  if (it == s.map.end() || it->second.expires <= now) return KvStatus::kNotFound;
+  it->second = {std::string(value), now + ttl};
+  return KvStatus::kOk;
+}
+
+boost::asio::awaitable<KvStatus> LocalKv::SetIfPresent(std::string_view key, std::string_view value,
+                                                       std::chrono::milliseconds ttl, int) {
+  co_return SetIfPresentNow(key, value, ttl);
+}
+
 KvStatus LocalKv::DeleteNow(std::string_view key) {
   Shard& s = ShardOf(key);
   std::lock_guard lock(s.mu);

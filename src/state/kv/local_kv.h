@@ -26,6 +26,8 @@ class LocalKv final : public KvStore {
                                        std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
                                                std::chrono::milliseconds ttl, int worker) override;
+  boost::asio::awaitable<KvStatus> SetIfPresent(std::string_view key, std::string_view value,
+                                                std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
@@ -37,6 +39,8 @@ class LocalKv final : public KvStore {
   KvResult GetNow(std::string_view key);
   KvStatus SetNow(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                   bool only_if_absent);
+  KvStatus SetIfPresentNow(std::string_view key, std::string_view value,
+                           std::chrono::milliseconds ttl);
   KvStatus DeleteNow(std::string_view key);
   KvResult IncrementNow(std::string_view key, std::chrono::milliseconds ttl);
   std::size_t size() const;

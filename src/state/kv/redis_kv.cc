@@ -35,28 +35,36 @@ asio::awaitable<KvResult> RedisKv::Get(std::string_view key, int worker) {
 }
 
 asio::awaitable<KvStatus> RedisKv::SetImpl(std::string_view key, std::string_view value,
-                                           std::chrono::milliseconds ttl, int worker, bool nx) {
+                                           std::chrono::milliseconds ttl, int worker,
+                                           std::string_view condition) {
   redis::Client* c = co_await Client(worker);
   if (c == nullptr) co_return KvStatus::kUnavailable;
   const std::string k = prefix_ + std::string(key);
   const std::string ms = std::to_string(std::max<std::int64_t>(1, ttl.count()));
   std::vector<std::string_view> argv = {"SET", k, value, "PX", ms};
-  if (nx) argv.push_back("NX");
+  if (!condition.empty()) argv.push_back(condition);
   boost::system::error_code ec;
   redis::Reply r = co_await c->Call(argv, ec);
   if (ec || r.is_error()) co_return KvStatus::kUnavailable;
-  if (r.type == redis::Reply::Type::kNil) co_return KvStatus::kExists;  // NX lost
+  if (r.type == redis::Reply::Type::kNil) {  // the condition did not hold
+    co_return condition == "XX" ? KvStatus::kNotFound : KvStatus::kExists;
+  }
   co_return KvStatus::kOk;
 }
 
 asio::awaitable<KvStatus> RedisKv::Set(std::string_view key, std::string_view value,
                                        std::chrono::milliseconds ttl, int worker) {
-  co_return co_await SetImpl(key, value, ttl, worker, false);
+  co_return co_await SetImpl(key, value, ttl, worker, {});
 }
 
 asio::awaitable<KvStatus> RedisKv::SetIfAbsent(std::string_view key, std::string_view value,
                                                std::chrono::milliseconds ttl, int worker) {
-  co_return co_await SetImpl(key, value, ttl, worker, true);
+  co_return co_await SetImpl(key, value, ttl, worker, "NX");
+}
+
+asio::awaitable<KvStatus> RedisKv::SetIfPresent(std::string_view key, std::string_view value,
+                                                std::chrono::milliseconds ttl, int worker) {
+  co_return co_await SetImpl(key, value, ttl, worker, "XX");
 }
 
 asio::awaitable<KvStatus> RedisKv::Delete(std::string_view key, int worker) {

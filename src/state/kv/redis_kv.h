@@ -22,6 +22,8 @@ class RedisKv final : public KvStore {
                                        std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
                                                std::chrono::milliseconds ttl, int worker) override;
+  boost::asio::awaitable<KvStatus> SetIfPresent(std::string_view key, std::string_view value,
+                                                std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
@@ -33,7 +35,8 @@ class RedisKv final : public KvStore {
   // The worker's client when it is up, else null.
   boost::asio::awaitable<redis::Client*> Client(int worker);
   boost::asio::awaitable<KvStatus> SetImpl(std::string_view key, std::string_view value,
-                                           std::chrono::milliseconds ttl, int worker, bool nx);
+                                           std::chrono::milliseconds ttl, int worker,
+                                           std::string_view condition);
 
   std::shared_ptr<redis::Pool> pool_;
   std::string prefix_;
