@@ -1,8 +1,10 @@
 // Admin endpoints that gates and upstream policies add while a config snapshot is built (revoke
 // a token, add an API key, ...): found by path, run by the admin server on worker 0's loop (where
 // the key-value stores' clients live), replaced with the snapshot on reload. Several gates may
-// add the same endpoint (two routes with their own revocation store): each action runs once per
-// distinct key, in the order added, and the first refusal is the answer.
+// add the same endpoint (two routes with their own store): it is added once per distinct key.
+// A broadcast action (a revocation) runs on every store and answers with the first error, else
+// the first success; any other action answers from the first store that does not say 404 (an
+// API key is created once, and revoked wherever it is).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -22,6 +24,7 @@ struct AdminResponse {
 
 struct AdminRequest {
   std::string method;
+  std::string content_type;
   std::string path;
   std::string query;  // without '?'
   std::string body;
@@ -32,14 +35,20 @@ using AdminAction = std::function<boost::asio::awaitable<AdminResponse>(const Ad
 class AdminActions {
  public:
   // `key` names what the action acts on (a store): the same path and key added twice is once.
-  void Add(const std::string& path, const std::string& key, AdminAction action) {
+  struct Entry {
+    std::string key;
+    AdminAction action;
+    bool broadcast = false;
+  };
+  void Add(const std::string& path, const std::string& key, AdminAction action,
+           bool broadcast = false) {
     auto& list = actions_[path];
-    for (const auto& [k, a] : list) {
-      if (k == key) return;
+    for (const Entry& e : list) {
+      if (e.key == key) return;
     }
-    list.emplace_back(key, std::move(action));
+    list.push_back({key, std::move(action), broadcast});
   }
-  const std::vector<std::pair<std::string, AdminAction>>* Find(std::string_view path) const {
+  const std::vector<Entry>* Find(std::string_view path) const {
     auto it = actions_.find(path);
     return it == actions_.end() ? nullptr : &it->second;
   }
@@ -50,7 +59,7 @@ class AdminActions {
   }
 
  private:
-  std::map<std::string, std::vector<std::pair<std::string, AdminAction>>, std::less<>> actions_;
+  std::map<std::string, std::vector<Entry>, std::less<>> actions_;
 };
 
 // A JSON error body for admin answers: {"error": token, "message": text}.

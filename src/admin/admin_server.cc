@@ -27,6 +27,9 @@ asio::awaitable<void> Serve(tcp::socket socket, std::shared_ptr<AdminHandler> ha
     AdminRequest request;
     request.method.assign(req.method_string().data(), req.method_string().size());
     request.path.assign(target.substr(0, q));
+    if (auto ct = req.find(http::field::content_type); ct != req.end()) {
+      request.content_type.assign(ct->value().data(), ct->value().size());
+    }
     if (q != std::string_view::npos) request.query.assign(target.substr(q + 1));
     request.body = std::move(req.body());
     AdminResponse r = co_await (*handler)(std::move(request));

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include "core/strings.h"
@@ -337,16 +338,30 @@ asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest re
 }
 
 asio::awaitable<admin::AdminResponse> Server::RunActions(
-    std::shared_ptr<const Snapshot> snap,
-    const std::vector<std::pair<std::string, admin::AdminAction>>& actions,
+    std::shared_ptr<const Snapshot> snap, const std::vector<admin::AdminActions::Entry>& actions,
     const admin::AdminRequest& request) {
+  // A web page cannot send application/json across origins without a preflight, which this
+  // listener never grants: a browser on the operator's machine cannot forge these calls.
+  if (request.method != "GET" && !IStartsWith(request.content_type, "application/json")) {
+    co_return admin::AdminResponse{
+        415, "application/json",
+        admin::AdminError("unsupported_media_type", "send the body as application/json")};
+  }
+  std::optional<admin::AdminResponse> error, success;
   admin::AdminResponse last{404, "application/json", admin::AdminError("not_found", "")};
-  for (const auto& [key, action] : actions) {
+  for (const admin::AdminActions::Entry& e : actions) {
     // On worker 0's loop, which owns its key-value clients; back here when it is done.
-    last = co_await asio::co_spawn(workers_[0]->io(), action(request), asio::use_awaitable);
-    if (last.status >= 300) break;
+    last = co_await asio::co_spawn(workers_[0]->io(), e.action(request), asio::use_awaitable);
+    if (!e.broadcast) {
+      if (last.status != 404) break;
+      continue;
+    }
+    if (last.status >= 300 && last.status != 404 && !error) error = last;
+    if (last.status < 300 && !success) success = last;
   }
   (void)snap;
+  if (error) co_return *error;
+  if (success) co_return *success;
   co_return last;
 }
 

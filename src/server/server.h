@@ -35,8 +35,7 @@ class Server {
   boost::asio::awaitable<admin::AdminResponse> HandleAdmin(admin::AdminRequest request);
   // The endpoints gates added to the running snapshot, run on worker 0's loop.
   boost::asio::awaitable<admin::AdminResponse> RunActions(
-      std::shared_ptr<const Snapshot> snap,
-      const std::vector<std::pair<std::string, admin::AdminAction>>& actions,
+      std::shared_ptr<const Snapshot> snap, const std::vector<admin::AdminActions::Entry>& actions,
       const admin::AdminRequest& request);
   void BeginDrain();
   boost::asio::awaitable<void> WatchCertificates();

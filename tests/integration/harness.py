@@ -155,9 +155,10 @@ class Rampart:
             f.write(text)
         os.replace(self.config_path + ".tmp", self.config_path)
 
-    def admin(self, method, path, body=None):
+    def admin(self, method, path, body=None, content_type="application/json"):
         conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10 * SLOW)
-        conn.request(method, path, body=body)
+        headers = {"Content-Type": content_type} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
         r = conn.getresponse()
         out = (r.status, r.read().decode())
         conn.close()

@@ -169,6 +169,11 @@ class AuthTest(unittest.TestCase):
         self.assertEqual((status, json.loads(body)["error"]), (403, "forbidden"))
         notes = self.gate_notes(self.b, "/app/orders/1", "authz")
         self.assertIn({"gate": "authz", "decision": "forbidden", "detail": "orders-write"}, notes)
+        # Other spellings of the same path meet the same rule; a hidden separator is refused.
+        for spelling in ("/app/%6frders/1", "/app//orders/1", "/app/x/%2e%2e/orders/1",
+                         "/app/orders;v=1/1", "/app/orders%2F1"):
+            status, _, body = self.call(self.b, "POST", spelling, {"Cookie": viewer})
+            self.assertEqual((status, json.loads(body)["error"]), (403, "forbidden"), spelling)
         admin = self.login("ada", "admin")
         self.assertEqual(self.call(self.b, "POST", "/app/orders/1", {"Cookie": admin})[0], 200)
         # No session: 401, before authz.

@@ -353,6 +353,10 @@ class RevocationAcrossInstancesTest(unittest.TestCase):
         self.assertEqual(self.revoke({"iss": "https://id.test", "jti": "x", "sub": "y"})[0], 400)
         self.assertEqual(self.instances[0].admin("POST", "/admin/jwt/revoke", "{")[0], 400)
         self.assertEqual(self.instances[0].admin("GET", "/admin/jwt/revoke")[0], 405)
+        # A form post (what a web page can send cross-origin without asking) is refused.
+        body = json.dumps({"iss": "https://id.test", "jti": "x"})
+        self.assertEqual(self.instances[0].admin("POST", "/admin/jwt/revoke", body,
+                                                 content_type="text/plain")[0], 415)
 
     def test_zz_an_unavailable_store_refuses_by_default(self):
         t = token(self.key, claims(aud=None))

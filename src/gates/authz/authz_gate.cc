@@ -37,7 +37,13 @@ Decision AuthzGate::OnRequestHeaders(Exchange& ex) noexcept {
   in.scopes = &ex.identity.scopes();
   in.attributes = &ex.identity.attributes();
   in.method = ex.method;
-  in.path = ex.path;
+  std::string path;
+  if (!NormalizePath(ex.path, path)) {
+    Count(ex, nullptr, 1);
+    ex.notes.push_back({"authz", "forbidden", "(path)"});
+    return Decision::Respond(403, "forbidden", "the path hides a separator or is badly encoded");
+  }
+  in.path = path;
   in.client = ex.client_address;
   if (ex.peer != nullptr && ex.peer->verified) {
     in.mtls = true;

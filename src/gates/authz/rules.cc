@@ -100,8 +100,10 @@ bool Condition::Eval(const Input& in, const RoleMap& roles) const noexcept {
       const std::int64_t day = local >= 0 ? local / 86400 : (local - 86399) / 86400;
       const int minute = static_cast<int>((local - day * 86400) / 60);
       const int weekday = static_cast<int>(((day % 7) + 7 + 3) % 7);  // 1970-01-01: Thursday
-      if ((days & (1u << weekday)) == 0) return false;
-      return from <= to ? (minute >= from && minute < to) : (minute >= from || minute < to);
+      auto day_ok = [&](int d) { return (days & (1u << ((d + 7) % 7))) != 0; };
+      if (from < to) return day_ok(weekday) && minute >= from && minute < to;
+      // A window past midnight (fri 22:00-02:00): the early hours belong to the day before.
+      return (day_ok(weekday) && minute >= from) || (day_ok(weekday - 1) && minute < to);
     }
   }
   return false;
@@ -117,6 +119,51 @@ bool Rule::Applies(const Input& in) const noexcept {
     if (p.back() == '/') return in.path.starts_with(p);
     return in.path == p;
   });
+}
+
+bool NormalizePath(std::string_view raw, std::string& out) {
+  out.clear();
+  std::vector<std::string> segments;
+  std::string seg;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  auto finish = [&](bool last) {
+    if (seg == "..") {
+      if (!segments.empty()) segments.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      segments.push_back(seg);
+    } else if (last && !segments.empty() && seg.empty()) {
+      segments.emplace_back();  // a trailing slash stays
+    }
+    seg.clear();
+  };
+  bool params = false;  // inside a ";..." of this segment
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '/') {
+      finish(false);
+      params = false;
+      continue;
+    }
+    if (c == '\\' || c == '\0') return false;
+    if (c == '%') {
+      if (i + 2 >= raw.size() || hex(raw[i + 1]) < 0 || hex(raw[i + 2]) < 0) return false;
+      c = static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+      i += 2;
+      if (c == '/' || c == '\\' || c == '\0') return false;
+    } else if (c == ';') {
+      params = true;
+    }
+    if (!params) seg.push_back(c);
+  }
+  finish(true);
+  for (const std::string& s : segments) out += "/" + s;
+  if (out.empty()) out = "/";
+  return true;
 }
 
 Outcome Evaluate(const Policy& p, const Input& in) {
@@ -242,6 +289,10 @@ bool ReadTime(YamlReader& r, const YAML::Node& n, const std::string& path, Condi
   }
   if (auto x = o.Get("from"); x.IsDefined()) ok = ReadMinutes(r, x, o.Where("from"), c.from) && ok;
   if (auto x = o.Get("to"); x.IsDefined()) ok = ReadMinutes(r, x, o.Where("to"), c.to) && ok;
+  if (c.from == c.to || c.days == 0) {
+    r.Error(n, fmt::format("{}: an empty window (from equals to, or no days)", path));
+    ok = false;
+  }
   if (auto x = o.Get("utc_offset"); x.IsDefined()) {
     std::string s;
     ok = r.String(x, o.Where("utc_offset"), s) && ok;
@@ -388,6 +439,12 @@ bool ReadCondition(YamlReader& r, const YAML::Node& n, const std::string& path, 
       ok = r.StringList(x, o.Where("subjects"), c.subjects.values) && ok;
     }
     o.Finish();
+    if (ok && c.match.values.empty() && c.trust_domains.values.empty() &&
+        c.subjects.values.empty()) {  // `mtls: true` says "any certificate"; an empty map may not
+      r.Error(v,
+              fmt::format("{}: name spiffe_ids, trust_domains or subjects (or mtls: true)", sub));
+      return false;
+    }
     return ok;
   }
   if (key == "time") {
@@ -415,9 +472,17 @@ bool ReadRule(YamlReader& r, const YAML::Node& n, const std::string& path, Rule&
     if (!mo.ok()) return false;
     if (auto x = mo.Get("methods"); x.IsDefined()) {
       ok = r.StringList(x, mo.Where("methods"), rule.methods) && ok;
+      if (rule.methods.empty()) {  // an empty list would read as "any"
+        r.Error(x, fmt::format("{}: name at least one method", mo.Where("methods")));
+        ok = false;
+      }
     }
     if (auto x = mo.Get("paths"); x.IsDefined()) {
       ok = r.StringList(x, mo.Where("paths"), rule.paths) && ok;
+      if (rule.paths.empty()) {
+        r.Error(x, fmt::format("{}: name at least one path", mo.Where("paths")));
+        ok = false;
+      }
       for (const auto& p : rule.paths) {
         if (p.empty() || p.front() != '/') {
           r.Error(x, fmt::format("{}: '{}' does not start with '/'", mo.Where("paths"), p));

@@ -111,6 +111,13 @@ struct Outcome {
 
 Outcome Evaluate(const Policy& p, const Input& in);
 
+// The path as rules see it, so that no spelling of a path escapes a rule written for it: `;`
+// parameters dropped from each segment, percent-encoded unreserved characters decoded, empty
+// segments merged, and `.` and `..` resolved (after decoding, so `%2e%2e` is `..`). False when
+// the path hides a separator (`%2F`, `%5C`, a backslash) or a NUL, or is not valid percent
+// encoding: such a request is denied.
+bool NormalizePath(std::string_view raw, std::string& out);
+
 // Reads the gate's settings: `roles`, `rules`, `default`. Null after reporting errors.
 bool ReadPolicy(config::YamlReader& r, const YAML::Node& n, const std::string& path, Policy& out);
 std::vector<std::string> PolicyKeys();

@@ -156,6 +156,19 @@ rules:
   EXPECT_EQ(Decide(), "deny office-hours");
   in_.now = 1796369400 + 86400;  // Saturday
   EXPECT_EQ(Decide(), "deny office-hours");
+  // A window past midnight: Friday 22:00 to 02:00 covers Saturday 01:00, not Sunday's.
+  ASSERT_TRUE(Load(R"(
+rules:
+  - { name: night, require: { time: { days: [fri], from: "22:00", to: "02:00" } } }
+)")) << Errors();
+  in_.now = 1796369400 + 14 * 3600 + 30 * 60;  // Friday 22:00 UTC
+  EXPECT_EQ(Decide(), "allow night");
+  in_.now += 3 * 3600;  // Saturday 01:00
+  EXPECT_EQ(Decide(), "allow night");
+  in_.now += 2 * 3600;  // Saturday 03:00
+  EXPECT_EQ(Decide(), "deny night");
+  in_.now += 22 * 3600;  // Sunday 01:00
+  EXPECT_EQ(Decide(), "deny night");
 }
 
 TEST_F(RulesTest, ShadowRulesAreReportedNotEnforced) {
@@ -193,12 +206,41 @@ TEST_F(RulesTest, BadRulesAreRefusedWithTheirPlace) {
   EXPECT_FALSE(Load("rules: [ { name: a, match: { paths: [api] }, allow: true } ]"));
   EXPECT_FALSE(Load("rules: [ { name: a, require: { auth_method: [password] } } ]"));
   EXPECT_FALSE(Load("default: maybe"));
+  EXPECT_FALSE(Load("rules: [ { name: a, match: { paths: [] }, allow: true } ]"));
+  EXPECT_FALSE(Load("rules: [ { name: a, match: { methods: [] }, allow: true } ]"));
+  EXPECT_FALSE(Load("rules: [ { name: a, require: { mtls: { spiffe_ids: [] } } } ]"));
+  EXPECT_FALSE(Load("rules: [ { name: a, require: { time: { from: '09:00', to: '09:00' } } } ]"));
+  EXPECT_FALSE(Load("rules: [ { name: a, require: { time: { days: [] } } } ]"));
   EXPECT_FALSE(Load("roles: [admin]"));
   EXPECT_FALSE(Load("rules: [ { name: a, require: { all: [] } } ]"));
   std::string deep = "{ authenticated: true }";
   for (int i = 0; i < 40; ++i) deep = "{ not: " + deep + " }";
   EXPECT_FALSE(Load("rules: [ { name: a, require: " + deep + " } ]"));
   EXPECT_NE(Errors().find("nested deeper"), std::string::npos);
+}
+
+TEST(NormalizePath, EverySpellingOfAPathIsThatPath) {
+  auto norm = [](std::string_view in) {
+    std::string out;
+    return NormalizePath(in, out) ? out : std::string("REFUSED");
+  };
+  EXPECT_EQ(norm("/api/orders/"), "/api/orders/");
+  EXPECT_EQ(norm("/"), "/");
+  EXPECT_EQ(norm("/api//admin"), "/api/admin");
+  EXPECT_EQ(norm("/api/./admin"), "/api/admin");
+  EXPECT_EQ(norm("/api/x/../admin"), "/api/admin");
+  EXPECT_EQ(norm("/api/%2e%2e/admin"), "/admin");
+  EXPECT_EQ(norm("/api/%2E/admin"), "/api/admin");
+  EXPECT_EQ(norm("/%61dmin"), "/admin");
+  EXPECT_EQ(norm("/admin;jsessionid=1/x"), "/admin/x");
+  EXPECT_EQ(norm("/public;/../admin"), "/admin");
+  EXPECT_EQ(norm("/../../admin"), "/admin");
+  EXPECT_EQ(norm("/api%2Fadmin"), "REFUSED");
+  EXPECT_EQ(norm("/api%5cadmin"), "REFUSED");
+  EXPECT_EQ(norm("/api\\admin"), "REFUSED");
+  EXPECT_EQ(norm("/api%00"), "REFUSED");
+  EXPECT_EQ(norm("/api%2"), "REFUSED");
+  EXPECT_EQ(norm("/api%zz"), "REFUSED");
 }
 
 TEST_F(RulesTest, AnonymousRequestsHaveNoRolesOrClaims) {

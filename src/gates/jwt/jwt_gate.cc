@@ -522,7 +522,7 @@ std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx) 
       const std::chrono::seconds ttl = std::max(c.revocation_ttl, lifetime + slack);
       revocations = std::make_shared<Revocations>(std::move(store), ttl, slack);
       ctx.admin.Add("/admin/jwt/revoke", spec.shared ? "redis" : "local",
-                    RevokeEndpoint(revocations, SystemSeconds));
+                    RevokeEndpoint(revocations, SystemSeconds), /*broadcast=*/true);
     }
   }
   if (!ok) return nullptr;

@@ -310,7 +310,7 @@ std::unique_ptr<Gate> MakeSessionGate(const YAML::Node& settings, GateContext& c
     return nullptr;
   }
   ctx.admin.Add("/admin/sessions/revoke", spec.shared ? "redis" : "local",
-                RevokeEndpoint(store, c.absolute_timeout, SystemMillis));
+                RevokeEndpoint(store, c.absolute_timeout, SystemMillis), /*broadcast=*/true);
   static constexpr observe::CounterDef<2> kRequests{"rampart_session_requests_total",
                                                     "session gate decisions, by route and outcome.",
                                                     {"route", "outcome"}};
