@@ -18,6 +18,7 @@ using state::KvStatus;
 namespace {
 
 constexpr std::chrono::milliseconds kForever = std::chrono::hours(24 * 365 * 10);
+constexpr std::int64_t kMaxLife = 10LL * 365 * 86400;  // seconds
 constexpr std::size_t kMaxListed = 100'000;
 
 AdminResponse Json(int status, std::string body) {
@@ -43,7 +44,7 @@ bool StringList(simdjson::dom::object o, std::string_view key, std::vector<std::
 }
 
 asio::awaitable<AdminResponse> Add(const AdminRequest& req, std::shared_ptr<state::KvStore> store,
-                                   std::int64_t (*clock)()) {
+                                   const std::vector<ApiKey>& file_keys, std::int64_t (*clock)()) {
   StrictJson json;
   simdjson::dom::element root;
   std::string_view error;
@@ -65,8 +66,8 @@ asio::awaitable<AdminResponse> Add(const AdminRequest& req, std::shared_ptr<stat
   k.created = now;
   std::int64_t expires_in = 0;
   if (auto v = o.at_key("expires_in"); !v.error()) {
-    if (v.value_unsafe().get_int64().get(expires_in) || expires_in <= 0) {
-      co_return Bad("'expires_in' is a positive number of seconds");
+    if (v.value_unsafe().get_int64().get(expires_in) || expires_in <= 0 || expires_in > kMaxLife) {
+      co_return Bad("'expires_in' is a positive number of seconds, at most ten years");
     }
     k.expires = now + expires_in;
   } else if (auto e = o.at_key("expires"); !e.error()) {
@@ -78,9 +79,13 @@ asio::awaitable<AdminResponse> Add(const AdminRequest& req, std::shared_ptr<stat
       co_return Bad("'expires' is 2027-01-01T00:00:00Z or seconds since the epoch");
     }
     if (k.expires <= now) co_return Bad("'expires' is in the past");
+    if (k.expires - now > kMaxLife) co_return Bad("'expires' is more than ten years away");
   }
   if (k.id.empty()) k.id = "k_" + RandomToken(9);
   if (!ValidId(k.id)) co_return Bad("'id' is 1-64 of A-Z a-z 0-9 . _ -");
+  for (const ApiKey& f : file_keys) {  // one id, one key: ids key rate limits and logs
+    if (f.id == k.id) co_return Json(409, AdminError("conflict", "a key with this id exists"));
+  }
   const std::string secret = "rk_" + RandomToken(32);  // 256 bits from the CSPRNG
   if (secret.size() < 40) co_return Json(500, AdminError("internal_error", "no randomness"));
   k.hash = Sha256(secret);
@@ -168,7 +173,7 @@ void AddAdminEndpoints(admin::AdminActions& admin, std::shared_ptr<state::KvStor
   auto files = std::make_shared<const std::vector<ApiKey>>(std::move(file_keys));
   admin.Add("/admin/api_keys", store_key,
             [store, files, clock](const AdminRequest& req) -> asio::awaitable<AdminResponse> {
-              if (req.method == "POST") co_return co_await Add(req, store, clock);
+              if (req.method == "POST") co_return co_await Add(req, store, *files, clock);
               if (req.method == "GET") co_return co_await List(store, *files);
               co_return MethodNotAllowed("GET or POST");
             });

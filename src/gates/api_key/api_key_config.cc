@@ -65,6 +65,7 @@ bool ReadKeysFile(const std::string& path, std::vector<ApiKey>& out,
   }
   bool ok = true;
   std::set<std::string> ids;
+  std::set<std::string> hashes;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const std::string where = fmt::format("keys[{}]", i);
     config::YamlObject o(r, keys[i], where);
@@ -104,6 +105,9 @@ bool ReadKeysFile(const std::string& path, std::vector<ApiKey>& out,
       r.Error(keys[i], fmt::format("{}.sha256: not 64 hex digits (the key's SHA-256, never the "
                                    "key itself)",
                                    where));
+      ok = false;
+    } else if (!hash.empty() && !hashes.insert(Hex(k.hash)).second) {
+      r.Error(keys[i], fmt::format("{}.sha256: the same key as an earlier entry", where));
       ok = false;
     }
     if (!expires.empty() && !ParseExpiry(expires, k.expires)) {

@@ -140,6 +140,7 @@ const config::Fields<ProviderConfig>& ProviderFields() {
           .Bool("require_exp", &ProviderConfig::require_exp)
           .Duration("max_lifetime", &ProviderConfig::max_lifetime, seconds(0), kYear)
           .StringList("required_claims", &ProviderConfig::required_claims)
+          .String("typ", &ProviderConfig::typ)
           .Custom("claims", ReadClaimValues)
           .Then(
               [](YamlReader& r, const YAML::Node& at, const std::string& path, ProviderConfig& c) {

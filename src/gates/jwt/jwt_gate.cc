@@ -30,6 +30,7 @@ constexpr std::string_view kOutcomes[] = {
     "malformed",
     "bad_base64",
     "bad_json",
+    "wrong_type",
     "alg_none",
     "alg_unsupported",
     "crit_unsupported",
@@ -197,6 +198,15 @@ JwtGate::Step JwtGate::Verify(std::string_view text, std::int64_t now, bool refe
       p->config.algorithms.end()) {
     reason = "alg_not_allowed";
     return Step::kDone;
+  }
+  if (!p->config.typ.empty()) {
+    // RFC 8725 §3.11: an ID token (or any other kind) of the same issuer is not an access token.
+    std::string_view typ = t.typ;
+    if (IStartsWith(typ, "application/")) typ.remove_prefix(12);
+    if (!IEquals(typ, p->config.typ)) {
+      reason = "wrong_type";
+      return Step::kDone;
+    }
   }
   const std::uint64_t generation = p->keys->generation();  // read first: never newer than keys
   const std::shared_ptr<const KeySet> keys = p->keys->keys();

@@ -203,6 +203,34 @@ TEST_F(JwtGateTest, TheStandardAttacksAreRefusedWithTheirReasons) {
   EXPECT_EQ(Reason(*g, good + "="), "bad_base64");
 }
 
+TEST_F(JwtGateTest, ExplicitTypingKeepsIdTokensOut) {
+  auto g = Make();
+  const std::string id_token = Sign(es_, Alg::kES256, R"({"alg":"ES256","kid":"e1","typ":"JWT"})",
+                                    R"({"iss":"https://id","aud":"api","exp":1800000600})");
+  EXPECT_EQ(Reason(*g, id_token), "pass");  // no typ configured: any
+  // A provider that names its tokens' type.
+  std::vector<JwtGate::Provider> providers;
+  ProviderConfig pc;
+  pc.issuer = "https://id";
+  pc.audiences = {"api"};
+  pc.algorithms = {Alg::kES256};
+  pc.typ = "at+jwt";
+  pc.jwks.inline_json = Jwks({&es_});
+  JwtGate::Provider p;
+  p.rules = pc.Rules();
+  p.keys = std::make_shared<JwksSource>(pc.jwks, Services{});
+  std::string error;
+  ASSERT_TRUE(p.keys->Load(error));
+  p.config = pc;
+  providers.push_back(std::move(p));
+  JwtGate strict(JwtConfig{}, std::move(providers), nullptr, {}, FakeSeconds);
+  EXPECT_EQ(Reason(strict, id_token), "wrong_type");
+  const std::string access =
+      Sign(es_, Alg::kES256, R"({"alg":"ES256","kid":"e1","typ":"application/AT+JWT"})",
+           R"({"iss":"https://id","aud":"api","exp":1800000600})");
+  EXPECT_EQ(Reason(strict, access), "pass");
+}
+
 TEST_F(JwtGateTest, WhereTheTokenComesFrom) {
   JwtConfig c;
   c.cookie = "session_jwt";
