@@ -176,8 +176,9 @@ class Rampart:
         self.stderr.seek(0)
         return self.stderr.read()
 
-    def access_log(self):
-        # The log is written by a background thread: poll (bounded) until lines appear.
+    def access_log(self, path=None):
+        # The log is written by a background thread: poll (bounded) until lines appear (with
+        # `path`, until a line for that path does).
         deadline = time.monotonic() + 5 * SLOW
         lines = []
         while time.monotonic() < deadline:
@@ -187,7 +188,7 @@ class Rampart:
                     lines = [json.loads(l) for l in f if l.endswith("\n") and l.strip()]
             except FileNotFoundError:
                 lines = []
-            if lines:
+            if lines and (path is None or any(l.get("path") == path for l in lines)):
                 break
             time.sleep(0.02)
         return lines

@@ -102,7 +102,7 @@ class Http2Test(unittest.TestCase):
         self.assertIn("x-served-by: rampart", head)
         self.assertFalse([l for l in head if l.startswith(("connection:", "keep-alive:"))])
         self.assertEqual(json.loads(body)["body"], "a=1&b=2")
-        line = [l for l in self.rampart.access_log() if l["path"] == "/app/post"][-1]
+        line = [l for l in self.rampart.access_log("/app/post") if l["path"] == "/app/post"][-1]
         self.assertEqual(line["protocol"], "HTTP/2")
         self.assertEqual(line["status"], 200)
 
@@ -195,7 +195,7 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(ended, {1, 3})
         self.assertEqual(heads[3], 0x88)  # ":status: 200"
         self.assertNotEqual(heads[1], 0x88)
-        line = [l for l in self.rampart.access_log() if l["path"] == "/impatient/x"][-1]
+        line = [l for l in self.rampart.access_log("/impatient/x") if l["path"] == "/impatient/x"][-1]
         self.assertEqual(line["status"], 504)
         self.assertEqual(line["protocol"], "HTTP/2")
 
@@ -210,7 +210,7 @@ class Http2Test(unittest.TestCase):
         deadline = time.monotonic() + 5 * SLOW
         lines = []
         while time.monotonic() < deadline:
-            lines = [l for l in self.rampart.access_log() if l["path"] == "/app/abandoned"]
+            lines = [l for l in self.rampart.access_log("/app/abandoned") if l["path"] == "/app/abandoned"]
             if lines:
                 break
             time.sleep(0.02)
@@ -389,7 +389,7 @@ class Http2LifecycleTest(OwnRampartTest):
                 head = payload
         c.close()
         self.assertIsNotNone(head)
-        line = [l for l in self.rampart.access_log() if l["path"] == "/upload"][-1]
+        line = [l for l in self.rampart.access_log("/upload") if l["path"] == "/upload"][-1]
         self.assertEqual((line["status"], line["reason"]), (408, "request_timeout"))
 
     def test_sigterm_lets_streams_in_flight_finish(self):

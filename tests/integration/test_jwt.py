@@ -127,8 +127,11 @@ class JwtGateTest(unittest.TestCase):
             users = [v for n, v in req.headers if n.lower() == "x-user"]
             self.assertEqual(users, ["alice"])  # the client's X-User never arrives
             self.assertEqual(req.header("x-tenant"), "acme")
+        # The log is written off the request path: wait (bounded) for the three lines.
+        self.assertTrue(wait_until(lambda: len([l for l in self.rampart.access_log()
+                                                if l["path"] == "/api/ok"]) >= 3))
         line = [l for l in self.rampart.access_log() if l["path"] == "/api/ok"][-1]
-        self.assertIn("jwt", json.dumps(line))
+        self.assertIn({"gate": "jwt", "decision": "pass", "detail": "main"}, line["gates"])
 
     def test_query_token_is_removed_before_forwarding(self):
         self.origin.clear()

@@ -147,7 +147,7 @@ class LocalRateLimitTest(ProxyTestCase):
                          '"per_tenant";q=10;w=86400, "per_user";q=2;w=3600')
         self.assertRegex(r.getheader("RateLimit"), r'^"per_tenant";r=\d+;t=\d+, "per_user";r=0;t=\d+$')
         self.assertEqual(self.origin.stats()["requests"] - before, 2)
-        log = [l for l in self.rampart.access_log() if l.get("status") == 429 and l["path"] == "/two"]
+        log = [l for l in self.rampart.access_log("/two") if l.get("status") == 429 and l["path"] == "/two"]
         self.assertTrue(log)
         self.assertIn({"gate": "rate_limit", "decision": "rate_limited", "detail": "per_user"},
                       log[-1]["gates"])
@@ -187,7 +187,7 @@ class LocalRateLimitTest(ProxyTestCase):
             self.assertIsNone(r.getheader("Retry-After"))
         self.assertEqual(self.rampart.metric(
             'rampart_rate_limit_requests_total{route="shadow",limit="shadow",decision="shadow_refused"}'), 4)
-        log = [l for l in self.rampart.access_log() if l["path"] == "/shadow"]
+        log = [l for l in self.rampart.access_log("/shadow") if l["path"] == "/shadow"]
         self.assertTrue(any({"gate": "rate_limit", "decision": "shadow:rate_limited",
                              "detail": "shadow"} in l.get("gates", []) for l in log))
 

@@ -330,11 +330,11 @@ class UpstreamH2Test(unittest.TestCase):
 
     def test_access_log_names_the_endpoint(self):
         self.get("/logged")
-        lines = [l for l in self.rampart.access_log() if l["path"] == "/logged"]
+        lines = [l for l in self.rampart.access_log("/logged") if l["path"] == "/logged"]
         deadline = time.monotonic() + 5 * SLOW
         while not lines and time.monotonic() < deadline:
             time.sleep(0.05)
-            lines = [l for l in self.rampart.access_log() if l["path"] == "/logged"]
+            lines = [l for l in self.rampart.access_log("/logged") if l["path"] == "/logged"]
         self.assertEqual(lines[-1]["endpoint"], f"h2c:h2c@{self.h2c.address}")
         self.assertEqual(lines[-1]["status"], 200)
 
