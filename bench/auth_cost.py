@@ -96,12 +96,12 @@ def main():
                                   "--save", "", "--appendonly", "no"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(redis_port)
-        sid = "S" * 43
+        sid = "S" * 43 + "." + hashlib.sha256(b"bench").hexdigest()[:16]  # id . principal tag
         now_ms = int(time.time() * 1000)
         record = json.dumps({"p": "bench", "r": [], "s": [], "c": now_ms, "l": now_ms},
                             separators=(",", ":"))
         subprocess.run(["redis-cli", "-p", str(redis_port), "SET",
-                        "rampart:kv:sessions:s:" + hashlib.sha256(sid.encode()).hexdigest(),
+                        "rampart:kv:sessions:s:" + hashlib.sha256(sid[:43].encode()).hexdigest(),
                         record, "PX", "3600000"], check=True, capture_output=True)
         provider = ("{ providers: [ { issuer: https://id.example, audiences: [api], "
                     f"algorithms: [ES256], jwks: {{ file: {jwks_file} }} }} ]")

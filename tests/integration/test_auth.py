@@ -142,7 +142,7 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIsNone(r.getheader("X-Rampart-Session-Principal"))  # stripped
         cookie = r.getheader("Set-Cookie")
-        self.assertRegex(cookie, r"^rampart_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=3600; "
+        self.assertRegex(cookie, r"^rampart_session=[A-Za-z0-9_-]{43}\.[0-9a-f]{16}; Path=/; Max-Age=3600; "
                                  r"HttpOnly; SameSite=Lax$")
         return cookie.split(";")[0]
 

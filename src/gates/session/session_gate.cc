@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <charconv>
 #include <chrono>
 
@@ -176,9 +177,12 @@ Decision SessionGate::OnRequestHeaders(Exchange& ex) noexcept {
 
 asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexcept {
   int seen = 0;
-  const std::string key = SessionKey(SessionId(ex, seen));
-  const state::KvResult got = co_await store_->Get(key, ex.worker);
-  if (got.status == KvStatus::kUnavailable) {
+  const std::string_view cookie = SessionId(ex, seen);
+  const std::string key = SessionKey(cookie);
+  // The session and its principal's cut-off, in one round trip.
+  const std::array<state::KvResult, 2> got =
+      co_await store_->GetTwo(key, CutoffKey(cookie), ex.worker);
+  if (got[0].status == KvStatus::kUnavailable || got[1].status == KvStatus::kUnavailable) {
     if (config_.on_store_failure == StoreFailure::kAllow) {
       Count(ex, "anonymous");
       co_return Decision::Continue();
@@ -186,7 +190,11 @@ asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexc
     co_return Refuse(ex, "store_unavailable");
   }
   Record r;
-  if (got.status != KvStatus::kOk || !Decode(got.value, r)) co_return Refuse(ex, "invalid_session");
+  // A cookie whose tag is not its session's principal's (one edited to dodge a cut-off) is none.
+  if (got[0].status != KvStatus::kOk || !Decode(got[0].value, r) ||
+      cookie.substr(44) != PrincipalTag(r.principal)) {
+    co_return Refuse(ex, "invalid_session");
+  }
   const std::int64_t now = clock_();
   if (now >=
       r.created + std::chrono::duration_cast<milliseconds>(config_.absolute_timeout).count()) {
@@ -194,13 +202,9 @@ asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexc
     (void)gone;
     co_return Refuse(ex, "expired_session");
   }
-  const state::KvResult cut = co_await store_->Get(PrincipalKey(r.principal), ex.worker);
-  if (cut.status == KvStatus::kUnavailable && config_.on_store_failure != StoreFailure::kAllow) {
-    co_return Refuse(ex, "store_unavailable");
-  }
-  if (cut.status == KvStatus::kOk) {
+  if (got[1].status == KvStatus::kOk) {
     std::int64_t before = 0;
-    std::from_chars(cut.value.data(), cut.value.data() + cut.value.size(), before);
+    std::from_chars(got[1].value.data(), got[1].value.data() + got[1].value.size(), before);
     if (r.created <= before) {
       const KvStatus gone = co_await store_->Delete(key, ex.worker);
       (void)gone;
@@ -280,9 +284,10 @@ asio::awaitable<Decision> SessionGate::OnResponseHeadersAsync(Exchange& ex) noex
   r.roles = Split(h.Get(config_.roles_header));
   r.scopes = Split(h.Get(config_.scopes_header));
   r.created = r.last = clock_();
-  const std::string id = RandomToken(32);  // 256 bits from the CSPRNG
-  KvStatus set = KvStatus::kUnavailable;   // no co_await inside ?: (GCC 12)
-  if (id.size() == 43) {
+  const std::string secret = RandomToken(32);  // 256 bits from the CSPRNG
+  const std::string id = secret.size() == 43 ? secret + "." + PrincipalTag(r.principal) : "";
+  KvStatus set = KvStatus::kUnavailable;  // no co_await inside ?: (GCC 12)
+  if (!id.empty()) {
     set = co_await store_->SetIfAbsent(SessionKey(id), Encode(r), Ttl(r, r.created), ex.worker);
   }
   if (set != KvStatus::kOk) {

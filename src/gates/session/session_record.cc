@@ -60,14 +60,29 @@ bool Decode(std::string_view json, Record& out) {
          !l.value_unsafe().get_int64().get(out.last);
 }
 
-std::string SessionKey(std::string_view id) { return "s:" + Hex(Sha256(id)); }
-std::string PrincipalKey(std::string_view principal) { return "p:" + std::string(principal); }
+std::string PrincipalTag(std::string_view principal) {
+  const Sha256Digest d = Sha256(principal);
+  return Hex(d.data(), 8);
+}
 
-bool WellFormedId(std::string_view id) noexcept {
-  if (id.size() != 43) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
+std::string SessionKey(std::string_view cookie) {
+  return "s:" + Hex(Sha256(cookie.substr(0, cookie.find('.'))));
+}
+std::string PrincipalKey(std::string_view principal) { return "p:" + PrincipalTag(principal); }
+std::string CutoffKey(std::string_view cookie) {
+  const std::size_t dot = cookie.find('.');
+  return "p:" +
+         std::string(dot == std::string_view::npos ? std::string_view() : cookie.substr(dot + 1));
+}
+
+bool WellFormedId(std::string_view cookie) noexcept {
+  if (cookie.size() != 43 + 1 + 16 || cookie[43] != '.') return false;
+  for (std::size_t i = 0; i < cookie.size(); ++i) {
+    const char c = cookie[i];
+    if (i == 43) continue;
+    const bool ok = i < 43 ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                 (c >= '0' && c <= '9') || c == '-' || c == '_'
+                           : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
     if (!ok) return false;
   }
   return true;

@@ -21,11 +21,16 @@ struct Record {
 std::string Encode(const Record& r);
 bool Decode(std::string_view json, Record& out);
 
-// The store keys.
-std::string SessionKey(std::string_view id);  // hashes the id
-std::string PrincipalKey(std::string_view principal);
+// The cookie's value is "<id>.<tag>": the id, 256 bits from the CSPRNG in base64url (43
+// characters), and the principal's tag (16 hex digits of the SHA-256 of its name), which names
+// the principal's cut-off key so that both are read in one round trip. The tag is checked against
+// the record: a cookie with another principal's tag is no session.
+std::string PrincipalTag(std::string_view principal);
+bool WellFormedId(std::string_view cookie) noexcept;
 
-// A session id as rampart issues them: 256 bits, base64url (43 characters).
-bool WellFormedId(std::string_view id) noexcept;
+// The store keys: the session under the hash of the id part, the cut-off under the tag.
+std::string SessionKey(std::string_view cookie);
+std::string PrincipalKey(std::string_view principal);
+std::string CutoffKey(std::string_view cookie);
 
 }  // namespace rampart::session

@@ -93,7 +93,7 @@ class SessionGateTest : public ::testing::Test {
 TEST_F(SessionGateTest, LoginMakesASessionTheCookieCarries) {
   EXPECT_EQ(Exchange("").reason, "missing_session");
   const std::string id = Login("alice", "admin, ops");
-  ASSERT_EQ(id.size(), 43u);
+  ASSERT_EQ(id.size(), 60u);  // 43 characters of id, '.', the principal's 16-digit tag
   // The login headers never reach the client; the cookie is HttpOnly, Secure, SameSite.
   EXPECT_EQ(ex_.response_remove.size(), 2u);
   EXPECT_NE(ex_.response_headers.find("; HttpOnly; Secure; SameSite=Lax"), std::string::npos);
@@ -116,6 +116,11 @@ TEST_F(SessionGateTest, LoginMakesASessionTheCookieCarries) {
   EXPECT_EQ(Exchange("rampart_session=" + std::string(43, 'A')).reason, "invalid_session");
   EXPECT_EQ(Exchange("rampart_session=short").reason, "invalid_session");
   EXPECT_EQ(Exchange("rampart_session=" + id + "; rampart_session=" + id).reason, "malformed");
+  // The tag names the principal's cut-off: a cookie carrying another principal's tag (to read a
+  // cut-off that is not there) is no session.
+  EXPECT_EQ(Exchange("rampart_session=" + id.substr(0, 44) + PrincipalTag("bob")).reason,
+            "invalid_session");
+  EXPECT_EQ(id.substr(44), PrincipalTag("alice"));
 }
 
 TEST_F(SessionGateTest, IdleAndAbsoluteTimeouts) {
@@ -165,7 +170,7 @@ TEST_F(SessionGateTest, RotationOnLoginAndLogout) {
   // A new login on a request that carries a session (privileges change): a new id, the old one
   // gone.
   const std::string second = Login("alice", "admin", "rampart_session=" + first);
-  ASSERT_EQ(second.size(), 43u);
+  ASSERT_EQ(second.size(), 60u);
   EXPECT_NE(first, second);
   EXPECT_EQ(Exchange("rampart_session=" + first).reason, "invalid_session");
   ASSERT_TRUE(Exchange("rampart_session=" + second).is_continue());

@@ -7,6 +7,9 @@ namespace asio = boost::asio;
 namespace {
 bool Unavailable(KvStatus s) noexcept { return s == KvStatus::kUnavailable; }
 bool Unavailable(const KvResult& r) noexcept { return r.status == KvStatus::kUnavailable; }
+bool Unavailable(const std::array<KvResult, 2>& r) noexcept {
+  return Unavailable(r[0]) || Unavailable(r[1]);
+}
 }  // namespace
 
 template <typename R, typename Call>
@@ -18,6 +21,12 @@ asio::awaitable<R> KvFallback::Route(int worker, Call call) {
 
 asio::awaitable<KvResult> KvFallback::Get(std::string_view key, int worker) {
   co_return co_await Route<KvResult>(worker, [&](KvStore& s) { return s.Get(key, worker); });
+}
+
+asio::awaitable<std::array<KvResult, 2>> KvFallback::GetTwo(std::string_view a, std::string_view b,
+                                                            int worker) {
+  co_return co_await Route<std::array<KvResult, 2>>(
+      worker, [&](KvStore& s) { return s.GetTwo(a, b, worker); });
 }
 
 asio::awaitable<KvStatus> KvFallback::Set(std::string_view key, std::string_view value,

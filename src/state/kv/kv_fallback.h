@@ -22,6 +22,8 @@ class KvFallback final : public KvStore {
         fallbacks_(fallbacks) {}
 
   boost::asio::awaitable<KvResult> Get(std::string_view key, int worker) override;
+  boost::asio::awaitable<std::array<KvResult, 2>> GetTwo(std::string_view a, std::string_view b,
+                                                         int worker) override;
   boost::asio::awaitable<KvStatus> Set(std::string_view key, std::string_view value,
                                        std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,

@@ -6,6 +6,7 @@
 // store's timeout.
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
@@ -36,6 +37,11 @@ class KvStore {
   virtual ~KvStore() = default;
   // `worker`: the calling worker's index (its Redis connection).
   virtual boost::asio::awaitable<KvResult> Get(std::string_view key, int worker) = 0;
+  // Two keys in one round trip (MGET): a session and its principal's cut-off, a token's jti and
+  // subject. When the store is unavailable both answers say so.
+  virtual boost::asio::awaitable<std::array<KvResult, 2>> GetTwo(std::string_view a,
+                                                                 std::string_view b,
+                                                                 int worker) = 0;
   virtual boost::asio::awaitable<KvStatus> Set(std::string_view key, std::string_view value,
                                                std::chrono::milliseconds ttl, int worker) = 0;
   // Sets only when the key is absent (or expired): kOk when this call set it, else kExists.

@@ -177,6 +177,23 @@ TEST_F(RedisKvTest, SetGetDeleteAndExpiry) {
   EXPECT_EQ(s, KvStatus::kNotFound);
 }
 
+TEST_F(RedisKvTest, GetTwoInOneRoundTrip) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t:");
+  EXPECT_EQ(Await(io, kv.Set("a", "1", milliseconds(60000), 0)), KvStatus::kOk);
+  const auto two = Await(io, kv.GetTwo("a", "missing", 0));
+  EXPECT_EQ(two[0].status, KvStatus::kOk);
+  EXPECT_EQ(two[0].value, "1");
+  EXPECT_EQ(two[1].status, KvStatus::kNotFound);
+  LocalKv local(10);
+  local.SetNow("b", "2", milliseconds(60000), false);
+  const auto lt = Await(io, local.GetTwo("nope", "b", 0));
+  EXPECT_EQ(lt[0].status, KvStatus::kNotFound);
+  EXPECT_EQ(lt[1].value, "2");
+}
+
 TEST_F(RedisKvTest, SetIfPresentOnlyRefreshesALiveKey) {
   asio::io_context io;
   auto pool = MakePool(1);

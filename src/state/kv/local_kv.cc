@@ -109,6 +109,11 @@ std::size_t LocalKv::size() const {
 
 boost::asio::awaitable<KvResult> LocalKv::Get(std::string_view key, int) { co_return GetNow(key); }
 
+boost::asio::awaitable<std::array<KvResult, 2>> LocalKv::GetTwo(std::string_view a,
+                                                                std::string_view b, int) {
+  co_return std::array<KvResult, 2>{GetNow(a), GetNow(b)};
+}
+
 boost::asio::awaitable<KvResult> LocalKv::Scan(std::string_view prefix, std::size_t limit, int) {
   KvResult out{KvStatus::kOk, {}, 0};
   const SteadyTime now = clock_();

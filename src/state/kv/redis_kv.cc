@@ -34,6 +34,29 @@ asio::awaitable<KvResult> RedisKv::Get(std::string_view key, int worker) {
   co_return KvResult{KvStatus::kOk, std::move(r.str), 0};
 }
 
+asio::awaitable<std::array<KvResult, 2>> RedisKv::GetTwo(std::string_view a, std::string_view b,
+                                                         int worker) {
+  const std::array<KvResult, 2> down{KvResult{KvStatus::kUnavailable, {}, 0},
+                                     KvResult{KvStatus::kUnavailable, {}, 0}};
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return down;
+  const std::string ka = prefix_ + std::string(a);
+  const std::string kb = prefix_ + std::string(b);
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"MGET", ka, kb};
+  redis::Reply r = co_await c->Call(argv, ec);
+  if (ec || r.is_error() || r.type != redis::Reply::Type::kArray || r.elements.size() != 2) {
+    co_return down;
+  }
+  std::array<KvResult, 2> out;
+  for (std::size_t i = 0; i < 2; ++i) {
+    redis::Reply& e = r.elements[i];
+    out[i] = e.type == redis::Reply::Type::kNil ? KvResult{KvStatus::kNotFound, {}, 0}
+                                                : KvResult{KvStatus::kOk, std::move(e.str), 0};
+  }
+  co_return out;
+}
+
 asio::awaitable<KvStatus> RedisKv::SetImpl(std::string_view key, std::string_view value,
                                            std::chrono::milliseconds ttl, int worker,
                                            std::string_view condition) {

@@ -18,6 +18,8 @@ class RedisKv final : public KvStore {
       : pool_(std::move(pool)), prefix_(std::move(prefix)) {}
 
   boost::asio::awaitable<KvResult> Get(std::string_view key, int worker) override;
+  boost::asio::awaitable<std::array<KvResult, 2>> GetTwo(std::string_view a, std::string_view b,
+                                                         int worker) override;
   boost::asio::awaitable<KvStatus> Set(std::string_view key, std::string_view value,
                                        std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> SetIfAbsent(std::string_view key, std::string_view value,
