@@ -46,6 +46,19 @@ bool StrictJson::Parse(std::string_view text, simdjson::dom::element& root,
   return !HasDuplicateKeys(root, 1, max_depth_, error);
 }
 
+bool JsonStringList(simdjson::dom::object obj, std::string_view key,
+                    std::vector<std::string>& out) {
+  auto v = obj.at_key(key);
+  if (v.error()) return true;
+  if (!v.value_unsafe().is_array()) return false;
+  for (auto item : AsArray(v.value_unsafe())) {
+    std::string_view s;
+    if (item.get_string().get(s)) return false;
+    out.emplace_back(s);
+  }
+  return true;
+}
+
 std::string_view JsonString(simdjson::dom::object obj, std::string_view key, bool* found) noexcept {
   auto v = obj.at_key(key);
   std::string_view s;

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/simdjson_include.h"
 
@@ -36,6 +38,10 @@ inline simdjson::dom::array AsArray(simdjson::dom::element e) noexcept {
   if (e.get_array().get(a)) return {};
   return a;
 }
+
+// The array of strings at `key` of `obj` appended to `out`: true when absent too, false when it
+// is not an array of strings.
+bool JsonStringList(simdjson::dom::object obj, std::string_view key, std::vector<std::string>& out);
 
 // The string at `key` of `obj`, or empty with found=false (a non-string is not found either).
 std::string_view JsonString(simdjson::dom::object obj, std::string_view key,

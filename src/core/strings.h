@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rampart {
 
@@ -83,5 +84,8 @@ inline void MoveAppend(std::string& to, std::string& from) {
 
 // Appends s to out as the inside of a JSON string (quotes not included).
 void AppendJsonEscaped(std::string& out, std::string_view s);
+// s as a JSON string, quotes included; a list of strings as a JSON array.
+void AppendJsonString(std::string& out, std::string_view s);
+void AppendJsonStringList(std::string& out, const std::vector<std::string>& list);
 
 }  // namespace rampart

@@ -31,18 +31,6 @@ AdminResponse Unavailable() {
   return Json(503, AdminError("store_unavailable", "the key store did not answer; try again"));
 }
 
-bool StringList(simdjson::dom::object o, std::string_view key, std::vector<std::string>& out) {
-  auto v = o.at_key(key);
-  if (v.error()) return true;
-  if (!v.value_unsafe().is_array()) return false;
-  for (auto item : AsArray(v.value_unsafe())) {
-    std::string_view s;
-    if (item.get_string().get(s)) return false;
-    out.emplace_back(s);
-  }
-  return true;
-}
-
 asio::awaitable<AdminResponse> Add(const AdminRequest& req, std::shared_ptr<state::KvStore> store,
                                    const std::vector<ApiKey>& file_keys, std::int64_t (*clock)()) {
   StrictJson json;
@@ -59,7 +47,7 @@ asio::awaitable<AdminResponse> Add(const AdminRequest& req, std::shared_ptr<stat
   k.id.assign(JsonString(o, "id"));
   k.tier.assign(JsonString(o, "tier"));
   if (k.principal.empty()) co_return Bad("'principal' names who the key authenticates");
-  if (!StringList(o, "roles", k.roles) || !StringList(o, "scopes", k.scopes)) {
+  if (!JsonStringList(o, "roles", k.roles) || !JsonStringList(o, "scopes", k.scopes)) {
     co_return Bad("'roles' and 'scopes' are lists of strings");
   }
   const std::int64_t now = clock();

@@ -12,33 +12,6 @@ namespace rampart::api_key {
 
 namespace {
 
-void AppendQuoted(std::string& out, std::string_view s) {
-  out += '"';
-  AppendJsonEscaped(out, s);
-  out += '"';
-}
-
-void AppendList(std::string& out, const std::vector<std::string>& list) {
-  out += '[';
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (i > 0) out += ',';
-    AppendQuoted(out, list[i]);
-  }
-  out += ']';
-}
-
-bool ReadList(simdjson::dom::object o, std::string_view key, std::vector<std::string>& out) {
-  auto v = o.at_key(key);
-  if (v.error()) return true;
-  if (!v.value_unsafe().is_array()) return false;
-  for (auto item : AsArray(v.value_unsafe())) {
-    std::string_view s;
-    if (item.get_string().get(s)) return false;
-    out.emplace_back(s);
-  }
-  return true;
-}
-
 bool ReadInt(simdjson::dom::object o, std::string_view key, std::int64_t& out) {
   auto v = o.at_key(key);
   if (v.error()) return true;
@@ -59,16 +32,16 @@ bool ValidId(std::string_view id) noexcept {
 
 std::string ToJson(const ApiKey& k, bool with_hash) {
   std::string out = "{\"id\":";
-  AppendQuoted(out, k.id);
+  AppendJsonString(out, k.id);
   if (with_hash) out += ",\"sha256\":\"" + Hex(k.hash) + "\"";
   out += ",\"principal\":";
-  AppendQuoted(out, k.principal);
+  AppendJsonString(out, k.principal);
   out += ",\"tier\":";
-  AppendQuoted(out, k.tier);
+  AppendJsonString(out, k.tier);
   out += ",\"roles\":";
-  AppendList(out, k.roles);
+  AppendJsonStringList(out, k.roles);
   out += ",\"scopes\":";
-  AppendList(out, k.scopes);
+  AppendJsonStringList(out, k.scopes);
   out += fmt::format(",\"expires\":{},\"created\":{}}}", k.expires, k.created);
   return out;
 }
@@ -91,7 +64,7 @@ bool FromJson(std::string_view json, ApiKey& out, std::string& error) {
     error = "sha256 is not 64 hex digits";
     return false;
   }
-  if (!ReadList(o, "roles", out.roles) || !ReadList(o, "scopes", out.scopes) ||
+  if (!JsonStringList(o, "roles", out.roles) || !JsonStringList(o, "scopes", out.scopes) ||
       !ReadInt(o, "expires", out.expires) || !ReadInt(o, "created", out.created)) {
     error = "roles and scopes are lists of strings, expires and created integers";
     return false;

@@ -27,9 +27,9 @@ bool Seconds(simdjson::dom::object o, std::string_view key, std::int64_t& out, b
 }
 
 std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  AppendJsonEscaped(out, s);
-  return out + '"';
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
 }
 
 }  // namespace

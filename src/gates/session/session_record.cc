@@ -8,40 +8,13 @@
 
 namespace rampart::session {
 
-namespace {
-
-void List(std::string& out, const std::vector<std::string>& v) {
-  out += '[';
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    AppendJsonEscaped(out, v[i]);
-    out += '"';
-  }
-  out += ']';
-}
-
-bool ReadList(simdjson::dom::object o, std::string_view key, std::vector<std::string>& out) {
-  auto v = o.at_key(key);
-  if (v.error()) return true;
-  if (!v.value_unsafe().is_array()) return false;
-  for (auto item : AsArray(v.value_unsafe())) {
-    std::string_view s;
-    if (item.get_string().get(s)) return false;
-    out.emplace_back(s);
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string Encode(const Record& r) {
   std::string out = "{\"p\":\"";
   AppendJsonEscaped(out, r.principal);
   out += "\",\"r\":";
-  List(out, r.roles);
+  AppendJsonStringList(out, r.roles);
   out += ",\"s\":";
-  List(out, r.scopes);
+  AppendJsonStringList(out, r.scopes);
   out += fmt::format(",\"c\":{},\"l\":{}}}", r.created, r.last);
   return out;
 }
@@ -55,8 +28,9 @@ bool Decode(std::string_view json, Record& out) {
   out.principal.assign(JsonString(o, "p"));
   auto c = o.at_key("c");
   auto l = o.at_key("l");
-  return !out.principal.empty() && ReadList(o, "r", out.roles) && ReadList(o, "s", out.scopes) &&
-         !c.error() && !c.value_unsafe().get_int64().get(out.created) && !l.error() &&
+  return !out.principal.empty() && JsonStringList(o, "r", out.roles) &&
+         JsonStringList(o, "s", out.scopes) && !c.error() &&
+         !c.value_unsafe().get_int64().get(out.created) && !l.error() &&
          !l.value_unsafe().get_int64().get(out.last);
 }
 
