@@ -54,8 +54,8 @@ std::span<const std::string_view> ApiKeyGate::Reasons() const noexcept {
 }
 
 ApiKeyGate::ApiKeyGate(ApiKeyConfig config, std::shared_ptr<const KeyIndex> file_keys,
-                       std::shared_ptr<state::KvStore> store,
-                       std::vector<observe::CounterSeries*> counters, WallSeconds clock)
+                       std::shared_ptr<state::KvStore> store, observe::OutcomeCounters counters,
+                       WallSeconds clock)
     : config_(std::move(config)),
       file_keys_(std::move(file_keys)),
       store_(std::move(store)),
@@ -63,12 +63,7 @@ ApiKeyGate::ApiKeyGate(ApiKeyConfig config, std::shared_ptr<const KeyIndex> file
       clock_(clock) {}
 
 void ApiKeyGate::Count(const Exchange& ex, std::string_view outcome) const noexcept {
-  for (std::size_t i = 0; i < std::size(kOutcomes); ++i) {
-    if (kOutcomes[i] == outcome) {
-      if (i < counters_.size() && counters_[i] != nullptr) counters_[i]->Add(ex.worker);
-      return;
-    }
-  }
+  counters_.Add(ex.worker, outcome);
 }
 
 std::string_view ApiKeyGate::Extract(const Exchange& ex, bool& malformed) const noexcept {
@@ -213,10 +208,7 @@ std::unique_ptr<Gate> MakeApiKeyGate(const YAML::Node& settings, GateContext& ct
   static constexpr observe::CounterDef<2> kRequests{"rampart_api_key_requests_total",
                                                     "api_key gate decisions, by route and outcome.",
                                                     {"route", "outcome"}};
-  std::vector<observe::CounterSeries*> counters;
-  for (std::string_view o : kOutcomes) {
-    counters.push_back(ctx.metrics.Counter(kRequests, {ctx.route.name, o}));
-  }
+  observe::OutcomeCounters counters(ctx.metrics, kRequests, ctx.route.name, kOutcomes);
   return std::make_unique<ApiKeyGate>(std::move(c), std::move(index), std::move(store),
                                       std::move(counters), Now);
 }

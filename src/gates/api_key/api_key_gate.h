@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gates/api_key/api_key_config.h"
-#include "observe/metrics.h"
+#include "observe/outcome_counters.h"
 #include "pipeline/gate.h"
 #include "pipeline/gate_registry.h"
 #include "state/kv/kv_store.h"
@@ -41,7 +41,7 @@ std::string IdKey(std::string_view id);
 class ApiKeyGate final : public Gate {
  public:
   ApiKeyGate(ApiKeyConfig config, std::shared_ptr<const KeyIndex> file_keys,
-             std::shared_ptr<state::KvStore> store, std::vector<observe::CounterSeries*> counters,
+             std::shared_ptr<state::KvStore> store, observe::OutcomeCounters counters,
              WallSeconds clock);
   std::string_view Name() const noexcept override { return "api_key"; }
   std::span<const std::string_view> Reasons() const noexcept override;
@@ -59,7 +59,7 @@ class ApiKeyGate final : public Gate {
   ApiKeyConfig config_;
   std::shared_ptr<const KeyIndex> file_keys_;
   std::shared_ptr<state::KvStore> store_;
-  std::vector<observe::CounterSeries*> counters_;
+  observe::OutcomeCounters counters_;
   WallSeconds clock_;
 };
 

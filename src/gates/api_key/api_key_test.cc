@@ -76,8 +76,7 @@ class ApiKeyGateTest : public ::testing::Test {
     old.expires = g_now - 1;
     index->emplace(old.hash, Know(old));
     if (with_store) store_ = std::make_shared<state::LocalKv>(100);
-    return std::make_unique<ApiKeyGate>(c, index, store_, std::vector<observe::CounterSeries*>{},
-                                        FakeSeconds);
+    return std::make_unique<ApiKeyGate>(c, index, store_, observe::OutcomeCounters{}, FakeSeconds);
   }
   Decision Run(ApiKeyGate& g, Exchange& ex) {
     Decision d = g.OnRequestHeaders(ex);

@@ -111,8 +111,8 @@ std::span<const std::string_view> JwtGate::Reasons() const noexcept {
 }
 
 JwtGate::JwtGate(JwtConfig config, std::vector<Provider> providers,
-                 std::shared_ptr<Revocations> revocations,
-                 std::vector<observe::CounterSeries*> counters, WallSeconds clock)
+                 std::shared_ptr<Revocations> revocations, observe::OutcomeCounters counters,
+                 WallSeconds clock)
     : config_(std::move(config)),
       providers_(std::move(providers)),
       revocations_(std::move(revocations)),
@@ -124,12 +124,7 @@ JwtGate::JwtGate(JwtConfig config, std::vector<Provider> providers,
 }
 
 void JwtGate::Count(const Exchange& ex, std::string_view outcome) const noexcept {
-  for (std::size_t i = 0; i < std::size(kOutcomes); ++i) {
-    if (kOutcomes[i] == outcome) {
-      if (i < counters_.size() && counters_[i] != nullptr) counters_[i]->Add(ex.worker);
-      return;
-    }
-  }
+  counters_.Add(ex.worker, outcome);
 }
 
 std::string_view JwtGate::Extract(Exchange& ex, bool& malformed) const noexcept {
@@ -536,9 +531,7 @@ std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx) 
     }
   }
   if (!ok) return nullptr;
-  std::vector<observe::CounterSeries*> counters;
-  for (std::string_view o : kOutcomes)
-    counters.push_back(ctx.metrics.Counter(kRequests, {ctx.route.name, o}));
+  observe::OutcomeCounters counters(ctx.metrics, kRequests, ctx.route.name, kOutcomes);
   return std::make_unique<JwtGate>(std::move(c), std::move(providers), std::move(revocations),
                                    std::move(counters));
 }

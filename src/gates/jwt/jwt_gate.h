@@ -11,7 +11,7 @@
 #include "gates/jwt/jwt_config.h"
 #include "gates/jwt/revocation.h"
 #include "gates/jwt/token_cache.h"
-#include "observe/metrics.h"
+#include "observe/outcome_counters.h"
 #include "pipeline/gate.h"
 #include "pipeline/gate_registry.h"
 
@@ -29,7 +29,7 @@ class JwtGate final : public Gate {
     std::shared_ptr<JwksSource> keys;
   };
   JwtGate(JwtConfig config, std::vector<Provider> providers,
-          std::shared_ptr<Revocations> revocations, std::vector<observe::CounterSeries*> counters,
+          std::shared_ptr<Revocations> revocations, observe::OutcomeCounters counters,
           WallSeconds clock = SystemSeconds);
 
   std::string_view Name() const noexcept override { return "jwt"; }
@@ -64,7 +64,7 @@ class JwtGate final : public Gate {
   std::vector<Provider> providers_;
   std::shared_ptr<Revocations> revocations_;
   std::unique_ptr<TokenCache> cache_;
-  std::vector<observe::CounterSeries*> counters_;  // by Outcomes() index
+  observe::OutcomeCounters counters_;
   WallSeconds clock_;
   std::uint64_t id_;  // this gate, for RecentTokens
 };

@@ -57,7 +57,7 @@ class JwtGateTest : public ::testing::Test {
           std::make_shared<Revocations>(kv_, std::chrono::seconds(3600), std::chrono::seconds(330));
     }
     return std::make_unique<JwtGate>(std::move(c), std::move(providers), rev,
-                                     std::vector<observe::CounterSeries*>{}, FakeSeconds);
+                                     observe::OutcomeCounters{}, FakeSeconds);
   }
 
   std::string Token(std::string_view claims_extra = "", const TestKey* key = nullptr,

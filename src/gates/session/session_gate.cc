@@ -70,7 +70,7 @@ std::int64_t SystemMillis() noexcept {
 }
 
 SessionGate::SessionGate(SessionConfig config, std::shared_ptr<state::KvStore> store,
-                         std::vector<observe::CounterSeries*> counters, WallMillis clock)
+                         observe::OutcomeCounters counters, WallMillis clock)
     : config_(std::move(config)),
       store_(std::move(store)),
       counters_(std::move(counters)),
@@ -81,12 +81,7 @@ std::span<const std::string_view> SessionGate::Reasons() const noexcept {
 }
 
 void SessionGate::Count(const Exchange& ex, std::string_view outcome) const noexcept {
-  for (std::size_t i = 0; i < std::size(kOutcomes); ++i) {
-    if (kOutcomes[i] == outcome) {
-      if (i < counters_.size() && counters_[i] != nullptr) counters_[i]->Add(ex.worker);
-      return;
-    }
-  }
+  counters_.Add(ex.worker, outcome);
 }
 
 std::string SessionGate::CookieLine(std::string_view id) const {
@@ -319,10 +314,7 @@ std::unique_ptr<Gate> MakeSessionGate(const YAML::Node& settings, GateContext& c
   static constexpr observe::CounterDef<2> kRequests{"rampart_session_requests_total",
                                                     "session gate decisions, by route and outcome.",
                                                     {"route", "outcome"}};
-  std::vector<observe::CounterSeries*> counters;
-  for (std::string_view o : kOutcomes) {
-    counters.push_back(ctx.metrics.Counter(kRequests, {ctx.route.name, o}));
-  }
+  observe::OutcomeCounters counters(ctx.metrics, kRequests, ctx.route.name, kOutcomes);
   return std::make_unique<SessionGate>(std::move(c), std::move(store), std::move(counters),
                                        SystemMillis);
 }

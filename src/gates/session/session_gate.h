@@ -9,7 +9,7 @@
 
 #include "gates/session/session_config.h"
 #include "gates/session/session_record.h"
-#include "observe/metrics.h"
+#include "observe/outcome_counters.h"
 #include "pipeline/gate.h"
 #include "pipeline/gate_registry.h"
 #include "state/kv/kv_store.h"
@@ -23,7 +23,7 @@ std::int64_t SystemMillis() noexcept;
 class SessionGate final : public Gate {
  public:
   SessionGate(SessionConfig config, std::shared_ptr<state::KvStore> store,
-              std::vector<observe::CounterSeries*> counters, WallMillis clock);
+              observe::OutcomeCounters counters, WallMillis clock);
   std::string_view Name() const noexcept override { return "session"; }
   std::span<const std::string_view> Reasons() const noexcept override;
   Decision OnRequestHeaders(Exchange& ex) noexcept override;
@@ -42,7 +42,7 @@ class SessionGate final : public Gate {
 
   SessionConfig config_;
   std::shared_ptr<state::KvStore> store_;
-  std::vector<observe::CounterSeries*> counters_;
+  observe::OutcomeCounters counters_;
   WallMillis clock_;
 };
 

@@ -24,12 +24,10 @@ class SessionGateTest : public ::testing::Test {
     c.idle_timeout = std::chrono::seconds(600);
     c.absolute_timeout = std::chrono::seconds(3600);
     c.forward_header = "x-user";
-    gate_ = std::make_unique<SessionGate>(c, store_, std::vector<observe::CounterSeries*>{},
-                                          FakeMillis);
+    gate_ = std::make_unique<SessionGate>(c, store_, observe::OutcomeCounters{}, FakeMillis);
     c.allow_anonymous = true;  // the login route
     c.login = true;
-    login_ = std::make_unique<SessionGate>(c, store_, std::vector<observe::CounterSeries*>{},
-                                           FakeMillis);
+    login_ = std::make_unique<SessionGate>(c, store_, observe::OutcomeCounters{}, FakeMillis);
   }
   template <typename F>
   Decision Await(F&& call) {
