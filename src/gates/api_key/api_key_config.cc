@@ -19,10 +19,7 @@ const config::Fields<ApiKeyConfig>& ApiKeyFields() {
                   c.store = true;
                   return r.Choice(n, p, {{"local", false}, {"redis", true}}, c.store_shared);
                 })
-        .Choice("on_store_failure", &ApiKeyConfig::on_store_failure,
-                {{"refuse", StoreFailure::kRefuse},
-                 {"allow", StoreFailure::kAllow},
-                 {"local", StoreFailure::kLocal}})
+        .Choice("on_store_failure", &ApiKeyConfig::on_store_failure, state::StoreFailureChoices())
         .Bool("hide_credentials", &ApiKeyConfig::hide_credentials)
         .Bool("allow_anonymous", &ApiKeyConfig::allow_anonymous)
         .String("forward_header", &ApiKeyConfig::forward_header)

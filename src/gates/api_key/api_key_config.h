@@ -8,10 +8,11 @@
 
 #include "config/fields.h"
 #include "gates/api_key/key_record.h"
+#include "state/kv/store_failure.h"
 
 namespace rampart::api_key {
 
-enum class StoreFailure : std::uint8_t { kRefuse, kAllow, kLocal };
+using state::StoreFailure;
 
 struct ApiKeyConfig {
   std::string header = "x-api-key";  // "" turns it off

@@ -195,8 +195,7 @@ std::unique_ptr<Gate> MakeApiKeyGate(const YAML::Node& settings, GateContext& ct
     state::KvSpec spec;
     spec.name = "api_keys";
     spec.shared = c.store_shared;
-    spec.on_failure = c.on_store_failure == StoreFailure::kLocal ? state::KvOnFailure::kLocal
-                                                                 : state::KvOnFailure::kFail;
+    spec.on_failure = state::KvFailureFor(c.on_store_failure);
     std::string error;
     store = ctx.stores.Kv(spec, ctx.config.state, &error);
     if (!store) {

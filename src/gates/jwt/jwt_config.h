@@ -12,6 +12,7 @@
 #include "gates/jwt/claims.h"
 #include "gates/jwt/jwks_source.h"
 #include "gates/jwt/token.h"
+#include "state/kv/store_failure.h"
 
 namespace rampart::jwt {
 
@@ -32,7 +33,7 @@ struct ProviderConfig {
   ClaimRules Rules() const;
 };
 
-enum class StoreFailure : std::uint8_t { kRefuse, kAllow, kLocal };
+using state::StoreFailure;
 
 struct JwtConfig {
   std::vector<ProviderConfig> providers;

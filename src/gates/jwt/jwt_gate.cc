@@ -501,8 +501,7 @@ std::unique_ptr<Gate> MakeJwtGate(const YAML::Node& settings, GateContext& ctx) 
     state::KvSpec spec;
     spec.name = "jwt_revocations";
     spec.shared = c.revocation_shared;
-    spec.on_failure = c.on_store_failure == StoreFailure::kLocal ? state::KvOnFailure::kLocal
-                                                                 : state::KvOnFailure::kFail;
+    spec.on_failure = state::KvFailureFor(c.on_store_failure);
     std::string error;
     auto store = ctx.stores.Kv(spec, ctx.config.state, &error);
     if (!store) {

@@ -40,10 +40,7 @@ const config::Fields<SessionConfig>& SessionFields() {
                 [](YamlReader& r, const YAML::Node& n, const std::string& p, SessionConfig& c) {
                   return r.Choice(n, p, {{"local", false}, {"redis", true}}, c.store_shared);
                 })
-        .Choice("on_store_failure", &SessionConfig::on_store_failure,
-                {{"refuse", StoreFailure::kRefuse},
-                 {"allow", StoreFailure::kAllow},
-                 {"local", StoreFailure::kLocal}})
+        .Choice("on_store_failure", &SessionConfig::on_store_failure, state::StoreFailureChoices())
         .Bool("allow_anonymous", &SessionConfig::allow_anonymous)
         .Bool("login", &SessionConfig::login)
         .String("login_header", &SessionConfig::login_header)

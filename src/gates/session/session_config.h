@@ -6,10 +6,11 @@
 #include <string>
 
 #include "config/fields.h"
+#include "state/kv/store_failure.h"
 
 namespace rampart::session {
 
-enum class StoreFailure : std::uint8_t { kRefuse, kAllow, kLocal };
+using state::StoreFailure;
 enum class SameSite : std::uint8_t { kLax, kStrict, kNone };
 
 struct SessionConfig {

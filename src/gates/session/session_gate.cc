@@ -301,8 +301,7 @@ std::unique_ptr<Gate> MakeSessionGate(const YAML::Node& settings, GateContext& c
   state::KvSpec spec;
   spec.name = "sessions";
   spec.shared = c.store_shared;
-  spec.on_failure = c.on_store_failure == StoreFailure::kLocal ? state::KvOnFailure::kLocal
-                                                               : state::KvOnFailure::kFail;
+  spec.on_failure = state::KvFailureFor(c.on_store_failure);
   std::string error;
   auto store = ctx.stores.Kv(spec, ctx.config.state, &error);
   if (!store) {
