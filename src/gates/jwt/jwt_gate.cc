@@ -303,23 +303,26 @@ Decision JwtGate::Refuse(Exchange& ex, std::string_view reason) const {
   return Decision::Respond(401, reason, std::string(Describe(reason)), std::move(challenge));
 }
 
-std::shared_ptr<const Verified> JwtGate::Cached(std::string_view token, std::int64_t now,
-                                                Digest& digest) const {
+std::shared_ptr<const Verified> JwtGate::Cached(std::string_view token, std::int64_t now) const {
   std::shared_ptr<const Verified> v = RecentTokens::Find(id_, token, now);
   if (!v) {
-    digest = TokenDigest(token);
-    v = cache_->Find(digest, now);
+    v = cache_->Find(TokenDigest(token), now);
     if (v) RecentTokens::Remember(id_, token, v);
   }
   if (v && v->key_generation != providers_[v->provider].keys->generation()) v.reset();
   return v;
 }
 
-void JwtGate::Remember(std::string_view token, const Digest& digest,
-                       const std::shared_ptr<const Verified>& v) const {
-  if (!cache_) return;
-  cache_->Insert(digest, v);
-  RecentTokens::Remember(id_, token, v);
+JwtGate::Step JwtGate::Resolve(std::string_view token, std::int64_t now, bool refetched,
+                               std::shared_ptr<const Verified>& out, std::string_view& reason,
+                               std::size_t& provider) const {
+  if (cache_ && (out = Cached(token, now))) return Step::kDone;
+  const Step step = Verify(token, now, refetched, out, reason, provider);
+  if (out && cache_) {
+    cache_->Insert(TokenDigest(token), out);
+    RecentTokens::Remember(id_, token, out);
+  }
+  return step;
 }
 
 Decision JwtGate::OnRequestHeaders(Exchange& ex) noexcept {
@@ -340,17 +343,13 @@ Decision JwtGate::OnRequestHeaders(Exchange& ex) noexcept {
   }
   if (token.size() > config_.max_token_bytes) return Refuse(ex, "token_too_large");
   if (revocations_) return Decision::Await();  // the store is consulted on every request
-  const std::int64_t now = clock_();
   std::shared_ptr<const Verified> v;
-  Digest digest{};
-  if (cache_) v = Cached(token, now, digest);
-  if (!v) {
-    std::string_view reason;
-    std::size_t provider = 0;
-    if (Verify(token, now, false, v, reason, provider) == Step::kNeedKeys) return Decision::Await();
-    if (!v) return Refuse(ex, reason);
-    if (cache_) Remember(token, TokenDigest(token), v);
+  std::string_view reason;
+  std::size_t provider = 0;
+  if (Resolve(token, clock_(), false, v, reason, provider) == Step::kNeedKeys) {
+    return Decision::Await();
   }
+  if (!v) return Refuse(ex, reason);
   Apply(ex, *v);
   return Decision::Continue();
 }
@@ -361,19 +360,14 @@ asio::awaitable<Decision> JwtGate::OnRequestHeadersAsync(Exchange& ex) noexcept 
   const std::string_view token = Extract(ex, malformed);
   const std::int64_t now = clock_();
   std::shared_ptr<const Verified> v;
-  Digest digest{};
-  if (cache_) v = Cached(token, now, digest);
-  if (!v) {
-    std::string_view reason;
-    std::size_t provider = 0;
-    if (Verify(token, now, false, v, reason, provider) == Step::kNeedKeys) {
-      const bool have = providers_[provider].keys->keys() != nullptr;
-      co_await providers_[provider].keys->Refresh(have);
-      Verify(token, now, true, v, reason, provider);
-    }
-    if (!v) co_return Refuse(ex, reason);
-    if (cache_) Remember(token, TokenDigest(token), v);
+  std::string_view reason;
+  std::size_t provider = 0;
+  if (Resolve(token, now, false, v, reason, provider) == Step::kNeedKeys) {
+    const bool have = providers_[provider].keys->keys() != nullptr;
+    co_await providers_[provider].keys->Refresh(have);
+    Resolve(token, now, true, v, reason, provider);
   }
+  if (!v) co_return Refuse(ex, reason);
   if (revocations_) {
     const Provider& p = providers_[v->provider];
     const RevocationVerdict r =

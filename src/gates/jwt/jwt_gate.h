@@ -42,7 +42,7 @@ class JwtGate final : public Gate {
   TokenCache* cache() noexcept { return cache_.get(); }
 
  private:
-  enum class Step : std::uint8_t { kDone, kNeedKeys, kNeedRevocation };
+  enum class Step : std::uint8_t { kDone, kNeedKeys };
   // Finds the token (and claims the forwarded headers and the query parameter).
   std::string_view Extract(Exchange& ex, bool& malformed) const noexcept;
   // Verifies `token` with the keys at hand; kNeedKeys when its provider's keys must be fetched
@@ -50,12 +50,13 @@ class JwtGate final : public Gate {
   Step Verify(std::string_view token, std::int64_t now, bool refetched,
               std::shared_ptr<const Verified>& out, std::string_view& reason,
               std::size_t& provider) const;
-  // A cached verification (this worker's recent tokens, then the shared cache, whose key it
-  // leaves in `digest`), unless its provider's keys changed since.
-  std::shared_ptr<const Verified> Cached(std::string_view token, std::int64_t now,
-                                         Digest& digest) const;
-  void Remember(std::string_view token, const Digest& digest,
-                const std::shared_ptr<const Verified>& v) const;
+  // A cached verification (this worker's recent tokens, then the shared cache), unless its
+  // provider's keys changed since.
+  std::shared_ptr<const Verified> Cached(std::string_view token, std::int64_t now) const;
+  // Cached, or verified now (and then cached); kNeedKeys as Verify.
+  Step Resolve(std::string_view token, std::int64_t now, bool refetched,
+               std::shared_ptr<const Verified>& out, std::string_view& reason,
+               std::size_t& provider) const;
   void Apply(Exchange& ex, const Verified& v) const;
   Decision Refuse(Exchange& ex, std::string_view reason) const;
   void Count(const Exchange& ex, std::string_view outcome) const noexcept;
