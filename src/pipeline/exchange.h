@@ -134,6 +134,15 @@ struct Exchange {
   // Gates may add request headers for the upstream (e.g. a verified identity). A client-sent
   // header of the same name is never forwarded; an entry with an empty value only removes it.
   std::vector<std::pair<std::string, std::string>> upstream_headers;
+  // Gives the header `name` a gate claimed earlier (an entry with an empty value) its value.
+  void FillUpstreamHeader(std::string_view name, std::string_view value) {
+    for (auto& [n, v] : upstream_headers) {
+      if (n == name && v.empty()) {
+        v.assign(value);
+        return;
+      }
+    }
+  }
   // Gates may remove query parameters before forwarding (a token passed in the query), by name
   // (storage owned by the gate).
   std::vector<std::string_view> query_remove;

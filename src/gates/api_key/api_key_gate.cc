@@ -114,12 +114,7 @@ Decision ApiKeyGate::Accept(Exchange& ex, const KnownKey& known) const {
   ex.notes.push_back({"api_key", "pass", {}});
   if (ex.identity.principal.empty()) {
     // The forwarded id names the key later gates decide on: only when this gate set it.
-    for (auto& [name, value] : ex.upstream_headers) {
-      if (!config_.forward_header.empty() && name == config_.forward_header && value.empty()) {
-        value = k.id;
-        break;
-      }
-    }
+    if (!config_.forward_header.empty()) ex.FillUpstreamHeader(config_.forward_header, k.id);
     ex.identity.principal = k.principal;
     ex.identity.method = "api_key";
     ex.identity.api_key = k.id;

@@ -272,14 +272,7 @@ JwtGate::Step JwtGate::Verify(std::string_view text, std::int64_t now, bool refe
 }
 
 void JwtGate::Apply(Exchange& ex, const Verified& v) const {
-  for (const auto& [header, value] : v.forward) {
-    for (auto& [name, slot] : ex.upstream_headers) {
-      if (name == header && slot.empty()) {
-        slot = value;
-        break;
-      }
-    }
-  }
+  for (const auto& [header, value] : v.forward) ex.FillUpstreamHeader(header, value);
   ex.notes.push_back({"jwt", "pass", providers_[v.provider].config.name});
   Count(ex, "pass");
   if (!ex.identity.principal.empty()) return;  // an earlier authenticator decided who it is

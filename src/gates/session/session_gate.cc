@@ -223,12 +223,7 @@ asio::awaitable<Decision> SessionGate::OnRequestHeadersAsync(Exchange& ex) noexc
   ex.notes.push_back({"session", "pass", {}});
   if (ex.identity.principal.empty()) {
     // The forwarded principal is the one later gates decide on: only when this gate set it.
-    for (auto& [name, value] : ex.upstream_headers) {
-      if (!config_.forward_header.empty() && name == config_.forward_header && value.empty()) {
-        value = r.principal;
-        break;
-      }
-    }
+    if (!config_.forward_header.empty()) ex.FillUpstreamHeader(config_.forward_header, r.principal);
     ex.identity.principal = std::move(r.principal);
     ex.identity.method = "session";
     auto grants = std::make_shared<Grants>();
