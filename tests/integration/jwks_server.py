@@ -2,6 +2,7 @@
 with a Cache-Control max-age, counts fetches, and can stop answering (connections refused)."""
 import http.server
 import threading
+import time
 
 from harness import free_port
 
@@ -9,6 +10,7 @@ from harness import free_port
 class JwksServer:
     def __init__(self, body, max_age=1):
         self.body, self.max_age, self.fetches = body, max_age, 0
+        self.delay = 0.0  # seconds before each answer
         self.lock = threading.Lock()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/jwks.json"
@@ -22,6 +24,9 @@ class JwksServer:
                 with server.lock:
                     server.fetches += 1
                     body = server.body.encode()
+                    delay = server.delay
+                if delay:
+                    time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Cache-Control", f"max-age={server.max_age}")

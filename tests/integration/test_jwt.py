@@ -4,6 +4,7 @@ what was forwarded, and revocation shared by three instances through a real redi
 import json
 import os
 import tempfile
+import threading
 import time
 import unittest
 
@@ -230,6 +231,87 @@ class JwtGateTest(unittest.TestCase):
         finally:
             self.jwks.restart()
             self.jwks.set(jwks(self.es, self.rs, self.ed))
+
+
+FETCH = """
+workers: 2
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+routes:
+  - name: eager
+    match: {{ path_prefix: /eager }}
+    upstream: app
+    gates:
+      - jwt:
+          providers:
+            - issuer: https://id.test
+              algorithms: [ES256]
+              jwks: {{ url: "JWKS_URL", allow_http: true, unknown_kid_interval: 0s, min_ttl: 1h, ttl: 1h }}
+  - name: strict
+    match: {{ path_prefix: /strict }}
+    upstream: app
+    gates:
+      - jwt:
+          providers:
+            - issuer: https://id.test
+              algorithms: [ES256]
+              jwks: {{ url: "JWKS_URL", allow_http: true, unknown_kid_interval: 1h, min_ttl: 1h, ttl: 1h }}
+upstreams:
+  app:
+    endpoints: [{origin}]
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+class JwksFetchTest(unittest.TestCase):
+    """The key server is asked once however many requests need it at the same moment, and an
+    unknown kid asks again no more often than unknown_kid_interval."""
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import Origin
+        cls.k1 = Key("ES256", "k1")
+        cls.jwks = JwksServer(jwks(cls.k1), max_age=3600)
+        cls.origin = Origin()
+        cls.rampart = Rampart(FETCH.replace("JWKS_URL", cls.jwks.url), cls.origin)
+        # Each route's key source fetched once at start.
+        assert wait_until(lambda: cls.jwks.count() >= 2, 10), cls.jwks.count()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rampart.stop()
+        cls.origin.stop()
+        cls.jwks.stop()
+
+    def status(self, path, tok):
+        return self.rampart.get(path, {"Authorization": "Bearer " + tok})
+
+    def test_concurrent_unknown_kids_share_one_fetch(self):
+        k2 = Key("ES256", "k2")
+        self.jwks.set(jwks(self.k1, k2))
+        self.jwks.delay = 0.5  # every request below arrives while the one fetch is in flight
+        before = self.jwks.count()
+        tok = token(k2, claims(aud=None))
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(self.status("/eager/x", tok)))
+                   for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.jwks.delay = 0
+        self.assertEqual(results, [200] * 20)
+        self.assertEqual(self.jwks.count() - before, 1)
+
+    def test_unknown_kid_fetches_at_most_once_per_interval(self):
+        k3 = Key("ES256", "k3")
+        self.jwks.set(jwks(self.k1, k3))
+        before = self.jwks.count()
+        for _ in range(5):  # the strict source fetched at start, within its hour
+            self.assertEqual(self.status("/strict/x", token(k3, claims(aud=None))), 401)
+        self.assertEqual(self.jwks.count(), before)
+        self.assertEqual(self.status("/strict/x", token(self.k1, claims(aud=None))), 200)
 
 
 class JwtConfigErrorsTest(unittest.TestCase):
