@@ -21,6 +21,17 @@ SANITIZED = os.environ.get("RAMPART_SANITIZE", "OFF") in ("ON", "1", "TRUE")
 SLOW = 4 if SANITIZED else 1
 
 
+def wait_until(pred, timeout=5.0):
+    """Polls `pred` (bounded by timeout, scaled for sanitizer builds) until it holds; its last
+    value."""
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

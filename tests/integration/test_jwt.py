@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from harness import SLOW, Rampart, RedisServer
+from harness import SLOW, Rampart, RedisServer, wait_until
 from jwks_server import JwksServer
 from jwt_tokens import Key, b64, claims, jwks, token
 from recording_origin import RecordingOrigin
@@ -55,14 +55,6 @@ access_log: {{ path: {log} }}
 admin: {{ address: 127.0.0.1:{admin} }}
 """
 
-
-def wait_until(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout * SLOW
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 class JwtGateTest(unittest.TestCase):

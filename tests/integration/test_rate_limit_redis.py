@@ -5,7 +5,7 @@ import threading
 import time
 import unittest
 
-from harness import SLOW, Origin, Rampart, RedisServer, free_port
+from harness import SLOW, Origin, Rampart, RedisServer, free_port, wait_until
 
 CONFIG = """
 workers: 1
@@ -35,14 +35,6 @@ admin: {{ address: 127.0.0.1:{admin} }}
 def make(origin, redis_port, mode="local"):
     return Rampart(CONFIG.replace("{redis}", str(redis_port)).replace("{mode}", mode), origin)
 
-
-def wait_until(pred, timeout):
-    deadline = time.monotonic() + timeout * SLOW
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class Driver:

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "gates/api_key/api_key_gate.h"
+#include "pipeline/gate_test_util.h"
 #include "state/kv/local_kv.h"
 
 namespace rampart::api_key {
@@ -78,16 +79,7 @@ class ApiKeyGateTest : public ::testing::Test {
     if (with_store) store_ = std::make_shared<state::LocalKv>(100);
     return std::make_unique<ApiKeyGate>(c, index, store_, observe::OutcomeCounters{}, FakeSeconds);
   }
-  Decision Run(ApiKeyGate& g, Exchange& ex) {
-    Decision d = g.OnRequestHeaders(ex);
-    if (d.kind != Decision::Kind::kAwait) return d;
-    asio::io_context io;
-    Decision out;
-    asio::co_spawn(io, g.OnRequestHeadersAsync(ex),
-                   [&](std::exception_ptr, Decision r) { out = std::move(r); });
-    io.run();
-    return out;
-  }
+  Decision Run(ApiKeyGate& g, Exchange& ex) { return rampart::testing::RunRequestPhase(g, ex); }
   Exchange& Ex(std::initializer_list<std::pair<const char*, const char*>> headers,
                std::string_view query = "") {
     h_.clear();

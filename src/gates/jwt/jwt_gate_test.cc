@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "gates/jwt/test_tokens.h"
+#include "pipeline/gate_test_util.h"
 #include "state/kv/local_kv.h"
 
 namespace rampart::jwt {
@@ -69,16 +70,7 @@ class JwtGateTest : public ::testing::Test {
   }
 
   // Runs the gate as the driver does: the fast path, then the slow one when asked.
-  Decision Run(JwtGate& g, Exchange& ex) {
-    Decision d = g.OnRequestHeaders(ex);
-    if (d.kind != Decision::Kind::kAwait) return d;
-    asio::io_context io;
-    Decision out;
-    asio::co_spawn(io, g.OnRequestHeadersAsync(ex),
-                   [&](std::exception_ptr, Decision r) { out = std::move(r); });
-    io.run();
-    return out;
-  }
+  Decision Run(JwtGate& g, Exchange& ex) { return rampart::testing::RunRequestPhase(g, ex); }
 
   Exchange& Ex(std::string auth, std::string_view query = "") {
     auth_ = std::move(auth);

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 
 #include "gates/session/session_gate.h"
+#include "pipeline/gate_test_util.h"
 #include "state/kv/local_kv.h"
 
 namespace rampart::session {
@@ -29,14 +30,6 @@ class SessionGateTest : public ::testing::Test {
     c.login = true;
     login_ = std::make_unique<SessionGate>(c, store_, observe::OutcomeCounters{}, FakeMillis);
   }
-  template <typename F>
-  Decision Await(F&& call) {
-    asio::io_context io;
-    Decision out;
-    asio::co_spawn(io, call(), [&](std::exception_ptr, Decision d) { out = std::move(d); });
-    io.run();
-    return out;
-  }
   // One exchange: the request with `cookie`, and an origin response with `response` fields.
   Decision Exchange(const std::string& cookie,
                     std::vector<std::pair<std::string, std::string>> response = {},
@@ -49,17 +42,13 @@ class SessionGateTest : public ::testing::Test {
     ex_.request_headers = &req_;
     ex_.slots.resize(1);
     ex_.gate_index = 0;
-    Decision d = gate->OnRequestHeaders(ex_);
-    if (d.kind == Decision::Kind::kAwait)
-      d = Await([&] { return gate->OnRequestHeadersAsync(ex_); });
+    Decision d = rampart::testing::RunRequestPhase(*gate, ex_);
     if (!d.is_continue()) return d;
     resp_fields_ = std::move(response);
     resp_.clear();
     for (const auto& [n, v] : resp_fields_) resp_.Add(n, v);
     ex_.response = {200, &resp_, {}};
-    d = gate->OnResponseHeaders(ex_);
-    if (d.kind == Decision::Kind::kAwait)
-      d = Await([&] { return gate->OnResponseHeadersAsync(ex_); });
+    d = rampart::testing::RunResponsePhase(*gate, ex_);
     return d;
   }
   // The session id the last response set (empty when it cleared or set none).
