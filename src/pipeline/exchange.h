@@ -130,6 +130,9 @@ struct Exchange {
   const CompiledRoute* route = nullptr;
   SteadyTime start{};
   Identity identity;
+  // A gate made sending the request again harmless (an idempotency key): upstream retry
+  // policies may retry it whatever its method.
+  bool retry_safe = false;
 
   // Gates may add request headers for the upstream (e.g. a verified identity). A client-sent
   // header of the same name is never forwarded; an entry with an empty value only removes it.
@@ -168,6 +171,7 @@ struct Exchange {
     request_id = {};
     route = nullptr;
     identity.Clear();
+    retry_safe = false;
     upstream_headers.clear();
     query_remove.clear();
     notes.clear();

@@ -54,7 +54,7 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
       co_await f.Answer(dec);
       co_return;
     }
-    if (route->hold_body > 0 && d.has_body()) {
+    if (route->hold_body > 0) {  // with or without a body: a POST with none is still seen
       http::ExchangeError e = co_await f.HoldBody(dec);
       if (e) {
         co_await f.Fail(e);
@@ -100,14 +100,17 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
   // Nothing reaches the upstream until the gates that asked have seen the body: it is read here
   // up to the largest need (a piece past it, at most, is held too: it goes upstream first).
   std::string& body = st_.body;
-  if (!co_await d_.Continue()) {
-    co_return ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kReadRequestBody);
-  }
-  d_.TakeBody(body);
-  bool end = d_.body_done();
-  while (!end && body.size() <= route_->hold_body) {
-    ExchangeError e = co_await d_.ReadBody(body, end);
-    if (e) co_return e;
+  bool end = true;
+  if (d_.has_body()) {
+    if (!co_await d_.Continue()) {
+      co_return ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kReadRequestBody);
+    }
+    d_.TakeBody(body);
+    end = d_.body_done();
+    while (!end && body.size() <= route_->hold_body) {
+      ExchangeError e = co_await d_.ReadBody(body, end);
+      if (e) co_return e;
+    }
   }
   body_complete_ = end;
   for (std::size_t i = 0; i < ran_; ++i) {
@@ -123,6 +126,12 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
     ex_.gate_index = i;
     const std::string_view seen(body.data(), std::min(body.size(), need.request_body));
     decision = route_->gates[i]->OnRequestBody(ex_, seen, !over);
+    if (decision.kind == Decision::Kind::kAwait) {
+      decision = co_await route_->gates[i]->OnRequestBodyAsync(ex_, seen, !over);
+      if (decision.kind == Decision::Kind::kAwait) {  // the async phase may not ask again
+        decision = Decision::Respond(500, "internal_error", "a gate did not decide");
+      }
+    }
     if (!decision.is_continue()) {
       ex_.notes.push_back({route_->gates[i]->Name(), decision.reason, {}});
       co_return ExchangeError{};

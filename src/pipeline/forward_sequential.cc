@@ -33,7 +33,8 @@ asio::awaitable<void> Forwarder::Proxy() {
     opener = &*st_.connector;
   }
   attempts_ = &st_.attempts.emplace(up, *opener, env_.loop, env_.worker, env_.pools.http1,
-                                    env_.pools.rr_position(up.name), env_.pools.rng, ex_.method);
+                                    env_.pools.rr_position(up.name), env_.pools.rng, ex_.method,
+                                    ex_.retry_safe);
   st_.acct.upstream_name = up.name;
   st_.acct.upstream_start = env_.loop.now();
   Downstream::Duplex* dd = up.http2 ? d_.duplex() : nullptr;

@@ -42,9 +42,16 @@ struct ProbeGate final : public Gate {
   }
   Decision OnRequestBody(Exchange&, std::string_view body, bool complete) noexcept override {
     log_.push_back("body:" + name_ + ":" + std::string(body) + (complete ? "" : "..."));
+    if (body_async) return Decision::Await();
     return body.find("EVIL") != std::string_view::npos
                ? Decision::Respond(403, "evil_body", "no evil here")
                : Decision::Continue();
+  }
+  asio::awaitable<Decision> OnRequestBodyAsync(Exchange&, std::string_view body,
+                                               bool) noexcept override {
+    log_.push_back("body-async:" + name_ + ":" + std::string(body));
+    co_return body == "replay" ? Decision::Respond(409, "conflict", "in flight")
+                               : Decision::Continue();
   }
   Decision OnResponseHeaders(Exchange& ex) noexcept override {
     log_.push_back("resp:" + name_ + ":" + std::to_string(ex.response.status) +
@@ -68,6 +75,7 @@ struct ProbeGate final : public Gate {
   Log& log_;
   GateNeeds needs;
   bool throw_async = false;
+  bool body_async = false;  // OnRequestBody awaits OnRequestBodyAsync
   std::function<Decision(Exchange&)> on_request;
   std::function<Decision(Exchange&)> on_response;
   std::function<Decision(Exchange&)> on_response_async;
@@ -336,6 +344,29 @@ TEST(Forward, HeldBodyGoesUpstreamWithTheHeadAndItsLength) {
   EXPECT_EQ(h.Only("body:"), (Log{"body:waf:hello world"}));
   EXPECT_EQ(h.Only("up-head"), (Log{"up-head:POST:hello world:end"}));
   EXPECT_TRUE(h.Only("up-body").empty());
+}
+
+TEST(Forward, BodyGateMayAwaitAndSeesARequestWithoutABody) {
+  {
+    Harness h;
+    ProbeGate& g = h.AddGate("idem");
+    g.needs.request_body = 64;
+    g.body_async = true;
+    h.down.pieces = {"re", "play"};
+    h.Run();
+    EXPECT_EQ(h.Only("body"), (Log{"body:idem:replay", "body-async:idem:replay"}));
+    EXPECT_TRUE(h.opener.opened.empty());
+    EXPECT_EQ(h.Only("local:"), (Log{"local:409:conflict"}));
+  }
+  {
+    Harness h;
+    ProbeGate& g = h.AddGate("idem");
+    g.needs.request_body = 64;
+    g.body_async = true;
+    h.Run();  // no body at all: the body phase still runs, with an empty complete body
+    EXPECT_EQ(h.Only("body"), (Log{"body:idem:", "body-async:idem:"}));
+    EXPECT_EQ(h.Only("up-head"), (Log{"up-head:POST::end"}));
+  }
 }
 
 TEST(Forward, BodyOverTheHoldFollowsTheGatesChoice) {

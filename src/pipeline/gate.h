@@ -3,7 +3,8 @@
 //
 // The forwarding driver (forward.cc) calls, for the gates of the exchange's route:
 //   OnRequestHeaders   in gate order, until one does not continue
-//   OnRequestBody      gates that asked for the body, once it is held (before any upstream I/O)
+//   OnRequestBody      gates that asked for the body, once it is held (before any upstream I/O;
+//                      also for a request without one), or OnRequestBodyAsync when it awaits
 //   OnResponseHeaders  reverse order, gates whose request phase ran: the origin's head, or
 //                      rampart's own answer (a local reply, a 502/504, a stored response)
 //   OnResponseBody     gates that asked for it, each piece as it goes to the client
@@ -63,10 +64,17 @@ class Gate {
   virtual boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept {
     co_return OnRequestHeaders(ex);
   }
-  // `body`: what was held (all of it when `complete`).
+  // `body`: what was held (all of it when `complete`; empty for a request without a body).
+  // Returning Decision::Await() makes the driver await OnRequestBodyAsync with the same body (a
+  // store to ask with the body's hash: idempotency keys).
   virtual Decision OnRequestBody(Exchange&, std::string_view body, bool complete) noexcept {
     (void)body, (void)complete;
     return Decision::Continue();
+  }
+  virtual boost::asio::awaitable<Decision> OnRequestBodyAsync(Exchange&, std::string_view body,
+                                                              bool complete) noexcept {
+    (void)body, (void)complete;
+    co_return Decision::Continue();
   }
   // ex.response says what is about to be sent; the gate may add headers (ex.response_headers),
   // remove the origin's (ex.response_remove), or replace the answer (Respond or Serve).

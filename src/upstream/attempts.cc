@@ -9,7 +9,7 @@ using http::ExchangeError;
 
 Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
                    const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
-                   std::string_view method)
+                   std::string_view method, bool retry_safe)
     : up_(up),
       opener_(opener),
       loop_(loop),
@@ -18,6 +18,8 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       rr_(rr),
       rng_(rng),
       method_(method),
+      retry_safe_(retry_safe || method == "GET" || method == "HEAD" || method == "OPTIONS" ||
+                  method == "TRACE" || method == "PUT" || method == "DELETE"),
       stats_(up.stats->slot(worker)),
       allowed_(up.endpoints.size()) {}
 

@@ -28,7 +28,7 @@ class Attempts {
 
   Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
            const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
-           std::string_view method);
+           std::string_view method, bool retry_safe);
 
   // The next attempt: picks its endpoint and asks the policies. False with `error` when none
   // can be made (every endpoint ruled out, a policy refused).
@@ -52,7 +52,7 @@ class Attempts {
 
  private:
   AttemptInfo Info(bool replayable) const noexcept {
-    return {up_, endpoint_, count_ - 1, worker_, replayable, method_};
+    return {up_, endpoint_, count_ - 1, worker_, replayable, method_, retry_safe_};
   }
   void Count(const http::ExchangeError& e) noexcept;
 
@@ -64,6 +64,7 @@ class Attempts {
   std::uint64_t& rr_;
   std::mt19937_64& rng_;
   std::string_view method_;
+  bool retry_safe_;
   observe::UpstreamSlot& stats_;
   EndpointMask allowed_;
   std::size_t endpoint_ = 0;

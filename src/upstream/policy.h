@@ -31,6 +31,9 @@ struct AttemptInfo {
   int worker = 0;
   bool replayable = false;  // the request could be sent again whole
   std::string_view method;
+  // Sending it again cannot act twice: an idempotent method (RFC 9110 section 9.2.2), or a gate
+  // made it so (an idempotency key: the origin sees it once per key). Retry policies ask this.
+  bool retry_safe = false;
 };
 
 // What an attempt came to. Reported after the response head (or the failure before it), and

@@ -51,6 +51,19 @@ asio::awaitable<KvStatus> KvFallback::Delete(std::string_view key, int worker) {
   co_return co_await Route<KvStatus>(worker, [&](KvStore& s) { return s.Delete(key, worker); });
 }
 
+asio::awaitable<KvStatus> KvFallback::CompareAndSet(std::string_view key, std::string_view expected,
+                                                    std::string_view value,
+                                                    std::chrono::milliseconds ttl, int worker) {
+  co_return co_await Route<KvStatus>(
+      worker, [&](KvStore& s) { return s.CompareAndSet(key, expected, value, ttl, worker); });
+}
+
+asio::awaitable<KvStatus> KvFallback::CompareAndDelete(std::string_view key,
+                                                       std::string_view expected, int worker) {
+  co_return co_await Route<KvStatus>(
+      worker, [&](KvStore& s) { return s.CompareAndDelete(key, expected, worker); });
+}
+
 asio::awaitable<KvResult> KvFallback::Increment(std::string_view key, std::chrono::milliseconds ttl,
                                                 int worker) {
   co_return co_await Route<KvResult>(worker,

@@ -31,6 +31,12 @@ class KvFallback final : public KvStore {
   boost::asio::awaitable<KvStatus> SetIfPresent(std::string_view key, std::string_view value,
                                                 std::chrono::milliseconds ttl, int worker) override;
   boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) override;
+  boost::asio::awaitable<KvStatus> CompareAndSet(std::string_view key, std::string_view expected,
+                                                 std::string_view value,
+                                                 std::chrono::milliseconds ttl,
+                                                 int worker) override;
+  boost::asio::awaitable<KvStatus> CompareAndDelete(std::string_view key, std::string_view expected,
+                                                    int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
   boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,

@@ -19,7 +19,7 @@ namespace rampart::state {
 enum class KvStatus : std::uint8_t {
   kOk,
   kNotFound,     // Get: no such key (or it expired)
-  kExists,       // SetIfAbsent: the key is already there
+  kExists,       // SetIfAbsent: the key is already there; CompareAnd*: it holds another value
   kUnavailable,  // the store did not answer in time, is down, or (in process) is full
 };
 
@@ -55,6 +55,18 @@ class KvStore {
                                                         std::chrono::milliseconds ttl,
                                                         int worker) = 0;
   virtual boost::asio::awaitable<KvStatus> Delete(std::string_view key, int worker) = 0;
+  // Sets only when the key holds exactly `expected`: kOk when this call set it, kNotFound when
+  // the key is absent (or expired), kExists when it holds another value. A lock holder writes
+  // its result this way, so one whose lease passed to another holder cannot overwrite theirs.
+  virtual boost::asio::awaitable<KvStatus> CompareAndSet(std::string_view key,
+                                                         std::string_view expected,
+                                                         std::string_view value,
+                                                         std::chrono::milliseconds ttl,
+                                                         int worker) = 0;
+  // Deletes only when the key holds exactly `expected` (answers as CompareAndSet).
+  virtual boost::asio::awaitable<KvStatus> CompareAndDelete(std::string_view key,
+                                                            std::string_view expected,
+                                                            int worker) = 0;
   // Adds one to a counter (created at 1 with `ttl` when absent): fencing tokens, generations.
   virtual boost::asio::awaitable<KvResult> Increment(std::string_view key,
                                                      std::chrono::milliseconds ttl, int worker) = 0;

@@ -57,6 +57,26 @@ TEST(LocalKv, SetIfAbsentOnlyOnceUntilExpiry) {
   EXPECT_EQ(kv.DeleteNow("lock"), KvStatus::kNotFound);
 }
 
+TEST(LocalKv, CompareAndSetOnlyForTheExpectedValue) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  asio::io_context io;
+  EXPECT_EQ(Await(io, kv.CompareAndSet("k", "a", "b", milliseconds(50), 0)), KvStatus::kNotFound);
+  EXPECT_EQ(kv.SetNow("k", "holder-1", milliseconds(50), true), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.CompareAndSet("k", "holder-2", "x", milliseconds(50), 0)),
+            KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.CompareAndSet("k", "holder-1", "done", milliseconds(500), 0)),
+            KvStatus::kOk);
+  now += milliseconds(100);  // the new value has the new expiry
+  EXPECT_EQ(kv.GetNow("k").value, "done");
+  EXPECT_EQ(Await(io, kv.CompareAndDelete("k", "holder-1", 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.CompareAndDelete("k", "done", 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.CompareAndDelete("k", "done", 0)), KvStatus::kNotFound);
+  EXPECT_EQ(kv.SetNow("e", "v", milliseconds(10), false), KvStatus::kOk);
+  now += milliseconds(10);  // expired counts as absent
+  EXPECT_EQ(Await(io, kv.CompareAndSet("e", "v", "w", milliseconds(10), 0)), KvStatus::kNotFound);
+}
+
 TEST(LocalKv, IncrementMakesFencingTokens) {
   SteadyTime now{};
   LocalKv kv(100, [&] { return now; });
@@ -206,6 +226,28 @@ TEST_F(RedisKvTest, SetIfPresentOnlyRefreshesALiveKey) {
   EXPECT_EQ(Await(io, kv.Delete("s", 0)), KvStatus::kOk);
   EXPECT_EQ(Await(io, kv.SetIfPresent("s", "3", milliseconds(60000), 0)), KvStatus::kNotFound);
   EXPECT_EQ(Await(io, kv.Get("s", 0)).status, KvStatus::kNotFound);
+}
+
+TEST_F(RedisKvTest, CompareAndSetAndDeleteOnTheServer) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t:");
+  const std::string binary("a\0b\xff", 4);  // values are bytes, not C strings
+  EXPECT_EQ(Await(io, kv.CompareAndSet("c", "x", "y", milliseconds(60000), 0)),
+            KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.Set("c", binary, milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.CompareAndSet("c", "a", "y", milliseconds(60000), 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.CompareAndSet("c", binary, "y", milliseconds(5000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.Get("c", 0)).value, "y");
+  auto* ttl = static_cast<redisReply*>(redisCommand(server_->context(), "PTTL t:c"));
+  ASSERT_NE(ttl, nullptr);
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, 5000);
+  freeReplyObject(ttl);
+  EXPECT_EQ(Await(io, kv.CompareAndDelete("c", binary, 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.CompareAndDelete("c", "y", 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.Get("c", 0)).status, KvStatus::kNotFound);
 }
 
 TEST_F(RedisKvTest, ScanWalksTheStoresKeysOnly) {

@@ -82,6 +82,35 @@ KvStatus LocalKv::DeleteNow(std::string_view key) {
   return KvStatus::kOk;
 }
 
+KvStatus LocalKv::CompareNow(std::string_view key, std::string_view expected,
+                             const std::string* value, std::chrono::milliseconds ttl) {
+  Shard& s = ShardOf(key);
+  const SteadyTime now = clock_();
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  if (it == s.map.end() || it->second.expires <= now) return KvStatus::kNotFound;
+  if (it->second.value != expected) return KvStatus::kExists;
+  if (value == nullptr) {
+    s.map.erase(it);
+  } else {
+    it->second = {*value, now + ttl};
+  }
+  return KvStatus::kOk;
+}
+
+boost::asio::awaitable<KvStatus> LocalKv::CompareAndSet(std::string_view key,
+                                                        std::string_view expected,
+                                                        std::string_view value,
+                                                        std::chrono::milliseconds ttl, int) {
+  const std::string v(value);
+  co_return CompareNow(key, expected, &v, ttl);
+}
+
+boost::asio::awaitable<KvStatus> LocalKv::CompareAndDelete(std::string_view key,
+                                                           std::string_view expected, int) {
+  co_return CompareNow(key, expected, nullptr, {});
+}
+
 KvResult LocalKv::IncrementNow(std::string_view key, std::chrono::milliseconds ttl) {
   Shard& s = ShardOf(key);
   const SteadyTime now = clock_();

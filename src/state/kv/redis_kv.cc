@@ -13,6 +13,21 @@ constexpr std::string_view kIncrement =
     "local n = redis.call('INCR', KEYS[1]) "
     "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
 
+// Compare, then set or delete, atomically on the server: 1 done, 0 absent, -1 another value.
+constexpr std::string_view kCompareAndSet =
+    "local v = redis.call('GET', KEYS[1]) if not v then return 0 end "
+    "if v ~= ARGV[1] then return -1 end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1";
+constexpr std::string_view kCompareAndDelete =
+    "local v = redis.call('GET', KEYS[1]) if not v then return 0 end "
+    "if v ~= ARGV[1] then return -1 end redis.call('DEL', KEYS[1]) return 1";
+
+KvStatus CompareStatus(const redis::Reply& r, const boost::system::error_code& ec) noexcept {
+  if (ec || r.type != redis::Reply::Type::kInteger) return KvStatus::kUnavailable;
+  if (r.integer > 0) return KvStatus::kOk;
+  return r.integer == 0 ? KvStatus::kNotFound : KvStatus::kExists;
+}
+
 }  // namespace
 
 asio::awaitable<redis::Client*> RedisKv::Client(int worker) {
@@ -99,6 +114,30 @@ asio::awaitable<KvStatus> RedisKv::Delete(std::string_view key, int worker) {
   redis::Reply r = co_await c->Call(argv, ec);
   if (ec || r.is_error()) co_return KvStatus::kUnavailable;
   co_return r.integer > 0 ? KvStatus::kOk : KvStatus::kNotFound;
+}
+
+asio::awaitable<KvStatus> RedisKv::CompareAndSet(std::string_view key, std::string_view expected,
+                                                 std::string_view value,
+                                                 std::chrono::milliseconds ttl, int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvStatus::kUnavailable;
+  const std::string k = prefix_ + std::string(key);
+  const std::string ms = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"EVAL", kCompareAndSet, "1", k, expected, value, ms};
+  redis::Reply r = co_await c->Call(argv, ec);
+  co_return CompareStatus(r, ec);
+}
+
+asio::awaitable<KvStatus> RedisKv::CompareAndDelete(std::string_view key, std::string_view expected,
+                                                    int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvStatus::kUnavailable;
+  const std::string k = prefix_ + std::string(key);
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"EVAL", kCompareAndDelete, "1", k, expected};
+  redis::Reply r = co_await c->Call(argv, ec);
+  co_return CompareStatus(r, ec);
 }
 
 asio::awaitable<KvResult> RedisKv::Increment(std::string_view key, std::chrono::milliseconds ttl,
