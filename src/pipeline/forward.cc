@@ -275,6 +275,7 @@ void Forwarder::Complete(int status, std::string_view error) {
   if (attempts_) {
     c.upstream = attempts_->elapsed();
     c.attempts = attempts_->count();
+    c.request_sent = attempts_->request_sent();
   }
   st_.acct.attempts = c.attempts;
   for (std::size_t i = ran_; i-- > 0;) {

@@ -44,6 +44,9 @@ struct Completion {
   std::chrono::microseconds total{};     // from the request head to the end
   std::chrono::microseconds upstream{};  // from the first attempt to the response's end
   int attempts = 0;                      // upstream attempts made
+  // Some attempt sent the origin a byte of the request: it may have acted on it. False when
+  // every attempt failed to connect, or none was made.
+  bool request_sent = false;
 };
 
 class Gate {

@@ -60,6 +60,7 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
 Stream* Attempts::OpenNow(boost::asio::steady_timer* wake) {
   Stream* s = opener_.OpenNow(up_, endpoint_, wake);
   reused_ = s != nullptr && s->reused();
+  open_unreported_ = s != nullptr;
   return s;
 }
 
@@ -67,6 +68,7 @@ boost::asio::awaitable<Stream*> Attempts::Open(boost::asio::steady_timer* wake,
                                                ExchangeError& error) {
   Stream* s = co_await opener_.Open(up_, endpoint_, wake, error);
   reused_ = s != nullptr && s->reused();
+  open_unreported_ = s != nullptr;
   co_return s;
 }
 
@@ -91,6 +93,8 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
   const SteadyTime now = loop_.RefreshNow();
   last_ = {status, error, error.request_sent || status != 0, reused_,
            std::chrono::duration_cast<std::chrono::microseconds>(now - start_)};
+  sent_ = sent_ || last_.request_sent;
+  open_unreported_ = false;
   Verdict verdict = Verdict::kContinue;
   if (error && (error.kind == ErrorKind::kStale || error.kind == ErrorKind::kRefusedStream) &&
       replayable && !builtin_retry_used_) {

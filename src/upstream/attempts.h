@@ -45,6 +45,10 @@ class Attempts {
   void Finished(const http::ExchangeError& error);
 
   int count() const noexcept { return count_; }
+  // Some attempt sent (a byte of) the request, or got a response.
+  // An attempt whose stream opened and that ended before reporting (the client left) counts:
+  // its head may have gone.
+  bool request_sent() const noexcept { return sent_ || open_unreported_; }
   const EndpointSpec* endpoint() const noexcept {
     return count_ > 0 ? &up_.endpoints[endpoint_] : nullptr;
   }
@@ -71,6 +75,8 @@ class Attempts {
   int count_ = 0;
   Verdict next_ = Verdict::kContinue;  // what the last outcome asked for
   bool builtin_retry_used_ = false;
+  bool sent_ = false;
+  bool open_unreported_ = false;
   bool reused_ = false;
   SteadyTime first_start_{};
   SteadyTime start_{};

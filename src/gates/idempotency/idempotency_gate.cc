@@ -1,0 +1,406 @@
+#include "gates/idempotency/idempotency_gate.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/secrets.h"
+#include "core/strings.h"
+#include "gates/idempotency/record.h"
+#include "http/proxy_headers.h"
+#include "state/stores.h"
+
+namespace rampart::idempotency {
+
+namespace asio = boost::asio;
+using state::KvStatus;
+
+namespace {
+
+// Local reply tokens (Decision::reason).
+constexpr std::string_view kReasons[] = {
+    "idempotency_key_missing",    "idempotency_key_invalid",    "idempotency_in_flight",
+    "idempotency_key_reused",     "idempotency_not_replayable", "idempotency_record_unreadable",
+    "idempotency_body_too_large", "store_unavailable"};
+
+// rampart_idempotency_requests_total{route, outcome}.
+constexpr std::string_view kOutcomes[] = {
+    "first",           // this request holds the key: it goes to the origin
+    "replayed",        // the stored answer was served
+    "conflict",        // the key is in flight for another request: 409
+    "mismatch",        // the key was used for a different request: 422
+    "not_replayable",  // completed, but its answer was not stored: 409
+    "lease_expired",   // the holder's answer came after its lease ran out
+    "missing_key", "invalid_key", "body_too_large", "unreadable", "store_unavailable",
+    "store_failure_allowed",
+    // After the exchange, when the record is written:
+    "stored",  // the answer, for replays
+    "stored_no_replay", "released", "write_refused", "write_failed"};
+
+// Between the phases of one exchange.
+struct Held final : GateState {
+  std::string key;          // store key: "k:" + SHA-256(route, scope, Idempotency-Key)
+  std::string fence;        // the fencing-token counter for it
+  std::string fingerprint;  // SHA-256 of method, target and body, hex
+  // Holding the lease: the in-flight record this request wrote (what its result replaces).
+  bool holder = false;
+  std::string in_flight;
+  std::uint64_t token = 0;
+  SteadyTime acquired{};
+  asio::any_io_executor executor;
+  // The origin's answer, as it goes to the client.
+  int status = 0;
+  bool from_origin = false;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool body_end = false;
+  bool too_large = false;
+};
+
+Held* HeldOf(Exchange& ex) noexcept { return static_cast<Held*>(ex.slot().state.get()); }
+const Held* HeldOf(const Exchange& ex) noexcept {
+  return static_cast<const Held*>(ex.slots[ex.gate_index].state.get());
+}
+
+std::string Aad(std::string_view key, std::string_view head) {
+  std::string aad(key);
+  aad += '\n';
+  aad += head;
+  return aad;
+}
+
+// Writes the holder's result (or, with `record` empty, releases the key) once the exchange has
+// ended; the fencing check is the compare: only the record this holder wrote is replaced.
+asio::awaitable<void> WriteResult(std::shared_ptr<const Core> core, std::string key,
+                                  std::string expected, std::string record, bool no_replay,
+                                  int worker) {
+  KvStatus s = KvStatus::kUnavailable;
+  if (record.empty()) {
+    s = co_await core->store->CompareAndDelete(key, expected, worker);
+  } else {
+    s = co_await core->store->CompareAndSet(key, expected, record, core->config.retention, worker);
+  }
+  std::string_view outcome = "write_failed";
+  if (s == KvStatus::kOk) {
+    outcome = record.empty() ? "released" : (no_replay ? "stored_no_replay" : "stored");
+  } else if (s != KvStatus::kUnavailable) {
+    outcome = "write_refused";
+    spdlog::warn(
+        "idempotency: route {}: a result was not stored: its lease had passed to "
+        "another request (fencing token)",
+        core->route);
+  } else {
+    spdlog::warn(
+        "idempotency: route {}: the store did not answer; the key stays in flight "
+        "until its lease ends",
+        core->route);
+  }
+  core->counters.Add(worker, outcome);
+}
+
+}  // namespace
+
+GateNeeds IdempotencyGate::Needs() const noexcept {
+  GateNeeds n;
+  n.request_body = core_->config.max_body;
+  n.overflow = GateNeeds::Overflow::kInspectPrefix;  // a request without a key streams on
+  n.response_body = true;
+  return n;
+}
+
+std::span<const std::string_view> IdempotencyGate::Reasons() const noexcept { return kReasons; }
+
+void IdempotencyGate::Note(Exchange& ex, std::string_view outcome) const {
+  core_->counters.Add(ex.worker, outcome);
+  ex.notes.push_back({"idempotency", outcome, {}});
+}
+
+Decision IdempotencyGate::Refuse(Exchange& ex, std::uint16_t status, std::string_view reason,
+                                 std::string_view outcome, std::string message,
+                                 std::string headers) const {
+  Note(ex, outcome);
+  return Decision::Respond(status, reason, std::move(message), std::move(headers));
+}
+
+Decision IdempotencyGate::OnRequestHeaders(Exchange& ex) noexcept {
+  const IdempotencyConfig& c = core_->config;
+  if (!c.fencing_header.empty()) ex.upstream_headers.emplace_back(c.fencing_header, "");
+  bool method = false;
+  for (const auto& m : c.methods) method = method || m == ex.method;
+  if (!method) return Decision::Continue();
+  std::string_view value;
+  int seen = 0;
+  for (const auto& f : *ex.request_headers) {
+    if (IEquals(f.name, c.header)) {
+      value = f.value;
+      ++seen;
+    }
+  }
+  if (seen == 0) {
+    if (!c.required) return Decision::Continue();
+    return Refuse(ex, 400, "idempotency_key_missing", "missing_key",
+                  fmt::format("this route requires an {} header: a unique key per operation, "
+                              "sent again with every retry of it",
+                              c.header));
+  }
+  std::string key;
+  if (seen > 1 || !ParseKey(value, c.max_key_length, key)) {
+    return Refuse(ex, 400, "idempotency_key_invalid", "invalid_key",
+                  fmt::format("the {} header must appear once, as 1 to {} printable characters "
+                              "(a quoted string, or a token without spaces, commas or quotes)",
+                              c.header, c.max_key_length));
+  }
+  // Scoped by route and by who asks, so one client's key never meets another's.
+  std::string scope = core_->route;
+  scope += '\0';
+  scope += ex.identity.principal.empty() ? "addr:" + ex.client_address.to_string()
+                                         : "principal:" + ex.identity.principal;
+  scope += '\0';
+  scope += key;
+  const std::string id = Hex(Sha256(scope));
+  auto held = std::make_unique<Held>();
+  held->key = "k:" + id;
+  held->fence = "f:" + id;
+  ex.slot().state = std::move(held);
+  return Decision::Continue();
+}
+
+Decision IdempotencyGate::OnRequestBody(Exchange& ex, std::string_view body,
+                                        bool complete) noexcept {
+  Held* h = HeldOf(ex);
+  if (h == nullptr) return Decision::Continue();
+  if (!complete) {
+    ex.slot().state.reset();
+    return Refuse(ex, 413, "idempotency_body_too_large", "body_too_large",
+                  fmt::format("a request with an idempotency key may carry at most {} bytes",
+                              core_->config.max_body));
+  }
+  std::string what(ex.method);
+  what += '\n';
+  what += ex.target;
+  what += '\n';
+  what += Hex(Sha256(body));
+  h->fingerprint = Hex(Sha256(what));
+  return Decision::Await();
+}
+
+asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std::string_view,
+                                                              bool) noexcept {
+  Held* h = HeldOf(ex);
+  if (h == nullptr) co_return Decision::Continue();
+  const Core& core = *core_;
+  const IdempotencyConfig& c = core.config;
+  h->executor = co_await asio::this_coro::executor;
+  const SteadyTime give_up = core.clock() + c.wait_timeout;
+  auto poll = std::chrono::milliseconds(10);
+  bool unavailable = false;
+  for (int round = 0; round < 1000; ++round) {
+    const state::KvResult fence =
+        co_await core.store->Increment(h->fence, c.retention * 2, ex.worker);
+    if (fence.status != KvStatus::kOk) {
+      unavailable = true;
+      break;
+    }
+    const auto token = static_cast<std::uint64_t>(fence.number);
+    std::string in_flight = EncodeInFlight(token, h->fingerprint);
+    const SteadyTime asked = core.clock();
+    const KvStatus set = co_await core.store->SetIfAbsent(h->key, in_flight, c.lease, ex.worker);
+    if (set == KvStatus::kOk) {
+      h->holder = true;
+      h->in_flight = std::move(in_flight);
+      h->token = token;
+      h->acquired = asked;
+      ex.retry_safe = true;  // the origin sees this key once: retrying its attempt is safe
+      if (!c.fencing_header.empty()) {
+        ex.FillUpstreamHeader(c.fencing_header, std::to_string(token));
+      }
+      Note(ex, "first");
+      co_return Decision::Continue();
+    }
+    if (set != KvStatus::kExists) {
+      unavailable = true;
+      break;
+    }
+    const state::KvResult got = co_await core.store->Get(h->key, ex.worker);
+    if (got.status == KvStatus::kNotFound) continue;  // released or expired since: try again
+    if (got.status != KvStatus::kOk) {
+      unavailable = true;
+      break;
+    }
+    Record rec;
+    if (!DecodeRecord(got.value, rec)) {
+      spdlog::error("idempotency: route {}: a stored record could not be read", core.route);
+      co_return Refuse(ex, 500, "idempotency_record_unreadable", "unreadable",
+                       "the stored result for this idempotency key cannot be read");
+    }
+    if (rec.fingerprint != h->fingerprint) {
+      co_return Refuse(ex, 422, "idempotency_key_reused", "mismatch",
+                       "this idempotency key was used for a different request (method, target "
+                       "or body); use a new key for a new operation");
+    }
+    if (rec.state == State::kNoReplay) {
+      co_return Refuse(ex, 409, "idempotency_not_replayable", "not_replayable",
+                       rec.status == 0
+                           ? std::string("an earlier request with this key ended without an "
+                                         "answer; the origin may have acted on it, so it is not "
+                                         "sent again")
+                           : fmt::format("an earlier request with this key completed with status "
+                                         "{}, but its response was not stored for replay",
+                                         rec.status));
+    }
+    if (rec.state == State::kDone) {
+      const std::string aad = Aad(h->key, DoneHead(rec.token, rec.fingerprint, rec.key_id));
+      std::string plain;
+      Response resp;
+      if (!core.sealer.Open(rec.key_id, rec.sealed, aad, plain) || !DecodeResponse(plain, resp)) {
+        spdlog::error("idempotency: route {}: a stored response did not open under key id '{}'",
+                      core.route, rec.key_id);
+        co_return Refuse(ex, 500, "idempotency_record_unreadable", "unreadable",
+                         "the stored result for this idempotency key cannot be read");
+      }
+      auto stored = std::make_shared<StoredResponse>();
+      stored->status = resp.status;
+      stored->headers = std::move(resp.headers);
+      stored->body = std::move(resp.body);
+      ex.slot().state.reset();
+      Note(ex, "replayed");
+      co_return Decision::Serve(std::move(stored), "idempotent_replay",
+                                "Idempotent-Replayed: true\r\n");
+    }
+    // In flight for another request.
+    if (!c.wait || core.clock() >= give_up) break;
+    asio::steady_timer t(h->executor);
+    t.expires_after(std::min<std::chrono::steady_clock::duration>(
+        poll,
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(give_up - core.clock())));
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    poll = std::min(poll * 2, std::chrono::milliseconds(200));
+  }
+  ex.slot().state.reset();
+  if (unavailable) {
+    if (c.on_store_failure == StoreFailure::kAllow) {
+      Note(ex, "store_failure_allowed");
+      co_return Decision::Continue();
+    }
+    co_return Refuse(ex, 503, "store_unavailable", "store_unavailable",
+                     "the idempotency store is unavailable; retry with the same key");
+  }
+  co_return Refuse(ex, 409, "idempotency_in_flight", "conflict",
+                   "a request with this idempotency key is still being processed; retry later "
+                   "with the same key",
+                   fmt::format("Retry-After: {}\r\n", c.retry_after.count()));
+}
+
+Decision IdempotencyGate::OnResponseHeaders(Exchange& ex) noexcept {
+  Held* h = HeldOf(ex);
+  if (h == nullptr || !h->holder) return Decision::Continue();
+  h->status = ex.response.status;
+  h->from_origin = ex.response.from_origin();
+  h->headers.clear();
+  if (h->from_origin) {
+    const http::HeaderList& fields = *ex.response.headers;
+    const http::ConnectionTokens listed(fields);
+    for (const auto& f : fields) {
+      if (http::IsHopByHop(f.name) || listed.Contains(f.name) ||
+          IEquals(f.name, "content-length") || IEquals(f.name, "x-request-id")) {
+        continue;
+      }
+      h->headers.emplace_back(f.name, f.value);
+    }
+  }
+  if (core_->clock() - h->acquired >= core_->config.lease) Note(ex, "lease_expired");
+  return Decision::Continue();
+}
+
+void IdempotencyGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept {
+  Held* h = HeldOf(ex);
+  if (h == nullptr || !h->holder || !h->from_origin) return;
+  if (!h->too_large) {
+    if (h->body.size() + piece.size() > core_->config.max_response) {
+      h->too_large = true;
+      std::string().swap(h->body);
+    } else {
+      h->body.append(piece);
+    }
+  }
+  if (end) h->body_end = true;
+}
+
+void IdempotencyGate::OnComplete(const Exchange& ex, const Completion& done) noexcept {
+  const Held* h = HeldOf(ex);
+  if (h == nullptr || !h->holder) return;
+  const IdempotencyConfig& c = core_->config;
+  std::string record;  // empty: release the key
+  bool no_replay = false;
+  if (h->from_origin) {
+    if (!(h->status >= 500 && c.release_on_server_error)) {
+      if (h->body_end && !h->too_large) {
+        const std::string head = DoneHead(h->token, h->fingerprint, core_->sealer.active_id());
+        record = head;
+        if (!core_->sealer.Seal(EncodeResponse(h->status, h->headers, h->body), Aad(h->key, head),
+                                record)) {
+          record = EncodeNoReplay(h->token, h->fingerprint, h->status);
+          no_replay = true;
+        }
+      } else {
+        record = EncodeNoReplay(h->token, h->fingerprint, h->status);
+        no_replay = true;
+      }
+    }
+  } else {
+    // rampart's own answer (or none): the key is released when the origin cannot have acted.
+    const bool release = (!done.request_sent && c.release_on_connect_failure) ||
+                         (done.status >= 500 && c.release_on_server_error);
+    if (!release) {
+      record = EncodeNoReplay(h->token, h->fingerprint, done.status);
+      no_replay = true;
+    }
+  }
+  asio::co_spawn(h->executor,
+                 WriteResult(core_, h->key, h->in_flight, std::move(record), no_replay, ex.worker),
+                 asio::detached);
+}
+
+std::unique_ptr<Gate> MakeIdempotencyGate(const YAML::Node& settings, GateContext& ctx) {
+  auto core = std::make_shared<Core>();
+  IdempotencyConfig& c = core->config;
+  if (!IdempotencyFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  std::vector<SealKey> keys;
+  for (const auto& k : c.encryption_keys) {
+    SealKey key;
+    key.id = k.id;
+    std::string error;
+    if (!Sealer::ReadKeyFile(k.file, key, error)) {
+      ctx.reader.Error(settings, fmt::format("{}.encryption_keys: {}", ctx.where, error));
+      return nullptr;
+    }
+    keys.push_back(std::move(key));
+  }
+  core->sealer = Sealer(std::move(keys));
+  state::KvSpec spec;
+  spec.name = "idempotency";
+  spec.shared = c.store_shared;
+  spec.on_failure = state::KvFailureFor(c.on_store_failure);
+  std::string error;
+  core->store = ctx.stores.Kv(spec, ctx.config.state, &error);
+  if (!core->store) {
+    ctx.reader.Error(settings, fmt::format("{}.store: {}", ctx.where, error));
+    return nullptr;
+  }
+  core->route = ctx.route.name;
+  static constexpr observe::CounterDef<2> kRequests{
+      "rampart_idempotency_requests_total",
+      "idempotency gate outcomes, by route: decisions on requests and writes of their results.",
+      {"route", "outcome"}};
+  core->counters = observe::OutcomeCounters(ctx.metrics, kRequests, ctx.route.name, kOutcomes);
+  return std::make_unique<IdempotencyGate>(std::move(core));
+}
+
+}  // namespace rampart::idempotency
