@@ -21,8 +21,9 @@ struct StoredResponse {
 };
 
 struct Decision {
-  // kAwait: only from OnRequestHeaders, "this one needs to wait": the driver then awaits
-  // OnRequestHeadersAsync for it (a gate with a fast path that is mostly synchronous).
+  // kAwait: from OnRequestHeaders, OnRequestBody or OnResponseHeaders, "this one needs to
+  // wait": the driver then awaits that phase's async call for it (a gate with a fast path that
+  // is mostly synchronous).
   enum class Kind : std::uint8_t { kContinue, kRespond, kServe, kDrop, kAwait };
 
   Kind kind = Kind::kContinue;

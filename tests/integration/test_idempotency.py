@@ -13,7 +13,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import SLOW, Rampart, RedisServer, wait_until
+from harness import SLOW, Rampart, RedisServer, validate, wait_until
 from payments_origin import PaymentsOrigin
 
 LOCAL = """
@@ -353,6 +353,39 @@ class SharedStoreTest(Base):
             fn(*args)
         except OSError:
             pass
+
+
+class ConfigTest(unittest.TestCase):
+    def test_bad_settings_are_refused_with_file_and_line(self):
+        base = """
+listeners: [ {{ name: p, address: 127.0.0.1:1 }} ]
+routes:
+  - name: pay
+    match: {{ path_prefix: / }}
+    upstream: app
+    gates: [ {{ idempotency: {{ SETTINGS }} }} ]
+upstreams: {{ app: {{ endpoints: [127.0.0.1:2] }} }}
+state: {{ redis: {{ address: 127.0.0.1:3 }} }}
+""".replace("{{", "{").replace("}}", "}")
+        with tempfile.TemporaryDirectory() as d:
+            short = os.path.join(d, "short.key")
+            with open(short, "w") as f:
+                f.write("ab" * 31)
+            cases = {
+                "store: redis": "records on Redis are encrypted at rest",
+                "lease: 2h, retention: 1h": "lease must be shorter than retention",
+                "methods: [post]": "upper-case method",
+                "release_on: [timeout]": "not connect_failure or server_error",
+                f"encryption_keys: [ {{ id: a, file: {short} }} ]": "must hold 32 bytes",
+                "encryption_keys: [ { id: a, file: /x }, { id: a, file: /y } ]": "must be unique",
+                "wait: true": "unknown key 'wait'",
+            }
+            for settings, message in cases.items():
+                out, path = validate(base.replace("SETTINGS", settings))
+                self.assertEqual(out.returncode, 1, settings)
+                self.assertIn(f"{path}:7:", out.stdout + out.stderr, settings)
+                self.assertIn(message, out.stdout + out.stderr, settings)
+                self.assertNotIn("abababab", out.stdout + out.stderr)  # never key material
 
 
 if __name__ == "__main__":

@@ -372,6 +372,17 @@ std::unique_ptr<Gate> MakeIdempotencyGate(const YAML::Node& settings, GateContex
   auto core = std::make_shared<Core>();
   IdempotencyConfig& c = core->config;
   if (!IdempotencyFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  // A lease that ends while the origin may still be answering hands the key to a retry that
+  // then runs beside the first execution (the fencing token keeps the first from overwriting the
+  // second's answer, but both executed).
+  if (auto up = ctx.config.upstreams.find(ctx.route.upstream);
+      up != ctx.config.upstreams.end() && c.lease <= up->second.response_timeout) {
+    spdlog::warn(
+        "{}.lease ({}ms) is not longer than upstream '{}' timeouts.response ({}ms): a "
+        "request still waiting for its answer can lose its key to a retry",
+        ctx.where, c.lease.count(), ctx.route.upstream,
+        std::chrono::duration_cast<std::chrono::milliseconds>(up->second.response_timeout).count());
+  }
   std::vector<SealKey> keys;
   for (const auto& k : c.encryption_keys) {
     SealKey key;
