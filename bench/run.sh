@@ -8,7 +8,8 @@
 # (bench/rate_limit_cost.py); then Redis-store decisions against redis-benchmark
 # (bench/redis_decisions.py); then JWT verification against openssl speed
 # (bench/jwt_verify_speed.py) and authentication end to end with HAProxy's jwt_verify beside it
-# (bench/auth_cost.py); then the micro benchmarks.
+# (bench/auth_cost.py); then idempotency keys on a POST route (bench/idempotency_cost.py); then
+# the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,9 @@ echo
 echo "== authentication in the path: jwt (cache on and off), api_key, session (Redis) against the"
 echo "   open route, and HAProxy's jwt_verify on the same ES256 tokens"
 python3 bench/auth_cost.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== idempotency keys on a POST route: first executions and replays, local and Redis store"
+python3 bench/idempotency_cost.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions

@@ -66,6 +66,7 @@ struct ProbeGate final : public Gate {
     log_.push_back("tap:" + name_ + ":" + std::string(piece) + (end ? ":end" : ""));
   }
   void OnComplete(const Exchange& ex, const Completion& c) noexcept override {
+    if (c.request_sent) log_.push_back("sent:" + name_);
     log_.push_back("done:" + name_ + ":" + std::to_string(c.status) + ":" + std::string(c.error) +
                    ":" + std::to_string(c.attempts) + ":slot" +
                    std::to_string(ex.slots[ex.gate_index].value));
@@ -219,6 +220,16 @@ struct RetryOtherOn503 final : public upstream::Policy {
   }
 };
 
+// A policy that records what attempts it was asked about.
+struct RecordingPolicy final : public upstream::Policy {
+  std::string_view Name() const noexcept override { return "recording"; }
+  upstream::Verdict Before(const upstream::AttemptInfo& a) noexcept override {
+    seen.push_back(std::string(a.method) + (a.retry_safe ? ":retry-safe" : ":not-retry-safe"));
+    return upstream::Verdict::kContinue;
+  }
+  std::vector<std::string> seen;
+};
+
 // --- The harness ---
 
 struct Harness {
@@ -300,10 +311,26 @@ TEST(Forward, PhasesRunInOrder) {
   h.opener.scripts = {Script{.body = {"o1", "o2"}}};
   h.Run();
   (void)a;
-  EXPECT_EQ(h.log, (Log{"req:a", "async:b", "req:b", "up-head:POST:", "read:x", "up-body:x",
-                        "read:y", "up-body:y:end", "resp:b:200", "resp:a:200",
-                        "tap:b:", "send-head:200:", "tap:b:o1", "send-body:o1", "tap:b:o2:end",
-                        "send-body:o2:end", "up-end:complete", "done:b:200::1:slot7",
+  EXPECT_EQ(h.log, (Log{"req:a",
+                        "async:b",
+                        "req:b",
+                        "up-head:POST:",
+                        "read:x",
+                        "up-body:x",
+                        "read:y",
+                        "up-body:y:end",
+                        "resp:b:200",
+                        "resp:a:200",
+                        "tap:b:",
+                        "send-head:200:",
+                        "tap:b:o1",
+                        "send-body:o1",
+                        "tap:b:o2:end",
+                        "send-body:o2:end",
+                        "up-end:complete",
+                        "sent:b",
+                        "done:b:200::1:slot7",
+                        "sent:a",
                         "done:a:200::1:slot7"}));
 }
 
@@ -458,6 +485,46 @@ TEST(Forward, RetryMovesToAnotherEndpoint) {
   EXPECT_EQ(h.Only("up-end"), (Log{"up-end:close", "up-end:complete"}));
   EXPECT_EQ(h.Only("send-head"), (Log{"send-head:200:"}));
   EXPECT_EQ(h.Only("done:"), (Log{"done:g:200::2:slot7"}));
+}
+
+TEST(Forward, PoliciesSeeWhetherARetryIsSafe) {
+  {
+    Harness h;  // a POST is not, by itself
+    auto p = std::make_shared<RecordingPolicy>();
+    h.spec.policies.push_back(p);
+    h.Run();
+    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:not-retry-safe"}));
+  }
+  {
+    Harness h;  // a gate made it so (an idempotency key)
+    auto p = std::make_shared<RecordingPolicy>();
+    h.spec.policies.push_back(p);
+    ProbeGate& g = h.AddGate("idem");
+    g.on_request = [](Exchange& ex) {
+      ex.retry_safe = true;
+      return Decision::Continue();
+    };
+    h.Run();
+    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:retry-safe"}));
+  }
+}
+
+TEST(Forward, CompletionSaysWhetherTheOriginMayHaveTheRequest) {
+  {
+    Harness h;
+    h.AddGate("g");
+    h.Run();
+    EXPECT_EQ(h.Only("sent:"), (Log{"sent:g"}));
+  }
+  {
+    Harness h;  // every attempt failed to connect: the origin never saw it
+    h.AddGate("g");
+    h.opener.scripts = {Script{.open_error = ExchangeError::Upstream(
+                                   ErrorKind::kConnectRefused, http::Step::kConnect, false, true)}};
+    h.Run();
+    EXPECT_TRUE(h.Only("sent:").empty());
+    EXPECT_EQ(h.Only("local:"), (Log{"local:502:upstream_unavailable"}));
+  }
 }
 
 TEST(Forward, StaleConnectionIsRetriedOnceOnTheSameEndpoint) {
