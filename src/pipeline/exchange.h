@@ -102,6 +102,9 @@ struct ResponseView {
   // stored response).
   const http::HeaderList* headers = nullptr;
   std::string_view reason;  // rampart's own answer: its reason token ("upstream_timeout", ...)
+  // rampart's own answer after upstream attempts: some attempt sent the origin (a byte of) the
+  // request, so it may have acted (as Completion::request_sent).
+  bool request_sent = false;
   bool from_origin() const noexcept { return headers != nullptr; }
 };
 

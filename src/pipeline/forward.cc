@@ -202,7 +202,7 @@ void Forwarder::TapResponse(std::string_view piece, bool end) noexcept {
 asio::awaitable<void> Forwarder::Reply(int status, std::string_view reason,
                                        std::string_view message, std::string_view headers) {
   ex_.status = status;
-  ex_.response = {status, nullptr, reason};
+  ex_.response = {status, nullptr, reason, attempts_ != nullptr && attempts_->request_sent()};
   Decision r = ResponseGates();
   if (r.kind == Decision::Kind::kAwait) r = co_await ResponseGatesAsync();
   if (!r.is_continue()) {
@@ -223,7 +223,7 @@ asio::awaitable<void> Forwarder::Reply(int status, std::string_view reason,
 asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view reason,
                                        std::string_view headers) {
   ex_.status = r.status;
-  ex_.response = {r.status, nullptr, reason};
+  ex_.response = {r.status, nullptr, reason, false};
   Decision g = ResponseGates();
   if (g.kind == Decision::Kind::kAwait) g = co_await ResponseGatesAsync();
   if (!g.is_continue()) {

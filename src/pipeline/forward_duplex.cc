@@ -121,7 +121,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
           }
           st_.acct.upstream_end = env_.loop.now();
           ex_.status = head.status;
-          ex_.response = {head.status, head.headers, {}};
+          ex_.response = {head.status, head.headers, {}, true};
           if (ran_ > 0) {
             Decision r = ResponseGates();
             if (r.kind == Decision::Kind::kAwait) r = co_await ResponseGatesAsync();

@@ -135,7 +135,7 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
   upstream::Attempts& attempts = *attempts_;
   std::string& piece = st_.resp_body;
   ex_.status = head.status;
-  ex_.response = {head.status, head.headers, {}};
+  ex_.response = {head.status, head.headers, {}, true};
   if (ran_ > 0) {
     Decision r = ResponseGates();
     if (r.kind == Decision::Kind::kAwait) r = co_await ResponseGatesAsync();

@@ -88,6 +88,7 @@ const config::Fields<IdempotencyConfig>& IdempotencyFields() {
                 [](YamlReader& r, const YAML::Node& n, const std::string& p, IdempotencyConfig& c) {
                   return r.Choice(n, p, {{"local", false}, {"redis", true}}, c.store_shared);
                 })
+        .Uint("max_records", &IdempotencyConfig::max_records, 16, 100'000'000)
         .Choice("on_store_failure", &IdempotencyConfig::on_store_failure,
                 state::StoreFailureChoices())
         .String("fencing_header", &IdempotencyConfig::fencing_header)

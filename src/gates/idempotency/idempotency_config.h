@@ -33,6 +33,9 @@ struct IdempotencyConfig {
   bool release_on_connect_failure = true;  // the origin never got it: the key may be used again
   bool release_on_server_error = false;    // any 5xx: the key may be used again
   bool store_shared = false;               // store: redis
+  // The in-process store's bound (records and fencing counters; expired ones are swept when
+  // full). Full of live keys, it answers "unavailable" (on_store_failure) rather than drop one.
+  std::uint64_t max_records = 100'000;
   StoreFailure on_store_failure = StoreFailure::kRefuse;
   std::string fencing_header;  // sends the holder's fencing token upstream under this name
   std::vector<KeyFileConfig> encryption_keys;  // the first seals

@@ -43,6 +43,8 @@ constexpr std::string_view kOutcomes[] = {
     "stored",  // the answer, for replays
     "stored_no_replay", "released", "write_refused", "write_failed"};
 
+}  // namespace
+
 // Between the phases of one exchange.
 struct Held final : GateState {
   std::string key;          // store key: "k:" + SHA-256(route, scope, Idempotency-Key)
@@ -61,7 +63,10 @@ struct Held final : GateState {
   std::string body;
   bool body_end = false;
   bool too_large = false;
+  bool written = false;  // the result was written in the response phase
 };
+
+namespace {
 
 Held* HeldOf(Exchange& ex) noexcept { return static_cast<Held*>(ex.slot().state.get()); }
 const Held* HeldOf(const Exchange& ex) noexcept {
@@ -200,35 +205,43 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
   const SteadyTime give_up = core.clock() + c.wait_timeout;
   auto poll = std::chrono::milliseconds(10);
   bool unavailable = false;
+  // Take the lease; when another request holds the key, read its record (and, waiting, read it
+  // again until it completes or disappears: only then try for the lease again).
+  bool acquire = true;
   for (int round = 0; round < 1000; ++round) {
-    const state::KvResult fence =
-        co_await core.store->Increment(h->fence, c.retention * 2, ex.worker);
-    if (fence.status != KvStatus::kOk) {
-      unavailable = true;
-      break;
-    }
-    const auto token = static_cast<std::uint64_t>(fence.number);
-    std::string in_flight = EncodeInFlight(token, h->fingerprint);
-    const SteadyTime asked = core.clock();
-    const KvStatus set = co_await core.store->SetIfAbsent(h->key, in_flight, c.lease, ex.worker);
-    if (set == KvStatus::kOk) {
-      h->holder = true;
-      h->in_flight = std::move(in_flight);
-      h->token = token;
-      h->acquired = asked;
-      ex.retry_safe = true;  // the origin sees this key once: retrying its attempt is safe
-      if (!c.fencing_header.empty()) {
-        ex.FillUpstreamHeader(c.fencing_header, std::to_string(token));
+    if (acquire) {
+      const state::KvResult fence =
+          co_await core.store->Increment(h->fence, c.retention * 2, ex.worker);
+      if (fence.status != KvStatus::kOk) {
+        unavailable = true;
+        break;
       }
-      Note(ex, "first");
-      co_return Decision::Continue();
-    }
-    if (set != KvStatus::kExists) {
-      unavailable = true;
-      break;
+      const auto token = static_cast<std::uint64_t>(fence.number);
+      std::string in_flight = EncodeInFlight(token, h->fingerprint);
+      const SteadyTime asked = core.clock();
+      const KvStatus set = co_await core.store->SetIfAbsent(h->key, in_flight, c.lease, ex.worker);
+      if (set == KvStatus::kOk) {
+        h->holder = true;
+        h->in_flight = std::move(in_flight);
+        h->token = token;
+        h->acquired = asked;
+        ex.retry_safe = true;  // the origin sees this key once: retrying its attempt is safe
+        if (!c.fencing_header.empty()) {
+          ex.FillUpstreamHeader(c.fencing_header, std::to_string(token));
+        }
+        Note(ex, "first");
+        co_return Decision::Continue();
+      }
+      if (set != KvStatus::kExists) {
+        unavailable = true;
+        break;
+      }
     }
     const state::KvResult got = co_await core.store->Get(h->key, ex.worker);
-    if (got.status == KvStatus::kNotFound) continue;  // released or expired since: try again
+    if (got.status == KvStatus::kNotFound) {  // released or expired since: try again
+      acquire = true;
+      continue;
+    }
     if (got.status != KvStatus::kOk) {
       unavailable = true;
       break;
@@ -282,6 +295,7 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
     boost::system::error_code ec;
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     poll = std::min(poll * 2, std::chrono::milliseconds(200));
+    acquire = false;
   }
   ex.slot().state.reset();
   if (unavailable) {
@@ -316,6 +330,10 @@ Decision IdempotencyGate::OnResponseHeaders(Exchange& ex) noexcept {
     }
   }
   if (core_->clock() - h->acquired >= core_->config.lease) Note(ex, "lease_expired");
+  if (!h->from_origin) {
+    h->written = true;
+    return Decision::Await();  // OnResponseHeadersAsync writes the result before it is sent
+  }
   return Decision::Continue();
 }
 
@@ -333,36 +351,44 @@ void IdempotencyGate::OnResponseBody(Exchange& ex, std::string_view piece, bool 
   if (end) h->body_end = true;
 }
 
-void IdempotencyGate::OnComplete(const Exchange& ex, const Completion& done) noexcept {
-  const Held* h = HeldOf(ex);
-  if (h == nullptr || !h->holder) return;
+std::string IdempotencyGate::Result(const Held& h, int status, bool request_sent,
+                                    bool& no_replay) const {
   const IdempotencyConfig& c = core_->config;
-  std::string record;  // empty: release the key
-  bool no_replay = false;
-  if (h->from_origin) {
-    if (!(h->status >= 500 && c.release_on_server_error)) {
-      if (h->body_end && !h->too_large) {
-        const std::string head = DoneHead(h->token, h->fingerprint, core_->sealer.active_id());
-        record = head;
-        if (!core_->sealer.Seal(EncodeResponse(h->status, h->headers, h->body), Aad(h->key, head),
-                                record)) {
-          record = EncodeNoReplay(h->token, h->fingerprint, h->status);
-          no_replay = true;
-        }
-      } else {
-        record = EncodeNoReplay(h->token, h->fingerprint, h->status);
-        no_replay = true;
-      }
-    }
-  } else {
-    // rampart's own answer (or none): the key is released when the origin cannot have acted.
-    const bool release = (!done.request_sent && c.release_on_connect_failure) ||
-                         (done.status >= 500 && c.release_on_server_error);
-    if (!release) {
-      record = EncodeNoReplay(h->token, h->fingerprint, done.status);
-      no_replay = true;
+  no_replay = true;
+  if (status >= 500 && c.release_on_server_error) return {};
+  if (!h.from_origin) {
+    // rampart's own answer (or none): the key is released when the origin cannot have acted,
+    // else kept from executing again.
+    if (!request_sent && c.release_on_connect_failure) return {};
+    return EncodeNoReplay(h.token, h.fingerprint, status);
+  }
+  if (h.body_end && !h.too_large) {
+    const std::string head = DoneHead(h.token, h.fingerprint, core_->sealer.active_id());
+    std::string record = head;
+    if (core_->sealer.Seal(EncodeResponse(h.status, h.headers, h.body), Aad(h.key, head), record)) {
+      no_replay = false;
+      return record;
     }
   }
+  return EncodeNoReplay(h.token, h.fingerprint, status);
+}
+
+asio::awaitable<Decision> IdempotencyGate::OnResponseHeadersAsync(Exchange& ex) noexcept {
+  // rampart's own answer to a holder: its result is known before the client sees it, so it is
+  // written first (a client retrying at once after a 502 finds the key released, not in flight).
+  Held* h = HeldOf(ex);
+  bool no_replay = true;
+  std::string record = Result(*h, ex.response.status, ex.response.request_sent, no_replay);
+  co_await WriteResult(core_, h->key, h->in_flight, std::move(record), no_replay, ex.worker);
+  co_return Decision::Continue();
+}
+
+void IdempotencyGate::OnComplete(const Exchange& ex, const Completion& done) noexcept {
+  const Held* h = HeldOf(ex);
+  if (h == nullptr || !h->holder || h->written) return;
+  bool no_replay = true;
+  std::string record =
+      Result(*h, h->from_origin ? h->status : done.status, done.request_sent, no_replay);
   asio::co_spawn(h->executor,
                  WriteResult(core_, h->key, h->in_flight, std::move(record), no_replay, ex.worker),
                  asio::detached);
@@ -399,6 +425,7 @@ std::unique_ptr<Gate> MakeIdempotencyGate(const YAML::Node& settings, GateContex
   spec.name = "idempotency";
   spec.shared = c.store_shared;
   spec.on_failure = state::KvFailureFor(c.on_store_failure);
+  spec.max_keys = c.max_records;
   std::string error;
   core->store = ctx.stores.Kv(spec, ctx.config.state, &error);
   if (!core->store) {

@@ -29,6 +29,8 @@ struct Core {
   std::function<SteadyTime()> clock = [] { return std::chrono::steady_clock::now(); };
 };
 
+struct Held;  // what one exchange holds between phases
+
 class IdempotencyGate final : public Gate {
  public:
   explicit IdempotencyGate(std::shared_ptr<Core> core) : core_(std::move(core)) {}
@@ -40,6 +42,7 @@ class IdempotencyGate final : public Gate {
   boost::asio::awaitable<Decision> OnRequestBodyAsync(Exchange& ex, std::string_view body,
                                                       bool complete) noexcept override;
   Decision OnResponseHeaders(Exchange& ex) noexcept override;
+  boost::asio::awaitable<Decision> OnResponseHeadersAsync(Exchange& ex) noexcept override;
   void OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept override;
   void OnComplete(const Exchange& ex, const Completion& c) noexcept override;
 
@@ -47,6 +50,9 @@ class IdempotencyGate final : public Gate {
   Decision Refuse(Exchange& ex, std::uint16_t status, std::string_view reason,
                   std::string_view outcome, std::string message, std::string headers = {}) const;
   void Note(Exchange& ex, std::string_view outcome) const;
+  // The record that ends a holder's lease (`status` answered; `request_sent`: the origin may have
+  // acted); empty to release the key instead.
+  std::string Result(const Held& h, int status, bool request_sent, bool& no_replay) const;
 
   std::shared_ptr<const Core> core_;
 };

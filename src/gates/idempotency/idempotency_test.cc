@@ -183,6 +183,18 @@ class IdempotencyGateTest : public ::testing::Test {
     c.request_sent = true;
     Complete(r, c);
   }
+  // rampart's own answer (a 502, a 504) to the holder: its result is written before it is sent.
+  void OwnAnswer(Req& r, int status, std::string_view reason, bool request_sent) {
+    r.ex.status = status;
+    r.ex.response = {status, nullptr, reason, request_sent};
+    Decision d = Gate().OnResponseHeaders(r.ex);
+    ASSERT_EQ(d.kind, Decision::Kind::kAwait);
+    asio::co_spawn(io_, Gate().OnResponseHeadersAsync(r.ex),
+                   [&](std::exception_ptr, Decision x) { d = std::move(x); });
+    io_.restart();
+    io_.run();
+    EXPECT_TRUE(d.is_continue());
+  }
   void Complete(Req& r, Completion c) {
     Gate().OnComplete(r.ex, c);
     io_.restart();
@@ -262,28 +274,29 @@ TEST_F(IdempotencyGateTest, ALostLeaseIsRetriedAndTheStaleHoldersWriteIsRefused)
   EXPECT_EQ(replay->decision.stored->body, "second");
 }
 
-TEST_F(IdempotencyGateTest, AConnectFailureReleasesTheKey) {
+TEST_F(IdempotencyGateTest, AConnectFailureReleasesTheKeyBeforeTheClientHears) {
   auto first = Request("k-1", "x");
-  first->ex.response = {502, nullptr, "upstream_unavailable"};
-  EXPECT_TRUE(Gate().OnResponseHeaders(first->ex).is_continue());
-  Completion c;
-  c.status = 502;
-  c.error = "upstream_unavailable";
-  c.request_sent = false;
-  Complete(*first, c);
+  OwnAnswer(*first, 502, "upstream_unavailable", /*request_sent=*/false);
+  // Released already: a retry the instant the 502 arrives executes.
   auto again = Request("k-1", "x");
   EXPECT_TRUE(again->decision.is_continue());
   EXPECT_EQ(Notes(*again), "first;");
+  Complete(*first, Completion{.status = 502, .error = "upstream_unavailable"});
+  EXPECT_EQ(Request("k-1", "x")->decision.status, 409);  // the retry holds it now
 }
 
 TEST_F(IdempotencyGateTest, ATimeoutAfterSendingIsNotExecutedTwice) {
   auto first = Request("k-1", "x");
-  first->ex.response = {504, nullptr, "upstream_timeout"};
-  EXPECT_TRUE(Gate().OnResponseHeaders(first->ex).is_continue());
-  Completion c;
-  c.status = 504;
-  c.request_sent = true;
-  Complete(*first, c);
+  OwnAnswer(*first, 504, "upstream_timeout", /*request_sent=*/true);
+  auto again = Request("k-1", "x");
+  EXPECT_EQ(again->decision.status, 409);
+  EXPECT_EQ(again->decision.reason, "idempotency_not_replayable");
+  EXPECT_NE(again->decision.message.find("504"), std::string::npos);
+}
+
+TEST_F(IdempotencyGateTest, AClientGoneBeforeAnyAnswerKeepsTheKeyFromExecutingAgain) {
+  auto first = Request("k-1", "x");
+  Complete(*first, Completion{.status = 0, .error = "client_reset", .request_sent = true});
   auto again = Request("k-1", "x");
   EXPECT_EQ(again->decision.status, 409);
   EXPECT_EQ(again->decision.reason, "idempotency_not_replayable");
