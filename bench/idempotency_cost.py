@@ -66,7 +66,7 @@ def main():
         with open(key_file, "w") as f:
             f.write(os.urandom(32).hex() + "\n")
         # Short retention: a run of new keys stays bounded in memory.
-        local = "      - idempotency: { retention: 5s, lease: 2s }\n"
+        local = "      - idempotency: { retention: 5s, lease: 2s, max_records: 4000000 }\n"
         shared = ("      - idempotency: { retention: 5s, lease: 2s, store: redis, "
                   f"encryption_keys: [ {{ id: k1, file: {key_file} }} ] }}\n")
         state = f"state: {{ redis: {{ address: 127.0.0.1:{redis_port}, timeout: 200ms }} }}\n"

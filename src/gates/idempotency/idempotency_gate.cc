@@ -23,6 +23,11 @@ using state::KvStatus;
 
 namespace {
 
+// Fencing tokens come from one counter per store: increasing across every key and (on Redis)
+// every instance, which is all a fencing check needs, at one small key in the store.
+constexpr std::string_view kFenceKey = "fence";
+constexpr auto kFenceTtl = std::chrono::hours(24 * 365 * 10);
+
 // Local reply tokens (Decision::reason).
 constexpr std::string_view kReasons[] = {
     "idempotency_key_missing",    "idempotency_key_invalid",    "idempotency_in_flight",
@@ -48,7 +53,6 @@ constexpr std::string_view kOutcomes[] = {
 // Between the phases of one exchange.
 struct Held final : GateState {
   std::string key;          // store key: "k:" + SHA-256(route, scope, Idempotency-Key)
-  std::string fence;        // the fencing-token counter for it
   std::string fingerprint;  // SHA-256 of method, target and body, hex
   // Holding the lease: the in-flight record this request wrote (what its result replaces).
   bool holder = false;
@@ -171,7 +175,6 @@ Decision IdempotencyGate::OnRequestHeaders(Exchange& ex) noexcept {
   const std::string id = Hex(Sha256(scope));
   auto held = std::make_unique<Held>();
   held->key = "k:" + id;
-  held->fence = "f:" + id;
   ex.slot().state = std::move(held);
   return Decision::Continue();
 }
@@ -210,8 +213,7 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
   bool acquire = true;
   for (int round = 0; round < 1000; ++round) {
     if (acquire) {
-      const state::KvResult fence =
-          co_await core.store->Increment(h->fence, c.retention * 2, ex.worker);
+      const state::KvResult fence = co_await core.store->Increment(kFenceKey, kFenceTtl, ex.worker);
       if (fence.status != KvStatus::kOk) {
         unavailable = true;
         break;
@@ -365,7 +367,14 @@ std::string IdempotencyGate::Result(const Held& h, int status, bool request_sent
   if (h.body_end && !h.too_large) {
     const std::string head = DoneHead(h.token, h.fingerprint, core_->sealer.active_id());
     std::string record = head;
-    if (core_->sealer.Seal(EncodeResponse(h.status, h.headers, h.body), Aad(h.key, head), record)) {
+    bool sealed = true;
+    if (core_->sealer.encrypts()) {
+      sealed =
+          core_->sealer.Seal(EncodeResponse(h.status, h.headers, h.body), Aad(h.key, head), record);
+    } else {
+      AppendResponse(record, h.status, h.headers, h.body);  // stored as it is (key id "-")
+    }
+    if (sealed) {
       no_replay = false;
       return record;
     }

@@ -381,9 +381,14 @@ TEST_F(IdempotencyGateTest, AFencingTokenGoesUpstreamAndGrows) {
   ASSERT_EQ(a->ex.upstream_headers.size(), 1u);
   EXPECT_EQ(a->ex.upstream_headers[0].second, "1");
   now_ += seconds(30);
+  EXPECT_EQ(b->ex.upstream_headers[0].second, "2");  // one counter: increasing across keys
   auto a2 = Request("k-1", "x");  // after a lease ran out, the next holder's token is larger
-  EXPECT_EQ(a2->ex.upstream_headers[0].second, "2");
-  (void)b;
+  EXPECT_EQ(a2->ex.upstream_headers[0].second, "3");
+  // Without a key the header is still claimed (empty: a client-sent one is removed upstream).
+  auto none = Request("", "x");
+  ASSERT_EQ(none->ex.upstream_headers.size(), 1u);
+  EXPECT_EQ(none->ex.upstream_headers[0],
+            (std::pair<std::string, std::string>{"idempotency-fencing-token", ""}));
 }
 
 }  // namespace

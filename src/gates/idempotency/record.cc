@@ -125,15 +125,25 @@ bool DecodeRecord(std::string_view bytes, Record& out) {
   }
 }
 
-std::string EncodeResponse(int status,
-                           const std::vector<std::pair<std::string, std::string>>& headers,
-                           std::string_view body) {
-  std::string out = fmt::format("{}\r\n", status);
+void AppendResponse(std::string& out, int status,
+                    const std::vector<std::pair<std::string, std::string>>& headers,
+                    std::string_view body) {
+  std::size_t size = out.size() + 8 + body.size();
+  for (const auto& [n, v] : headers) size += n.size() + v.size() + 4;
+  out.reserve(size);
+  fmt::format_to(std::back_inserter(out), "{}\r\n", status);
   for (const auto& [n, v] : headers) {
     out.append(n).append(": ").append(v).append("\r\n");
   }
   out.append("\r\n");
   out.append(body);
+}
+
+std::string EncodeResponse(int status,
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           std::string_view body) {
+  std::string out;
+  AppendResponse(out, status, headers, body);
   return out;
 }
 

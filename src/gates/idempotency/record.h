@@ -52,6 +52,10 @@ struct Response {
 std::string EncodeResponse(int status,
                            const std::vector<std::pair<std::string, std::string>>& headers,
                            std::string_view body);
+// The same, appended to `out`.
+void AppendResponse(std::string& out, int status,
+                    const std::vector<std::pair<std::string, std::string>>& headers,
+                    std::string_view body);
 bool DecodeResponse(std::string_view bytes, Response& out);
 
 }  // namespace rampart::idempotency

@@ -99,6 +99,19 @@ TEST(LocalKv, FullStoreDropsOnlyExpiredKeys) {
   EXPECT_EQ(kv.SetNow("k0", "v", milliseconds(10), false), KvStatus::kOk);
 }
 
+TEST(LocalKv, ExpiredKeysAreReclaimedAsNewOnesComeWithoutAFullStore) {
+  SteadyTime now{};
+  LocalKv kv(1'000'000, [&] { return now; });
+  for (int i = 0; i < 5000; ++i) kv.SetNow("old" + std::to_string(i), "v", milliseconds(10), true);
+  now += milliseconds(10);
+  for (int i = 0; i < 5000; ++i)
+    kv.SetNow("new" + std::to_string(i), "v", milliseconds(60000), true);
+  // Each new key looked at a few buckets: the expired keys are gone, the live ones all there.
+  EXPECT_LE(kv.size(), 5500u);
+  EXPECT_EQ(kv.GetNow("new0").status, KvStatus::kOk);
+  EXPECT_EQ(kv.GetNow("new4999").status, KvStatus::kOk);
+}
+
 TEST(LocalKv, SetIfAbsentIsAtomicAcrossThreads) {
   LocalKv kv(100000);
   std::atomic<int> won{0};

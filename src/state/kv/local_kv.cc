@@ -22,9 +22,37 @@ LocalKv::LocalKv(std::size_t max_keys, Clock clock)
     : max_per_shard_(std::max<std::size_t>(1, (max_keys + kShards - 1) / kShards)),
       clock_(std::move(clock)) {}
 
+void LocalKv::SweepSome(Shard& s, SteadyTime now) {
+  constexpr int kBuckets = 2;  // about two entries per new key: expired ones never pile up
+  const std::size_t buckets = s.map.bucket_count();
+  for (int i = 0; i < kBuckets; ++i) {
+    if (s.cursor >= buckets) s.cursor = 0;
+    const std::size_t b = s.cursor++;
+    for (auto it = s.map.begin(b); it != s.map.end(b);) {
+      if (it->second.expires > now) {
+        ++it;
+        continue;
+      }
+      auto victim = s.map.find(it->first);
+      ++it;  // erasing an element leaves iterators to the others valid
+      s.map.erase(victim);
+    }
+  }
+}
+
 bool LocalKv::MakeRoom(Shard& s, SteadyTime now) {
+  SweepSome(s, now);
   if (s.map.size() < max_per_shard_) return true;
-  std::erase_if(s.map, [now](const auto& kv) { return kv.second.expires <= now; });
+  // A shard full of live keys stays full until the first of them expires: until then it answers
+  // at once instead of walking every entry again for each insert.
+  if (now < s.next_sweep) return false;
+  SteadyTime earliest = SteadyTime::max();
+  std::erase_if(s.map, [now, &earliest](const auto& kv) {
+    if (kv.second.expires <= now) return true;
+    earliest = std::min(earliest, kv.second.expires);
+    return false;
+  });
+  s.next_sweep = earliest;
   return s.map.size() < max_per_shard_;
 }
 
@@ -83,17 +111,18 @@ KvStatus LocalKv::DeleteNow(std::string_view key) {
 }
 
 KvStatus LocalKv::CompareNow(std::string_view key, std::string_view expected,
-                             const std::string* value, std::chrono::milliseconds ttl) {
+                             std::string_view value, std::chrono::milliseconds ttl, bool erase) {
   Shard& s = ShardOf(key);
   const SteadyTime now = clock_();
   std::lock_guard lock(s.mu);
   auto it = s.map.find(key);
   if (it == s.map.end() || it->second.expires <= now) return KvStatus::kNotFound;
   if (it->second.value != expected) return KvStatus::kExists;
-  if (value == nullptr) {
+  if (erase) {
     s.map.erase(it);
   } else {
-    it->second = {*value, now + ttl};
+    it->second.value.assign(value);
+    it->second.expires = now + ttl;
   }
   return KvStatus::kOk;
 }
@@ -102,13 +131,12 @@ boost::asio::awaitable<KvStatus> LocalKv::CompareAndSet(std::string_view key,
                                                         std::string_view expected,
                                                         std::string_view value,
                                                         std::chrono::milliseconds ttl, int) {
-  const std::string v(value);
-  co_return CompareNow(key, expected, &v, ttl);
+  co_return CompareNow(key, expected, value, ttl, false);
 }
 
 boost::asio::awaitable<KvStatus> LocalKv::CompareAndDelete(std::string_view key,
                                                            std::string_view expected, int) {
-  co_return CompareNow(key, expected, nullptr, {});
+  co_return CompareNow(key, expected, {}, {}, true);
 }
 
 KvResult LocalKv::IncrementNow(std::string_view key, std::chrono::milliseconds ttl) {

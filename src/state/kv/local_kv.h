@@ -1,7 +1,9 @@
 // The in-process key-value store: sharded hash maps under a mutex each, entries with an expiry
-// on an injectable clock. Expired entries are dropped when met and by a sweep of the shard when
-// it fills; a store at its bound answers kUnavailable rather than drop a live entry (a lock or a
-// session must not vanish because another key came).
+// on an injectable clock. Expired entries are dropped when met, a few buckets at a time with
+// every new key (so a store written at a steady rate holds about its live keys and reuses their
+// memory, as Redis's active expiry does), and by a sweep of the shard when it fills; a store at its
+// bound answers kUnavailable rather than drop a live entry (a lock or a session must not vanish
+// because another key came).
 #pragma once
 
 #include <array>
@@ -50,9 +52,9 @@ class LocalKv final : public KvStore {
   KvStatus SetIfPresentNow(std::string_view key, std::string_view value,
                            std::chrono::milliseconds ttl);
   KvStatus DeleteNow(std::string_view key);
-  // `value` null: delete.
-  KvStatus CompareNow(std::string_view key, std::string_view expected, const std::string* value,
-                      std::chrono::milliseconds ttl);
+  // `erase`: delete instead of setting `value`.
+  KvStatus CompareNow(std::string_view key, std::string_view expected, std::string_view value,
+                      std::chrono::milliseconds ttl, bool erase);
   KvResult IncrementNow(std::string_view key, std::chrono::milliseconds ttl);
   std::size_t size() const;
 
@@ -62,19 +64,23 @@ class LocalKv final : public KvStore {
     std::string value;
     SteadyTime expires;
   };
+  // Not noexcept on purpose: libstdc++ then keeps each node's hash code, so walking a bucket,
+  // erasing and rehashing never hash a key again (keys are 60-odd bytes).
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
+    SteadyTime next_sweep{};  // full: no entry expires before this
+    std::size_t cursor = 0;   // the next bucket SweepSome looks at
   };
   Shard& ShardOf(std::string_view key) noexcept { return shards_[Hash{}(key) % kShards]; }
   // Room for one more key in `s` (locked): expired entries go first.
   bool MakeRoom(Shard& s, SteadyTime now);
+  // Drops the expired entries of the next few buckets of `s` (locked).
+  static void SweepSome(Shard& s, SteadyTime now);
 
   std::size_t max_per_shard_;
   Clock clock_;
