@@ -13,7 +13,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import SLOW, Rampart, RedisServer, validate, wait_until
+from harness import SLOW, Rampart, RedisServer, curl_response, validate, wait_until
 from payments_origin import PaymentsOrigin
 
 LOCAL = """
@@ -174,6 +174,22 @@ class LocalStoreTest(Base):
             'rampart_idempotency_requests_total{route="pay",outcome="replayed"}'), 1)
         self.assertGreaterEqual(self.rampart.metric(
             'rampart_idempotency_requests_total{route="pay",outcome="stored"}'), 1)
+
+    def test_http2_clients_get_the_same_guarantee(self):
+        url = f"http://127.0.0.1:{self.rampart.port}/pay/h2"
+        args = ["--http2-prior-knowledge", "-X", "POST", "-H", "Idempotency-Key: h2-1",
+                "--data-binary", "amount=7"]
+        before = self.executions()
+        status, fields, body = curl_response(url, *args)
+        self.assertEqual(status, 201)
+        again = []
+        self.assertTrue(wait_until(lambda: again.append(curl_response(url, *args)) or
+                                   again[-1][1].get("idempotent-replayed") == "true"))
+        self.assertEqual((again[-1][0], again[-1][2]), (status, body))
+        self.assertEqual(again[-1][1]["x-charge-id"], fields["x-charge-id"])
+        # HTTP/1.1 and HTTP/2 requests share the key.
+        self.assertTrue(replayed(post(self.rampart.port, "/pay/h2", "h2-1", body="amount=7")))
+        self.assertEqual(self.executions() - before, 1)
 
     def test_the_same_key_for_another_body_is_422(self):
         post(self.rampart.port, "/pay/y", "reuse-1", body="amount=1")
