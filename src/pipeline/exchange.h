@@ -93,6 +93,10 @@ struct GateState {
 struct GateSlot {
   std::uint64_t value = 0;
   std::unique_ptr<GateState> state;
+  // Set in the request phase by a gate that declared a request-body need but has no use for
+  // this exchange's body (the idempotency gate on a request without a key): unless another gate
+  // wants it, the body then streams to the upstream instead of being held.
+  bool skip_body = false;
 };
 
 // The response about to be sent, as OnResponseHeaders sees it.

@@ -54,7 +54,7 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
       co_await f.Answer(dec);
       co_return;
     }
-    if (route->hold_body > 0) {  // with or without a body: a POST with none is still seen
+    if (f.BodyHold() > 0) {  // with or without a body: a POST with none is still seen
       http::ExchangeError e = co_await f.HoldBody(dec);
       if (e) {
         co_await f.Fail(e);
@@ -96,6 +96,14 @@ asio::awaitable<Decision> Forwarder::RequestGates() {
   co_return Decision::Continue();
 }
 
+std::size_t Forwarder::BodyHold() const noexcept {
+  std::size_t hold = 0;
+  for (std::size_t i = 0; i < ran_; ++i) {
+    if (!ex_.slots[i].skip_body) hold = std::max(hold, route_->needs[i].request_body);
+  }
+  return hold;
+}
+
 asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
   // Nothing reaches the upstream until the gates that asked have seen the body: it is read here
   // up to the largest need (a piece past it, at most, is held too: it goes upstream first).
@@ -107,7 +115,8 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
     }
     d_.TakeBody(body);
     end = d_.body_done();
-    while (!end && body.size() <= route_->hold_body) {
+    const std::size_t hold = BodyHold();
+    while (!end && body.size() <= hold) {
       ExchangeError e = co_await d_.ReadBody(body, end);
       if (e) co_return e;
     }
@@ -115,7 +124,7 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
   body_complete_ = end;
   for (std::size_t i = 0; i < ran_; ++i) {
     const GateNeeds& need = route_->needs[i];
-    if (need.request_body == 0) continue;
+    if (need.request_body == 0 || ex_.slots[i].skip_body) continue;
     const bool over = !end || body.size() > need.request_body;
     if (over && need.overflow == GateNeeds::Overflow::kRefuse) {
       ex_.notes.push_back({route_->gates[i]->Name(), "body_too_large", {}});
@@ -133,7 +142,9 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
       }
     }
     if (!decision.is_continue()) {
-      ex_.notes.push_back({route_->gates[i]->Name(), decision.reason, {}});
+      if (ex_.notes.empty() || ex_.notes.back().gate != route_->gates[i]->Name()) {
+        ex_.notes.push_back({route_->gates[i]->Name(), decision.reason, {}});
+      }
       co_return ExchangeError{};
     }
   }
@@ -223,7 +234,7 @@ asio::awaitable<void> Forwarder::Reply(int status, std::string_view reason,
 asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view reason,
                                        std::string_view headers) {
   ex_.status = r.status;
-  ex_.response = {r.status, nullptr, reason, false};
+  ex_.response = {r.status, nullptr, reason, attempts_ != nullptr && attempts_->request_sent()};
   Decision g = ResponseGates();
   if (g.kind == Decision::Kind::kAwait) g = co_await ResponseGatesAsync();
   if (!g.is_continue()) {

@@ -136,7 +136,10 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
           status_ = head.status;
           head_sent_ = true;
           dd.QueueHead(head, head.no_body || empty);
-          if (head.no_body || empty) break;
+          if (head.no_body || empty) {
+            TapResponse({}, true);  // a response without a body ends here for the taps too
+            break;
+          }
         }
       }
       // Response body and trailers, at most the high-water mark buffered for the client.

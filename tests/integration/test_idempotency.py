@@ -273,7 +273,7 @@ class SharedStoreTest(Base):
                               capture_output=True, timeout=10).stdout
 
     def record_keys(self):
-        return [k for k in self.redis.cli("KEYS", "rampart:kv:idempotency:k:*").split() if k]
+        return [k for k in self.redis.cli("KEYS", "rampart:kv:idempotency.pay:k:*").split() if k]
 
     def test_fifty_concurrent_duplicates_across_three_instances_execute_once(self):
         before = self.executions()

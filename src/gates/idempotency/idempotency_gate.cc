@@ -1,6 +1,7 @@
 #include "gates/idempotency/idempotency_gate.h"
 
 #include <fmt/format.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +15,7 @@
 #include "core/strings.h"
 #include "gates/idempotency/record.h"
 #include "http/proxy_headers.h"
+#include "pipeline/router.h"
 #include "state/stores.h"
 
 namespace rampart::idempotency {
@@ -54,9 +56,11 @@ constexpr std::string_view kOutcomes[] = {
 struct Held final : GateState {
   std::string key;          // store key: "k:" + SHA-256(route, scope, Idempotency-Key)
   std::string fingerprint;  // SHA-256 of method, target and body, hex
-  // Holding the lease: the in-flight record this request wrote (what its result replaces).
+  // Holding the lease: `record` is what this holder last wrote (in flight, then answered), so
+  // its next write replaces exactly that and nothing a newer holder wrote.
   bool holder = false;
-  std::string in_flight;
+  std::string record;
+  std::string nonce;
   std::uint64_t token = 0;
   SteadyTime acquired{};
   asio::any_io_executor executor;
@@ -67,7 +71,10 @@ struct Held final : GateState {
   std::string body;
   bool body_end = false;
   bool too_large = false;
-  bool written = false;  // the result was written in the response phase
+  // What the response phase leaves for its async step: the record to write (empty: release).
+  std::string pending;
+  bool pending_no_replay = false;
+  bool done = false;  // the final state is written (or another holder owns the key)
 };
 
 namespace {
@@ -84,16 +91,22 @@ std::string Aad(std::string_view key, std::string_view head) {
   return aad;
 }
 
-// Writes the holder's result (or, with `record` empty, releases the key) once the exchange has
-// ended; the fencing check is the compare: only the record this holder wrote is replaced.
-asio::awaitable<void> WriteResult(std::shared_ptr<const Core> core, std::string key,
-                                  std::string expected, std::string record, bool no_replay,
-                                  int worker) {
+// Writes a holder's next state over `expected`, the record it last wrote (or, with `record`
+// empty, releases the key): the compare is the fencing check. When `expected` is gone (the lease
+// ended and nobody took the key) the record is set if the key is still free: no newer holder
+// exists to lose it to. The outcome is counted (`count`: a final write) and returned.
+asio::awaitable<KvStatus> WriteRecord(std::shared_ptr<const Core> core, std::string key,
+                                      std::string expected, std::string record, bool no_replay,
+                                      bool count, int worker) {
   KvStatus s = KvStatus::kUnavailable;
   if (record.empty()) {
     s = co_await core->store->CompareAndDelete(key, expected, worker);
+    if (s == KvStatus::kNotFound) s = KvStatus::kOk;  // nothing left to release
   } else {
     s = co_await core->store->CompareAndSet(key, expected, record, core->config.retention, worker);
+    if (s == KvStatus::kNotFound) {
+      s = co_await core->store->SetIfAbsent(key, record, core->config.retention, worker);
+    }
   }
   std::string_view outcome = "write_failed";
   if (s == KvStatus::kOk) {
@@ -106,11 +119,25 @@ asio::awaitable<void> WriteResult(std::shared_ptr<const Core> core, std::string 
         core->route);
   } else {
     spdlog::warn(
-        "idempotency: route {}: the store did not answer; the key stays in flight "
-        "until its lease ends",
+        "idempotency: route {}: the store did not answer; the key stays as it was until "
+        "its record expires",
         core->route);
   }
-  core->counters.Add(worker, outcome);
+  if (count || s != KvStatus::kOk) core->counters.Add(worker, outcome);
+  co_return s;
+}
+
+asio::awaitable<void> WriteFinal(std::shared_ptr<const Core> core, std::string key,
+                                 std::string expected, std::string record, bool no_replay,
+                                 int worker) {
+  co_await WriteRecord(std::move(core), std::move(key), std::move(expected), std::move(record),
+                       no_replay, true, worker);
+}
+
+std::string Nonce() {
+  unsigned char b[8] = {};
+  RAND_bytes(b, sizeof b);  // a failure leaves zeros: the token still tells holders apart
+  return Hex(b, sizeof b);
 }
 
 }  // namespace
@@ -140,6 +167,7 @@ Decision IdempotencyGate::Refuse(Exchange& ex, std::uint16_t status, std::string
 Decision IdempotencyGate::OnRequestHeaders(Exchange& ex) noexcept {
   const IdempotencyConfig& c = core_->config;
   if (!c.fencing_header.empty()) ex.upstream_headers.emplace_back(c.fencing_header, "");
+  ex.slot().skip_body = true;  // until this request turns out to carry a key
   bool method = false;
   for (const auto& m : c.methods) method = method || m == ex.method;
   if (!method) return Decision::Continue();
@@ -165,17 +193,25 @@ Decision IdempotencyGate::OnRequestHeaders(Exchange& ex) noexcept {
                               "(a quoted string, or a token without spaces, commas or quotes)",
                               c.header, c.max_key_length));
   }
-  // Scoped by route and by who asks, so one client's key never meets another's.
+  // Scoped by route and by who asks (how they authenticated and as whom; else their address),
+  // so one client's key does not meet another's.
   std::string scope = core_->route;
   scope += '\0';
-  scope += ex.identity.principal.empty() ? "addr:" + ex.client_address.to_string()
-                                         : "principal:" + ex.identity.principal;
+  if (ex.identity.principal.empty()) {
+    scope += "addr:" + ex.client_address.to_string();
+  } else {
+    scope += "principal:";
+    scope += ex.identity.method;
+    scope += ':';
+    scope += ex.identity.principal;
+  }
   scope += '\0';
   scope += key;
   const std::string id = Hex(Sha256(scope));
   auto held = std::make_unique<Held>();
   held->key = "k:" + id;
   ex.slot().state = std::move(held);
+  ex.slot().skip_body = false;  // the fingerprint needs the whole body
   return Decision::Continue();
 }
 
@@ -211,7 +247,8 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
   // Take the lease; when another request holds the key, read its record (and, waiting, read it
   // again until it completes or disappears: only then try for the lease again).
   bool acquire = true;
-  for (int round = 0; round < 1000; ++round) {
+  int churn = 0;  // the key vanished between our tries: bounded, it is not waiting
+  for (;;) {
     if (acquire) {
       const state::KvResult fence = co_await core.store->Increment(kFenceKey, kFenceTtl, ex.worker);
       if (fence.status != KvStatus::kOk) {
@@ -219,12 +256,14 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
         break;
       }
       const auto token = static_cast<std::uint64_t>(fence.number);
-      std::string in_flight = EncodeInFlight(token, h->fingerprint);
+      std::string nonce = Nonce();
+      std::string in_flight = EncodeInFlight(token, h->fingerprint, nonce);
       const SteadyTime asked = core.clock();
       const KvStatus set = co_await core.store->SetIfAbsent(h->key, in_flight, c.lease, ex.worker);
       if (set == KvStatus::kOk) {
         h->holder = true;
-        h->in_flight = std::move(in_flight);
+        h->record = std::move(in_flight);
+        h->nonce = std::move(nonce);
         h->token = token;
         h->acquired = asked;
         ex.retry_safe = true;  // the origin sees this key once: retrying its attempt is safe
@@ -241,6 +280,7 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
     }
     const state::KvResult got = co_await core.store->Get(h->key, ex.worker);
     if (got.status == KvStatus::kNotFound) {  // released or expired since: try again
+      if (++churn > 8) break;
       acquire = true;
       continue;
     }
@@ -288,7 +328,14 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
       co_return Decision::Serve(std::move(stored), "idempotent_replay",
                                 "Idempotent-Replayed: true\r\n");
     }
-    // In flight for another request.
+    if (rec.state == State::kAnswered && core.wall() - rec.since_ms > c.lease.count()) {
+      // Answered long ago and never completed: its holder died while sending the answer.
+      co_return Refuse(ex, 409, "idempotency_not_replayable", "not_replayable",
+                       fmt::format("an earlier request with this key was answered with status {}, "
+                                   "but its response was not stored for replay",
+                                   rec.status));
+    }
+    // In flight for another request, or answered and on its way.
     if (!c.wait || core.clock() >= give_up) break;
     asio::steady_timer t(h->executor);
     t.expires_after(std::min<std::chrono::steady_clock::duration>(
@@ -316,32 +363,62 @@ asio::awaitable<Decision> IdempotencyGate::OnRequestBodyAsync(Exchange& ex, std:
 
 Decision IdempotencyGate::OnResponseHeaders(Exchange& ex) noexcept {
   Held* h = HeldOf(ex);
-  if (h == nullptr || !h->holder) return Decision::Continue();
+  if (h == nullptr || !h->holder || h->done || !h->pending.empty()) return Decision::Continue();
+  const IdempotencyConfig& c = core_->config;
+  if (core_->clock() - h->acquired >= c.lease) Note(ex, "lease_expired");
   h->status = ex.response.status;
   h->from_origin = ex.response.from_origin();
   h->headers.clear();
-  if (h->from_origin) {
-    const http::HeaderList& fields = *ex.response.headers;
-    const http::ConnectionTokens listed(fields);
-    for (const auto& f : fields) {
-      if (http::IsHopByHop(f.name) || listed.Contains(f.name) ||
-          IEquals(f.name, "content-length") || IEquals(f.name, "x-request-id")) {
-        continue;
-      }
-      h->headers.emplace_back(f.name, f.value);
-    }
-  }
-  if (core_->clock() - h->acquired >= core_->config.lease) Note(ex, "lease_expired");
+  h->pending_no_replay = true;
   if (!h->from_origin) {
-    h->written = true;
-    return Decision::Await();  // OnResponseHeadersAsync writes the result before it is sent
+    // rampart's own answer (a 502, a 504): the key is released when no attempt can have reached
+    // the origin, else kept from executing again. Written before the client hears, so a retry
+    // right after it finds the key in its final state.
+    if (!(c.release_on_connect_failure && !ex.response.request_sent)) {
+      h->pending = EncodeNoReplay(h->token, h->fingerprint, h->status);
+    }
+    h->done = true;
+    return Decision::Await();
   }
-  return Decision::Continue();
+  if (h->status >= 500 && c.release_on_server_error) {  // the origin failed: the key is free
+    h->done = true;
+    return Decision::Await();
+  }
+  const http::HeaderList& fields = *ex.response.headers;
+  const http::ConnectionTokens listed(fields);
+  for (const auto& f : fields) {
+    if (http::IsHopByHop(f.name) || listed.Contains(f.name) || IEquals(f.name, "content-length") ||
+        IEquals(f.name, "x-request-id")) {
+      continue;
+    }
+    h->headers.emplace_back(f.name, f.value);
+  }
+  // The origin acted: from now on the key must never execute again, however long the answer
+  // takes to reach the client. The answered record replaces the lease, for `retention`.
+  h->pending = EncodeAnswered(h->token, h->fingerprint, h->nonce, h->status, core_->wall());
+  h->pending_no_replay = false;
+  return Decision::Await();
+}
+
+asio::awaitable<Decision> IdempotencyGate::OnResponseHeadersAsync(Exchange& ex) noexcept {
+  Held* h = HeldOf(ex);
+  std::string next = std::move(h->pending);
+  h->pending.clear();
+  const bool answered = !h->done;
+  const KvStatus s = co_await WriteRecord(core_, h->key, h->record, next, h->pending_no_replay,
+                                          /*count=*/!answered, ex.worker);
+  if (!answered) co_return Decision::Continue();
+  if (s == KvStatus::kOk) {
+    h->record = std::move(next);
+  } else {
+    h->done = true;  // another holder owns the key now, or the store is down: nothing more
+  }
+  co_return Decision::Continue();
 }
 
 void IdempotencyGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept {
   Held* h = HeldOf(ex);
-  if (h == nullptr || !h->holder || !h->from_origin) return;
+  if (h == nullptr || !h->holder || h->done || !h->from_origin) return;
   if (!h->too_large) {
     if (h->body.size() + piece.size() > core_->config.max_response) {
       h->too_large = true;
@@ -353,18 +430,22 @@ void IdempotencyGate::OnResponseBody(Exchange& ex, std::string_view piece, bool 
   if (end) h->body_end = true;
 }
 
-std::string IdempotencyGate::Result(const Held& h, int status, bool request_sent,
-                                    bool& no_replay) const {
-  const IdempotencyConfig& c = core_->config;
+std::string IdempotencyGate::Final(const Exchange& ex, Held& h, bool& no_replay) const {
   no_replay = true;
-  if (status >= 500 && c.release_on_server_error) return {};
-  if (!h.from_origin) {
-    // rampart's own answer (or none): the key is released when the origin cannot have acted,
-    // else kept from executing again.
-    if (!request_sent && c.release_on_connect_failure) return {};
-    return EncodeNoReplay(h.token, h.fingerprint, status);
-  }
   if (h.body_end && !h.too_large) {
+    // What the client got: fields a gate or the route removed are not replayed either.
+    const config::Route* route = ex.route != nullptr ? ex.route->config : nullptr;
+    std::erase_if(h.headers, [&](const auto& f) {
+      for (std::string_view n : ex.response_remove) {
+        if (IEquals(n, f.first)) return true;
+      }
+      if (route != nullptr) {
+        for (const auto& n : route->response_headers.remove) {
+          if (IEquals(n, f.first)) return true;
+        }
+      }
+      return false;
+    });
     const std::string head = DoneHead(h.token, h.fingerprint, core_->sealer.active_id());
     std::string record = head;
     bool sealed = true;
@@ -379,27 +460,23 @@ std::string IdempotencyGate::Result(const Held& h, int status, bool request_sent
       return record;
     }
   }
-  return EncodeNoReplay(h.token, h.fingerprint, status);
-}
-
-asio::awaitable<Decision> IdempotencyGate::OnResponseHeadersAsync(Exchange& ex) noexcept {
-  // rampart's own answer to a holder: its result is known before the client sees it, so it is
-  // written first (a client retrying at once after a 502 finds the key released, not in flight).
-  Held* h = HeldOf(ex);
-  bool no_replay = true;
-  std::string record = Result(*h, ex.response.status, ex.response.request_sent, no_replay);
-  co_await WriteResult(core_, h->key, h->in_flight, std::move(record), no_replay, ex.worker);
-  co_return Decision::Continue();
+  return EncodeNoReplay(h.token, h.fingerprint, h.status);
 }
 
 void IdempotencyGate::OnComplete(const Exchange& ex, const Completion& done) noexcept {
-  const Held* h = HeldOf(ex);
-  if (h == nullptr || !h->holder || h->written) return;
+  Held* h = const_cast<Held*>(HeldOf(ex));
+  if (h == nullptr || !h->holder || h->done) return;
+  const IdempotencyConfig& c = core_->config;
   bool no_replay = true;
-  std::string record =
-      Result(*h, h->from_origin ? h->status : done.status, done.request_sent, no_replay);
+  std::string record;
+  if (h->from_origin) {
+    record = Final(ex, *h, no_replay);  // over the answered record
+  } else if (!(c.release_on_connect_failure && !done.request_sent)) {
+    // No answer reached the response phase (the client left first): the origin may have acted.
+    record = EncodeNoReplay(h->token, h->fingerprint, done.status);
+  }
   asio::co_spawn(h->executor,
-                 WriteResult(core_, h->key, h->in_flight, std::move(record), no_replay, ex.worker),
+                 WriteFinal(core_, h->key, h->record, std::move(record), no_replay, ex.worker),
                  asio::detached);
 }
 
@@ -431,7 +508,8 @@ std::unique_ptr<Gate> MakeIdempotencyGate(const YAML::Node& settings, GateContex
   }
   core->sealer = Sealer(std::move(keys));
   state::KvSpec spec;
-  spec.name = "idempotency";
+  // A store per route: one route's keys (a client filling it) never crowd out another's.
+  spec.name = "idempotency." + ctx.route.name;
   spec.shared = c.store_shared;
   spec.on_failure = state::KvFailureFor(c.on_store_failure);
   spec.max_keys = c.max_records;

@@ -27,6 +27,12 @@ struct Core {
   Sealer sealer;
   observe::OutcomeCounters counters;
   std::function<SteadyTime()> clock = [] { return std::chrono::steady_clock::now(); };
+  // Unix milliseconds: when an answer came, as other instances read it.
+  std::function<std::int64_t()> wall = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
 };
 
 struct Held;  // what one exchange holds between phases
@@ -50,9 +56,9 @@ class IdempotencyGate final : public Gate {
   Decision Refuse(Exchange& ex, std::uint16_t status, std::string_view reason,
                   std::string_view outcome, std::string message, std::string headers = {}) const;
   void Note(Exchange& ex, std::string_view outcome) const;
-  // The record that ends a holder's lease (`status` answered; `request_sent`: the origin may have
-  // acted); empty to release the key instead.
-  std::string Result(const Held& h, int status, bool request_sent, bool& no_replay) const;
+  // The record that ends a holder's lease once its answer is whole (or cut short): the stored
+  // answer, or completed without replay.
+  std::string Final(const Exchange& ex, Held& h, bool& no_replay) const;
 
   std::shared_ptr<const Core> core_;
 };

@@ -39,10 +39,15 @@ TEST(IdempotencyKey, QuotedAndBareKeys) {
 
 TEST(IdempotencyRecord, EachStateReadsBackAndStrangersAreRefused) {
   Record r;
-  ASSERT_TRUE(DecodeRecord(EncodeInFlight(42, kFp), r));
+  ASSERT_TRUE(DecodeRecord(EncodeInFlight(42, kFp, "0123456789abcdef"), r));
   EXPECT_EQ(r.state, State::kInFlight);
   EXPECT_EQ(r.token, 42u);
   EXPECT_EQ(r.fingerprint, kFp);
+  EXPECT_EQ(r.nonce, "0123456789abcdef");
+  ASSERT_TRUE(DecodeRecord(EncodeAnswered(43, kFp, "0123456789abcdef", 201, 1764950000123), r));
+  EXPECT_EQ(r.state, State::kAnswered);
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.since_ms, 1764950000123);
   ASSERT_TRUE(DecodeRecord(EncodeNoReplay(7, kFp, 201), r));
   EXPECT_EQ(r.state, State::kNoReplay);
   EXPECT_EQ(r.status, 201);
@@ -51,7 +56,9 @@ TEST(IdempotencyRecord, EachStateReadsBackAndStrangersAreRefused) {
   EXPECT_EQ(r.key_id, "k-2026");
   EXPECT_EQ(r.sealed, std::string_view("\0\n\xff", 3));
   for (const std::string& bad : std::vector<std::string>{
-           "", "RI1 F", "RI1 F 01 " + kFp, "RI1 F 1 abc", "RI1 X 1 " + kFp, "RI1 F 1 " + kFp + " x",
+           "", "RI1 F", "RI1 F 1 " + kFp, "RI1 F 1 " + kFp + " 0123456789ABCDEF",
+           "RI1 P 1 " + kFp + " 0123456789abcdef 201", "RI1 P 1 " + kFp + " 0123456789abcdef 20 5",
+           "RI1 F 01 " + kFp, "RI1 F 1 abc", "RI1 X 1 " + kFp, "RI1 F 1 " + kFp + " x",
            "RI1 N 1 " + kFp + " 42", "RI1 D 1 " + kFp + " k", "RI1 D 1 " + kFp + " k/1\n",
            "RI2 F 1 " + kFp}) {
     EXPECT_FALSE(DecodeRecord(bad, r)) << bad;
@@ -135,6 +142,9 @@ class IdempotencyGateTest : public ::testing::Test {
     core_->store = store_;
     core_->sealer = Sealer({Key("k1", 7)});
     core_->clock = [this] { return now_; };
+    core_->wall = [this] {
+      return std::chrono::duration_cast<milliseconds>(now_.time_since_epoch()).count();
+    };
   }
   IdempotencyGate& Gate() {
     if (!gate_) gate_ = std::make_unique<IdempotencyGate>(core_);
@@ -174,8 +184,8 @@ class IdempotencyGateTest : public ::testing::Test {
     r.response.Add("Content-Length", std::to_string(body.size()));
     r.response.Add("Connection", "keep-alive");
     r.ex.status = status;
-    r.ex.response = {status, &r.response, {}};
-    EXPECT_TRUE(Gate().OnResponseHeaders(r.ex).is_continue());
+    r.ex.response = {status, &r.response, {}, true};
+    RunResponsePhase(r);
     const std::size_t half = body.size() / 2;  // two pieces, as they stream
     Gate().OnResponseBody(r.ex, body.substr(0, half), false);
     Gate().OnResponseBody(r.ex, body.substr(half), true);
@@ -187,12 +197,18 @@ class IdempotencyGateTest : public ::testing::Test {
   void OwnAnswer(Req& r, int status, std::string_view reason, bool request_sent) {
     r.ex.status = status;
     r.ex.response = {status, nullptr, reason, request_sent};
+    RunResponsePhase(r);
+  }
+  // The response phase as the driver runs it: the holder's write is awaited before the answer
+  // goes to the client.
+  void RunResponsePhase(Req& r) {
     Decision d = Gate().OnResponseHeaders(r.ex);
-    ASSERT_EQ(d.kind, Decision::Kind::kAwait);
-    asio::co_spawn(io_, Gate().OnResponseHeadersAsync(r.ex),
-                   [&](std::exception_ptr, Decision x) { d = std::move(x); });
-    io_.restart();
-    io_.run();
+    if (d.kind == Decision::Kind::kAwait) {
+      asio::co_spawn(io_, Gate().OnResponseHeadersAsync(r.ex),
+                     [&](std::exception_ptr, Decision x) { d = std::move(x); });
+      io_.restart();
+      io_.run();
+    }
     EXPECT_TRUE(d.is_continue());
   }
   void Complete(Req& r, Completion c) {
@@ -300,6 +316,49 @@ TEST_F(IdempotencyGateTest, AClientGoneBeforeAnyAnswerKeepsTheKeyFromExecutingAg
   auto again = Request("k-1", "x");
   EXPECT_EQ(again->decision.status, 409);
   EXPECT_EQ(again->decision.reason, "idempotency_not_replayable");
+}
+
+TEST_F(IdempotencyGateTest, OnceTheOriginAnsweredASlowDeliveryNeverFreesTheKey) {
+  auto first = Request("k-1", "x");
+  first->response.Add("Content-Type", "application/json");
+  first->ex.status = 200;
+  first->ex.response = {200, &first->response, {}, true};
+  RunResponsePhase(*first);  // the head came: the record says answered, for retention
+  EXPECT_EQ(Request("k-1", "x")->decision.reason, "idempotency_in_flight");
+  now_ += seconds(31);  // past the lease while the client still reads the body
+  auto late = Request("k-1", "x");
+  EXPECT_EQ(late->decision.reason, "idempotency_not_replayable");  // never executed again
+  Gate().OnResponseBody(first->ex, "done", true);
+  Complete(*first, Completion{.status = 200, .request_sent = true});
+  auto replay = Request("k-1", "x");
+  ASSERT_EQ(replay->decision.kind, Decision::Kind::kServe);
+  EXPECT_EQ(replay->decision.stored->body, "done");
+}
+
+TEST_F(IdempotencyGateTest, ServerErrorReleaseIsForTheOriginsOwn5xxOnly) {
+  core_->config.release_on_server_error = true;
+  auto first = Request("k-1", "x");
+  OwnAnswer(*first, 504, "upstream_timeout", /*request_sent=*/true);  // the origin may have acted
+  EXPECT_EQ(Request("k-1", "x")->decision.reason, "idempotency_not_replayable");
+}
+
+TEST_F(IdempotencyGateTest, ARequestWithoutAKeyLetsItsBodyStream) {
+  auto none = Request("", "x");
+  EXPECT_TRUE(none->ex.slots[0].skip_body);
+  auto keyed = Request("k-1", "x");
+  EXPECT_FALSE(keyed->ex.slots[0].skip_body);
+}
+
+TEST_F(IdempotencyGateTest, RepliesLeaveOutFieldsTheClientNeverGot) {
+  auto first = Request("k-1", "x");
+  first->response.Add("X-Rampart-Session-Principal", "alice");  // a gate removes it
+  first->ex.response_remove.push_back("x-rampart-session-principal");
+  Answer(*first, 200, "ok");
+  auto replay = Request("k-1", "x");
+  ASSERT_EQ(replay->decision.kind, Decision::Kind::kServe);
+  for (const auto& [n, v] : replay->decision.stored->headers) {
+    EXPECT_NE(n, "X-Rampart-Session-Principal");
+  }
 }
 
 TEST_F(IdempotencyGateTest, ServerErrorsReleaseWhenConfigured) {

@@ -10,13 +10,14 @@ namespace {
 
 constexpr std::string_view kMagic = "RI1 ";
 
-bool IsHex64(std::string_view s) noexcept {
-  if (s.size() != 64) return false;
+bool IsHex(std::string_view s) noexcept {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }
+
+bool IsHex64(std::string_view s) noexcept { return s.size() == 64 && IsHex(s); }
 
 // The next space-separated word of `s` (advanced past it and one space).
 std::string_view Word(std::string_view& s) noexcept {
@@ -70,8 +71,14 @@ bool ParseKey(std::string_view field, std::size_t max_length, std::string& key) 
   return !key.empty() && key.size() <= max_length;
 }
 
-std::string EncodeInFlight(std::uint64_t token, std::string_view fingerprint) {
-  return fmt::format("{}F {} {}", kMagic, token, fingerprint);
+std::string EncodeInFlight(std::uint64_t token, std::string_view fingerprint,
+                           std::string_view nonce) {
+  return fmt::format("{}F {} {} {}", kMagic, token, fingerprint, nonce);
+}
+
+std::string EncodeAnswered(std::uint64_t token, std::string_view fingerprint,
+                           std::string_view nonce, int status, std::int64_t since_ms) {
+  return fmt::format("{}P {} {} {} {} {}", kMagic, token, fingerprint, nonce, status, since_ms);
 }
 
 std::string DoneHead(std::uint64_t token, std::string_view fingerprint, std::string_view key_id) {
@@ -102,8 +109,15 @@ bool DecodeRecord(std::string_view bytes, Record& out) {
   out.fingerprint.assign(fp);
   switch (state[0]) {
     case 'F':
-      out.state = State::kInFlight;
-      return head.empty();
+    case 'P': {
+      out.state = state[0] == 'F' ? State::kInFlight : State::kAnswered;
+      const std::string_view nonce = Word(head);
+      if (nonce.size() != 16 || !IsHex(nonce)) return false;
+      out.nonce.assign(nonce);
+      if (out.state == State::kInFlight) return head.empty();
+      if (!Number(Word(head), out.status) || out.status < 100 || out.status > 999) return false;
+      return Number(Word(head), out.since_ms) && head.empty();
+    }
     case 'D': {
       out.state = State::kDone;
       const std::string_view id = Word(head);

@@ -14,7 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   idem::Record r;
   if (idem::DecodeRecord(text, r)) {
     std::string again;
-    if (r.state == idem::State::kInFlight) again = idem::EncodeInFlight(r.token, r.fingerprint);
+    if (r.state == idem::State::kInFlight) {
+      again = idem::EncodeInFlight(r.token, r.fingerprint, r.nonce);
+    }
+    if (r.state == idem::State::kAnswered) {
+      again = idem::EncodeAnswered(r.token, r.fingerprint, r.nonce, r.status, r.since_ms);
+    }
     if (r.state == idem::State::kNoReplay) {
       again = idem::EncodeNoReplay(r.token, r.fingerprint, r.status);
     }

@@ -6,7 +6,6 @@
 
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace rampart::idempotency {
 
@@ -35,12 +34,14 @@ bool Sealer::ReadKeyFile(const std::string& path, SealKey& key, std::string& err
     error = fmt::format("cannot read key file {}", path);
     return false;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  const auto first = text.find_first_not_of(" \t\r\n");
-  const auto last = text.find_last_not_of(" \t\r\n");
-  text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+  std::string raw(4096, '\0');  // a key file is small: read it into one buffer we can wipe
+  in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+  raw.resize(static_cast<std::size_t>(in.gcount()));
+  const auto first = raw.find_first_not_of(" \t\r\n");
+  const auto last = raw.find_last_not_of(" \t\r\n");
+  const std::string_view text = first == std::string::npos
+                                    ? std::string_view()
+                                    : std::string_view(raw).substr(first, last - first + 1);
   bool ok = false;
   if (text.size() == 64) {
     ok = true;
@@ -59,7 +60,7 @@ bool Sealer::ReadKeyFile(const std::string& path, SealKey& key, std::string& err
       ok = true;
     }
   }
-  OPENSSL_cleanse(text.data(), text.size());
+  OPENSSL_cleanse(raw.data(), raw.size());
   if (!ok) {
     error = fmt::format("key file {} must hold 32 bytes as 64 hex digits or 44 base64 characters",
                         path);

@@ -78,10 +78,12 @@ KvStatus LocalKv::SetNow(std::string_view key, std::string_view value,
   if (it != s.map.end()) {
     if (only_if_absent && it->second.expires > now) return KvStatus::kExists;
     it->second = {std::string(value), now + ttl};
+    s.next_sweep = std::min(s.next_sweep, now + ttl);  // a full shard re-sweeps by then
     return KvStatus::kOk;
   }
   if (!MakeRoom(s, now)) return KvStatus::kUnavailable;
   s.map.emplace(std::string(key), Entry{std::string(value), now + ttl});
+  s.next_sweep = std::min(s.next_sweep, now + ttl);  // a full shard re-sweeps by then
   return KvStatus::kOk;
 }
 
@@ -93,6 +95,7 @@ KvStatus LocalKv::SetIfPresentNow(std::string_view key, std::string_view value,
   auto it = s.map.find(key);
   if (it == s.map.end() || it->second.expires <= now) return KvStatus::kNotFound;
   it->second = {std::string(value), now + ttl};
+  s.next_sweep = std::min(s.next_sweep, now + ttl);  // a full shard re-sweeps by then
   return KvStatus::kOk;
 }
 
@@ -123,6 +126,7 @@ KvStatus LocalKv::CompareNow(std::string_view key, std::string_view expected,
   } else {
     it->second.value.assign(value);
     it->second.expires = now + ttl;
+    s.next_sweep = std::min(s.next_sweep, now + ttl);  // a full shard re-sweeps by then
   }
   return KvStatus::kOk;
 }
@@ -152,6 +156,7 @@ KvResult LocalKv::IncrementNow(std::string_view key, std::chrono::milliseconds t
   }
   if (it == s.map.end() && !MakeRoom(s, now)) return {KvStatus::kUnavailable, {}, 0};
   s.map[std::string(key)] = Entry{"1", now + ttl};
+  s.next_sweep = std::min(s.next_sweep, now + ttl);  // a full shard re-sweeps by then
   return {KvStatus::kOk, "1", 1};
 }
 
