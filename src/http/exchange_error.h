@@ -27,6 +27,7 @@ enum class ErrorKind : std::uint8_t {
   kNone,
   // Upstream side.
   kNoEndpoint,        // no endpoint may be tried: a policy refused, or none is available
+  kCircuitOpen,       // the upstream's circuit breaker is open: it is not tried
   kConnectRefused,    // TCP connect failed, or the HTTP/2 session could not open
   kConnectTimeout,    // connect (or TLS handshake) past connect_timeout
   kTls,               // the TLS handshake with the upstream failed
@@ -72,6 +73,7 @@ struct ExchangeError {
       case ErrorKind::kTimeout:
         return 504;
       case ErrorKind::kNoEndpoint:
+      case ErrorKind::kCircuitOpen:
         return 503;
       case ErrorKind::kRequestTimeout:
         return 408;
@@ -99,6 +101,8 @@ struct ExchangeError {
         return "upstream_timeout";
       case ErrorKind::kNoEndpoint:
         return "upstream_unavailable";
+      case ErrorKind::kCircuitOpen:
+        return "upstream_circuit_open";
       case ErrorKind::kBadResponse:
       case ErrorKind::kUnexpectedSwitch:
         return "upstream_bad_response";
@@ -143,6 +147,8 @@ struct ExchangeError {
     switch (kind) {
       case ErrorKind::kNoEndpoint:
         return "no upstream endpoint is available";
+      case ErrorKind::kCircuitOpen:
+        return "the upstream is failing: its circuit breaker is open, so it is not tried";
       case ErrorKind::kConnectRefused:
         return "cannot connect to the upstream";
       case ErrorKind::kConnectTimeout:

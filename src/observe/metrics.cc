@@ -152,6 +152,8 @@ std::string_view ReasonToken(LocalReason r) noexcept {
       return "upstream_timeout";
     case LocalReason::kUpstreamBadResponse:
       return "upstream_bad_response";
+    case LocalReason::kUpstreamCircuitOpen:
+      return "upstream_circuit_open";
     case LocalReason::kCount:
       break;
   }
@@ -178,6 +180,8 @@ int ReasonStatus(LocalReason r) noexcept {
       return 504;
     case LocalReason::kUpstreamBadResponse:
       return 502;
+    case LocalReason::kUpstreamCircuitOpen:
+      return 503;
     default:
       return 500;
   }

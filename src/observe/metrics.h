@@ -83,6 +83,7 @@ enum class LocalReason : std::uint8_t {
   kUpstreamUnavailable,
   kUpstreamTimeout,
   kUpstreamBadResponse,
+  kUpstreamCircuitOpen,
   kCount
 };
 std::string_view ReasonToken(LocalReason r) noexcept;

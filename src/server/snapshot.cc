@@ -151,6 +151,7 @@ const config::Listener* Snapshot::FindListener(std::string_view name) const noex
 BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
                           state::Stores& stores, Services& services, std::uint64_t generation) {
   GateRegistry::RegisterBuiltins();
+  upstream::PolicyRegistry::RegisterBuiltins();
   BuildResult out;
   if (!loaded.config) {
     out.errors = std::move(loaded.errors);

@@ -47,8 +47,9 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
   if (count_ == 1) first_start_ = start_;
   for (const auto& p : up_.policies) {
     if (p->Before(Info(replayable)) == Verdict::kRefuse) {
-      error = ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
-      error.detail = "an upstream policy refused the request";
+      error = ExchangeError::Upstream(p->RefusedAs(), http::Step::kPick, false, true);
+      if (error.kind == ErrorKind::kNoEndpoint)
+        error.detail = "an upstream policy refused the request";
       last_ = {0, error, false, false, {}};
       return false;
     }

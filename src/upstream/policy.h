@@ -50,6 +50,8 @@ class Policy {
  public:
   virtual ~Policy() = default;
   virtual std::string_view Name() const noexcept = 0;
+  // What the exchange fails with when Before refuses (its status and reason token).
+  virtual http::ErrorKind RefusedAs() const noexcept { return http::ErrorKind::kNoEndpoint; }
   virtual Verdict Before(const AttemptInfo&) noexcept { return Verdict::kContinue; }
   virtual Verdict After(const AttemptInfo&, const AttemptOutcome&) noexcept {
     return Verdict::kContinue;

@@ -48,6 +48,8 @@ using PolicyFactory =
 class PolicyRegistry : public KindRegistry<PolicyFactory> {
  public:
   static PolicyRegistry& Instance();
+  // Registers every policy kind built into rampart (idempotent).
+  static void RegisterBuiltins();
 };
 
 }  // namespace rampart::upstream

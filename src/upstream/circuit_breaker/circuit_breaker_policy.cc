@@ -1,0 +1,256 @@
+#include "upstream/circuit_breaker/circuit_breaker_policy.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "state/stores.h"
+
+namespace rampart::upstream::breaker {
+
+namespace {
+
+using config::YamlReader;
+
+// `window: 100` (the last 100 calls) or `window: 10s` (the calls of the last 10 seconds).
+bool ReadWindow(YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+  std::string text;
+  if (!r.String(n, p, text)) return false;
+  std::uint32_t calls = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), calls);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (calls < 1 || calls > 100'000) {
+      r.Error(n, fmt::format("{}: a window of 1 to 100000 calls, or a duration", p));
+      return false;
+    }
+    c.breaker.window = BreakerConfig::Window::kCalls;
+    c.breaker.window_calls = calls;
+    return true;
+  }
+  std::chrono::microseconds d{};
+  if (!r.Duration(n, p, d)) return false;
+  if (d < std::chrono::seconds(1) || d > std::chrono::hours(1)) {
+    r.Error(n, fmt::format("{}: a time window from 1s to 1h", p));
+    return false;
+  }
+  c.breaker.window = BreakerConfig::Window::kTime;
+  c.breaker.window_time = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  return true;
+}
+
+// A percentage: `50%` or `50`.
+bool ReadPercent(YamlReader& r, const YAML::Node& n, const std::string& p, double min,
+                 double& out) {
+  std::string text;
+  if (!r.String(n, p, text)) return false;
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > 100) {
+    r.Error(n, fmt::format("{}: a percentage from {} to 100", p, min));
+    return false;
+  }
+  out = v / 100.0;
+  return true;
+}
+
+bool ReadStatuses(YamlReader& r, const YAML::Node& n, const std::string& p,
+                  CircuitBreakerConfig& c) {
+  std::vector<std::string> words;
+  if (!r.StringList(n, p, words)) return false;
+  c.failure_statuses.clear();
+  for (const auto& w : words) {
+    int s = 0;
+    auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), s);
+    if (ec != std::errc() || end != w.data() + w.size() || s < 100 || s > 599) {
+      r.Error(n, fmt::format("{}: '{}' is not an HTTP status", p, w));
+      return false;
+    }
+    c.failure_statuses.push_back(s);
+  }
+  return true;
+}
+
+}  // namespace
+
+const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields() {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  static const config::Fields<CircuitBreakerConfig> f = [] {
+    config::Fields<CircuitBreakerConfig> d;
+    d.Custom("window", ReadWindow)
+        .Custom(
+            "minimum_calls",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              std::uint64_t v = 0;
+              if (!r.Uint(n, p, 100'000, v)) return false;
+              c.breaker.minimum_calls = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, v));
+              return true;
+            })
+        .Custom(
+            "failure_rate",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              return ReadPercent(r, n, p, 1, c.breaker.failure_rate);
+            })
+        .Custom(
+            "consecutive_failures",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              std::uint64_t v = 0;
+              if (!r.Uint(n, p, 100'000, v)) return false;
+              c.breaker.consecutive_failures = static_cast<std::uint32_t>(v);
+              return true;
+            })
+        .Custom("failure_statuses", ReadStatuses)
+        .Duration("slow_call", &CircuitBreakerConfig::slow_call, std::chrono::microseconds(0),
+                  std::chrono::minutes(10))
+        .Custom(
+            "open_for",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              std::chrono::microseconds d{};
+              if (!r.Duration(n, p, d)) return false;
+              if (d < milliseconds(10) || d > std::chrono::hours(1)) {
+                r.Error(n, fmt::format("{}: from 10ms to 1h", p));
+                return false;
+              }
+              c.breaker.open_for = std::chrono::duration_cast<milliseconds>(d);
+              return true;
+            })
+        .Custom(
+            "open_for_max",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              std::chrono::microseconds d{};
+              if (!r.Duration(n, p, d)) return false;
+              if (d < milliseconds(10) || d > std::chrono::hours(24)) {
+                r.Error(n, fmt::format("{}: from 10ms to 24h", p));
+                return false;
+              }
+              c.breaker.open_for_max = std::chrono::duration_cast<milliseconds>(d);
+              return true;
+            })
+        .Custom(
+            "jitter",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              double v = 0;
+              if (!ReadPercent(r, n, p, 0, v)) return false;
+              if (v > 0.5) {
+                r.Error(n, fmt::format("{}: at most 50%", p));
+                return false;
+              }
+              c.breaker.jitter = v;
+              return true;
+            })
+        .Custom(
+            "half_open_calls",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
+              std::uint64_t v = 0;
+              if (!r.Uint(n, p, 1000, v)) return false;
+              if (v < 1) {
+                r.Error(n, fmt::format("{}: at least 1", p));
+                return false;
+              }
+              c.breaker.half_open_calls = static_cast<std::uint32_t>(v);
+              return true;
+            })
+        .Then(
+            [](YamlReader& r, const YAML::Node& at, const std::string& p, CircuitBreakerConfig& c) {
+              if (c.breaker.open_for_max < c.breaker.open_for) {
+                r.Error(at, fmt::format("{}: open_for_max is shorter than open_for", p));
+                return false;
+              }
+              if (c.breaker.window == BreakerConfig::Window::kCalls &&
+                  c.breaker.minimum_calls > c.breaker.window_calls) {
+                r.Error(at, fmt::format("{}: minimum_calls is more than the window holds", p));
+                return false;
+              }
+              return true;
+            });
+    return d;
+  }();
+  return f;
+}
+
+CircuitBreakerPolicy::CircuitBreakerPolicy(CircuitBreakerConfig config,
+                                           std::shared_ptr<Breaker> breaker, std::string upstream,
+                                           Counters counters, std::function<SteadyTime()> clock)
+    : config_(std::move(config)),
+      breaker_(std::move(breaker)),
+      upstream_(std::move(upstream)),
+      counters_(counters),
+      clock_(std::move(clock)) {}
+
+void CircuitBreakerPolicy::Note(const Transition& t, int worker) noexcept {
+  if (!t.changed) return;
+  observe::CounterSeries* c = t.to == State::kOpen       ? counters_.to_open
+                              : t.to == State::kHalfOpen ? counters_.to_half_open
+                                                         : counters_.to_closed;
+  if (c) c->Add(worker);
+  if (t.to == State::kOpen) {
+    spdlog::warn("upstream {}: circuit breaker opened", upstream_);
+  } else {
+    spdlog::info("upstream {}: circuit breaker {}", upstream_, StateName(t.to));
+  }
+}
+
+Verdict CircuitBreakerPolicy::Before(const AttemptInfo& a) noexcept {
+  Transition t;
+  const bool admitted = breaker_->Admit(clock_(), t);
+  Note(t, a.worker);
+  if (admitted) return Verdict::kContinue;
+  if (counters_.rejected) counters_.rejected->Add(a.worker);
+  return Verdict::kRefuse;
+}
+
+bool CircuitBreakerPolicy::Failed(const AttemptOutcome& o) const noexcept {
+  if (o.error && o.error.upstream()) return true;
+  if (config_.slow_call.count() > 0 && o.latency >= config_.slow_call) return true;
+  return std::find(config_.failure_statuses.begin(), config_.failure_statuses.end(), o.status) !=
+         config_.failure_statuses.end();
+}
+
+Verdict CircuitBreakerPolicy::After(const AttemptInfo& a, const AttemptOutcome& o) noexcept {
+  Note(breaker_->Record(clock_(), Failed(o)), a.worker);
+  return Verdict::kContinue;
+}
+
+std::shared_ptr<Policy> MakeCircuitBreaker(const YAML::Node& settings, PolicyContext& ctx) {
+  CircuitBreakerConfig c;
+  if (!CircuitBreakerFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  const BreakerConfig& b = c.breaker;
+  const std::string& name = ctx.upstream.name;
+  // The same upstream and numbers find the same breaker after a reload (its state stands).
+  const std::string identity = fmt::format(
+      "breaker:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}", name, static_cast<int>(b.window), b.window_calls,
+      b.window_time.count(), b.minimum_calls, b.failure_rate, b.consecutive_failures,
+      b.open_for.count(), b.open_for_max.count(), b.jitter, b.half_open_calls);
+  const std::string labels = fmt::format("upstream=\"{}\"", observe::EscapeLabelValue(name));
+  auto breaker = ctx.stores.Local<Breaker>(
+      identity, [&] { return std::make_shared<Breaker>(b, std::random_device{}()); },
+      {{"rampart_upstream_circuit_state", "gauge",
+        "Circuit breaker state by upstream: 0 closed, 1 open, 2 half-open."}},
+      [labels](std::weak_ptr<Breaker> weak) -> state::Stores::Render {
+        return [weak, labels](std::string& out, std::string_view family) {
+          auto t = weak.lock();
+          if (!t || family != "rampart_upstream_circuit_state") return;
+          out += fmt::format("rampart_upstream_circuit_state{{{}}} {}\n", labels,
+                             static_cast<int>(t->state()));
+        };
+      });
+  static constexpr observe::CounterDef<1> kRejected{
+      "rampart_upstream_circuit_rejected_total",
+      "Requests an open circuit breaker answered without trying the upstream.",
+      {"upstream"}};
+  static constexpr observe::CounterDef<2> kTransitions{
+      "rampart_upstream_circuit_transitions_total",
+      "Circuit breaker state changes, by upstream and the state entered.",
+      {"upstream", "to"}};
+  CircuitBreakerPolicy::Counters counters{ctx.metrics.Counter(kRejected, {name}),
+                                          ctx.metrics.Counter(kTransitions, {name, "open"}),
+                                          ctx.metrics.Counter(kTransitions, {name, "half_open"}),
+                                          ctx.metrics.Counter(kTransitions, {name, "closed"})};
+  return std::make_shared<CircuitBreakerPolicy>(std::move(c), std::move(breaker), name, counters,
+                                                [] { return std::chrono::steady_clock::now(); });
+}
+
+}  // namespace rampart::upstream::breaker
