@@ -82,6 +82,11 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
     e = co_await s->SendHead(ur, body, body_end);
     if (e) {
       s->End(StreamEnd::kClose);
+      if (d_.gone()) {  // the client left and the send was cancelled: no outcome to report
+        attempts.Finished({});
+        co_await Fail(e);
+        co_return;
+      }
       if (attempts.Retry(0, e, whole && body_end)) continue;
       co_await Fail(e);
       co_return;
@@ -115,6 +120,11 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
     e = co_await s->ReadHead(head, piece, resp_end);
     if (e) {
       s->End(StreamEnd::kClose);
+      if (d_.gone()) {  // the client left and the read was cancelled: no outcome to report
+        attempts.Finished({});
+        co_await Fail(e);
+        co_return;
+      }
       if (attempts.Retry(0, e, whole && body_end)) continue;
       co_await Fail(e);
       co_return;

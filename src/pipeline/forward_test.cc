@@ -225,8 +225,18 @@ struct RecordingPolicy final : public upstream::Policy {
   std::string_view Name() const noexcept override { return "recording"; }
   upstream::Verdict Before(const upstream::AttemptInfo& a) noexcept override {
     seen.push_back(std::string(a.method) + (a.retry_safe ? ":retry-safe" : ":not-retry-safe"));
+    *a.ticket = 42;  // the seam keeps it for this attempt
+    return refuse ? upstream::Verdict::kRefuse : upstream::Verdict::kContinue;
+  }
+  upstream::Verdict After(const upstream::AttemptInfo& a,
+                          const upstream::AttemptOutcome&) noexcept override {
+    seen.push_back("after:" + std::to_string(*a.ticket));
     return upstream::Verdict::kContinue;
   }
+  void Abandoned(const upstream::AttemptInfo& a) noexcept override {
+    seen.push_back("abandoned:" + std::to_string(*a.ticket));
+  }
+  bool refuse = false;
   std::vector<std::string> seen;
 };
 
@@ -493,7 +503,7 @@ TEST(Forward, PoliciesSeeWhetherARetryIsSafe) {
     auto p = std::make_shared<RecordingPolicy>();
     h.spec.policies.push_back(p);
     h.Run();
-    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:not-retry-safe"}));
+    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:not-retry-safe", "after:42"}));
   }
   {
     Harness h;  // a gate made it so (an idempotency key)
@@ -505,7 +515,30 @@ TEST(Forward, PoliciesSeeWhetherARetryIsSafe) {
       return Decision::Continue();
     };
     h.Run();
-    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:retry-safe"}));
+    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:retry-safe", "after:42"}));
+  }
+}
+
+TEST(Forward, APolicyLearnsOfAttemptsThatEndedWithoutAnOutcome) {
+  {
+    Harness h;  // a later policy refused the attempt this one admitted
+    auto first = std::make_shared<RecordingPolicy>();
+    auto second = std::make_shared<RecordingPolicy>();
+    second->refuse = true;
+    h.spec.policies = {first, second};
+    h.Run();
+    EXPECT_EQ(first->seen, (std::vector<std::string>{"POST:not-retry-safe", "abandoned:42"}));
+    EXPECT_EQ(h.Only("local:"), (Log{"local:503:upstream_unavailable"}));
+  }
+  {
+    Harness h;  // the client's body failed after the attempt began: no head, no failure of its
+    auto p = std::make_shared<RecordingPolicy>();
+    h.spec.policies.push_back(p);
+    h.down.pieces = {"x"};
+    h.down.body_error =
+        ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kReadRequestBody);
+    h.Run();
+    EXPECT_EQ(p->seen, (std::vector<std::string>{"POST:not-retry-safe", "abandoned:42"}));
   }
 }
 

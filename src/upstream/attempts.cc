@@ -21,7 +21,8 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       retry_safe_(retry_safe || method == "GET" || method == "HEAD" || method == "OPTIONS" ||
                   method == "TRACE" || method == "PUT" || method == "DELETE"),
       stats_(up.stats->slot(worker)),
-      allowed_(up.endpoints.size()) {}
+      allowed_(up.endpoints.size()),
+      tickets_(up.policies.size(), 0) {}
 
 bool Attempts::Begin(bool replayable, ExchangeError& error) {
   if (count_ >= kMaxAttempts) {
@@ -45,8 +46,14 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
   ++count_;
   start_ = loop_.now();
   if (count_ == 1) first_start_ = start_;
-  for (const auto& p : up_.policies) {
-    if (p->Before(Info(replayable)) == Verdict::kRefuse) {
+  last_ = {};
+  reported_ = false;
+  for (std::size_t i = 0; i < up_.policies.size(); ++i) {
+    const auto& p = up_.policies[i];
+    tickets_[i] = 0;
+    if (p->Before(Info(replayable, i)) == Verdict::kRefuse) {
+      for (std::size_t j = 0; j < i; ++j) up_.policies[j]->Abandoned(Info(replayable, j));
+      reported_ = true;
       error = ExchangeError::Upstream(p->RefusedAs(), http::Step::kPick, false, true);
       if (error.kind == ErrorKind::kNoEndpoint)
         error.detail = "an upstream policy refused the request";
@@ -104,9 +111,9 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
   } else {
     Count(error);
   }
-  const AttemptInfo info = Info(replayable);
-  for (const auto& p : up_.policies) {
-    const Verdict v = p->After(info, last_);
+  reported_ = true;
+  for (std::size_t i = 0; i < up_.policies.size(); ++i) {
+    const Verdict v = up_.policies[i]->After(Info(replayable, i), last_);
     if (verdict == Verdict::kContinue && (v == Verdict::kRetrySame || v == Verdict::kRetryOther))
       verdict = v;
   }
@@ -121,8 +128,11 @@ void Attempts::Finished(const ExchangeError& error) {
     Count(error);
     last_.error = error;
   }
-  const AttemptInfo info = Info(false);
-  for (const auto& p : up_.policies) p->Ended(info, last_);
+  for (std::size_t i = 0; i < up_.policies.size(); ++i) {
+    if (!reported_) up_.policies[i]->Abandoned(Info(false, i));
+    up_.policies[i]->Ended(Info(false, i), last_);
+  }
+  reported_ = true;
 }
 
 std::chrono::microseconds Attempts::elapsed() const noexcept {

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "net/loop_context.h"
 #include "upstream/connection_pool.h"
@@ -55,8 +56,9 @@ class Attempts {
   std::chrono::microseconds elapsed() const noexcept;  // since the first attempt started
 
  private:
-  AttemptInfo Info(bool replayable) const noexcept {
-    return {up_, endpoint_, count_ - 1, worker_, replayable, method_, retry_safe_};
+  AttemptInfo Info(bool replayable, std::size_t policy) noexcept {
+    return {up_,        endpoint_, count_ - 1,  worker_,
+            replayable, method_,   retry_safe_, &tickets_[policy]};
   }
   void Count(const http::ExchangeError& e) noexcept;
 
@@ -75,6 +77,8 @@ class Attempts {
   int count_ = 0;
   Verdict next_ = Verdict::kContinue;  // what the last outcome asked for
   bool builtin_retry_used_ = false;
+  bool reported_ = true;                // the current attempt's outcome went to the policies
+  std::vector<std::uint64_t> tickets_;  // per policy, for the current attempt
   bool sent_ = false;
   bool open_unreported_ = false;
   bool reused_ = false;

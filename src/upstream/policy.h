@@ -34,6 +34,9 @@ struct AttemptInfo {
   // Sending it again cannot act twice: an idempotent method (RFC 9110 section 9.2.2), or a gate
   // made it so (an idempotency key: the origin sees it once per key). Retry policies ask this.
   bool retry_safe = false;
+  // This policy's word about this attempt, kept by the seam from Before to After or Abandoned
+  // (a circuit breaker's admission ticket); zero at Before.
+  std::uint64_t* ticket = nullptr;
 };
 
 // What an attempt came to. Reported after the response head (or the failure before it), and
@@ -57,6 +60,10 @@ class Policy {
     return Verdict::kContinue;
   }
   virtual void Ended(const AttemptInfo&, const AttemptOutcome&) noexcept {}
+  // An attempt this policy admitted ended without an outcome to learn from: a later policy
+  // refused it, or the exchange ended before its head or failure (the client left, its body
+  // failed). Called instead of After for that attempt.
+  virtual void Abandoned(const AttemptInfo&) noexcept {}
 };
 
 }  // namespace rampart::upstream

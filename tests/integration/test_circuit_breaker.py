@@ -111,6 +111,8 @@ upstreams:
 """
         cases = {
             "failure_rate: 150%": "a percentage from 1 to 100",
+            "failure_rate: nan": "a percentage from 1 to 100",
+            "jitter: nan": "a percentage from 0 to 100",
             "window: 0": "a window of 1 to 100000 calls",
             "window: 10, minimum_calls: 20": "minimum_calls is more than the window holds",
             "open_for: 10s, open_for_max: 5s": "open_for_max is shorter than open_for",

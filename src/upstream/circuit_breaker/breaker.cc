@@ -84,45 +84,68 @@ std::pair<std::uint32_t, std::uint32_t> Breaker::Window(SteadyTime now) const {
 void Breaker::Open(SteadyTime now, bool longer) {
   if (longer) open_for_ = std::min(open_for_ * 2, config_.open_for_max);
   std::uniform_real_distribution<double> spread(1.0 - config_.jitter, 1.0 + config_.jitter);
-  const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::duration<double, std::micro>(
-          std::chrono::duration_cast<std::chrono::microseconds>(open_for_).count() * spread(rng_)));
-  open_until_ = now + wait;
+  const double us = static_cast<double>(
+                        std::chrono::duration_cast<std::chrono::microseconds>(open_for_).count()) *
+                    spread(rng_);
+  const auto cap = std::chrono::duration_cast<std::chrono::microseconds>(config_.open_for_max);
+  open_until_ = now + std::min(cap, std::chrono::microseconds(static_cast<std::int64_t>(us)));
   state_ = State::kOpen;
+  ++period_;
   probes_admitted_ = probes_succeeded_ = 0;
 }
 
-bool Breaker::Admit(SteadyTime now, Transition& t) {
+namespace {
+constexpr std::uint64_t Ticket(std::uint64_t period, bool probe) noexcept {
+  return (period << 1) | (probe ? 1 : 0);
+}
+}  // namespace
+
+bool Breaker::Admit(SteadyTime now, Transition& t, std::uint64_t& ticket) {
   std::lock_guard lock(mu_);
-  if (state_ == State::kClosed) return true;
+  if (state_ == State::kClosed) {
+    ticket = Ticket(period_, false);
+    return true;
+  }
   if (state_ == State::kOpen) {
     if (now < open_until_) return false;
     state_ = State::kHalfOpen;
+    ++period_;
     half_open_since_ = now;
     probes_admitted_ = probes_succeeded_ = 0;
     t = {true, State::kHalfOpen};
   }
   if (probes_admitted_ >= config_.half_open_calls) {
-    if (now - half_open_since_ < config_.open_for) return false;
-    half_open_since_ = now;  // the probes never reported: try again
+    if (now - half_open_since_ < config_.probe_timeout) return false;
+    half_open_since_ = now;  // the probes out never reported: take them as lost
     probes_admitted_ = probes_succeeded_;
   }
   ++probes_admitted_;
+  ticket = Ticket(period_, true);
   return true;
 }
 
-Transition Breaker::Record(SteadyTime now, bool failure) {
+void Breaker::Release(std::uint64_t ticket) {
   std::lock_guard lock(mu_);
+  if (ticket == Ticket(period_, true) && state_ == State::kHalfOpen && probes_admitted_ > 0) {
+    --probes_admitted_;
+  }
+}
+
+Transition Breaker::Record(SteadyTime now, std::uint64_t ticket, bool failure) {
+  std::lock_guard lock(mu_);
+  if ((ticket >> 1) != period_) return {};  // admitted in another period: it decides nothing
   switch (state_) {
     case State::kOpen:
-      return {};  // a call from before it opened: it decides nothing now
+      return {};
     case State::kHalfOpen:
+      if ((ticket & 1) == 0) return {};
       if (failure) {
         Open(now, /*longer=*/true);
         return {true, State::kOpen};
       }
       if (++probes_succeeded_ >= config_.half_open_calls) {
         state_ = State::kClosed;
+        ++period_;
         open_for_ = config_.open_for;
         Reset();
         return {true, State::kClosed};
@@ -134,7 +157,7 @@ Transition Breaker::Record(SteadyTime now, bool failure) {
   Add(now, failure);
   consecutive_ = failure ? consecutive_ + 1 : 0;
   const auto [calls, failures] = Totals(now);
-  const bool by_rate = failure && calls >= config_.minimum_calls &&
+  const bool by_rate = calls >= config_.minimum_calls &&
                        static_cast<double>(failures) >= config_.failure_rate * calls;
   const bool by_run =
       config_.consecutive_failures > 0 && consecutive_ >= config_.consecutive_failures;

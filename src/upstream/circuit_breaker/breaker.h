@@ -5,10 +5,15 @@
 //              `minimum_calls` in the window, the failure rate reaches `failure_rate`, or after
 //              `consecutive_failures` failures in a row.
 //   open       every call is refused, until `open_for` (with jitter) has passed: then half-open.
-//   half-open  `half_open_calls` probe calls go; when all succeed it closes (the window starts
-//              empty), the first failure opens it again for twice as long (at most
-//              `open_for_max`). Calls beyond the probes are refused; probes that never report
-//              (refused further on, abandoned by their client) are given back after `open_for`.
+//   half-open  `half_open_calls` probe calls go; when that many have succeeded it closes (the
+//              window starts empty), the first failure opens it again for twice as long (at
+//              most `open_for_max`). Calls beyond the probes are refused; a probe released
+//              without an outcome is given back, and probes that never report at all are given
+//              back after `probe_timeout`.
+//
+// Every admission returns a ticket naming the period (each change of state starts a new one)
+// and whether it is a probe: an outcome from an earlier period (a call admitted while closed that
+// times out after the breaker opened) decides nothing.
 #pragma once
 
 #include <chrono>
@@ -33,6 +38,9 @@ struct BreakerConfig {
   std::chrono::milliseconds open_for_max{60'000};
   double jitter = 0.1;  // open_for varies by +-10%
   std::uint32_t half_open_calls = 3;
+  // A probe that has not reported after this long is taken as lost (the upstream's connect and
+  // response timeouts bound a real one).
+  std::chrono::milliseconds probe_timeout{35'000};
 };
 
 enum class State : std::uint8_t { kClosed, kOpen, kHalfOpen };
@@ -48,10 +56,13 @@ class Breaker {
  public:
   Breaker(BreakerConfig config, std::uint64_t seed);
 
-  // Whether a call may go now; `t` reports a move from open to half-open.
-  bool Admit(SteadyTime now, Transition& t);
+  // Whether a call may go now, with its `ticket`; `t` reports a move from open to half-open.
+  bool Admit(SteadyTime now, Transition& t, std::uint64_t& ticket);
   // A call that Admit let through ended, failed or not.
-  Transition Record(SteadyTime now, bool failure);
+  Transition Record(SteadyTime now, std::uint64_t ticket, bool failure);
+  // A call that Admit let through ended with nothing to learn (refused further on, its client
+  // gone, a stale pooled connection retried): a probe's slot is given back.
+  void Release(std::uint64_t ticket);
 
   State state() const;
   // In the window now: calls and failures (closed state), for the admin API.
@@ -81,6 +92,7 @@ class Breaker {
   std::uint32_t consecutive_ = 0;
   SteadyTime open_until_{};
   std::chrono::milliseconds open_for_;  // the current wait: grows while probes fail
+  std::uint64_t period_ = 1;            // changes with every state change; tickets carry it
   SteadyTime half_open_since_{};
   std::uint32_t probes_admitted_ = 0;
   std::uint32_t probes_succeeded_ = 0;

@@ -1,10 +1,12 @@
 #include "upstream/circuit_breaker/circuit_breaker_policy.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "state/stores.h"
 
@@ -48,7 +50,8 @@ bool ReadPercent(YamlReader& r, const YAML::Node& n, const std::string& p, doubl
   if (!text.empty() && text.back() == '%') text.pop_back();
   double v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > 100) {
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < min ||
+      v > 100) {
     r.Error(n, fmt::format("{}: a percentage from {} to 100", p, min));
     return false;
   }
@@ -195,7 +198,8 @@ void CircuitBreakerPolicy::Note(const Transition& t, int worker) noexcept {
 
 Verdict CircuitBreakerPolicy::Before(const AttemptInfo& a) noexcept {
   Transition t;
-  const bool admitted = breaker_->Admit(clock_(), t);
+  std::uint64_t unused = 0;
+  const bool admitted = breaker_->Admit(clock_(), t, a.ticket != nullptr ? *a.ticket : unused);
   Note(t, a.worker);
   if (admitted) return Verdict::kContinue;
   if (counters_.rejected) counters_.rejected->Add(a.worker);
@@ -210,20 +214,39 @@ bool CircuitBreakerPolicy::Failed(const AttemptOutcome& o) const noexcept {
 }
 
 Verdict CircuitBreakerPolicy::After(const AttemptInfo& a, const AttemptOutcome& o) noexcept {
-  Note(breaker_->Record(clock_(), Failed(o)), a.worker);
+  const std::uint64_t ticket = a.ticket != nullptr ? *a.ticket : 0;
+  // A pooled connection the origin had closed, or a stream it refused: the origin never saw the
+  // request (the seam retries it once), so it says nothing about the upstream's health.
+  if (o.error.kind == http::ErrorKind::kStale || o.error.kind == http::ErrorKind::kRefusedStream) {
+    breaker_->Release(ticket);
+    return Verdict::kContinue;
+  }
+  Note(breaker_->Record(clock_(), ticket, Failed(o)), a.worker);
   return Verdict::kContinue;
+}
+
+void CircuitBreakerPolicy::Abandoned(const AttemptInfo& a) noexcept {
+  breaker_->Release(a.ticket != nullptr ? *a.ticket : 0);
 }
 
 std::shared_ptr<Policy> MakeCircuitBreaker(const YAML::Node& settings, PolicyContext& ctx) {
   CircuitBreakerConfig c;
   if (!CircuitBreakerFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  // A real probe reports within the upstream's connect and response timeouts.
+  c.breaker.probe_timeout = std::max(
+      c.breaker.open_for, std::chrono::duration_cast<std::chrono::milliseconds>(
+                              ctx.upstream.connect_timeout + ctx.upstream.response_timeout) +
+                              std::chrono::seconds(1));
   const BreakerConfig& b = c.breaker;
   const std::string& name = ctx.upstream.name;
   // The same upstream and numbers find the same breaker after a reload (its state stands).
-  const std::string identity = fmt::format(
-      "breaker:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}", name, static_cast<int>(b.window), b.window_calls,
-      b.window_time.count(), b.minimum_calls, b.failure_rate, b.consecutive_failures,
-      b.open_for.count(), b.open_for_max.count(), b.jitter, b.half_open_calls);
+  // What the window's outcomes mean (failure_statuses, slow_call) is part of it too.
+  const std::string identity =
+      fmt::format("breaker:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}:{}", name,
+                  static_cast<int>(b.window), b.window_calls, b.window_time.count(),
+                  b.minimum_calls, b.failure_rate, b.consecutive_failures, b.open_for.count(),
+                  b.open_for_max.count(), b.jitter, b.half_open_calls, b.probe_timeout.count(),
+                  c.slow_call.count(), fmt::join(c.failure_statuses, ","));
   const std::string labels = fmt::format("upstream=\"{}\"", observe::EscapeLabelValue(name));
   auto breaker = ctx.stores.Local<Breaker>(
       identity, [&] { return std::make_shared<Breaker>(b, std::random_device{}()); },

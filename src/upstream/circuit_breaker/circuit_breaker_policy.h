@@ -40,6 +40,7 @@ class CircuitBreakerPolicy final : public Policy {
   http::ErrorKind RefusedAs() const noexcept override { return http::ErrorKind::kCircuitOpen; }
   Verdict Before(const AttemptInfo& a) noexcept override;
   Verdict After(const AttemptInfo& a, const AttemptOutcome& o) noexcept override;
+  void Abandoned(const AttemptInfo& a) noexcept override;
 
   bool Failed(const AttemptOutcome& o) const noexcept;
   const Breaker& breaker() const noexcept { return *breaker_; }
