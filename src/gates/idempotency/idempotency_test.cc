@@ -58,6 +58,9 @@ TEST(IdempotencyRecord, EachStateReadsBackAndStrangersAreRefused) {
   for (const std::string& bad : std::vector<std::string>{
            "", "RI1 F", "RI1 F 1 " + kFp, "RI1 F 1 " + kFp + " 0123456789ABCDEF",
            "RI1 P 1 " + kFp + " 0123456789abcdef 201", "RI1 P 1 " + kFp + " 0123456789abcdef 20 5",
+           "RI1 P 7 " + kFp + " 0123456789abcdef 201 1764 ",
+           "RI1 F 1  " + kFp + " 0123456789abcdef", "RI1 N 1 " + kFp + " 201 ",
+           "RI1 P 7 " + kFp + " 0123456789abcdef 201 -5", "RI1 N +1 " + kFp + " 201",
            "RI1 F 01 " + kFp, "RI1 F 1 abc", "RI1 X 1 " + kFp, "RI1 F 1 " + kFp + " x",
            "RI1 N 1 " + kFp + " 42", "RI1 D 1 " + kFp + " k", "RI1 D 1 " + kFp + " k/1\n",
            "RI2 F 1 " + kFp}) {

@@ -29,7 +29,11 @@ std::string_view Word(std::string_view& s) noexcept {
 
 template <typename N>
 bool Number(std::string_view w, N& out) noexcept {
+  // Digits only (no sign), no leading zero: one encoding per number.
   if (w.empty() || w.size() > 20 || (w.size() > 1 && w[0] == '0')) return false;
+  for (char c : w) {
+    if (c < '0' || c > '9') return false;
+  }
   auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), out);
   return ec == std::errc() && p == w.data() + w.size();
 }
@@ -100,6 +104,11 @@ bool DecodeRecord(std::string_view bytes, Record& out) {
     if (nl == std::string_view::npos) return false;
     head = bytes.substr(0, nl);
     rest = bytes.substr(nl + 1);
+  }
+  // Words are separated by exactly one space: one encoding per record (a trailing or doubled
+  // space would decode to the same record as the bytes its writer compares against).
+  if (head.empty() || head.back() == ' ' || head.find("  ") != std::string_view::npos) {
+    return false;
   }
   const std::string_view state = Word(head);
   if (state.size() != 1) return false;
