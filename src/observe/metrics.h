@@ -63,6 +63,7 @@ class UpstreamStats {
  public:
   UpstreamStats(std::string name, int slots);
   UpstreamSlot& slot(int i) noexcept { return slots_[i]; }
+  const UpstreamSlot& slot(int i) const noexcept { return slots_[i]; }
   const std::string& name() const noexcept { return name_; }
   // Family 0: requests, 1: connections opened, 2: connections reused, 3: errors by kind.
   void Render(std::string& out, int slots, int family) const;

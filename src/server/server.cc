@@ -299,11 +299,58 @@ std::string Server::DescribeCertificates() const {
   return out;
 }
 
+std::string Server::DescribeUpstreams() const {
+  // Counters are the workers' own, summed as for /metrics; policies describe themselves.
+  static constexpr std::array<std::string_view, 4> kErrors = {"connect_failure", "timeout", "reset",
+                                                              "bad_response"};
+  const int slots = static_cast<int>(workers_.size());
+  std::string out = "{\"upstreams\":[";
+  bool first = true;
+  for (const auto& [name, up] : snap_->upstreams) {
+    out += first ? "{\"name\":\"" : ",{\"name\":\"";
+    first = false;
+    AppendJsonEscaped(out, name);
+    out += fmt::format("\",\"protocol\":\"{}\",\"tls\":{},\"endpoints\":[",
+                       up->http2 ? "h2" : "http1", up->tls ? "true" : "false");
+    for (std::size_t i = 0; i < up->endpoints.size(); ++i) {
+      out += i ? ",{\"address\":\"" : "{\"address\":\"";
+      AppendJsonEscaped(out, up->endpoints[i].address.address().to_string() + ":" +
+                                 std::to_string(up->endpoints[i].address.port()));
+      out += "\"}";
+    }
+    std::uint64_t attempts = 0;
+    std::array<std::uint64_t, kErrors.size()> errors{};
+    for (int s = 0; s < slots && up->stats != nullptr; ++s) {
+      const observe::UpstreamSlot& slot = std::as_const(*up->stats).slot(s);
+      attempts += slot.requests.Get();
+      for (std::size_t e = 0; e < errors.size(); ++e) errors[e] += slot.errors[e].Get();
+    }
+    out += fmt::format("],\"attempts\":{},\"errors\":{{", attempts);
+    for (std::size_t e = 0; e < errors.size(); ++e) {
+      out += fmt::format("{}\"{}\":{}", e ? "," : "", kErrors[e], errors[e]);
+    }
+    out += "},\"policies\":[";
+    for (std::size_t p = 0; p < up->policies.size(); ++p) {
+      out += p ? ",{\"kind\":\"" : "{\"kind\":\"";
+      AppendJsonEscaped(out, up->policies[p]->Name());
+      out += "\"";
+      up->policies[p]->Describe(out);
+      out += "}";
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  return out;
+}
+
 asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest request) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   if (path == "/admin/certificates" && method == "GET") {
     co_return admin::AdminResponse{200, "application/json", DescribeCertificates()};
+  }
+  if (path == "/admin/upstreams" && method == "GET") {
+    co_return admin::AdminResponse{200, "application/json", DescribeUpstreams()};
   }
   if (path == "/metrics" && method == "GET") {
     co_return admin::AdminResponse{
@@ -331,7 +378,7 @@ asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest re
   if (const auto* actions = snap->admin.Find(path)) {
     co_return co_await RunActions(snap, *actions, request);
   }
-  std::string list = "/metrics /healthz /readyz /admin/reload /admin/certificates";
+  std::string list = "/metrics /healthz /readyz /admin/reload /admin/certificates /admin/upstreams";
   for (const auto& p : snap->admin.Paths()) list += " " + p;
   co_return admin::AdminResponse{404, "application/json",
                                  admin::AdminError("not_found", "admin endpoints: " + list)};

@@ -41,6 +41,9 @@ class Server {
   boost::asio::awaitable<void> WatchCertificates();
   void RenderTlsMetrics(std::string& out) const;
   std::string DescribeCertificates() const;
+  // GET /admin/upstreams: each upstream, its endpoints, attempt and error counts, and what its
+  // policies say of themselves (a circuit breaker's state).
+  std::string DescribeUpstreams() const;
   boost::asio::awaitable<void> WaitForDrain(std::chrono::steady_clock::time_point deadline);
 
   std::string config_path_;

@@ -64,6 +64,9 @@ class Policy {
   // refused it, or the exchange ended before its head or failure (the client left, its body
   // failed). Called instead of After for that attempt.
   virtual void Abandoned(const AttemptInfo&) noexcept {}
+  // Its state for `GET /admin/upstreams`: JSON members appended to the policy's object, each
+  // starting with a comma (`,"state":"open"`). Called on the control thread.
+  virtual void Describe(std::string& out) const { (void)out; }
 };
 
 }  // namespace rampart::upstream

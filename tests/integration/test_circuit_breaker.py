@@ -69,6 +69,24 @@ class CircuitBreakerTest(unittest.TestCase):
         lines = self.rampart.access_log()
         self.assertEqual(lines[-1]["reason"], "upstream_circuit_open")
 
+    def upstream(self):
+        status, body = self.rampart.admin("GET", "/admin/upstreams")
+        self.assertEqual(status, 200)
+        ups = {u["name"]: u for u in json.loads(body)["upstreams"]}
+        return ups["app"]
+
+    def test_admin_upstreams_shows_the_breaker(self):
+        app = self.upstream()
+        self.assertEqual(app["endpoints"], [{"address": self.origin.address}])
+        self.assertEqual(app["policies"][0]["kind"], "circuit_breaker")
+        self.assertEqual(app["policies"][0]["state"], "closed")
+        self.open_it()
+        app = self.upstream()
+        self.assertEqual(app["policies"][0]["state"], "open")
+        self.assertEqual(app["attempts"], 4)
+        self.assertEqual(app["errors"], {"connect_failure": 0, "timeout": 0, "reset": 0,
+                                         "bad_response": 0})
+
     def test_a_successful_probe_closes_it(self):
         self.open_it()
         # After open_for (1 s), one probe goes; its success closes the breaker.

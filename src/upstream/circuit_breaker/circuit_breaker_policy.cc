@@ -225,6 +225,13 @@ Verdict CircuitBreakerPolicy::After(const AttemptInfo& a, const AttemptOutcome& 
   return Verdict::kContinue;
 }
 
+void CircuitBreakerPolicy::Describe(std::string& out) const {
+  const auto [calls, failures] = breaker_->Window(clock_());
+  fmt::format_to(std::back_inserter(out),
+                 ",\"state\":\"{}\",\"window_calls\":{},\"window_failures\":{}",
+                 StateName(breaker_->state()), calls, failures);
+}
+
 void CircuitBreakerPolicy::Abandoned(const AttemptInfo& a) noexcept {
   breaker_->Release(a.ticket != nullptr ? *a.ticket : 0);
 }

@@ -41,6 +41,7 @@ class CircuitBreakerPolicy final : public Policy {
   Verdict Before(const AttemptInfo& a) noexcept override;
   Verdict After(const AttemptInfo& a, const AttemptOutcome& o) noexcept override;
   void Abandoned(const AttemptInfo& a) noexcept override;
+  void Describe(std::string& out) const override;
 
   bool Failed(const AttemptOutcome& o) const noexcept;
   const Breaker& breaker() const noexcept { return *breaker_; }
