@@ -48,6 +48,11 @@ void AppendStatusLine(std::string& out, int status) {
 
 }  // namespace
 
+bool RemovedFromResponse(std::string_view name, const config::HeaderRules* rules,
+                         const std::vector<std::string_view>* remove) noexcept {
+  return InRules(rules, name) || (remove != nullptr && InList(*remove, name));
+}
+
 bool IsHopByHop(std::string_view n) noexcept {
   switch (n.size()) {
     case 2:
@@ -199,8 +204,7 @@ void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) 
     const bool content_length = IEquals(n, "content-length");
     if (IsHopByHop(n) || (listed.Contains(n) && !content_length)) continue;
     if (r.framing != DownstreamResponse::Framing::kAsIs && content_length) continue;
-    if (InRules(r.rules, n)) continue;
-    if (r.remove && InList(*r.remove, n)) continue;
+    if (RemovedFromResponse(n, r.rules, r.remove)) continue;
     AddLine(out, h.name, h.value);
   }
   if (r.framing == DownstreamResponse::Framing::kChunked)

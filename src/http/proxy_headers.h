@@ -17,6 +17,10 @@
 namespace rampart::http {
 
 bool IsHopByHop(std::string_view name) noexcept;
+// A field of the origin's response that the client does not get because the route's
+// `response_headers.remove` or a gate (`remove`, may be null) took it out.
+bool RemovedFromResponse(std::string_view name, const config::HeaderRules* rules,
+                         const std::vector<std::string_view>* remove) noexcept;
 
 // The field names listed in a message's Connection headers (RFC 9110 section 7.6.1), collected
 // once so that filtering the other headers does not re-parse Connection for each of them.

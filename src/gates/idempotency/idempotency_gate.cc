@@ -79,9 +79,9 @@ struct Held final : GateState {
 
 namespace {
 
-Held* HeldOf(Exchange& ex) noexcept { return static_cast<Held*>(ex.slot().state.get()); }
-const Held* HeldOf(const Exchange& ex) noexcept {
-  return static_cast<const Held*>(ex.slots[ex.gate_index].state.get());
+// The exchange's slot for this gate (OnComplete gets a const Exchange; the slot is still ours).
+Held* HeldOf(const Exchange& ex) noexcept {
+  return static_cast<Held*>(ex.slots[ex.gate_index].state.get());
 }
 
 std::string Aad(std::string_view key, std::string_view head) {
@@ -434,17 +434,10 @@ std::string IdempotencyGate::Final(const Exchange& ex, Held& h, bool& no_replay)
   no_replay = true;
   if (h.body_end && !h.too_large) {
     // What the client got: fields a gate or the route removed are not replayed either.
-    const config::Route* route = ex.route != nullptr ? ex.route->config : nullptr;
+    const config::HeaderRules* rules =
+        ex.route != nullptr ? &ex.route->config->response_headers : nullptr;
     std::erase_if(h.headers, [&](const auto& f) {
-      for (std::string_view n : ex.response_remove) {
-        if (IEquals(n, f.first)) return true;
-      }
-      if (route != nullptr) {
-        for (const auto& n : route->response_headers.remove) {
-          if (IEquals(n, f.first)) return true;
-        }
-      }
-      return false;
+      return http::RemovedFromResponse(f.first, rules, &ex.response_remove);
     });
     const std::string head = DoneHead(h.token, h.fingerprint, core_->sealer.active_id());
     std::string record = head;
@@ -464,7 +457,7 @@ std::string IdempotencyGate::Final(const Exchange& ex, Held& h, bool& no_replay)
 }
 
 void IdempotencyGate::OnComplete(const Exchange& ex, const Completion& done) noexcept {
-  Held* h = const_cast<Held*>(HeldOf(ex));
+  Held* h = HeldOf(ex);
   if (h == nullptr || !h->holder || h->done) return;
   const IdempotencyConfig& c = core_->config;
   bool no_replay = true;
