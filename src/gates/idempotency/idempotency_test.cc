@@ -436,6 +436,22 @@ TEST_F(IdempotencyGateTest, MissingInvalidAndOtherMethods) {
   EXPECT_TRUE(Gate().OnRequestHeaders(get.ex).is_continue());
 }
 
+TEST_F(IdempotencyGateTest, AStoreThatCannotAnswerRefusesOrLetsThroughAsConfigured) {
+  // A real in-process store, full of live keys: every call answers "unavailable".
+  auto full = std::make_shared<state::LocalKv>(16, [this] { return now_; });
+  for (int i = 0; i < 400; ++i) full->SetNow("other" + std::to_string(i), "v", seconds(600), true);
+  core_->store = full;
+  auto refused = Request("k-1", "x");
+  EXPECT_EQ(refused->decision.status, 503);
+  EXPECT_EQ(refused->decision.reason, "store_unavailable");
+  EXPECT_EQ(Notes(*refused), "store_unavailable;");
+  core_->config.on_store_failure = StoreFailure::kAllow;  // the operator chose fail-open
+  auto allowed = Request("k-1", "x");
+  EXPECT_TRUE(allowed->decision.is_continue());
+  EXPECT_EQ(Notes(*allowed), "store_failure_allowed;");
+  EXPECT_FALSE(allowed->ex.retry_safe);  // no key held: nothing makes a retry safe
+}
+
 TEST_F(IdempotencyGateTest, AFencingTokenGoesUpstreamAndGrows) {
   core_->config.fencing_header = "idempotency-fencing-token";
   auto a = Request("k-1", "x");
