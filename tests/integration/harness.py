@@ -111,6 +111,20 @@ def validate(text, name="c.yaml"):
         return subprocess.run([BIN, "validate", "-c", path], capture_output=True, text=True), path
 
 
+def assert_refused(test, template, line, cases):
+    """For each {settings: message} of `cases`: `template` with SETTINGS replaced fails
+    `rampart validate` naming the file and `line` and saying `message`. Returns the outputs."""
+    outputs = []
+    for settings, message in cases.items():
+        out, path = validate(template.replace("SETTINGS", settings))
+        text = out.stdout + out.stderr
+        test.assertEqual(out.returncode, 1, settings)
+        test.assertIn(f"{path}:{line}:", text, settings)
+        test.assertIn(message, text, settings)
+        outputs.append(text)
+    return outputs
+
+
 class H2Origin:
     """h2origin.py (an HTTP/2 origin on the h2 library, python3-h2) on a loopback port; the
     Debian interpreter runs it, where that package installs."""

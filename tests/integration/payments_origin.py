@@ -1,9 +1,7 @@
 """A payments origin for the idempotency tests: it counts every execution, so a test can assert
 that the origin acted exactly once per key. Each POST gets 201 with a new charge id (in the body
-and in X-Charge-Id), so a replay that is not byte-exact shows. Control:
-  GET /__count            {"executions": N}
-  GET /__hold?ms=N        the next POST waits N ms before it answers (a stalled request)
-"""
+and in X-Charge-Id), so a replay that is not byte-exact shows; X-Answer-Status picks another
+status. hold_next(ms) makes the next POST wait before it answers (a stalled request)."""
 import json
 import threading
 import time
@@ -13,13 +11,12 @@ from harness import free_port
 
 
 class PaymentsOrigin:
-    def __init__(self, delay_ms=0):
+    def __init__(self):
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.lock = threading.Lock()
         self.executions = 0
         self.arrived = 0
-        self.delay_ms = delay_ms
         self.hold_next_ms = 0
         self.seen_fencing = []
         origin = self
@@ -39,17 +36,6 @@ class PaymentsOrigin:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self):
-                if self.path.startswith("/__hold"):
-                    with origin.lock:
-                        origin.hold_next_ms = int(self.path.split("ms=")[1])
-                    self.reply(200, b"{}")
-                    return
-                with origin.lock:
-                    body = json.dumps({"executions": origin.executions,
-                                       "arrived": origin.arrived}).encode()
-                self.reply(200, body)
-
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 data = self.rfile.read(n)
@@ -57,7 +43,7 @@ class PaymentsOrigin:
                     origin.arrived += 1
                     hold, origin.hold_next_ms = origin.hold_next_ms, 0
                     origin.seen_fencing.append(self.headers.get("Idempotency-Fencing-Token"))
-                time.sleep((hold or origin.delay_ms) / 1000.0)
+                time.sleep(hold / 1000.0)
                 with origin.lock:
                     origin.executions += 1
                     charge = origin.executions
@@ -73,6 +59,10 @@ class PaymentsOrigin:
         self.server.handle_error = lambda *args: None  # a client killed mid-request is expected
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def hold_next(self, ms):
+        with self.lock:
+            self.hold_next_ms = ms
 
     def stop(self):
         self.server.shutdown()

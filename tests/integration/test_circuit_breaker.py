@@ -6,7 +6,7 @@ import http.client
 import json
 import unittest
 
-from harness import SLOW, Rampart, validate, wait_until
+from harness import SLOW, Rampart, assert_refused, wait_until
 from payments_origin import PaymentsOrigin
 
 CONFIG = """
@@ -138,11 +138,7 @@ upstreams:
             "jitter: 80%": "at most 50%",
             "open: 1s": "unknown key 'open'",
         }
-        for settings, message in cases.items():
-            out, path = validate(base.replace("SETTINGS", settings))
-            self.assertEqual(out.returncode, 1, settings)
-            self.assertIn(f"{path}:7:", out.stdout + out.stderr, settings)
-            self.assertIn(message, out.stdout + out.stderr, settings)
+        assert_refused(self, base, 7, cases)
 
 
 if __name__ == "__main__":
