@@ -42,21 +42,60 @@ bool ReadWindow(YamlReader& r, const YAML::Node& n, const std::string& p, Circui
   return true;
 }
 
-// A percentage: `50%` or `50`.
-bool ReadPercent(YamlReader& r, const YAML::Node& n, const std::string& p, double min,
-                 double& out) {
-  std::string text;
-  if (!r.String(n, p, text)) return false;
-  if (!text.empty() && text.back() == '%') text.pop_back();
-  double v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < min ||
-      v > 100) {
-    r.Error(n, fmt::format("{}: a percentage from {} to 100", p, min));
-    return false;
-  }
-  out = v / 100.0;
-  return true;
+using Reader = config::Fields<CircuitBreakerConfig>::Reader;
+
+// A percentage (`50%` or `50`) from `min` to 100, and at most `cap`, into the breaker's `m`.
+Reader Percent(double BreakerConfig::*m, double min, double cap) {
+  return [m, min, cap](YamlReader& r, const YAML::Node& n, const std::string& p,
+                       CircuitBreakerConfig& c) {
+    std::string text;
+    if (!r.String(n, p, text)) return false;
+    if (!text.empty() && text.back() == '%') text.pop_back();
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < min ||
+        v > 100) {
+      r.Error(n, fmt::format("{}: a percentage from {} to 100", p, min));
+      return false;
+    }
+    if (v > cap) {
+      r.Error(n, fmt::format("{}: at most {}%", p, cap));
+      return false;
+    }
+    c.breaker.*m = v / 100.0;
+    return true;
+  };
+}
+
+// A number of calls from `min` to `max` into the breaker's `m`.
+Reader Count(std::uint32_t BreakerConfig::*m, std::uint64_t min, std::uint64_t max) {
+  return [m, min, max](YamlReader& r, const YAML::Node& n, const std::string& p,
+                       CircuitBreakerConfig& c) {
+    std::uint64_t v = 0;
+    if (!r.Uint(n, p, max, v)) return false;
+    if (v < min) {
+      r.Error(n, fmt::format("{}: at least {}", p, min));
+      return false;
+    }
+    c.breaker.*m = static_cast<std::uint32_t>(v);
+    return true;
+  };
+}
+
+// A wait from 10ms to `max` (`max_text` says it) into the breaker's `m`.
+Reader Wait(std::chrono::milliseconds BreakerConfig::*m, std::chrono::milliseconds max,
+            std::string_view max_text) {
+  return [m, max, max_text](YamlReader& r, const YAML::Node& n, const std::string& p,
+                            CircuitBreakerConfig& c) {
+    std::chrono::microseconds d{};
+    if (!r.Duration(n, p, d)) return false;
+    if (d < std::chrono::milliseconds(10) || d > max) {
+      r.Error(n, fmt::format("{}: from 10ms to {}", p, max_text));
+      return false;
+    }
+    c.breaker.*m = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    return true;
+  };
 }
 
 bool ReadStatuses(YamlReader& r, const YAML::Node& n, const std::string& p,
@@ -79,83 +118,19 @@ bool ReadStatuses(YamlReader& r, const YAML::Node& n, const std::string& p,
 }  // namespace
 
 const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields() {
-  using std::chrono::milliseconds;
-  using std::chrono::seconds;
   static const config::Fields<CircuitBreakerConfig> f = [] {
     config::Fields<CircuitBreakerConfig> d;
     d.Custom("window", ReadWindow)
-        .Custom(
-            "minimum_calls",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              std::uint64_t v = 0;
-              if (!r.Uint(n, p, 100'000, v)) return false;
-              c.breaker.minimum_calls = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, v));
-              return true;
-            })
-        .Custom(
-            "failure_rate",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              return ReadPercent(r, n, p, 1, c.breaker.failure_rate);
-            })
-        .Custom(
-            "consecutive_failures",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              std::uint64_t v = 0;
-              if (!r.Uint(n, p, 100'000, v)) return false;
-              c.breaker.consecutive_failures = static_cast<std::uint32_t>(v);
-              return true;
-            })
+        .Custom("minimum_calls", Count(&BreakerConfig::minimum_calls, 1, 100'000))
+        .Custom("failure_rate", Percent(&BreakerConfig::failure_rate, 1, 100))
+        .Custom("consecutive_failures", Count(&BreakerConfig::consecutive_failures, 0, 100'000))
         .Custom("failure_statuses", ReadStatuses)
         .Duration("slow_call", &CircuitBreakerConfig::slow_call, std::chrono::microseconds(0),
                   std::chrono::minutes(10))
-        .Custom(
-            "open_for",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              std::chrono::microseconds d{};
-              if (!r.Duration(n, p, d)) return false;
-              if (d < milliseconds(10) || d > std::chrono::hours(1)) {
-                r.Error(n, fmt::format("{}: from 10ms to 1h", p));
-                return false;
-              }
-              c.breaker.open_for = std::chrono::duration_cast<milliseconds>(d);
-              return true;
-            })
-        .Custom(
-            "open_for_max",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              std::chrono::microseconds d{};
-              if (!r.Duration(n, p, d)) return false;
-              if (d < milliseconds(10) || d > std::chrono::hours(24)) {
-                r.Error(n, fmt::format("{}: from 10ms to 24h", p));
-                return false;
-              }
-              c.breaker.open_for_max = std::chrono::duration_cast<milliseconds>(d);
-              return true;
-            })
-        .Custom(
-            "jitter",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              double v = 0;
-              if (!ReadPercent(r, n, p, 0, v)) return false;
-              if (v > 0.5) {
-                r.Error(n, fmt::format("{}: at most 50%", p));
-                return false;
-              }
-              c.breaker.jitter = v;
-              return true;
-            })
-        .Custom(
-            "half_open_calls",
-            [](YamlReader& r, const YAML::Node& n, const std::string& p, CircuitBreakerConfig& c) {
-              std::uint64_t v = 0;
-              if (!r.Uint(n, p, 1000, v)) return false;
-              if (v < 1) {
-                r.Error(n, fmt::format("{}: at least 1", p));
-                return false;
-              }
-              c.breaker.half_open_calls = static_cast<std::uint32_t>(v);
-              return true;
-            })
+        .Custom("open_for", Wait(&BreakerConfig::open_for, std::chrono::hours(1), "1h"))
+        .Custom("open_for_max", Wait(&BreakerConfig::open_for_max, std::chrono::hours(24), "24h"))
+        .Custom("jitter", Percent(&BreakerConfig::jitter, 0, 50))
+        .Custom("half_open_calls", Count(&BreakerConfig::half_open_calls, 1, 1000))
         .Then(
             [](YamlReader& r, const YAML::Node& at, const std::string& p, CircuitBreakerConfig& c) {
               if (c.breaker.open_for_max < c.breaker.open_for) {
