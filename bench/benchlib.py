@@ -51,9 +51,12 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def run_wrk(url, duration, close=False, body_bytes=0, headers=()):
-    """wrk -t1 -c64 on CPU 1 (POSTs of `body_bytes` when set, by the peers' wrk script; each of
-    `headers`, "Name: value", on every request); returns (req/s, requests)."""
+def run_wrk(url, duration, close=False, body_bytes=0, headers=(), script=None, script_env=None,
+            all_2xx=False):
+    """wrk -t1 -c64 on CPU 1 (POSTs of `body_bytes` when set, by the peers' wrk script, or
+    `script` with `script_env` in its environment; each of `headers`, "Name: value", on every
+    request); returns (req/s, requests). `all_2xx`: more than 1% other answers is an error (a
+    figure about the wrong path)."""
     cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s", url]
     if close:
         cmd[5:5] = ["-H", "Connection: close"]
@@ -63,9 +66,15 @@ def run_wrk(url, duration, close=False, body_bytes=0, headers=()):
     if body_bytes:
         cmd[5:5] = ["-s", os.path.join(PEERS, "wrk-report.lua")]
         env = dict(os.environ, WRK_BODY_BYTES=str(body_bytes))
+    if script:
+        cmd[5:5] = ["-s", script]
+        env = dict(os.environ, **(script_env or {}))
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if all_2xx and non2xx and int(non2xx.group(1)) > total // 100:
+        raise RuntimeError(f"{url}: {non2xx.group(1)} of {total} answers were not 2xx:\n{out}")
     return rps, total
 
 

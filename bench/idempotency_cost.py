@@ -8,15 +8,14 @@ interleaved; every request is the same 70-byte form POST with an Idempotency-Key
   python3 bench/idempotency_cost.py [--duration 10] [--rounds 3]"""
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
 
-from benchlib import (BIN, ROOT, cpu_ticks, free_port, paired_ratios, start_origin, stop_all,
-                      wait_port, TICK)
+from benchlib import (BIN, ROOT, TICK, cpu_ticks, free_port, paired_ratios, run_wrk, start_origin,
+                      stop_all, wait_port)
 
 CONFIG = """workers: 1
 listeners:
@@ -36,15 +35,7 @@ SCRIPT = os.path.join(ROOT, "bench/idempotency.lua")
 
 
 def wrk(url, duration, key):
-    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s", "-s", SCRIPT, url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                         env=dict(os.environ, IDEM_KEY=key)).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx and int(non2xx.group(1)) > total // 100:
-        raise RuntimeError(f"{url}: {non2xx.group(1)} of {total} answers were not 2xx:\n{out}")
-    return rps, total
+    return run_wrk(url, duration, script=SCRIPT, script_env={"IDEM_KEY": key}, all_2xx=True)
 
 
 def main():
