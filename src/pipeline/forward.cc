@@ -97,6 +97,7 @@ asio::awaitable<Decision> Forwarder::RequestGates() {
 }
 
 std::size_t Forwarder::BodyHold() const noexcept {
+  if (route_->hold_body == 0) return 0;  // no gate of the route holds bodies
   std::size_t hold = 0;
   for (std::size_t i = 0; i < ran_; ++i) {
     if (!ex_.slots[i].skip_body) hold = std::max(hold, route_->needs[i].request_body);

@@ -35,7 +35,7 @@ struct CompiledRoute {
   const upstream::UpstreamSpec* upstream = nullptr;
   std::vector<std::unique_ptr<Gate>> gates;  // in run order
   std::vector<GateNeeds> needs;              // gates[i]'s, asked once at build
-  std::size_t hold_body = 0;                 // the largest request_body need
+  std::size_t hold_body = 0;                 // the largest request_body need (0: none holds)
   bool async_gates = false;                  // some gate needs the async request phase
   bool taps_response = false;                // some gate needs the response body
   observe::RouteStats* stats = nullptr;
