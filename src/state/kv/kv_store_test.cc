@@ -112,6 +112,24 @@ TEST(LocalKv, ExpiredKeysAreReclaimedAsNewOnesComeWithoutAFullStore) {
   EXPECT_EQ(kv.GetNow("new4999").status, KvStatus::kOk);
 }
 
+TEST(LocalKv, AFullShardTriesAgainWhenAShorterExpiryIsWritten) {
+  SteadyTime now{};
+  LocalKv kv(16, [&] { return now; });  // one key per shard
+  // Two keys of one shard (the store shards by std::hash of the key, 16 ways).
+  auto shard = [](const std::string& k) { return std::hash<std::string_view>{}(k) % 16; };
+  const std::string a = "a";
+  std::string b;
+  for (int i = 0; b.empty(); ++i) {
+    if (shard("b" + std::to_string(i)) == shard(a)) b = "b" + std::to_string(i);
+  }
+  EXPECT_EQ(kv.SetNow(a, "v", milliseconds(1000), false), KvStatus::kOk);
+  EXPECT_EQ(kv.SetNow(b, "v", milliseconds(1000), false),
+            KvStatus::kUnavailable);                                     // full until 1 s
+  EXPECT_EQ(kv.SetNow(a, "v", milliseconds(10), false), KvStatus::kOk);  // now expires at 10 ms
+  now += milliseconds(10);
+  EXPECT_EQ(kv.SetNow(b, "v", milliseconds(1000), false), KvStatus::kOk);  // swept, not refused
+}
+
 TEST(LocalKv, SetIfAbsentIsAtomicAcrossThreads) {
   LocalKv kv(100000);
   std::atomic<int> won{0};
