@@ -113,6 +113,21 @@ class Fields {
                     return false;
                   });
   }
+  // A percentage (`20%` or `20`) from `min` to `max`, stored as a fraction (0.2).
+  Fields& Percent(std::string key, double T::*m, double min, double max) {
+    return Custom(std::move(key),
+                  [m, min, max](YamlReader& r, const YAML::Node& n, const std::string& p, T& o) {
+                    double v = 0;
+                    if (!r.Percent(n, p, min, max, v)) return false;
+                    o.*m = v / 100.0;
+                    return true;
+                  });
+  }
+  // A list of HTTP statuses (100 to 599).
+  Fields& Statuses(std::string key, std::vector<int> T::*m) {
+    return Custom(std::move(key), [m](YamlReader& r, const YAML::Node& n, const std::string& p,
+                                      T& o) { return r.Statuses(n, p, o.*m); });
+  }
   Fields& StringList(std::string key, std::vector<std::string> T::*m) {
     return Custom(std::move(key), [m](YamlReader& r, const YAML::Node& n, const std::string& p,
                                       T& o) { return r.StringList(n, p, o.*m); });

@@ -1,6 +1,7 @@
 #include "config/yaml_reader.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "core/units.h"
 
@@ -121,6 +122,38 @@ bool YamlReader::StringList(const YAML::Node& n, std::string_view what,
       ok = false;
   }
   return ok;
+}
+
+bool YamlReader::Percent(const YAML::Node& n, std::string_view what, double min, double max,
+                         double& out) {
+  std::string text;
+  if (!String(n, what, text)) return false;
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < min ||
+      v > max) {
+    Error(n, fmt::format("{}: a percentage from {} to {}", what, min, max));
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool YamlReader::Statuses(const YAML::Node& n, std::string_view what, std::vector<int>& out) {
+  std::vector<std::string> words;
+  if (!StringList(n, what, words)) return false;
+  out.clear();
+  for (const auto& w : words) {
+    int s = 0;
+    auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), s);
+    if (ec != std::errc() || end != w.data() + w.size() || s < 100 || s > 599) {
+      Error(n, fmt::format("{}: '{}' is not an HTTP status", what, w));
+      return false;
+    }
+    out.push_back(s);
+  }
+  return true;
 }
 
 YamlObject::YamlObject(YamlReader& reader, const YAML::Node& node, std::string path)

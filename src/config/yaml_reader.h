@@ -37,6 +37,11 @@ class YamlReader {
   // A list of strings; a single string is accepted as a list of one.
   bool StringList(const YAML::Node& n, std::string_view what, std::vector<std::string>& out);
 
+  // A percentage, `20%` or `20`, from `min` to `max` (20 for 20%).
+  bool Percent(const YAML::Node& n, std::string_view what, double min, double max, double& out);
+  // A list of HTTP statuses (100 to 599); a single one is accepted as a list of one.
+  bool Statuses(const YAML::Node& n, std::string_view what, std::vector<int>& out);
+
   // One of a fixed set of words, e.g. {{"police", kPolice}, {"shape", kShape}}; an error says
   // "'x' is not police or shape".
   template <typename T>

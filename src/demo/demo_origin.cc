@@ -109,6 +109,11 @@ asio::awaitable<void> Serve(tcp::socket socket) {
       asio::steady_timer t(socket.get_executor(), std::chrono::milliseconds(d));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    if (!QueryParam(query, "reset").empty()) {  // the request arrived; no answer, a reset
+      socket.set_option(asio::socket_base::linger(true, 0), ec);
+      socket.close(ec);
+      co_return;
+    }
     unsigned status = static_cast<unsigned>(ToNumber(QueryParam(query, "status"), 200));
     http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
     res.set(http::field::server, "rampart-demo-origin");

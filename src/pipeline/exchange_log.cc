@@ -8,6 +8,26 @@ namespace rampart {
 
 namespace {
 
+// Every attempt of an exchange that made more than one: where it went, what it came to, when.
+void AppendTries(std::string& line, const upstream::Attempts& a) {
+  line.append(",\"tries\":[");
+  bool first = true;
+  for (const auto& t : a.tried()) {
+    line.append(first ? "{\"endpoint\":\"" : ",{\"endpoint\":\"");
+    first = false;
+    AppendJsonEscaped(line, a.endpoint_key(t.endpoint));
+    fmt::format_to(std::back_inserter(line), "\",\"status\":{},\"ms\":{:.3f}", t.status,
+                   std::chrono::duration<double, std::milli>(t.latency).count());
+    if (!t.error.empty()) {
+      line.append(",\"error\":\"");
+      AppendJsonEscaped(line, t.error);
+      line.append("\"");
+    }
+    line.append("}");
+  }
+  line.append("]");
+}
+
 void WriteAccessLog(net::LoopContext& loop, observe::AccessLog& log, ExchangeState& st,
                     const ConnectionInfo& conn, int status, std::string_view reason) {
   const Exchange& ex = st.ex;
@@ -52,8 +72,10 @@ void WriteAccessLog(net::LoopContext& loop, observe::AccessLog& log, ExchangeSta
                    st.acct.upstream_end >= st.acct.upstream_start
                        ? dur_ms(st.acct.upstream_start, st.acct.upstream_end)
                        : 0.0);
-    if (st.acct.attempts > 1)
+    if (st.acct.attempts > 1) {
       fmt::format_to(std::back_inserter(line), ",\"attempts\":{}", st.acct.attempts);
+      if (st.attempts) AppendTries(line, *st.attempts);
+    }
   }
   if (!reason.empty()) {
     line.append(",\"reason\":\"");

@@ -285,6 +285,7 @@ void Forwarder::Complete(int status, std::string_view error) {
   c.total =
       std::chrono::duration_cast<std::chrono::microseconds>(env_.loop.RefreshNow() - ex_.start);
   if (attempts_) {
+    attempts_->Finished({});  // when no attempt could be made after an earlier one
     c.upstream = attempts_->elapsed();
     c.attempts = attempts_->count();
     c.request_sent = attempts_->request_sent();

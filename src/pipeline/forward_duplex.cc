@@ -29,6 +29,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
   Stream* s = nullptr;
   ResponseHead head;
   for (;;) {  // attempts
+    if (attempts.delay().count() > 0) co_await Backoff();
     ExchangeError e;
     if (!attempts.Begin(replayable, e)) {  // no attempt may be made: nothing was sent
       co_await Fail(e);
@@ -42,8 +43,8 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       Complete(0, "client_reset");
       co_return;
     }
-    if (s == nullptr) {
-      if (attempts.Retry(0, e, replayable)) continue;
+    if (s == nullptr) {  // nothing of the request left: another attempt starts the same way
+      if (attempts.Retry(0, e, true)) continue;
       co_await Fail(e);
       co_return;
     }

@@ -1,6 +1,10 @@
 // The upstream attempts, one direction at a time: the request (head, then the body as it
 // arrives), then the response. Every protocol pair runs here except HTTP/2 on both sides, which
 // moves both directions at once (forward_duplex.cc).
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "pipeline/forwarder.h"
 #include "pipeline/upstream_request.h"
 
@@ -56,6 +60,7 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   bool resp_end = false;
   Stream* s = nullptr;
   for (;;) {
+    if (attempts.delay().count() > 0) co_await Backoff();
     ExchangeError e;
     if (!attempts.Begin(whole && body_end, e)) {  // no attempt may be made: nothing was sent
       co_await Fail(e);
@@ -64,8 +69,8 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
     s = attempts.OpenNow(nullptr);  // the common case: a pooled connection, no frame
     if (s == nullptr) s = co_await attempts.Open(nullptr, e);
     d_.Watch(s);
-    if (s == nullptr) {
-      if (attempts.Retry(0, e, whole && body_end)) continue;
+    if (s == nullptr) {  // nothing of the request left: another attempt starts the same way
+      if (attempts.Retry(0, e, whole)) continue;
       co_await Fail(e);
       co_return;
     }
@@ -139,6 +144,12 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   if (!body_end) d_.DiscardBody();  // the answer no longer depends on the rest of the body
   st_.acct.upstream_end = env_.loop.now();
   co_await Respond(*s, head, resp_end);
+}
+
+asio::awaitable<void> Forwarder::Backoff() {
+  asio::steady_timer t(env_.loop.io(), attempts_->delay());
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  env_.loop.RefreshNow();
 }
 
 asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end) {

@@ -59,6 +59,8 @@ class Forwarder {
   // itself: one frame fewer per exchange).
   boost::asio::awaitable<void> Proxy();
   boost::asio::awaitable<void> Sequential(const http::UpstreamRequest& request);
+  // The wait a retry policy asked for before the next attempt.
+  boost::asio::awaitable<void> Backoff();
   // The response after its head: gates, then the head and body to the client.
   boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
   // --- forward_duplex.cc ---

@@ -22,7 +22,8 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
                   method == "TRACE" || method == "PUT" || method == "DELETE"),
       stats_(up.stats->slot(worker)),
       allowed_(up.endpoints.size()),
-      tickets_(up.policies.size(), 0) {}
+      tickets_(up.policies.size(), 0),
+      words_(up.policies.size(), 0) {}
 
 bool Attempts::Begin(bool replayable, ExchangeError& error) {
   if (count_ >= kMaxAttempts) {
@@ -32,7 +33,11 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
     return false;
   }
   if (count_ == 0 || next_ == Verdict::kRetryOther) {
-    if (next_ == Verdict::kRetryOther) allowed_.reset(endpoint_);
+    if (next_ == Verdict::kRetryOther) {
+      allowed_.reset(endpoint_);
+      // Every endpoint was tried: the retry goes to any of them again.
+      if (allowed_.none()) allowed_ = EndpointMask(up_.endpoints.size());
+    }
     const std::size_t picked = Picker::Pick(up_, pool_, rr_, rng_(), allowed_);
     if (picked == Picker::kNone) {
       error = count_ > 0 && last_.error
@@ -43,6 +48,7 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
     endpoint_ = picked;
   }  // kRetrySame (and the built-in retry) stay on the endpoint
   next_ = Verdict::kContinue;
+  delay_ = {};
   ++count_;
   start_ = loop_.now();
   if (count_ == 1) first_start_ = start_;
@@ -103,6 +109,9 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
            std::chrono::duration_cast<std::chrono::microseconds>(now - start_)};
   sent_ = sent_ || last_.request_sent;
   open_unreported_ = false;
+  if (tried_count_ < tried_.size())
+    tried_[tried_count_++] = {endpoint_, status, error ? error.token() : std::string_view(),
+                              last_.latency};
   Verdict verdict = Verdict::kContinue;
   if (error && (error.kind == ErrorKind::kStale || error.kind == ErrorKind::kRefusedStream) &&
       replayable && !builtin_retry_used_) {
@@ -123,7 +132,8 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
 }
 
 void Attempts::Finished(const ExchangeError& error) {
-  if (count_ == 0) return;
+  if (count_ == 0 || ended_) return;
+  ended_ = true;
   if (error && !last_.error) {  // a failure after the head (Retry counted any before it)
     Count(error);
     last_.error = error;

@@ -1,6 +1,7 @@
 // The attempts of one exchange at one upstream: each picks its endpoint (among the healthy ones,
-// and for a retry that must move, the untried ones), asks the upstream's policies, and opens a
-// stream; each reports its outcome, successes included, to the policies and the metrics.
+// and for a retry that should move, the untried ones while any remain), asks the upstream's
+// policies, and opens a stream; each reports its outcome, successes included, to the policies
+// and the metrics.
 //
 // One rule is built in: an attempt that failed before the origin could act on the request (a
 // pooled connection the origin had closed, a refused HTTP/2 stream) is made once more when the
@@ -12,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "net/loop_context.h"
@@ -43,9 +45,21 @@ class Attempts {
   // the current stream first.
   bool Retry(int status, const http::ExchangeError& error, bool replayable);
   // The exchange over the current attempt ended: its body's fate, for the policies and metrics.
+  // Once per exchange; later calls do nothing.
   void Finished(const http::ExchangeError& error);
 
   int count() const noexcept { return count_; }
+  // What each reported attempt came to, for the access log.
+  struct Tried {
+    std::size_t endpoint = 0;
+    int status = 0;          // 0 when no head came
+    std::string_view error;  // its reason token, when it failed
+    std::chrono::microseconds latency{};
+  };
+  std::span<const Tried> tried() const noexcept { return {tried_.data(), tried_count_}; }
+  std::string_view endpoint_key(std::size_t i) const noexcept { return up_.endpoints[i].key; }
+  // How long to wait before the next attempt (a retry policy's backoff); zero: at once.
+  std::chrono::microseconds delay() const noexcept { return delay_; }
   // Some attempt sent (a byte of) the request, or got a response.
   // An attempt whose stream opened and that ended before reporting (the client left) counts:
   // its head may have gone.
@@ -57,8 +71,8 @@ class Attempts {
 
  private:
   AttemptInfo Info(bool replayable, std::size_t policy) noexcept {
-    return {up_,        endpoint_, count_ - 1,  worker_,
-            replayable, method_,   retry_safe_, &tickets_[policy]};
+    return {up_,         endpoint_,         count_ - 1,      worker_,   replayable, method_,
+            retry_safe_, &tickets_[policy], &words_[policy], elapsed(), &delay_};
   }
   void Count(const http::ExchangeError& e) noexcept;
 
@@ -76,15 +90,20 @@ class Attempts {
   std::size_t endpoint_ = 0;
   int count_ = 0;
   Verdict next_ = Verdict::kContinue;  // what the last outcome asked for
+  std::chrono::microseconds delay_{};  // before the next attempt
   bool builtin_retry_used_ = false;
   bool reported_ = true;                // the current attempt's outcome went to the policies
   std::vector<std::uint64_t> tickets_;  // per policy, for the current attempt
+  std::vector<std::uint64_t> words_;    // per policy, for the whole exchange
+  bool ended_ = false;                  // Finished ran
   bool sent_ = false;
   bool open_unreported_ = false;
   bool reused_ = false;
   SteadyTime first_start_{};
   SteadyTime start_{};
   AttemptOutcome last_;
+  std::array<Tried, kMaxAttempts> tried_{};
+  std::size_t tried_count_ = 0;
 };
 
 }  // namespace rampart::upstream

@@ -2,6 +2,7 @@
 // initialisers), as for gates (gates/builtin_gates.cc).
 #include "upstream/circuit_breaker/circuit_breaker_policy.h"
 #include "upstream/policy_registry.h"
+#include "upstream/retries/retry_policy.h"
 
 namespace rampart::upstream {
 
@@ -9,6 +10,7 @@ void PolicyRegistry::RegisterBuiltins() {
   static const bool once = [] {
     Instance().Register("circuit_breaker", breaker::MakeCircuitBreaker,
                         breaker::CircuitBreakerFields().Keys());
+    Instance().Register("retries", retries::MakeRetries, retries::RetryFields().Keys());
     return true;
   }();
   (void)once;

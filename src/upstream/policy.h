@@ -37,6 +37,13 @@ struct AttemptInfo {
   // This policy's word about this attempt, kept by the seam from Before to After or Abandoned
   // (a circuit breaker's admission ticket); zero at Before.
   std::uint64_t* ticket = nullptr;
+  // This policy's word about the whole exchange, kept by the seam until Ended; zero at first
+  // (a retry budget's note that the exchange is counted in flight).
+  std::uint64_t* exchange = nullptr;
+  // Since the exchange's first attempt started (zero for it).
+  std::chrono::microseconds elapsed{};
+  // After: how long to wait before the retry this policy asks for (zero: at once).
+  std::chrono::microseconds* delay = nullptr;
 };
 
 // What an attempt came to. Reported after the response head (or the failure before it), and
@@ -59,6 +66,7 @@ class Policy {
   virtual Verdict After(const AttemptInfo&, const AttemptOutcome&) noexcept {
     return Verdict::kContinue;
   }
+  // The exchange ended (once per exchange that began an attempt, whatever became of it).
   virtual void Ended(const AttemptInfo&, const AttemptOutcome&) noexcept {}
   // An attempt this policy admitted ended without an outcome to learn from: a later policy
   // refused it, or the exchange ended before its head or failure (the client left, its body

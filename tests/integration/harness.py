@@ -54,11 +54,16 @@ def wait_port(port, proc, timeout=10.0):
 class Origin:
     def __init__(self, threads=2):
         self.port = free_port()
-        self.proc = subprocess.Popen([BIN, "demo-origin", "--listen", f"127.0.0.1:{self.port}",
-                                      "--threads", str(threads)],
+        self.threads = threads
+        self.address = f"127.0.0.1:{self.port}"
+        self.start()
+
+    def start(self):
+        """(Again, after stop: an endpoint that died comes back on the same port.)"""
+        self.proc = subprocess.Popen([BIN, "demo-origin", "--listen", self.address,
+                                      "--threads", str(self.threads)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
-        self.address = f"127.0.0.1:{self.port}"
         self.stats_calls = 0
 
     def stats(self):

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 
 #include "state/stores.h"
 
@@ -44,20 +43,12 @@ bool ReadWindow(YamlReader& r, const YAML::Node& n, const std::string& p, Circui
 
 using Reader = config::Fields<CircuitBreakerConfig>::Reader;
 
-// A percentage (`50%` or `50`) from `min` to 100, and at most `cap`, into the breaker's `m`.
+// A percentage from `min` to 100, and at most `cap`, into the breaker's `m`.
 Reader Percent(double BreakerConfig::*m, double min, double cap) {
   return [m, min, cap](YamlReader& r, const YAML::Node& n, const std::string& p,
                        CircuitBreakerConfig& c) {
-    std::string text;
-    if (!r.String(n, p, text)) return false;
-    if (!text.empty() && text.back() == '%') text.pop_back();
     double v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < min ||
-        v > 100) {
-      r.Error(n, fmt::format("{}: a percentage from {} to 100", p, min));
-      return false;
-    }
+    if (!r.Percent(n, p, min, 100, v)) return false;
     if (v > cap) {
       r.Error(n, fmt::format("{}: at most {}%", p, cap));
       return false;
@@ -98,23 +89,6 @@ Reader Wait(std::chrono::milliseconds BreakerConfig::*m, std::chrono::millisecon
   };
 }
 
-bool ReadStatuses(YamlReader& r, const YAML::Node& n, const std::string& p,
-                  CircuitBreakerConfig& c) {
-  std::vector<std::string> words;
-  if (!r.StringList(n, p, words)) return false;
-  c.failure_statuses.clear();
-  for (const auto& w : words) {
-    int s = 0;
-    auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), s);
-    if (ec != std::errc() || end != w.data() + w.size() || s < 100 || s > 599) {
-      r.Error(n, fmt::format("{}: '{}' is not an HTTP status", p, w));
-      return false;
-    }
-    c.failure_statuses.push_back(s);
-  }
-  return true;
-}
-
 }  // namespace
 
 const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields() {
@@ -124,7 +98,7 @@ const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields() {
         .Custom("minimum_calls", Count(&BreakerConfig::minimum_calls, 1, 100'000))
         .Custom("failure_rate", Percent(&BreakerConfig::failure_rate, 1, 100))
         .Custom("consecutive_failures", Count(&BreakerConfig::consecutive_failures, 0, 100'000))
-        .Custom("failure_statuses", ReadStatuses)
+        .Statuses("failure_statuses", &CircuitBreakerConfig::failure_statuses)
         .Duration("slow_call", &CircuitBreakerConfig::slow_call, std::chrono::microseconds(0),
                   std::chrono::minutes(10))
         .Custom("open_for", Wait(&BreakerConfig::open_for, std::chrono::hours(1), "1h"))
