@@ -142,6 +142,7 @@ struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
   std::string address;  // "host:port" as written
+  bool backup = false;  // from backup_endpoints: only while no primary is up
 };
 
 // TLS to the upstream's endpoints: certificate verification is always on.

@@ -445,24 +445,35 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
   Upstream u;
   u.origin = r.OriginOf(n);
   u.name = name;
-  if (auto v = obj.Get("endpoints"); v.IsDefined()) {
+  // `endpoints`, then `backup_endpoints` (taking traffic only while no primary is up).
+  auto read_endpoints = [&](const YAML::Node& v, const std::string& key, bool backup) {
     std::vector<std::string> eps;
-    if (r.StringList(v, obj.Where("endpoints"), eps)) {
+    if (r.StringList(v, obj.Where(key), eps)) {
       for (const auto& e : eps) {
         Endpoint ep;
         ep.address = e;
+        ep.backup = backup;
         if (!SplitHostPort(e, ep.host, ep.port)) {
-          r.Error(v, fmt::format("{}: '{}' is not host:port", obj.Where("endpoints"), e));
-        } else {
-          u.endpoints.push_back(std::move(ep));
+          r.Error(v, fmt::format("{}: '{}' is not host:port", obj.Where(key), e));
+          continue;
         }
+        for (const auto& other : u.endpoints) {
+          if (other.address == e)
+            r.Error(v, fmt::format("{}: '{}' is listed twice", obj.Where(key), e));
+        }
+        u.endpoints.push_back(std::move(ep));
       }
     }
-    if (u.endpoints.empty() && eps.empty())
+    return eps.size();
+  };
+  if (auto v = obj.Get("endpoints"); v.IsDefined()) {
+    if (read_endpoints(v, "endpoints", false) == 0 && u.endpoints.empty())
       r.Error(v, obj.Where("endpoints") + ": needs at least one endpoint");
   } else {
     r.Error(n, path + ": missing required key 'endpoints'");
   }
+  if (auto v = obj.Get("backup_endpoints"); v.IsDefined())
+    read_endpoints(v, "backup_endpoints", true);
   if (auto v = obj.Get("load_balancer"); v.IsDefined()) {
     std::string s;
     if (r.String(v, obj.Where("load_balancer"), s)) {

@@ -299,6 +299,79 @@ std::string Server::DescribeCertificates() const {
   return out;
 }
 
+namespace {
+
+// An endpoint's membership for GET /admin/upstreams: JSON members after its address.
+void DescribeEndpoint(const upstream::EndpointHealth& h, std::size_t i, SteadyTime now,
+                      std::string& out) {
+  const upstream::EndpointState& e = h.at(i);
+  const std::int64_t until = e.ejected_until.load();
+  const std::int64_t left_ms =
+      std::max<std::int64_t>(0, (until - upstream::EndpointState::Nanos(now)) / 1'000'000);
+  const std::uint32_t calls = e.interval_calls.load();
+  const std::uint32_t failures = e.interval_failures.load();
+  fmt::format_to(std::back_inserter(out),
+                 ",\"up\":{},\"healthy\":{},\"ejected\":{},\"ejected_for_ms\":{},"
+                 "\"ejections\":{},\"draining\":{},\"backup\":{},\"in_flight\":{},"
+                 "\"recent_calls\":{},\"recent_error_rate\":{:.3f}",
+                 e.Up(now), !e.unhealthy.load(), e.Ejected(now), left_ms, e.ejections.load(),
+                 e.draining.load(), h.backup(i), e.in_flight.load(), calls,
+                 calls ? static_cast<double>(failures) / calls : 0.0);
+}
+
+}  // namespace
+
+admin::AdminResponse Server::DrainEndpoint(const admin::AdminRequest& request) {
+  // /admin/upstreams/NAME/endpoints/ADDRESS/drain (or undrain)
+  auto fail = [](int status, std::string_view code, std::string message) {
+    return admin::AdminResponse{status, "application/json", admin::AdminError(code, message)};
+  };
+  std::vector<std::string_view> parts;
+  std::string_view rest = std::string_view(request.path).substr(sizeof("/admin/upstreams/") - 1);
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    parts.push_back(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  if (parts.size() != 4 || parts[1] != "endpoints" ||
+      (parts[3] != "drain" && parts[3] != "undrain")) {
+    return fail(404, "not_found",
+                "POST /admin/upstreams/NAME/endpoints/ADDRESS/drain (or /undrain)");
+  }
+  if (request.method != "POST") return fail(405, "method_not_allowed", "use POST");
+  // As for the admin actions: a browser cannot send application/json across origins unasked.
+  if (!IStartsWith(request.content_type, "application/json"))
+    return fail(415, "unsupported_media_type", "send the body as application/json");
+  auto it = snap_->upstreams.find(std::string(parts[0]));
+  if (it == snap_->upstreams.end())
+    return fail(404, "not_found", fmt::format("no upstream '{}'", parts[0]));
+  const upstream::UpstreamSpec& up = *it->second;
+  for (std::size_t i = 0; i < up.endpoints.size(); ++i) {
+    const upstream::EndpointSpec& ep = up.endpoints[i];
+    if (ep.address_text != parts[2] && ep.key != parts[2]) continue;
+    const bool drain = parts[3] == "drain";
+    upstream::EndpointState& state = up.health->at(i);
+    state.draining.store(drain);
+    spdlog::info("upstream {}: endpoint {} {}", up.name, ep.address_text,
+                 drain ? "draining" : "back in service");
+    if (drain) {  // its idle pooled connections close; in-flight requests finish
+      for (auto& w : workers_) {
+        asio::post(w->io(), [wp = w.get(), key = ep.key] { wp->pools().http1.CloseIdle(key); });
+      }
+    }
+    std::string body = "{\"upstream\":\"";
+    AppendJsonEscaped(body, up.name);
+    body += "\",\"endpoint\":\"";
+    AppendJsonEscaped(body, ep.address_text);
+    body += "\"";
+    DescribeEndpoint(*up.health, i, std::chrono::steady_clock::now(), body);
+    body += "}\n";
+    return admin::AdminResponse{200, "application/json", std::move(body)};
+  }
+  return fail(404, "not_found",
+              fmt::format("upstream '{}' has no endpoint '{}'", up.name, parts[2]));
+}
+
 std::string Server::DescribeUpstreams() const {
   // Counters are the workers' own, summed as for /metrics; policies describe themselves.
   static constexpr std::array<std::string_view, 4> kErrors = {"connect_failure", "timeout", "reset",
@@ -312,11 +385,13 @@ std::string Server::DescribeUpstreams() const {
     AppendJsonEscaped(out, name);
     out += fmt::format("\",\"protocol\":\"{}\",\"tls\":{},\"endpoints\":[",
                        up->http2 ? "h2" : "http1", up->tls ? "true" : "false");
+    const SteadyTime now = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < up->endpoints.size(); ++i) {
       out += i ? ",{\"address\":\"" : "{\"address\":\"";
-      AppendJsonEscaped(out, up->endpoints[i].address.address().to_string() + ":" +
-                                 std::to_string(up->endpoints[i].address.port()));
-      out += "\"}";
+      AppendJsonEscaped(out, up->endpoints[i].address_text);
+      out += "\"";
+      if (up->health) DescribeEndpoint(*up->health, i, now, out);
+      out += "}";
     }
     std::uint64_t attempts = 0;
     std::array<std::uint64_t, kErrors.size()> errors{};
@@ -352,6 +427,7 @@ asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest re
   if (path == "/admin/upstreams" && method == "GET") {
     co_return admin::AdminResponse{200, "application/json", DescribeUpstreams()};
   }
+  if (path.starts_with("/admin/upstreams/")) co_return DrainEndpoint(request);
   if (path == "/metrics" && method == "GET") {
     co_return admin::AdminResponse{
         200, "text/plain; version=0.0.4",
@@ -378,7 +454,9 @@ asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest re
   if (const auto* actions = snap->admin.Find(path)) {
     co_return co_await RunActions(snap, *actions, request);
   }
-  std::string list = "/metrics /healthz /readyz /admin/reload /admin/certificates /admin/upstreams";
+  std::string list =
+      "/metrics /healthz /readyz /admin/reload /admin/certificates /admin/upstreams "
+      "/admin/upstreams/NAME/endpoints/ADDRESS/drain";
   for (const auto& p : snap->admin.Paths()) list += " " + p;
   co_return admin::AdminResponse{404, "application/json",
                                  admin::AdminError("not_found", "admin endpoints: " + list)};

@@ -44,6 +44,9 @@ class Server {
   // GET /admin/upstreams: each upstream, its endpoints, attempt and error counts, and what its
   // policies say of themselves (a circuit breaker's state).
   std::string DescribeUpstreams() const;
+  // POST /admin/upstreams/NAME/endpoints/ADDRESS/drain (or undrain): no new requests go to the
+  // endpoint, its idle pooled connections close, its in-flight requests finish.
+  admin::AdminResponse DrainEndpoint(const admin::AdminRequest& request);
   boost::asio::awaitable<void> WaitForDrain(std::chrono::steady_clock::time_point deadline);
 
   std::string config_path_;

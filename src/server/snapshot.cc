@@ -113,6 +113,42 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
   return cr;
 }
 
+// Each endpoint's membership state (health, ejection, draining), kept across reloads while the
+// upstream keeps the endpoint.
+std::shared_ptr<upstream::EndpointHealth> BuildHealth(const std::string& name,
+                                                      const upstream::UpstreamSpec& spec,
+                                                      std::vector<bool> backup,
+                                                      state::Stores& stores) {
+  std::vector<std::shared_ptr<upstream::EndpointState>> states;
+  for (const auto& ep : spec.endpoints) {
+    const std::string labels =
+        fmt::format("upstream=\"{}\",endpoint=\"{}\"", observe::EscapeLabelValue(name),
+                    observe::EscapeLabelValue(ep.address_text));
+    states.push_back(stores.Local<upstream::EndpointState>(
+        fmt::format("endpoint:{}:{}", name, ep.key),
+        [] { return std::make_shared<upstream::EndpointState>(); },
+        {{"rampart_upstream_endpoint_up", "gauge",
+          "1 while an endpoint may take new requests (not down by health checks, ejected or "
+          "draining), else 0."},
+         {"rampart_upstream_endpoint_in_flight", "gauge",
+          "Attempts in flight to an endpoint, every worker."}},
+        [labels](std::weak_ptr<upstream::EndpointState> weak) -> state::Stores::Render {
+          return [weak, labels](std::string& out, std::string_view family) {
+            auto e = weak.lock();
+            if (!e) return;
+            if (family == "rampart_upstream_endpoint_up") {
+              out += fmt::format("rampart_upstream_endpoint_up{{{}}} {}\n", labels,
+                                 e->Up(std::chrono::steady_clock::now()) ? 1 : 0);
+            } else if (family == "rampart_upstream_endpoint_in_flight") {
+              out += fmt::format("rampart_upstream_endpoint_in_flight{{{}}} {}\n", labels,
+                                 e->in_flight.load());
+            }
+          };
+        }));
+  }
+  return std::make_shared<upstream::EndpointHealth>(std::move(states), std::move(backup));
+}
+
 // The upstream's policies, each built by its kind's registered factory.
 void BuildPolicies(const config::Upstream& u, const Snapshot& snap, observe::Metrics& metrics,
                    state::Stores& stores, Services& services, upstream::UpstreamSpec& spec,
@@ -130,10 +166,11 @@ void BuildPolicies(const config::Upstream& u, const Snapshot& snap, observe::Met
       continue;
     }
     upstream::PolicyContext ctx{
-        reader,      fmt::format("upstreams.{}.policies[{}].{}", u.name, i, p.kind),
-        snap.config, u,
-        metrics,     stores,
-        services,    metrics.slots()};
+        reader,          fmt::format("upstreams.{}.policies[{}].{}", u.name, i, p.kind),
+        snap.config,     u,
+        metrics,         stores,
+        services,        metrics.slots(),
+        &spec.endpoints, spec.health};
     if (auto policy = (*factory)(p.settings, ctx)) spec.policies.push_back(std::move(policy));
   }
   errors.insert(errors.end(), policy_errors.begin(), policy_errors.end());
@@ -228,6 +265,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
         SSL_CTX_set_alpn_protos(spec->tls->native_handle(), kH2, sizeof kH2);
       }
     }
+    std::vector<bool> backup;
     for (const auto& ep : u.endpoints) {
       upstream::EndpointSpec es;
       // TLS and HTTP/2 endpoints are keyed per upstream: their connections are not shared.
@@ -241,8 +279,11 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
             {u.origin.file, u.origin.line, fmt::format("upstreams.{}: {}", name, err)});
         continue;
       }
+      es.address_text = fmt::format("{}:{}", es.address.address().to_string(), es.address.port());
       spec->endpoints.push_back(std::move(es));
+      backup.push_back(ep.backup);
     }
+    spec->health = BuildHealth(name, *spec, std::move(backup), stores);
     BuildPolicies(u, *snap, metrics, stores, services, *spec, out.errors);
     snap->upstreams.emplace(name, std::move(spec));
   }

@@ -21,7 +21,7 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       retry_safe_(retry_safe || method == "GET" || method == "HEAD" || method == "OPTIONS" ||
                   method == "TRACE" || method == "PUT" || method == "DELETE"),
       stats_(up.stats->slot(worker)),
-      allowed_(up.endpoints.size()),
+      allowed_(Available()),
       tickets_(up.policies.size(), 0),
       words_(up.policies.size(), 0) {}
 
@@ -35,8 +35,8 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
   if (count_ == 0 || next_ == Verdict::kRetryOther) {
     if (next_ == Verdict::kRetryOther) {
       allowed_.reset(endpoint_);
-      // Every endpoint was tried: the retry goes to any of them again.
-      if (allowed_.none()) allowed_ = EndpointMask(up_.endpoints.size());
+      // Every endpoint was tried: the retry goes to any available one again.
+      if (allowed_.none()) allowed_ = Available();
     }
     const std::size_t picked = Picker::Pick(up_, pool_, rr_, rng_(), allowed_);
     if (picked == Picker::kNone) {
@@ -68,7 +68,21 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
     }
   }
   stats_.requests.Add();
+  if (up_.health) {
+    in_flight_ = &up_.health->at(endpoint_);
+    in_flight_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  }
   return true;
+}
+
+EndpointMask Attempts::Available() const noexcept {
+  return up_.health ? up_.health->Available(loop_.now()) : EndpointMask(up_.endpoints.size());
+}
+
+void Attempts::Landed() noexcept {
+  if (in_flight_ == nullptr) return;
+  in_flight_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  in_flight_ = nullptr;
 }
 
 Stream* Attempts::OpenNow(boost::asio::steady_timer* wake) {
@@ -128,12 +142,14 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
   }
   if (verdict == Verdict::kContinue || !replayable || count_ >= kMaxAttempts) return false;
   next_ = verdict;
+  Landed();
   return true;
 }
 
 void Attempts::Finished(const ExchangeError& error) {
   if (count_ == 0 || ended_) return;
   ended_ = true;
+  Landed();
   if (error && !last_.error) {  // a failure after the head (Retry counted any before it)
     Count(error);
     last_.error = error;

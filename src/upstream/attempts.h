@@ -33,6 +33,10 @@ class Attempts {
            const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
            std::string_view method, bool retry_safe);
 
+  ~Attempts() { Landed(); }
+  Attempts(const Attempts&) = delete;
+  Attempts& operator=(const Attempts&) = delete;
+
   // The next attempt: picks its endpoint and asks the policies. False with `error` when none
   // can be made (every endpoint ruled out, a policy refused).
   bool Begin(bool replayable, http::ExchangeError& error);
@@ -75,6 +79,8 @@ class Attempts {
             retry_safe_, &tickets_[policy], &words_[policy], elapsed(), &delay_};
   }
   void Count(const http::ExchangeError& e) noexcept;
+  EndpointMask Available() const noexcept;
+  void Landed() noexcept;  // the current attempt no longer counts as in flight
 
   const UpstreamSpec& up_;
   Opener& opener_;
@@ -95,6 +101,7 @@ class Attempts {
   bool reported_ = true;                // the current attempt's outcome went to the policies
   std::vector<std::uint64_t> tickets_;  // per policy, for the current attempt
   std::vector<std::uint64_t> words_;    // per policy, for the whole exchange
+  EndpointState* in_flight_ = nullptr;  // the current attempt counts in its endpoint's in_flight
   bool ended_ = false;                  // Finished ran
   bool sent_ = false;
   bool open_unreported_ = false;

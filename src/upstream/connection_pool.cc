@@ -65,6 +65,10 @@ void ConnectionPool::Sweep(SteadyTime now) {
   }
 }
 
+void ConnectionPool::CloseIdle(std::string_view key) {
+  if (auto it = slots_.find(key); it != slots_.end()) it->second.idle.clear();
+}
+
 std::size_t ConnectionPool::idle_count() const noexcept {
   std::size_t n = 0;
   for (const auto& [_, slot] : slots_) n += slot.idle.size();

@@ -77,6 +77,8 @@ class ConnectionPool {
   }
   // Closes connections idle for longer than their timeout or closed by the origin.
   void Sweep(SteadyTime now);
+  // Closes every idle connection to the endpoint keyed `key` (it is being drained).
+  void CloseIdle(std::string_view key);
   // False when the origin closed the connection or sent bytes nobody asked for.
   static bool StillOpen(UpstreamConnection& conn) noexcept;
   std::size_t idle_count() const noexcept;

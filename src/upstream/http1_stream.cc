@@ -213,10 +213,16 @@ void Http1Stream::Cancel() noexcept {
   conn_->socket.cancel(ec);
 }
 
+bool Http1Stream::Draining() const noexcept {
+  if (!up_.health) return false;
+  const auto i = static_cast<std::size_t>(&ep_ - up_.endpoints.data());
+  return i < up_.health->size() && up_.health->at(i).draining.load(std::memory_order_relaxed);
+}
+
 void Http1Stream::End(StreamEnd how) noexcept {
   if (!conn_) return;
   if (how == StreamEnd::kComplete && request_complete_ && rp_ && rp_->done() && rp_->keep_alive() &&
-      !ended_at_close_ && bufs_.in.size() == head_bytes_) {
+      !ended_at_close_ && bufs_.in.size() == head_bytes_ && !Draining()) {
     conn_->requests++;
     pool_.GiveBack(slot_, std::move(conn_), up_.max_idle_per_endpoint, up_.idle_timeout,
                    loop_.now());

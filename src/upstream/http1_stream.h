@@ -52,6 +52,7 @@ class Http1Stream final : public Stream {
   Tunnel TakeTunnel() noexcept override;
 
  private:
+  bool Draining() const noexcept;  // its endpoint is being drained: no connection is pooled
   http::ExchangeError WriteError(const boost::system::error_code& ec, http::Step step) const;
   http::ExchangeError ReadError(http::Step step) const noexcept;
   // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk

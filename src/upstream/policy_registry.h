@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "config/yaml_reader.h"
 #include "core/kind_registry.h"
+#include "upstream/endpoint_health.h"
 #include "upstream/policy.h"
 #include "upstream/services.h"
 
@@ -28,6 +29,8 @@ class Stores;
 
 namespace rampart::upstream {
 
+struct EndpointSpec;
+
 struct PolicyContext {
   config::YamlReader& reader;
   std::string where;  // "upstreams.<name>.policies[<i>].<kind>", for error messages
@@ -37,6 +40,9 @@ struct PolicyContext {
   state::Stores& stores;
   Services& services;
   int workers = 1;  // per-worker state is sized by it
+  // The upstream's endpoints and their membership state (health, ejection, draining).
+  const std::vector<EndpointSpec>* endpoints = nullptr;
+  std::shared_ptr<EndpointHealth> health;
 };
 
 // Reads the policy's settings and builds it; returns null after reporting errors.

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "observe/metrics.h"
+#include "upstream/endpoint_health.h"
 #include "upstream/policy.h"
 
 namespace rampart::upstream {
@@ -20,7 +21,8 @@ struct EndpointSpec {
                     // (TLS upstreams: "tls:<upstream>@host:port", cleartext HTTP/2 ones
                     // "h2c:<upstream>@host:port": never shared)
   boost::asio::ip::tcp::endpoint address;
-  std::string tls_name;  // TLS: SNI and the name the certificate must carry
+  std::string tls_name;      // TLS: SNI and the name the certificate must carry
+  std::string address_text;  // "ip:port", for the admin API and logs
 };
 
 struct UpstreamSpec {
@@ -34,6 +36,9 @@ struct UpstreamSpec {
   observe::UpstreamStats* stats = nullptr;
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: connections are TLS
   bool http2 = false;  // multiplexed HTTP/2 sessions (ALPN h2 on TLS, else h2c prior knowledge)
+  // Which endpoints may take requests now (health checks, ejection, draining, backups); always
+  // set by the snapshot builder, null only in tests that build a spec by hand.
+  std::shared_ptr<EndpointHealth> health;
   // Consulted around every attempt, in configuration order (policy_registry.h).
   std::vector<std::shared_ptr<Policy>> policies;
 };

@@ -77,7 +77,8 @@ class CircuitBreakerTest(unittest.TestCase):
 
     def test_admin_upstreams_shows_the_breaker(self):
         app = self.upstream()
-        self.assertEqual(app["endpoints"], [{"address": self.origin.address}])
+        self.assertEqual([e["address"] for e in app["endpoints"]], [self.origin.address])
+        self.assertTrue(app["endpoints"][0]["up"])
         self.assertEqual(app["policies"][0]["kind"], "circuit_breaker")
         self.assertEqual(app["policies"][0]["state"], "closed")
         self.open_it()

@@ -1,0 +1,40 @@
+#include "upstream/endpoint_health.h"
+
+namespace rampart::upstream {
+
+EndpointHealth::EndpointHealth(std::vector<std::shared_ptr<EndpointState>> endpoints,
+                               std::vector<bool> backup)
+    : endpoints_(std::move(endpoints)), backup_(std::move(backup)) {
+  backup_.resize(endpoints_.size(), false);
+  for (bool b : backup_) any_backup_ = any_backup_ || b;
+}
+
+bool EndpointHealth::Up(std::size_t i, SteadyTime now) const noexcept {
+  return endpoints_[i]->Up(now);
+}
+
+EndpointMask EndpointHealth::Available(SteadyTime now) const noexcept {
+  const std::size_t n = endpoints_.size();
+  EndpointMask primaries(n), backups(n), panic(n);
+  bool primary_up = false, backup_up = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool up = Up(i, now);
+    const bool b = backup_[i];
+    if (!up || b) primaries.reset(i);
+    if (!up || !b) backups.reset(i);
+    if (endpoints_[i]->draining.load(std::memory_order_relaxed)) panic.reset(i);
+    primary_up = primary_up || (up && !b);
+    backup_up = backup_up || (up && b);
+  }
+  if (primary_up) return primaries;
+  if (backup_up) return backups;
+  return panic;  // may be empty: every endpoint is draining
+}
+
+std::size_t EndpointHealth::EjectedCount(SteadyTime now) const noexcept {
+  std::size_t c = 0;
+  for (const auto& e : endpoints_) c += e->Ejected(now) ? 1 : 0;
+  return c;
+}
+
+}  // namespace rampart::upstream

@@ -1,0 +1,159 @@
+"""Endpoint membership against the real binary and real origins: outlier detection ejects an
+endpoint that died under load with retries hiding it from clients and lets it back when it
+returns; backup endpoints take over and hand back; draining through the admin API sends no new
+requests while an in-flight one finishes."""
+import http.client
+import json
+import threading
+import unittest
+
+from harness import SLOW, Origin, Rampart, wait_until
+
+CONFIG = """
+workers: 2
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+routes:
+  - {{ name: pool, match: {{ path_prefix: /pool }}, upstream: pool }}
+  - {{ name: backed, match: {{ path_prefix: /backed }}, upstream: backed }}
+upstreams:
+  pool:
+    endpoints: [{origin}, B, C]
+    policies:
+      - retries: {{ attempts: 3, backoff_base: 1ms, backoff_max: 2ms }}
+      - outlier_detection: {{ consecutive_gateway_failures: 2, base_ejection_time: EJECT,
+                              max_ejection_percent: 34% }}
+  backed:
+    endpoints: [{origin}]
+    backup_endpoints: [B]
+    policies:
+      - retries: {{ attempts: 2, backoff_base: 1ms, backoff_max: 2ms }}
+      - outlier_detection: {{ consecutive_gateway_failures: 1, base_ejection_time: EJECT }}
+access_log: {{ path: {log} }}
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+def get(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
+class MembershipTest(unittest.TestCase):
+    def setUp(self):
+        self.a, self.b, self.c = Origin(), Origin(), Origin()
+
+    def tearDown(self):
+        self.rampart.stop()
+        for o in (self.a, self.b, self.c):
+            o.stop()
+
+    def start(self, eject="1s"):
+        body = (CONFIG.replace("B,", f"{self.b.address},").replace("B]", f"{self.b.address}]")
+                .replace("C]", f"{self.c.address}]").replace("EJECT", eject))
+        self.rampart = Rampart(body, self.a, workers=2)
+
+    def endpoints(self, upstream):
+        status, body = self.rampart.admin("GET", "/admin/upstreams")
+        self.assertEqual(status, 200)
+        ups = {u["name"]: u for u in json.loads(body)["upstreams"]}
+        return {e["address"]: e for e in ups[upstream]["endpoints"]}
+
+    def metric(self, name):
+        return self.rampart.metric(name) or 0
+
+    def test_a_dead_endpoint_is_ejected_without_client_errors_and_comes_back(self):
+        self.start(eject="1s")
+        for i in range(6):
+            self.assertEqual(get(self.rampart.port, f"/pool/{i}"), 200)
+        self.c.stop()  # dies under load
+        statuses = [get(self.rampart.port, f"/pool/x{i}") for i in range(60)]
+        self.assertEqual(statuses, [200] * 60)  # retries hid the failures from every client
+        self.assertEqual(self.metric(
+            'rampart_upstream_ejections_total{upstream="pool",reason="consecutive_gateway_failures"}'), 1)
+        # Ejected after two failures in a row: the dead endpoint was tried a handful of times.
+        self.assertLessEqual(self.metric('rampart_upstream_errors_total{upstream="pool",kind="connect_failure"}'), 4)
+        eps = self.endpoints("pool")
+        self.assertTrue(eps[self.c.address]["ejected"])
+        self.assertFalse(eps[self.c.address]["up"])
+        self.assertTrue(eps[self.a.address]["up"])
+        self.assertEqual(self.metric(
+            f'rampart_upstream_endpoint_up{{upstream="pool",endpoint="{self.c.address}"}}'), 0)
+        # It comes back, and once its ejection is over it takes requests again.
+        self.c.start()
+        wait_until(lambda: not self.endpoints("pool")[self.c.address]["ejected"], timeout=5 * SLOW)
+        for i in range(9):
+            self.assertEqual(get(self.rampart.port, f"/pool/back{i}"), 200)
+        self.assertGreater(self.c.stats()["requests"], 0)
+
+    def test_backups_take_over_and_hand_back(self):
+        self.start(eject="1s")
+        for i in range(4):
+            self.assertEqual(get(self.rampart.port, f"/backed/{i}"), 200)
+        self.assertEqual(self.b.stats()["requests"], 0)  # a backup idles while the primary is up
+        self.a.stop()
+        for i in range(6):
+            self.assertEqual(get(self.rampart.port, f"/backed/down{i}"), 200)
+        self.assertGreaterEqual(self.b.stats()["requests"], 6)
+        self.assertTrue(self.endpoints("backed")[self.b.address]["backup"])
+        self.a.start()
+        wait_until(lambda: self.endpoints("backed")[self.a.address]["up"], timeout=5 * SLOW)
+        before = self.b.stats()["requests"]
+        for i in range(4):
+            self.assertEqual(get(self.rampart.port, f"/backed/up{i}"), 200)
+        self.assertEqual(self.b.stats()["requests"], before)  # handed back
+        self.assertEqual(self.a.stats()["requests"], 4)
+
+    def drain(self, address, action="drain"):
+        status, body = self.rampart.admin(
+            "POST", f"/admin/upstreams/pool/endpoints/{address}/{action}", body="{}")
+        self.assertEqual(status, 200, body)
+        return json.loads(body)
+
+    def test_draining_sends_no_new_requests_and_lets_in_flight_ones_finish(self):
+        self.start(eject="60s")
+        self.drain(self.b.address)
+        self.drain(self.c.address)
+        result = {}
+        slow = threading.Thread(
+            target=lambda: result.setdefault("status", get(self.rampart.port, "/pool/slow?delay=600")))
+        slow.start()  # the only endpoint not draining is A
+        wait_until(lambda: self.endpoints("pool")[self.a.address]["in_flight"] == 1, timeout=5 * SLOW)
+        self.drain(self.b.address, "undrain")
+        answer = self.drain(self.a.address)
+        self.assertTrue(answer["draining"])
+        self.assertEqual(answer["in_flight"], 1)
+        served = self.a.stats()["requests"]
+        for i in range(6):
+            self.assertEqual(get(self.rampart.port, f"/pool/d{i}"), 200)
+        slow.join(10 * SLOW)
+        self.assertEqual(result.get("status"), 200)  # the in-flight request finished
+        self.assertEqual(self.a.stats()["requests"], served)  # and A got nothing new
+        self.assertEqual(self.b.stats()["requests"], 6)
+        self.assertEqual(self.endpoints("pool")[self.a.address]["in_flight"], 0)
+        # Every endpoint draining: nothing to send to.
+        self.drain(self.b.address)
+        self.assertEqual(get(self.rampart.port, "/pool/none"), 503)
+        self.drain(self.a.address, "undrain")
+        self.assertEqual(get(self.rampart.port, "/pool/again"), 200)
+
+    def test_drain_errors(self):
+        self.start()
+        for path, status in [("/admin/upstreams/nope/endpoints/1.2.3.4:5/drain", 404),
+                             (f"/admin/upstreams/pool/endpoints/10.9.9.9:1/drain", 404),
+                             (f"/admin/upstreams/pool/endpoints/{self.a.address}/explode", 404)]:
+            self.assertEqual(self.rampart.admin("POST", path, body="{}")[0], status, path)
+        self.assertEqual(self.rampart.admin(
+            "GET", f"/admin/upstreams/pool/endpoints/{self.a.address}/drain")[0], 405)
+        self.assertEqual(self.rampart.admin(
+            "POST", f"/admin/upstreams/pool/endpoints/{self.a.address}/drain", body="x",
+            content_type="text/plain")[0], 415)
+
+
+if __name__ == "__main__":
+    unittest.main()
