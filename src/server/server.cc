@@ -314,8 +314,8 @@ void DescribeEndpoint(const upstream::EndpointHealth& h, std::size_t i, SteadyTi
                  ",\"up\":{},\"healthy\":{},\"ejected\":{},\"ejected_for_ms\":{},"
                  "\"ejections\":{},\"draining\":{},\"backup\":{},\"in_flight\":{},"
                  "\"recent_calls\":{},\"recent_error_rate\":{:.3f}",
-                 e.Up(now), !e.unhealthy.load(), e.Ejected(now), left_ms, e.ejections.load(),
-                 e.draining.load(), h.backup(i), e.in_flight.load(), calls,
+                 h.Up(i, now), !(h.checked() && e.unhealthy.load()), e.Ejected(now), left_ms,
+                 e.ejections.load(), e.draining.load(), h.backup(i), e.in_flight.load(), calls,
                  calls ? static_cast<double>(failures) / calls : 0.0);
 }
 

@@ -166,11 +166,11 @@ void BuildPolicies(const config::Upstream& u, const Snapshot& snap, observe::Met
       continue;
     }
     upstream::PolicyContext ctx{
-        reader,          fmt::format("upstreams.{}.policies[{}].{}", u.name, i, p.kind),
-        snap.config,     u,
-        metrics,         stores,
-        services,        metrics.slots(),
-        &spec.endpoints, spec.health};
+        reader,      fmt::format("upstreams.{}.policies[{}].{}", u.name, i, p.kind),
+        snap.config, u,
+        metrics,     stores,
+        services,    metrics.slots(),
+        &spec};
     if (auto policy = (*factory)(p.settings, ctx)) spec.policies.push_back(std::move(policy));
   }
   errors.insert(errors.end(), policy_errors.begin(), policy_errors.end());

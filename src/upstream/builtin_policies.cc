@@ -1,6 +1,7 @@
 // The upstream policy kinds built into rampart. Registration is explicit (not static
 // initialisers), as for gates (gates/builtin_gates.cc).
 #include "upstream/circuit_breaker/circuit_breaker_policy.h"
+#include "upstream/health_check/health_check_policy.h"
 #include "upstream/outlier_detection/outlier_policy.h"
 #include "upstream/policy_registry.h"
 #include "upstream/retries/retry_policy.h"
@@ -12,6 +13,8 @@ void PolicyRegistry::RegisterBuiltins() {
     Instance().Register("circuit_breaker", breaker::MakeCircuitBreaker,
                         breaker::CircuitBreakerFields().Keys());
     Instance().Register("retries", retries::MakeRetries, retries::RetryFields().Keys());
+    Instance().Register("health_check", health::MakeHealthCheck,
+                        health::HealthCheckFields().Keys());
     Instance().Register("outlier_detection", outlier::MakeOutlierDetection,
                         outlier::OutlierFields().Keys());
     return true;

@@ -6,11 +6,10 @@ EndpointHealth::EndpointHealth(std::vector<std::shared_ptr<EndpointState>> endpo
                                std::vector<bool> backup)
     : endpoints_(std::move(endpoints)), backup_(std::move(backup)) {
   backup_.resize(endpoints_.size(), false);
-  for (bool b : backup_) any_backup_ = any_backup_ || b;
 }
 
 bool EndpointHealth::Up(std::size_t i, SteadyTime now) const noexcept {
-  return endpoints_[i]->Up(now);
+  return endpoints_[i]->Up(now, checked_);
 }
 
 EndpointMask EndpointHealth::Available(SteadyTime now) const noexcept {

@@ -29,13 +29,14 @@ struct EndpointState {
   std::atomic<std::uint32_t> interval_calls{0};       // since the last success-rate check
   std::atomic<std::uint32_t> interval_failures{0};
   // --- Active health checks (the prober's own) ---
+  std::atomic<std::uint64_t> prober{0};           // the prober that owns `unhealthy` (newest)
   std::atomic<std::uint32_t> check_successes{0};  // in a row
   std::atomic<std::uint32_t> check_failures{0};   // in a row
 
-  // May take new requests: not draining, not down by the checks, not ejected.
-  bool Up(SteadyTime now) const noexcept {
+  // May take new requests: not draining, not down by the checks (when they run), not ejected.
+  bool Up(SteadyTime now, bool checked = true) const noexcept {
     return !draining.load(std::memory_order_relaxed) &&
-           !unhealthy.load(std::memory_order_relaxed) && !Ejected(now);
+           !(checked && unhealthy.load(std::memory_order_relaxed)) && !Ejected(now);
   }
   bool Ejected(SteadyTime now) const noexcept {
     return ejected_until.load(std::memory_order_relaxed) > Nanos(now);
@@ -53,6 +54,10 @@ class EndpointHealth {
   std::size_t size() const noexcept { return endpoints_.size(); }
   EndpointState& at(std::size_t i) const noexcept { return *endpoints_[i]; }
   bool backup(std::size_t i) const noexcept { return i < backup_.size() && backup_[i]; }
+  // Whether this config runs active health checks: without them `unhealthy` (left by an earlier
+  // config's checks) is not read.
+  bool checked() const noexcept { return checked_; }
+  void set_checked(bool on) noexcept { checked_ = on; }
 
   // The endpoints a new request may go to now: the primaries that are up (not unhealthy, ejected
   // or draining); while none is, the backups that are up; while none of those is either, every
@@ -67,7 +72,7 @@ class EndpointHealth {
  private:
   std::vector<std::shared_ptr<EndpointState>> endpoints_;
   std::vector<bool> backup_;
-  bool any_backup_ = false;
+  bool checked_ = false;
 };
 
 }  // namespace rampart::upstream

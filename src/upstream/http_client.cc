@@ -139,10 +139,6 @@ asio::awaitable<std::shared_ptr<HttpClient::Origin>> HttpClient::OriginFor(
 asio::awaitable<ClientResponse> HttpClient::Fetch(ClientRequest request) {
   ClientResponse out;
   loop_.RefreshNow();
-  if (!ticking_) {
-    ticking_ = true;
-    asio::co_spawn(loop_.io(), Tick(), asio::detached);
-  }
   ParsedUrl url;
   if (!ParseUrl(request.url, url)) {
     out.error = ExchangeError::Upstream(ErrorKind::kConnectRefused, http::Step::kPick, false, true);
@@ -154,10 +150,23 @@ asio::awaitable<ClientResponse> HttpClient::Fetch(ClientRequest request) {
     out.error = ExchangeError::Upstream(ErrorKind::kConnectRefused, http::Step::kPick, false, true);
     co_return out;
   }
-  // This fetch's timeouts on a copy of the origin's spec; the connections are the origin's.
-  UpstreamSpec spec = origin->spec;
+  co_return co_await FetchFrom(origin->spec, 0, std::move(request), url.target, url.authority,
+                               false);
+}
+
+asio::awaitable<ClientResponse> HttpClient::FetchFrom(const UpstreamSpec& up, std::size_t endpoint,
+                                                      ClientRequest request, std::string target,
+                                                      std::string authority, bool connect_only) {
+  ClientResponse out;
+  loop_.RefreshNow();
+  if (!ticking_) {
+    ticking_ = true;
+    asio::co_spawn(loop_.io(), Tick(), asio::detached);
+  }
+  // This fetch's timeouts on a copy of the spec; the connections are the endpoint's.
+  UpstreamSpec spec = up;
   spec.connect_timeout = spec.response_timeout = request.timeout;
-  const EndpointSpec& ep = spec.endpoints.front();
+  const EndpointSpec& ep = spec.endpoints[endpoint];
 
   Active active;
   active.next = active_;
@@ -189,6 +198,11 @@ asio::awaitable<ClientResponse> HttpClient::Fetch(ClientRequest request) {
     return out;
   };
   if (ExchangeError e = co_await stream.Open()) co_return fail(e);
+  if (connect_only) {
+    stream.End(StreamEnd::kClose);
+    out.status = 200;  // connected (and, over TLS, handshaken)
+    co_return out;
+  }
 
   http::HeaderList request_headers;
   bool has_host = false;
@@ -200,8 +214,8 @@ asio::awaitable<ClientResponse> HttpClient::Fetch(ClientRequest request) {
   (void)has_host;
   http::UpstreamRequest ur;
   ur.method = request.method;
-  ur.path_and_query = url.target;
-  ur.host = url.authority;
+  ur.path_and_query = target;
+  ur.host = authority;
   ur.headers = &request_headers;
   ur.forwarding = false;
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||

@@ -64,6 +64,13 @@ class HttpClient {
   boost::asio::any_io_executor executor() noexcept { return loop_.io().get_executor(); }
   // Runs on the client's loop.
   boost::asio::awaitable<ClientResponse> Fetch(ClientRequest request);
+  // A request (`target`, Host `authority`; request.url unused) to endpoint `endpoint` of `up`,
+  // over that upstream's own address and TLS settings (its CA, client certificate and server
+  // name): a health check. With `connect_only`, only the connection and TLS handshake are made
+  // (status 200 when they succeed). Runs on the client's loop; `up.stats` takes its counts.
+  boost::asio::awaitable<ClientResponse> FetchFrom(const UpstreamSpec& up, std::size_t endpoint,
+                                                   ClientRequest request, std::string target,
+                                                   std::string authority, bool connect_only);
 
  private:
   struct Origin;

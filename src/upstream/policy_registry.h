@@ -14,7 +14,6 @@
 #include "config/config.h"
 #include "config/yaml_reader.h"
 #include "core/kind_registry.h"
-#include "upstream/endpoint_health.h"
 #include "upstream/policy.h"
 #include "upstream/services.h"
 
@@ -29,7 +28,7 @@ class Stores;
 
 namespace rampart::upstream {
 
-struct EndpointSpec;
+struct UpstreamSpec;
 
 struct PolicyContext {
   config::YamlReader& reader;
@@ -40,9 +39,8 @@ struct PolicyContext {
   state::Stores& stores;
   Services& services;
   int workers = 1;  // per-worker state is sized by it
-  // The upstream's endpoints and their membership state (health, ejection, draining).
-  const std::vector<EndpointSpec>* endpoints = nullptr;
-  std::shared_ptr<EndpointHealth> health;
+  // The upstream as built so far (endpoints, TLS, membership state; the policies before this one).
+  const UpstreamSpec* spec = nullptr;
 };
 
 // Reads the policy's settings and builds it; returns null after reporting errors.

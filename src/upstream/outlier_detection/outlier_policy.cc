@@ -169,7 +169,7 @@ void OutlierPolicy::Describe(std::string& out) const {
 std::shared_ptr<Policy> MakeOutlierDetection(const YAML::Node& settings, PolicyContext& ctx) {
   OutlierConfig c;
   if (!OutlierFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
-  if (!ctx.health || ctx.endpoints == nullptr) return nullptr;
+  if (ctx.spec == nullptr || !ctx.spec->health) return nullptr;
   const std::string& name = ctx.upstream.name;
   static constexpr observe::CounterDef<2> kEjections{
       "rampart_upstream_ejections_total",
@@ -185,9 +185,9 @@ std::shared_ptr<Policy> MakeOutlierDetection(const YAML::Node& settings, PolicyC
         ctx.metrics.Counter(kEjections, {name, ReasonName(static_cast<Reason>(r))});
   counters.skipped = ctx.metrics.Counter(kSkipped, {name});
   std::vector<std::string> names;
-  for (const auto& ep : *ctx.endpoints) names.push_back(ep.address_text);
-  return std::make_shared<OutlierPolicy>(std::move(c), name, std::move(names), ctx.health, counters,
-                                         [] { return std::chrono::steady_clock::now(); });
+  for (const auto& ep : ctx.spec->endpoints) names.push_back(ep.address_text);
+  return std::make_shared<OutlierPolicy>(std::move(c), name, std::move(names), ctx.spec->health,
+                                         counters, [] { return std::chrono::steady_clock::now(); });
 }
 
 }  // namespace rampart::upstream::outlier

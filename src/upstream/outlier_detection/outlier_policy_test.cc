@@ -131,6 +131,7 @@ TEST(Outlier, ASuccessRateUnderTheFloorEjectsAtTheInterval) {
 
 TEST(EndpointHealth, BackupsServeOnlyWhileNoPrimaryIsUp) {
   auto h = Pool(3, {false, false, true});
+  h->set_checked(true);
   EndpointMask m = h->Available(t0);
   EXPECT_TRUE(m.test(0) && m.test(1) && !m.test(2));
   h->at(0).unhealthy = true;
@@ -145,7 +146,9 @@ TEST(EndpointHealth, BackupsServeOnlyWhileNoPrimaryIsUp) {
 
 TEST(EndpointHealth, WithNothingUpEveryEndpointNotDrainingIsTried) {
   auto h = Pool(3);
+  h->set_checked(true);
   for (std::size_t i = 0; i < 3; ++i) h->at(i).unhealthy = true;
+  EXPECT_EQ(h->Available(t0).count(), 3u);  // nothing up: every endpoint
   h->at(1).draining = true;
   const EndpointMask m = h->Available(t0);
   EXPECT_TRUE(m.test(0) && !m.test(1) && m.test(2));
