@@ -28,6 +28,7 @@ enum class ErrorKind : std::uint8_t {
   // Upstream side.
   kNoEndpoint,        // no endpoint may be tried: a policy refused, or none is available
   kCircuitOpen,       // the upstream's circuit breaker is open: it is not tried
+  kBulkheadFull,      // the upstream's bulkhead has no place (and none came in time)
   kConnectRefused,    // TCP connect failed, or the HTTP/2 session could not open
   kConnectTimeout,    // connect (or TLS handshake) past connect_timeout
   kTls,               // the TLS handshake with the upstream failed
@@ -74,6 +75,7 @@ struct ExchangeError {
         return 504;
       case ErrorKind::kNoEndpoint:
       case ErrorKind::kCircuitOpen:
+      case ErrorKind::kBulkheadFull:
         return 503;
       case ErrorKind::kRequestTimeout:
         return 408;
@@ -103,6 +105,8 @@ struct ExchangeError {
         return "upstream_unavailable";
       case ErrorKind::kCircuitOpen:
         return "upstream_circuit_open";
+      case ErrorKind::kBulkheadFull:
+        return "upstream_overloaded";
       case ErrorKind::kBadResponse:
       case ErrorKind::kUnexpectedSwitch:
         return "upstream_bad_response";
@@ -149,6 +153,8 @@ struct ExchangeError {
         return "no upstream endpoint is available";
       case ErrorKind::kCircuitOpen:
         return "the upstream is failing: its circuit breaker is open, so it is not tried";
+      case ErrorKind::kBulkheadFull:
+        return "the upstream has as many requests in flight as it may take";
       case ErrorKind::kConnectRefused:
         return "cannot connect to the upstream";
       case ErrorKind::kConnectTimeout:

@@ -154,6 +154,8 @@ std::string_view ReasonToken(LocalReason r) noexcept {
       return "upstream_bad_response";
     case LocalReason::kUpstreamCircuitOpen:
       return "upstream_circuit_open";
+    case LocalReason::kUpstreamOverloaded:
+      return "upstream_overloaded";
     case LocalReason::kCount:
       break;
   }
@@ -181,6 +183,7 @@ int ReasonStatus(LocalReason r) noexcept {
     case LocalReason::kUpstreamBadResponse:
       return 502;
     case LocalReason::kUpstreamCircuitOpen:
+    case LocalReason::kUpstreamOverloaded:
       return 503;
     default:
       return 500;

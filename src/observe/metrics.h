@@ -85,6 +85,7 @@ enum class LocalReason : std::uint8_t {
   kUpstreamTimeout,
   kUpstreamBadResponse,
   kUpstreamCircuitOpen,
+  kUpstreamOverloaded,
   kCount
 };
 std::string_view ReasonToken(LocalReason r) noexcept;

@@ -32,6 +32,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
     if (attempts.delay().count() > 0) co_await Backoff();
     ExchangeError e;
     if (!attempts.Begin(replayable, e)) {  // no attempt may be made: nothing was sent
+      if (attempts.waiting()) continue;    // after the wait a policy asked for
       co_await Fail(e);
       co_return;
     }

@@ -38,7 +38,7 @@ asio::awaitable<void> Forwarder::Proxy() {
   }
   attempts_ = &st_.attempts.emplace(up, *opener, env_.loop, env_.worker, env_.pools.http1,
                                     env_.pools.rr_position(up.name), env_.pools.rng, ex_.method,
-                                    ex_.retry_safe);
+                                    ex_.retry_safe, route_->config->name);
   st_.acct.upstream_name = up.name;
   st_.acct.upstream_start = env_.loop.now();
   Downstream::Duplex* dd = up.http2 ? d_.duplex() : nullptr;
@@ -63,6 +63,7 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
     if (attempts.delay().count() > 0) co_await Backoff();
     ExchangeError e;
     if (!attempts.Begin(whole && body_end, e)) {  // no attempt may be made: nothing was sent
+      if (attempts.waiting()) continue;           // after the wait a policy asked for
       co_await Fail(e);
       co_return;
     }

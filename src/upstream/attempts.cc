@@ -1,5 +1,7 @@
 #include "upstream/attempts.h"
 
+#include <algorithm>
+
 #include "upstream/picker.h"
 
 namespace rampart::upstream {
@@ -9,7 +11,7 @@ using http::ExchangeError;
 
 Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
                    const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
-                   std::string_view method, bool retry_safe)
+                   std::string_view method, bool retry_safe, std::string_view route)
     : up_(up),
       opener_(opener),
       loop_(loop),
@@ -20,12 +22,14 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       method_(method),
       retry_safe_(retry_safe || method == "GET" || method == "HEAD" || method == "OPTIONS" ||
                   method == "TRACE" || method == "PUT" || method == "DELETE"),
+      route_(route),
       stats_(up.stats->slot(worker)),
       allowed_(Available()),
       tickets_(up.policies.size(), 0),
       words_(up.policies.size(), 0) {}
 
 bool Attempts::Begin(bool replayable, ExchangeError& error) {
+  waiting_ = false;
   if (count_ >= kMaxAttempts) {
     error = last_.error
                 ? last_.error
@@ -57,9 +61,16 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
   for (std::size_t i = 0; i < up_.policies.size(); ++i) {
     const auto& p = up_.policies[i];
     tickets_[i] = 0;
-    if (p->Before(Info(replayable, i)) == Verdict::kRefuse) {
+    const Verdict v = p->Before(Info(replayable, i));
+    if (v == Verdict::kRefuse || v == Verdict::kWait) {
       for (std::size_t j = 0; j < i; ++j) up_.policies[j]->Abandoned(Info(replayable, j));
       reported_ = true;
+      if (v == Verdict::kWait) {  // this attempt did not start: the next Begin is it again
+        --count_;
+        waiting_ = waited_ = true;
+        delay_ = std::max(delay_, std::chrono::microseconds(1000));  // never a busy loop
+        return false;
+      }
       error = ExchangeError::Upstream(p->RefusedAs(), http::Step::kPick, false, true);
       if (error.kind == ErrorKind::kNoEndpoint)
         error.detail = "an upstream policy refused the request";
@@ -147,7 +158,7 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
 }
 
 void Attempts::Finished(const ExchangeError& error) {
-  if (count_ == 0 || ended_) return;
+  if ((count_ == 0 && !waited_) || ended_) return;
   ended_ = true;
   Landed();
   if (error && !last_.error) {  // a failure after the head (Retry counted any before it)

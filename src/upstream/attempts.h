@@ -31,15 +31,17 @@ class Attempts {
 
   Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
            const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
-           std::string_view method, bool retry_safe);
+           std::string_view method, bool retry_safe, std::string_view route = {});
 
   ~Attempts() { Landed(); }
   Attempts(const Attempts&) = delete;
   Attempts& operator=(const Attempts&) = delete;
 
   // The next attempt: picks its endpoint and asks the policies. False with `error` when none
-  // can be made (every endpoint ruled out, a policy refused).
+  // can be made (every endpoint ruled out, a policy refused), or with waiting() when a policy
+  // asked to be asked again after delay() (a bulkhead's queue).
   bool Begin(bool replayable, http::ExchangeError& error);
+  bool waiting() const noexcept { return waiting_; }
   // Its stream without waiting (a pooled connection, a ready session), else null.
   Stream* OpenNow(boost::asio::steady_timer* wake);
   // Its stream, connecting if need be; null with `error`.
@@ -75,8 +77,8 @@ class Attempts {
 
  private:
   AttemptInfo Info(bool replayable, std::size_t policy) noexcept {
-    return {up_,         endpoint_,         count_ - 1,      worker_,   replayable, method_,
-            retry_safe_, &tickets_[policy], &words_[policy], elapsed(), &delay_};
+    return {up_,    endpoint_,   count_ - 1,        worker_,         replayable, method_,
+            route_, retry_safe_, &tickets_[policy], &words_[policy], elapsed(),  &delay_};
   }
   void Count(const http::ExchangeError& e) noexcept;
   EndpointMask Available() const noexcept;
@@ -91,6 +93,9 @@ class Attempts {
   std::mt19937_64& rng_;
   std::string_view method_;
   bool retry_safe_;
+  std::string_view route_;
+  bool waiting_ = false;  // the last Begin was asked to wait
+  bool waited_ = false;   // some Begin was: the policies hear Ended even without an attempt
   observe::UpstreamSlot& stats_;
   EndpointMask allowed_;
   std::size_t endpoint_ = 0;

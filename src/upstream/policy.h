@@ -21,6 +21,7 @@ enum class Verdict : std::uint8_t {
   kRefuse,      // no attempt now (an open breaker, a full bulkhead): the exchange fails
   kRetrySame,   // (after an attempt) send the request again to the same endpoint
   kRetryOther,  // (after an attempt) send it again, to an endpoint not tried yet
+  kWait,        // (before an attempt) not now: ask again after *delay (a bulkhead's queue)
 };
 
 // One attempt, as policies see it.
@@ -31,6 +32,7 @@ struct AttemptInfo {
   int worker = 0;
   bool replayable = false;  // the request could be sent again whole
   std::string_view method;
+  std::string_view route;  // the route the exchange matched
   // Sending it again cannot act twice: an idempotent method (RFC 9110 section 9.2.2), or a gate
   // made it so (an idempotency key: the origin sees it once per key). Retry policies ask this.
   bool retry_safe = false;
@@ -42,7 +44,8 @@ struct AttemptInfo {
   std::uint64_t* exchange = nullptr;
   // Since the exchange's first attempt started (zero for it).
   std::chrono::microseconds elapsed{};
-  // After: how long to wait before the retry this policy asks for (zero: at once).
+  // After: how long to wait before the retry this policy asks for (zero: at once); Before, with
+  // kWait: how long to wait before asking again.
   std::chrono::microseconds* delay = nullptr;
 };
 

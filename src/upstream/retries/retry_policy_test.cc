@@ -22,7 +22,7 @@ struct Exchange {
   microseconds delay{};
   AttemptInfo Info(int attempt, bool safe = true, bool replayable = true, microseconds elapsed = {},
                    int worker = 0) {
-    return {up,   0,       attempt, worker,  replayable, safe ? "GET" : "POST",
+    return {up,   0,       attempt, worker, replayable, safe ? "GET" : "POST", "r",
             safe, &ticket, &word,   elapsed, &delay};
   }
 };

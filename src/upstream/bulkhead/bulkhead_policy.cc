@@ -1,0 +1,206 @@
+#include "upstream/bulkhead/bulkhead_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/strings.h"
+
+namespace rampart::upstream::bulkhead {
+
+namespace {
+
+using config::YamlReader;
+
+// The exchange word: which place it holds (bits 0-1), and while it waits, since when (the rest,
+// steady-clock ns shifted left by 2).
+constexpr std::uint64_t kPlaceMask = 3;
+std::uint64_t WaitingSince(std::uint64_t word) noexcept { return word >> 2; }
+
+bool ReadReserve(YamlReader& r, const YAML::Node& n, const std::string& p, BulkheadConfig& c) {
+  if (!n.IsMap()) {
+    r.Error(n, fmt::format("{}: a mapping of route name to places, e.g. {{payments: 20}}", p));
+    return false;
+  }
+  c.reserve.clear();
+  for (const auto& kv : n) {
+    Reservation res;
+    res.route = kv.first.Scalar();
+    std::uint64_t places = 0;
+    if (!r.Uint(kv.second, fmt::format("{}.{}", p, res.route), 1'000'000, places)) return false;
+    res.places = static_cast<std::uint32_t>(places);
+    c.reserve.push_back(std::move(res));
+  }
+  return true;
+}
+
+}  // namespace
+
+const config::Fields<BulkheadConfig>& BulkheadFields() {
+  static const config::Fields<BulkheadConfig> f = [] {
+    config::Fields<BulkheadConfig> d;
+    d.Uint("max_requests", &BulkheadConfig::max_requests, 1, 10'000'000)
+        .Uint("max_pending", &BulkheadConfig::max_pending, 0, 1'000'000)
+        .Duration("queue_timeout", &BulkheadConfig::queue_timeout, std::chrono::milliseconds(1),
+                  std::chrono::minutes(1))
+        .Custom("reserve", ReadReserve)
+        .Then([](YamlReader& r, const YAML::Node& at, const std::string& p, BulkheadConfig& c) {
+          std::uint64_t reserved = 0;
+          for (const auto& res : c.reserve) reserved += res.places;
+          if (reserved >= c.max_requests) {
+            r.Error(at, fmt::format("{}: reserve takes {} of max_requests {}: leave some places "
+                                    "to the other routes",
+                                    p, reserved, c.max_requests));
+            return false;
+          }
+          return true;
+        });
+    return d;
+  }();
+  return f;
+}
+
+Places::Places(const BulkheadConfig& c)
+    : reserve_(c.reserve),
+      reserved_(std::make_unique<std::atomic<std::int64_t>[]>(c.reserve.size())),
+      shared_limit_(c.max_requests),
+      max_pending_(c.max_pending) {
+  for (const auto& res : reserve_) shared_limit_ -= res.places;
+}
+
+bool Places::TakeOne(std::atomic<std::int64_t>& n, std::int64_t limit) noexcept {
+  if (n.fetch_add(1, std::memory_order_relaxed) < limit) return true;
+  n.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+
+int Places::Index(std::string_view route) const noexcept {
+  for (std::size_t i = 0; i < reserve_.size(); ++i) {
+    if (reserve_[i].route == route) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Places::Take(std::string_view route) noexcept {
+  if (const int i = reserve_.empty() ? -1 : Index(route); i >= 0) {
+    if (TakeOne(reserved_[i], reserve_[i].places)) return 2;
+  }
+  return TakeOne(shared_, shared_limit_) ? 1 : 0;
+}
+
+void Places::Give(std::string_view route, int kind) noexcept {
+  if (kind == 1) {
+    shared_.fetch_sub(1, std::memory_order_relaxed);
+  } else if (kind == 2) {
+    if (const int i = Index(route); i >= 0) reserved_[i].fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+bool Places::EnterQueue() noexcept { return TakeOne(pending_, max_pending_); }
+
+BulkheadPolicy::BulkheadPolicy(BulkheadConfig config, Counters counters,
+                               std::function<SteadyTime()> clock)
+    : config_(std::move(config)),
+      places_(config_),
+      counters_(std::move(counters)),
+      clock_(std::move(clock)) {}
+
+void BulkheadPolicy::Rejected(const AttemptInfo& a) noexcept {
+  for (auto& [route, series] : counters_.rejected) {
+    if (route == a.route) {
+      if (series) series->Add(a.worker);
+      return;
+    }
+  }
+}
+
+Verdict BulkheadPolicy::Before(const AttemptInfo& a) noexcept {
+  if (a.exchange == nullptr) return Verdict::kContinue;
+  std::uint64_t& word = *a.exchange;
+  if (word & kPlaceMask) return Verdict::kContinue;  // a retry keeps the exchange's place
+  const bool waiting = word != 0;
+  if (const int kind = places_.Take(a.route); kind != 0) {
+    if (waiting) places_.LeaveQueue();
+    word = static_cast<std::uint64_t>(kind);
+    return Verdict::kContinue;
+  }
+  const auto now_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_().time_since_epoch()).count());
+  if (!waiting) {
+    if (config_.max_pending == 0 || !places_.EnterQueue()) {
+      Rejected(a);
+      return Verdict::kRefuse;
+    }
+    if (counters_.queued) counters_.queued->Add(a.worker);
+    word = now_ns << 2;
+  }
+  const auto waited = std::chrono::nanoseconds(now_ns - WaitingSince(word));
+  if (waited >= config_.queue_timeout) {
+    places_.LeaveQueue();
+    word = 0;
+    Rejected(a);
+    return Verdict::kRefuse;
+  }
+  // Asked again soon: every millisecond, at most until the queue timeout.
+  if (a.delay != nullptr) {
+    *a.delay = std::min<std::chrono::microseconds>(
+        std::chrono::milliseconds(1),
+        std::chrono::duration_cast<std::chrono::microseconds>(config_.queue_timeout - waited));
+  }
+  return Verdict::kWait;
+}
+
+void BulkheadPolicy::Ended(const AttemptInfo& a, const AttemptOutcome&) noexcept {
+  if (a.exchange == nullptr || *a.exchange == 0) return;
+  const std::uint64_t word = *a.exchange;
+  if (word & kPlaceMask) {
+    places_.Give(a.route, static_cast<int>(word & kPlaceMask));
+  } else {
+    places_.LeaveQueue();  // it ended while waiting (the client left)
+  }
+  *a.exchange = 0;
+}
+
+void BulkheadPolicy::Describe(std::string& out) const {
+  fmt::format_to(std::back_inserter(out),
+                 ",\"max_requests\":{},\"in_flight_shared\":{},\"pending\":{},\"reserved\":[",
+                 config_.max_requests, places_.shared_in_flight(), places_.pending());
+  for (std::size_t i = 0; i < config_.reserve.size(); ++i) {
+    out += i ? ",{\"route\":\"" : "{\"route\":\"";
+    AppendJsonEscaped(out, config_.reserve[i].route);
+    fmt::format_to(std::back_inserter(out), "\",\"places\":{},\"in_flight\":{}}}",
+                   config_.reserve[i].places, places_.reserved_in_flight(i));
+  }
+  out += "]";
+}
+
+std::shared_ptr<Policy> MakeBulkhead(const YAML::Node& settings, PolicyContext& ctx) {
+  BulkheadConfig c;
+  if (!BulkheadFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  const std::string& name = ctx.upstream.name;
+  for (const auto& res : c.reserve) {
+    const bool known = std::any_of(ctx.config.routes.begin(), ctx.config.routes.end(),
+                                   [&](const auto& r) { return r.name == res.route; });
+    if (!known) {
+      ctx.reader.Error(settings["reserve"],
+                       fmt::format("{}.reserve: no route named '{}'", ctx.where, res.route));
+      return nullptr;
+    }
+  }
+  static constexpr observe::CounterDef<2> kRejected{
+      "rampart_upstream_bulkhead_rejected_total",
+      "Requests a full bulkhead answered 503 upstream_overloaded, by upstream and route.",
+      {"upstream", "route"}};
+  static constexpr observe::CounterDef<1> kQueued{
+      "rampart_upstream_bulkhead_queued_total",
+      "Requests that waited in a bulkhead's queue for a place, by upstream.",
+      {"upstream"}};
+  BulkheadPolicy::Counters counters;
+  for (const auto& r : ctx.config.routes)
+    counters.rejected.emplace_back(r.name, ctx.metrics.Counter(kRejected, {name, r.name}));
+  counters.queued = ctx.metrics.Counter(kQueued, {name});
+  return std::make_shared<BulkheadPolicy>(std::move(c), std::move(counters),
+                                          [] { return std::chrono::steady_clock::now(); });
+}
+
+}  // namespace rampart::upstream::bulkhead
