@@ -118,6 +118,17 @@ struct WebSocketConfig {
   microseconds idle_timeout = std::chrono::seconds(60);  // no frame either way: close both
 };
 
+// What a route answers when its upstream cannot take the request (`fallback`).
+struct RouteFallback {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;       // inline
+  std::string body_file;  // or read from this file at load (relative to the config file)
+  // When: circuit_open, no_endpoint, overloaded, timeout (the deadline or the upstream's), and
+  // unavailable (the upstream failed before anything of the request reached it).
+  std::vector<std::string> on = {"circuit_open", "no_endpoint", "overloaded", "timeout"};
+};
+
 struct Route {
   Origin origin;
   std::string name;
@@ -130,6 +141,12 @@ struct Route {
   std::vector<GateSpec> gates;
   bool explicit_gate_order = false;
   WebSocketConfig websocket;
+  // A second upstream tried when the first cannot take the request (its breaker is open, its
+  // bulkhead full, no endpoint up, or every attempt failed before any of the request left).
+  std::string fallback_upstream;
+  std::optional<RouteFallback> fallback;
+  microseconds timeout{0};     // the whole exchange's upstream deadline; 0: none
+  std::string timeout_header;  // a request header (milliseconds) that may shorten it
 };
 
 enum class LoadBalancer { kRoundRobin, kLeastRequest };

@@ -45,6 +45,15 @@ bool IsHeaderName(std::string_view s) {
   return true;
 }
 
+// Fields rampart writes itself (framing) or that belong to one connection (RFC 9110 7.6.1).
+bool IsFramingOrHopByHop(std::string_view n) {
+  for (std::string_view h : {"content-length", "transfer-encoding", "connection", "keep-alive",
+                             "proxy-connection", "te", "trailer", "upgrade"}) {
+    if (IEquals(n, h)) return true;
+  }
+  return false;
+}
+
 bool IsHeaderValue(std::string_view s) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
@@ -356,6 +365,53 @@ void ReadKindList(YamlReader& r, const YAML::Node& v, const std::string& path,
   }
 }
 
+void ReadFallback(YamlReader& r, const YAML::Node& v, const std::string& path, Route& route) {
+  YamlObject f(r, v, path);
+  if (!f.ok()) return;
+  RouteFallback fb;
+  if (auto x = f.Get("status"); x.IsDefined()) {
+    std::uint64_t st = 0;
+    if (r.Uint(x, f.Where("status"), 599, st)) {
+      if (st < 200) r.Error(x, f.Where("status") + ": a final status from 200 to 599");
+      fb.status = static_cast<int>(st);
+    }
+  }
+  if (auto x = f.Get("headers"); x.IsDefined()) {
+    if (!x.IsMap()) {
+      r.Error(x, f.Where("headers") + ": a mapping of header name to value");
+    } else {
+      for (const auto& kv : x) {
+        const std::string name = kv.first.Scalar();
+        std::string value;
+        if (!r.String(kv.second, f.Where("headers") + "." + name, value)) continue;
+        if (!IsHeaderName(name) || !IsHeaderValue(value) || IsFramingOrHopByHop(name)) {
+          r.Error(kv.first, fmt::format("{}: '{}' cannot be sent as a fallback header",
+                                        f.Where("headers"), name));
+          continue;
+        }
+        fb.headers.emplace_back(name, value);
+      }
+    }
+  }
+  if (auto x = f.Get("body"); x.IsDefined()) r.String(x, f.Where("body"), fb.body);
+  if (auto x = f.Get("body_file"); x.IsDefined()) r.String(x, f.Where("body_file"), fb.body_file);
+  if (!fb.body.empty() && !fb.body_file.empty())
+    r.Error(v, path + ": 'body' and 'body_file' are exclusive");
+  if (auto x = f.Get("on"); x.IsDefined()) {
+    if (r.StringList(x, f.Where("on"), fb.on)) {
+      for (const auto& w : fb.on) {
+        if (w != "circuit_open" && w != "no_endpoint" && w != "overloaded" && w != "timeout" &&
+            w != "unavailable")
+          r.Error(x, fmt::format("{}: '{}' is not circuit_open, no_endpoint, overloaded, timeout "
+                                 "or unavailable",
+                                 f.Where("on"), w));
+      }
+    }
+  }
+  f.Finish();
+  route.fallback = std::move(fb);
+}
+
 void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
   std::string path = fmt::format("routes[{}]", index);
   YamlObject obj(r, n, path);
@@ -417,6 +473,18 @@ void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cf
         ws.Finish();
       }
     }
+  }
+  if (auto v = obj.Get("fallback_upstream"); v.IsDefined())
+    r.String(v, obj.Where("fallback_upstream"), route.fallback_upstream);
+  if (auto v = obj.Get("fallback"); v.IsDefined()) ReadFallback(r, v, obj.Where("fallback"), route);
+  if (auto v = obj.Get("timeout"); v.IsDefined()) {
+    if (r.Duration(v, obj.Where("timeout"), route.timeout) && route.timeout.count() <= 0)
+      r.Error(v, obj.Where("timeout") + ": must be more than 0");
+  }
+  if (auto v = obj.Get("timeout_header"); v.IsDefined()) {
+    if (r.String(v, obj.Where("timeout_header"), route.timeout_header) &&
+        !IsHeaderName(route.timeout_header))
+      r.Error(v, obj.Where("timeout_header") + ": not a header name");
   }
   if (auto v = obj.Get("gate_order"); v.IsDefined()) {
     std::string s;
@@ -640,6 +708,23 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
     auto up = cfg.upstreams.find(route.upstream);
     if (up == cfg.upstreams.end()) continue;  // no upstream named (reported elsewhere)
     const Upstream& u = up->second;
+    if (!route.fallback_upstream.empty()) {
+      auto fb = cfg.upstreams.find(route.fallback_upstream);
+      if (fb == cfg.upstreams.end()) {
+        r.ErrorAtLine(route.origin.line,
+                      fmt::format("route '{}': fallback_upstream '{}' is not defined under "
+                                  "upstreams",
+                                  route.name, route.fallback_upstream));
+      } else if (fb->second.protocol != u.protocol) {
+        r.ErrorAtLine(route.origin.line,
+                      fmt::format("route '{}': fallback_upstream '{}' speaks another protocol "
+                                  "than upstream '{}'; give both the same `protocol`",
+                                  route.name, route.fallback_upstream, route.upstream));
+      } else if (route.fallback_upstream == route.upstream) {
+        r.ErrorAtLine(route.origin.line,
+                      fmt::format("route '{}': fallback_upstream is its own upstream", route.name));
+      }
+    }
     if (route.websocket.enabled && u.protocol == UpstreamProtocol::kHttp2) {
       r.ErrorAtLine(route.origin.line,
                     fmt::format("route '{}': websocket needs an HTTP/1.1 upstream, and upstream "

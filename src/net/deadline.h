@@ -16,9 +16,13 @@ struct Deadline {
   TimeoutKind kind = TimeoutKind::kNone;
   TimeoutKind fired = TimeoutKind::kNone;  // the kind that expired last, until reset
 
+  // The exchange's upstream deadline (a route timeout): connect and upstream waits end by then.
+  SteadyTime cap = SteadyTime::max();
+
   void Set(TimeoutKind k, SteadyTime now, std::chrono::microseconds d) noexcept {
     kind = k;
     expiry = now + d;
+    if ((k == TimeoutKind::kUpstream || k == TimeoutKind::kConnect) && cap < expiry) expiry = cap;
   }
   void Clear() noexcept { expiry = SteadyTime::max(); }
   // True once when the deadline passes; records which kind fired.

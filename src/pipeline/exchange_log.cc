@@ -15,7 +15,7 @@ void AppendTries(std::string& line, const upstream::Attempts& a) {
   for (const auto& t : a.tried()) {
     line.append(first ? "{\"endpoint\":\"" : ",{\"endpoint\":\"");
     first = false;
-    AppendJsonEscaped(line, a.endpoint_key(t.endpoint));
+    AppendJsonEscaped(line, t.endpoint);
     fmt::format_to(std::back_inserter(line), "\",\"status\":{},\"ms\":{:.3f}", t.status,
                    std::chrono::duration<double, std::milli>(t.latency).count());
     if (!t.error.empty()) {

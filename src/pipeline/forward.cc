@@ -252,6 +252,28 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
   Complete(r.status, ok ? std::string_view() : std::string_view("client_write_failed"));
 }
 
+namespace {
+
+// Whether the route's fallback answer stands in for this failure (route fallback.on).
+bool FallbackFor(const CompiledRoute& r, const ExchangeError& e) noexcept {
+  if (!e.upstream()) return false;
+  switch (e.kind) {
+    case ErrorKind::kCircuitOpen:
+      return r.fallback_on & CompiledRoute::kOnCircuitOpen;
+    case ErrorKind::kNoEndpoint:
+      return r.fallback_on & CompiledRoute::kOnNoEndpoint;
+    case ErrorKind::kBulkheadFull:
+      return r.fallback_on & CompiledRoute::kOnOverloaded;
+    case ErrorKind::kTimeout:
+    case ErrorKind::kConnectTimeout:
+      return r.fallback_on & CompiledRoute::kOnTimeout;
+    default:  // the upstream failed: only when nothing of the request reached it
+      return !e.request_sent && (r.fallback_on & CompiledRoute::kOnUnavailable);
+  }
+}
+
+}  // namespace
+
 asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
   d_.Watch(nullptr);
   if (e.upstream()) st_.acct.upstream_end = env_.loop.now();
@@ -259,6 +281,11 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
     d_.Abort();
     Complete(status_,
              d_.gone() ? std::string_view("client_reset") : std::string_view("upstream_aborted"));
+    co_return;
+  }
+  if (route_ != nullptr && route_->fallback && !d_.gone() && FallbackFor(*route_, e)) {
+    ex_.notes.push_back({"fallback", e.token(), {}});
+    co_await Serve(*route_->fallback, e.token(), "X-Rampart-Fallback: response\r\n");
     co_return;
   }
   if (e.status() == 0 || d_.gone()) {  // nobody to answer
@@ -279,6 +306,7 @@ void Forwarder::Complete(int status, std::string_view error) {
   if (done_) return;
   done_ = true;
   d_.Watch(nullptr);
+  d_.deadline().cap = SteadyTime::max();
   Completion c;
   c.status = status;
   c.error = error;
@@ -287,7 +315,7 @@ void Forwarder::Complete(int status, std::string_view error) {
   if (attempts_) {
     attempts_->Finished({});  // when no attempt could be made after an earlier one
     c.upstream = attempts_->elapsed();
-    c.attempts = attempts_->count();
+    c.attempts = attempts_->total();
     c.request_sent = attempts_->request_sent();
   }
   st_.acct.attempts = c.attempts;

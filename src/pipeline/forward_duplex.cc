@@ -15,7 +15,6 @@ using upstream::StreamEnd;
 
 asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstream::Duplex& dd) {
   upstream::Attempts& attempts = *attempts_;
-  const upstream::UpstreamSpec& up = *route_->upstream;
   net::Deadline& dl = d_.deadline();
   // The whole body is here (or there is none): kept until the head, so that a stream the origin
   // refused is sent once more.
@@ -31,8 +30,8 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
   for (;;) {  // attempts
     if (attempts.delay().count() > 0) co_await Backoff();
     ExchangeError e;
-    if (!attempts.Begin(replayable, e)) {  // no attempt may be made: nothing was sent
-      if (attempts.waiting()) continue;    // after the wait a policy asked for
+    if (!attempts.Begin(replayable, e)) {               // no attempt may be made: nothing was sent
+      if (attempts.waiting() || FallBack(e)) continue;  // a queue's wait, another upstream
       co_await Fail(e);
       co_return;
     }
@@ -45,7 +44,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       co_return;
     }
     if (s == nullptr) {  // nothing of the request left: another attempt starts the same way
-      if (attempts.Retry(0, e, true)) continue;
+      if (attempts.Retry(0, e, true) || FallBack(e)) continue;
       co_await Fail(e);
       co_return;
     }
@@ -174,7 +173,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       } else if (!dd.head_queued() && !request_done && in.empty()) {
         dl.Set(TimeoutKind::kBody, env_.loop.now(), dd.body_timeout());
       } else {
-        dl.Set(TimeoutKind::kUpstream, env_.loop.now(), up.response_timeout);
+        dl.Set(TimeoutKind::kUpstream, env_.loop.now(), attempts.upstream().response_timeout);
       }
       co_await dd.Wait();
     }

@@ -4,7 +4,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 
+#include "http/grpc_timeout.h"
 #include "pipeline/forwarder.h"
 #include "pipeline/upstream_request.h"
 
@@ -39,6 +41,10 @@ asio::awaitable<void> Forwarder::Proxy() {
   attempts_ = &st_.attempts.emplace(up, *opener, env_.loop, env_.worker, env_.pools.http1,
                                     env_.pools.rr_position(up.name), env_.pools.rng, ex_.method,
                                     ex_.retry_safe, route_->config->name);
+  if (route_->fallback_upstream != nullptr) attempts_->set_no_panic();
+  const SteadyTime deadline = Deadline();
+  attempts_->set_deadline(deadline);
+  d_.deadline().cap = deadline;
   st_.acct.upstream_name = up.name;
   st_.acct.upstream_start = env_.loop.now();
   Downstream::Duplex* dd = up.http2 ? d_.duplex() : nullptr;
@@ -62,8 +68,8 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   for (;;) {
     if (attempts.delay().count() > 0) co_await Backoff();
     ExchangeError e;
-    if (!attempts.Begin(whole && body_end, e)) {  // no attempt may be made: nothing was sent
-      if (attempts.waiting()) continue;           // after the wait a policy asked for
+    if (!attempts.Begin(whole && body_end, e)) {        // no attempt may be made: nothing was sent
+      if (attempts.waiting() || FallBack(e)) continue;  // a queue's wait, another upstream
       co_await Fail(e);
       co_return;
     }
@@ -71,7 +77,7 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
     if (s == nullptr) s = co_await attempts.Open(nullptr, e);
     d_.Watch(s);
     if (s == nullptr) {  // nothing of the request left: another attempt starts the same way
-      if (attempts.Retry(0, e, whole)) continue;
+      if (attempts.Retry(0, e, whole) || FallBack(e)) continue;
       co_await Fail(e);
       co_return;
     }
@@ -145,6 +151,52 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   if (!body_end) d_.DiscardBody();  // the answer no longer depends on the rest of the body
   st_.acct.upstream_end = env_.loop.now();
   co_await Respond(*s, head, resp_end);
+}
+
+SteadyTime Forwarder::Deadline() const noexcept {
+  const config::Route& r = *route_->config;
+  std::chrono::microseconds budget =
+      r.timeout.count() > 0 ? r.timeout : std::chrono::microseconds(std::chrono::hours(24 * 365));
+  bool shortened = r.timeout.count() > 0;
+  if (ex_.request_headers != nullptr) {
+    std::chrono::microseconds asked{};
+    if (http::ParseGrpcTimeout(ex_.request_headers->Get("grpc-timeout"), asked) && asked < budget) {
+      budget = asked;
+      shortened = true;
+    }
+    if (!r.timeout_header.empty()) {
+      std::uint64_t ms = 0;
+      const std::string_view v = ex_.request_headers->Get(r.timeout_header);
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+      if (!v.empty() && ec == std::errc() && end == v.data() + v.size() && ms < 86'400'000 &&
+          std::chrono::milliseconds(ms) < budget) {
+        budget = std::chrono::milliseconds(ms);
+        shortened = true;
+      }
+    }
+  }
+  return shortened ? ex_.start + budget : SteadyTime::max();
+}
+
+bool Forwarder::FallBack(const ExchangeError& e) {
+  const upstream::UpstreamSpec* other = route_->fallback_upstream;
+  if (other == nullptr || fell_back_ || attempts_->request_sent() || e.request_sent) return false;
+  switch (e.kind) {
+    case ErrorKind::kCircuitOpen:
+    case ErrorKind::kNoEndpoint:
+    case ErrorKind::kBulkheadFull:
+    case ErrorKind::kConnectRefused:
+    case ErrorKind::kConnectTimeout:
+    case ErrorKind::kTls:
+      break;
+    default:
+      return false;  // a deadline that passed, a failure after the request left
+  }
+  fell_back_ = true;
+  attempts_->Restart(*other);
+  st_.acct.upstream_name = other->name;
+  ex_.response_headers += "X-Rampart-Fallback: upstream\r\n";
+  return true;
 }
 
 asio::awaitable<void> Forwarder::Backoff() {

@@ -61,6 +61,12 @@ class Forwarder {
   boost::asio::awaitable<void> Sequential(const http::UpstreamRequest& request);
   // The wait a retry policy asked for before the next attempt.
   boost::asio::awaitable<void> Backoff();
+  // The exchange's upstream deadline: the route's timeout, shortened (never lengthened) by the
+  // client's grpc-timeout or the route's timeout_header; max when there is none.
+  SteadyTime Deadline() const noexcept;
+  // When the upstream could not take the request and none of it left: moves the attempts to the
+  // route's fallback upstream (once). True when the caller should try again.
+  bool FallBack(const http::ExchangeError& e);
   // The response after its head: gates, then the head and body to the client.
   boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
   // --- forward_duplex.cc ---
@@ -76,6 +82,7 @@ class Forwarder {
   bool replaced_ = false;       // a response gate replaced the answer (once)
   std::size_t resp_await_ = 0;  // the response gate that asked to wait
   bool head_sent_ = false;      // a response head went to the client
+  bool fell_back_ = false;      // the attempts moved to the route's fallback upstream
   bool done_ = false;
   int status_ = 0;                          // the status sent (or about to be)
   upstream::Attempts* attempts_ = nullptr;  // in st_, once the upstream phase began

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,19 @@ struct CompiledRoute {
   std::vector<std::string> methods;
   std::vector<CompiledHeaderMatch> headers;
   const upstream::UpstreamSpec* upstream = nullptr;
+  // Tried when `upstream` cannot take the request and nothing of it left (route fallback_upstream).
+  const upstream::UpstreamSpec* fallback_upstream = nullptr;
+  // Served instead of rampart's own error when the upstream cannot answer (route fallback), for
+  // the failures in fallback_on.
+  std::optional<StoredResponse> fallback;
+  enum : std::uint8_t {
+    kOnCircuitOpen = 1,
+    kOnNoEndpoint = 2,
+    kOnOverloaded = 4,
+    kOnTimeout = 8,
+    kOnUnavailable = 16,
+  };
+  std::uint8_t fallback_on = 0;
   std::vector<std::unique_ptr<Gate>> gates;  // in run order
   std::vector<GateNeeds> needs;              // gates[i]'s, asked once at build
   std::size_t hold_body = 0;                 // the largest request_body need (0: none holds)

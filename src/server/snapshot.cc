@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "config/yaml_reader.h"
 #include "net/tls/client_tls.h"
@@ -34,9 +36,40 @@ bool ResolveEndpoint(const config::Endpoint& ep, boost::asio::ip::tcp::endpoint&
   return true;
 }
 
+// The route's fallback answer: its body read now (a missing file is a load error).
+template <typename Error>
+void CompileFallback(const config::RouteFallback& f, const std::string& base_dir, CompiledRoute& cr,
+                     Error&& error) {
+  StoredResponse resp;
+  resp.status = f.status;
+  resp.headers = f.headers;
+  resp.body = f.body;
+  if (!f.body_file.empty()) {
+    const std::string path =
+        f.body_file.starts_with('/') ? f.body_file : base_dir + "/" + f.body_file;
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream all;
+    all << in.rdbuf();
+    if (!in) {
+      error(fmt::format("route '{}': fallback.body_file '{}' cannot be read", cr.name, path));
+      return;
+    }
+    resp.body = all.str();
+  }
+  cr.fallback = std::move(resp);
+  for (const auto& w : f.on) {
+    if (w == "circuit_open") cr.fallback_on |= CompiledRoute::kOnCircuitOpen;
+    if (w == "no_endpoint") cr.fallback_on |= CompiledRoute::kOnNoEndpoint;
+    if (w == "overloaded") cr.fallback_on |= CompiledRoute::kOnOverloaded;
+    if (w == "timeout") cr.fallback_on |= CompiledRoute::kOnTimeout;
+    if (w == "unavailable") cr.fallback_on |= CompiledRoute::kOnUnavailable;
+  }
+}
+
 std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapshot& snap,
-                                            observe::Metrics& metrics, state::Stores& stores,
-                                            Services& services, admin::AdminActions& admin,
+                                            const std::string& base_dir, observe::Metrics& metrics,
+                                            state::Stores& stores, Services& services,
+                                            admin::AdminActions& admin,
                                             std::vector<ConfigError>& errors) {
   auto cr = std::make_unique<CompiledRoute>();
   cr->config = &r;
@@ -81,6 +114,10 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
   if (auto it = snap.upstreams.find(r.upstream); it != snap.upstreams.end()) {
     cr->upstream = it->second.get();
   }
+  if (auto it = snap.upstreams.find(r.fallback_upstream); it != snap.upstreams.end()) {
+    cr->fallback_upstream = it->second.get();
+  }
+  if (r.fallback) CompileFallback(*r.fallback, base_dir, *cr, error);
   // Gates: built by their registered factories, then put in the default order unless explicit.
   std::vector<ConfigError> gate_errors;
   config::YamlReader reader(r.origin.file, gate_errors);
@@ -297,7 +334,8 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     }
   }
   for (const auto& r : snap->config.routes) {
-    snap->router.Add(CompileRoute(r, *snap, metrics, stores, services, snap->admin, out.errors));
+    snap->router.Add(
+        CompileRoute(r, *snap, base_dir, metrics, stores, services, snap->admin, out.errors));
   }
   // Local replies by reason: the core ones, then every reason a gate answers with.
   for (int r = 0; r < static_cast<int>(observe::LocalReason::kCount); ++r) {

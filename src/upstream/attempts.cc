@@ -12,7 +12,7 @@ using http::ExchangeError;
 Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loop, int worker,
                    const ConnectionPool& pool, std::uint64_t& rr, std::mt19937_64& rng,
                    std::string_view method, bool retry_safe, std::string_view route)
-    : up_(up),
+    : up_(&up),
       opener_(opener),
       loop_(loop),
       worker_(worker),
@@ -23,13 +23,20 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       retry_safe_(retry_safe || method == "GET" || method == "HEAD" || method == "OPTIONS" ||
                   method == "TRACE" || method == "PUT" || method == "DELETE"),
       route_(route),
-      stats_(up.stats->slot(worker)),
+      stats_(&up.stats->slot(worker)),
       allowed_(Available()),
       tickets_(up.policies.size(), 0),
       words_(up.policies.size(), 0) {}
 
 bool Attempts::Begin(bool replayable, ExchangeError& error) {
   waiting_ = false;
+  if (loop_.now() >= deadline_) {
+    error = count_ > 0 && last_.error
+                ? last_.error
+                : ExchangeError::Upstream(ErrorKind::kTimeout, http::Step::kPick, false, true);
+    if (count_ == 0 || !last_.error) error.detail = "the route's deadline passed";
+    return false;
+  }
   if (count_ >= kMaxAttempts) {
     error = last_.error
                 ? last_.error
@@ -42,7 +49,7 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
       // Every endpoint was tried: the retry goes to any available one again.
       if (allowed_.none()) allowed_ = Available();
     }
-    const std::size_t picked = Picker::Pick(up_, pool_, rr_, rng_(), allowed_);
+    const std::size_t picked = Picker::Pick(*up_, pool_, rr_, rng_(), allowed_);
     if (picked == Picker::kNone) {
       error = count_ > 0 && last_.error
                   ? last_.error
@@ -54,19 +61,21 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
   next_ = Verdict::kContinue;
   delay_ = {};
   ++count_;
+  ++total_;
   start_ = loop_.now();
   if (count_ == 1) first_start_ = start_;
   last_ = {};
   reported_ = false;
-  for (std::size_t i = 0; i < up_.policies.size(); ++i) {
-    const auto& p = up_.policies[i];
+  for (std::size_t i = 0; i < up_->policies.size(); ++i) {
+    const auto& p = up_->policies[i];
     tickets_[i] = 0;
     const Verdict v = p->Before(Info(replayable, i));
     if (v == Verdict::kRefuse || v == Verdict::kWait) {
-      for (std::size_t j = 0; j < i; ++j) up_.policies[j]->Abandoned(Info(replayable, j));
+      for (std::size_t j = 0; j < i; ++j) up_->policies[j]->Abandoned(Info(replayable, j));
       reported_ = true;
       if (v == Verdict::kWait) {  // this attempt did not start: the next Begin is it again
         --count_;
+        --total_;
         waiting_ = waited_ = true;
         delay_ = std::max(delay_, std::chrono::microseconds(1000));  // never a busy loop
         return false;
@@ -78,16 +87,36 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
       return false;
     }
   }
-  stats_.requests.Add();
-  if (up_.health) {
-    in_flight_ = &up_.health->at(endpoint_);
+  stats_->requests.Add();
+  if (up_->health) {
+    in_flight_ = &up_->health->at(endpoint_);
     in_flight_->in_flight.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }
 
 EndpointMask Attempts::Available() const noexcept {
-  return up_.health ? up_.health->Available(loop_.now()) : EndpointMask(up_.endpoints.size());
+  return up_->health ? up_->health->Available(loop_.now(), !no_panic_)
+                     : EndpointMask(up_->endpoints.size());
+}
+
+void Attempts::Restart(const UpstreamSpec& other) {
+  Finished({});
+  up_ = &other;
+  stats_ = &other.stats->slot(worker_);
+  allowed_ = Available();
+  no_panic_ = false;
+  endpoint_ = 0;
+  count_ = 0;
+  next_ = Verdict::kContinue;
+  delay_ = {};
+  builtin_retry_used_ = false;
+  reported_ = true;
+  tickets_.assign(other.policies.size(), 0);
+  words_.assign(other.policies.size(), 0);
+  ended_ = waiting_ = waited_ = false;
+  open_unreported_ = false;
+  last_ = {};
 }
 
 void Attempts::Landed() noexcept {
@@ -97,7 +126,7 @@ void Attempts::Landed() noexcept {
 }
 
 Stream* Attempts::OpenNow(boost::asio::steady_timer* wake) {
-  Stream* s = opener_.OpenNow(up_, endpoint_, wake);
+  Stream* s = opener_.OpenNow(*up_, endpoint_, wake);
   reused_ = s != nullptr && s->reused();
   open_unreported_ = s != nullptr;
   return s;
@@ -105,7 +134,7 @@ Stream* Attempts::OpenNow(boost::asio::steady_timer* wake) {
 
 boost::asio::awaitable<Stream*> Attempts::Open(boost::asio::steady_timer* wake,
                                                ExchangeError& error) {
-  Stream* s = co_await opener_.Open(up_, endpoint_, wake, error);
+  Stream* s = co_await opener_.Open(*up_, endpoint_, wake, error);
   reused_ = s != nullptr && s->reused();
   open_unreported_ = s != nullptr;
   co_return s;
@@ -115,16 +144,16 @@ void Attempts::Count(const ExchangeError& e) noexcept {
   if (!e.upstream()) return;
   switch (e.upstream_label()[0]) {
     case 'c':
-      stats_.Count(observe::UpstreamError::kConnectFailure);
+      stats_->Count(observe::UpstreamError::kConnectFailure);
       break;
     case 't':
-      stats_.Count(observe::UpstreamError::kTimeout);
+      stats_->Count(observe::UpstreamError::kTimeout);
       break;
     case 'b':
-      stats_.Count(observe::UpstreamError::kBadResponse);
+      stats_->Count(observe::UpstreamError::kBadResponse);
       break;
     default:
-      stats_.Count(observe::UpstreamError::kReset);
+      stats_->Count(observe::UpstreamError::kReset);
   }
 }
 
@@ -135,8 +164,8 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
   sent_ = sent_ || last_.request_sent;
   open_unreported_ = false;
   if (tried_count_ < tried_.size())
-    tried_[tried_count_++] = {endpoint_, status, error ? error.token() : std::string_view(),
-                              last_.latency};
+    tried_[tried_count_++] = {up_->endpoints[endpoint_].key, status,
+                              error ? error.token() : std::string_view(), last_.latency};
   Verdict verdict = Verdict::kContinue;
   if (error && (error.kind == ErrorKind::kStale || error.kind == ErrorKind::kRefusedStream) &&
       replayable && !builtin_retry_used_) {
@@ -146,12 +175,13 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
     Count(error);
   }
   reported_ = true;
-  for (std::size_t i = 0; i < up_.policies.size(); ++i) {
-    const Verdict v = up_.policies[i]->After(Info(replayable, i), last_);
+  for (std::size_t i = 0; i < up_->policies.size(); ++i) {
+    const Verdict v = up_->policies[i]->After(Info(replayable, i), last_);
     if (verdict == Verdict::kContinue && (v == Verdict::kRetrySame || v == Verdict::kRetryOther))
       verdict = v;
   }
   if (verdict == Verdict::kContinue || !replayable || count_ >= kMaxAttempts) return false;
+  if (deadline_ != SteadyTime::max() && now + delay_ >= deadline_) return false;
   next_ = verdict;
   Landed();
   return true;
@@ -165,9 +195,9 @@ void Attempts::Finished(const ExchangeError& error) {
     Count(error);
     last_.error = error;
   }
-  for (std::size_t i = 0; i < up_.policies.size(); ++i) {
-    if (!reported_) up_.policies[i]->Abandoned(Info(false, i));
-    up_.policies[i]->Ended(Info(false, i), last_);
+  for (std::size_t i = 0; i < up_->policies.size(); ++i) {
+    if (!reported_) up_->policies[i]->Abandoned(Info(false, i));
+    up_->policies[i]->Ended(Info(false, i), last_);
   }
   reported_ = true;
 }

@@ -42,6 +42,18 @@ class Attempts {
   // asked to be asked again after delay() (a bulkhead's queue).
   bool Begin(bool replayable, http::ExchangeError& error);
   bool waiting() const noexcept { return waiting_; }
+  // The exchange's deadline (the route's timeout, shortened by the client): no attempt starts
+  // after it and no retry whose wait would end past it.
+  void set_deadline(SteadyTime t) noexcept { deadline_ = t; }
+  // With no endpoint up, fail (the route has a fallback upstream) rather than try them all.
+  void set_no_panic() noexcept {
+    no_panic_ = true;
+    allowed_ = Available();
+  }
+  // Ends the attempts at this upstream (its policies hear Ended) and starts over at `other`
+  // (the route's fallback upstream); the access log keeps every attempt.
+  void Restart(const UpstreamSpec& other);
+  const UpstreamSpec& upstream() const noexcept { return *up_; }
   // Its stream without waiting (a pooled connection, a ready session), else null.
   Stream* OpenNow(boost::asio::steady_timer* wake);
   // Its stream, connecting if need be; null with `error`.
@@ -54,16 +66,16 @@ class Attempts {
   // Once per exchange; later calls do nothing.
   void Finished(const http::ExchangeError& error);
 
-  int count() const noexcept { return count_; }
+  int count() const noexcept { return count_; }  // at the current upstream
+  int total() const noexcept { return total_; }  // at every upstream tried (a fallback's too)
   // What each reported attempt came to, for the access log.
   struct Tried {
-    std::size_t endpoint = 0;
-    int status = 0;          // 0 when no head came
-    std::string_view error;  // its reason token, when it failed
+    std::string_view endpoint;  // its key (the snapshot owns it)
+    int status = 0;             // 0 when no head came
+    std::string_view error;     // its reason token, when it failed
     std::chrono::microseconds latency{};
   };
   std::span<const Tried> tried() const noexcept { return {tried_.data(), tried_count_}; }
-  std::string_view endpoint_key(std::size_t i) const noexcept { return up_.endpoints[i].key; }
   // How long to wait before the next attempt (a retry policy's backoff); zero: at once.
   std::chrono::microseconds delay() const noexcept { return delay_; }
   // Some attempt sent (a byte of) the request, or got a response.
@@ -71,20 +83,20 @@ class Attempts {
   // its head may have gone.
   bool request_sent() const noexcept { return sent_ || open_unreported_; }
   const EndpointSpec* endpoint() const noexcept {
-    return count_ > 0 ? &up_.endpoints[endpoint_] : nullptr;
+    return count_ > 0 ? &up_->endpoints[endpoint_] : nullptr;
   }
   std::chrono::microseconds elapsed() const noexcept;  // since the first attempt started
 
  private:
   AttemptInfo Info(bool replayable, std::size_t policy) noexcept {
-    return {up_,    endpoint_,   count_ - 1,        worker_,         replayable, method_,
+    return {*up_,   endpoint_,   count_ - 1,        worker_,         replayable, method_,
             route_, retry_safe_, &tickets_[policy], &words_[policy], elapsed(),  &delay_};
   }
   void Count(const http::ExchangeError& e) noexcept;
   EndpointMask Available() const noexcept;
   void Landed() noexcept;  // the current attempt no longer counts as in flight
 
-  const UpstreamSpec& up_;
+  const UpstreamSpec* up_;
   Opener& opener_;
   net::LoopContext& loop_;
   int worker_;
@@ -96,10 +108,13 @@ class Attempts {
   std::string_view route_;
   bool waiting_ = false;  // the last Begin was asked to wait
   bool waited_ = false;   // some Begin was: the policies hear Ended even without an attempt
-  observe::UpstreamSlot& stats_;
+  observe::UpstreamSlot* stats_;
+  SteadyTime deadline_ = SteadyTime::max();
+  bool no_panic_ = false;
   EndpointMask allowed_;
   std::size_t endpoint_ = 0;
   int count_ = 0;
+  int total_ = 0;
   Verdict next_ = Verdict::kContinue;  // what the last outcome asked for
   std::chrono::microseconds delay_{};  // before the next attempt
   bool builtin_retry_used_ = false;

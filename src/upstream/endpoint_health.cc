@@ -12,22 +12,23 @@ bool EndpointHealth::Up(std::size_t i, SteadyTime now) const noexcept {
   return endpoints_[i]->Up(now, checked_);
 }
 
-EndpointMask EndpointHealth::Available(SteadyTime now) const noexcept {
+EndpointMask EndpointHealth::Available(SteadyTime now, bool panic) const noexcept {
   const std::size_t n = endpoints_.size();
-  EndpointMask primaries(n), backups(n), panic(n);
+  EndpointMask primaries(n), backups(n), all_open(n);
   bool primary_up = false, backup_up = false;
   for (std::size_t i = 0; i < n; ++i) {
     const bool up = Up(i, now);
     const bool b = backup_[i];
     if (!up || b) primaries.reset(i);
     if (!up || !b) backups.reset(i);
-    if (endpoints_[i]->draining.load(std::memory_order_relaxed)) panic.reset(i);
+    if (endpoints_[i]->draining.load(std::memory_order_relaxed)) all_open.reset(i);
     primary_up = primary_up || (up && !b);
     backup_up = backup_up || (up && b);
   }
   if (primary_up) return primaries;
   if (backup_up) return backups;
-  return panic;  // may be empty: every endpoint is draining
+  if (!panic) return EndpointMask(n, false);
+  return all_open;  // may be empty: every endpoint is draining
 }
 
 std::size_t EndpointHealth::EjectedCount(SteadyTime now) const noexcept {

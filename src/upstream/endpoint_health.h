@@ -62,8 +62,8 @@ class EndpointHealth {
   // The endpoints a new request may go to now: the primaries that are up (not unhealthy, ejected
   // or draining); while none is, the backups that are up; while none of those is either, every
   // endpoint not draining (panic routing, as Envoy does when no host is healthy: trying them all
-  // beats failing every request when the checks themselves are wrong).
-  EndpointMask Available(SteadyTime now) const noexcept;
+  // beats failing every request when the checks themselves are wrong); without `panic`, none.
+  EndpointMask Available(SteadyTime now, bool panic = true) const noexcept;
   // Whether endpoint `i` is up now, by the same rules (draining, unhealthy, ejected).
   bool Up(std::size_t i, SteadyTime now) const noexcept;
   // Endpoints ejected now.

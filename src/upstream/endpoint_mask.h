@@ -11,8 +11,12 @@ namespace rampart::upstream {
 
 class EndpointMask {
  public:
-  // Every one of `n` endpoints allowed.
-  explicit EndpointMask(std::size_t n) : n_(n) {
+  // Every one of `n` endpoints allowed (or none).
+  explicit EndpointMask(std::size_t n, bool all = true) : n_(n) {
+    if (!all) {
+      if (n > 64) big_.assign((n + 63) / 64, 0);
+      return;
+    }
     if (n <= 64) {
       small_ = n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
     } else {
