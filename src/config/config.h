@@ -149,7 +149,14 @@ struct Route {
   std::string timeout_header;  // a request header (milliseconds) that may shorten it
 };
 
-enum class LoadBalancer { kRoundRobin, kLeastRequest };
+enum class LoadBalancer { kRoundRobin, kLeastRequest, kRingHash, kMaglev };
+
+// What consistent hashing hashes (ring_hash, maglev).
+struct HashOn {
+  enum class Kind : std::uint8_t { kNone, kHeader, kCookie, kClientAddress, kPath };
+  Kind kind = Kind::kNone;
+  std::string name;  // header or cookie name
+};
 
 // What rampart speaks to an upstream: HTTP/1.1 (keep-alive pool), or HTTP/2 (multiplexed
 // sessions; TLS with ALPN h2, or cleartext h2c with prior knowledge), which gRPC needs.
@@ -160,6 +167,7 @@ struct Endpoint {
   std::uint16_t port = 0;
   std::string address;  // "host:port" as written
   bool backup = false;  // from backup_endpoints: only while no primary is up
+  std::uint32_t weight = 1;
 };
 
 // TLS to the upstream's endpoints: certificate verification is always on.
@@ -177,6 +185,7 @@ struct Upstream {
   std::string name;
   std::vector<Endpoint> endpoints;
   LoadBalancer load_balancer = LoadBalancer::kRoundRobin;
+  HashOn hash_on;
   microseconds connect_timeout = 1s;
   microseconds response_timeout = 30s;       // from request sent to response head received
   microseconds idle_timeout = 60s;           // pooled keep-alive connection

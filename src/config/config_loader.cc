@@ -506,6 +506,29 @@ void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cf
   cfg.routes.push_back(std::move(route));
 }
 
+// `hash_on: client_address | path | {header: NAME} | {cookie: NAME}`.
+void ReadHashOn(YamlReader& r, const YAML::Node& v, const std::string& path, HashOn& out) {
+  if (v.IsScalar()) {
+    r.Choice(v, path,
+             {{"client_address", HashOn::Kind::kClientAddress}, {"path", HashOn::Kind::kPath}},
+             out.kind);
+    return;
+  }
+  YamlObject h(r, v, path);
+  if (!h.ok()) return;
+  for (auto [key, kind] :
+       {std::pair{"header", HashOn::Kind::kHeader}, std::pair{"cookie", HashOn::Kind::kCookie}}) {
+    if (auto x = h.Get(key); x.IsDefined()) {
+      if (r.String(x, h.Where(key), out.name) && !IsHeaderName(out.name))
+        r.Error(x, h.Where(key) + ": not a valid name");
+      out.kind = kind;
+    }
+  }
+  h.Finish();
+  if (out.kind == HashOn::Kind::kNone)
+    r.Error(v, path + ": client_address, path, {header: NAME} or {cookie: NAME}");
+}
+
 void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, Config& cfg) {
   std::string path = "upstreams." + name;
   YamlObject obj(r, n, path);
@@ -513,26 +536,54 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
   Upstream u;
   u.origin = r.OriginOf(n);
   u.name = name;
-  // `endpoints`, then `backup_endpoints` (taking traffic only while no primary is up).
+  // `endpoints`, then `backup_endpoints` (taking traffic only while no primary is up); each
+  // `host:port` or `{address: host:port, weight: N}`.
   auto read_endpoints = [&](const YAML::Node& v, const std::string& key, bool backup) {
-    std::vector<std::string> eps;
-    if (r.StringList(v, obj.Where(key), eps)) {
-      for (const auto& e : eps) {
-        Endpoint ep;
-        ep.address = e;
-        ep.backup = backup;
-        if (!SplitHostPort(e, ep.host, ep.port)) {
-          r.Error(v, fmt::format("{}: '{}' is not host:port", obj.Where(key), e));
-          continue;
-        }
-        for (const auto& other : u.endpoints) {
-          if (other.address == e)
-            r.Error(v, fmt::format("{}: '{}' is listed twice", obj.Where(key), e));
-        }
-        u.endpoints.push_back(std::move(ep));
-      }
+    const std::string where = obj.Where(key);
+    std::vector<YAML::Node> items;
+    if (v.IsSequence()) {
+      for (std::size_t i = 0; i < v.size(); ++i) items.push_back(v[i]);
+    } else if (v.IsScalar()) {
+      items.push_back(v);
+    } else {
+      r.Error(v, where + ": expected a list of host:port (or {address, weight})");
+      return std::size_t{0};
     }
-    return eps.size();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const YAML::Node& item = items[i];
+      const std::string at = fmt::format("{}[{}]", where, i);
+      Endpoint ep;
+      ep.backup = backup;
+      if (item.IsMap()) {
+        YamlObject e(r, item, at);
+        if (auto a = e.Get("address"); a.IsDefined()) {
+          r.String(a, e.Where("address"), ep.address);
+        } else {
+          r.Error(item, at + ": missing required key 'address'");
+        }
+        if (auto w = e.Get("weight"); w.IsDefined()) {
+          std::uint64_t weight = 0;
+          if (r.Uint(w, e.Where("weight"), 1000, weight)) {
+            if (weight == 0) r.Error(w, e.Where("weight") + ": from 1 to 1000");
+            ep.weight = static_cast<std::uint32_t>(std::max<std::uint64_t>(weight, 1));
+          }
+        }
+        e.Finish();
+        if (ep.address.empty()) continue;
+      } else if (!r.String(item, at, ep.address)) {
+        continue;
+      }
+      if (!SplitHostPort(ep.address, ep.host, ep.port)) {
+        r.Error(item, fmt::format("{}: '{}' is not host:port", where, ep.address));
+        continue;
+      }
+      for (const auto& other : u.endpoints) {
+        if (other.address == ep.address)
+          r.Error(item, fmt::format("{}: '{}' is listed twice", where, ep.address));
+      }
+      u.endpoints.push_back(std::move(ep));
+    }
+    return items.size();
   };
   if (auto v = obj.Get("endpoints"); v.IsDefined()) {
     if (read_endpoints(v, "endpoints", false) == 0 && u.endpoints.empty())
@@ -543,16 +594,21 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
   if (auto v = obj.Get("backup_endpoints"); v.IsDefined())
     read_endpoints(v, "backup_endpoints", true);
   if (auto v = obj.Get("load_balancer"); v.IsDefined()) {
-    std::string s;
-    if (r.String(v, obj.Where("load_balancer"), s)) {
-      if (s == "round_robin")
-        u.load_balancer = LoadBalancer::kRoundRobin;
-      else if (s == "least_request")
-        u.load_balancer = LoadBalancer::kLeastRequest;
-      else
-        r.Error(v, fmt::format("{}: '{}' is not one of round_robin, least_request",
-                               obj.Where("load_balancer"), s));
-    }
+    r.Choice(v, obj.Where("load_balancer"),
+             {{"round_robin", LoadBalancer::kRoundRobin},
+              {"least_request", LoadBalancer::kLeastRequest},
+              {"ring_hash", LoadBalancer::kRingHash},
+              {"maglev", LoadBalancer::kMaglev}},
+             u.load_balancer);
+  }
+  if (auto v = obj.Get("hash_on"); v.IsDefined()) {
+    ReadHashOn(r, v, obj.Where("hash_on"), u.hash_on);
+  }
+  if ((u.load_balancer == LoadBalancer::kRingHash || u.load_balancer == LoadBalancer::kMaglev) &&
+      u.hash_on.kind == HashOn::Kind::kNone) {
+    r.Error(n, path + ": load_balancer " +
+                   (u.load_balancer == LoadBalancer::kMaglev ? "maglev" : "ring_hash") +
+                   " needs hash_on (header, cookie, client_address or path)");
   }
   if (auto v = obj.Get("protocol"); v.IsDefined()) {
     r.Choice(v, obj.Where("protocol"),

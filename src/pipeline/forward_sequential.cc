@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "core/strings.h"
 #include "http/grpc_timeout.h"
 #include "pipeline/forwarder.h"
 #include "pipeline/upstream_request.h"
@@ -42,6 +43,7 @@ asio::awaitable<void> Forwarder::Proxy() {
                                     env_.pools.rr_position(up.name), env_.pools.rng, ex_.method,
                                     ex_.retry_safe, route_->config->name);
   if (route_->fallback_upstream != nullptr) attempts_->set_no_panic();
+  if (up.hash) attempts_->set_hash(HashKey(up.hash_on));
   const SteadyTime deadline = Deadline();
   attempts_->set_deadline(deadline);
   d_.deadline().cap = deadline;
@@ -176,6 +178,38 @@ SteadyTime Forwarder::Deadline() const noexcept {
     }
   }
   return shortened ? ex_.start + budget : SteadyTime::max();
+}
+
+std::uint64_t Forwarder::HashKey(const config::HashOn& on) const noexcept {
+  std::string_view key;
+  switch (on.kind) {
+    case config::HashOn::Kind::kHeader:
+      if (ex_.request_headers != nullptr) key = ex_.request_headers->Get(on.name);
+      break;
+    case config::HashOn::Kind::kCookie:
+      if (ex_.request_headers != nullptr) {
+        // Every Cookie field (HTTP/2 may split them), each `a=1; b=2`.
+        for (const auto& f : *ex_.request_headers) {
+          if (!IEquals(f.name, "cookie") || !key.empty()) continue;
+          ForEachPair(f.value, ';', [&](std::string_view name, std::string_view value) {
+            if (name != on.name) return true;
+            key = value;
+            return false;
+          });
+        }
+      }
+      break;
+    case config::HashOn::Kind::kClientAddress:
+      key = env_.client_ip;
+      break;
+    case config::HashOn::Kind::kPath:
+      key = ex_.path;
+      break;
+    case config::HashOn::Kind::kNone:
+      break;
+  }
+  // No key (the header or cookie is absent): a random endpoint, as Envoy does.
+  return key.empty() ? env_.pools.rng() : upstream::HashBalancer::Hash(key);
 }
 
 bool Forwarder::FallBack(const ExchangeError& e) {

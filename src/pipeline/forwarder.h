@@ -64,6 +64,8 @@ class Forwarder {
   // The exchange's upstream deadline: the route's timeout, shortened (never lengthened) by the
   // client's grpc-timeout or the route's timeout_header; max when there is none.
   SteadyTime Deadline() const noexcept;
+  // The request's key for consistent hashing (header, cookie, client address or path), hashed.
+  std::uint64_t HashKey(const config::HashOn& on) const noexcept;
   // When the upstream could not take the request and none of it left: moves the attempts to the
   // route's fallback upstream (once). True when the caller should try again.
   bool FallBack(const http::ExchangeError& e);

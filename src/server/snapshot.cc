@@ -150,6 +150,39 @@ std::unique_ptr<CompiledRoute> CompileRoute(const config::Route& r, const Snapsh
   return cr;
 }
 
+// Weights (the smooth weighted round-robin cycle) and the consistent-hashing table.
+void BuildBalancing(const config::Upstream& u, upstream::UpstreamSpec& spec) {
+  spec.hash_on = u.hash_on;
+  for (std::size_t i = 0; i < spec.endpoints.size() && i < u.endpoints.size(); ++i) {
+    spec.weights.push_back(u.endpoints[i].weight);
+    spec.weighted = spec.weighted || u.endpoints[i].weight != 1;
+  }
+  spec.weights.resize(spec.endpoints.size(), 1);
+  if (spec.weighted) {  // nginx's smooth weighted round robin, one whole cycle
+    std::int64_t total = 0;
+    for (auto w : spec.weights) total += w;
+    std::vector<std::int64_t> current(spec.weights.size(), 0);
+    for (std::int64_t step = 0; step < total; ++step) {
+      std::size_t best = 0;
+      for (std::size_t i = 0; i < current.size(); ++i) {
+        current[i] += spec.weights[i];
+        if (current[i] > current[best]) best = i;
+      }
+      current[best] -= total;
+      spec.wrr_order.push_back(static_cast<std::uint32_t>(best));
+    }
+  }
+  if (u.load_balancer == config::LoadBalancer::kRingHash ||
+      u.load_balancer == config::LoadBalancer::kMaglev) {
+    std::vector<std::string_view> names;
+    for (const auto& ep : spec.endpoints) names.push_back(ep.address_text);
+    spec.hash = std::make_shared<upstream::HashBalancer>(
+        u.load_balancer == config::LoadBalancer::kMaglev ? upstream::HashBalancer::Kind::kMaglev
+                                                         : upstream::HashBalancer::Kind::kRing,
+        names, spec.weights);
+  }
+}
+
 // Each endpoint's membership state (health, ejection, draining), kept across reloads while the
 // upstream keeps the endpoint.
 std::shared_ptr<upstream::EndpointHealth> BuildHealth(const std::string& name,
@@ -321,6 +354,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
       backup.push_back(ep.backup);
     }
     spec->health = BuildHealth(name, *spec, std::move(backup), stores);
+    BuildBalancing(u, *spec);
     BuildPolicies(u, *snap, metrics, stores, services, *spec, out.errors);
     snap->upstreams.emplace(name, std::move(spec));
   }

@@ -49,7 +49,7 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
       // Every endpoint was tried: the retry goes to any available one again.
       if (allowed_.none()) allowed_ = Available();
     }
-    const std::size_t picked = Picker::Pick(*up_, pool_, rr_, rng_(), allowed_);
+    const std::size_t picked = Picker::Pick(*up_, pool_, rr_, rng_(), allowed_, hash_);
     if (picked == Picker::kNone) {
       error = count_ > 0 && last_.error
                   ? last_.error

@@ -45,6 +45,8 @@ class Attempts {
   // The exchange's deadline (the route's timeout, shortened by the client): no attempt starts
   // after it and no retry whose wait would end past it.
   void set_deadline(SteadyTime t) noexcept { deadline_ = t; }
+  // The request's key hash, for consistent hashing (ring_hash, maglev).
+  void set_hash(std::uint64_t h) noexcept { hash_ = h; }
   // With no endpoint up, fail (the route has a fallback upstream) rather than try them all.
   void set_no_panic() noexcept {
     no_panic_ = true;
@@ -110,6 +112,7 @@ class Attempts {
   bool waited_ = false;   // some Begin was: the policies hear Ended even without an attempt
   observe::UpstreamSlot* stats_;
   SteadyTime deadline_ = SteadyTime::max();
+  std::uint64_t hash_ = 0;
   bool no_panic_ = false;
   EndpointMask allowed_;
   std::size_t endpoint_ = 0;

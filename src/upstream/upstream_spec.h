@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "observe/metrics.h"
 #include "upstream/endpoint_health.h"
+#include "upstream/hash_balancer.h"
 #include "upstream/policy.h"
 
 namespace rampart::upstream {
@@ -29,6 +30,14 @@ struct UpstreamSpec {
   std::string name;
   std::vector<EndpointSpec> endpoints;
   config::LoadBalancer load_balancer = config::LoadBalancer::kRoundRobin;
+  // Weights (all 1 unless configured): round robin follows `wrr_order` (nginx's smooth weighted
+  // round robin, one cycle), least request compares in-flight counts divided by weight.
+  std::vector<std::uint32_t> weights;
+  bool weighted = false;
+  std::vector<std::uint32_t> wrr_order;
+  // ring_hash or maglev: the table and what the key is.
+  std::shared_ptr<const HashBalancer> hash;
+  config::HashOn hash_on;
   std::chrono::microseconds connect_timeout{};
   std::chrono::microseconds response_timeout{};
   std::chrono::microseconds idle_timeout{};
