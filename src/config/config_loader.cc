@@ -478,8 +478,9 @@ void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cf
     r.String(v, obj.Where("fallback_upstream"), route.fallback_upstream);
   if (auto v = obj.Get("fallback"); v.IsDefined()) ReadFallback(r, v, obj.Where("fallback"), route);
   if (auto v = obj.Get("timeout"); v.IsDefined()) {
-    if (r.Duration(v, obj.Where("timeout"), route.timeout) && route.timeout.count() <= 0)
-      r.Error(v, obj.Where("timeout") + ": must be more than 0");
+    if (r.Duration(v, obj.Where("timeout"), route.timeout) &&
+        (route.timeout.count() <= 0 || route.timeout > std::chrono::hours(24)))
+      r.Error(v, obj.Where("timeout") + ": must be more than 0 and at most 24h");
   }
   if (auto v = obj.Get("timeout_header"); v.IsDefined()) {
     if (r.String(v, obj.Where("timeout_header"), route.timeout_header) &&

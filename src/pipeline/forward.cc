@@ -254,6 +254,10 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
 
 namespace {
 
+bool IsSafeMethod(std::string_view m) noexcept {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE";
+}
+
 // Whether the route's fallback answer stands in for this failure (route fallback.on).
 bool FallbackFor(const CompiledRoute& r, const ExchangeError& e) noexcept {
   if (!e.upstream()) return false;
@@ -283,7 +287,11 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
              d_.gone() ? std::string_view("client_reset") : std::string_view("upstream_aborted"));
     co_return;
   }
-  if (route_ != nullptr && route_->fallback && !d_.gone() && FallbackFor(*route_, e)) {
+  if (route_ != nullptr && route_->fallback && !d_.gone() && FallbackFor(*route_, e) &&
+      // A timeout after the request reached the origin: it may have acted, so a stand-in answer
+      // is only for requests that are safe to repeat.
+      (e.kind != ErrorKind::kTimeout || !attempts_ || !attempts_->request_sent() ||
+       ex_.retry_safe || IsSafeMethod(ex_.method))) {
     ex_.notes.push_back({"fallback", e.token(), {}});
     co_await Serve(*route_->fallback, e.token(), "X-Rampart-Fallback: response\r\n");
     co_return;

@@ -28,7 +28,13 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
   Stream* s = nullptr;
   ResponseHead head;
   for (;;) {  // attempts
-    if (attempts.delay().count() > 0) co_await Backoff();
+    if (attempts.delay().count() > 0) {
+      co_await Backoff();
+      if (d_.gone()) {
+        Complete(0, "client_reset");
+        co_return;
+      }
+    }
     ExchangeError e;
     if (!attempts.Begin(replayable, e)) {               // no attempt may be made: nothing was sent
       if (attempts.waiting() || FallBack(e)) continue;  // a queue's wait, another upstream

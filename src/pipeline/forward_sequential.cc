@@ -68,7 +68,15 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
   bool resp_end = false;
   Stream* s = nullptr;
   for (;;) {
-    if (attempts.delay().count() > 0) co_await Backoff();
+    if (attempts.delay().count() > 0) {
+      co_await Backoff();
+      if (d_.gone()) {  // the client reset its stream while this one waited: send nothing
+        co_await Fail(ExchangeError::Downstream(ErrorKind::kClientReset, http::Step::kSendHead));
+        co_return;
+      }
+    }
+    d_.deadline().fired =
+        net::TimeoutKind::kNone;  // a timeout of the last attempt is not this one's
     ExchangeError e;
     if (!attempts.Begin(whole && body_end, e)) {        // no attempt may be made: nothing was sent
       if (attempts.waiting() || FallBack(e)) continue;  // a queue's wait, another upstream
@@ -162,7 +170,9 @@ SteadyTime Forwarder::Deadline() const noexcept {
   bool shortened = r.timeout.count() > 0;
   if (ex_.request_headers != nullptr) {
     std::chrono::microseconds asked{};
-    if (http::ParseGrpcTimeout(ex_.request_headers->Get("grpc-timeout"), asked) && asked < budget) {
+    // A gRPC call's own deadline (only for gRPC requests: another client cannot set it).
+    if (IStartsWith(ex_.request_headers->Get("content-type"), "application/grpc") &&
+        http::ParseGrpcTimeout(ex_.request_headers->Get("grpc-timeout"), asked) && asked < budget) {
       budget = asked;
       shortened = true;
     }

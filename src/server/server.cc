@@ -427,7 +427,8 @@ asio::awaitable<admin::AdminResponse> Server::HandleAdmin(admin::AdminRequest re
   if (path == "/admin/upstreams" && method == "GET") {
     co_return admin::AdminResponse{200, "application/json", DescribeUpstreams()};
   }
-  if (path.starts_with("/admin/upstreams/")) co_return DrainEndpoint(request);
+  if (path.starts_with("/admin/upstreams/") && path.find("/endpoints/") != std::string::npos)
+    co_return DrainEndpoint(request);
   if (path == "/metrics" && method == "GET") {
     co_return admin::AdminResponse{
         200, "text/plain; version=0.0.4",

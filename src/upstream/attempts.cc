@@ -104,8 +104,8 @@ void Attempts::Restart(const UpstreamSpec& other) {
   Finished({});
   up_ = &other;
   stats_ = &other.stats->slot(worker_);
-  allowed_ = Available();
   no_panic_ = false;
+  allowed_ = Available();
   endpoint_ = 0;
   count_ = 0;
   next_ = Verdict::kContinue;
@@ -166,6 +166,16 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
   if (tried_count_ < tried_.size())
     tried_[tried_count_++] = {up_->endpoints[endpoint_].key, status,
                               error ? error.token() : std::string_view(), last_.latency};
+  // Cut by the exchange's deadline (the route's timeout, or one the client shortened): the
+  // upstream was not given its own time, so its policies learn nothing from it.
+  if (error && now >= deadline_ &&
+      (error.kind == ErrorKind::kTimeout || error.kind == ErrorKind::kConnectTimeout)) {
+    Count(error);
+    for (std::size_t i = 0; i < up_->policies.size(); ++i)
+      up_->policies[i]->Abandoned(Info(replayable, i));
+    reported_ = true;
+    return false;
+  }
   Verdict verdict = Verdict::kContinue;
   if (error && (error.kind == ErrorKind::kStale || error.kind == ErrorKind::kRefusedStream) &&
       replayable && !builtin_retry_used_) {

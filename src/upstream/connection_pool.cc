@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace rampart::upstream {
@@ -46,7 +47,9 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::TakeIdle(Slot& slot, SteadyT
 void ConnectionPool::GiveBack(Slot& slot, std::unique_ptr<UpstreamConnection> conn,
                               std::uint32_t max_idle, std::chrono::microseconds idle_timeout,
                               SteadyTime now) {
-  if (slot.idle.size() >= max_idle) return;  // conn closes as it goes out of scope
+  const std::uint32_t limit =
+      std::max(max_idle, std::min(std::max(slot.peak, slot.last_peak), kMaxIdleFromPeak));
+  if (slot.idle.size() >= limit) return;  // conn closes as it goes out of scope
   conn->idle_since = now;
   slot.idle.push_back({std::move(conn), idle_timeout});
 }
@@ -58,7 +61,13 @@ bool ConnectionPool::StillOpen(UpstreamConnection& conn) noexcept {
 }
 
 void ConnectionPool::Sweep(SteadyTime now) {
+  const bool roll = now >= window_end_;
+  if (roll) window_end_ = now + kPeakWindow;
   for (auto& [_, slot] : slots_) {
+    if (roll) {
+      slot.last_peak = slot.peak;
+      slot.peak = slot.active;
+    }
     std::erase_if(slot.idle, [now](const Slot::Idle& i) {
       return now - i.conn->idle_since >= i.timeout || !StillOpen(*i.conn);
     });

@@ -45,20 +45,28 @@ class ConnectionPool {
     };
     std::vector<Idle> idle;
     std::uint32_t active = 0;  // requests in flight (for least_request)
+    // The most requests in flight in this window and the last one (windows of kPeakWindow): the
+    // idle pool keeps up to that many connections, so a load that comes back finds them open.
+    std::uint32_t peak = 0;
+    std::uint32_t last_peak = 0;
   };
   // Counts one request in flight on a slot for as long as it lives.
   class ActiveRequest {
    public:
-    explicit ActiveRequest(Slot& s) noexcept : n_(s.active) { ++n_; }
-    ~ActiveRequest() { --n_; }
+    explicit ActiveRequest(Slot& s) noexcept : s_(s) {
+      if (++s_.active > s_.peak) s_.peak = s_.active;
+    }
+    ~ActiveRequest() { --s_.active; }
     ActiveRequest(const ActiveRequest&) = delete;
     ActiveRequest& operator=(const ActiveRequest&) = delete;
 
    private:
-    std::uint32_t& n_;
+    Slot& s_;
   };
 
   static constexpr std::chrono::milliseconds kTrustIdleFor{200};
+  static constexpr std::chrono::seconds kPeakWindow{10};
+  static constexpr std::uint32_t kMaxIdleFromPeak = 1024;  // per endpoint and worker
 
   explicit ConnectionPool(boost::asio::io_context& io) : io_(io) {}
   ~ConnectionPool();
@@ -69,7 +77,8 @@ class ConnectionPool {
 
   // An idle connection still open at the origin, or nullptr.
   std::unique_ptr<UpstreamConnection> TakeIdle(Slot& slot, SteadyTime now);
-  // Keeps `conn` for reuse unless the slot already has max_idle idle connections.
+  // Keeps `conn` for reuse unless the slot already has as many idle connections as the larger
+  // of max_idle and its recent peak of requests in flight (at most kMaxIdleFromPeak).
   void GiveBack(Slot& slot, std::unique_ptr<UpstreamConnection> conn, std::uint32_t max_idle,
                 std::chrono::microseconds idle_timeout, SteadyTime now);
   std::unique_ptr<UpstreamConnection> NewConnection() {
@@ -92,6 +101,7 @@ class ConnectionPool {
   };
 
   boost::asio::io_context& io_;
+  SteadyTime window_end_{};
   std::unordered_map<std::string, Slot, Hash, std::equal_to<>> slots_;
 };
 

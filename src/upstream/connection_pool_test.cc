@@ -98,5 +98,35 @@ TEST_F(ConnectionPoolTest, BoundsIdleConnectionsAndSweepsOldOnes) {
   EXPECT_EQ(pool_.active_or_zero(ep_), 3u);
 }
 
+TEST_F(ConnectionPoolTest, KeepsAsManyIdleAsTheRecentPeakInFlight) {
+  auto& slot = pool_.For(ep_);
+  {
+    std::vector<std::unique_ptr<ConnectionPool::ActiveRequest>> busy;
+    for (int i = 0; i < 5; ++i)
+      busy.push_back(std::make_unique<ConnectionPool::ActiveRequest>(slot));
+    EXPECT_EQ(slot.peak, 5u);
+  }
+  EXPECT_EQ(slot.active, 0u);
+  std::vector<std::pair<std::unique_ptr<UpstreamConnection>, tcp::socket>> conns;
+  for (int i = 0; i < 6; ++i) conns.push_back(Connect());
+  for (auto& [conn, origin] : conns)
+    pool_.GiveBack(slot, std::move(conn), 2, std::chrono::seconds(60), SteadyTime{});
+  EXPECT_EQ(pool_.idle_count(), 5u);  // the peak of 5, over max_idle 2
+  // Two windows without load: the pool shrinks back to max_idle's bound for new returns.
+  pool_.Sweep(SteadyTime{} + std::chrono::seconds(1));
+  pool_.Sweep(SteadyTime{} + std::chrono::seconds(12));
+  EXPECT_EQ(slot.last_peak, 0u);
+  EXPECT_EQ(slot.peak, 0u);
+  while (pool_.TakeIdle(slot, SteadyTime{} + std::chrono::seconds(12))) {
+  }
+  auto [x, ox] = Connect();
+  auto [y, oy] = Connect();
+  auto [z, oz] = Connect();
+  pool_.GiveBack(slot, std::move(x), 2, std::chrono::seconds(60), SteadyTime{});
+  pool_.GiveBack(slot, std::move(y), 2, std::chrono::seconds(60), SteadyTime{});
+  pool_.GiveBack(slot, std::move(z), 2, std::chrono::seconds(60), SteadyTime{});
+  EXPECT_EQ(pool_.idle_count(), 2u);
+}
+
 }  // namespace
 }  // namespace rampart::upstream

@@ -121,9 +121,14 @@ class FallbackTest(unittest.TestCase):
         self.assertEqual(status, 504)
         self.assertLess(time.monotonic() - start, 2.0 * SLOW)
         start = time.monotonic()
-        status, _, _ = call(self.rampart.port, "/slow/x?delay=3000", {"grpc-timeout": "60m"})
+        status, _, _ = call(self.rampart.port, "/slow/x?delay=3000",
+                            {"grpc-timeout": "60m", "content-type": "application/grpc"})
         self.assertEqual(status, 504)
         self.assertLess(time.monotonic() - start, 0.25 * SLOW + 0.2)
+        # grpc-timeout is a gRPC call's own: another request cannot shorten the deadline with it.
+        start = time.monotonic()
+        status, _, _ = call(self.rampart.port, "/slow/x?delay=200", {"grpc-timeout": "10m"})
+        self.assertEqual(status, 200)
         # Under the deadline: answered as usual.
         self.assertEqual(call(self.rampart.port, "/slow/x?delay=10")[0], 200)
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/strings.h"
+#include "state/stores.h"
 
 namespace rampart::upstream::bulkhead {
 
@@ -40,7 +41,7 @@ const config::Fields<BulkheadConfig>& BulkheadFields() {
   static const config::Fields<BulkheadConfig> f = [] {
     config::Fields<BulkheadConfig> d;
     d.Uint("max_requests", &BulkheadConfig::max_requests, 1, 10'000'000)
-        .Uint("max_pending", &BulkheadConfig::max_pending, 0, 1'000'000)
+        .Uint("max_pending", &BulkheadConfig::max_pending, 0, 10'000)
         .Duration("queue_timeout", &BulkheadConfig::queue_timeout, std::chrono::milliseconds(1),
                   std::chrono::minutes(1))
         .Custom("reserve", ReadReserve)
@@ -98,10 +99,10 @@ void Places::Give(std::string_view route, int kind) noexcept {
 
 bool Places::EnterQueue() noexcept { return TakeOne(pending_, max_pending_); }
 
-BulkheadPolicy::BulkheadPolicy(BulkheadConfig config, Counters counters,
-                               std::function<SteadyTime()> clock)
+BulkheadPolicy::BulkheadPolicy(BulkheadConfig config, std::shared_ptr<Places> places,
+                               Counters counters, std::function<SteadyTime()> clock)
     : config_(std::move(config)),
-      places_(config_),
+      places_(std::move(places)),
       counters_(std::move(counters)),
       clock_(std::move(clock)) {}
 
@@ -119,15 +120,15 @@ Verdict BulkheadPolicy::Before(const AttemptInfo& a) noexcept {
   std::uint64_t& word = *a.exchange;
   if (word & kPlaceMask) return Verdict::kContinue;  // a retry keeps the exchange's place
   const bool waiting = word != 0;
-  if (const int kind = places_.Take(a.route); kind != 0) {
-    if (waiting) places_.LeaveQueue();
+  if (const int kind = places_->Take(a.route); kind != 0) {
+    if (waiting) places_->LeaveQueue();
     word = static_cast<std::uint64_t>(kind);
     return Verdict::kContinue;
   }
   const auto now_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock_().time_since_epoch()).count());
   if (!waiting) {
-    if (config_.max_pending == 0 || !places_.EnterQueue()) {
+    if (config_.max_pending == 0 || !places_->EnterQueue()) {
       Rejected(a);
       return Verdict::kRefuse;
     }
@@ -136,15 +137,19 @@ Verdict BulkheadPolicy::Before(const AttemptInfo& a) noexcept {
   }
   const auto waited = std::chrono::nanoseconds(now_ns - WaitingSince(word));
   if (waited >= config_.queue_timeout) {
-    places_.LeaveQueue();
+    places_->LeaveQueue();
     word = 0;
     Rejected(a);
     return Verdict::kRefuse;
   }
-  // Asked again soon: every millisecond, at most until the queue timeout.
+  // Asked again soon: after a quarter of the time waited so far (1 ms to 16 ms), so a long
+  // queue does not spin, and never past the queue timeout.
   if (a.delay != nullptr) {
+    const auto step = std::clamp<std::chrono::microseconds>(
+        std::chrono::duration_cast<std::chrono::microseconds>(waited / 4),
+        std::chrono::milliseconds(1), std::chrono::milliseconds(16));
     *a.delay = std::min<std::chrono::microseconds>(
-        std::chrono::milliseconds(1),
+        step,
         std::chrono::duration_cast<std::chrono::microseconds>(config_.queue_timeout - waited));
   }
   return Verdict::kWait;
@@ -154,9 +159,9 @@ void BulkheadPolicy::Ended(const AttemptInfo& a, const AttemptOutcome&) noexcept
   if (a.exchange == nullptr || *a.exchange == 0) return;
   const std::uint64_t word = *a.exchange;
   if (word & kPlaceMask) {
-    places_.Give(a.route, static_cast<int>(word & kPlaceMask));
+    places_->Give(a.route, static_cast<int>(word & kPlaceMask));
   } else {
-    places_.LeaveQueue();  // it ended while waiting (the client left)
+    places_->LeaveQueue();  // it ended while waiting (the client left)
   }
   *a.exchange = 0;
 }
@@ -164,12 +169,12 @@ void BulkheadPolicy::Ended(const AttemptInfo& a, const AttemptOutcome&) noexcept
 void BulkheadPolicy::Describe(std::string& out) const {
   fmt::format_to(std::back_inserter(out),
                  ",\"max_requests\":{},\"in_flight_shared\":{},\"pending\":{},\"reserved\":[",
-                 config_.max_requests, places_.shared_in_flight(), places_.pending());
+                 config_.max_requests, places_->shared_in_flight(), places_->pending());
   for (std::size_t i = 0; i < config_.reserve.size(); ++i) {
     out += i ? ",{\"route\":\"" : "{\"route\":\"";
     AppendJsonEscaped(out, config_.reserve[i].route);
     fmt::format_to(std::back_inserter(out), "\",\"places\":{},\"in_flight\":{}}}",
-                   config_.reserve[i].places, places_.reserved_in_flight(i));
+                   config_.reserve[i].places, places_->reserved_in_flight(i));
   }
   out += "]";
 }
@@ -199,7 +204,16 @@ std::shared_ptr<Policy> MakeBulkhead(const YAML::Node& settings, PolicyContext& 
   for (const auto& r : ctx.config.routes)
     counters.rejected.emplace_back(r.name, ctx.metrics.Counter(kRejected, {name, r.name}));
   counters.queued = ctx.metrics.Counter(kQueued, {name});
-  return std::make_shared<BulkheadPolicy>(std::move(c), std::move(counters),
+  // The same upstream and limits find the same places after a reload: exchanges of the old
+  // config still hold theirs, and the cap stays the cap.
+  std::string identity = fmt::format("bulkhead:{}:{}:{}", name, c.max_requests, c.max_pending);
+  for (const auto& res : c.reserve) identity += fmt::format(":{}={}", res.route, res.places);
+  auto places = ctx.stores.Local<Places>(
+      identity, [&] { return std::make_shared<Places>(c); }, {},
+      [](std::weak_ptr<Places>) -> state::Stores::Render {
+        return [](std::string&, std::string_view) {};
+      });
+  return std::make_shared<BulkheadPolicy>(std::move(c), std::move(places), std::move(counters),
                                           [] { return std::chrono::steady_clock::now(); });
 }
 

@@ -66,19 +66,20 @@ class BulkheadPolicy final : public Policy {
     std::vector<std::pair<std::string, observe::CounterSeries*>> rejected;  // by route
     observe::CounterSeries* queued = nullptr;
   };
-  BulkheadPolicy(BulkheadConfig config, Counters counters, std::function<SteadyTime()> clock);
+  BulkheadPolicy(BulkheadConfig config, std::shared_ptr<Places> places, Counters counters,
+                 std::function<SteadyTime()> clock);
   std::string_view Name() const noexcept override { return "bulkhead"; }
   http::ErrorKind RefusedAs() const noexcept override { return http::ErrorKind::kBulkheadFull; }
   Verdict Before(const AttemptInfo& a) noexcept override;
   void Ended(const AttemptInfo& a, const AttemptOutcome& o) noexcept override;
   void Describe(std::string& out) const override;
-  const Places& places() const noexcept { return places_; }
+  const Places& places() const noexcept { return *places_; }
 
  private:
   void Rejected(const AttemptInfo& a) noexcept;
 
   BulkheadConfig config_;
-  Places places_;
+  std::shared_ptr<Places> places_;  // kept across reloads while the limits stay the same
   Counters counters_;
   std::function<SteadyTime()> clock_;
 };

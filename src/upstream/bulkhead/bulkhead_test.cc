@@ -30,7 +30,7 @@ BulkheadConfig Config() {
 
 TEST(Bulkhead, OtherRoutesShareWhatTheReservesLeave) {
   Clock clock;
-  BulkheadPolicy p(Config(), {}, [&] { return clock.now; });
+  BulkheadPolicy p(Config(), std::make_shared<Places>(Config()), {}, [&] { return clock.now; });
   std::vector<Exchange> reports(3), payments(3);
   for (auto& x : reports) x.route = "reports";
   for (auto& x : payments) x.route = "payments";
@@ -56,7 +56,7 @@ TEST(Bulkhead, ARetryKeepsItsPlace) {
   BulkheadConfig c = Config();
   c.reserve.clear();
   c.max_requests = 1;
-  BulkheadPolicy p(c, {}, [&] { return clock.now; });
+  BulkheadPolicy p(c, std::make_shared<Places>(c), {}, [&] { return clock.now; });
   Exchange x;
   x.route = "r";
   EXPECT_EQ(p.Before(x.Info()), Verdict::kContinue);
@@ -70,11 +70,11 @@ TEST(Bulkhead, TheQueueWaitsUpToItsTimeoutAndIsBounded) {
   c.max_requests = 1;
   c.max_pending = 1;
   c.queue_timeout = milliseconds(50);
-  BulkheadPolicy p(c, {}, [&] { return clock.now; });
+  BulkheadPolicy p(c, std::make_shared<Places>(c), {}, [&] { return clock.now; });
   Exchange a, b, d;
   EXPECT_EQ(p.Before(a.Info()), Verdict::kContinue);
   EXPECT_EQ(p.Before(b.Info()), Verdict::kWait);
-  EXPECT_EQ(b.delay, milliseconds(1));
+  EXPECT_EQ(b.delay, milliseconds(1));              // a quarter of the wait so far, at least 1 ms
   EXPECT_EQ(p.Before(d.Info()), Verdict::kRefuse);  // the queue holds one
   EXPECT_EQ(p.places().pending(), 1);
   clock.now += milliseconds(20);
@@ -85,9 +85,12 @@ TEST(Bulkhead, TheQueueWaitsUpToItsTimeoutAndIsBounded) {
   // Another waits past the timeout: refused, and leaves the queue.
   Exchange e;
   EXPECT_EQ(p.Before(e.Info()), Verdict::kWait);
-  clock.now += milliseconds(49);
+  clock.now += milliseconds(40);
   EXPECT_EQ(p.Before(e.Info()), Verdict::kWait);
-  EXPECT_EQ(e.delay, milliseconds(1));
+  EXPECT_EQ(e.delay, milliseconds(10));  // a quarter of 40 ms
+  clock.now += milliseconds(9);
+  EXPECT_EQ(p.Before(e.Info()), Verdict::kWait);
+  EXPECT_EQ(e.delay, milliseconds(1));  // never past the timeout
   clock.now += milliseconds(1);
   EXPECT_EQ(p.Before(e.Info()), Verdict::kRefuse);
   EXPECT_EQ(p.places().pending(), 0);

@@ -8,6 +8,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
@@ -161,7 +162,12 @@ asio::awaitable<bool> Prober::Check(std::size_t i) {
 }
 
 asio::awaitable<void> Prober::Run(std::weak_ptr<Prober> weak, std::size_t i) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  // Not before the config that built this prober is in service: a reload that fails after
+  // building it (a later error, a port that cannot be bound) drops it before this runs, and the
+  // serving config's prober keeps the endpoints.
+  co_await asio::post(executor, asio::use_awaitable);
   bool first = true;
   std::uint64_t id = 0;
   for (;;) {

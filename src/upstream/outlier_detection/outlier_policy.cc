@@ -139,7 +139,8 @@ void OutlierPolicy::CheckInterval(SteadyTime now, int worker) noexcept {
   for (std::size_t i = 0; i < health_->size(); ++i) {
     EndpointState& e = health_->at(i);
     const std::uint32_t calls = e.interval_calls.exchange(0, std::memory_order_relaxed);
-    const std::uint32_t failures = e.interval_failures.exchange(0, std::memory_order_relaxed);
+    const std::uint32_t failures =
+        std::min(calls, e.interval_failures.exchange(0, std::memory_order_relaxed));
     if (config_.success_rate > 0 && calls >= config_.success_rate_minimum_calls &&
         static_cast<double>(calls - failures) / calls < config_.success_rate) {
       Eject(i, Reason::kSuccessRate, now, worker);
