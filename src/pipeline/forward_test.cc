@@ -9,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <deque>
 #include <functional>
+#include <set>
 #include <stdexcept>
 
 #include "pipeline/gate_order.h"
@@ -238,6 +239,19 @@ struct RecordingPolicy final : public upstream::Policy {
   }
   bool refuse = false;
   std::vector<std::string> seen;
+};
+
+// A per-endpoint breaker stand-in: endpoints in `closed_to` are not to be tried now.
+struct SkipEndpoints final : public upstream::Policy {
+  std::string_view Name() const noexcept override { return "skip"; }
+  http::ErrorKind RefusedAs() const noexcept override { return http::ErrorKind::kCircuitOpen; }
+  upstream::Verdict Before(const upstream::AttemptInfo& a) noexcept override {
+    asked.push_back(a.endpoint);
+    return closed_to.count(a.endpoint) ? upstream::Verdict::kRetryOther
+                                       : upstream::Verdict::kContinue;
+  }
+  std::set<std::size_t> closed_to;
+  std::vector<std::size_t> asked;
 };
 
 // --- The harness ---
@@ -495,6 +509,33 @@ TEST(Forward, RetryMovesToAnotherEndpoint) {
   EXPECT_EQ(h.Only("up-end"), (Log{"up-end:close", "up-end:complete"}));
   EXPECT_EQ(h.Only("send-head"), (Log{"send-head:200:"}));
   EXPECT_EQ(h.Only("done:"), (Log{"done:g:200::2:slot7"}));
+}
+
+TEST(Forward, APolicyCanSendAnAttemptToAnotherEndpointBeforeItStarts) {
+  for (std::size_t closed : {0u, 1u}) {
+    Harness h;
+    auto p = std::make_shared<SkipEndpoints>();
+    p->closed_to = {closed};
+    h.spec.policies.push_back(p);
+    h.AddGate("g");
+    h.opener.scripts = {Script{.status = 200}};
+    h.Run();
+    ASSERT_EQ(h.opener.opened.size(), 1u);
+    EXPECT_EQ(h.opener.opened[0], 1 - closed);  // the other endpoint, whichever was picked first
+    EXPECT_EQ(h.Only("done:"), (Log{"done:g:200::1:slot7"}));  // one attempt made
+  }
+}
+
+TEST(Forward, WhenEveryEndpointIsSkippedThePolicysRefusalAnswers) {
+  Harness h;
+  auto p = std::make_shared<SkipEndpoints>();
+  p->closed_to = {0, 1};
+  h.spec.policies.push_back(p);
+  h.AddGate("g");
+  h.Run();
+  EXPECT_TRUE(h.opener.opened.empty());
+  EXPECT_EQ(p->asked.size(), 2u);
+  EXPECT_EQ(h.Only("done:"), (Log{"done:g:503:upstream_circuit_open:0:slot7"}));
 }
 
 TEST(Forward, PoliciesSeeWhetherARetryIsSafe) {

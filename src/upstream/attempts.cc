@@ -43,42 +43,54 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
                 : ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
     return false;
   }
-  if (count_ == 0 || next_ == Verdict::kRetryOther) {
-    if (next_ == Verdict::kRetryOther) {
-      allowed_.reset(endpoint_);
-      // Every endpoint was tried: the retry goes to any available one again.
-      if (allowed_.none()) allowed_ = Available();
+  bool pick = count_ == 0 || next_ == Verdict::kRetryOther;  // kRetrySame stays on the endpoint
+  if (next_ == Verdict::kRetryOther) {
+    allowed_.reset(endpoint_);
+    // Every endpoint was tried: the retry goes to any available one again.
+    if (allowed_.none()) allowed_ = Available();
+  }
+  for (;;) {
+    if (pick) {
+      const std::size_t picked = Picker::Pick(*up_, pool_, rr_, rng_(), allowed_, hash_);
+      if (picked == Picker::kNone) {
+        error = count_ > 0 && last_.error ? last_.error
+                                          : ExchangeError::Upstream(ErrorKind::kNoEndpoint,
+                                                                    http::Step::kPick, false, true);
+        return false;
+      }
+      endpoint_ = picked;
     }
-    const std::size_t picked = Picker::Pick(*up_, pool_, rr_, rng_(), allowed_, hash_);
-    if (picked == Picker::kNone) {
-      error = count_ > 0 && last_.error
-                  ? last_.error
-                  : ExchangeError::Upstream(ErrorKind::kNoEndpoint, http::Step::kPick, false, true);
-      return false;
-    }
-    endpoint_ = picked;
-  }  // kRetrySame (and the built-in retry) stay on the endpoint
-  next_ = Verdict::kContinue;
-  delay_ = {};
-  ++count_;
-  ++total_;
-  start_ = loop_.now();
-  if (count_ == 1) first_start_ = start_;
-  last_ = {};
-  reported_ = false;
-  for (std::size_t i = 0; i < up_->policies.size(); ++i) {
-    const auto& p = up_->policies[i];
-    tickets_[i] = 0;
-    const Verdict v = p->Before(Info(replayable, i));
-    if (v == Verdict::kRefuse || v == Verdict::kWait) {
+    next_ = Verdict::kContinue;
+    delay_ = {};
+    ++count_;
+    ++total_;
+    start_ = loop_.now();
+    if (count_ == 1) first_start_ = start_;
+    last_ = {};
+    reported_ = false;
+    bool skip = false;
+    for (std::size_t i = 0; i < up_->policies.size() && !skip; ++i) {
+      const auto& p = up_->policies[i];
+      tickets_[i] = 0;
+      const Verdict v = p->Before(Info(replayable, i));
+      if (v == Verdict::kContinue) continue;
       for (std::size_t j = 0; j < i; ++j) up_->policies[j]->Abandoned(Info(replayable, j));
       reported_ = true;
-      if (v == Verdict::kWait) {  // this attempt did not start: the next Begin is it again
+      if (v == Verdict::kWait || v == Verdict::kRetryOther) {  // this attempt did not start
         --count_;
         --total_;
+      }
+      if (v == Verdict::kWait) {  // the next Begin is it again
         waiting_ = waited_ = true;
         delay_ = std::max(delay_, std::chrono::microseconds(1000));  // never a busy loop
         return false;
+      }
+      if (v == Verdict::kRetryOther) {  // not this endpoint (its own breaker is open): another
+        allowed_.reset(endpoint_);
+        if (!allowed_.none()) {
+          skip = true;
+          break;
+        }
       }
       error = ExchangeError::Upstream(p->RefusedAs(), http::Step::kPick, false, true);
       if (error.kind == ErrorKind::kNoEndpoint)
@@ -86,6 +98,8 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
       last_ = {0, error, false, false, {}};
       return false;
     }
+    if (!skip) break;
+    pick = true;
   }
   stats_->requests.Add();
   if (up_->health) {

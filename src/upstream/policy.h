@@ -20,7 +20,9 @@ enum class Verdict : std::uint8_t {
   kContinue,    // no objection
   kRefuse,      // no attempt now (an open breaker, a full bulkhead): the exchange fails
   kRetrySame,   // (after an attempt) send the request again to the same endpoint
-  kRetryOther,  // (after an attempt) send it again, to an endpoint not tried yet
+  kRetryOther,  // (after an attempt) send it again, to an endpoint not tried yet; (before an
+                // attempt) not this endpoint: pick another (a per-endpoint breaker), or, when
+                // none is left, fail as RefusedAs says
   kWait,        // (before an attempt) not now: ask again after *delay (a bulkhead's queue)
 };
 

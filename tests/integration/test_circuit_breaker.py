@@ -118,6 +118,50 @@ class CircuitBreakerTest(unittest.TestCase):
         self.assertEqual(json.loads(call(self.rampart.port)[1])["error"], "upstream_circuit_open")
 
 
+class PerEndpointBreakerTest(unittest.TestCase):
+    """One breaker per endpoint: a dead endpoint's breaker opens and attempts skip it, without
+    retries, until every endpoint's breaker is open."""
+
+    def test_an_open_endpoint_breaker_sends_attempts_to_another_endpoint(self):
+        from harness import Origin, free_port
+        origin = Origin()
+        dead = f"127.0.0.1:{free_port()}"
+        config = """
+workers: 1
+listeners:
+  - {{ name: public, address: 127.0.0.1:{port} }}
+routes: [ {{ name: r, upstream: app }} ]
+upstreams:
+  app:
+    endpoints: [{origin}, DEAD]
+    policies:
+      - circuit_breaker: {{ per_endpoint: true, window: 4, minimum_calls: 2, failure_rate: 50%,
+                            open_for: 1h, open_for_max: 2h }}
+admin: {{ address: 127.0.0.1:{admin} }}
+""".replace("DEAD", dead)
+        rampart = Rampart(config, origin)
+        try:
+            statuses = []
+            for i in range(20):
+                c = http.client.HTTPConnection("127.0.0.1", rampart.port, timeout=10 * SLOW)
+                c.request("GET", f"/x{i}")
+                statuses.append(c.getresponse().status)
+                c.close()
+            # Round robin sent the dead endpoint two requests (502) before its breaker opened.
+            self.assertEqual(statuses.count(502), 2)
+            self.assertEqual(statuses[-10:], [200] * 10)
+            status, body = rampart.admin("GET", "/admin/upstreams")
+            policy = json.loads(body)["upstreams"][0]["policies"][0]
+            self.assertTrue(policy["per_endpoint"])
+            states = {e["address"]: e["state"] for e in policy["endpoints"]}
+            self.assertEqual(states, {origin.address: "closed", dead: "open"})
+            self.assertEqual(rampart.metric(
+                f'rampart_upstream_circuit_state{{upstream="app",endpoint="{dead}"}}'), 1)
+        finally:
+            rampart.stop()
+            origin.stop()
+
+
 class CircuitBreakerConfigTest(unittest.TestCase):
     def test_bad_settings_are_refused_with_file_and_line(self):
         base = """

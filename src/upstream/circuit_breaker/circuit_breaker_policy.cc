@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/strings.h"
 #include "state/stores.h"
+#include "upstream/upstream_spec.h"
 
 namespace rampart::upstream::breaker {
 
@@ -105,6 +107,7 @@ const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields() {
         .Custom("open_for_max", Wait(&BreakerConfig::open_for_max, std::chrono::hours(24), "24h"))
         .Custom("jitter", Percent(&BreakerConfig::jitter, 0, 50))
         .Custom("half_open_calls", Count(&BreakerConfig::half_open_calls, 1, 1000))
+        .Bool("per_endpoint", &CircuitBreakerConfig::per_endpoint)
         .Then(
             [](YamlReader& r, const YAML::Node& at, const std::string& p, CircuitBreakerConfig& c) {
               if (c.breaker.open_for_max < c.breaker.open_for) {
@@ -124,35 +127,41 @@ const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields() {
 }
 
 CircuitBreakerPolicy::CircuitBreakerPolicy(CircuitBreakerConfig config,
-                                           std::shared_ptr<Breaker> breaker, std::string upstream,
+                                           std::vector<std::shared_ptr<Breaker>> breakers,
+                                           std::vector<std::string> names, std::string upstream,
                                            Counters counters, std::function<SteadyTime()> clock)
     : config_(std::move(config)),
-      breaker_(std::move(breaker)),
+      breakers_(std::move(breakers)),
+      names_(std::move(names)),
       upstream_(std::move(upstream)),
       counters_(counters),
       clock_(std::move(clock)) {}
 
-void CircuitBreakerPolicy::Note(const Transition& t, int worker) noexcept {
+void CircuitBreakerPolicy::Note(const Transition& t, int worker, std::size_t i) noexcept {
   if (!t.changed) return;
   observe::CounterSeries* c = t.to == State::kOpen       ? counters_.to_open
                               : t.to == State::kHalfOpen ? counters_.to_half_open
                                                          : counters_.to_closed;
   if (c) c->Add(worker);
+  const std::string_view of = config_.per_endpoint && i < names_.size() ? names_[i] : "";
   if (t.to == State::kOpen) {
-    spdlog::warn("upstream {}: circuit breaker opened", upstream_);
+    spdlog::warn("upstream {}{}{}: circuit breaker opened", upstream_,
+                 of.empty() ? "" : " endpoint ", of);
   } else {
-    spdlog::info("upstream {}: circuit breaker {}", upstream_, StateName(t.to));
+    spdlog::info("upstream {}{}{}: circuit breaker {}", upstream_, of.empty() ? "" : " endpoint ",
+                 of, StateName(t.to));
   }
 }
 
 Verdict CircuitBreakerPolicy::Before(const AttemptInfo& a) noexcept {
   Transition t;
   std::uint64_t unused = 0;
-  const bool admitted = breaker_->Admit(clock_(), t, a.ticket != nullptr ? *a.ticket : unused);
-  Note(t, a.worker);
+  const bool admitted = For(a).Admit(clock_(), t, a.ticket != nullptr ? *a.ticket : unused);
+  Note(t, a.worker, a.endpoint);
   if (admitted) return Verdict::kContinue;
   if (counters_.rejected) counters_.rejected->Add(a.worker);
-  return Verdict::kRefuse;
+  // Per endpoint: another endpoint may take it (the seam fails it only when none is left).
+  return config_.per_endpoint ? Verdict::kRetryOther : Verdict::kRefuse;
 }
 
 bool CircuitBreakerPolicy::Failed(const AttemptOutcome& o) const noexcept {
@@ -167,22 +176,37 @@ Verdict CircuitBreakerPolicy::After(const AttemptInfo& a, const AttemptOutcome& 
   // A pooled connection the origin had closed, or a stream it refused: the origin never saw the
   // request (the seam retries it once), so it says nothing about the upstream's health.
   if (o.error.kind == http::ErrorKind::kStale || o.error.kind == http::ErrorKind::kRefusedStream) {
-    breaker_->Release(ticket);
+    For(a).Release(ticket);
     return Verdict::kContinue;
   }
-  Note(breaker_->Record(clock_(), ticket, Failed(o)), a.worker);
+  Note(For(a).Record(clock_(), ticket, Failed(o)), a.worker, a.endpoint);
   return Verdict::kContinue;
 }
 
 void CircuitBreakerPolicy::Describe(std::string& out) const {
-  const auto [calls, failures] = breaker_->Window(clock_());
-  fmt::format_to(std::back_inserter(out),
-                 ",\"state\":\"{}\",\"window_calls\":{},\"window_failures\":{}",
-                 StateName(breaker_->state()), calls, failures);
+  auto one = [&](const Breaker& b) {
+    const auto [calls, failures] = b.Window(clock_());
+    fmt::format_to(std::back_inserter(out),
+                   ",\"state\":\"{}\",\"window_calls\":{},\"window_failures\":{}",
+                   StateName(b.state()), calls, failures);
+  };
+  if (!config_.per_endpoint) {
+    one(*breakers_[0]);
+    return;
+  }
+  out += ",\"per_endpoint\":true,\"endpoints\":[";
+  for (std::size_t i = 0; i < breakers_.size(); ++i) {
+    out += i ? ",{\"address\":\"" : "{\"address\":\"";
+    AppendJsonEscaped(out, names_[i]);
+    out += "\"";
+    one(*breakers_[i]);
+    out += "}";
+  }
+  out += "]";
 }
 
 void CircuitBreakerPolicy::Abandoned(const AttemptInfo& a) noexcept {
-  breaker_->Release(a.ticket != nullptr ? *a.ticket : 0);
+  For(a).Release(a.ticket != nullptr ? *a.ticket : 0);
 }
 
 std::shared_ptr<Policy> MakeCircuitBreaker(const YAML::Node& settings, PolicyContext& ctx) {
@@ -203,19 +227,34 @@ std::shared_ptr<Policy> MakeCircuitBreaker(const YAML::Node& settings, PolicyCon
                   b.minimum_calls, b.failure_rate, b.consecutive_failures, b.open_for.count(),
                   b.open_for_max.count(), b.jitter, b.half_open_calls, b.probe_timeout.count(),
                   c.slow_call.count(), fmt::join(c.failure_statuses, ","));
-  const std::string labels = fmt::format("upstream=\"{}\"", observe::EscapeLabelValue(name));
-  auto breaker = ctx.stores.Local<Breaker>(
-      identity, [&] { return std::make_shared<Breaker>(b, std::random_device{}()); },
-      {{"rampart_upstream_circuit_state", "gauge",
-        "Circuit breaker state by upstream: 0 closed, 1 open, 2 half-open."}},
-      [labels](std::weak_ptr<Breaker> weak) -> state::Stores::Render {
-        return [weak, labels](std::string& out, std::string_view family) {
-          auto t = weak.lock();
-          if (!t || family != "rampart_upstream_circuit_state") return;
-          out += fmt::format("rampart_upstream_circuit_state{{{}}} {}\n", labels,
-                             static_cast<int>(t->state()));
-        };
-      });
+  // (per_endpoint appends the endpoint below: the two modes never share a breaker.)
+  // Per endpoint: one breaker for each, found again by endpoint after a reload.
+  std::vector<std::string> names;
+  if (c.per_endpoint && ctx.spec != nullptr) {
+    for (const auto& ep : ctx.spec->endpoints) names.push_back(ep.address_text);
+  } else {
+    names.push_back("");
+  }
+  std::vector<std::shared_ptr<Breaker>> breakers;
+  for (const std::string& endpoint : names) {
+    std::string labels = fmt::format("upstream=\"{}\"", observe::EscapeLabelValue(name));
+    if (c.per_endpoint)
+      labels += fmt::format(",endpoint=\"{}\"", observe::EscapeLabelValue(endpoint));
+    breakers.push_back(ctx.stores.Local<Breaker>(
+        c.per_endpoint ? identity + ":endpoint:" + endpoint : identity,
+        [&] { return std::make_shared<Breaker>(b, std::random_device{}()); },
+        {{"rampart_upstream_circuit_state", "gauge",
+          "Circuit breaker state by upstream (and endpoint, per endpoint): 0 closed, 1 open, 2 "
+          "half-open."}},
+        [labels](std::weak_ptr<Breaker> weak) -> state::Stores::Render {
+          return [weak, labels](std::string& out, std::string_view family) {
+            auto t = weak.lock();
+            if (!t || family != "rampart_upstream_circuit_state") return;
+            out += fmt::format("rampart_upstream_circuit_state{{{}}} {}\n", labels,
+                               static_cast<int>(t->state()));
+          };
+        }));
+  }
   static constexpr observe::CounterDef<1> kRejected{
       "rampart_upstream_circuit_rejected_total",
       "Requests an open circuit breaker answered without trying the upstream.",
@@ -228,7 +267,8 @@ std::shared_ptr<Policy> MakeCircuitBreaker(const YAML::Node& settings, PolicyCon
                                           ctx.metrics.Counter(kTransitions, {name, "open"}),
                                           ctx.metrics.Counter(kTransitions, {name, "half_open"}),
                                           ctx.metrics.Counter(kTransitions, {name, "closed"})};
-  return std::make_shared<CircuitBreakerPolicy>(std::move(c), std::move(breaker), name, counters,
+  return std::make_shared<CircuitBreakerPolicy>(std::move(c), std::move(breakers), std::move(names),
+                                                name, counters,
                                                 [] { return std::chrono::steady_clock::now(); });
 }
 

@@ -1,6 +1,8 @@
-// The circuit_breaker upstream policy: one Breaker per upstream, shared by every worker and kept
-// across reloads while its settings stay the same. Before each attempt it asks the breaker; an
-// open breaker refuses at once (503 upstream_circuit_open) without touching the upstream. After
+// The circuit_breaker upstream policy: one Breaker per upstream (or per endpoint), shared by
+// every worker and kept across reloads while its settings stay the same. Before each attempt it
+// asks the breaker; an open breaker refuses at once (503 upstream_circuit_open) without touching
+// the upstream (per endpoint: the attempt goes to another endpoint, and only when every
+// endpoint's breaker is open is the answer 503). After
 // each attempt it records whether the attempt failed: a connect failure, reset or timeout, a
 // status in failure_statuses, or a head slower than slow_call. See README.md.
 #pragma once
@@ -22,6 +24,7 @@ struct CircuitBreakerConfig {
   BreakerConfig breaker;
   std::vector<int> failure_statuses = {500, 502, 503, 504};
   std::chrono::microseconds slow_call{0};  // 0: off
+  bool per_endpoint = false;  // one breaker per endpoint: an open one sends attempts elsewhere
 };
 
 const config::Fields<CircuitBreakerConfig>& CircuitBreakerFields();
@@ -34,8 +37,10 @@ class CircuitBreakerPolicy final : public Policy {
     observe::CounterSeries* to_half_open = nullptr;
     observe::CounterSeries* to_closed = nullptr;
   };
-  CircuitBreakerPolicy(CircuitBreakerConfig config, std::shared_ptr<Breaker> breaker,
-                       std::string upstream, Counters counters, std::function<SteadyTime()> clock);
+  // One breaker (per upstream), or one per endpoint (per_endpoint), with `names` for logs.
+  CircuitBreakerPolicy(CircuitBreakerConfig config, std::vector<std::shared_ptr<Breaker>> breakers,
+                       std::vector<std::string> names, std::string upstream, Counters counters,
+                       std::function<SteadyTime()> clock);
   std::string_view Name() const noexcept override { return "circuit_breaker"; }
   http::ErrorKind RefusedAs() const noexcept override { return http::ErrorKind::kCircuitOpen; }
   Verdict Before(const AttemptInfo& a) noexcept override;
@@ -44,13 +49,17 @@ class CircuitBreakerPolicy final : public Policy {
   void Describe(std::string& out) const override;
 
   bool Failed(const AttemptOutcome& o) const noexcept;
-  const Breaker& breaker() const noexcept { return *breaker_; }
+  const Breaker& breaker(std::size_t i = 0) const noexcept { return *breakers_[i]; }
 
  private:
-  void Note(const Transition& t, int worker) noexcept;
+  void Note(const Transition& t, int worker, std::size_t i) noexcept;
+  Breaker& For(const AttemptInfo& a) const noexcept {
+    return *breakers_[config_.per_endpoint && a.endpoint < breakers_.size() ? a.endpoint : 0];
+  }
 
   CircuitBreakerConfig config_;
-  std::shared_ptr<Breaker> breaker_;
+  std::vector<std::shared_ptr<Breaker>> breakers_;
+  std::vector<std::string> names_;
   std::string upstream_;
   Counters counters_;
   std::function<SteadyTime()> clock_;
