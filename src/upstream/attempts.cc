@@ -182,9 +182,11 @@ bool Attempts::Retry(int status, const ExchangeError& error, bool replayable) {
                               error ? error.token() : std::string_view(), last_.latency};
   // Cut by the exchange's deadline (the route's timeout, or one the client shortened): the
   // upstream was not given its own time, so its policies learn nothing from it.
-  if (error && now >= deadline_ &&
-      (error.kind == ErrorKind::kTimeout || error.kind == ErrorKind::kConnectTimeout)) {
-    Count(error);
+  // And one rampart refused itself (no connection place left) is not the upstream's doing.
+  const bool local = error.kind == ErrorKind::kBulkheadFull;
+  if (local || (error && now >= deadline_ &&
+                (error.kind == ErrorKind::kTimeout || error.kind == ErrorKind::kConnectTimeout))) {
+    if (!local) Count(error);
     for (std::size_t i = 0; i < up_->policies.size(); ++i)
       up_->policies[i]->Abandoned(Info(replayable, i));
     reported_ = true;

@@ -42,11 +42,21 @@ bool Http1Stream::TryPooled() {
 }
 
 asio::awaitable<ExchangeError> Http1Stream::Open() {
+  if (up_.connection_limit && !place_) {
+    if (!up_.connection_limit->TryTake()) {
+      ExchangeError full =
+          ExchangeError::Upstream(ErrorKind::kBulkheadFull, Step::kConnect, false, true);
+      full.detail = "the upstream has as many connections in use as it may (max_connections)";
+      co_return full;
+    }
+    place_ = true;
+  }
   if (TryPooled()) co_return ExchangeError{};
   conn_ = pool_.NewConnection();
   ExchangeError e = co_await Connect(loop_, up_, ep_, *conn_, dl_);
   if (e) {
     conn_.reset();
+    GivePlace();
     co_return e;
   }
   stats_.connections_opened.Add();
@@ -219,7 +229,14 @@ bool Http1Stream::Draining() const noexcept {
   return i < up_.health->size() && up_.health->at(i).draining.load(std::memory_order_relaxed);
 }
 
+void Http1Stream::GivePlace() noexcept {
+  if (!place_) return;
+  place_ = false;
+  up_.connection_limit->Give();
+}
+
 void Http1Stream::End(StreamEnd how) noexcept {
+  GivePlace();
   if (!conn_) return;
   if (how == StreamEnd::kComplete && request_complete_ && rp_ && rp_->done() && rp_->keep_alive() &&
       !ended_at_close_ && bufs_.in.size() == head_bytes_ && !Draining()) {

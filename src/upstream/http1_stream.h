@@ -53,6 +53,7 @@ class Http1Stream final : public Stream {
 
  private:
   bool Draining() const noexcept;  // its endpoint is being drained: no connection is pooled
+  void GivePlace() noexcept;       // back to the upstream's connection limit, if one was held
   http::ExchangeError WriteError(const boost::system::error_code& ec, http::Step step) const;
   http::ExchangeError ReadError(http::Step step) const noexcept;
   // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk
@@ -69,6 +70,7 @@ class Http1Stream final : public Stream {
   net::Deadline& dl_;
   StreamBuffers bufs_;
   std::unique_ptr<UpstreamConnection> conn_;
+  bool place_ = false;  // holds a place under up_.connection_limit
   std::optional<http::h1::ResponseParser> rp_;
   std::size_t head_bytes_ = 0;  // the head at bufs_.in's front, until released
   bool reused_ = false;

@@ -40,7 +40,7 @@ struct PolicyContext {
   Services& services;
   int workers = 1;  // per-worker state is sized by it
   // The upstream as built so far (endpoints, TLS, membership state; the policies before this one).
-  const UpstreamSpec* spec = nullptr;
+  UpstreamSpec* spec = nullptr;
 };
 
 // Reads the policy's settings and builds it; returns null after reporting errors.

@@ -26,6 +26,23 @@ struct EndpointSpec {
   std::string address_text;  // "ip:port", for the admin API and logs
 };
 
+// A cap on the HTTP/1.1 connections in use to an upstream from every worker (bulkhead
+// max_connections): a stream holds a place while it has a connection (new or pooled), from
+// before its connect to its end. Idle pooled connections hold none, so one worker's idle pool
+// never starves another worker; they are bounded by the pool. Kept across reloads (the limit
+// lives in state::Stores while its number stays the same).
+struct ConnectionLimit {
+  explicit ConnectionLimit(std::int64_t m) : max(m) {}
+  bool TryTake() noexcept {
+    if (open.fetch_add(1, std::memory_order_relaxed) < max) return true;
+    open.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  void Give() noexcept { open.fetch_sub(1, std::memory_order_relaxed); }
+  const std::int64_t max;
+  std::atomic<std::int64_t> open{0};
+};
+
 struct UpstreamSpec {
   std::string name;
   std::vector<EndpointSpec> endpoints;
@@ -48,6 +65,7 @@ struct UpstreamSpec {
   // Which endpoints may take requests now (health checks, ejection, draining, backups); always
   // set by the snapshot builder, null only in tests that build a spec by hand.
   std::shared_ptr<EndpointHealth> health;
+  std::shared_ptr<ConnectionLimit> connection_limit;  // set by a bulkhead with max_connections
   // Consulted around every attempt, in configuration order (policy_registry.h).
   std::vector<std::shared_ptr<Policy>> policies;
 };

@@ -19,6 +19,7 @@ routes:
   - {{ name: reports, match: {{ path_prefix: /reports }}, upstream: ledger }}
   - {{ name: payments, match: {{ path_prefix: /payments }}, upstream: ledger }}
   - {{ name: queued, match: {{ path_prefix: /queued }}, upstream: narrow }}
+  - {{ name: oneconn, match: {{ path_prefix: /oneconn }}, upstream: oneconn }}
 upstreams:
   ledger:
     endpoints: [{origin}]
@@ -28,6 +29,10 @@ upstreams:
     endpoints: [{origin}]
     policies:
       - bulkhead: {{ max_requests: 1, max_pending: 1, queue_timeout: 5s }}
+  oneconn:
+    endpoints: [{origin}]
+    policies:
+      - bulkhead: {{ max_connections: 1 }}
 access_log: {{ path: {log} }}
 admin: {{ address: 127.0.0.1:{admin} }}
 """
@@ -100,6 +105,30 @@ class BulkheadTest(unittest.TestCase):
         self.assertGreaterEqual(self.rampart.metric(
             'rampart_upstream_bulkhead_queued_total{upstream="narrow"}'), 1)
         self.assertEqual(self.bulkhead("narrow")["pending"], 0)
+
+
+class MaxConnectionsTest(BulkheadTest):
+    def test_a_request_that_needs_a_connection_beyond_the_cap_is_refused(self):
+        results = []
+        first = self.slow("/oneconn/1?delay=500", results)
+        wait_until(lambda: (self.rampart.metric(
+            'rampart_upstream_connections_in_use{upstream="oneconn"}') or 0) == 1, timeout=5 * SLOW)
+        status, body = get(self.rampart.port, "/oneconn/2")
+        self.assertEqual(status, 503)
+        self.assertEqual(json.loads(body)["error"], "upstream_overloaded")
+        first.join(20 * SLOW)
+        self.assertEqual(results, [200])
+        # Its place is free again (an idle pooled connection holds none): whichever worker takes
+        # the next requests may use one connection.
+        for i in range(6):
+            self.assertEqual(get(self.rampart.port, f"/oneconn/{i + 3}")[0], 200)
+        self.assertEqual(self.rampart.metric(
+            'rampart_upstream_connections_in_use{upstream="oneconn"}'), 0)
+        self.assertEqual(self.rampart.metric(
+            'rampart_upstream_errors_total{upstream="oneconn",kind="reset"}') or 0, 0)
+
+    test_a_slow_route_cannot_take_the_reserved_places = None
+    test_a_queued_request_is_served_when_a_place_frees = None
 
 
 class BulkheadConfigTest(unittest.TestCase):

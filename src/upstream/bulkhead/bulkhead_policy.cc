@@ -6,6 +6,7 @@
 
 #include "core/strings.h"
 #include "state/stores.h"
+#include "upstream/upstream_spec.h"
 
 namespace rampart::upstream::bulkhead {
 
@@ -42,6 +43,7 @@ const config::Fields<BulkheadConfig>& BulkheadFields() {
     config::Fields<BulkheadConfig> d;
     d.Uint("max_requests", &BulkheadConfig::max_requests, 1, 10'000'000)
         .Uint("max_pending", &BulkheadConfig::max_pending, 0, 10'000)
+        .Uint("max_connections", &BulkheadConfig::max_connections, 0, 10'000'000)
         .Duration("queue_timeout", &BulkheadConfig::queue_timeout, std::chrono::milliseconds(1),
                   std::chrono::minutes(1))
         .Custom("reserve", ReadReserve)
@@ -213,6 +215,21 @@ std::shared_ptr<Policy> MakeBulkhead(const YAML::Node& settings, PolicyContext& 
       [](std::weak_ptr<Places>) -> state::Stores::Render {
         return [](std::string&, std::string_view) {};
       });
+  if (c.max_connections > 0 && ctx.spec != nullptr) {
+    ctx.spec->connection_limit = ctx.stores.Local<ConnectionLimit>(
+        fmt::format("connections:{}:{}", name, c.max_connections),
+        [&] { return std::make_shared<ConnectionLimit>(c.max_connections); },
+        {{"rampart_upstream_connections_in_use", "gauge",
+          "HTTP/1.1 connections in use to an upstream with a max_connections bulkhead."}},
+        [name](std::weak_ptr<ConnectionLimit> weak) -> state::Stores::Render {
+          return [weak, name](std::string& out, std::string_view family) {
+            auto t = weak.lock();
+            if (!t || family != "rampart_upstream_connections_in_use") return;
+            out += fmt::format("rampart_upstream_connections_in_use{{upstream=\"{}\"}} {}\n",
+                               observe::EscapeLabelValue(name), t->open.load());
+          };
+        });
+  }
   return std::make_shared<BulkheadPolicy>(std::move(c), std::move(places), std::move(counters),
                                           [] { return std::chrono::steady_clock::now(); });
 }

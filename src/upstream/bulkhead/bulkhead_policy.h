@@ -28,6 +28,7 @@ struct Reservation {
 
 struct BulkheadConfig {
   std::uint32_t max_requests = 1000;  // in flight at the upstream, reserved places included
+  std::uint32_t max_connections = 0;  // HTTP/1.1 connections in use, every worker; 0: no cap
   std::uint32_t max_pending = 0;      // waiting for a place at once; 0: none waits
   std::chrono::microseconds queue_timeout{100'000};
   std::vector<Reservation> reserve;  // places only these routes use

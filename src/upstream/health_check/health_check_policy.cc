@@ -227,6 +227,7 @@ std::shared_ptr<Policy> MakeHealthCheck(const YAML::Node& settings, PolicyContex
   const std::string& name = ctx.upstream.name;
   UpstreamSpec spec = *ctx.spec;
   spec.policies.clear();
+  spec.connection_limit.reset();  // checks never take a request's connection place
   spec.stats = ctx.metrics.Upstream("health_check:" + name);
   // The prober's connections are its own (its client's pool is keyed by these).
   for (auto& ep : spec.endpoints) ep.key = fmt::format("health:{}:{}", name, ep.key);
