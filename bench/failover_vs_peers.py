@@ -36,7 +36,7 @@ from benchlib import BIN, free_port, stop_all, wait_port
 ORIGIN_PORTS = (19201, 19202, 19203)
 
 ORIGIN_CONF = """daemon off;
-master_process on;
+master_process off;
 worker_processes 1;
 pid origin.pid;
 error_log logs/error.log warn;
@@ -137,6 +137,9 @@ class Origin:
         self.proc = None
 
     def start(self):
+        with socket.socket() as probe:  # a leftover process on the port would serve instead
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"port {self.port} is taken: stop what listens there")
         log = os.path.join(self.dir, "logs/access.log")
         if os.path.exists(log):
             os.remove(log)
@@ -146,9 +149,8 @@ class Origin:
         wait_port(self.port)
 
     def kill(self):
-        self.proc.kill()
+        self.proc.kill()  # one process (master_process off): the port closes with it
         self.proc.wait()
-        subprocess.run(["pkill", "-f", f"nginx -p {self.dir}"], check=False)
 
     def requests(self):
         try:

@@ -1,7 +1,7 @@
 """The retries upstream policy against the real binary and real origins: a GET or a POST moves
 past a dead endpoint (connect refused: nothing of it left); a POST without an idempotency key
 that reached an origin is never sent again, a GET is; listed statuses are retried for GETs only;
-the budget turns retries down; every attempt is in the access log; bad settings are refused at
+a spent budget turns retries down; every attempt is in the access log; bad settings are refused at
 load with file:line."""
 import http.client
 import http.server
@@ -137,12 +137,15 @@ class RetriesTest(unittest.TestCase):
         self.assertIn(503, statuses)  # a POST that got 503 gets it: the origin may have acted
         self.assertEqual(Always503.requests - before, statuses.count(503))
 
-    def test_an_empty_budget_turns_retries_down(self):
-        statuses = [call(self.rampart.port, "GET", f"/nobudget/{i}")[0] for i in range(6)]
+    def test_a_spent_budget_turns_retries_down(self):
+        # No deposits and no floor: only the reserve of 10 retries, then none.
+        statuses = [call(self.rampart.port, "GET", f"/nobudget/{i}")[0] for i in range(40)]
         self.assertIn(502, statuses)
-        self.assertGreaterEqual(self.metric(
-            'rampart_upstream_retries_declined_total{upstream="no_budget",reason="budget"}'), 1)
-        self.assertEqual(self.metric('rampart_upstream_retries_total{upstream="no_budget"}'), 0)
+        self.assertEqual(self.metric('rampart_upstream_retries_total{upstream="no_budget"}'), 10)
+        # Every request that met the dead endpoint after the reserve was spent: its client's 502.
+        self.assertEqual(self.metric(
+            'rampart_upstream_retries_declined_total{upstream="no_budget",reason="budget"}'),
+            statuses.count(502))
 
     def test_admin_upstreams_shows_the_budget(self):
         status, body = self.rampart.admin("GET", "/admin/upstreams")
@@ -151,7 +154,7 @@ class RetriesTest(unittest.TestCase):
         policy = ups["with_dead"]["policies"][0]
         self.assertEqual(policy["kind"], "retries")
         self.assertEqual(policy["attempts"], 3)
-        self.assertEqual(policy["requests_in_flight"], 0)
+        self.assertEqual(policy["budget_capacity"], 100)  # ten seconds of the 10/s floor
 
 
 class RetriesConfigTest(unittest.TestCase):

@@ -5,32 +5,34 @@
 
 namespace rampart::upstream::retries {
 
-RetryBudget::RetryBudget(int workers, double percent, std::uint32_t min_retries)
-    : workers_(static_cast<std::size_t>(std::max(workers, 1))),
-      slots_(std::make_unique<Slot[]>(workers_)),
-      percent_(percent),
-      min_retries_(min_retries) {}
+RetryBudget::RetryBudget(double percent, std::uint32_t min_per_second)
+    : deposit_(static_cast<std::int64_t>(std::llround(percent * kMilli))),
+      floor_(static_cast<std::int64_t>(min_per_second) * kMilli),
+      capacity_(std::max<std::int64_t>(10 * floor_, 10 * kMilli)),
+      balance_(capacity_) {}
 
-std::int64_t RetryBudget::requests() const noexcept {
-  std::int64_t n = 0;
-  for (std::size_t i = 0; i < workers_; ++i)
-    n += slots_[i].requests.load(std::memory_order_relaxed);
-  return n;
+void RetryBudget::Refill(SteadyTime now) noexcept {
+  const std::int64_t ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  std::int64_t last = refilled_ns_.load(std::memory_order_relaxed);
+  if (last == 0) {  // the first retry starts the clock
+    refilled_ns_.compare_exchange_strong(last, ns, std::memory_order_relaxed);
+    return;
+  }
+  const std::int64_t elapsed = ns - last;
+  if (elapsed < 1'000'000 || floor_ == 0) return;  // at most once a millisecond
+  if (!refilled_ns_.compare_exchange_strong(last, ns, std::memory_order_relaxed)) return;
+  const std::int64_t add =
+      static_cast<std::int64_t>(static_cast<double>(floor_) * static_cast<double>(elapsed) / 1e9);
+  const std::int64_t room = capacity_ - balance_.load(std::memory_order_relaxed);
+  if (room > 0) balance_.fetch_add(std::min(add, room), std::memory_order_relaxed);
 }
 
-std::int64_t RetryBudget::retries() const noexcept {
-  std::int64_t n = 0;
-  for (std::size_t i = 0; i < workers_; ++i) n += slots_[i].retries.load(std::memory_order_relaxed);
-  return n;
-}
-
-bool RetryBudget::TryRetry(int w) noexcept {
-  const auto allowed = std::max<std::int64_t>(
-      min_retries_,
-      static_cast<std::int64_t>(std::floor(percent_ * static_cast<double>(requests()))));
-  if (retries() >= allowed) return false;
-  Bump(slots_[Index(w)].retries, 1);
-  return true;
+bool RetryBudget::TryWithdraw(SteadyTime now) noexcept {
+  Refill(now);
+  if (balance_.fetch_sub(kMilli, std::memory_order_relaxed) >= kMilli) return true;
+  balance_.fetch_add(kMilli, std::memory_order_relaxed);
+  return false;
 }
 
 }  // namespace rampart::upstream::retries

@@ -1,51 +1,49 @@
-// A retry budget, as Envoy's retry_budget defines it: retries in flight may be at most a share of
-// the requests in flight at the upstream (`percent`), or `min_retries`, whichever is more. When a
-// dependency fails outright every request wants a retry; the budget lets a few through and turns
-// the rest down, so the upstream never sees a retry storm on top of its own outage.
+// A retry budget, as Finagle's RetryBudget and gRPC's retry throttling define one: each request
+// deposits `percent` of a token, each retry withdraws a whole one, and `min_per_second` tokens
+// come back every second whatever the traffic. The balance holds at most ten seconds of that
+// floor plus what the deposits bring, so a burst of failures (an endpoint dying with requests
+// in flight on it) is retried from the reserve, while a sustained outage settles at retries of
+// `percent` of the requests (plus the floor): the upstream sees at most (1 + percent) times its
+// normal load from retries, never `attempts` times.
 //
-// Counted per worker (each on its own cache line, so the hot path takes no lock and shares no
-// line between workers) and summed only when a retry is asked for.
+// Shared by every worker: one atomic balance in milli-tokens. The hot path (a request) only
+// reads it while the balance is full, and adds to it otherwise.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
-#include <memory>
+
+#include "core/clock.h"
 
 namespace rampart::upstream::retries {
 
 class RetryBudget {
  public:
-  RetryBudget(int workers, double percent, std::uint32_t min_retries);
+  RetryBudget(double percent, std::uint32_t min_per_second);
 
-  // A request began at the upstream / ended (on worker `w`).
-  void RequestStarted(int w) noexcept { Bump(slots_[Index(w)].requests, 1); }
-  void RequestEnded(int w) noexcept { Bump(slots_[Index(w)].requests, -1); }
-  // A request asks for its first retry: true when the budget allows it (it then counts as
-  // retrying until RetryEnded).
-  bool TryRetry(int w) noexcept;
-  void RetryEnded(int w) noexcept { Bump(slots_[Index(w)].retries, -1); }
+  // A request began at the upstream: it deposits its share.
+  void Deposit() noexcept {
+    if (balance_.load(std::memory_order_relaxed) < capacity_)
+      balance_.fetch_add(deposit_, std::memory_order_relaxed);
+  }
+  // A retry asks for a token at `now`: true when it may go (the token is spent).
+  bool TryWithdraw(SteadyTime now) noexcept;
 
-  std::int64_t requests() const noexcept;  // in flight, every worker
-  std::int64_t retries() const noexcept;   // retrying, every worker
-  double percent() const noexcept { return percent_; }
-  std::uint32_t min_retries() const noexcept { return min_retries_; }
+  double tokens() const noexcept {
+    return static_cast<double>(balance_.load(std::memory_order_relaxed)) / kMilli;
+  }
+  double capacity() const noexcept { return static_cast<double>(capacity_) / kMilli; }
 
  private:
-  struct alignas(64) Slot {
-    std::atomic<std::int64_t> requests{0};
-    std::atomic<std::int64_t> retries{0};
-  };
-  static void Bump(std::atomic<std::int64_t>& v, std::int64_t d) noexcept {
-    v.fetch_add(d, std::memory_order_relaxed);
-  }
-  std::size_t Index(int w) const noexcept {
-    return w >= 0 && static_cast<std::size_t>(w) < workers_ ? static_cast<std::size_t>(w) : 0;
-  }
+  static constexpr std::int64_t kMilli = 1000;
+  void Refill(SteadyTime now) noexcept;
 
-  std::size_t workers_;
-  std::unique_ptr<Slot[]> slots_;
-  double percent_;
-  std::uint32_t min_retries_;
+  const std::int64_t deposit_;   // per request, milli-tokens
+  const std::int64_t floor_;     // per second, milli-tokens
+  const std::int64_t capacity_;  // ten seconds of the floor, and at least 10 tokens
+  std::atomic<std::int64_t> balance_;
+  std::atomic<std::int64_t> refilled_ns_{0};  // steady-clock ns of the last refill
 };
 
 }  // namespace rampart::upstream::retries

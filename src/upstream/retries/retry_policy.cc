@@ -6,15 +6,14 @@
 #include <cmath>
 #include <random>
 
+#include "state/stores.h"
+
 namespace rampart::upstream::retries {
 
 namespace {
 
 using config::YamlReader;
 using http::ErrorKind;
-
-constexpr std::uint64_t kCounted = 1;   // the exchange counts in the budget's requests
-constexpr std::uint64_t kRetrying = 2;  // ... and in its retries
 
 bool ReadRetryOn(YamlReader& r, const YAML::Node& n, const std::string& p, RetryConfig& c) {
   std::vector<std::string> words;
@@ -80,17 +79,15 @@ std::chrono::microseconds FullJitter(int retry, std::chrono::microseconds base,
 }
 
 RetryPolicy::RetryPolicy(RetryConfig config, std::shared_ptr<RetryBudget> budget, Counters counters,
-                         std::function<double()> uniform)
+                         std::function<double()> uniform, std::function<SteadyTime()> clock)
     : config_(std::move(config)),
       budget_(std::move(budget)),
       counters_(counters),
-      uniform_(std::move(uniform)) {}
+      uniform_(std::move(uniform)),
+      clock_(std::move(clock)) {}
 
 Verdict RetryPolicy::Before(const AttemptInfo& a) noexcept {
-  if (a.exchange != nullptr && (*a.exchange & kCounted) == 0) {
-    *a.exchange |= kCounted;
-    budget_->RequestStarted(a.worker);
-  }
+  if (a.attempt == 0) budget_->Deposit();  // each exchange deposits once, at its first attempt
   return Verdict::kContinue;
 }
 
@@ -134,14 +131,7 @@ Verdict RetryPolicy::After(const AttemptInfo& a, const AttemptOutcome& o) noexce
     if (config_.deadline.count() > 0 && a.elapsed + wait >= config_.deadline)
       why = Declined::kDeadline;
   }
-  // One budget place per exchange, from its first retry to its end.
-  if (why == Declined::kNone && a.exchange != nullptr && (*a.exchange & kRetrying) == 0) {
-    if (budget_->TryRetry(a.worker)) {
-      *a.exchange |= kRetrying;
-    } else {
-      why = Declined::kBudget;
-    }
-  }
+  if (why == Declined::kNone && !budget_->TryWithdraw(clock_())) why = Declined::kBudget;
   if (why != Declined::kNone) {
     if (auto* c = counters_.declined[static_cast<std::size_t>(why)]) c->Add(a.worker);
     return Verdict::kContinue;
@@ -151,17 +141,10 @@ Verdict RetryPolicy::After(const AttemptInfo& a, const AttemptOutcome& o) noexce
   return config_.other_endpoint ? Verdict::kRetryOther : Verdict::kRetrySame;
 }
 
-void RetryPolicy::Ended(const AttemptInfo& a, const AttemptOutcome&) noexcept {
-  if (a.exchange == nullptr) return;
-  if (*a.exchange & kCounted) budget_->RequestEnded(a.worker);
-  if (*a.exchange & kRetrying) budget_->RetryEnded(a.worker);
-  *a.exchange = 0;
-}
-
 void RetryPolicy::Describe(std::string& out) const {
   fmt::format_to(std::back_inserter(out),
-                 ",\"attempts\":{},\"requests_in_flight\":{},\"retries_in_flight\":{}",
-                 config_.attempts, budget_->requests(), budget_->retries());
+                 ",\"attempts\":{},\"budget_tokens\":{:.1f},\"budget_capacity\":{:.0f}",
+                 config_.attempts, budget_->tokens(), budget_->capacity());
 }
 
 std::shared_ptr<Policy> MakeRetries(const YAML::Node& settings, PolicyContext& ctx) {
@@ -181,11 +164,20 @@ std::shared_ptr<Policy> MakeRetries(const YAML::Node& settings, PolicyContext& c
   counters.retried = ctx.metrics.Counter(kRetried, {name});
   for (std::size_t i = 1; i < std::size(kDeclinedNames); ++i)
     counters.declined[i] = ctx.metrics.Counter(kDeclined, {name, kDeclinedNames[i]});
-  auto budget = std::make_shared<RetryBudget>(ctx.workers, c.budget_percent, c.budget_min);
-  return std::make_shared<RetryPolicy>(std::move(c), std::move(budget), counters, [] {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-  });
+  // The same upstream and numbers keep their balance through a reload.
+  auto budget = ctx.stores.Local<RetryBudget>(
+      fmt::format("retry_budget:{}:{}:{}", name, c.budget_percent, c.budget_min),
+      [&] { return std::make_shared<RetryBudget>(c.budget_percent, c.budget_min); }, {},
+      [](std::weak_ptr<RetryBudget>) -> state::Stores::Render {
+        return [](std::string&, std::string_view) {};
+      });
+  return std::make_shared<RetryPolicy>(
+      std::move(c), std::move(budget), counters,
+      [] {
+        thread_local std::mt19937_64 rng{std::random_device{}()};
+        return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+      },
+      [] { return std::chrono::steady_clock::now(); });
 }
 
 }  // namespace rampart::upstream::retries

@@ -36,8 +36,8 @@ struct RetryConfig {
   std::vector<int> statuses;  // response statuses worth another attempt (502, 503, ...)
   std::chrono::microseconds backoff_base{25'000};
   std::chrono::microseconds backoff_max{250'000};
-  double budget_percent = 0.2;
-  std::uint32_t budget_min = 3;
+  double budget_percent = 0.2;            // each request deposits this share of a retry
+  std::uint32_t budget_min = 10;          // retries per second allowed whatever the traffic
   std::chrono::microseconds deadline{0};  // 0: none beyond the attempts' own timeouts
   bool other_endpoint = true;
 };
@@ -60,11 +60,10 @@ class RetryPolicy final : public Policy {
     std::array<observe::CounterSeries*, 6> declined{};
   };
   RetryPolicy(RetryConfig config, std::shared_ptr<RetryBudget> budget, Counters counters,
-              std::function<double()> uniform);
+              std::function<double()> uniform, std::function<SteadyTime()> clock);
   std::string_view Name() const noexcept override { return "retries"; }
   Verdict Before(const AttemptInfo& a) noexcept override;
   Verdict After(const AttemptInfo& a, const AttemptOutcome& o) noexcept override;
-  void Ended(const AttemptInfo& a, const AttemptOutcome& o) noexcept override;
   void Describe(std::string& out) const override;
 
   // Whether this outcome is one the config retries.
@@ -78,6 +77,7 @@ class RetryPolicy final : public Policy {
   std::shared_ptr<RetryBudget> budget_;
   Counters counters_;
   std::function<double()> uniform_;
+  std::function<SteadyTime()> clock_;
 };
 
 std::shared_ptr<Policy> MakeRetries(const YAML::Node& settings, PolicyContext& ctx);

@@ -22,8 +22,8 @@ struct Exchange {
   microseconds delay{};
   AttemptInfo Info(int attempt, bool safe = true, bool replayable = true, microseconds elapsed = {},
                    int worker = 0) {
-    return {up,   0,       attempt, worker, replayable, safe ? "GET" : "POST", "r",
-            safe, &ticket, &word,   elapsed, &delay};
+    return {up,  0,    attempt, worker, replayable, safe ? "GET" : "POST",
+            "r", safe, &ticket, &word,  elapsed,    &delay};
   }
 };
 
@@ -34,9 +34,11 @@ AttemptOutcome Failure(ErrorKind k, Step step, bool sent, bool safe) {
 const AttemptOutcome kRefused = Failure(ErrorKind::kConnectRefused, Step::kConnect, false, true);
 const AttemptOutcome kResetHead = Failure(ErrorKind::kReset, Step::kReadHead, true, false);
 
-std::shared_ptr<RetryPolicy> Make(RetryConfig c, double u = 0.5, int workers = 1) {
-  auto budget = std::make_shared<RetryBudget>(workers, c.budget_percent, c.budget_min);
-  return std::make_shared<RetryPolicy>(c, budget, RetryPolicy::Counters{}, [u] { return u; });
+std::shared_ptr<RetryPolicy> Make(RetryConfig c, double u = 0.5) {
+  auto budget = std::make_shared<RetryBudget>(c.budget_percent, c.budget_min);
+  return std::make_shared<RetryPolicy>(
+      c, budget, RetryPolicy::Counters{}, [u] { return u; },
+      [] { return SteadyTime{} + std::chrono::seconds(100); });
 }
 
 TEST(FullJitter, GrowsExponentiallyUpToTheCap) {
@@ -132,36 +134,42 @@ TEST(Retries, SameEndpointWhenAsked) {
   EXPECT_EQ(p->After(x.Info(0), kRefused), Verdict::kRetrySame);
 }
 
-TEST(RetryBudget, RetriesInFlightAreAShareOfRequestsWithAFloor) {
+TEST(RetryBudget, ABurstComesFromTheReserveAnOutageSettlesAtThePercent) {
+  using std::chrono::seconds;
+  RetryBudget b(0.2, 1);  // 20% of requests, 1 retry a second; holds 10 tokens
+  const SteadyTime t0 = SteadyTime{} + seconds(100);
+  int ok = 0;
+  for (int i = 0; i < 15; ++i) ok += b.TryWithdraw(t0);
+  EXPECT_EQ(ok, 10);  // an endpoint died with requests in flight: the reserve retries them
+  // A sustained outage: every request fails and asks for a retry; one in five gets it.
+  ok = 0;
+  for (int i = 0; i < 100; ++i) {
+    b.Deposit();
+    ok += b.TryWithdraw(t0);
+  }
+  EXPECT_EQ(ok, 20);
+  // The floor: five seconds later, five more whatever the traffic.
+  ok = 0;
+  for (int i = 0; i < 10; ++i) ok += b.TryWithdraw(t0 + seconds(5));
+  EXPECT_EQ(ok, 5);
+  // Deposits stop at the capacity: a long healthy spell does not bank unlimited retries.
+  for (int i = 0; i < 100'000; ++i) b.Deposit();
+  EXPECT_LE(b.tokens(), b.capacity() + 0.2);
+}
+
+TEST(RetryBudget, ThePolicyDeclinesWhenTheBudgetIsSpent) {
   RetryConfig c;
   c.attempts = 3;
-  c.budget_percent = 0.2;
-  c.budget_min = 2;
-  auto p = Make(c, 0.0, 2);
-  // 20 exchanges in flight on two workers, all failing.
-  std::vector<Exchange> xs(20);
-  for (std::size_t i = 0; i < xs.size(); ++i) p->Before(xs[i].Info(0, true, true, {}, int(i % 2)));
-  EXPECT_EQ(p->budget().requests(), 20);
+  c.budget_percent = 0;
+  c.budget_min = 0;  // capacity 10 tokens, nothing refills
+  auto p = Make(c);
   int retried = 0;
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    retried += p->After(xs[i].Info(0, true, true, {}, int(i % 2)), kRefused) != Verdict::kContinue;
-  EXPECT_EQ(retried, 4);  // 20% of 20
-  EXPECT_EQ(p->budget().retries(), 4);
-  // A retrying exchange's later retries take no second place.
-  std::size_t first = 0;
-  while ((xs[first].word & 2) == 0) ++first;
-  EXPECT_NE(p->After(xs[first].Info(1, true, true, {}, int(first % 2)), kRefused),
-            Verdict::kContinue);
-  EXPECT_EQ(p->budget().retries(), 4);
-  // Exchanges end: their places come back, every counter returns to zero.
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    p->Ended(xs[i].Info(0, true, true, {}, int(i % 2)), kRefused);
-  EXPECT_EQ(p->budget().requests(), 0);
-  EXPECT_EQ(p->budget().retries(), 0);
-  // With few requests in flight the floor still lets retries through.
-  Exchange one;
-  p->Before(one.Info(0));
-  EXPECT_NE(p->After(one.Info(0), kRefused), Verdict::kContinue);
+  for (int i = 0; i < 20; ++i) {
+    Exchange x;
+    p->Before(x.Info(0));
+    retried += p->After(x.Info(0), kRefused) != Verdict::kContinue;
+  }
+  EXPECT_EQ(retried, 10);
 }
 
 TEST(RetryFields, ReadsAndRefuses) {
