@@ -24,9 +24,10 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
                   method == "TRACE" || method == "PUT" || method == "DELETE"),
       route_(route),
       stats_(&up.stats->slot(worker)),
-      allowed_(Available()),
-      tickets_(up.policies.size(), 0),
-      words_(up.policies.size(), 0) {}
+      allowed_(Available()) {
+  tickets_.Reset(up.policies.size());
+  words_.Reset(up.policies.size());
+}
 
 bool Attempts::Begin(bool replayable, ExchangeError& error) {
   waiting_ = false;
@@ -126,8 +127,8 @@ void Attempts::Restart(const UpstreamSpec& other) {
   delay_ = {};
   builtin_retry_used_ = false;
   reported_ = true;
-  tickets_.assign(other.policies.size(), 0);
-  words_.assign(other.policies.size(), 0);
+  tickets_.Reset(other.policies.size());
+  words_.Reset(other.policies.size());
   ended_ = waiting_ = waited_ = false;
   open_unreported_ = false;
   last_ = {};

@@ -8,6 +8,7 @@
 // whole request is still in hand. Every other retry is a policy's decision.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -36,6 +37,7 @@ class Attempts {
   ~Attempts() { Landed(); }
   Attempts(const Attempts&) = delete;
   Attempts& operator=(const Attempts&) = delete;
+  Attempts(Attempts&&) = delete;
 
   // The next attempt: picks its endpoint and asks the policies. False with `error` when none
   // can be made (every endpoint ruled out, a policy refused), or with waiting() when a policy
@@ -92,7 +94,8 @@ class Attempts {
  private:
   AttemptInfo Info(bool replayable, std::size_t policy) noexcept {
     return {*up_,   endpoint_,   count_ - 1,        worker_,         replayable, method_,
-            route_, retry_safe_, &tickets_[policy], &words_[policy], elapsed(),  &delay_};
+            route_, retry_safe_, &tickets_[policy], &words_[policy], elapsed(),  &delay_,
+            loop_.now()};
   }
   void Count(const http::ExchangeError& e) noexcept;
   EndpointMask Available() const noexcept;
@@ -122,8 +125,26 @@ class Attempts {
   std::chrono::microseconds delay_{};  // before the next attempt
   bool builtin_retry_used_ = false;
   bool reported_ = true;                // the current attempt's outcome went to the policies
-  std::vector<std::uint64_t> tickets_;  // per policy, for the current attempt
-  std::vector<std::uint64_t> words_;    // per policy, for the whole exchange
+  // Per policy: a ticket for the current attempt and a word for the whole exchange. Inline for
+  // up to kInlinePolicies (no allocation per exchange), on the heap beyond.
+  static constexpr std::size_t kInlinePolicies = 8;
+  struct PolicyWords {
+    std::array<std::uint64_t, kInlinePolicies> inline_{};
+    std::vector<std::uint64_t> heap;
+    std::uint64_t* data = inline_.data();
+    void Reset(std::size_t n) {
+      if (n > kInlinePolicies) {
+        heap.assign(n, 0);
+        data = heap.data();
+      } else {
+        std::fill_n(inline_.begin(), n, 0);
+        data = inline_.data();
+      }
+    }
+    std::uint64_t& operator[](std::size_t i) noexcept { return data[i]; }
+  };
+  PolicyWords tickets_;
+  PolicyWords words_;
   EndpointState* in_flight_ = nullptr;  // the current attempt counts in its endpoint's in_flight
   bool ended_ = false;                  // Finished ran
   bool sent_ = false;

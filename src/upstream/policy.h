@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/clock.h"
 #include "http/exchange_error.h"
 
 namespace rampart::upstream {
@@ -49,6 +50,14 @@ struct AttemptInfo {
   // After: how long to wait before the retry this policy asks for (zero: at once); Before, with
   // kWait: how long to wait before asking again.
   std::chrono::microseconds* delay = nullptr;
+  // The worker loop's clock, read at the last event (zero when the caller has none: a policy
+  // then reads its own clock).
+  SteadyTime now{};
+
+  template <typename Clock>
+  SteadyTime NowOr(const Clock& clock) const {
+    return now != SteadyTime{} ? now : clock();
+  }
 };
 
 // What an attempt came to. Reported after the response head (or the failure before it), and

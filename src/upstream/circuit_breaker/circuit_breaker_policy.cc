@@ -156,7 +156,7 @@ void CircuitBreakerPolicy::Note(const Transition& t, int worker, std::size_t i) 
 Verdict CircuitBreakerPolicy::Before(const AttemptInfo& a) noexcept {
   Transition t;
   std::uint64_t unused = 0;
-  const bool admitted = For(a).Admit(clock_(), t, a.ticket != nullptr ? *a.ticket : unused);
+  const bool admitted = For(a).Admit(a.NowOr(clock_), t, a.ticket != nullptr ? *a.ticket : unused);
   Note(t, a.worker, a.endpoint);
   if (admitted) return Verdict::kContinue;
   if (counters_.rejected) counters_.rejected->Add(a.worker);
@@ -179,7 +179,7 @@ Verdict CircuitBreakerPolicy::After(const AttemptInfo& a, const AttemptOutcome& 
     For(a).Release(ticket);
     return Verdict::kContinue;
   }
-  Note(For(a).Record(clock_(), ticket, Failed(o)), a.worker, a.endpoint);
+  Note(For(a).Record(a.NowOr(clock_), ticket, Failed(o)), a.worker, a.endpoint);
   return Verdict::kContinue;
 }
 

@@ -158,7 +158,7 @@ void OutlierPolicy::CheckInterval(SteadyTime now, int worker) noexcept {
 }
 
 Verdict OutlierPolicy::After(const AttemptInfo& a, const AttemptOutcome& o) noexcept {
-  if (a.endpoint < health_->size()) Record(a.endpoint, o, clock_(), a.worker);
+  if (a.endpoint < health_->size()) Record(a.endpoint, o, a.NowOr(clock_), a.worker);
   return Verdict::kContinue;
 }
 

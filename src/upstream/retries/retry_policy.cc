@@ -131,7 +131,7 @@ Verdict RetryPolicy::After(const AttemptInfo& a, const AttemptOutcome& o) noexce
     if (config_.deadline.count() > 0 && a.elapsed + wait >= config_.deadline)
       why = Declined::kDeadline;
   }
-  if (why == Declined::kNone && !budget_->TryWithdraw(clock_())) why = Declined::kBudget;
+  if (why == Declined::kNone && !budget_->TryWithdraw(a.NowOr(clock_))) why = Declined::kBudget;
   if (why != Declined::kNone) {
     if (auto* c = counters_.declined[static_cast<std::size_t>(why)]) c->Add(a.worker);
     return Verdict::kContinue;
