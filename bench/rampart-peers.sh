@@ -28,7 +28,7 @@ routes:
 upstreams:
   origin:
     endpoints: [${RAMPART_UPSTREAM:-127.0.0.1:19000}]
-    keepalive: { max_idle: 128, idle_timeout: 60s }
+    keepalive: { idle_timeout: 60s }  # max_idle at its default: the pool follows the peak
 access_log: { enabled: false }
 admin: { address: 127.0.0.1:${RAMPART_ADMIN_PORT:-19903} }
 YAML

@@ -9,12 +9,13 @@
 # (bench/redis_decisions.py); then JWT verification against openssl speed
 # (bench/jwt_verify_speed.py) and authentication end to end with HAProxy's jwt_verify beside it
 # (bench/auth_cost.py); then idempotency keys on a POST route (bench/idempotency_cost.py); then
-# the micro benchmarks.
+# upstream failures side by side with nginx and HAProxy (bench/failover_vs_peers.py) and what
+# the resilience policies cost (bench/resilience_cost.py); then the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS=${PEERS:-../shared/bench/peers.sh}
-export SCENARIOS=${SCENARIOS:-"get_ka64 get_c1 post10k_ka64 get_close64"}
+export SCENARIOS=${SCENARIOS:-"get_ka64 get_c1 post10k_ka64 get_close64 h2_tls_c64m10"}
 # TLS and HTTP/2 are compared by bench/tls_vs_nginx.py below (the scenarios the issues ask for,
 # one TLS connection with 100 streams among them); the peers' TLS scenarios (tls_get_ka64,
 # h2_tls_c64m10, ...) include rampart too when listed in SCENARIOS.
@@ -61,6 +62,14 @@ python3 bench/auth_cost.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== idempotency keys on a POST route: first executions and replays, local and Redis store"
 python3 bench/idempotency_cost.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== upstream failures: one of three origins dies and returns under load, and a full outage's"
+echo "   retry amplification, rampart against nginx and HAProxy"
+python3 bench/failover_vs_peers.py --window 10 --rounds "$ROUNDS"
+echo
+echo "== the resilience policies on the hot path: get_ka64 with breaker, bulkhead, retries,"
+echo "   outlier detection and health checks on, against none (goal: at most 3% more CPU)"
+python3 bench/resilience_cost.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions
