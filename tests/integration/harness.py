@@ -130,6 +130,29 @@ def assert_refused(test, template, line, cases):
     return outputs
 
 
+def policy_config(kind):
+    """A config whose one upstream has the policy `kind` with SETTINGS (line 7), for
+    assert_refused."""
+    return f"""
+listeners: [ {{ name: p, address: 127.0.0.1:1 }} ]
+routes: [ {{ name: r, upstream: app }} ]
+upstreams:
+  app:
+    endpoints: [127.0.0.1:2]
+    policies: [ {{ {kind}: {{ SETTINGS }} }} ]
+"""
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10.0):
+    """One request on its own connection: (status, response headers, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout * SLOW)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    out = (r.status, r.headers, r.read())
+    c.close()
+    return out
+
+
 class H2Origin:
     """h2origin.py (an HTTP/2 origin on the h2 library, python3-h2) on a loopback port; the
     Debian interpreter runs it, where that package installs."""

@@ -2,13 +2,12 @@
 its share of an upstream and gets 503 upstream_overloaded beyond it, while a route with reserved
 places is served at once; a queued request is served when a place frees; bad settings are
 refused with file:line."""
-import http.client
 import json
 import threading
 import time
 import unittest
 
-from harness import SLOW, Origin, Rampart, assert_refused, wait_until
+from harness import http_request, policy_config, SLOW, Origin, Rampart, assert_refused, wait_until
 
 CONFIG = """
 workers: 2
@@ -39,13 +38,8 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 
 def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20 * SLOW)
-    c.request("GET", path)
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r.status, body
-
+    status, _, body = http_request(port, "GET", path, timeout=20)
+    return status, body
 
 class BulkheadTest(unittest.TestCase):
     @classmethod
@@ -133,14 +127,7 @@ class MaxConnectionsTest(BulkheadTest):
 
 class BulkheadConfigTest(unittest.TestCase):
     def test_bad_settings_are_refused_with_file_and_line(self):
-        base = """
-listeners: [ { name: p, address: 127.0.0.1:1 } ]
-routes: [ { name: r, upstream: app } ]
-upstreams:
-  app:
-    endpoints: [127.0.0.1:2]
-    policies: [ { bulkhead: { SETTINGS } } ]
-"""
+        base = policy_config("bulkhead")
         assert_refused(self, base, 7, {
             "max_requests: 0": "must be at least 1",
             "max_requests: 4, reserve: { r: 4 }": "leave some places",

@@ -6,7 +6,7 @@ import http.client
 import json
 import unittest
 
-from harness import SLOW, Rampart, assert_refused, wait_until
+from harness import policy_config, SLOW, Rampart, assert_refused, wait_until
 from payments_origin import PaymentsOrigin
 
 CONFIG = """
@@ -164,14 +164,7 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 class CircuitBreakerConfigTest(unittest.TestCase):
     def test_bad_settings_are_refused_with_file_and_line(self):
-        base = """
-listeners: [ { name: p, address: 127.0.0.1:1 } ]
-routes: [ { name: r, upstream: app } ]
-upstreams:
-  app:
-    endpoints: [127.0.0.1:2]
-    policies: [ { circuit_breaker: { SETTINGS } } ]
-"""
+        base = policy_config("circuit_breaker")
         cases = {
             "failure_rate: 150%": "a percentage from 1 to 100",
             "failure_rate: nan": "a percentage from 1 to 100",

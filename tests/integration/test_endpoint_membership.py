@@ -2,12 +2,11 @@
 endpoint that died under load with retries hiding it from clients and lets it back when it
 returns; backup endpoints take over and hand back; draining through the admin API sends no new
 requests while an in-flight one finishes."""
-import http.client
 import json
 import threading
 import unittest
 
-from harness import SLOW, Origin, Rampart, wait_until
+from harness import http_request, SLOW, Origin, Rampart, wait_until
 
 CONFIG = """
 workers: 2
@@ -36,13 +35,7 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 
 def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
-    c.request("GET", path)
-    r = c.getresponse()
-    r.read()
-    c.close()
-    return r.status
-
+    return http_request(port, "GET", path)[0]
 
 class MembershipTest(unittest.TestCase):
     def setUp(self):

@@ -4,12 +4,11 @@ endpoint draining); a route's fallback answer stands in for an open breaker (at 
 the upstream), a dead upstream or a passed deadline, and says so in a header; the route's
 timeout cuts a slow upstream, and a client's timeout header or grpc-timeout shortens it but never
 lengthens it; bad settings are refused with file:line."""
-import http.client
 import json
 import time
 import unittest
 
-from harness import SLOW, Origin, Rampart, assert_refused, free_port
+from harness import http_request, SLOW, Origin, Rampart, assert_refused, free_port
 
 CONFIG = """
 workers: 2
@@ -51,13 +50,8 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 
 def call(port, path, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20 * SLOW)
-    c.request("GET", path, headers=headers or {})
-    r = c.getresponse()
-    out = (r.status, r.getheader("X-Rampart-Fallback"), r.read())
-    c.close()
-    return out
-
+    status, fields, body = http_request(port, "GET", path, headers=headers, timeout=20)
+    return status, fields.get("X-Rampart-Fallback"), body
 
 class FallbackTest(unittest.TestCase):
     @classmethod

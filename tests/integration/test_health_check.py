@@ -2,11 +2,10 @@
 unhealthy and gets no requests (no retries configured, so any request sent to it would fail), and
 takes requests again once it is back; a body check that never passes leaves every endpoint
 unhealthy and panic routing still serves; bad settings are refused with file:line."""
-import http.client
 import json
 import unittest
 
-from harness import SLOW, Origin, Rampart, assert_refused, wait_until
+from harness import http_request, policy_config, SLOW, Origin, Rampart, assert_refused, wait_until
 
 CONFIG = """
 workers: 2
@@ -32,13 +31,7 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 
 def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
-    c.request("GET", path)
-    r = c.getresponse()
-    r.read()
-    c.close()
-    return r.status
-
+    return http_request(port, "GET", path)[0]
 
 class HealthCheckTest(unittest.TestCase):
     def setUp(self):
@@ -88,14 +81,7 @@ class HealthCheckTest(unittest.TestCase):
 
 class HealthCheckConfigTest(unittest.TestCase):
     def test_bad_settings_are_refused_with_file_and_line(self):
-        base = """
-listeners: [ { name: p, address: 127.0.0.1:1 } ]
-routes: [ { name: r, upstream: app } ]
-upstreams:
-  app:
-    endpoints: [127.0.0.1:2]
-    policies: [ { health_check: { SETTINGS } } ]
-"""
+        base = policy_config("health_check")
         assert_refused(self, base, 7, {
             "type: udp": "'udp' is not http or tcp",
             "path: health": "an origin-form path",

@@ -3,13 +3,12 @@ past a dead endpoint (connect refused: nothing of it left); a POST without an id
 that reached an origin is never sent again, a GET is; listed statuses are retried for GETs only;
 a spent budget turns retries down; every attempt is in the access log; bad settings are refused at
 load with file:line."""
-import http.client
 import http.server
 import json
 import threading
 import unittest
 
-from harness import SLOW, Origin, Rampart, assert_refused, free_port
+from harness import http_request, policy_config, SLOW, Origin, Rampart, assert_refused, free_port
 
 CONFIG = """
 workers: 2
@@ -62,13 +61,8 @@ class Always503(http.server.BaseHTTPRequestHandler):
 
 
 def call(port, method, path, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
-    c.request(method, path, body=body)
-    r = c.getresponse()
-    out = (r.status, r.read())
-    c.close()
-    return out
-
+    status, _, data = http_request(port, method, path, body=body)
+    return status, data
 
 class RetriesTest(unittest.TestCase):
     @classmethod
@@ -159,14 +153,7 @@ class RetriesTest(unittest.TestCase):
 
 class RetriesConfigTest(unittest.TestCase):
     def test_bad_settings_are_refused_with_file_and_line(self):
-        base = """
-listeners: [ { name: p, address: 127.0.0.1:1 } ]
-routes: [ { name: r, upstream: app } ]
-upstreams:
-  app:
-    endpoints: [127.0.0.1:2]
-    policies: [ { retries: { SETTINGS } } ]
-"""
+        base = policy_config("retries")
         cases = {
             "attempts: 9": "attempts",
             "retry_on: [always]": "'always' is not connect_failure",
