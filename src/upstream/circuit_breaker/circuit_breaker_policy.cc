@@ -143,7 +143,8 @@ void CircuitBreakerPolicy::Note(const Transition& t, int worker, std::size_t i) 
                               : t.to == State::kHalfOpen ? counters_.to_half_open
                                                          : counters_.to_closed;
   if (c) c->Add(worker);
-  const std::string_view of = config_.per_endpoint && i < names_.size() ? names_[i] : "";
+  std::string_view of;  // the endpoint, per endpoint (a view of names_, never a temporary)
+  if (config_.per_endpoint && i < names_.size()) of = names_[i];
   if (t.to == State::kOpen) {
     spdlog::warn("upstream {}{}{}: circuit breaker opened", upstream_,
                  of.empty() ? "" : " endpoint ", of);
