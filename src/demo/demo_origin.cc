@@ -114,6 +114,18 @@ asio::awaitable<void> Serve(tcp::socket socket) {
       socket.close(ec);
       co_return;
     }
+    if (auto cut = ToNumber(QueryParam(query, "cut"), 0); cut > 0) {
+      // Mid-response: a head promising 65536 bytes, `cut` of them, then a reset.
+      std::string partial =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+          "Content-Length: 65536\r\n\r\n";
+      partial.append(std::min<std::uint64_t>(cut, 65535), 'x');
+      co_await asio::async_write(socket, asio::buffer(partial),
+                                 asio::as_tuple(asio::use_awaitable));
+      socket.set_option(asio::socket_base::linger(true, 0), ec);
+      socket.close(ec);
+      co_return;
+    }
     unsigned status = static_cast<unsigned>(ToNumber(QueryParam(query, "status"), 200));
     http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
     res.set(http::field::server, "rampart-demo-origin");
