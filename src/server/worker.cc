@@ -1,5 +1,7 @@
 #include "server/worker.h"
 
+#include <unordered_set>
+
 #include "downstream/http1_connection.h"
 #include "server/poll_window.h"
 
@@ -76,6 +78,15 @@ void Worker::Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<obser
   asio::post(io_, [this, u] {
     snap_ = u->snap;
     log_ = u->log;
+    // Endpoints the new config no longer has: no new requests go there (no route reaches them),
+    // in-flight ones finish on the old config, and pooled idle connections close now.
+    std::unordered_set<std::string_view> keys;
+    for (const auto& [_, up] : snap_->upstreams) {
+      for (const auto& ep : up->endpoints) keys.insert(ep.key);
+    }
+    const auto kept = [&keys](std::string_view key) { return keys.count(key) != 0; };
+    pools_.http1.CloseIdleExcept(kept);
+    pools_.http2.RetireExcept(kept);
     for (const auto& name : u->removed) {
       for (auto& [n, acc] : acceptors_) {
         if (n == name && acc->is_open()) {

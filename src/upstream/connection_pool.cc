@@ -78,6 +78,12 @@ void ConnectionPool::CloseIdle(std::string_view key) {
   if (auto it = slots_.find(key); it != slots_.end()) it->second.idle.clear();
 }
 
+void ConnectionPool::CloseIdleExcept(const std::function<bool(std::string_view)>& kept) {
+  for (auto& [key, slot] : slots_) {
+    if (!kept(key)) slot.idle.clear();
+  }
+}
+
 std::size_t ConnectionPool::idle_count() const noexcept {
   std::size_t n = 0;
   for (const auto& [_, slot] : slots_) n += slot.idle.size();

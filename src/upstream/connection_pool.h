@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -88,6 +89,8 @@ class ConnectionPool {
   void Sweep(SteadyTime now);
   // Closes every idle connection to the endpoint keyed `key` (it is being drained).
   void CloseIdle(std::string_view key);
+  // Closes the idle connections to every endpoint `kept` says no (a reload removed it).
+  void CloseIdleExcept(const std::function<bool(std::string_view)>& kept);
   // False when the origin closed the connection or sent bytes nobody asked for.
   static bool StillOpen(UpstreamConnection& conn) noexcept;
   std::size_t idle_count() const noexcept;

@@ -430,6 +430,13 @@ void Http2Sessions::CheckDeadlines(SteadyTime now) noexcept {
   }
 }
 
+void Http2Sessions::RetireExcept(const std::function<bool(std::string_view)>& kept) {
+  for (auto& [key, list] : by_key_) {
+    if (kept(key)) continue;
+    for (auto& s : list) s->Retire();
+  }
+}
+
 void Http2Sessions::RetireAll() noexcept {
   for (auto& [_, list] : by_key_) {
     for (auto& s : list) s->Retire();

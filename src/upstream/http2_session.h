@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -186,6 +187,8 @@ class Http2Sessions {
   void CheckDeadlines(SteadyTime now) noexcept;
   // Draining: every session is retired.
   void RetireAll() noexcept;
+  // After a reload: sessions to endpoints `kept` says no finish their streams and take no more.
+  void RetireExcept(const std::function<bool(std::string_view)>& kept);
 
  private:
   std::unordered_map<std::string, std::vector<std::shared_ptr<Http2Session>>> by_key_;

@@ -2,6 +2,7 @@
 endpoint that died under load with retries hiding it from clients and lets it back when it
 returns; backup endpoints take over and hand back; draining through the admin API sends no new
 requests while an in-flight one finishes."""
+import http.server
 import json
 import threading
 import unittest
@@ -134,6 +135,50 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(get(self.rampart.port, "/pool/none"), 503)
         self.drain(self.a.address, "undrain")
         self.assertEqual(get(self.rampart.port, "/pool/again"), 200)
+
+    def test_a_reload_that_removes_an_endpoint_closes_its_idle_connections(self):
+        closed = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def finish(self):  # the connection ended: rampart closed it
+                super().finish()
+                closed.set()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        address = f"127.0.0.1:{server.server_address[1]}"
+        config = """
+workers: 1
+listeners:
+  - {{ name: public, address: 127.0.0.1:{port} }}
+routes: [ {{ name: r, upstream: app }} ]
+upstreams:
+  app: {{ endpoints: [ENDPOINTS] }}
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+        try:
+            self.rampart = Rampart(config.replace("ENDPOINTS", address), self.a)
+            self.assertEqual(get(self.rampart.port, "/x"), 200)
+            self.assertFalse(closed.is_set())  # pooled, idle, open
+            self.rampart.write_config(config.replace("ENDPOINTS", "{origin}"))
+            self.assertEqual(self.rampart.admin("POST", "/admin/reload")[0], 200)
+            self.assertTrue(closed.wait(5 * SLOW))  # closed at the reload, not at its idle timeout
+            self.assertEqual(get(self.rampart.port, "/y"), 200)
+        finally:
+            server.shutdown()
+            server.server_close()
 
     def test_drain_errors(self):
         self.start()
