@@ -93,9 +93,9 @@ class Attempts {
 
  private:
   AttemptInfo Info(bool replayable, std::size_t policy) noexcept {
-    return {*up_,   endpoint_,   count_ - 1,        worker_,         replayable, method_,
-            route_, retry_safe_, &tickets_[policy], &words_[policy], elapsed(),  &delay_,
-            loop_.now()};
+    return {*up_,      endpoint_, count_ - 1,  worker_,           replayable,
+            method_,   route_,    retry_safe_, &tickets_[policy], &words_[policy],
+            elapsed(), &delay_,   loop_.now()};
   }
   void Count(const http::ExchangeError& e) noexcept;
   EndpointMask Available() const noexcept;
@@ -124,7 +124,7 @@ class Attempts {
   Verdict next_ = Verdict::kContinue;  // what the last outcome asked for
   std::chrono::microseconds delay_{};  // before the next attempt
   bool builtin_retry_used_ = false;
-  bool reported_ = true;                // the current attempt's outcome went to the policies
+  bool reported_ = true;  // the current attempt's outcome went to the policies
   // Per policy: a ticket for the current attempt and a word for the whole exchange. Inline for
   // up to kInlinePolicies (no allocation per exchange), on the heap beyond.
   static constexpr std::size_t kInlinePolicies = 8;

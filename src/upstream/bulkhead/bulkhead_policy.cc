@@ -128,7 +128,8 @@ Verdict BulkheadPolicy::Before(const AttemptInfo& a) noexcept {
     return Verdict::kContinue;
   }
   const auto now_ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(a.NowOr(clock_).time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(a.NowOr(clock_).time_since_epoch())
+          .count());
   if (!waiting) {
     if (config_.max_pending == 0 || !places_->EnterQueue()) {
       Rejected(a);
