@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "http/methods.h"
 #include "pipeline/forwarder.h"
 
 namespace rampart {
@@ -254,10 +255,6 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
 
 namespace {
 
-bool IsSafeMethod(std::string_view m) noexcept {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE";
-}
-
 // Whether the route's fallback answer stands in for this failure (route fallback.on).
 bool FallbackFor(const CompiledRoute& r, const ExchangeError& e) noexcept {
   if (!e.upstream()) return false;
@@ -291,7 +288,7 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
       // A timeout after the request reached the origin: it may have acted, so a stand-in answer
       // is only for requests that are safe to repeat.
       (e.kind != ErrorKind::kTimeout || !attempts_ || !attempts_->request_sent() ||
-       ex_.retry_safe || IsSafeMethod(ex_.method))) {
+       ex_.retry_safe || http::IsSafeMethod(ex_.method))) {
     ex_.notes.push_back({"fallback", e.token(), {}});
     co_await Serve(*route_->fallback, e.token(), "X-Rampart-Fallback: response\r\n");
     co_return;

@@ -59,6 +59,11 @@ class Forwarder {
   // itself: one frame fewer per exchange).
   boost::asio::awaitable<void> Proxy();
   boost::asio::awaitable<void> Sequential(const http::UpstreamRequest& request);
+  // The response after its head: gates, then the head and body to the client.
+  boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
+  // --- forward_duplex.cc ---
+  boost::asio::awaitable<void> Duplex(const http::UpstreamRequest& request, Downstream::Duplex& dd);
+  // --- forward_attempts.cc ---
   // The wait a retry policy asked for before the next attempt.
   boost::asio::awaitable<void> Backoff();
   // The exchange's upstream deadline: the route's timeout, shortened (never lengthened) by the
@@ -69,10 +74,6 @@ class Forwarder {
   // When the upstream could not take the request and none of it left: moves the attempts to the
   // route's fallback upstream (once). True when the caller should try again.
   bool FallBack(const http::ExchangeError& e);
-  // The response after its head: gates, then the head and body to the client.
-  boost::asio::awaitable<void> Respond(upstream::Stream& s, upstream::ResponseHead& head, bool end);
-  // --- forward_duplex.cc ---
-  boost::asio::awaitable<void> Duplex(const http::UpstreamRequest& request, Downstream::Duplex& dd);
 
   Downstream& d_;
   ExchangeState& st_;

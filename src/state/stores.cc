@@ -27,7 +27,7 @@ void Stores::Collect(std::string& out) {
         it = tables_.erase(it);
         continue;
       }
-      it->second.render(out, f.name);
+      if (it->second.render) it->second.render(out, f.name);  // none: a table without series
       ++it;
     }
   }

@@ -65,6 +65,13 @@ class Stores {
     return t;
   }
 
+  // The same, for a table with no metric series of its own.
+  template <typename T, typename Make>
+  std::shared_ptr<T> Local(const std::string& identity, Make&& make) {
+    return Local<T>(identity, std::forward<Make>(make), {},
+                    [](std::weak_ptr<T>) -> Render { return nullptr; });
+  }
+
   // The Redis clients for `options`, one per worker; the same options share one pool, kept for
   // the life of the process (its connections belong to the workers' event loops).
   std::shared_ptr<redis::Pool> Redis(const redis::Options& options);

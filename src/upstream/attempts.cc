@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "http/methods.h"
 #include "upstream/picker.h"
 
 namespace rampart::upstream {
@@ -20,8 +21,7 @@ Attempts::Attempts(const UpstreamSpec& up, Opener& opener, net::LoopContext& loo
       rr_(rr),
       rng_(rng),
       method_(method),
-      retry_safe_(retry_safe || method == "GET" || method == "HEAD" || method == "OPTIONS" ||
-                  method == "TRACE" || method == "PUT" || method == "DELETE"),
+      retry_safe_(retry_safe || http::IsIdempotentMethod(method)),
       route_(route),
       stats_(&up.stats->slot(worker)),
       allowed_(Available()) {

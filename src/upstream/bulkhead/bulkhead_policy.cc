@@ -211,11 +211,7 @@ std::shared_ptr<Policy> MakeBulkhead(const YAML::Node& settings, PolicyContext& 
   // config still hold theirs, and the cap stays the cap.
   std::string identity = fmt::format("bulkhead:{}:{}:{}", name, c.max_requests, c.max_pending);
   for (const auto& res : c.reserve) identity += fmt::format(":{}={}", res.route, res.places);
-  auto places = ctx.stores.Local<Places>(
-      identity, [&] { return std::make_shared<Places>(c); }, {},
-      [](std::weak_ptr<Places>) -> state::Stores::Render {
-        return [](std::string&, std::string_view) {};
-      });
+  auto places = ctx.stores.Local<Places>(identity, [&] { return std::make_shared<Places>(c); });
   if (c.max_connections > 0 && ctx.spec != nullptr) {
     ctx.spec->connection_limit = ctx.stores.Local<ConnectionLimit>(
         fmt::format("connections:{}:{}", name, c.max_connections),

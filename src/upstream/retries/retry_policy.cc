@@ -167,10 +167,7 @@ std::shared_ptr<Policy> MakeRetries(const YAML::Node& settings, PolicyContext& c
   // The same upstream and numbers keep their balance through a reload.
   auto budget = ctx.stores.Local<RetryBudget>(
       fmt::format("retry_budget:{}:{}:{}", name, c.budget_percent, c.budget_min),
-      [&] { return std::make_shared<RetryBudget>(c.budget_percent, c.budget_min); }, {},
-      [](std::weak_ptr<RetryBudget>) -> state::Stores::Render {
-        return [](std::string&, std::string_view) {};
-      });
+      [&] { return std::make_shared<RetryBudget>(c.budget_percent, c.budget_min); });
   return std::make_shared<RetryPolicy>(
       std::move(c), std::move(budget), counters,
       [] {
