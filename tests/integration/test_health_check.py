@@ -70,6 +70,22 @@ class HealthCheckTest(unittest.TestCase):
         self.assertGreaterEqual(self.metric(
             'rampart_upstream_health_changes_total{upstream="checked",to="healthy"}'), 1)
 
+    def test_a_reload_keeps_what_the_checks_learned(self):
+        self.b.stop()
+        wait_until(lambda: not self.endpoints("checked")[self.b.address]["healthy"],
+                   timeout=5 * SLOW)
+        # A reload with a slower check: a fresh state would show B healthy for a second or more
+        # (start_healthy, two failed checks a second apart); the kept one shows it down at once.
+        self.rampart.write_config(CONFIG.replace("B]", f"{self.b.address}]")
+                                  .replace("interval: 100ms, timeout: 90ms,\n                         unhealthy_threshold: 2",
+                                           "interval: 1s, timeout: 90ms,\n                         unhealthy_threshold: 2"))
+        status, body = self.rampart.admin("POST", "/admin/reload")
+        self.assertEqual(status, 200, body)
+        checked = [p for p in json.loads(self.rampart.admin("GET", "/admin/upstreams")[1])
+                   ["upstreams"] if p["name"] == "checked"][0]
+        self.assertEqual(checked["policies"][0]["interval_ms"], 1000)  # the new config serves
+        self.assertFalse(self.endpoints("checked")[self.b.address]["healthy"])
+
     def test_failing_checks_leave_endpoints_down_but_panic_routing_serves(self):
         wait_until(lambda: self.metric(
             'rampart_upstream_health_checks_total{upstream="picky",result="failed"}') >= 4,
