@@ -187,8 +187,11 @@ struct Upstream {
   LoadBalancer load_balancer = LoadBalancer::kRoundRobin;
   HashOn hash_on;
   microseconds connect_timeout = 1s;
-  microseconds response_timeout = 30s;       // from request sent to response head received
-  microseconds idle_timeout = 60s;           // pooled keep-alive connection
+  microseconds response_timeout = 30s;  // from request sent to response head received
+  microseconds idle_timeout = 60s;      // pooled keep-alive connection
+  // An endpoint drained (admin API) or removed by a reload: its requests still in flight are
+  // cut after this long; 0 lets them run to their own timeouts.
+  microseconds drain_timeout = 30s;
   std::uint32_t max_idle_per_endpoint = 64;  // per worker
   std::optional<UpstreamTls> tls;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;

@@ -621,6 +621,7 @@ void ReadUpstream(YamlReader& r, const std::string& name, const YAML::Node& n, C
     if (t.ok()) {
       ReadDurationKey(r, t, "connect", u.connect_timeout);
       ReadDurationKey(r, t, "response", u.response_timeout);
+      ReadDurationKey(r, t, "drain", u.drain_timeout);
       t.Finish();
     }
   }

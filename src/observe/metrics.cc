@@ -123,6 +123,10 @@ void UpstreamStats::Render(std::string& out, int slots, int family) const {
       out += fmt::format("rampart_upstream_connections_reused_total{{upstream=\"{}\"}} {}\n", up,
                          sum([](UpstreamSlot& s) -> Counter& { return s.connections_reused; }));
       break;
+    case 4:
+      out += fmt::format("rampart_upstream_drain_cuts_total{{upstream=\"{}\"}} {}\n", up,
+                         sum([](UpstreamSlot& s) -> Counter& { return s.drain_cuts; }));
+      break;
     default:
       for (std::size_t e = 0; e < kUpstreamErrorNames.size(); ++e) {
         out += fmt::format("rampart_upstream_errors_total{{upstream=\"{}\",kind=\"{}\"}} {}\n", up,
@@ -239,10 +243,11 @@ std::string Metrics::RenderPrometheus(std::uint64_t access_log_dropped) const {
   out += "# HELP rampart_http_request_duration_seconds Time from request head to response end.\n";
   out += "# TYPE rampart_http_request_duration_seconds histogram\n";
   for (const auto& [_, r] : routes_) r->RenderHistogram(out, slots_);
-  constexpr std::array<std::string_view, 4> kUpstreamFamilies = {
+  constexpr std::array<std::string_view, 5> kUpstreamFamilies = {
       "rampart_upstream_requests_total", "rampart_upstream_connections_opened_total",
-      "rampart_upstream_connections_reused_total", "rampart_upstream_errors_total"};
-  for (int f = 0; f < 4; ++f) {
+      "rampart_upstream_connections_reused_total", "rampart_upstream_errors_total",
+      "rampart_upstream_drain_cuts_total"};
+  for (int f = 0; f < 5; ++f) {
     out += fmt::format("# TYPE {} counter\n", kUpstreamFamilies[f]);
     for (const auto& [_, u] : upstreams_) u->Render(out, slots_, f);
   }

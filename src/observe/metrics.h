@@ -55,6 +55,7 @@ struct alignas(64) UpstreamSlot {
   Counter requests;
   Counter connections_opened;
   Counter connections_reused;
+  Counter drain_cuts;  // requests cut when their endpoint's drain timed out
   std::array<Counter, static_cast<int>(UpstreamError::kCount)> errors;
   void Count(UpstreamError e) noexcept { errors[static_cast<int>(e)].Add(); }
 };
@@ -65,7 +66,8 @@ class UpstreamStats {
   UpstreamSlot& slot(int i) noexcept { return slots_[i]; }
   const UpstreamSlot& slot(int i) const noexcept { return slots_[i]; }
   const std::string& name() const noexcept { return name_; }
-  // Family 0: requests, 1: connections opened, 2: connections reused, 3: errors by kind.
+  // Family 0: requests, 1: connections opened, 2: connections reused, 3: errors by kind,
+  // 4: drain cuts.
   void Render(std::string& out, int slots, int family) const;
 
  private:

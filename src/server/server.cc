@@ -30,6 +30,15 @@ std::string ErrorsJson(const std::vector<config::ConfigError>& errors) {
   return out;
 }
 
+bool HasEndpoint(const Snapshot& snap, std::string_view key) {
+  for (const auto& [_, up] : snap.upstreams) {
+    for (const auto& ep : up->endpoints) {
+      if (ep.key == key) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Server::Server(std::string config_path) : config_path_(std::move(config_path)) {}
@@ -216,6 +225,15 @@ admin::AdminResponse Server::Reload() {
   }
   for (const auto& name : removed) bound_.erase(name);
   for (const auto& l : cfg.listeners) bound_[l.name] = l.address;
+  // Endpoints this reload removed: their requests in flight are cut at the drain timeout of the
+  // upstream they were in, unless a later reload brought them back by then.
+  for (const auto& [name, up] : snap_->upstreams) {
+    for (const auto& ep : up->endpoints) {
+      if (HasEndpoint(*built.snapshot, ep.key)) continue;
+      CutAfterDrain(name, ep.key, up->drain_timeout,
+                    [this, key = ep.key] { return !HasEndpoint(*snap_, key); });
+    }
+  }
   snap_ = built.snapshot;
   access_log_ = log;
   ++generation_;
@@ -321,6 +339,18 @@ void DescribeEndpoint(const upstream::EndpointHealth& h, std::size_t i, SteadyTi
 
 }  // namespace
 
+void Server::CutAfterDrain(std::string upstream, std::string key, std::chrono::microseconds after,
+                           std::function<bool()> still) {
+  auto timer = std::make_shared<asio::steady_timer>(control_, after);
+  timer->async_wait([this, timer, upstream = std::move(upstream), key = std::move(key),
+                     still = std::move(still)](const boost::system::error_code& ec) {
+    if (ec || draining_ || !still()) return;
+    spdlog::warn("upstream {}: endpoint {} drain timed out: cutting its requests in flight",
+                 upstream, key);
+    for (auto& w : workers_) w->CutEndpoint(key, metrics_->Upstream(upstream));
+  });
+}
+
 admin::AdminResponse Server::DrainEndpoint(const admin::AdminRequest& request) {
   // /admin/upstreams/NAME/endpoints/ADDRESS/drain (or undrain)
   auto fail = [](int status, std::string_view code, std::string message) {
@@ -351,13 +381,19 @@ admin::AdminResponse Server::DrainEndpoint(const admin::AdminRequest& request) {
     if (ep.address_text != parts[2] && ep.key != parts[2]) continue;
     const bool drain = parts[3] == "drain";
     upstream::EndpointState& state = up.health->at(i);
-    state.draining.store(drain);
+    // A repeated drain keeps the first one's timeout running.
+    const bool was_draining = state.draining.exchange(drain);
     spdlog::info("upstream {}: endpoint {} {}", up.name, ep.address_text,
                  drain ? "draining" : "back in service");
-    if (drain) {  // its idle pooled connections close; in-flight requests finish
-      for (auto& w : workers_) {
-        asio::post(w->io(), [wp = w.get(), key = ep.key] { wp->pools().http1.CloseIdle(key); });
-      }
+    if (drain && !was_draining) {
+      // Its idle pooled connections close and its HTTP/2 sessions take no new streams; requests
+      // in flight finish, or are cut at the upstream's drain timeout.
+      const std::uint32_t epoch = state.drain_epoch.fetch_add(1) + 1;
+      for (auto& w : workers_) w->DrainEndpoint(ep.key);
+      CutAfterDrain(up.name, ep.key, up.drain_timeout, [health = up.health, i, epoch] {
+        const upstream::EndpointState& e = health->at(i);
+        return e.draining.load() && e.drain_epoch.load() == epoch;
+      });
     }
     std::string body = "{\"upstream\":\"";
     AppendJsonEscaped(body, up.name);

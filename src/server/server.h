@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,10 @@ class Server {
   // endpoint, its idle pooled connections close, its in-flight requests finish.
   admin::AdminResponse DrainEndpoint(const admin::AdminRequest& request);
   boost::asio::awaitable<void> WaitForDrain(std::chrono::steady_clock::time_point deadline);
+  // After `after`, while `still()` holds, every worker cuts the requests it still has in flight
+  // to endpoint `key` of upstream `upstream` (its drain timed out).
+  void CutAfterDrain(std::string upstream, std::string key, std::chrono::microseconds after,
+                     std::function<bool()> still);
 
   std::string config_path_;
   boost::asio::io_context control_{1};

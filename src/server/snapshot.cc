@@ -321,6 +321,7 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     spec->connect_timeout = u.connect_timeout;
     spec->response_timeout = u.response_timeout;
     spec->idle_timeout = u.idle_timeout;
+    spec->drain_timeout = u.drain_timeout;
     spec->max_idle_per_endpoint = u.max_idle_per_endpoint;
     spec->stats = metrics.Upstream(name);
     spec->http2 = u.protocol == config::UpstreamProtocol::kHttp2;

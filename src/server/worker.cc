@@ -101,6 +101,20 @@ void Worker::Install(std::shared_ptr<const Snapshot> snap, std::shared_ptr<obser
   });
 }
 
+void Worker::DrainEndpoint(std::string key) {
+  asio::post(io_, [this, key = std::move(key)] {
+    pools_.http1.CloseIdle(key);
+    pools_.http2.Retire(key);
+  });
+}
+
+void Worker::CutEndpoint(std::string key, observe::UpstreamStats* stats) {
+  asio::post(io_, [this, key = std::move(key), stats] {
+    const std::size_t n = pools_.http1.CutInUse(key) + pools_.http2.Cut(key);
+    if (n > 0 && stats != nullptr) stats->slot(index_).drain_cuts.Add(n);
+  });
+}
+
 void Worker::BeginDrain() {
   asio::post(io_, [this] {
     draining_ = true;

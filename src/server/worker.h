@@ -43,6 +43,11 @@ class Worker {
                std::vector<std::pair<std::string, boost::asio::ip::tcp::acceptor>> added,
                std::vector<std::string> removed_listeners);
   void BeginDrain();
+  // An operator drains endpoint `key`: its idle connections close, its HTTP/2 sessions take no
+  // new streams.
+  void DrainEndpoint(std::string key);
+  // Its drain timed out: connections requests still hold to it are cut, counted in `stats`.
+  void CutEndpoint(std::string key, observe::UpstreamStats* stats);
   void Stop();
   void Join();
   std::int64_t active_connections() const noexcept {

@@ -14,6 +14,34 @@ void UpstreamConnection::Abort() noexcept {
   socket.close(ec);
 }
 
+void UpstreamConnection::JoinInUse(UpstreamConnection*& head) noexcept {
+  LeaveInUse();
+  in_use_head_ = &head;
+  in_use_prev_ = nullptr;
+  in_use_next_ = head;
+  if (head != nullptr) head->in_use_prev_ = this;
+  head = this;
+}
+
+void UpstreamConnection::LeaveInUse() noexcept {
+  if (in_use_head_ == nullptr) return;
+  if (in_use_prev_ != nullptr)
+    in_use_prev_->in_use_next_ = in_use_next_;
+  else
+    *in_use_head_ = in_use_next_;
+  if (in_use_next_ != nullptr) in_use_next_->in_use_prev_ = in_use_prev_;
+  in_use_head_ = nullptr;
+  in_use_prev_ = in_use_next_ = nullptr;
+}
+
+void UpstreamConnection::Cut() noexcept {
+  cut = true;
+  boost::system::error_code ec;
+  if (!socket.is_open()) return;
+  socket.cancel(ec);
+  socket.shutdown(boost::asio::socket_base::shutdown_receive, ec);
+}
+
 ConnectionPool::~ConnectionPool() {
   for (auto& [_, slot] : slots_) {
     for (auto& i : slot.idle) {
@@ -76,6 +104,17 @@ void ConnectionPool::Sweep(SteadyTime now) {
 
 void ConnectionPool::CloseIdle(std::string_view key) {
   if (auto it = slots_.find(key); it != slots_.end()) it->second.idle.clear();
+}
+
+std::size_t ConnectionPool::CutInUse(std::string_view key) {
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return 0;
+  std::size_t n = 0;
+  for (UpstreamConnection* c = it->second.in_use; c != nullptr; c = c->in_use_next_) {
+    c->Cut();
+    ++n;
+  }
+  return n;
 }
 
 void ConnectionPool::CloseIdleExcept(const std::function<bool(std::string_view)>& kept) {

@@ -24,6 +24,9 @@ namespace rampart::upstream {
 
 struct UpstreamConnection {
   explicit UpstreamConnection(boost::asio::io_context& io) : socket(io) {}
+  ~UpstreamConnection() { LeaveInUse(); }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
   boost::asio::ip::tcp::socket socket;
   // TLS upstreams: the stream over `socket` (declared after it, destroyed before it).
   std::unique_ptr<net::TlsStream> tls;
@@ -33,6 +36,20 @@ struct UpstreamConnection {
   // head went upstream, so the origin sees an aborted request rather than a FIN that a lenient
   // parser could take for the end of a short body.
   void Abort() noexcept;
+
+  // --- In use by a request: linked into its endpoint's list, so a drain can cut it ---
+  void JoinInUse(UpstreamConnection*& head) noexcept;
+  void LeaveInUse() noexcept;
+  // The endpoint's drain ran past its timeout: pending operations end (cancelled, and reads
+  // find the end of the stream), and the connection is reset when its request lets go of it.
+  void Cut() noexcept;
+  bool cut = false;
+
+ private:
+  UpstreamConnection** in_use_head_ = nullptr;
+  UpstreamConnection* in_use_prev_ = nullptr;
+  UpstreamConnection* in_use_next_ = nullptr;
+  friend class ConnectionPool;
 };
 
 class ConnectionPool {
@@ -45,7 +62,8 @@ class ConnectionPool {
       std::chrono::microseconds timeout;
     };
     std::vector<Idle> idle;
-    std::uint32_t active = 0;  // requests in flight (for least_request)
+    std::uint32_t active = 0;              // requests in flight (for least_request)
+    UpstreamConnection* in_use = nullptr;  // connections requests hold now (a list)
     // The most requests in flight in this window and the last one (windows of kPeakWindow): the
     // idle pool keeps up to that many connections, so a load that comes back finds them open.
     std::uint32_t peak = 0;
@@ -89,6 +107,9 @@ class ConnectionPool {
   void Sweep(SteadyTime now);
   // Closes every idle connection to the endpoint keyed `key` (it is being drained).
   void CloseIdle(std::string_view key);
+  // Cuts every connection a request holds to the endpoint keyed `key` (its drain timed out);
+  // returns how many.
+  std::size_t CutInUse(std::string_view key);
   // Closes the idle connections to every endpoint `kept` says no (a reload removed it).
   void CloseIdleExcept(const std::function<bool(std::string_view)>& kept);
   // False when the origin closed the connection or sent bytes nobody asked for.

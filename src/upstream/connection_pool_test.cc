@@ -44,6 +44,30 @@ TEST_F(ConnectionPoolTest, ReusesAnIdleConnection) {
   EXPECT_TRUE(again->socket.is_open());
 }
 
+TEST_F(ConnectionPoolTest, CutsOnlyTheConnectionsRequestsHoldToTheDrainedEndpoint) {
+  auto& slot = pool_.For(ep_);
+  auto [a, origin_a] = Connect();
+  auto [b, origin_b] = Connect();
+  auto [c, origin_c] = Connect();
+  a->JoinInUse(slot.in_use);
+  b->JoinInUse(slot.in_use);
+  c->JoinInUse(slot.in_use);
+  b->LeaveInUse();  // its request let go of it
+  c.reset();        // destroyed while in use: unlinks itself
+  EXPECT_EQ(pool_.CutInUse("other"), 0u);
+  EXPECT_EQ(pool_.CutInUse("origin"), 1u);
+  EXPECT_TRUE(a->cut);
+  EXPECT_FALSE(b->cut);
+  // The cut shut a's reading side: a read ends at once, with nothing from the origin.
+  char byte = 0;
+  boost::system::error_code ec;
+  EXPECT_EQ(a->socket.read_some(asio::buffer(&byte, 1), ec), 0u);
+  EXPECT_EQ(ec, asio::error::eof);
+  a->LeaveInUse();
+  EXPECT_EQ(slot.in_use, nullptr);
+  EXPECT_EQ(pool_.CutInUse("origin"), 0u);
+}
+
 // Waits (bounded) until the FIN from a closed origin side has reached our socket.
 bool WaitForPeerClose(UpstreamConnection& conn) {
   for (int i = 0; i < 500; ++i) {

@@ -20,6 +20,7 @@ struct EndpointState {
   // --- Membership: read by every attempt ---
   std::atomic<bool> unhealthy{false};          // active health checks: down
   std::atomic<bool> draining{false};           // no new requests (admin API)
+  std::atomic<std::uint32_t> drain_epoch{0};   // one more at each drain: its timeout's own
   std::atomic<std::int64_t> ejected_until{0};  // steady-clock ns; 0 or past: not ejected
   // --- Written by the attempts and their policies ---
   alignas(64) std::atomic<std::int64_t> in_flight{0};

@@ -36,6 +36,7 @@ Http1Stream::~Http1Stream() { End(StreamEnd::kClose); }
 bool Http1Stream::TryPooled() {
   conn_ = pool_.TakeIdle(slot_, loop_.now());
   if (!conn_) return false;
+  conn_->JoinInUse(slot_.in_use);
   reused_ = true;
   stats_.connections_reused.Add();
   return true;
@@ -53,6 +54,7 @@ asio::awaitable<ExchangeError> Http1Stream::Open() {
   }
   if (TryPooled()) co_return ExchangeError{};
   conn_ = pool_.NewConnection();
+  conn_->JoinInUse(slot_.in_use);
   ExchangeError e = co_await Connect(loop_, up_, ep_, *conn_, dl_);
   if (e) {
     conn_.reset();
@@ -238,8 +240,12 @@ void Http1Stream::GivePlace() noexcept {
 void Http1Stream::End(StreamEnd how) noexcept {
   GivePlace();
   if (!conn_) return;
-  if (how == StreamEnd::kComplete && request_complete_ && rp_ && rp_->done() && rp_->keep_alive() &&
-      !ended_at_close_ && bufs_.in.size() == head_bytes_ && !Draining()) {
+  conn_->LeaveInUse();
+  if (conn_->cut) {
+    conn_->Abort();
+  } else if (how == StreamEnd::kComplete && request_complete_ && rp_ && rp_->done() &&
+             rp_->keep_alive() && !ended_at_close_ && bufs_.in.size() == head_bytes_ &&
+             !Draining()) {
     conn_->requests++;
     pool_.GiveBack(slot_, std::move(conn_), up_.max_idle_per_endpoint, up_.idle_timeout,
                    loop_.now());

@@ -264,6 +264,14 @@ void Http2Session::Retire() noexcept {
   Kick();
 }
 
+void Http2Session::Cut() noexcept {
+  goaway_ = true;
+  if (state_ == State::kClosed) return;
+  error_code ec;
+  conn_->socket.cancel(ec);
+  conn_->socket.shutdown(asio::socket_base::shutdown_both, ec);
+}
+
 int Http2Session::OnHeader(nghttp2_session* session, const nghttp2_frame* frame,
                            const std::uint8_t* name, std::size_t namelen, const std::uint8_t* value,
                            std::size_t valuelen, std::uint8_t, void*) {
@@ -435,6 +443,23 @@ void Http2Sessions::RetireExcept(const std::function<bool(std::string_view)>& ke
     if (kept(key)) continue;
     for (auto& s : list) s->Retire();
   }
+}
+
+void Http2Sessions::Retire(std::string_view key) {
+  if (auto it = by_key_.find(std::string(key)); it != by_key_.end()) {
+    for (auto& s : it->second) s->Retire();
+  }
+}
+
+std::size_t Http2Sessions::Cut(std::string_view key) {
+  std::size_t n = 0;
+  if (auto it = by_key_.find(std::string(key)); it != by_key_.end()) {
+    for (auto& s : it->second) {
+      n += s->open_streams();
+      s->Cut();
+    }
+  }
+  return n;
 }
 
 void Http2Sessions::RetireAll() noexcept {

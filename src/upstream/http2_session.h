@@ -127,6 +127,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   // Until the session is ready or has failed to connect.
   boost::asio::awaitable<void> WaitReady();
   State state() const noexcept { return state_; }
+  std::size_t open_streams() const noexcept { return open_; }
   const http::ExchangeError& connect_failure() const noexcept { return connect_failure_; }
   // Ready, not retired by a GOAWAY, and under the origin's concurrent-stream limit.
   bool TakesStreams() const noexcept;
@@ -141,6 +142,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   void CheckDeadlines(SteadyTime now) noexcept;
   // Takes no new stream; once the streams in flight have finished, GOAWAY(NO_ERROR) and close.
   void Retire() noexcept;
+  // Its endpoint's drain ran past its timeout: the connection closes now and its streams fail.
+  void Cut() noexcept;
 
  private:
   friend class Http2Call;
@@ -187,6 +190,10 @@ class Http2Sessions {
   void CheckDeadlines(SteadyTime now) noexcept;
   // Draining: every session is retired.
   void RetireAll() noexcept;
+  // An endpoint being drained: its sessions finish their streams and take no more.
+  void Retire(std::string_view key);
+  // Its drain timed out: its sessions close now. Returns how many streams they carried.
+  std::size_t Cut(std::string_view key);
   // After a reload: sessions to endpoints `kept` says no finish their streams and take no more.
   void RetireExcept(const std::function<bool(std::string_view)>& kept);
 

@@ -58,6 +58,7 @@ struct UpstreamSpec {
   std::chrono::microseconds connect_timeout{};
   std::chrono::microseconds response_timeout{};
   std::chrono::microseconds idle_timeout{};
+  std::chrono::microseconds drain_timeout{};  // 0: requests to a drained endpoint are never cut
   std::uint32_t max_idle_per_endpoint = 0;
   observe::UpstreamStats* stats = nullptr;
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: connections are TLS

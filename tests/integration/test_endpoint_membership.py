@@ -1,13 +1,14 @@
 """Endpoint membership against the real binary and real origins: outlier detection ejects an
 endpoint that died under load with retries hiding it from clients and lets it back when it
 returns; backup endpoints take over and hand back; draining through the admin API sends no new
-requests while an in-flight one finishes."""
+requests while an in-flight one finishes, up to the upstream's drain timeout, and a reload that
+removes an endpoint cuts its requests at the same timeout."""
 import http.server
 import json
 import threading
 import unittest
 
-from harness import http_request, SLOW, Origin, Rampart, wait_until
+from harness import http_request, H2Origin, SLOW, Origin, Rampart, wait_until
 
 CONFIG = """
 workers: 2
@@ -17,7 +18,11 @@ listeners:
 routes:
   - {{ name: pool, match: {{ path_prefix: /pool }}, upstream: pool }}
   - {{ name: backed, match: {{ path_prefix: /backed }}, upstream: backed }}
+  - {{ name: cut, match: {{ path_prefix: /cut }}, upstream: cut }}
 upstreams:
+  cut:
+    endpoints: [CUT]
+    timeouts: {{ response: 60s, drain: 300ms }}
   pool:
     endpoints: [{origin}, B, C]
     policies:
@@ -47,9 +52,11 @@ class MembershipTest(unittest.TestCase):
         for o in (self.a, self.b, self.c):
             o.stop()
 
-    def start(self, eject="1s"):
+    def start(self, eject="1s", cut=None):
         body = (CONFIG.replace("B,", f"{self.b.address},").replace("B]", f"{self.b.address}]")
-                .replace("C]", f"{self.c.address}]").replace("EJECT", eject))
+                .replace("C]", f"{self.c.address}]").replace("EJECT", eject)
+                .replace("CUT", cut or self.a.address))
+        self.body = body
         self.rampart = Rampart(body, self.a, workers=2)
 
     def endpoints(self, upstream):
@@ -135,6 +142,101 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(get(self.rampart.port, "/pool/none"), 503)
         self.drain(self.a.address, "undrain")
         self.assertEqual(get(self.rampart.port, "/pool/again"), 200)
+
+    def hang_on_cut(self, result, endpoint=None):
+        # A request the origin holds for 50 s (the response timeout is 60 s): only a cut ends it
+        # sooner.
+        thread = threading.Thread(target=lambda: result.setdefault(
+            "status", get(self.rampart.port, "/cut/hang?delay=50000")))
+        thread.start()
+        endpoint = endpoint or self.a.address
+        wait_until(lambda: self.endpoints("cut")[endpoint]["in_flight"] == 1,
+                   timeout=5 * SLOW)
+        return thread
+
+    def test_a_drain_cuts_requests_still_in_flight_at_its_timeout(self):
+        self.start()
+        result = {}
+        thread = self.hang_on_cut(result)
+        status, body = self.rampart.admin(
+            "POST", f"/admin/upstreams/cut/endpoints/{self.a.address}/drain", body="{}")
+        self.assertEqual(status, 200, body)
+        thread.join(20 * SLOW)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(result.get("status"), 502)  # cut at 300 ms, not at the origin's 50 s
+        self.assertEqual(self.metric('rampart_upstream_drain_cuts_total{upstream="cut"}'), 1)
+        self.assertEqual(self.endpoints("cut")[self.a.address]["in_flight"], 0)
+        self.assertIn("drain timed out", self.rampart.logs())
+        # Back in service: requests flow again, and an undrained endpoint is never cut.
+        self.rampart.admin("POST", f"/admin/upstreams/cut/endpoints/{self.a.address}/undrain",
+                           body="{}")
+        self.assertEqual(get(self.rampart.port, "/cut/ok"), 200)
+
+    def test_an_undrain_before_the_timeout_cuts_nothing(self):
+        self.start()
+        result = {}
+        thread = self.hang_on_cut(result)
+        path = f"/admin/upstreams/cut/endpoints/{self.a.address}"
+        self.assertEqual(self.rampart.admin("POST", path + "/drain", body="{}")[0], 200)
+        self.assertEqual(self.rampart.admin("POST", path + "/undrain", body="{}")[0], 200)
+        thread.join(2 * SLOW)  # well past the 300 ms drain timeout
+        self.assertTrue(thread.is_alive())  # still waiting for the origin: not cut
+        self.assertEqual(self.metric('rampart_upstream_drain_cuts_total{upstream="cut"}'), 0)
+        self.a.stop()  # ends the held request
+        thread.join(10 * SLOW)
+
+    def test_a_reload_that_removes_an_endpoint_cuts_its_requests_at_the_drain_timeout(self):
+        # D serves only `cut`: the reload removes it from the whole configuration (an endpoint
+        # another upstream still lists is not drained).
+        d = Origin()
+        self.addCleanup(d.stop)
+        self.start(cut=d.address)
+        result = {}
+        thread = self.hang_on_cut(result, d.address)
+        config = self.body.replace(f"cut:\n    endpoints: [{d.address}]",
+                                   f"cut:\n    endpoints: [{self.b.address}]")
+        self.assertNotEqual(config, self.body)
+        self.rampart.write_config(config)
+        self.assertEqual(self.rampart.admin("POST", "/admin/reload")[0], 200)
+        thread.join(20 * SLOW)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(result.get("status"), 502)
+        self.assertEqual(self.metric('rampart_upstream_drain_cuts_total{upstream="cut"}'), 1)
+        self.assertEqual(get(self.rampart.port, "/cut/next"), 200)
+        self.assertEqual(self.b.stats()["requests"], 1)
+
+    def test_a_drain_cuts_http2_streams_still_open_at_its_timeout(self):
+        h2 = H2Origin()
+        self.addCleanup(h2.stop)
+        config = f"""
+workers: 1
+listeners:
+  - {{{{ name: public, address: 127.0.0.1:{{port}} }}}}
+routes: [ {{{{ name: r, upstream: app }}}} ]
+upstreams:
+  app:
+    endpoints: [{h2.address}]
+    protocol: h2
+    timeouts: {{{{ response: 60s, drain: 300ms }}}}
+admin: {{{{ address: 127.0.0.1:{{admin}} }}}}
+"""
+        self.rampart = Rampart(config, self.a)
+        self.assertEqual(get(self.rampart.port, "/delay?ms=1"), 200)
+        result = {}
+        thread = threading.Thread(target=lambda: result.setdefault(
+            "status", get(self.rampart.port, "/delay?ms=50000")))
+        thread.start()
+        wait_until(lambda: self.endpoints("app")[h2.address]["in_flight"] == 1, timeout=5 * SLOW)
+        status, body = self.rampart.admin(
+            "POST", f"/admin/upstreams/app/endpoints/{h2.address}/drain", body="{}")
+        self.assertEqual(status, 200, body)
+        thread.join(20 * SLOW)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(result.get("status"), 502)
+        self.assertEqual(self.metric('rampart_upstream_drain_cuts_total{upstream="app"}'), 1)
+        self.rampart.admin("POST", f"/admin/upstreams/app/endpoints/{h2.address}/undrain",
+                           body="{}")
+        self.assertEqual(get(self.rampart.port, "/delay?ms=1"), 200)  # a new session
 
     def test_a_reload_that_removes_an_endpoint_closes_its_idle_connections(self):
         closed = threading.Event()
