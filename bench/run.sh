@@ -10,7 +10,8 @@
 # (bench/jwt_verify_speed.py) and authentication end to end with HAProxy's jwt_verify beside it
 # (bench/auth_cost.py); then idempotency keys on a POST route (bench/idempotency_cost.py); then
 # upstream failures side by side with nginx and HAProxy (bench/failover_vs_peers.py) and what
-# the resilience policies cost (bench/resilience_cost.py); then the micro benchmarks.
+# the resilience policies cost (bench/resilience_cost.py) and whether a bulkhead's reserve keeps
+# a slow route from starving another (bench/bulkhead_isolation.py); then the micro benchmarks.
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,10 @@ echo
 echo "== the resilience policies on the hot path: get_ka64 with breaker, bulkhead, retries,"
 echo "   outlier detection and health checks on, against none (goal: at most 3% more CPU)"
 python3 bench/resilience_cost.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== bulkhead isolation: /payments latency while a slow /reports fills the upstream's bulkhead"
+echo "   (goal: with a reserve, p99 at most 1.5x its baseline, no failures)"
+python3 bench/bulkhead_isolation.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions
