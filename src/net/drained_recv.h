@@ -11,7 +11,9 @@
 // (Linux 4.18), every recvmsg then reports how many bytes are still queued, and a read that left
 // none (and no FIN: the kernel reports a pending FIN as one byte) tells the reactor the socket is
 // exhausted. Asio clears that state itself on the next edge, under the same descriptor lock, so
-// no edge can be lost. Without TCP_INQ the receive behaves exactly like async_receive.
+// no edge can be lost. A reset is the one end TCP_INQ does not report, so a read whose socket
+// epoll last saw hung up or in error (EPOLLHUP, EPOLLERR, as nginx's `pending_eof`) never marks
+// it exhausted. Without TCP_INQ the receive behaves exactly like async_receive.
 //
 // The read can also take its destination from an IoBuffer only when the socket is readable: a
 // connection waiting for its next request then holds no buffer, and needs no 1-byte peek to wait.
@@ -23,6 +25,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -83,6 +86,20 @@ struct SocketAccess : boost::asio::ip::tcp::socket {
   }
 };
 
+// The events epoll last reported for a socket. Asio keeps them in the socket's descriptor state
+// (scheduler_operation::task_result_, protected; descriptor_state derives from it privately)
+// until the next wake-up, so a read can see them: the member pointer is named through a derived
+// class, and the C-style cast is the one cast that reaches a private base.
+struct ReadyEventsAccess : adetail::scheduler_operation {
+  static const unsigned int* Of(Reactor::per_descriptor_data d) noexcept {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+    auto* op = (adetail::scheduler_operation*)d;
+#pragma GCC diagnostic pop
+    return &(op->*(&ReadyEventsAccess::task_result_));
+  }
+};
+
 // True when the recvmsg's TCP_INQ report says nothing (not even a FIN) is left to read.
 inline bool NothingQueued(msghdr& msg) noexcept {
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -98,9 +115,10 @@ inline bool NothingQueued(msghdr& msg) noexcept {
 template <typename Target>
 class DrainedRecvOpBase : public adetail::reactor_op {
  public:
-  DrainedRecvOpBase(int fd, Target target, func_type complete)
+  DrainedRecvOpBase(int fd, const unsigned int* ready_events, Target target, func_type complete)
       : reactor_op(boost::system::error_code(), &DrainedRecvOpBase::DoPerform, complete),
         fd_(fd),
+        ready_events_(ready_events),
         target_(target) {}
 
   static status DoPerform(reactor_op* base) {
@@ -122,7 +140,11 @@ class DrainedRecvOpBase : public adetail::reactor_op {
       if (n > 0) {
         o->bytes_transferred_ = static_cast<std::size_t>(n);
         o->target_.Commit(static_cast<std::size_t>(n));
-        return NothingQueued(msg) ? done_and_exhausted : done;
+        // TCP_INQ reports a pending FIN, but not a reset: one that came with (or after) these
+        // bytes and before this read was already reported by epoll (EPOLLHUP, EPOLLERR), and
+        // no new edge will follow it. The next read must then try the socket, and find it.
+        const bool reset = (*o->ready_events_ & (EPOLLERR | EPOLLHUP)) != 0;
+        return NothingQueued(msg) && !reset ? done_and_exhausted : done;
       }
       o->target_.Release();
       if (n == 0) {
@@ -138,6 +160,7 @@ class DrainedRecvOpBase : public adetail::reactor_op {
 
  private:
   int fd_;
+  const unsigned int* ready_events_;  // the socket's last epoll events (ReadyEventsAccess)
   Target target_;
 };
 
@@ -146,8 +169,9 @@ class DrainedRecvOp : public DrainedRecvOpBase<Target> {
  public:
   BOOST_ASIO_DEFINE_HANDLER_PTR(DrainedRecvOp);
 
-  DrainedRecvOp(int fd, Target target, Handler& handler, const IoExecutor& io_ex)
-      : DrainedRecvOpBase<Target>(fd, target, &DrainedRecvOp::DoComplete),
+  DrainedRecvOp(int fd, const unsigned int* ready_events, Target target, Handler& handler,
+                const IoExecutor& io_ex)
+      : DrainedRecvOpBase<Target>(fd, ready_events, target, &DrainedRecvOp::DoComplete),
         handler_(std::move(handler)),
         work_(handler_, io_ex) {}
 
@@ -208,7 +232,8 @@ struct InitiateDrainedRecv {
     const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(h);
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     typename Op::ptr p = {std::addressof(h), Op::ptr::allocate(h), nullptr};
-    p.p = new (p.v) Op(impl.socket_, target, h, socket->get_executor());
+    p.p = new (p.v) Op(impl.socket_, ReadyEventsAccess::Of(impl.reactor_data_), target, h,
+                       socket->get_executor());
     if (slot.is_connected()) {
       p.p->cancellation_key_ = &slot.template emplace<DrainedRecvCancellation>(
           reactor, &impl.reactor_data_, impl.socket_);

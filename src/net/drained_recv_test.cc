@@ -150,6 +150,28 @@ TEST_F(DrainedRecvTest, AFinThatCameWithTheDataIsSeenByTheNextRead) {
   EXPECT_EQ(r->ec, asio::error::eof);
 }
 
+TEST_F(DrainedRecvTest, AResetThatCameWithTheDataIsSeenByTheNextRead) {
+  // An origin that sends part of its answer and resets the connection: one edge reports the
+  // bytes and the reset together, TCP_INQ says nothing is left (it does not count a reset), and
+  // the next read must report the reset, not wait for an edge that will never come.
+  ASSERT_TRUE(EnableDrainedRecv(server_));
+  std::optional<Result> r;
+  Start(CountingTarget{buf_, &tries_}, r);  // queued before anything arrives
+  Send("HTTP/1.1 200 OK\r\n");
+  client_.set_option(asio::socket_base::linger(true, 0));
+  client_.close();
+  pollfd p{server_.native_handle(), POLLHUP, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);  // the reset is there before the loop runs
+  RunUntil(r);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ec);
+  EXPECT_EQ(r->n, 17u);
+  Start(CountingTarget{buf_, &tries_}, r);
+  RunUntil(r);
+  ASSERT_TRUE(r);  // without the check: a wait until the exchange's timeout
+  EXPECT_EQ(r->ec, asio::error::connection_reset);
+}
+
 TEST_F(DrainedRecvTest, ABufferTargetHoldsNoMemoryWhileWaiting) {
   ASSERT_TRUE(EnableDrainedRecv(server_));
   BufferPool pool(1024, 4);
