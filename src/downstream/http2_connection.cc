@@ -256,6 +256,7 @@ void Http2Connection::StreamDone(Http2Stream* s) noexcept {
   else
     streams_ = s->next;
   if (s->next) s->next->prev = s->prev;
+  s->GiveBuffers();
   std::unique_ptr<ExchangeState> st = std::move(s->st);
   delete s;
   if (st) worker_.GiveExchangeState(std::move(st));

@@ -35,9 +35,20 @@ Http2Stream::Http2Stream(Http2Connection& c, std::int32_t stream_id,
   st->response_headers.clear();
   st->ex.Reset();
   st->acct.Reset();
+  // The pooled state's buffers carry their capacity from stream to stream (an HTTP/2 stream does
+  // not use body_in, the HTTP/1.1 parser's): the head's bytes go there, and the response's body
+  // buffer comes back to out_frame when the stream ends (GiveBuffers).
+  head_bytes_.swap(st->body_in);
+  head_bytes_.clear();
 }
 
 Http2Stream::~Http2Stream() = default;
+
+void Http2Stream::GiveBuffers() noexcept {
+  if (!st) return;
+  st->body_in.swap(head_bytes_);
+  if (resp.capacity() > st->out_frame.capacity()) st->out_frame.swap(resp);
+}
 
 void Http2Stream::AddHeader(std::string_view name, std::string_view value) {
   if (name.starts_with(':')) {
@@ -341,10 +352,13 @@ std::chrono::microseconds Http2Stream::send_timeout() const noexcept {
 
 bool Http2Stream::Submit(std::string_view h1_head, bool end_stream) {
   if (closed) return false;
-  std::vector<Field> fields;
-  std::string names;
+  // The worker's scratch (one thread, and nghttp2 copies the fields before this returns): kept
+  // from one response to the next, so a head costs no allocation of its own.
+  thread_local std::vector<Field> fields;
+  thread_local std::string names;
+  thread_local std::vector<nghttp2_nv> nv;
   http::h2::ResponseHeadToFields(h1_head, fields, names);
-  const std::vector<nghttp2_nv> nv = http::h2::ToNv(fields);
+  http::h2::ToNv(fields, nv);
   nghttp2_data_provider prd{};
   prd.source.ptr = this;
   prd.read_callback = ReadResponse;

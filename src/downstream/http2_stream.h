@@ -104,6 +104,8 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   std::uint64_t unconsumed = 0;  // received bytes not yet given back to the flow-control window
   net::Deadline dl;
   upstream::Stream* upstream = nullptr;  // the exchange's upstream stream, for cancellation
+  // The stream is done: buffers it borrowed go back to the pooled state `st`, capacity kept.
+  void GiveBuffers() noexcept;
   // Called by the connection as DATA arrives and the stream ends.
   void ReceiveBody(const std::uint8_t* data, std::size_t len);
   void EndBody() noexcept { body_done_ = true; }

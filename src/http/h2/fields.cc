@@ -85,14 +85,19 @@ bool IsForbiddenTrailer(std::string_view n) noexcept {
          n == "trailer";
 }
 
+void ToNv(std::span<const Field> fields, std::vector<nghttp2_nv>& out) {
+  out.clear();
+  out.reserve(fields.size());
+  for (const Field& f : fields) {
+    out.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
+                   const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())),
+                   f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+}
+
 std::vector<nghttp2_nv> ToNv(std::span<const Field> fields) {
   std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const Field& f : fields) {
-    nv.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.name.data())),
-                  const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(f.value.data())),
-                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
+  ToNv(fields, nv);
   return nv;
 }
 

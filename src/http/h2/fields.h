@@ -42,6 +42,8 @@ bool IsForbiddenTrailer(std::string_view lower_name) noexcept;
 // The fields as nghttp2's name/value array (pointing into the fields' bytes; nghttp2 copies them
 // when a frame is submitted).
 std::vector<nghttp2_nv> ToNv(std::span<const Field> fields);
+// The same into `out` (cleared first), so a caller can keep its capacity from one use to the next.
+void ToNv(std::span<const Field> fields, std::vector<nghttp2_nv>& out);
 
 // RFC 9113 section 8.3.1: a Host field that names another authority than :authority makes the
 // request malformed (a proxy would otherwise route on one and forward the other).
