@@ -42,6 +42,7 @@
 #include <span>
 
 #include "net/io_buffer.h"
+#include "net/read_activity.h"
 
 #if !defined(BOOST_ASIO_HAS_EPOLL) || defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #error "drained_recv.h needs Asio's epoll reactor"
@@ -138,6 +139,7 @@ class DrainedRecvOpBase : public adetail::reactor_op {
     for (;;) {
       ssize_t n = ::recvmsg(o->fd_, &msg, 0);
       if (n > 0) {
+        NoteRead();
         o->bytes_transferred_ = static_cast<std::size_t>(n);
         o->target_.Commit(static_cast<std::size_t>(n));
         // TCP_INQ reports a pending FIN, but not a reset: one that came with (or after) these
@@ -148,6 +150,7 @@ class DrainedRecvOpBase : public adetail::reactor_op {
       }
       o->target_.Release();
       if (n == 0) {
+        NoteRead();
         o->ec_ = boost::asio::error::eof;
         return done_and_exhausted;
       }

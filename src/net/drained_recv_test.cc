@@ -172,6 +172,34 @@ TEST_F(DrainedRecvTest, AResetThatCameWithTheDataIsSeenByTheNextRead) {
   EXPECT_EQ(r->ec, asio::error::connection_reset);
 }
 
+TEST_F(DrainedRecvTest, AReadIsCountedAndWakesASleepingPollerOnce) {
+  // The worker's busy polling (server/worker.cc) stops when reads stop, and the next read
+  // starts it again.
+  ASSERT_TRUE(EnableDrainedRecv(server_));
+  ReadActivity& a = t_read_activity;
+  int woken = 0;
+  a.wake = [](void* n) { ++*static_cast<int*>(n); };
+  a.ctx = &woken;
+  a.watching = true;
+  const std::uint64_t before = a.reads;
+  std::optional<Result> r;
+  Start(CountingTarget{buf_, &tries_}, r);
+  Poll();
+  EXPECT_EQ(a.reads, before);  // a try that found nothing is no read
+  Send("ab");
+  RunUntil(r);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(a.reads, before + 1);
+  EXPECT_EQ(woken, 1);
+  EXPECT_FALSE(a.watching);
+  Send("c");
+  Start(CountingTarget{buf_, &tries_}, r);
+  RunUntil(r);
+  EXPECT_EQ(a.reads, before + 2);
+  EXPECT_EQ(woken, 1);  // once per sleep
+  a = ReadActivity{};
+}
+
 TEST_F(DrainedRecvTest, ABufferTargetHoldsNoMemoryWhileWaiting) {
   ASSERT_TRUE(EnableDrainedRecv(server_));
   BufferPool pool(1024, 4);

@@ -17,6 +17,7 @@
 #include "observe/access_log.h"
 #include "observe/metrics.h"
 #include "pipeline/exchange_state.h"
+#include "server/poll_window.h"
 #include "server/snapshot.h"
 #include "upstream/worker_pools.h"
 
@@ -81,10 +82,20 @@ class Worker {
   // The event loop: io_context::run, except that an idle loop polls for up to PollWindow's
   // window before it sleeps.
   void RunLoop();
+  // Busy polling inside that one run(): a handler that re-posts itself keeps Asio's scheduler
+  // polling epoll without blocking; it stops when no read came for the window, and the next
+  // read starts it again (net/read_activity.h).
+  void Spin();
+  static void WakeSpin(void* self);
 
   int index_;
   observe::Metrics& metrics_;
   std::chrono::microseconds busy_poll_;
+  struct SpinState {
+    std::unique_ptr<PollWindow> window;
+    std::uint64_t reads = 0;  // net::t_read_activity.reads at the last pass
+    std::chrono::steady_clock::time_point idle_from{};  // first pass without a read; {}: busy
+  } spin_;
   boost::asio::io_context io_{1};
   net::LoopContext loop_{io_, 16 * 1024, 1024};
   std::thread thread_;
