@@ -34,6 +34,10 @@ struct ListenerLimits {
   microseconds body_timeout = 30s;
   microseconds send_timeout = 60s;
   std::uint32_t max_requests_per_connection = 0;  // 0 = unlimited
+  // Range abuse (http/range_header.h): more ranges than this, or overlapping ones, are refused
+  // with 416, or the Range field is removed (`strip_bad_ranges`) and the whole body is served.
+  std::uint32_t max_ranges = 16;
+  bool strip_bad_ranges = false;
 };
 
 // TLS on a listener (issue 3). Files are read at load and watched for changes afterwards.

@@ -80,6 +80,14 @@ void ReadLimits(YamlReader& r, const YAML::Node& n, const std::string& path, Lis
   if (auto v = obj.Get("max_requests_per_connection"); v.IsDefined()) {
     r.Uint(v, obj.Where("max_requests_per_connection"), l.max_requests_per_connection);
   }
+  if (auto v = obj.Get("max_ranges"); v.IsDefined()) {
+    if (r.Uint(v, obj.Where("max_ranges"), l.max_ranges) && l.max_ranges == 0) {
+      r.Error(v, obj.Where("max_ranges") + ": must be at least 1");
+    }
+  }
+  if (auto v = obj.Get("range_abuse"); v.IsDefined()) {
+    r.Choice(v, obj.Where("range_abuse"), {{"refuse", false}, {"strip", true}}, l.strip_bad_ranges);
+  }
   obj.Finish();
   if (l.max_request_line_bytes > l.max_header_bytes) {
     r.Error(n, path + ": max_request_line must not exceed max_header_bytes");

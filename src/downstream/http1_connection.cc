@@ -325,7 +325,8 @@ ForwardEnv Http1Connection::Env() {
                     worker_.pools(),
                     {peer_ip_, peer_port_, listener_name_, protocol},
                     peer_ip_,
-                    nullptr};
+                    nullptr,
+                    &listener_->limits};
 }
 
 asio::awaitable<void> Http1Connection::HandleRequest() {

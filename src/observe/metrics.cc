@@ -160,6 +160,8 @@ std::string_view ReasonToken(LocalReason r) noexcept {
       return "upstream_circuit_open";
     case LocalReason::kUpstreamOverloaded:
       return "upstream_overloaded";
+    case LocalReason::kRangeNotSatisfiable:
+      return "range_not_satisfiable";
     case LocalReason::kCount:
       break;
   }
@@ -189,6 +191,8 @@ int ReasonStatus(LocalReason r) noexcept {
     case LocalReason::kUpstreamCircuitOpen:
     case LocalReason::kUpstreamOverloaded:
       return 503;
+    case LocalReason::kRangeNotSatisfiable:
+      return 416;
     default:
       return 500;
   }

@@ -88,6 +88,7 @@ enum class LocalReason : std::uint8_t {
   kUpstreamBadResponse,
   kUpstreamCircuitOpen,
   kUpstreamOverloaded,
+  kRangeNotSatisfiable,
   kCount
 };
 std::string_view ReasonToken(LocalReason r) noexcept;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "core/strings.h"
 #include "http/methods.h"
+#include "http/range_header.h"
 #include "pipeline/forwarder.h"
 
 namespace rampart {
@@ -14,6 +16,44 @@ using http::ExchangeError;
 asio::awaitable<void> Forward(Downstream& d, ExchangeState& st, ForwardEnv& env) {
   return Forwarder::Run(d, st, env);  // one coroutine frame, the driver's own
 }
+
+namespace {
+
+// Range abuse (listener limits, http/range_header.h): too many ranges, overlapping ones, or more
+// than one Range field. Judged before routing: no route or gate sees such a request, and with
+// `range_abuse: strip` it goes on without its Range field (the whole representation is served).
+struct RangeAbuse {
+  bool found = false;
+  bool strip = false;
+  std::string_view message;
+};
+
+RangeAbuse JudgeRangeFields(const Exchange& ex, const config::ListenerLimits* limits) {
+  static const config::ListenerLimits kDefaults;
+  const config::ListenerLimits& l = limits != nullptr ? *limits : kDefaults;
+  if (ex.request_headers == nullptr) return {};
+  std::string_view value;
+  int fields = 0;
+  for (const auto& h : *ex.request_headers) {
+    if (IEquals(h.name, "range")) {
+      value = h.value;
+      ++fields;
+    }
+  }
+  if (fields == 0) return {};
+  if (fields > 1) return {true, l.strip_bad_ranges, "the request has more than one Range field"};
+  switch (http::JudgeRange(value, l.max_ranges)) {
+    case http::RangeVerdict::kTooMany:
+      return {true, l.strip_bad_ranges, "the Range field asks for more ranges than allowed"};
+    case http::RangeVerdict::kOverlapping:
+      return {true, l.strip_bad_ranges, "the Range field asks for overlapping ranges"};
+    case http::RangeVerdict::kFine:
+      break;
+  }
+  return {};
+}
+
+}  // namespace
 
 asio::awaitable<void> Refuse(Downstream& d, ExchangeState& st, ForwardEnv& env, int status,
                              std::string_view reason, std::string_view message) {
@@ -38,6 +78,13 @@ Forwarder::~Forwarder() {
 
 asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEnv& env) {
   Forwarder f(d, st, env);  // lives in this frame; its destructor is the completion guard
+  if (const RangeAbuse abuse = JudgeRangeFields(st.ex, env.limits); abuse.found) {
+    if (!abuse.strip) {
+      co_await f.Reply(416, "range_not_satisfiable", abuse.message);
+      co_return;
+    }
+    st.ex.upstream_headers.emplace_back("range", "");  // an empty value removes the field
+  }
   const CompiledRoute* route = env.site.router->Match(st.ex);
   if (route == nullptr) {
     co_await f.Reply(404, "no_route", "no route matches this request");

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <string_view>
 
+#include "config/config.h"
 #include "net/loop_context.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
@@ -32,6 +33,8 @@ struct ForwardEnv {
   std::string_view client_ip;  // for X-Forwarded-For
   // Opens the attempts' streams; null: the worker's pools (ExchangeState::connector).
   upstream::Opener* opener = nullptr;
+  // The listener's limits the exchange still applies (Range abuse); null: the defaults.
+  const config::ListenerLimits* limits = nullptr;
 };
 
 // Runs one exchange whose request head the codec has parsed and checked into `st.ex`, to its

@@ -2,7 +2,7 @@
 import json
 import unittest
 
-from harness import ProxyTestCase, is_closed, read_response
+from harness import BASIC, ProxyTestCase, is_closed, read_response
 
 
 SMUGGLING = {
@@ -135,3 +135,58 @@ class MaxRequestsPerConnectionTest(ProxyTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def ranges(n, step=10):
+    return "bytes=" + ",".join(f"{i * step}-{i * step + 4}" for i in range(n))
+
+
+class RangeAbuseTest(ProxyTestCase):
+    """Many or overlapping ranges (CVE-2011-3192's shape): 416 at the edge, never forwarded."""
+
+    def get(self, *range_fields):
+        head = "GET /exact HTTP/1.1\r\nHost: t\r\n" + "".join(f"Range: {v}\r\n" for v in range_fields)
+        return self.raw((head + "\r\n").encode())[1]
+
+    def assert_refused(self, *range_fields):
+        before = self.origin.stats()["requests"]
+        status, headers, body, _ = self.get(*range_fields)
+        self.assertEqual(status, 416, range_fields[0][:60])
+        err = json.loads(body)
+        self.assertEqual(err["error"], "range_not_satisfiable")
+        self.assertEqual(err["request_id"], headers["x-request-id"])
+        self.assertEqual(self.origin.stats()["requests"], before, "nothing may reach the origin")
+
+    def test_too_many_overlapping_or_repeated_ranges_are_416(self):
+        self.assert_refused(ranges(17))  # the default max_ranges is 16
+        self.assert_refused("bytes=0-99, 50-149")
+        self.assert_refused("bytes=-100, 500-")
+        self.assert_refused("bytes=" + ",".join(["0-"] * 1000))  # 3 KB of the same range
+        self.assert_refused("bytes=0-1", "bytes=5-6")  # two Range fields
+        self.assertGreater(
+            self.rampart.metric('rampart_http_local_replies_total{reason="range_not_satisfiable"}'),
+            4)
+
+    def test_ordinary_ranges_reach_the_origin(self):
+        for value in ("bytes=0-99", ranges(16), "bytes=0-99, -100", "items=0-5,0-5"):
+            status, _, body, _ = self.get(value)
+            self.assertEqual(status, 200, value)
+            sent = dict((k.lower(), v) for k, v in json.loads(body)["headers"])
+            self.assertEqual(sent.get("range"), value)
+
+
+class RangeStripTest(ProxyTestCase):
+    """`range_abuse: strip`: the abusive Range field is dropped and the request goes on."""
+    CONFIG = BASIC.replace("idle_timeout: 5s }}",
+                           "idle_timeout: 5s, max_ranges: 4, range_abuse: strip }}")
+
+    def sent_headers(self, value):
+        status, _, body, _ = self.raw(
+            f"GET /exact HTTP/1.1\r\nHost: t\r\nRange: {value}\r\n\r\n".encode())[1]
+        self.assertEqual(status, 200, value)
+        return dict((k.lower(), v) for k, v in json.loads(body)["headers"])
+
+    def test_abusive_ranges_are_removed_and_the_rest_is_forwarded(self):
+        self.assertNotIn("range", self.sent_headers(ranges(5)))
+        self.assertNotIn("range", self.sent_headers("bytes=0-9, 5-20"))
+        self.assertEqual(self.sent_headers(ranges(4))["range"], ranges(4))
