@@ -54,6 +54,7 @@ ConnectionPool::~ConnectionPool() {
 ConnectionPool::Slot& ConnectionPool::For(const EndpointSpec& ep) {
   auto it = slots_.find(std::string_view(ep.key));
   if (it == slots_.end()) it = slots_.emplace(ep.key, Slot{}).first;
+  it->second.retired = false;  // a request goes there: a reload listed the endpoint again
   return it->second;
 }
 
@@ -77,7 +78,8 @@ void ConnectionPool::GiveBack(Slot& slot, std::unique_ptr<UpstreamConnection> co
                               SteadyTime now) {
   const std::uint32_t limit =
       std::max(max_idle, std::min(std::max(slot.peak, slot.last_peak), kMaxIdleFromPeak));
-  if (slot.idle.size() >= limit) return;  // conn closes as it goes out of scope
+  // A removed endpoint keeps no connection; beyond the limit neither (conn closes as it goes).
+  if (slot.retired || slot.idle.size() >= limit) return;
   conn->idle_since = now;
   slot.idle.push_back({std::move(conn), idle_timeout});
 }
@@ -119,7 +121,9 @@ std::size_t ConnectionPool::CutInUse(std::string_view key) {
 
 void ConnectionPool::CloseIdleExcept(const std::function<bool(std::string_view)>& kept) {
   for (auto& [key, slot] : slots_) {
-    if (!kept(key)) slot.idle.clear();
+    if (kept(key)) continue;
+    slot.idle.clear();
+    slot.retired = true;
   }
 }
 

@@ -64,6 +64,8 @@ class ConnectionPool {
     std::vector<Idle> idle;
     std::uint32_t active = 0;              // requests in flight (for least_request)
     UpstreamConnection* in_use = nullptr;  // connections requests hold now (a list)
+    // A reload removed the endpoint: connections its requests finish with are closed, not kept.
+    bool retired = false;
     // The most requests in flight in this window and the last one (windows of kPeakWindow): the
     // idle pool keeps up to that many connections, so a load that comes back finds them open.
     std::uint32_t peak = 0;

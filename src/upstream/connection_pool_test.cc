@@ -44,6 +44,19 @@ TEST_F(ConnectionPoolTest, ReusesAnIdleConnection) {
   EXPECT_TRUE(again->socket.is_open());
 }
 
+TEST_F(ConnectionPoolTest, AnEndpointAReloadRemovedKeepsNoConnectionItsRequestsFinishWith) {
+  auto& slot = pool_.For(ep_);
+  auto [held, origin] = Connect();  // a request in flight across the reload
+  pool_.CloseIdleExcept([](std::string_view) { return false; });
+  pool_.GiveBack(slot, std::move(held), 4, std::chrono::seconds(60), SteadyTime{});
+  EXPECT_EQ(pool_.idle_count(), 0u);  // closed when its request ended, not at its idle timeout
+  // A later reload lists the endpoint again: its requests' connections are kept once more.
+  auto& again = pool_.For(ep_);
+  auto [next, origin2] = Connect();
+  pool_.GiveBack(again, std::move(next), 4, std::chrono::seconds(60), SteadyTime{});
+  EXPECT_EQ(pool_.idle_count(), 1u);
+}
+
 TEST_F(ConnectionPoolTest, CutsOnlyTheConnectionsRequestsHoldToTheDrainedEndpoint) {
   auto& slot = pool_.For(ep_);
   auto [a, origin_a] = Connect();
