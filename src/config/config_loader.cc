@@ -81,8 +81,9 @@ void ReadLimits(YamlReader& r, const YAML::Node& n, const std::string& path, Lis
     r.Uint(v, obj.Where("max_requests_per_connection"), l.max_requests_per_connection);
   }
   if (auto v = obj.Get("max_ranges"); v.IsDefined()) {
-    if (r.Uint(v, obj.Where("max_ranges"), l.max_ranges) && l.max_ranges == 0) {
-      r.Error(v, obj.Where("max_ranges") + ": must be at least 1");
+    if (r.Uint(v, obj.Where("max_ranges"), l.max_ranges) &&
+        (l.max_ranges == 0 || l.max_ranges > 64)) {
+      r.Error(v, obj.Where("max_ranges") + ": must be from 1 to 64");
     }
   }
   if (auto v = obj.Get("range_abuse"); v.IsDefined()) {

@@ -16,7 +16,7 @@ struct Interval {
 };
 
 constexpr std::uint64_t kEnd = UINT64_MAX;
-constexpr std::size_t kMaxJudged = 64;  // beyond a sane max_ranges: too many anyway
+constexpr std::size_t kMaxJudged = kMaxJudgedRanges;
 
 std::string_view Trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -33,6 +33,7 @@ bool Number(std::string_view s, std::uint64_t& out) noexcept {
 }  // namespace
 
 RangeVerdict JudgeRange(std::string_view value, std::uint32_t max_ranges) noexcept {
+  max_ranges = std::min(max_ranges, kMaxJudgedRanges);  // every range kept is judged for overlap
   value = Trim(value);
   const auto eq = value.find('=');
   if (eq == std::string_view::npos || !IEquals(Trim(value.substr(0, eq)), "bytes")) {

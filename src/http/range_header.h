@@ -18,6 +18,8 @@ enum class RangeVerdict : std::uint8_t {
 // `value`: the Range field's value. Ranges of another unit are not judged (kFine). Overlap is
 // decided where it does not depend on the representation's length: two closed ranges, a closed
 // range and an open one (`500-`), or two that reach the end (`500-`, `-100`).
+// `max_ranges` above kMaxJudgedRanges counts as kMaxJudgedRanges.
+inline constexpr std::uint32_t kMaxJudgedRanges = 64;
 RangeVerdict JudgeRange(std::string_view value, std::uint32_t max_ranges) noexcept;
 
 }  // namespace rampart::http

@@ -22,6 +22,11 @@ TEST(RangeHeader, MoreRangesThanAllowedAreTooMany) {
   for (int i = 0; i < 17; ++i) v += std::to_string(i * 10) + "-" + std::to_string(i * 10 + 5) + ",";
   EXPECT_EQ(JudgeRange(v, 16), RangeVerdict::kTooMany);
   EXPECT_EQ(JudgeRange(v, 17), RangeVerdict::kFine);
+  // Limits above 64 count as 64, so every range kept is also judged for overlap.
+  std::string many = "bytes=";
+  for (int i = 0; i < 70; ++i)
+    many += std::to_string(i * 10) + "-" + std::to_string(i * 10 + 5) + ",";
+  EXPECT_EQ(JudgeRange(many, 1000), RangeVerdict::kTooMany);
   // The attack the issue names: thousands of ranges in 20 KB.
   std::string flood = "bytes=";
   for (int i = 0; i < 3000; ++i) flood += std::to_string(2 * i) + "-" + std::to_string(2 * i) + ",";

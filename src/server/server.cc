@@ -340,14 +340,14 @@ void DescribeEndpoint(const upstream::EndpointHealth& h, std::size_t i, SteadyTi
 }  // namespace
 
 void Server::CutAfterDrain(std::string upstream, std::string key, std::chrono::microseconds after,
-                           std::function<bool()> still) {
+                           std::function<bool()> still, const void* owner) {
   auto timer = std::make_shared<asio::steady_timer>(control_, after);
   timer->async_wait([this, timer, upstream = std::move(upstream), key = std::move(key),
-                     still = std::move(still)](const boost::system::error_code& ec) {
+                     still = std::move(still), owner](const boost::system::error_code& ec) {
     if (ec || draining_ || !still()) return;
     spdlog::warn("upstream {}: endpoint {} drain timed out: cutting its requests in flight",
                  upstream, key);
-    for (auto& w : workers_) w->CutEndpoint(key, metrics_->Upstream(upstream));
+    for (auto& w : workers_) w->CutEndpoint(key, metrics_->Upstream(upstream), owner);
   });
 }
 
@@ -390,10 +390,13 @@ admin::AdminResponse Server::DrainEndpoint(const admin::AdminRequest& request) {
       // in flight finish, or are cut at the upstream's drain timeout.
       const std::uint32_t epoch = state.drain_epoch.fetch_add(1) + 1;
       for (auto& w : workers_) w->DrainEndpoint(ep.key);
-      CutAfterDrain(up.name, ep.key, up.drain_timeout, [health = up.health, i, epoch] {
-        const upstream::EndpointState& e = health->at(i);
-        return e.draining.load() && e.drain_epoch.load() == epoch;
-      });
+      CutAfterDrain(
+          up.name, ep.key, up.drain_timeout,
+          [health = up.health, i, epoch] {
+            const upstream::EndpointState& e = health->at(i);
+            return e.draining.load() && e.drain_epoch.load() == epoch;
+          },
+          &state);
     }
     std::string body = "{\"upstream\":\"";
     AppendJsonEscaped(body, up.name);

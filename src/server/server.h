@@ -51,8 +51,10 @@ class Server {
   boost::asio::awaitable<void> WaitForDrain(std::chrono::steady_clock::time_point deadline);
   // After `after`, while `still()` holds, every worker cuts the requests it still has in flight
   // to endpoint `key` of upstream `upstream` (its drain timed out).
+  // `owner` set: only that upstream's requests (an admin drain; another upstream may list the
+  // same address).
   void CutAfterDrain(std::string upstream, std::string key, std::chrono::microseconds after,
-                     std::function<bool()> still);
+                     std::function<bool()> still, const void* owner = nullptr);
 
   std::string config_path_;
   boost::asio::io_context control_{1};

@@ -131,9 +131,9 @@ void Worker::DrainEndpoint(std::string key) {
   });
 }
 
-void Worker::CutEndpoint(std::string key, observe::UpstreamStats* stats) {
-  asio::post(io_, [this, key = std::move(key), stats] {
-    const std::size_t n = pools_.http1.CutInUse(key) + pools_.http2.Cut(key);
+void Worker::CutEndpoint(std::string key, observe::UpstreamStats* stats, const void* owner) {
+  asio::post(io_, [this, key = std::move(key), stats, owner] {
+    const std::size_t n = pools_.http1.CutInUse(key, owner) + pools_.http2.Cut(key);
     if (n > 0 && stats != nullptr) stats->slot(index_).drain_cuts.Add(n);
   });
 }

@@ -48,7 +48,8 @@ class Worker {
   // new streams.
   void DrainEndpoint(std::string key);
   // Its drain timed out: connections requests still hold to it are cut, counted in `stats`.
-  void CutEndpoint(std::string key, observe::UpstreamStats* stats);
+  // `owner` set: only connections of requests of that upstream's endpoint (an admin drain).
+  void CutEndpoint(std::string key, observe::UpstreamStats* stats, const void* owner = nullptr);
   void Stop();
   void Join();
   std::int64_t active_connections() const noexcept {

@@ -108,11 +108,12 @@ void ConnectionPool::CloseIdle(std::string_view key) {
   if (auto it = slots_.find(key); it != slots_.end()) it->second.idle.clear();
 }
 
-std::size_t ConnectionPool::CutInUse(std::string_view key) {
+std::size_t ConnectionPool::CutInUse(std::string_view key, const void* owner) {
   auto it = slots_.find(key);
   if (it == slots_.end()) return 0;
   std::size_t n = 0;
   for (UpstreamConnection* c = it->second.in_use; c != nullptr; c = c->in_use_next_) {
+    if (c->cut || (owner != nullptr && c->owner != owner)) continue;  // counted once
     c->Cut();
     ++n;
   }

@@ -44,6 +44,10 @@ struct UpstreamConnection {
   // find the end of the stream), and the connection is reset when its request lets go of it.
   void Cut() noexcept;
   bool cut = false;
+  // The membership state of the endpoint in the upstream whose request holds the connection: an
+  // operator's drain is of one upstream's endpoint, and another upstream may list the same address
+  // (one pool slot).
+  const void* owner = nullptr;
 
  private:
   UpstreamConnection** in_use_head_ = nullptr;
@@ -109,9 +113,9 @@ class ConnectionPool {
   void Sweep(SteadyTime now);
   // Closes every idle connection to the endpoint keyed `key` (it is being drained).
   void CloseIdle(std::string_view key);
-  // Cuts every connection a request holds to the endpoint keyed `key` (its drain timed out);
-  // returns how many.
-  std::size_t CutInUse(std::string_view key);
+  // Cuts every connection a request holds to the endpoint keyed `key` (its drain timed out), or
+  // only those whose owner is `owner` when it is set; returns how many it cut.
+  std::size_t CutInUse(std::string_view key, const void* owner = nullptr);
   // Closes the idle connections to every endpoint `kept` says no (a reload removed it).
   void CloseIdleExcept(const std::function<bool(std::string_view)>& kept);
   // False when the origin closed the connection or sent bytes nobody asked for.

@@ -37,6 +37,7 @@ bool Http1Stream::TryPooled() {
   conn_ = pool_.TakeIdle(slot_, loop_.now());
   if (!conn_) return false;
   conn_->JoinInUse(slot_.in_use);
+  conn_->owner = Owner();
   reused_ = true;
   stats_.connections_reused.Add();
   return true;
@@ -55,6 +56,7 @@ asio::awaitable<ExchangeError> Http1Stream::Open() {
   if (TryPooled()) co_return ExchangeError{};
   conn_ = pool_.NewConnection();
   conn_->JoinInUse(slot_.in_use);
+  conn_->owner = Owner();
   ExchangeError e = co_await Connect(loop_, up_, ep_, *conn_, dl_);
   if (e) {
     conn_.reset();
@@ -199,6 +201,11 @@ asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& en
   }
   boost::system::error_code ec;
   std::size_t n = co_await net::ReadFrom(loop_, conn_->socket, conn_->tls.get(), space, ec);
+  if (ec == asio::error::eof && conn_->cut) {
+    // The drain timeout shut the connection's reading side: not the origin's end of a body that
+    // runs to the close.
+    co_return ExchangeError::Upstream(ErrorKind::kReset, Step::kReadBody, true, false);
+  }
   if (ec == asio::error::eof) {
     rp_->FeedEof();
     if (rp_->done()) {
@@ -223,6 +230,12 @@ void Http1Stream::Cancel() noexcept {
   if (!conn_) return;
   boost::system::error_code ec;
   conn_->socket.cancel(ec);
+}
+
+const void* Http1Stream::Owner() const noexcept {
+  if (!up_.health) return nullptr;
+  const auto i = static_cast<std::size_t>(&ep_ - up_.endpoints.data());
+  return i < up_.health->size() ? &up_.health->at(i) : nullptr;
 }
 
 bool Http1Stream::Draining() const noexcept {

@@ -52,8 +52,9 @@ class Http1Stream final : public Stream {
   Tunnel TakeTunnel() noexcept override;
 
  private:
-  bool Draining() const noexcept;  // its endpoint is being drained: no connection is pooled
-  void GivePlace() noexcept;       // back to the upstream's connection limit, if one was held
+  bool Draining() const noexcept;      // its endpoint is being drained: no connection is pooled
+  const void* Owner() const noexcept;  // its endpoint's membership state (drain cuts)
+  void GivePlace() noexcept;           // back to the upstream's connection limit, if one was held
   http::ExchangeError WriteError(const boost::system::error_code& ec, http::Step step) const;
   http::ExchangeError ReadError(http::Step step) const noexcept;
   // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk

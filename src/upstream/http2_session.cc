@@ -264,12 +264,15 @@ void Http2Session::Retire() noexcept {
   Kick();
 }
 
-void Http2Session::Cut() noexcept {
+std::size_t Http2Session::Cut() noexcept {
   goaway_ = true;
-  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosed || cut_) return 0;
+  cut_ = true;
+  const std::size_t streams = open_;
   error_code ec;
   conn_->socket.cancel(ec);
   conn_->socket.shutdown(asio::socket_base::shutdown_both, ec);
+  return streams;
 }
 
 int Http2Session::OnHeader(nghttp2_session* session, const nghttp2_frame* frame,
@@ -454,10 +457,7 @@ void Http2Sessions::Retire(std::string_view key) {
 std::size_t Http2Sessions::Cut(std::string_view key) {
   std::size_t n = 0;
   if (auto it = by_key_.find(std::string(key)); it != by_key_.end()) {
-    for (auto& s : it->second) {
-      n += s->open_streams();
-      s->Cut();
-    }
+    for (auto& s : it->second) n += s->Cut();
   }
   return n;
 }

@@ -143,7 +143,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   // Takes no new stream; once the streams in flight have finished, GOAWAY(NO_ERROR) and close.
   void Retire() noexcept;
   // Its endpoint's drain ran past its timeout: the connection closes now and its streams fail.
-  void Cut() noexcept;
+  // Returns how many streams it carried (0 when it was already cut or closed).
+  std::size_t Cut() noexcept;
 
  private:
   friend class Http2Call;
@@ -174,6 +175,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   State state_ = State::kConnecting;
   http::ExchangeError connect_failure_;
   bool goaway_ = false;
+  bool cut_ = false;
   boost::asio::steady_timer ready_;
   Http2Call* streams_ = nullptr;  // attached streams
   std::size_t open_ = 0;

@@ -156,6 +156,14 @@ class MembershipTest(unittest.TestCase):
 
     def test_a_drain_cuts_requests_still_in_flight_at_its_timeout(self):
         self.start()
+        # `backed` lists the same address (one pool slot): draining `cut`'s endpoint must not cut
+        # its request.
+        other = {}
+        backed = threading.Thread(target=lambda: other.setdefault(
+            "status", get(self.rampart.port, "/backed/slow?delay=2000")))
+        backed.start()
+        wait_until(lambda: self.endpoints("backed")[self.a.address]["in_flight"] == 1,
+                   timeout=5 * SLOW)
         result = {}
         thread = self.hang_on_cut(result)
         status, body = self.rampart.admin(
@@ -167,6 +175,8 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(self.metric('rampart_upstream_drain_cuts_total{upstream="cut"}'), 1)
         self.assertEqual(self.endpoints("cut")[self.a.address]["in_flight"], 0)
         self.assertIn("drain timed out", self.rampart.logs())
+        backed.join(10 * SLOW)
+        self.assertEqual(other.get("status"), 200)  # the other upstream's request was not cut
         # Back in service: requests flow again, and an undrained endpoint is never cut.
         self.rampart.admin("POST", f"/admin/upstreams/cut/endpoints/{self.a.address}/undrain",
                            body="{}")
