@@ -16,7 +16,6 @@ struct Interval {
 };
 
 constexpr std::uint64_t kEnd = UINT64_MAX;
-constexpr std::size_t kMaxJudged = kMaxJudgedRanges;
 
 std::string_view Trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -39,7 +38,7 @@ RangeVerdict JudgeRange(std::string_view value, std::uint32_t max_ranges) noexce
   if (eq == std::string_view::npos || !IEquals(Trim(value.substr(0, eq)), "bytes")) {
     return RangeVerdict::kFine;
   }
-  std::array<Interval, kMaxJudged> closed{};  // closed ranges and open ones (`first-`)
+  std::array<Interval, kMaxJudgedRanges> closed{};  // closed ranges and open ones (`first-`)
   std::size_t n_closed = 0;
   std::size_t ranges = 0;
   std::size_t to_end = 0;  // ranges that reach the end: `first-` and `-suffix`
@@ -59,8 +58,8 @@ RangeVerdict JudgeRange(std::string_view value, std::uint32_t max_ranges) noexce
         } else if (Number(a, first)) {
           if (b.empty()) {
             ++to_end;
-            if (n_closed < kMaxJudged) closed[n_closed++] = {first, kEnd};
-          } else if (Number(b, last) && last >= first && n_closed < kMaxJudged) {
+            if (n_closed < kMaxJudgedRanges) closed[n_closed++] = {first, kEnd};
+          } else if (Number(b, last) && last >= first && n_closed < kMaxJudgedRanges) {
             closed[n_closed++] = {first, last};
           }
         }

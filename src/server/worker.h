@@ -93,7 +93,7 @@ class Worker {
   observe::Metrics& metrics_;
   std::chrono::microseconds busy_poll_;
   struct SpinState {
-    std::unique_ptr<PollWindow> window;
+    PollWindow window;
     std::uint64_t reads = 0;  // net::t_read_activity.reads at the last pass
     std::chrono::steady_clock::time_point idle_from{};  // first pass without a read; {}: busy
   } spin_;

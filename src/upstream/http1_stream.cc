@@ -37,7 +37,7 @@ bool Http1Stream::TryPooled() {
   conn_ = pool_.TakeIdle(slot_, loop_.now());
   if (!conn_) return false;
   conn_->JoinInUse(slot_.in_use);
-  conn_->owner = Owner();
+  conn_->owner = State();
   reused_ = true;
   stats_.connections_reused.Add();
   return true;
@@ -56,7 +56,7 @@ asio::awaitable<ExchangeError> Http1Stream::Open() {
   if (TryPooled()) co_return ExchangeError{};
   conn_ = pool_.NewConnection();
   conn_->JoinInUse(slot_.in_use);
-  conn_->owner = Owner();
+  conn_->owner = State();
   ExchangeError e = co_await Connect(loop_, up_, ep_, *conn_, dl_);
   if (e) {
     conn_.reset();
@@ -232,16 +232,15 @@ void Http1Stream::Cancel() noexcept {
   conn_->socket.cancel(ec);
 }
 
-const void* Http1Stream::Owner() const noexcept {
+const EndpointState* Http1Stream::State() const noexcept {
   if (!up_.health) return nullptr;
   const auto i = static_cast<std::size_t>(&ep_ - up_.endpoints.data());
   return i < up_.health->size() ? &up_.health->at(i) : nullptr;
 }
 
 bool Http1Stream::Draining() const noexcept {
-  if (!up_.health) return false;
-  const auto i = static_cast<std::size_t>(&ep_ - up_.endpoints.data());
-  return i < up_.health->size() && up_.health->at(i).draining.load(std::memory_order_relaxed);
+  const EndpointState* s = State();
+  return s != nullptr && s->draining.load(std::memory_order_relaxed);
 }
 
 void Http1Stream::GivePlace() noexcept {

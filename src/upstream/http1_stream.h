@@ -14,6 +14,7 @@
 #include "net/loop_context.h"
 #include "observe/metrics.h"
 #include "upstream/connection_pool.h"
+#include "upstream/endpoint_health.h"
 #include "upstream/stream.h"
 #include "upstream/upstream_spec.h"
 
@@ -52,9 +53,11 @@ class Http1Stream final : public Stream {
   Tunnel TakeTunnel() noexcept override;
 
  private:
-  bool Draining() const noexcept;      // its endpoint is being drained: no connection is pooled
-  const void* Owner() const noexcept;  // its endpoint's membership state (drain cuts)
-  void GivePlace() noexcept;           // back to the upstream's connection limit, if one was held
+  // Its endpoint's membership state in this upstream (null in tests without one): the owner a
+  // drain cut looks for, and whether a connection may be pooled (not while draining).
+  const EndpointState* State() const noexcept;
+  bool Draining() const noexcept;
+  void GivePlace() noexcept;  // back to the upstream's connection limit, if one was held
   http::ExchangeError WriteError(const boost::system::error_code& ec, http::Step step) const;
   http::ExchangeError ReadError(http::Step step) const noexcept;
   // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk
