@@ -48,10 +48,16 @@ struct TlsCertificate {
 
 enum class ClientCertMode : std::uint8_t { kOff, kOptional, kRequired };
 
+// Named TLS profiles after Mozilla's server-side TLS guidance (issue 14). `intermediate` (the
+// default) offers TLS 1.2 with forward-secret AEAD suites only, and 1.3; `modern` offers 1.3 only.
+enum class TlsProfile : std::uint8_t { kIntermediate, kModern };
+
 struct ListenerTls {
   Origin origin;
   std::vector<TlsCertificate> certificates;  // the first is the default; others chosen by SNI
-  int min_version = 13;                      // 12 or 13
+  TlsProfile profile = TlsProfile::kIntermediate;
+  int min_version = 12;  // 12 or 13: the profile's unless set explicitly
+  std::string ciphers;   // TLS 1.2 suites (OpenSSL syntax); empty: the profile's
   ClientCertMode client_cert = ClientCertMode::kOff;
   std::string client_ca;  // PEM bundle; required unless client_cert is off
   std::string crl;        // optional PEM CRL(s) for the client CA

@@ -135,9 +135,16 @@ void ReadTls(YamlReader& r, const YAML::Node& n, const std::string& path, Listen
   if (t.certificates.empty()) {
     r.Error(n, path + ": needs 'cert' and 'key', or 'certificates'");
   }
+  if (auto v = obj.Get("profile"); v.IsDefined()) {
+    r.Choice(v, obj.Where("profile"),
+             {{"intermediate", TlsProfile::kIntermediate}, {"modern", TlsProfile::kModern}},
+             t.profile);
+  }
+  t.min_version = t.profile == TlsProfile::kModern ? 13 : 12;
   if (auto v = obj.Get("min_version"); v.IsDefined()) {  // older versions are never offered
     r.Choice(v, obj.Where("min_version"), {{"1.2", 12}, {"1.3", 13}}, t.min_version);
   }
+  if (auto v = obj.Get("ciphers"); v.IsDefined()) r.String(v, obj.Where("ciphers"), t.ciphers);
   if (auto v = obj.Get("client_cert"); v.IsDefined()) {
     r.Choice(v, obj.Where("client_cert"),
              {{"off", ClientCertMode::kOff},

@@ -30,14 +30,14 @@ class Pki:
              "-subj", f"/CN={cn}", cwd=self.dir)
         return self.path(f"{name}.pem")
 
-    def issue(self, name, cn, san, client=False, ca="ca", days=30):
-        """A certificate signed by `ca`; returns (cert path, key path)."""
+    def issue(self, name, cn, san, client=False, ca="ca", days=30, rsa=False):
+        """A certificate signed by `ca` (a P-256 key, or RSA 2048); returns (cert path, key path)."""
         ext = os.path.join(self.dir, f"{name}.ext")
         with open(ext, "w") as f:
             f.write(f"subjectAltName={san}\n")
             f.write(f"extendedKeyUsage={'clientAuth' if client else 'serverAuth'}\n")
-        _run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}",
+        key = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        _run("openssl", "req", "-new", "-newkey", *key, "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}",
              cwd=self.dir)
         _run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey",
              f"{ca}.key", "-CAcreateserial", "-days", str(days), "-out", f"{name}.pem",

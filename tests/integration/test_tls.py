@@ -25,9 +25,18 @@ listeners:
         - {{ cert: server.pem, key: server.key }}
         - {{ cert: other.pem, key: other.key }}
         - {{ cert: wild.pem, key: wild.key }}
-  - name: tls12
+  - name: modern
+    address: 127.0.0.1:{pmod}
+    tls: {{ cert: server.pem, key: server.key, profile: modern }}
+  - name: modern_but_12
     address: 127.0.0.1:{p12}
-    tls: {{ cert: server.pem, key: server.key, min_version: "1.2" }}
+    tls: {{ cert: server.pem, key: server.key, profile: modern, min_version: "1.2" }}
+  - name: rsa
+    address: 127.0.0.1:{prsa}
+    tls: {{ cert: rsa.pem, key: rsa.key }}
+  - name: own_ciphers
+    address: 127.0.0.1:{pciph}
+    tls: {{ cert: server.pem, key: server.key, ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:aNULL" }}
   - name: mtls_required
     address: 127.0.0.1:{preq}
     tls: {{ cert: server.pem, key: server.key, client_cert: required, client_ca: ca.pem, crl: crl.pem }}
@@ -76,6 +85,7 @@ class TlsTest(unittest.TestCase):
         cls.pki.issue("server", "localhost", "DNS:localhost,DNS:api.test,IP:127.0.0.1")
         cls.pki.issue("other", "other.test", "DNS:other.test")
         cls.pki.issue("wild", "wild", "DNS:*.wild.test")
+        cls.pki.issue("rsa", "localhost", "DNS:localhost", rsa=True)
         cls.payments = cls.pki.issue("payments", "payments",
                                      "URI:spiffe://example.org/ns/prod/sa/payments", client=True)
         cls.billing = cls.pki.issue("billing", "billing",
@@ -88,7 +98,7 @@ class TlsTest(unittest.TestCase):
         cls.pki.revoke(cls.revoked[0])
         cls.pki.crl()
         cls.origin = Origin()
-        cls.ports = {"p12": free_port(), "preq": free_port(), "popt": free_port()}
+        cls.ports = {k: free_port() for k in ("p12", "pmod", "prsa", "pciph", "preq", "popt")}
         body = CONFIG
         for k, v in cls.ports.items():
             body = body.replace("{" + k + "}", str(v))
@@ -120,20 +130,60 @@ class TlsTest(unittest.TestCase):
         status = int(head.split(b" ")[1])
         return status, body
 
-    def test_tls13_by_default_and_12_only_when_allowed(self):
+    def test_intermediate_profile_by_default_modern_only_when_asked(self):
         v, _ = self.handshake(self.rampart.port, context(self.pki))
         self.assertEqual(v, "TLSv1.3")
+        # Mozilla "intermediate": TLS 1.2 for the clients that have nothing newer.
+        v, _ = self.handshake(self.rampart.port, context(self.pki, max_v=ssl.TLSVersion.TLSv1_2))
+        self.assertEqual(v, "TLSv1.2")
+        # "modern": 1.3 only.
+        v, _ = self.handshake(self.ports["pmod"], context(self.pki))
+        self.assertEqual(v, "TLSv1.3")
         with self.assertRaises(ssl.SSLError):
-            self.handshake(self.rampart.port, context(self.pki, max_v=ssl.TLSVersion.TLSv1_2))
+            self.handshake(self.ports["pmod"], context(self.pki, max_v=ssl.TLSVersion.TLSv1_2))
+        # An explicit min_version wins over the profile.
         v, _ = self.handshake(self.ports["p12"], context(self.pki, max_v=ssl.TLSVersion.TLSv1_2))
         self.assertEqual(v, "TLSv1.2")
-        # Never below 1.2, even where 1.2 is allowed.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            ctx = context(self.pki, max_v=ssl.TLSVersion.TLSv1_1)
-        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        # Never below 1.2, whatever the profile.
+        for port in (self.rampart.port, self.ports["p12"]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx = context(self.pki, max_v=ssl.TLSVersion.TLSv1_1)
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            with self.assertRaises(ssl.SSLError):
+                self.handshake(port, ctx)
+
+    def tls12_with(self, port, suites):
+        ctx = context(self.pki, max_v=ssl.TLSVersion.TLSv1_2)
+        ctx.set_ciphers(suites + ":@SECLEVEL=0")
+        with socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                return s.cipher()[0]
+
+    def test_tls12_offers_only_forward_secret_aead_suites(self):
+        for suite in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                      "ECDHE-ECDSA-CHACHA20-POLY1305"):
+            self.assertEqual(self.tls12_with(self.rampart.port, suite), suite)
+        # RSA keys: ECDHE first, and DHE (ffdhe) for clients without ECDHE-RSA-GCM.
+        for suite in ("ECDHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES128-GCM-SHA256",
+                      "DHE-RSA-AES256-GCM-SHA384"):
+            self.assertEqual(self.tls12_with(self.ports["prsa"], suite), suite)
+        # CBC, static RSA key exchange and 3DES are never offered.
+        for port, suite in ((self.rampart.port, "ECDHE-ECDSA-AES128-SHA"),
+                            (self.rampart.port, "ECDHE-ECDSA-AES128-SHA256"),
+                            (self.ports["prsa"], "AES128-GCM-SHA256"),
+                            (self.ports["prsa"], "DES-CBC3-SHA"),
+                            (self.ports["prsa"], "DHE-RSA-AES128-SHA")):
+            with self.subTest(suite=suite), self.assertRaises(ssl.SSLError):
+                self.tls12_with(port, suite)
+
+    def test_explicit_ciphers_win_but_never_anonymous(self):
+        self.assertEqual(self.tls12_with(self.ports["pciph"], "ECDHE-ECDSA-AES256-GCM-SHA384"),
+                         "ECDHE-ECDSA-AES256-GCM-SHA384")
         with self.assertRaises(ssl.SSLError):
-            self.handshake(self.ports["p12"], ctx)
+            self.tls12_with(self.ports["pciph"], "ECDHE-ECDSA-AES128-GCM-SHA256")
+        with self.assertRaises(ssl.SSLError):
+            self.tls12_with(self.ports["pciph"], "aNULL")
 
     def test_sni_picks_the_certificate(self):
         def cn(name):
@@ -232,7 +282,7 @@ class TlsTest(unittest.TestCase):
         doc = json.loads(body)
         names = {l["listener"]: l for l in doc["listeners"]}
         self.assertEqual(names["tls13"]["certificates"][1]["names"], ["other.test"])
-        expiry = self.rampart.metric('rampart_tls_certificate_expiry_seconds{listener="tls12",'
+        expiry = self.rampart.metric('rampart_tls_certificate_expiry_seconds{listener="modern_but_12",'
                                      'certificate="%s"}' % os.path.join(self.tmp.name, "server.pem"))
         self.assertTrue(29 * 86400 < expiry <= 30 * 86400, expiry)
 
@@ -361,6 +411,16 @@ class TlsConfigTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("c.yaml:4: listeners[0].tls.min_version: '1.1' is not 1.2 or 1.3", out)
         self.assertIn("client_ca: required when client_cert is optional or required", out)
+
+    def test_bad_profile_and_ciphers_are_config_errors(self):
+        code, out = self.validate("  - name: p\n    address: 127.0.0.1:3\n"
+                                  "    tls: { cert: x.pem, key: x.key, profile: old }\n")
+        self.assertEqual(code, 1)
+        self.assertIn("c.yaml:4: listeners[0].tls.profile: 'old' is not intermediate or modern", out)
+        code, out = self.validate("  - name: c\n    address: 127.0.0.1:3\n"
+                                  "    tls: { cert: x.pem, key: x.key, ciphers: \"NOPE-SUITE\" }\n")
+        self.assertEqual(code, 1)
+        self.assertIn("c.yaml:4: listener 'c': tls: ciphers 'NOPE-SUITE': no usable suite", out)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,13 @@ namespace {
 
 // Mozilla "intermediate" TLS 1.2 suites (forward secret AEADs only); TLS 1.3 uses OpenSSL's
 // defaults (all AEAD).
+// Mozilla's "intermediate" TLS 1.2 suites (server-side TLS guidance, v5.7): forward secrecy and
+// AEAD only. The DHE suites (ffdhe2048 for a 2048-bit RSA key) serve clients that have no ECDHE
+// with AES-GCM for RSA keys; ECDSA certificates never use them.
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:P-256:P-384";
 
 std::string OpenSslError() {
@@ -157,8 +161,13 @@ std::shared_ptr<const ServerTls> ServerTls::Build(const config::ListenerTls& cfg
       TicketKeys::Install(c);
       SSL_CTX_set_timeout(c, kTicketKeyLifetimeSeconds - kTicketKeyRotationSeconds);
     }
-    if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1)
-      return fail("cannot set ciphers: " + OpenSslError());
+    // An operator's own list still never offers unauthenticated or unencrypted suites.
+    const std::string ciphers = cfg.ciphers.empty() ? kTls12Ciphers : cfg.ciphers + ":!aNULL:!eNULL";
+    if (SSL_CTX_set_cipher_list(c, ciphers.c_str()) != 1)
+      return fail(fmt::format("ciphers '{}': no usable suite ({})", cfg.ciphers, OpenSslError()));
+    if (SSL_CTX_set1_groups_list(c, kGroups) != 1)
+      return fail("cannot set groups: " + OpenSslError());
+    SSL_CTX_set_dh_auto(c, 1);  // RFC 7919 groups sized to the key, for the DHE suites
     if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1)
       return fail(fmt::format("certificate '{}': {}", cert, OpenSslError()));
     if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -1,5 +1,6 @@
-// A TLS listener's contexts: one SSL_CTX per certificate, all configured alike (TLS 1.3 by
-// default, 1.2 when allowed, never lower; modern ciphers and groups; ALPN; client certificate
+// A TLS listener's contexts: one SSL_CTX per certificate, all configured alike (a Mozilla
+// profile: TLS 1.2 and 1.3 by default, 1.3 only with `modern`, never lower; AEAD suites with
+// forward secrecy; ALPN; client certificate
 // verification with CA, CRL and depth). The SNI callback moves each handshake to the certificate
 // whose names match (exact, then wildcard), else the first. Immutable once built; a certificate
 // rotation builds a new one (see TlsSlot).
