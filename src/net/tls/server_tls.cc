@@ -162,7 +162,8 @@ std::shared_ptr<const ServerTls> ServerTls::Build(const config::ListenerTls& cfg
       SSL_CTX_set_timeout(c, kTicketKeyLifetimeSeconds - kTicketKeyRotationSeconds);
     }
     // An operator's own list still never offers unauthenticated or unencrypted suites.
-    const std::string ciphers = cfg.ciphers.empty() ? kTls12Ciphers : cfg.ciphers + ":!aNULL:!eNULL";
+    const std::string ciphers =
+        cfg.ciphers.empty() ? kTls12Ciphers : cfg.ciphers + ":!aNULL:!eNULL";
     if (SSL_CTX_set_cipher_list(c, ciphers.c_str()) != 1)
       return fail(fmt::format("ciphers '{}': no usable suite ({})", cfg.ciphers, OpenSslError()));
     if (SSL_CTX_set1_groups_list(c, kGroups) != 1)
