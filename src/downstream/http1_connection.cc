@@ -34,6 +34,18 @@ LocalReason FailureReason(http::ParseFailure f) {
   }
 }
 
+// A complete first line that does not end in an HTTP/1.x version: the peer speaks neither
+// HTTP/1.1 nor (correctly) HTTP/2. On a listener that also takes prior-knowledge h2c, that is an
+// invalid connection preface (RFC 9113 section 3.4), answered with GOAWAY(PROTOCOL_ERROR).
+bool CompleteLineWithoutHttp1Version(std::string_view in) {
+  const std::size_t eol = in.find('\n');
+  if (eol == std::string_view::npos) return false;
+  std::string_view line = in.substr(0, eol);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  const std::size_t sp = line.rfind(' ');
+  return !line.substr(sp == std::string_view::npos ? 0 : sp + 1).starts_with("HTTP/1.");
+}
+
 http::h1::ParserLimits RequestLimits(const config::ListenerLimits& l) {
   return {l.max_request_line_bytes, l.max_header_bytes, l.max_headers, l.max_body_bytes};
 }
@@ -263,6 +275,12 @@ asio::awaitable<bool> Http1Connection::ReadHead() {
     if (in_.size() > consumed)
       consumed += parser->Feed(in_.data() + consumed, in_.size() - consumed);
     if (parser->failure() != http::ParseFailure::kNone) {
+      if (h2c && CompleteLineWithoutHttp1Version({in_.data(), in_.size()})) {
+        worker_.GiveExchangeState(std::move(st_));  // nghttp2 refuses the preface
+        ClearDeadline();
+        h2c_preface_ = true;
+        co_return false;
+      }
       head_consumed_ = in_.size();
       co_await RefuseHead(FailureReason(parser->failure()), parser->failure_detail());
       co_return false;

@@ -93,7 +93,7 @@ class Http1Connection {
   tls::PeerIdentity peer_identity_;
   net::IoBuffer in_;
   std::unique_ptr<Http2Connection> h2_;
-  bool h2c_preface_ = false;  // ReadHead saw "PRI * HTTP/2.0"
+  bool h2c_preface_ = false;  // ReadHead saw "PRI * HTTP/2.0", or a line that is not HTTP/1.x
   std::unique_ptr<ExchangeState> st_;
   Http1Exchange exchange_{*this};
 

@@ -83,6 +83,7 @@ bool Http2Connection::Setup() {
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return false;
+  io_.set_frame_watch(OnFrameHeader, this);
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h.initial_stream_window},
@@ -105,7 +106,10 @@ asio::awaitable<void> Http2Connection::Serve(std::string_view already_read) {
             io_.Write(session_, listener_cfg_->limits.send_timeout));
   // The connection is over: streams still running stop at their next step.
   for (Http2Stream* s = streams_; s != nullptr; s = s->next) {
-    if (!s->closed) nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
+    if (!s->closed) {
+      nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
+      s->cut_reason = connection_error_;  // empty: the client went away
+    }
     s->closed = true;
     if (s->upstream) s->upstream->Cancel();
     s->Wake();
@@ -167,6 +171,7 @@ void Http2Connection::Terminate(GoawayReason reason, std::uint32_t error_code) n
 void Http2Connection::CountGoaway(GoawayReason reason) noexcept {
   if (counted_goaway_) return;
   counted_goaway_ = true;
+  if (reason != GoawayReason::kIdle) connection_error_ = GoawayStreamReason(reason);
   counters_->goaways[static_cast<std::size_t>(reason)]->Add(worker_.index());
   if (reason != GoawayReason::kIdle) {
     spdlog::info("http2: listener '{}': closing the connection from {}: {}", listener_, peer_.ip,
@@ -262,6 +267,40 @@ void Http2Connection::StreamDone(Http2Stream* s) noexcept {
   if (st) worker_.GiveExchangeState(std::move(st));
 }
 
+void Http2Connection::OnFrameHeader(void* ctx, std::uint8_t type, std::int32_t stream_id) {
+  Http2Connection& c = *static_cast<Http2Connection*>(ctx);
+  nghttp2_session* session = c.session_;
+  const bool headers = type == NGHTTP2_HEADERS;
+  if (nghttp2_session_get_stream_user_data(session, stream_id) != nullptr) return;  // open
+  if (nghttp2_stream* open = nghttp2_session_find_stream(session, stream_id);
+      open != nullptr && nghttp2_stream_get_state(open) != NGHTTP2_STREAM_STATE_IDLE &&
+      nghttp2_stream_get_state(open) != NGHTTP2_STREAM_STATE_CLOSED) {
+    return;
+  }
+  // After rampart's own GOAWAY, nghttp2 drops the streams it refuses: nothing to judge.
+  if (c.draining_ || c.counted_goaway_) return;
+  const LateFrameAnswer answer = c.closed_.Judge(stream_id, headers);
+  if (headers) c.closed_.Opened(stream_id);
+  switch (answer) {
+    case LateFrameAnswer::kNone:
+      return;
+    case LateFrameAnswer::kResetStreamClosed:
+      if (!c.SpendControlBudget()) {
+        c.Terminate(GoawayReason::kControlFlood, NGHTTP2_ENHANCE_YOUR_CALM);
+      } else {
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_STREAM_CLOSED);
+        c.Kick();
+      }
+      return;
+    case LateFrameAnswer::kGoawayStreamClosed:
+      c.Terminate(GoawayReason::kStreamClosed, NGHTTP2_STREAM_CLOSED);
+      return;
+    case LateFrameAnswer::kGoawayProtocolError:
+      c.Terminate(GoawayReason::kProtocolError, NGHTTP2_PROTOCOL_ERROR);
+      return;
+  }
+}
+
 int Http2Connection::OnBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame,
                                     void* ud) {
   Http2Connection& c = Self(ud);
@@ -322,6 +361,7 @@ int Http2Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* 
       return 0;
     }
     case NGHTTP2_RST_STREAM:
+      c.last_client_reset_ = frame->hd.stream_id;  // nghttp2 closes the stream next
       c.counters_->resets->Add(c.worker_.index());
       c.MirrorResetBucket();
       return 0;
@@ -361,6 +401,16 @@ int Http2Connection::OnDataChunk(nghttp2_session* session, std::uint8_t, std::in
 int Http2Connection::OnStreamClose(nghttp2_session* session, std::int32_t stream_id, std::uint32_t,
                                    void* ud) {
   Http2Connection& c = Self(ud);
+  // How the stream ended decides the answer to frames that still arrive on it.
+  ClosedHow how = ClosedHow::kLocalReset;
+  if (stream_id == c.last_client_reset_) {
+    how = ClosedHow::kRemoteReset;
+  } else if (nghttp2_stream* st = nghttp2_session_find_stream(session, stream_id);
+             st != nullptr &&
+             nghttp2_stream_get_state(st) == NGHTTP2_STREAM_STATE_HALF_CLOSED_REMOTE) {
+    how = ClosedHow::kRemoteEnded;  // both sides ended: nghttp2 reports half-closed (remote)
+  }
+  c.closed_.Closed(stream_id, how);
   Http2Stream* s = StreamOf(session, stream_id);
   if (s == nullptr) return 0;
   s->closed = true;
@@ -374,8 +424,14 @@ int Http2Connection::OnStreamClose(nghttp2_session* session, std::int32_t stream
   return 0;
 }
 
-int Http2Connection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+int Http2Connection::OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* ud) {
   Http2Connection& c = Self(ud);
+  if (frame->hd.type == NGHTTP2_RST_STREAM &&
+      nghttp2_session_find_stream(session, frame->hd.stream_id) == nullptr) {
+    // A stream nghttp2 refused without opening it (REFUSED_STREAM): its frames may follow.
+    c.closed_.Closed(frame->hd.stream_id, ClosedHow::kLocalReset);
+    return 0;
+  }
   if (frame->hd.type != NGHTTP2_GOAWAY || frame->goaway.error_code == NGHTTP2_NO_ERROR) return 0;
   // A GOAWAY nghttp2 decided on itself: its reset limiter, or a protocol error it found.
   // nghttp2 names the connection error in the GOAWAY's debug data.

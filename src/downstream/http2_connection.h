@@ -8,7 +8,8 @@
 // cap on CONTINUATION frames per header block), streams past max_concurrent_streams (nghttp2's
 // connection error), and a per-second cap on PING, SETTINGS, PRIORITY, empty DATA and invalid
 // frames (ping and settings floods). Header lists over the listener's max_header_bytes or
-// max_headers get 431 on their stream.
+// max_headers get 431 on their stream. DATA or HEADERS on a stream that is already closed gets
+// STREAM_CLOSED, and HEADERS reopening a lower stream id PROTOCOL_ERROR (closed_streams.h).
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -21,6 +22,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "downstream/closed_streams.h"
 #include "downstream/http2_counters.h"
 #include "net/deadline.h"
 #include "net/h2_frame_io.h"
@@ -75,6 +77,9 @@ class Http2Connection {
   void Kick() noexcept;
   // Called by a stream's coroutine as its last act: forgets (and frees) the stream.
   void StreamDone(Http2Stream* s) noexcept;
+  // The access log's reason for streams cut short because rampart ended the connection with an
+  // error ("http2_protocol_error", ...); empty when it did not.
+  std::string_view connection_error() const noexcept { return connection_error_; }
 
  private:
   boost::asio::awaitable<void> ReadLoop(std::string already_read);
@@ -89,6 +94,8 @@ class Http2Connection {
   void StartStream(Http2Stream& s);
   void ArmIdle() noexcept;
 
+  // A DATA or HEADERS frame's header, before nghttp2 sees the frame (FrameIo's watch).
+  static void OnFrameHeader(void* ctx, std::uint8_t type, std::int32_t stream_id);
   // nghttp2 callbacks (user_data is the Connection).
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame*, void*);
   static int OnHeader(nghttp2_session*, const nghttp2_frame*, const std::uint8_t*, std::size_t,
@@ -118,6 +125,10 @@ class Http2Connection {
   boost::asio::steady_timer streams_gone_;
   bool draining_ = false;
   bool counted_goaway_ = false;
+  std::string_view connection_error_;  // static storage
+  // Recently closed streams, to answer frames that arrive on them (RFC 9113 section 5.1).
+  ClosedStreams closed_;
+  std::int32_t last_client_reset_ = 0;  // the stream of the last RST_STREAM received
   // A mirror of nghttp2's RST_STREAM token bucket, to name the reason when nghttp2 ends the
   // connection itself: set once the client's resets outran reset_burst/resets_per_second.
   double reset_tokens_ = 0;

@@ -68,6 +68,9 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   net::Deadline& deadline() noexcept override { return dl; }
   void Watch(upstream::Stream* s) noexcept override { upstream = s; }
   bool gone() const noexcept override { return closed; }
+  std::string_view gone_reason() const noexcept override {
+    return cut_reason.empty() ? std::string_view("client_reset") : cut_reason;
+  }
   Downstream::Duplex* duplex() noexcept override { return this; }
 
   // --- Downstream::Duplex ---
@@ -101,6 +104,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   bool started = false;
   bool discard_body = false;     // the answer is decided: later body bytes are dropped
   bool closed = false;           // nghttp2 closed the stream (sent in full, or reset)
+  std::string_view cut_reason;   // rampart's connection error that cut the stream (static)
   std::uint64_t unconsumed = 0;  // received bytes not yet given back to the flow-control window
   net::Deadline dl;
   upstream::Stream* upstream = nullptr;  // the exchange's upstream stream, for cancellation

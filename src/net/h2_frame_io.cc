@@ -1,6 +1,8 @@
 #include "net/h2_frame_io.h"
 
+#include <algorithm>
 #include <boost/asio.hpp>
+#include <cstring>
 
 namespace rampart::net {
 
@@ -27,13 +29,50 @@ asio::awaitable<long> FrameIo::Read(nghttp2_session* session, std::string pendin
       if (ec) co_return 0;
       data = std::string_view(buf.data(), n);
     }
-    const ssize_t rv = nghttp2_session_mem_recv(
-        session, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+    const ssize_t rv = Feed(session, data);
     pending.clear();
     if (rv < 0) co_return static_cast<long>(rv);
     Kick();
     if (!nghttp2_session_want_read(session) && !nghttp2_session_want_write(session)) co_return 0;
   }
+}
+
+ssize_t FrameIo::Feed(nghttp2_session* session, std::string_view data) {
+  auto recv = [session](std::string_view d) -> ssize_t {
+    if (d.empty()) return 0;
+    return nghttp2_session_mem_recv(session, reinterpret_cast<const std::uint8_t*>(d.data()),
+                                    d.size());
+  };
+  if (watch_ == nullptr) return recv(data);
+  std::size_t fed = 0;
+  std::size_t i = 0;
+  while (i < data.size()) {
+    if (skip_ > 0) {
+      const std::size_t take = std::min(skip_, data.size() - i);
+      i += take;
+      skip_ -= take;
+      continue;
+    }
+    const std::size_t start = i;  // this frame's header (or the rest of it) begins here
+    const std::size_t take = std::min<std::size_t>(9 - header_len_, data.size() - i);
+    std::memcpy(header_ + header_len_, data.data() + i, take);
+    header_len_ = static_cast<std::uint8_t>(header_len_ + take);
+    i += take;
+    if (header_len_ < 9) break;
+    header_len_ = 0;
+    skip_ = (std::size_t{header_[0]} << 16) | (std::size_t{header_[1]} << 8) | header_[2];
+    const std::uint8_t type = header_[3];
+    if (type != NGHTTP2_DATA && type != NGHTTP2_HEADERS) continue;
+    const auto id = static_cast<std::int32_t>(((std::uint32_t{header_[5]} << 24) |
+                                               (std::uint32_t{header_[6]} << 16) |
+                                               (std::uint32_t{header_[7]} << 8) | header_[8]) &
+                                              0x7fffffffu);
+    if (const ssize_t rv = recv(data.substr(fed, start - fed)); rv < 0) return rv;
+    fed = start;
+    watch_(watch_ctx_, type, id);
+  }
+  if (const ssize_t rv = recv(data.substr(fed)); rv < 0) return rv;
+  return static_cast<ssize_t>(data.size());
 }
 
 void FrameIo::ReaderDone() noexcept {

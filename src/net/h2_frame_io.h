@@ -9,7 +9,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "net/deadline.h"
 #include "net/socket_io.h"
@@ -38,6 +40,17 @@ class FrameIo {
   // Client sessions: TLS is set up after construction, before Read and Write start.
   void set_tls(TlsStream* tls) noexcept { tls_ = tls; }
 
+  // Server connections: `fn(ctx, type, stream_id)` sees each DATA and HEADERS frame's header
+  // after nghttp2 has processed every byte before it and before nghttp2 sees the frame, so the
+  // owner can judge the frame against the stream's state then (nghttp2 drops DATA on streams it
+  // no longer holds without a callback). The 24-byte client preface comes first.
+  using FrameWatch = void (*)(void* ctx, std::uint8_t type, std::int32_t stream_id);
+  void set_frame_watch(FrameWatch fn, void* ctx) noexcept {
+    watch_ = fn;
+    watch_ctx_ = ctx;
+    skip_ = 24;
+  }
+
  private:
   LoopContext& loop_;
   boost::asio::ip::tcp::socket& socket_;
@@ -47,6 +60,13 @@ class FrameIo {
   bool reader_done_ = false;
   std::string out_;
   Deadline send_dl_;
+  // Feeds nghttp2 `data`, pausing at each watched frame header: nghttp2's result.
+  ssize_t Feed(nghttp2_session* session, std::string_view data);
+  FrameWatch watch_ = nullptr;
+  void* watch_ctx_ = nullptr;
+  std::size_t skip_ = 0;  // bytes of the current frame's payload (or the preface) still to come
+  std::uint8_t header_[9] = {};
+  std::uint8_t header_len_ = 0;
 };
 
 }  // namespace rampart::net

@@ -77,6 +77,9 @@ class Downstream {
   virtual void Watch(upstream::Stream* s) noexcept = 0;
   // The client left (HTTP/2: reset the stream): nothing more can be sent.
   virtual bool gone() const noexcept { return false; }
+  // Why it is gone, for the access log: "client_reset", or the error rampart ended the client's
+  // connection with (HTTP/2: "http2_protocol_error", "http2_control_flood", ...).
+  virtual std::string_view gone_reason() const noexcept { return "client_reset"; }
 
   // Both directions at once (HTTP/2 streams): null when unsupported.
   class Duplex;

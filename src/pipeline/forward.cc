@@ -327,8 +327,7 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
   if (e.upstream()) st_.acct.upstream_end = env_.loop.now();
   if (head_sent_) {  // a truncated response must not look complete
     d_.Abort();
-    Complete(status_,
-             d_.gone() ? std::string_view("client_reset") : std::string_view("upstream_aborted"));
+    Complete(status_, d_.gone() ? d_.gone_reason() : std::string_view("upstream_aborted"));
     co_return;
   }
   if (route_ != nullptr && route_->fallback && !d_.gone() && FallbackFor(*route_, e) &&
@@ -344,7 +343,7 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
     d_.Abort();
     // A client that left mid-request is logged as the 400 its request was.
     Complete(e.kind == ErrorKind::kClientClosed ? 400 : 0,
-             d_.gone() ? std::string_view("client_reset") : e.token());
+             d_.gone() ? d_.gone_reason() : e.token());
     co_return;
   }
   co_await Reply(e.status(), e.token(), e.message());

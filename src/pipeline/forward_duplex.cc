@@ -31,7 +31,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
     if (attempts.delay().count() > 0) {
       co_await Backoff();
       if (d_.gone()) {
-        Complete(0, "client_reset");
+        Complete(0, d_.gone_reason());
         co_return;
       }
     }
@@ -46,7 +46,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
     d_.Watch(s);
     if (d_.gone()) {
       if (s) s->End(StreamEnd::kAbort);
-      Complete(0, "client_reset");
+      Complete(0, d_.gone_reason());
       co_return;
     }
     if (s == nullptr) {  // nothing of the request left: another attempt starts the same way
@@ -71,7 +71,7 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       if (d_.gone()) {
         s->End(StreamEnd::kAbort);
         attempts.Finished({});
-        Complete(head_sent_ ? status_ : 0, "client_reset");
+        Complete(head_sent_ ? status_ : 0, d_.gone_reason());
         co_return;
       }
       if (dl.fired == TimeoutKind::kBody) {

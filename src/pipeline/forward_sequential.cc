@@ -207,8 +207,7 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
   attempts.Finished({});
   if (!ok) {
     d_.Abort();
-    Complete(head.status, d_.gone() ? std::string_view("client_reset")
-                                    : std::string_view("client_write_failed"));
+    Complete(head.status, d_.gone() ? d_.gone_reason() : std::string_view("client_write_failed"));
     co_return;
   }
   Complete(head.status, {});

@@ -325,6 +325,123 @@ class Http2Test(unittest.TestCase):
             time.sleep(0.02)
         self.assertEqual(self.goaways("protocol_error"), before + 1)
 
+    # RFC 9113 section 5.1: frames on closed streams, and stream ids that go backwards.
+    def exchange(self, c, sid, path="/app/s"):
+        c.send(c.headers_frame(sid, h2raw.request_headers(c.authority, path)))
+        status = None
+        while True:
+            f = c.read_frame()
+            self.assertIsNotNone(f, "the connection closed before the response ended")
+            ftype, flags, fsid, payload = f
+            if fsid == sid and ftype == h2raw.HEADERS:
+                status = payload[0]
+            if fsid == sid and ftype in (h2raw.HEADERS, h2raw.DATA) and flags & h2raw.END_STREAM:
+                return status
+
+    def assert_goaway(self, frames, code, reason, before):
+        self.assertEqual(h2raw.goaway_code(frames), code)
+        deadline = time.monotonic() + 5 * SLOW
+        while self.goaways(reason) < before + 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.goaways(reason), before + 1)
+
+    def test_data_or_headers_on_a_stream_the_client_ended_is_stream_closed(self):
+        for late in (lambda c: h2raw.frame(h2raw.DATA, h2raw.END_STREAM, 1, b"late"),
+                     lambda c: c.headers_frame(1, [("x-trailer", "late")])):
+            before = self.goaways("stream_closed")
+            c = h2raw.Client(self.rampart.port)
+            self.assertEqual(self.exchange(c, 1), 0x88)
+            c.send(late(c))
+            frames = c.frames_until_close(5 * SLOW)
+            c.close()
+            self.assert_goaway(frames, h2raw.STREAM_CLOSED, "stream_closed", before)
+        self.assert_still_serving()
+
+    def test_data_after_the_clients_own_reset_is_a_stream_error(self):
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/app/r", method="POST"),
+                               end_stream=False) +
+               h2raw.frame(h2raw.RST_STREAM, 0, 1, h2raw.CANCEL.to_bytes(4, "big")) +
+               h2raw.frame(h2raw.DATA, 0, 1, b"after the reset"))
+        while True:
+            f = c.read_frame()
+            self.assertIsNotNone(f)
+            if f[0] == h2raw.RST_STREAM and f[2] == 1:
+                self.assertEqual(int.from_bytes(f[3], "big"), h2raw.STREAM_CLOSED)
+                break
+            self.assertNotEqual(f[0], h2raw.GOAWAY)
+        self.assertEqual(self.exchange(c, 3), 0x88)  # the connection goes on
+        c.close()
+
+    def test_headers_opening_a_lower_stream_id_is_a_protocol_error(self):
+        before = self.goaways("protocol_error")
+        c = h2raw.Client(self.rampart.port)
+        self.assertEqual(self.exchange(c, 5), 0x88)
+        c.send(c.headers_frame(3, h2raw.request_headers(c.authority, "/app/backwards")))
+        frames = c.frames_until_close(5 * SLOW)
+        c.close()
+        self.assert_goaway(frames, h2raw.PROTOCOL_ERROR, "protocol_error", before)
+        self.assertFalse([l for l in self.rampart.access_log("/app/backwards")
+                          if l["path"] == "/app/backwards"])
+
+    def test_frames_still_in_flight_after_rampart_answered_are_ignored(self):
+        # A header list over max_header_bytes: 431 on the stream before the client's body ends;
+        # the body the client had already sent is not a protocol error.
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(
+            c.authority, "/app/big", method="POST", extra=[("x-big", "b" * 9000)]),
+            end_stream=False))
+        while True:
+            f = c.read_frame()
+            self.assertIsNotNone(f)
+            if f[2] == 1 and f[0] in (h2raw.HEADERS, h2raw.DATA) and f[1] & h2raw.END_STREAM:
+                break
+        c.send(h2raw.frame(h2raw.DATA, 0, 1, b"x" * 100) +
+               h2raw.frame(h2raw.DATA, h2raw.END_STREAM, 1, b"y"))
+        self.assertEqual(self.exchange(c, 3), 0x88)
+        c.close()
+
+    def test_a_first_line_that_is_not_http1_gets_goaway_on_a_cleartext_listener(self):
+        before = self.goaways("protocol_error")
+        with socket.create_connection(("127.0.0.1", self.rampart.port), timeout=5 * SLOW) as s:
+            s.sendall(b"INVALID CONNECTION PREFACE\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertEqual(data[3], h2raw.SETTINGS)  # nghttp2's SETTINGS, then the GOAWAY
+        c = h2raw.Client.__new__(h2raw.Client)
+        c.buf, c.sock = data, None
+        frames = []
+        while len(c.buf) >= 9:
+            frames.append(c.read_frame())
+        self.assert_goaway(frames, h2raw.PROTOCOL_ERROR, "protocol_error", before)
+        # An HTTP/1.x request line that is malformed still gets its 400.
+        with socket.create_connection(("127.0.0.1", self.rampart.port), timeout=5 * SLOW) as s:
+            s.sendall(b"GET / HTTP/1.2\r\nHost: t\r\n\r\n")
+            self.assertTrue(s.recv(1000).startswith(b"HTTP/1.1 400 "))
+
+    def test_streams_cut_by_ramparts_connection_error_are_logged_with_it(self):
+        c = h2raw.Client(self.rampart.port)
+        self.assertEqual(self.exchange(c, 1), 0x88)
+        before = self.origin.stats()["requests"]
+        c.send(c.headers_frame(3, h2raw.request_headers(c.authority, "/app/cut?delay=5000")))
+        deadline = time.monotonic() + 5 * SLOW  # the request reaches the origin
+        while self.origin.stats()["requests"] <= before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        c.send(h2raw.frame(h2raw.DATA, 0, 1, b"late"))  # stream 1 was ended: connection error
+        c.frames_until_close(5 * SLOW)
+        c.close()
+        deadline = time.monotonic() + 5 * SLOW
+        lines = []
+        while not lines and time.monotonic() < deadline:
+            lines = [l for l in self.rampart.access_log("/app/cut") if l["path"] == "/app/cut"]
+            time.sleep(0.02)
+        self.assertEqual(lines[-1]["reason"], "http2_stream_closed")
+        self.assertEqual(lines[-1]["status"], 0)
+
     def test_counters(self):
         self.assert_still_serving()
         self.assertGreaterEqual(
