@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/cidr.h"
+#include "http/client_ip_header.h"
 
 namespace rampart::config {
 
@@ -90,6 +91,11 @@ struct Listener {
   std::string host;
   std::uint16_t port = 0;
   CidrSet trusted_proxies;
+  // Where the client's address comes from when the peer is a trusted proxy (issue 14).
+  http::ClientIpHeader client_ip_header = http::ClientIpHeader::kXForwardedFor;
+  // PROXY protocol v1/v2 before anything else on the connection, from these sources only.
+  bool proxy_protocol = false;
+  CidrSet proxy_protocol_from;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
   ListenerHttp2 http2;

@@ -221,16 +221,37 @@ void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config&
   } else {
     r.Error(n, path + ": missing required key 'address'");
   }
-  if (auto v = obj.Get("trusted_proxies"); v.IsDefined()) {
+  auto cidrs = [&](const YAML::Node& v, const std::string& where, CidrSet& out) {
     std::vector<std::string> nets;
-    if (r.StringList(v, obj.Where("trusted_proxies"), nets)) {
-      for (const auto& s : nets) {
-        if (auto c = Cidr::Parse(s))
-          l.trusted_proxies.Add(*c);
-        else
-          r.Error(v, fmt::format("{}: '{}' is not an address or CIDR network",
-                                 obj.Where("trusted_proxies"), s));
+    if (!r.StringList(v, where, nets)) return;
+    for (const auto& s : nets) {
+      if (auto c = Cidr::Parse(s))
+        out.Add(*c);
+      else
+        r.Error(v, fmt::format("{}: '{}' is not an address or CIDR network", where, s));
+    }
+  };
+  if (auto v = obj.Get("trusted_proxies"); v.IsDefined())
+    cidrs(v, obj.Where("trusted_proxies"), l.trusted_proxies);
+  if (auto v = obj.Get("client_ip_header"); v.IsDefined()) {
+    r.Choice(v, obj.Where("client_ip_header"),
+             {{"x-forwarded-for", http::ClientIpHeader::kXForwardedFor},
+              {"forwarded", http::ClientIpHeader::kForwarded},
+              {"none", http::ClientIpHeader::kNone}},
+             l.client_ip_header);
+  }
+  if (auto v = obj.Get("proxy_protocol"); v.IsDefined()) {
+    const std::string where = obj.Where("proxy_protocol");
+    YamlObject pp(r, v, where);
+    if (pp.ok()) {
+      l.proxy_protocol = true;
+      if (auto f = pp.Get("from"); f.IsDefined()) cidrs(f, pp.Where("from"), l.proxy_protocol_from);
+      if (l.proxy_protocol_from.empty()) {
+        r.Error(v, where +
+                       ".from: required: the balancers' addresses or CIDRs allowed to send "
+                       "the PROXY header (everyone else is refused)");
       }
+      pp.Finish();
     }
   }
   if (auto v = obj.Get("limits"); v.IsDefined()) ReadLimits(r, v, obj.Where("limits"), l.limits);

@@ -2,9 +2,12 @@
 
 #include "core/request_id.h"
 #include "downstream/http2_connection.h"
+#include "downstream/proxy_header_read.h"
+#include "http/client_address.h"
 #include "http/proxy_headers.h"
 #include "http/request_target.h"
 #include "net/tls/alpn.h"
+#include "pipeline/client_ip.h"
 #include "server/worker.h"
 
 namespace rampart::downstream {
@@ -137,8 +140,54 @@ asio::awaitable<bool> Http1Connection::Handshake(tls::TlsSlot& slot) {
   co_return true;
 }
 
+asio::awaitable<bool> Http1Connection::AcceptProxyHeader() {
+  const auto it = snap_->listener_counters.find(listener_name_);
+  const ListenerCounters* counters = it == snap_->listener_counters.end() ? nullptr : &it->second;
+  auto refuse = [&](ConnectionRefusal why) {
+    if (counters) counters->refused[static_cast<std::size_t>(why)]->Add(worker_.index());
+    return false;
+  };
+  if (!listener_->proxy_protocol_from.Contains(peer_address_))
+    co_return refuse(ConnectionRefusal::kProxyUntrusted);
+  SetDeadline(TimeoutKind::kHeader, listener_->limits.header_timeout);
+  net::ProxyHeader h;
+  const ProxyReadResult r = co_await ReadProxyHeader(socket_, h);
+  worker_.RefreshNow();
+  const bool timed_out = dl_.fired != TimeoutKind::kNone;
+  ClearDeadline();
+  if (r.status != ProxyReadStatus::kOk) {
+    if (r.status == ProxyReadStatus::kMalformed) {
+      spdlog::debug("listener '{}': PROXY header from {}: {}", listener_name_, peer_ip_, r.error);
+      co_return refuse(ConnectionRefusal::kProxyMalformed);
+    }
+    if (timed_out) co_return refuse(ConnectionRefusal::kProxyTimeout);
+    co_return false;  // the peer went away
+  }
+  ProxyHeaderResult result = ProxyHeaderResult::kUnknown;
+  if (h.kind == net::ProxyHeader::Kind::kProxy) {
+    result = ProxyHeaderResult::kProxy;
+    peer_address_ = http::Unmapped(h.source);
+    peer_port_ = h.source_port;
+    peer_ip_ = peer_address_.to_string();
+    trusted_peer_ = listener_->trusted_proxies.Contains(peer_address_);
+  } else if (h.kind == net::ProxyHeader::Kind::kLocal) {
+    result = ProxyHeaderResult::kLocal;
+  }
+  if (counters && counters->proxy_headers[static_cast<std::size_t>(result)])
+    counters->proxy_headers[static_cast<std::size_t>(result)]->Add(worker_.index());
+  co_return true;
+}
+
 asio::awaitable<void> Http1Connection::Loop(
     std::unique_ptr<Http1Connection> /*self: owned by this frame*/) {
+  if (listener_ != nullptr && listener_->proxy_protocol) {
+    // Before anything else, TLS included: the balancer's header names the client.
+    if (!co_await AcceptProxyHeader()) {
+      error_code ec;
+      socket_.close(ec);
+      co_return;
+    }
+  }
   if (listener_ != nullptr) {
     if (auto it = snap_->tls.find(listener_name_); it != snap_->tls.end()) {
       if (!co_await Handshake(*it->second)) {
@@ -357,10 +406,10 @@ asio::awaitable<void> Http1Connection::HandleRequest() {
   ex.target = p.target();
   ex.version = p.version();
   ex.request_headers = &st.request_headers;
-  ex.client_address = peer_address_;
   ex.client_port = peer_port_;
   ex.listener = listener_name_;
   ex.from_trusted_peer = trusted_peer_;
+  ResolveClientIp(st, *listener_, peer_address_, trusted_peer_);
   ex.worker = worker_.index();
   ex.is_tls = tls_ != nullptr;
   ex.peer = tls_ ? &peer_identity_ : nullptr;

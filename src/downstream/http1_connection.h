@@ -70,6 +70,9 @@ class Http1Connection {
                                          boost::system::error_code& ec);
   // HTTP/2 on this connection (ALPN h2, or the h2c preface): runs it to the end.
   boost::asio::awaitable<void> ServeHttp2(std::string_view already_read);
+  // PROXY protocol listeners: the header, from an allowed source, bounded by header_timeout;
+  // the client's address replaces the peer's. False: close without a byte.
+  boost::asio::awaitable<bool> AcceptProxyHeader();
   // TLS listeners: the handshake, bounded by header_timeout. False: close.
   boost::asio::awaitable<bool> Handshake(tls::TlsSlot& slot);
   ForwardEnv Env();

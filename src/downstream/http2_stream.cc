@@ -9,6 +9,7 @@
 #include "http/h2/fields.h"
 #include "http/proxy_headers.h"
 #include "http/request_target.h"
+#include "pipeline/client_ip.h"
 #include "pipeline/forward.h"
 #include "pipeline/upstream_request.h"
 #include "server/snapshot.h"
@@ -143,10 +144,10 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   ex.target = path_;
   ex.version = 20;
   ex.request_headers = &s.request_headers;
-  ex.client_address = peer.address;
   ex.client_port = peer.port;
   ex.listener = conn.listener();
   ex.from_trusted_peer = l->trusted_proxies.Contains(peer.address);
+  ResolveClientIp(s, *l, peer.address, ex.from_trusted_peer);
   ex.worker = w.index();
   ex.is_tls = peer.tls;
   ex.peer = peer.identity;

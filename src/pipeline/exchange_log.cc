@@ -46,9 +46,12 @@ void WriteAccessLog(net::LoopContext& loop, observe::AccessLog& log, ExchangeSta
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  ms % 1000);
   AppendJsonEscaped(line, ex.request_id);
-  fmt::format_to(std::back_inserter(line),
-                 "\",\"client\":\"{}\",\"client_port\":{},\"listener\":\"", conn.peer_ip,
-                 conn.peer_port);
+  // The client a trusted proxy named, and then the proxy itself as the peer.
+  const std::string_view client = st.client_ip.empty() ? conn.peer_ip : st.client_ip;
+  fmt::format_to(std::back_inserter(line), "\",\"client\":\"{}\",", client);
+  if (!st.client_ip.empty())
+    fmt::format_to(std::back_inserter(line), "\"peer\":\"{}\",", conn.peer_ip);
+  fmt::format_to(std::back_inserter(line), "\"client_port\":{},\"listener\":\"", conn.peer_port);
   AppendJsonEscaped(line, conn.listener);
   line.append("\",\"protocol\":\"");
   AppendJsonEscaped(line, conn.protocol);

@@ -54,6 +54,9 @@ struct ExchangeState {
   Exchange ex;
   ExchangeAccounting acct;
   std::array<char, 36> request_id_buf{};
+  // The client's address as text when it is not the connection's peer (a trusted proxy's
+  // chain named it: http/client_address.h); empty otherwise.
+  std::string client_ip;
   // HTTP/1.1: the request's parser (writes into request_headers and body). Here rather than in
   // the connection's frame, so that an idle connection does not hold it.
   std::optional<http::h1::RequestParser> parser;

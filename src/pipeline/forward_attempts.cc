@@ -65,7 +65,7 @@ std::uint64_t Forwarder::HashKey(const config::HashOn& on) const noexcept {
       }
       break;
     case config::HashOn::Kind::kClientAddress:
-      key = env_.client_ip;
+      key = st_.client_ip.empty() ? env_.client_ip : std::string_view(st_.client_ip);
       break;
     case config::HashOn::Kind::kPath:
       key = ex_.path;

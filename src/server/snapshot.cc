@@ -284,6 +284,30 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
       "rampart_http2_goaways_total",
       "HTTP/2 connections rampart ended with GOAWAY, by reason (floods, protocol errors, idle).",
       {"listener", "reason"}};
+  static constexpr observe::CounterDef<2> kRefused{
+      "rampart_connections_refused_total",
+      "Connections a listener closed before sending a byte, by reason.",
+      {"listener", "reason"}};
+  static constexpr observe::CounterDef<2> kProxyHeaders{
+      "rampart_proxy_protocol_headers_total",
+      "Well-formed PROXY protocol headers, by what they said (proxy, local, unknown).",
+      {"listener", "result"}};
+  for (const auto& l : snap->config.listeners) {
+    downstream::ListenerCounters c;
+    for (std::size_t r = 0; r < c.refused.size(); ++r) {
+      c.refused[r] =
+          metrics.Counter(kRefused, {l.name, downstream::ConnectionRefusalToken(
+                                                 static_cast<downstream::ConnectionRefusal>(r))});
+    }
+    if (l.proxy_protocol) {
+      for (std::size_t r = 0; r < c.proxy_headers.size(); ++r) {
+        c.proxy_headers[r] = metrics.Counter(
+            kProxyHeaders, {l.name, downstream::ProxyHeaderResultToken(
+                                        static_cast<downstream::ProxyHeaderResult>(r))});
+      }
+    }
+    snap->listener_counters[l.name] = c;
+  }
   for (const auto& l : snap->config.listeners) {
     if (!l.http2.enabled) continue;
     downstream::Http2Counters c;

@@ -11,6 +11,7 @@
 #include "admin/admin_actions.h"
 #include "config/config.h"
 #include "downstream/http2_counters.h"
+#include "downstream/listener_counters.h"
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/gate_registry.h"
@@ -31,6 +32,8 @@ struct Snapshot {
   std::map<std::string, std::shared_ptr<tls::TlsSlot>, std::less<>> tls;
   // Listeners that serve HTTP/2, by name: their counters.
   std::map<std::string, downstream::Http2Counters, std::less<>> http2;
+  // Every listener by name: connection-level counters (PROXY protocol, refusals at accept).
+  std::map<std::string, downstream::ListenerCounters, std::less<>> listener_counters;
   observe::LocalReplyCounters local_replies;
   // What the forwarding driver reads of this snapshot (points into it).
   Site site;

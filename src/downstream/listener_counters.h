@@ -1,0 +1,47 @@
+// What a listener does with connections before any request: the PROXY protocol header and the
+// refusals at accept, by reason. Created at snapshot build, kept across reloads (the series
+// live in the process's metrics).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "observe/metrics.h"
+
+namespace rampart::downstream {
+
+// Why a connection was closed before rampart sent it a byte.
+enum class ConnectionRefusal : std::uint8_t {
+  kProxyUntrusted,  // a PROXY protocol listener, and the peer is not in proxy_protocol.from
+  kProxyMalformed,  // the PROXY header was malformed or truncated
+  kProxyTimeout,    // the PROXY header did not arrive within header_timeout
+  kCount
+};
+
+constexpr std::string_view ConnectionRefusalToken(ConnectionRefusal r) noexcept {
+  constexpr std::array<std::string_view, static_cast<std::size_t>(ConnectionRefusal::kCount)>
+      kNames = {"proxy_protocol_untrusted", "proxy_protocol_malformed", "proxy_protocol_timeout"};
+  return kNames[static_cast<std::size_t>(r)];
+}
+
+// What a well-formed PROXY header said.
+enum class ProxyHeaderResult : std::uint8_t { kProxy, kLocal, kUnknown, kCount };
+
+constexpr std::string_view ProxyHeaderResultToken(ProxyHeaderResult r) noexcept {
+  constexpr std::array<std::string_view, static_cast<std::size_t>(ProxyHeaderResult::kCount)>
+      kNames = {"proxy", "local", "unknown"};
+  return kNames[static_cast<std::size_t>(r)];
+}
+
+struct ListenerCounters {
+  // rampart_connections_refused_total{listener,reason}
+  std::array<observe::CounterSeries*, static_cast<std::size_t>(ConnectionRefusal::kCount)>
+      refused{};
+  // rampart_proxy_protocol_headers_total{listener,result}
+  std::array<observe::CounterSeries*, static_cast<std::size_t>(ProxyHeaderResult::kCount)>
+      proxy_headers{};
+};
+
+}  // namespace rampart::downstream
