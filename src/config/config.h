@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/cidr.h"
+#include "core/units.h"
 #include "http/client_ip_header.h"
 
 namespace rampart::config {
@@ -84,6 +85,14 @@ struct ListenerHttp2 {
   std::uint32_t max_control_frames_per_second = 100;
 };
 
+// Connection caps judged at accept (gates/connection_limits): 0 = no cap.
+struct ListenerConnections {
+  std::uint64_t max_connections = 0;  // open at once on the listener, all clients together
+  std::uint32_t max_per_source = 0;   // open at once per client address
+  Rate rate_per_source;               // new connections per client address
+  double burst_per_source = 0;        // the rate's bucket; 0: one second's worth (at least 1)
+};
+
 struct Listener {
   Origin origin;
   std::string name;
@@ -96,6 +105,7 @@ struct Listener {
   // PROXY protocol v1/v2 before anything else on the connection, from these sources only.
   bool proxy_protocol = false;
   CidrSet proxy_protocol_from;
+  ListenerConnections connections;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
   ListenerHttp2 http2;

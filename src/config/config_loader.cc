@@ -205,6 +205,38 @@ void ReadHttp2(YamlReader& r, const YAML::Node& n, const std::string& path, List
   obj.Finish();
 }
 
+void ReadConnections(YamlReader& r, const YAML::Node& n, const std::string& path,
+                     ListenerConnections& c) {
+  YamlObject obj(r, n, path);
+  if (!obj.ok()) return;
+  if (auto v = obj.Get("max"); v.IsDefined())
+    r.Uint(v, obj.Where("max"), 1u << 30, c.max_connections);
+  if (auto v = obj.Get("max_per_source"); v.IsDefined()) {
+    std::uint64_t m = 0;
+    if (r.Uint(v, obj.Where("max_per_source"), 1u << 30, m))
+      c.max_per_source = static_cast<std::uint32_t>(m);
+  }
+  if (auto v = obj.Get("rate_per_source"); v.IsDefined()) {
+    std::string s;
+    if (r.String(v, obj.Where("rate_per_source"), s)) {
+      if (auto rate = ParseRate(s); rate && rate->count > 0) {
+        c.rate_per_source = *rate;
+      } else {
+        r.Error(v, fmt::format("{}: '{}' is not a rate (e.g. 20/s, 600/m)",
+                               obj.Where("rate_per_source"), s));
+      }
+    }
+  }
+  if (auto v = obj.Get("burst_per_source"); v.IsDefined()) {
+    std::uint64_t b = 0;
+    if (r.Uint(v, obj.Where("burst_per_source"), 1u << 20, b))
+      c.burst_per_source = static_cast<double>(b);
+    if (c.rate_per_source.count <= 0)
+      r.Error(v, obj.Where("burst_per_source") + ": needs rate_per_source");
+  }
+  obj.Finish();
+}
+
 void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cfg) {
   std::string path = fmt::format("listeners[{}]", index);
   YamlObject obj(r, n, path);
@@ -254,6 +286,8 @@ void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config&
       pp.Finish();
     }
   }
+  if (auto v = obj.Get("connections"); v.IsDefined())
+    ReadConnections(r, v, obj.Where("connections"), l.connections);
   if (auto v = obj.Get("limits"); v.IsDefined()) ReadLimits(r, v, obj.Where("limits"), l.limits);
   if (auto v = obj.Get("tls"); v.IsDefined()) ReadTls(r, v, obj.Where("tls"), l);
   if (auto v = obj.Get("http2"); v.IsDefined()) ReadHttp2(r, v, obj.Where("http2"), l.http2);

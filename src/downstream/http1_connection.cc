@@ -78,6 +78,7 @@ Http1Connection::Http1Connection(server::Worker& worker, tcp::socket socket,
 }
 
 Http1Connection::~Http1Connection() {
+  if (limiter_) limiter_->Release(ticket_);
   if (st_) worker_.GiveExchangeState(std::move(st_));
   worker_.Unregister(this);
   auto& stats = worker_.stats();
@@ -88,6 +89,14 @@ Http1Connection::~Http1Connection() {
 void Http1Connection::Adopt(std::shared_ptr<const server::Snapshot> snap) {
   snap_ = std::move(snap);
   listener_ = snap_ ? snap_->FindListener(listener_name_) : nullptr;
+  edge_ = nullptr;
+  if (listener_ != nullptr) {
+    if (auto it = snap_->listener_edges.find(listener_name_); it != snap_->listener_edges.end()) {
+      edge_ = &it->second;
+      // The same limiter in every snapshot of this listener (kept for the ticket's release).
+      if (!limiter_) limiter_ = edge_->limiter;
+    }
+  }
   trusted_peer_ = listener_ && listener_->trusted_proxies.Contains(peer_address_);
 }
 
@@ -140,13 +149,37 @@ asio::awaitable<bool> Http1Connection::Handshake(tls::TlsSlot& slot) {
   co_return true;
 }
 
+bool Http1Connection::RefuseConnection(ConnectionRefusal why) noexcept {
+  if (edge_) edge_->counters.refused[static_cast<std::size_t>(why)]->Add(worker_.index());
+  return false;
+}
+
+bool Http1Connection::AdmitGlobal() noexcept {
+  if (edge_ == nullptr) return true;
+  if (edge_->limiter->AdmitGlobal(listener_->connections, ticket_) ==
+      gates::ConnectionVerdict::kAdmitted)
+    return true;
+  return RefuseConnection(ConnectionRefusal::kMaxConnections);
+}
+
+bool Http1Connection::AdmitSource() {
+  if (edge_ == nullptr) return true;
+  switch (
+      edge_->limiter->AdmitSource(listener_->connections, peer_address_, worker_.now(), ticket_)) {
+    case gates::ConnectionVerdict::kAdmitted:
+      return true;
+    case gates::ConnectionVerdict::kMaxPerSource:
+      return RefuseConnection(ConnectionRefusal::kMaxPerSource);
+    case gates::ConnectionVerdict::kRatePerSource:
+      return RefuseConnection(ConnectionRefusal::kRatePerSource);
+    case gates::ConnectionVerdict::kMaxConnections:
+      return RefuseConnection(ConnectionRefusal::kMaxConnections);
+  }
+  return true;
+}
+
 asio::awaitable<bool> Http1Connection::AcceptProxyHeader() {
-  const auto it = snap_->listener_counters.find(listener_name_);
-  const ListenerCounters* counters = it == snap_->listener_counters.end() ? nullptr : &it->second;
-  auto refuse = [&](ConnectionRefusal why) {
-    if (counters) counters->refused[static_cast<std::size_t>(why)]->Add(worker_.index());
-    return false;
-  };
+  auto refuse = [&](ConnectionRefusal why) { return RefuseConnection(why); };
   if (!listener_->proxy_protocol_from.Contains(peer_address_))
     co_return refuse(ConnectionRefusal::kProxyUntrusted);
   SetDeadline(TimeoutKind::kHeader, listener_->limits.header_timeout);
@@ -173,16 +206,20 @@ asio::awaitable<bool> Http1Connection::AcceptProxyHeader() {
   } else if (h.kind == net::ProxyHeader::Kind::kLocal) {
     result = ProxyHeaderResult::kLocal;
   }
-  if (counters && counters->proxy_headers[static_cast<std::size_t>(result)])
-    counters->proxy_headers[static_cast<std::size_t>(result)]->Add(worker_.index());
+  if (edge_ && edge_->counters.proxy_headers[static_cast<std::size_t>(result)])
+    edge_->counters.proxy_headers[static_cast<std::size_t>(result)]->Add(worker_.index());
   co_return true;
 }
 
 asio::awaitable<void> Http1Connection::Loop(
     std::unique_ptr<Http1Connection> /*self: owned by this frame*/) {
-  if (listener_ != nullptr && listener_->proxy_protocol) {
-    // Before anything else, TLS included: the balancer's header names the client.
-    if (!co_await AcceptProxyHeader()) {
+  if (listener_ != nullptr) {
+    // Before anything else, TLS included: the listener's cap, the balancer's header that names
+    // the client, then the client's own caps. A refusal closes without a byte.
+    bool admitted = AdmitGlobal();
+    if (admitted && listener_->proxy_protocol) admitted = co_await AcceptProxyHeader();
+    if (admitted) admitted = AdmitSource();
+    if (!admitted) {
       error_code ec;
       socket_.close(ec);
       co_return;

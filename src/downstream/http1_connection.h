@@ -73,6 +73,10 @@ class Http1Connection {
   // PROXY protocol listeners: the header, from an allowed source, bounded by header_timeout;
   // the client's address replaces the peer's. False: close without a byte.
   boost::asio::awaitable<bool> AcceptProxyHeader();
+  // Connection caps (gates/connection_limits): false when refused (counted).
+  bool AdmitGlobal() noexcept;
+  bool AdmitSource();
+  bool RefuseConnection(ConnectionRefusal why) noexcept;
   // TLS listeners: the handshake, bounded by header_timeout. False: close.
   boost::asio::awaitable<bool> Handshake(tls::TlsSlot& slot);
   ForwardEnv Env();
@@ -90,6 +94,9 @@ class Http1Connection {
   std::uint16_t peer_port_ = 0;
   std::string peer_ip_;
   bool trusted_peer_ = false;
+  const server::Snapshot::ListenerEdge* edge_ = nullptr;  // in snap_
+  std::shared_ptr<gates::ConnectionLimiter> limiter_;     // holds ticket_'s counts
+  gates::ConnectionLimiter::Ticket ticket_;
   // TLS: the contexts the handshake used (kept for the connection) and the stream over socket_.
   std::shared_ptr<const tls::ServerTls> tls_ctx_;
   std::unique_ptr<net::TlsStream> tls_;

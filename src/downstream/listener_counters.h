@@ -17,12 +17,16 @@ enum class ConnectionRefusal : std::uint8_t {
   kProxyUntrusted,  // a PROXY protocol listener, and the peer is not in proxy_protocol.from
   kProxyMalformed,  // the PROXY header was malformed or truncated
   kProxyTimeout,    // the PROXY header did not arrive within header_timeout
+  kMaxConnections,  // the listener already holds connections.max
+  kMaxPerSource,    // the client already holds connections.max_per_source
+  kRatePerSource,   // the client opened connections faster than connections.rate_per_source
   kCount
 };
 
 constexpr std::string_view ConnectionRefusalToken(ConnectionRefusal r) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(ConnectionRefusal::kCount)>
-      kNames = {"proxy_protocol_untrusted", "proxy_protocol_malformed", "proxy_protocol_timeout"};
+      kNames = {"proxy_protocol_untrusted", "proxy_protocol_malformed", "proxy_protocol_timeout",
+                "max_connections",          "max_per_source",           "rate_per_source"};
   return kNames[static_cast<std::size_t>(r)];
 }
 

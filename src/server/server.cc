@@ -81,7 +81,7 @@ int Server::Run() {
   metrics_ = std::make_unique<observe::Metrics>(workers);
   stores_ = std::make_unique<state::Stores>(workers, *metrics_);
   client_ = std::make_unique<upstream::HttpClient>(control_loop_, *metrics_);
-  services_ = {control_.get_executor(), client_.get()};
+  services_ = {control_.get_executor(), client_.get(), &connection_limiters_};
   auto built = BuildSnapshot(std::move(loaded), *metrics_, *stores_, services_, ++generation_);
   if (!built.snapshot) {
     for (const auto& e : built.errors) spdlog::error("{}", e.ToString());

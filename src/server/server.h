@@ -63,6 +63,7 @@ class Server {
   // Runs on the control loop: gates' outbound fetches (JWKS, health checks, ...).
   std::unique_ptr<upstream::HttpClient> client_;
   Services services_;
+  gates::ConnectionLimiters connection_limiters_;  // outlives every snapshot
   std::vector<std::unique_ptr<Worker>> workers_;
   // After workers_: destroyed first, while the workers' event loops (which own its Redis
   // connections) still exist.

@@ -306,7 +306,10 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
                                         static_cast<downstream::ProxyHeaderResult>(r))});
       }
     }
-    snap->listener_counters[l.name] = c;
+    auto& edge = snap->listener_edges[l.name];
+    edge.counters = c;
+    edge.limiter = services.connection_limiters ? services.connection_limiters->For(l.name)
+                                                : std::make_shared<gates::ConnectionLimiter>(1);
   }
   for (const auto& l : snap->config.listeners) {
     if (!l.http2.enabled) continue;

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "downstream/http2_counters.h"
 #include "downstream/listener_counters.h"
+#include "gates/connection_limits/connection_limiter.h"
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/gate_registry.h"
@@ -32,8 +33,13 @@ struct Snapshot {
   std::map<std::string, std::shared_ptr<tls::TlsSlot>, std::less<>> tls;
   // Listeners that serve HTTP/2, by name: their counters.
   std::map<std::string, downstream::Http2Counters, std::less<>> http2;
-  // Every listener by name: connection-level counters (PROXY protocol, refusals at accept).
-  std::map<std::string, downstream::ListenerCounters, std::less<>> listener_counters;
+  // Every listener by name: what its connections meet before any request (PROXY protocol,
+  // connection caps), with their counters.
+  struct ListenerEdge {
+    downstream::ListenerCounters counters;
+    std::shared_ptr<gates::ConnectionLimiter> limiter;  // the same one across reloads
+  };
+  std::map<std::string, ListenerEdge, std::less<>> listener_edges;
   observe::LocalReplyCounters local_replies;
   // What the forwarding driver reads of this snapshot (points into it).
   Site site;

@@ -10,10 +10,15 @@ namespace rampart {
 namespace upstream {
 class HttpClient;
 }
+namespace gates {
+class ConnectionLimiters;
+}
 
 struct Services {
   boost::asio::any_io_executor control;
   upstream::HttpClient* client = nullptr;
+  // Listeners' connection counts, kept across reloads (null: a limiter per build, for checks).
+  gates::ConnectionLimiters* connection_limiters = nullptr;
 };
 
 }  // namespace rampart
