@@ -13,6 +13,7 @@
 
 #include "core/cidr.h"
 #include "core/units.h"
+#include "gates/ip_list/ip_list_spec.h"
 #include "http/client_ip_header.h"
 
 namespace rampart::config {
@@ -106,6 +107,9 @@ struct Listener {
   bool proxy_protocol = false;
   CidrSet proxy_protocol_from;
   ListenerConnections connections;
+  // Allow/deny lists judged at accept (gates/ip_list): a denied client is closed, no byte sent.
+  std::optional<ip_list::IpListSpec> ip_list;
+  Origin ip_list_origin;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
   ListenerHttp2 http2;

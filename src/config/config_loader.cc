@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "config/yaml_reader.h"
 #include "core/strings.h"
+#include "gates/ip_list/ip_list_config.h"
 
 namespace rampart::config {
 namespace {
@@ -285,6 +286,11 @@ void ReadListener(YamlReader& r, const YAML::Node& n, std::size_t index, Config&
       }
       pp.Finish();
     }
+  }
+  if (auto v = obj.Get("ip_list"); v.IsDefined()) {
+    ip_list::IpListSpec spec;
+    if (ip_list::IpListFields().Read(r, v, obj.Where("ip_list"), spec)) l.ip_list = std::move(spec);
+    l.ip_list_origin = r.OriginOf(v);
   }
   if (auto v = obj.Get("connections"); v.IsDefined())
     ReadConnections(r, v, obj.Where("connections"), l.connections);

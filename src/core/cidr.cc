@@ -10,8 +10,11 @@ std::optional<Cidr> Cidr::Parse(std::string_view text) {
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
     addr_text = text.substr(0, slash);
     std::string_view p = text.substr(slash + 1);
+    // Digits only: from_chars would take "-1" (and then the address as a /32).
+    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
     auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-    if (ec != std::errc() || ptr != p.data() + p.size() || p.empty()) return std::nullopt;
+    if (ec != std::errc() || ptr != p.data() + p.size()) return std::nullopt;
   }
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(std::string(addr_text), ec);

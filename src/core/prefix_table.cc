@@ -14,7 +14,13 @@ using Value = PrefixTable::Value;
 // uses it, to sweep IPv6 intervals with plain arithmetic.
 __extension__ typedef unsigned __int128 Uint128;
 
-constexpr std::uint16_t kNoneLabel = 0x100;  // = PrefixTable::kNone, which is private
+// Labels: a Value, or kNoneLabel for the gaps no prefix covers; 9 bits.
+constexpr std::uint16_t kNoneLabel = 0x100;
+constexpr std::uint64_t kLabelBits = 0x1ff;
+// In an IPv6 key, above the label: the start's low half is zero (the start of a prefix of /64 or
+// shorter, or what follows one), so a lookup that ties on the high half can skip v6_lo_.
+constexpr std::uint64_t kLowHalfZero = 0x200;
+constexpr int kMinV6Bits = 10;  // the label and kLowHalfZero
 constexpr std::size_t kMaxQuotedBytes = 64;
 
 // ---- Text ----------------------------------------------------------------------------------
@@ -121,7 +127,9 @@ std::string Quote(std::string_view text) {
 constexpr bool IsBlank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
 
 std::string_view EntryOfLine(std::string_view line) noexcept {
-  if (std::size_t hash = line.find('#'); hash != std::string_view::npos) line.remove_suffix(line.size() - hash);
+  // '#' comments, and ';' ones as feeds such as Spamhaus DROP write them ("1.10.16.0/20 ; SBL1").
+  line = line.substr(0, line.find_first_of("#;"));              // npos: all of it
+  if (line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // a UTF-8 byte-order mark
   while (!line.empty() && IsBlank(line.front())) line.remove_prefix(1);
   while (!line.empty() && IsBlank(line.back())) line.remove_suffix(1);
   return line;
@@ -175,6 +183,19 @@ const T* LowerBound(const T* first, std::size_t n, T key) noexcept {
   return first + (n == 1 && *first < key ? 1 : 0);
 }
 
+// A bucket of a few cache lines: ask for all of them at once, so their misses overlap instead
+// of coming one after the other as the search moves. Bigger buckets (skewed data) are left to
+// the search.
+template <class T>
+void PrefetchRange(const T* first, std::size_t n) noexcept {
+  constexpr std::size_t kLine = 64;
+  if (n == 0 || n * sizeof(T) > 4 * kLine) return;
+  const char* const begin = reinterpret_cast<const char*>(first);
+  const char* const last = reinterpret_cast<const char*>(first + n) - 1;
+  for (const char* p = begin; p < last; p += kLine) __builtin_prefetch(p);
+  __builtin_prefetch(last);  // the loop's steps can skip over the last line's start
+}
+
 // ---- Build ---------------------------------------------------------------------------------
 
 template <class Key>
@@ -204,9 +225,10 @@ void Emit(std::vector<Interval<Key>>& out, Key start, std::uint16_t label) {
 template <class Key>
 std::vector<Interval<Key>> Flatten(std::vector<Pending<Key>>& prefixes, std::size_t* distinct) {
   // Stable, so equal prefixes keep their order and the last added is the last of its run.
-  std::stable_sort(prefixes.begin(), prefixes.end(), [](const Pending<Key>& a, const Pending<Key>& b) {
-    return a.start != b.start ? a.start < b.start : a.length < b.length;
-  });
+  std::stable_sort(prefixes.begin(), prefixes.end(),
+                   [](const Pending<Key>& a, const Pending<Key>& b) {
+                     return a.start != b.start ? a.start < b.start : a.length < b.length;
+                   });
   struct Open {
     Key end;
     std::uint16_t label;
@@ -407,20 +429,21 @@ PrefixTable PrefixTable::Builder::Build() && {
     std::size_t distinct = 0;
     const std::vector<Interval<Uint128>> intervals = Flatten(v6, &distinct);
     table.prefixes_ += distinct;
-    // About four to eight intervals per bucket when the starts spread evenly.
-    const int bits = std::clamp(static_cast<int>(std::bit_width(intervals.size())) - 3, 1, 20);
-    const int shift = 64 - bits;
-    table.v6_shift_ = shift;
-    table.v6_index_ = BuildIndex(intervals, std::size_t{1} << bits, [shift](Uint128 s) {
-      return static_cast<std::size_t>(static_cast<std::uint64_t>(s >> 64) >> shift);
+    // About four to eight intervals per bucket when the starts spread evenly; at least the bits
+    // the label and kLowHalfZero take once they are shifted out of the keys.
+    const int bits =
+        std::clamp(static_cast<int>(std::bit_width(intervals.size())) - 3, kMinV6Bits, 20);
+    table.v6_bits_ = bits;
+    table.v6_index_ = BuildIndex(intervals, std::size_t{1} << bits, [bits](Uint128 s) {
+      return static_cast<std::size_t>(static_cast<std::uint64_t>(s >> 64) >> (64 - bits));
     });
-    table.v6_hi_.reserve(intervals.size());
+    table.v6_keys_.reserve(intervals.size());
     table.v6_lo_.reserve(intervals.size());
-    table.v6_labels_.reserve(intervals.size());
     for (const auto& iv : intervals) {
-      table.v6_hi_.push_back(static_cast<std::uint64_t>(iv.start >> 64));
+      const auto low_half = static_cast<std::uint64_t>(iv.start);
+      table.v6_keys_.push_back(static_cast<std::uint64_t>(iv.start >> 64) << bits | iv.label |
+                               (low_half == 0 ? kLowHalfZero : 0));
       table.v6_lo_.push_back(static_cast<std::uint64_t>(iv.start));
-      table.v6_labels_.push_back(iv.label);
     }
   }
   return table;
@@ -437,7 +460,9 @@ std::optional<PrefixTable::Value> PrefixTable::LookupV4(std::uint32_t host_order
   const std::uint32_t bucket = host_order >> 16;
   const std::uint32_t first = v4_index_[bucket];
   const std::uint32_t* const data = v4_intervals_.data();
-  // Entries compare by their low 16 start bits first; the label bits below never reach 0xffff.
+  PrefetchRange(data + first, v4_index_[bucket + 1] - first);
+  // An interval is <= the probe when the low 16 bits of its start (its high half) are <= the
+  // address's: its label (low half) never exceeds the probe's 0xffff.
   const std::uint32_t* p =
       UpperBound(data + first, v4_index_[bucket + 1] - first, host_order << 16 | 0xffffu);
   // p > data: interval 0 starts at 0.0.0.0, so it is <= any probe of bucket 0, and every later
@@ -451,25 +476,32 @@ std::optional<PrefixTable::Value> PrefixTable::LookupV6(
   const std::uint64_t hi = LoadBigEndian64(bytes.data());
   const std::uint64_t lo = LoadBigEndian64(bytes.data() + 8);
   if (IsV4Mapped(hi, lo)) return LookupV4(static_cast<std::uint32_t>(lo));
-  if (v6_hi_.empty()) return std::nullopt;
-  const std::size_t bucket = static_cast<std::size_t>(hi >> v6_shift_);
+  if (v6_keys_.empty()) return std::nullopt;
+  const std::size_t bucket = static_cast<std::size_t>(hi >> (64 - v6_bits_));
   const std::uint32_t first = v6_index_[bucket];
-  const std::uint64_t* const his = v6_hi_.data();
-  std::size_t p = static_cast<std::size_t>(
-      UpperBound(his + first, v6_index_[bucket + 1] - first, hi) - his);
-  // As for IPv4, p >= 1. Starts sharing the key's high half (boundaries inside its /64) are all
-  // in this bucket, just before p: order those by the low half.
-  if (his[p - 1] == hi) {
-    const std::size_t q = static_cast<std::size_t>(LowerBound(his + first, p - first, hi) - his);
+  const std::uint32_t n = v6_index_[bucket + 1] - first;
+  const std::uint64_t* const keys = v6_keys_.data();
+  PrefetchRange(keys + first, n);
+  // As for IPv4: keys compare by their high-half bits, the label bits below never reach the
+  // probe's ones, and p >= 1.
+  const std::uint64_t key = hi << v6_bits_;
+  const std::uint64_t low_bits = (std::uint64_t{1} << v6_bits_) - 1;
+  std::size_t p = static_cast<std::size_t>(UpperBound(keys + first, n, key | low_bits) - keys);
+  // Starts sharing the key's high half are all in this bucket, just before p: order those by the
+  // low half. Unless the last of them has a zero low half: then it is the only one (starts are
+  // distinct and sorted), and any address is at or past it. That is the usual case, an address in
+  // a prefix of /64 or shorter with no longer prefix in its /64, and it saves a cache miss.
+  if (p > first && (keys[p - 1] & ~low_bits) == key && !(keys[p - 1] & kLowHalfZero)) {
+    const std::size_t q = static_cast<std::size_t>(LowerBound(keys + first, p - first, key) - keys);
     const std::uint64_t* const los = v6_lo_.data();
     p = static_cast<std::size_t>(UpperBound(los + q, p - q, lo) - los);
   }
-  return ToValue(v6_labels_[p - 1]);
+  return ToValue(static_cast<std::uint32_t>(keys[p - 1] & kLabelBits));
 }
 
 std::size_t PrefixTable::memory_bytes() const noexcept {
   return HeapBytes(v4_index_) + HeapBytes(v4_intervals_) + HeapBytes(v6_index_) +
-         HeapBytes(v6_hi_) + HeapBytes(v6_lo_) + HeapBytes(v6_labels_);
+         HeapBytes(v6_keys_) + HeapBytes(v6_lo_);
 }
 
 }  // namespace rampart

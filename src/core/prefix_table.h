@@ -5,18 +5,24 @@
 // that cover the whole address space, each labelled with the value of its most specific covering
 // prefix or "none" (one sweep over the prefixes sorted by start, then by length, with a stack of
 // the open ones; neighbours with the same label are merged). A lookup is then an upper_bound on
-// the interval starts, narrowed first by a small index on the address's top bits:
-//  - IPv4: a 65,537-entry array of offsets keyed by the top 16 bits. Since the bucket fixes those
-//    bits, an interval is stored as one uint32: the low 16 bits of its start, then its label. The
-//    search and the label read the same cache line, at 4 bytes per interval.
-//  - IPv6: an index keyed by the top k bits (k grows with the table, 1..20, a few intervals per
-//    bucket), the starts as two parallel uint64 arrays (the low half is read only when the high
-//    halves tie, i.e. for boundaries inside one /64) and a uint16 label array.
-// A random lookup touches the index entry, about one cache line of starts and the label:
-// O(log bucket) with no pointer chasing. Building is O(n log n) (one sort), memory O(n): about 5
-// bytes per IPv4 prefix and 20 per IPv6 prefix, plus a fixed 256 KiB IPv4 index once the table
-// holds any IPv4 prefix (so this is for the few big lists a process loads, not for thousands of
-// tiny ones).
+// the interval starts, narrowed first by an index on the address's top bits. Since a bucket
+// fixes those bits, the keys drop them, and the label takes the freed low bits: the search and
+// the answer read the same cache line.
+//  - IPv4: 65,537 offsets keyed by the top 16 bits; an interval is one uint32, the low 16 bits
+//    of its start then its label.
+//  - IPv6: 2^k + 1 offsets keyed by the top k bits (k = 10..20, growing with the table for a few
+//    intervals per bucket); an interval is a uint64, the rest of its start's high half then the
+//    label, plus the low half in a parallel array, read only when high halves tie and the low
+//    half matters (prefixes longer than /64).
+// A random lookup reads an index entry and, with the bucket's lines prefetched together, about
+// one cache line of intervals: O(log bucket), no pointer chasing. A lookup on its own is about
+// one cache miss into a table of this size; lookups in a row overlap theirs. Building is
+// O(n log n) (one sort). Memory: 4 bytes per IPv4 interval, 16 per IPv6 one, at most two
+// intervals per prefix (itself, and what follows it), so at most about 8 bytes per IPv4 prefix
+// and 33 per IPv6 prefix; plus a fixed 256 KiB index once the table holds any IPv4 prefix, so
+// this is for the few big lists a process loads, not for thousands of tiny ones. The IPv6 index
+// assumes starts spread over the top bits; a list crowded into a few /20s still works, with a
+// longer binary search in those buckets.
 //
 // Threading: a built PrefixTable is immutable; share it (std::shared_ptr<const PrefixTable>)
 // across threads, lookups take no locks. A Builder is single-threaded.
@@ -61,18 +67,19 @@ class PrefixTable {
     // (IPv6); a length out of range is a caller bug, not bad input (text goes through AddText),
     // and aborts.
     void Add(const boost::asio::ip::address& network, int prefix_len, Value v);
-    void Add(const Network& network, Value v);
+    void Add(const Network& network, Value v);  // the same precondition on network.length
 
     // Parses one entry (ParseNetwork). On bad text returns false, adds nothing and, if `error`
     // is not null, sets it to "'<text>' is not an address or CIDR".
     bool AddText(std::string_view cidr, Value v, std::string* error);
 
-    // A list file's text: one entry per line; '#' starts a comment (whole line or after the
-    // entry); blank lines and surrounding spaces/tabs/CR are ignored; `v` for every entry. On the
-    // first bad line returns false, adds nothing from `text` (a bad reload does not leave half a
-    // list in the builder) and sets *error to "line N: '<text>' is not an address or CIDR"
-    // (1-based N). The quoted text is the entry without comment and spaces, at most 64 bytes
-    // (then "..."), bytes outside printable ASCII written as \xNN: the message goes to logs.
+    // A list file's text: one entry per line; '#' or ';' starts a comment (whole line or after
+    // the entry), a UTF-8 byte-order mark is skipped; blank lines and surrounding spaces/tabs/CR
+    // are ignored; `v` for every entry. On the first bad line returns false, adds nothing from
+    // `text` (a bad reload does not leave half a list in the builder) and sets *error to "line N:
+    // '<text>' is not an address or CIDR" (1-based N). The quoted text is the entry without comment
+    // and spaces, at most 64 bytes (then "..."), bytes outside printable ASCII written as \xNN: the
+    // message goes to logs.
     bool AddListText(std::string_view text, Value v, std::string* error);
 
     std::size_t size() const noexcept { return added_; }  // prefixes added, duplicates included
@@ -84,7 +91,6 @@ class PrefixTable {
     PrefixTable Build() &&;
 
    private:
-    friend class PrefixTable;
     struct V4 {
       std::uint32_t network;  // host order, host bits cleared
       std::uint8_t length;
@@ -102,7 +108,7 @@ class PrefixTable {
   };
 
   PrefixTable() = default;  // empty: every lookup is nullopt
-  // Move-only: a big table is tens of megabytes; copying one is never meant.
+  // Move-only: a big table is megabytes; copying one is never meant.
   PrefixTable(PrefixTable&&) noexcept = default;
   PrefixTable& operator=(PrefixTable&&) noexcept = default;
   PrefixTable(const PrefixTable&) = delete;
@@ -115,7 +121,7 @@ class PrefixTable {
   std::optional<Value> LookupV6(const std::array<std::uint8_t, 16>& bytes) const noexcept;
 
   std::size_t prefixes() const noexcept { return prefixes_; }  // distinct prefixes in the table
-  std::size_t memory_bytes() const noexcept;                    // heap bytes the built table holds
+  std::size_t memory_bytes() const noexcept;                   // heap bytes the built table holds
 
  private:
   // Labels are a Value, or 0x100 for the gaps no prefix covers.
@@ -124,12 +130,13 @@ class PrefixTable {
   std::vector<std::uint32_t> v4_index_;
   std::vector<std::uint32_t> v4_intervals_;
   // IPv6: v6_index_[b] .. v6_index_[b + 1] are the intervals whose start's high half has top
-  // 64 - v6_shift_ bits b.
+  // v6_bits_ bits b. v6_keys_ holds that high half shifted left by v6_bits_ (the bucket implies
+  // the bits shifted out), the label and a "low half is zero" bit in the freed low bits; v6_lo_
+  // the low half.
   std::vector<std::uint32_t> v6_index_;
-  std::vector<std::uint64_t> v6_hi_;
+  std::vector<std::uint64_t> v6_keys_;
   std::vector<std::uint64_t> v6_lo_;
-  std::vector<std::uint16_t> v6_labels_;
-  int v6_shift_ = 63;
+  int v6_bits_ = 0;
   std::size_t prefixes_ = 0;
 };
 

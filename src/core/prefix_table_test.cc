@@ -36,7 +36,9 @@ PrefixTable FromEntries(std::initializer_list<std::pair<std::string_view, Value>
   return std::move(b).Build();
 }
 
-std::optional<Value> At(const PrefixTable& t, const char* text) { return t.Lookup(make_address(text)); }
+std::optional<Value> At(const PrefixTable& t, const char* text) {
+  return t.Lookup(make_address(text));
+}
 
 TEST(PrefixTable, EmptyTableMatchesNothing) {
   const PrefixTable none;
@@ -72,9 +74,10 @@ TEST(PrefixTable, NestedV4GivesMostSpecificAtEveryBoundary) {
 }
 
 TEST(PrefixTable, NestedV6GivesMostSpecificAtEveryBoundary) {
-  const PrefixTable t =
-      FromEntries({{"2001:db8::/32", 1}, {"2001:db8:1::/48", 0}, {"2001:db8:1::7/128", 1},
-                   {"2001:db8:1:0:8000::/65", 2}});
+  const PrefixTable t = FromEntries({{"2001:db8::/32", 1},
+                                     {"2001:db8:1::/48", 0},
+                                     {"2001:db8:1::7/128", 1},
+                                     {"2001:db8:1:0:8000::/65", 2}});
   EXPECT_EQ(At(t, "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff"), kMiss);
   EXPECT_EQ(At(t, "2001:db8::"), 1);
   EXPECT_EQ(At(t, "2001:db8:0:ffff:ffff:ffff:ffff:ffff"), 1);
@@ -120,9 +123,12 @@ TEST(PrefixTable, ZeroLengthV6CoversAllOfIpv6AndNothingElse) {
 }
 
 TEST(PrefixTable, SingleHostsAtTheEndsOfTheSpace) {
-  const PrefixTable t =
-      FromEntries({{"0.0.0.0/32", 1}, {"255.255.255.255", 2}, {"10.0.0.1/32", 3},
-                   {"::/128", 4}, {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 5}, {"::1", 6}});
+  const PrefixTable t = FromEntries({{"0.0.0.0/32", 1},
+                                     {"255.255.255.255", 2},
+                                     {"10.0.0.1/32", 3},
+                                     {"::/128", 4},
+                                     {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 5},
+                                     {"::1", 6}});
   EXPECT_EQ(At(t, "0.0.0.0"), 1);
   EXPECT_EQ(At(t, "0.0.0.1"), kMiss);
   EXPECT_EQ(At(t, "255.255.255.254"), kMiss);
@@ -140,9 +146,12 @@ TEST(PrefixTable, SingleHostsAtTheEndsOfTheSpace) {
 
 TEST(PrefixTable, WholeSpaceSplitIntoHalves) {
   // Ends of the space covered by prefixes that end at the last address, nested.
-  const PrefixTable t = FromEntries({{"128.0.0.0/1", 1}, {"255.0.0.0/8", 2},
-                                     {"255.255.255.255/32", 3}, {"8000::/1", 1},
-                                     {"ffff::/16", 2}, {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", 3}});
+  const PrefixTable t = FromEntries({{"128.0.0.0/1", 1},
+                                     {"255.0.0.0/8", 2},
+                                     {"255.255.255.255/32", 3},
+                                     {"8000::/1", 1},
+                                     {"ffff::/16", 2},
+                                     {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", 3}});
   EXPECT_EQ(At(t, "127.255.255.255"), kMiss);
   EXPECT_EQ(At(t, "128.0.0.0"), 1);
   EXPECT_EQ(At(t, "254.255.255.255"), 1);
@@ -270,15 +279,14 @@ TEST(PrefixTable, ParseNetworkAcceptsTheUsualForms) {
     bool is_v6;
     int length;
   };
-  for (const Case& c : {Case{"10.0.0.0/8", false, 8}, Case{"192.0.2.7", false, 32},
-                        Case{"0.0.0.0/0", false, 0}, Case{"255.255.255.255/32", false, 32},
-                        Case{"1.2.3.4/08", false, -1}, Case{"2001:db8::/32", true, 32},
-                        Case{"::1", true, 128}, Case{"::", true, 128}, Case{"::/0", true, 0},
-                        Case{"2001:DB8::ABCD/128", true, 128}, Case{"1::", true, 128},
-                        Case{"1:2:3:4:5:6:7:8", true, 128}, Case{"1:2:3:4:5:6:7::", true, 128},
-                        Case{"::2:3:4:5:6:7:8", true, 128}, Case{"0001:02::0003/64", true, 64},
-                        Case{"64:ff9b::192.0.2.33/120", true, 120},
-                        Case{"1:2:3:4:5:6:1.2.3.4", true, 128}}) {
+  for (const Case& c :
+       {Case{"10.0.0.0/8", false, 8}, Case{"192.0.2.7", false, 32}, Case{"0.0.0.0/0", false, 0},
+        Case{"255.255.255.255/32", false, 32}, Case{"1.2.3.4/08", false, -1},
+        Case{"2001:db8::/32", true, 32}, Case{"::1", true, 128}, Case{"::", true, 128},
+        Case{"::/0", true, 0}, Case{"2001:DB8::ABCD/128", true, 128}, Case{"1::", true, 128},
+        Case{"1:2:3:4:5:6:7:8", true, 128}, Case{"1:2:3:4:5:6:7::", true, 128},
+        Case{"::2:3:4:5:6:7:8", true, 128}, Case{"0001:02::0003/64", true, 64},
+        Case{"64:ff9b::192.0.2.33/120", true, 120}, Case{"1:2:3:4:5:6:1.2.3.4", true, 128}}) {
     const auto n = PrefixTable::ParseNetwork(c.text);
     EXPECT_TRUE(InetPtonAgrees(c.text)) << c.text;
     if (c.length < 0) {  // the documented refusal of leading zeros
@@ -301,18 +309,71 @@ TEST(PrefixTable, ParseNetworkAcceptsTheUsualForms) {
 
 TEST(PrefixTable, ParseNetworkRefusesEverythingElse) {
   using namespace std::string_view_literals;
-  const std::string_view kBad[] = {
-      "10.0.0.0/33", "::/129", "1.2.3", "10.0.0.0/", "/8", "/", "", "abc", "10.0.0.0/8/8",
-        " 10.0.0.0 / 8", " 10.0.0.0/8", "10.0.0.0/8 ", "10.0.0.0 /8", "10.0.0.0/ 8",
-        "10.0.0.0/+8", "10.0.0.0/-8", "10.0.0.0/-0", "10.0.0.0/08", "10.0.0.0/00",
-        "10.0.0.0/1000", "10.0.0.0/4294967304", "::/0128", "010.0.0.1", "10.0.0.01",
-        "1.2.3.4.5", "1.2.3.256", "1.2.3.-1", "1..2.3", ".1.2.3", "1.2.3.", "0x0a.0.0.0",
-        "10.0.0.0\t", "10.0.0.0\0"sv, "10.0.0.0#x", "1,2,3,4", "1.2.3.4a",
-        "fe80::1%eth0", "fe80::1%1/64", "[::1]", "[::1]/128", ":", ":::", "1::2::3", ":1::",
-        "1::2:", "1:", "::1:", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "1:2:3:4:5:6::7:8:9",
-        "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "12345::", "g::", "::1.2.3", "::1.2.3.4.5",
-        "::1.2.3.4:5", "::01.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::ffff:1.2.3.256", "1.2.3.4::",
-        "::1 ", "::/-1", "::/+64", "2001:db8::/64/64"};
+  const std::string_view kBad[] = {"10.0.0.0/33",
+                                   "::/129",
+                                   "1.2.3",
+                                   "10.0.0.0/",
+                                   "/8",
+                                   "/",
+                                   "",
+                                   "abc",
+                                   "10.0.0.0/8/8",
+                                   " 10.0.0.0 / 8",
+                                   " 10.0.0.0/8",
+                                   "10.0.0.0/8 ",
+                                   "10.0.0.0 /8",
+                                   "10.0.0.0/ 8",
+                                   "10.0.0.0/+8",
+                                   "10.0.0.0/-8",
+                                   "10.0.0.0/-0",
+                                   "10.0.0.0/08",
+                                   "10.0.0.0/00",
+                                   "10.0.0.0/1000",
+                                   "10.0.0.0/4294967304",
+                                   "::/0128",
+                                   "010.0.0.1",
+                                   "10.0.0.01",
+                                   "1.2.3.4.5",
+                                   "1.2.3.256",
+                                   "1.2.3.-1",
+                                   "1..2.3",
+                                   ".1.2.3",
+                                   "1.2.3.",
+                                   "0x0a.0.0.0",
+                                   "10.0.0.0\t",
+                                   "10.0.0.0\0"sv,
+                                   "10.0.0.0#x",
+                                   "1,2,3,4",
+                                   "1.2.3.4a",
+                                   "fe80::1%eth0",
+                                   "fe80::1%1/64",
+                                   "[::1]",
+                                   "[::1]/128",
+                                   ":",
+                                   ":::",
+                                   "1::2::3",
+                                   ":1::",
+                                   "1::2:",
+                                   "1:",
+                                   "::1:",
+                                   "1:2:3:4:5:6:7:8:9",
+                                   "1:2:3:4:5:6:7",
+                                   "1:2:3:4:5:6::7:8:9",
+                                   "1:2:3:4:5:6:7:8::",
+                                   "::1:2:3:4:5:6:7:8",
+                                   "12345::",
+                                   "g::",
+                                   "::1.2.3",
+                                   "::1.2.3.4.5",
+                                   "::1.2.3.4:5",
+                                   "::01.2.3.4",
+                                   "1:2:3:4:5:6:7:1.2.3.4",
+                                   "::ffff:1.2.3.256",
+                                   "1.2.3.4::",
+                                   "::1 ",
+                                   "::/-1",
+                                   "::/+64",
+                                   "2001:db8::/64/64"};
   for (std::string_view bad : kBad) {
     EXPECT_FALSE(PrefixTable::ParseNetwork(bad)) << bad;
     PrefixTable::Builder b;
@@ -357,13 +418,18 @@ TEST(PrefixTable, ListTextSkipsCommentsBlanksAndSpaces) {
   EXPECT_EQ(At(t, "::1"), 9);
   EXPECT_EQ(FromList("").prefixes(), 0u);
   EXPECT_EQ(FromList("\n\n# nothing\n").prefixes(), 0u);
+  // Spamhaus DROP style: ';' comments, and a file saved with a UTF-8 byte-order mark.
+  const PrefixTable drop = FromList(
+      "\xEF\xBB\xBF; Spamhaus DROP List\n1.10.16.0/20 ; SBL256894\n2.56.192.0/22;SBL1\n", 4);
+  EXPECT_EQ(drop.prefixes(), 2u);
+  EXPECT_EQ(At(drop, "1.10.20.1"), 4);
+  EXPECT_EQ(At(drop, "2.56.195.255"), 4);
 }
 
 TEST(PrefixTable, ListTextRefusesTheFirstBadLineWithItsNumber) {
-  for (std::string_view bad :
-       {"10.0.0.0/33", "::/129", "1.2.3", "10.0.0.0/", "/8", "abc", "10.0.0.0/8/8",
-        "10.0.0.0 / 8", "10.0.0.0/+8", "10.0.0.0/-8", "1.2.3.4/08", "10.0.0.0 8",
-        "10.0.0.0,10.0.0.1", "fe80::1%eth0"}) {
+  for (std::string_view bad : {"10.0.0.0/33", "::/129", "1.2.3", "10.0.0.0/", "/8", "abc",
+                               "10.0.0.0/8/8", "10.0.0.0 / 8", "10.0.0.0/+8", "10.0.0.0/-8",
+                               "1.2.3.4/08", "10.0.0.0 8", "10.0.0.0,10.0.0.1", "fe80::1%eth0"}) {
     PrefixTable::Builder b;
     ASSERT_TRUE(b.AddText("172.16.0.0/12", 2, nullptr));
     const std::string text = "# header\n10.0.0.0/8\r\n\n 2001:db8::/32\n  " + std::string(bad) +
@@ -397,11 +463,57 @@ TEST(PrefixTable, ListTextErrorIsBoundedAndPrintable) {
 TEST(PrefixTable, MemoryAndCounts) {
   const PrefixTable t = FromList("10.0.0.0/8\n10.0.0.0/8\n2001:db8::/32\n");
   EXPECT_EQ(t.prefixes(), 2u);
-  // The fixed IPv4 index (65,537 offsets) plus a few intervals.
-  EXPECT_GE(t.memory_bytes(), 65537u * 4);
-  EXPECT_LE(t.memory_bytes(), 65537u * 4 + 200);
+  // The fixed IPv4 index (65,537 offsets) plus three intervals, and the IPv6 part.
+  EXPECT_EQ(t.memory_bytes(), 65537u * 4 + 3 * 4 + 1025u * 4 + 3 * 16);
+  // IPv6 alone: an index of 2^10 + 1 offsets at least, and three intervals of 16 bytes.
   const PrefixTable v6 = FromList("2001:db8::/32\n");
-  EXPECT_LE(v6.memory_bytes(), 200u);
+  EXPECT_EQ(v6.memory_bytes(), 1025u * 4 + 3 * 16);
+}
+
+TEST(PrefixTable, AdjacentPrefixesWithOneValueMerge) {
+  PrefixTable::Builder b;
+  for (int i = 0; i < 256; ++i) {
+    b.Add(boost::asio::ip::address_v4(0x0a000000u | static_cast<std::uint32_t>(i) << 8), 24, 1);
+  }
+  ASSERT_TRUE(b.AddText("10.0.0.0/16", 1, nullptr));
+  const PrefixTable t = std::move(b).Build();
+  EXPECT_EQ(t.prefixes(), 257u);
+  EXPECT_EQ(t.memory_bytes(), 65537u * 4 + 3 * 4);  // none, 10.0.0.0/16, none
+  EXPECT_EQ(At(t, "10.0.255.255"), 1);
+  EXPECT_EQ(At(t, "10.1.0.0"), kMiss);
+}
+
+TEST(PrefixTable, AdjacentPrefixesShareOneBoundary) {
+  // Closing 10.0.0.0/24 and opening 10.0.1.0/24 happen at one address: one interval starts there.
+  const PrefixTable t = FromEntries({{"10.0.0.0/24", 1}, {"10.0.1.0/24", 2}});
+  EXPECT_EQ(t.memory_bytes(), 65537u * 4 + 4 * 4);  // none, 1, 2, none
+  EXPECT_EQ(At(t, "10.0.0.255"), 1);
+  EXPECT_EQ(At(t, "10.0.1.0"), 2);
+  EXPECT_EQ(At(t, "10.0.2.0"), kMiss);
+}
+
+TEST(PrefixTable, BoundariesInsideOneSlash64) {
+  // The search ties on the high half of the address; the low half decides.
+  const PrefixTable first = FromEntries({{"2001:db8::/128", 1}});
+  EXPECT_EQ(At(first, "2001:db8::"), 1);
+  EXPECT_EQ(At(first, "2001:db8::1"), kMiss);
+  EXPECT_EQ(At(first, "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff"), kMiss);
+  const PrefixTable second = FromEntries({{"2001:db8::1/128", 1}});
+  EXPECT_EQ(At(second, "2001:db8::"), kMiss);
+  EXPECT_EQ(At(second, "2001:db8::1"), 1);
+  EXPECT_EQ(At(second, "2001:db8::2"), kMiss);
+  const PrefixTable last = FromEntries({{"2001:db8::/64", 2},
+                                        {"2001:db8::ffff:ffff:ffff:ffff/128", 3},
+                                        {"2001:db8:0:1::/64", 4},
+                                        {"2001:db8:0:1::/65", 5}});
+  EXPECT_EQ(At(last, "2001:db8::"), 2);
+  EXPECT_EQ(At(last, "2001:db8::5"), 2);
+  EXPECT_EQ(At(last, "2001:db8::ffff:ffff:ffff:fffe"), 2);
+  EXPECT_EQ(At(last, "2001:db8::ffff:ffff:ffff:ffff"), 3);
+  EXPECT_EQ(At(last, "2001:db8:0:1::"), 5);
+  EXPECT_EQ(At(last, "2001:db8:0:1:7fff:ffff:ffff:ffff"), 5);
+  EXPECT_EQ(At(last, "2001:db8:0:1:8000::"), 4);
+  EXPECT_EQ(At(last, "2001:db8:0:2::"), kMiss);
 }
 
 // ---- Randomized cross-check against a linear scan --------------------------------------------

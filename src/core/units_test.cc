@@ -62,6 +62,9 @@ TEST(Cidr, Matches) {
   EXPECT_EQ(host->ToString(), "127.0.0.1/32");
   EXPECT_FALSE(Cidr::Parse("10.0.0.0/33"));
   EXPECT_FALSE(Cidr::Parse("nope"));
+  for (const char* bad :
+       {"10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/", "10.0.0.0/ 8", "10.0.0.0/0008"})
+    EXPECT_FALSE(Cidr::Parse(bad)) << bad;
   auto odd = Cidr::Parse("192.168.0.0/23");
   EXPECT_TRUE(odd->Contains(boost::asio::ip::make_address("192.168.1.200")));
   EXPECT_FALSE(odd->Contains(boost::asio::ip::make_address("192.168.2.1")));

@@ -20,13 +20,19 @@ enum class ConnectionRefusal : std::uint8_t {
   kMaxConnections,  // the listener already holds connections.max
   kMaxPerSource,    // the client already holds connections.max_per_source
   kRatePerSource,   // the client opened connections faster than connections.rate_per_source
+  kIpDenied,        // the listener's ip_list denies the client
   kCount
 };
 
 constexpr std::string_view ConnectionRefusalToken(ConnectionRefusal r) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(ConnectionRefusal::kCount)>
-      kNames = {"proxy_protocol_untrusted", "proxy_protocol_malformed", "proxy_protocol_timeout",
-                "max_connections",          "max_per_source",           "rate_per_source"};
+      kNames = {"proxy_protocol_untrusted",
+                "proxy_protocol_malformed",
+                "proxy_protocol_timeout",
+                "max_connections",
+                "max_per_source",
+                "rate_per_source",
+                "ip_denied"};
   return kNames[static_cast<std::size_t>(r)];
 }
 

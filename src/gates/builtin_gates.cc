@@ -3,6 +3,7 @@
 #include "gates/api_key/api_key_gate.h"
 #include "gates/authz/authz_gate.h"
 #include "gates/idempotency/idempotency_gate.h"
+#include "gates/ip_list/ip_list_gate.h"
 #include "gates/jwt/jwt_gate.h"
 #include "gates/mtls/mtls_gate.h"
 #include "gates/rate_limit/rate_limit_gate.h"
@@ -19,6 +20,7 @@ void GateRegistry::RegisterBuiltins() {
     r.Register("rate_limit", rate_limit::MakeRateLimitGate, rate_limit_keys);
     // The same gate, placed after authentication in the default order (per-principal limits).
     r.Register("rate_limit_identity", rate_limit::MakeRateLimitGate, rate_limit_keys, "rate_limit");
+    r.Register("ip_list", ip_list::MakeIpListGate, ip_list::IpListFields().Keys());
     r.Register("mtls", mtls::MakeMtlsGate, mtls::MtlsFields().Keys());
     r.Register("jwt", jwt::MakeJwtGate, jwt::JwtKeys());
     r.Register("api_key", api_key::MakeApiKeyGate, api_key::ApiKeyFields().Keys());

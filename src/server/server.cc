@@ -138,6 +138,8 @@ int Server::Run() {
   signals.async_wait(on_signal);
   asio::co_spawn(control_, WatchCertificates(), asio::detached);
   metrics_->AddCollector([this](std::string& out) { RenderTlsMetrics(out); });
+  metrics_->AddCollector(
+      [](std::string& out) { ip_list::IpListWatch::Instance().RenderMetrics(out); });
   control_.run();
   for (auto& w : workers_) w->Stop();
   for (auto& w : workers_) w->Join();
@@ -257,6 +259,7 @@ asio::awaitable<void> Server::WatchCertificates() {
       spdlog::info("TLS session-ticket key rotated");
     }
     for (const auto& [_, slot] : snap_->tls) slot->Refresh();
+    ip_list::IpListWatch::Instance().RefreshAll();  // list files, the same way
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }

@@ -308,6 +308,16 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
     }
     auto& edge = snap->listener_edges[l.name];
     edge.counters = c;
+    if (l.ip_list) {
+      std::string error;
+      edge.ip_list = ip_list::IpList::Build("listener:" + l.name, *l.ip_list, base_dir, &error);
+      if (!edge.ip_list) {
+        out.errors.push_back({l.ip_list_origin.file, l.ip_list_origin.line,
+                              fmt::format("listener '{}': ip_list: {}", l.name, error)});
+      } else {
+        ip_list::IpListWatch::Instance().Add(edge.ip_list);
+      }
+    }
     edge.limiter = services.connection_limiters ? services.connection_limiters->For(l.name)
                                                 : std::make_shared<gates::ConnectionLimiter>(1);
   }

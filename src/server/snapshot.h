@@ -13,6 +13,7 @@
 #include "downstream/http2_counters.h"
 #include "downstream/listener_counters.h"
 #include "gates/connection_limits/connection_limiter.h"
+#include "gates/ip_list/ip_list.h"
 #include "net/tls/server_tls.h"
 #include "observe/metrics.h"
 #include "pipeline/gate_registry.h"
@@ -38,6 +39,7 @@ struct Snapshot {
   struct ListenerEdge {
     downstream::ListenerCounters counters;
     std::shared_ptr<gates::ConnectionLimiter> limiter;  // the same one across reloads
+    std::shared_ptr<ip_list::IpList> ip_list;           // null: none
   };
   std::map<std::string, ListenerEdge, std::less<>> listener_edges;
   observe::LocalReplyCounters local_replies;
