@@ -44,6 +44,10 @@ int RunCommandLine(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo-origin", "Run the built-in demo origin");
   demo->add_option("--listen", listen, "host:port to listen on");
   demo->add_option("--threads", threads, "worker threads")->check(CLI::Range(1, 64));
+  int capacity = 0;
+  demo->add_option("--capacity", capacity,
+                   "requests served at once for ?work=MS (the rest queue); 0: unlimited")
+      ->check(CLI::Range(0, 100000));
 
   CLI11_PARSE(app, argc, argv);
 
@@ -67,7 +71,7 @@ int RunCommandLine(int argc, char** argv) {
     std::printf("%s: configuration is valid\n", validate_path.c_str());
     return 0;
   }
-  if (*demo) return rampart::demo::RunDemoOrigin(listen, threads);
+  if (*demo) return rampart::demo::RunDemoOrigin(listen, threads, capacity);
   rampart::server::Server server(config_path);
   return server.Run();
 }

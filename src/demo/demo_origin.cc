@@ -7,6 +7,9 @@
 #include <boost/beast/websocket.hpp>
 #include <charconv>
 #include <csignal>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "config/config.h"
@@ -23,6 +26,54 @@ namespace {
 
 std::atomic<std::uint64_t> g_connections{0};
 std::atomic<std::uint64_t> g_requests{0};
+
+// The pool of servers behind ?work=MS: `capacity` at once, the rest wait in arrival order. Its
+// bookkeeping and timers run on one strand (a waiter's timer is cancelled by whoever frees a
+// server); the mutex only guards what /__stats reads from other threads.
+struct WorkPool {
+  std::optional<asio::strand<asio::io_context::executor_type>> strand;
+  std::mutex mu;
+  int capacity = 0;
+  int busy = 0;
+  std::deque<asio::steady_timer*> waiting;
+  std::uint64_t held = 0, held_max = 0, busy_max = 0;  // held: busy + waiting
+};
+WorkPool g_pool;
+
+// Runs on the pool's strand (co_spawned there by Work).
+asio::awaitable<void> WorkOnStrand(std::chrono::milliseconds ms) {
+  asio::steady_timer wait(*g_pool.strand);
+  bool queued = false;
+  {
+    std::lock_guard lock(g_pool.mu);
+    g_pool.held_max = std::max(g_pool.held_max, ++g_pool.held);
+    if (g_pool.capacity > 0 && g_pool.busy >= g_pool.capacity) {
+      wait.expires_at(asio::steady_timer::time_point::max());
+      g_pool.waiting.push_back(&wait);
+      queued = true;
+    } else {
+      g_pool.busy_max = std::max<std::uint64_t>(g_pool.busy_max, ++g_pool.busy);
+    }
+  }
+  if (queued) co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));  // handed a server
+  asio::steady_timer t(*g_pool.strand, ms);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  {
+    std::lock_guard lock(g_pool.mu);
+    --g_pool.held;
+    if (!g_pool.waiting.empty()) {  // the server goes to the next in line
+      asio::steady_timer* next = g_pool.waiting.front();
+      g_pool.waiting.pop_front();
+      next->cancel();
+    } else {
+      --g_pool.busy;
+    }
+  }
+}
+
+asio::awaitable<void> Work(std::chrono::milliseconds ms) {
+  co_await asio::co_spawn(*g_pool.strand, WorkOnStrand(ms), asio::use_awaitable);
+}
 
 std::string_view QueryParam(std::string_view query, std::string_view key) {
   while (!query.empty()) {
@@ -105,6 +156,9 @@ asio::awaitable<void> Serve(tcp::socket socket) {
                                  ? std::string_view()
                                  : target.substr(target.find('?') + 1);
 
+    if (auto w = ToNumber(QueryParam(query, "work"), 0); w > 0) {
+      co_await Work(std::chrono::milliseconds(w));
+    }
     if (auto d = ToNumber(QueryParam(query, "delay"), 0); d > 0) {
       asio::steady_timer t(socket.get_executor(), std::chrono::milliseconds(d));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -135,8 +189,11 @@ asio::awaitable<void> Serve(tcp::socket socket) {
       res.body() = "{\"status\":\"ok\"}\n";
     } else if (path == "/__stats") {
       res.set(http::field::content_type, "application/json");
-      res.body() = fmt::format("{{\"connections\":{},\"requests\":{}}}\n", g_connections.load(),
-                               g_requests.load());
+      std::lock_guard lock(g_pool.mu);
+      res.body() = fmt::format(
+          "{{\"connections\":{},\"requests\":{},\"held\":{},\"held_max\":{},\"busy_max\":{}}}\n",
+          g_connections.load(), g_requests.load(), g_pool.held, g_pool.held_max, g_pool.busy_max);
+      if (!QueryParam(query, "clear").empty()) g_pool.held_max = g_pool.busy_max = g_pool.held;
     } else if (QueryParam(query, "echo") == "body") {
       res.set(http::field::content_type, "application/octet-stream");
       res.body() = req.body();
@@ -183,7 +240,7 @@ asio::awaitable<void> Accept(tcp::acceptor& acceptor) {
 
 }  // namespace
 
-int RunDemoOrigin(const std::string& listen, int threads) {
+int RunDemoOrigin(const std::string& listen, int threads, int capacity) {
   std::string host;
   std::uint16_t port = 0;
   if (!config::SplitHostPort(listen, host, port)) {
@@ -191,6 +248,8 @@ int RunDemoOrigin(const std::string& listen, int threads) {
     return 1;
   }
   asio::io_context io(threads);
+  g_pool.strand.emplace(asio::make_strand(io));
+  g_pool.capacity = capacity;
   boost::system::error_code ec;
   tcp::endpoint ep(asio::ip::make_address(host, ec), port);
   tcp::acceptor acceptor(io);

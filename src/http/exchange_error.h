@@ -26,18 +26,19 @@ enum class Step : std::uint8_t {
 enum class ErrorKind : std::uint8_t {
   kNone,
   // Upstream side.
-  kNoEndpoint,        // no endpoint may be tried: a policy refused, or none is available
-  kCircuitOpen,       // the upstream's circuit breaker is open: it is not tried
-  kBulkheadFull,      // the upstream's bulkhead has no place (and none came in time)
-  kConnectRefused,    // TCP connect failed, or the HTTP/2 session could not open
-  kConnectTimeout,    // connect (or TLS handshake) past connect_timeout
-  kTls,               // the TLS handshake with the upstream failed
-  kStale,             // a pooled connection the origin had closed: nothing was processed
-  kRefusedStream,     // HTTP/2 REFUSED_STREAM or above a GOAWAY's last stream: not processed
-  kTimeout,           // no response (or no more of it) within response_timeout
-  kReset,             // the upstream closed or reset the connection or stream mid-exchange
-  kBadResponse,       // unparsable, too large, or a status the protocol does not allow
-  kUnexpectedSwitch,  // a 101 that the request did not ask for
+  kNoEndpoint,          // no endpoint may be tried: a policy refused, or none is available
+  kCircuitOpen,         // the upstream's circuit breaker is open: it is not tried
+  kBulkheadFull,        // the upstream's bulkhead has no place (and none came in time)
+  kConcurrencyLimited,  // the upstream is at its adaptive concurrency limit (for this priority)
+  kConnectRefused,      // TCP connect failed, or the HTTP/2 session could not open
+  kConnectTimeout,      // connect (or TLS handshake) past connect_timeout
+  kTls,                 // the TLS handshake with the upstream failed
+  kStale,               // a pooled connection the origin had closed: nothing was processed
+  kRefusedStream,       // HTTP/2 REFUSED_STREAM or above a GOAWAY's last stream: not processed
+  kTimeout,             // no response (or no more of it) within response_timeout
+  kReset,               // the upstream closed or reset the connection or stream mid-exchange
+  kBadResponse,         // unparsable, too large, or a status the protocol does not allow
+  kUnexpectedSwitch,    // a 101 that the request did not ask for
   // Downstream side.
   kClientClosed,      // the client closed while rampart was still reading the request
   kClientReset,       // the client reset the stream (HTTP/2) or the connection
@@ -67,6 +68,11 @@ struct ExchangeError {
     return {k, Side::kDownstream, s, false, false, detail};
   }
 
+  // rampart shed the request to spare the upstream: the answer carries Retry-After.
+  constexpr bool overload() const noexcept {
+    return kind == ErrorKind::kCircuitOpen || kind == ErrorKind::kBulkheadFull ||
+           kind == ErrorKind::kConcurrencyLimited;
+  }
   // The status rampart answers with when nothing of the response has been sent yet.
   constexpr int status() const noexcept {
     switch (kind) {
@@ -76,6 +82,7 @@ struct ExchangeError {
       case ErrorKind::kNoEndpoint:
       case ErrorKind::kCircuitOpen:
       case ErrorKind::kBulkheadFull:
+      case ErrorKind::kConcurrencyLimited:
         return 503;
       case ErrorKind::kRequestTimeout:
         return 408;
@@ -107,6 +114,8 @@ struct ExchangeError {
         return "upstream_circuit_open";
       case ErrorKind::kBulkheadFull:
         return "upstream_overloaded";
+      case ErrorKind::kConcurrencyLimited:
+        return "concurrency_limited";
       case ErrorKind::kBadResponse:
       case ErrorKind::kUnexpectedSwitch:
         return "upstream_bad_response";
@@ -155,6 +164,8 @@ struct ExchangeError {
         return "the upstream is failing: its circuit breaker is open, so it is not tried";
       case ErrorKind::kBulkheadFull:
         return "the upstream has as many requests in flight as it may take";
+      case ErrorKind::kConcurrencyLimited:
+        return "the upstream is at the concurrency its latency allows: try again shortly";
       case ErrorKind::kConnectRefused:
         return "cannot connect to the upstream";
       case ErrorKind::kConnectTimeout:

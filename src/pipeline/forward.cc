@@ -311,6 +311,7 @@ bool FallbackFor(const CompiledRoute& r, const ExchangeError& e) noexcept {
     case ErrorKind::kNoEndpoint:
       return r.fallback_on & CompiledRoute::kOnNoEndpoint;
     case ErrorKind::kBulkheadFull:
+    case ErrorKind::kConcurrencyLimited:
       return r.fallback_on & CompiledRoute::kOnOverloaded;
     case ErrorKind::kTimeout:
     case ErrorKind::kConnectTimeout:
@@ -344,6 +345,12 @@ asio::awaitable<void> Forwarder::Fail(const ExchangeError& e) {
     // A client that left mid-request is logged as the 400 its request was.
     Complete(e.kind == ErrorKind::kClientClosed ? 400 : 0,
              d_.gone() ? d_.gone_reason() : e.token());
+    co_return;
+  }
+  // Shed to spare the upstream: a client that honours Retry-After comes back after the
+  // limit had a chance to move (one interval is far below a second).
+  if (e.overload()) {
+    co_await Reply(e.status(), e.token(), e.message(), "Retry-After: 1\r\n");
     co_return;
   }
   co_await Reply(e.status(), e.token(), e.message());

@@ -84,6 +84,7 @@ bool Forwarder::FallBack(const ExchangeError& e) {
     case ErrorKind::kCircuitOpen:
     case ErrorKind::kNoEndpoint:
     case ErrorKind::kBulkheadFull:
+    case ErrorKind::kConcurrencyLimited:
     case ErrorKind::kConnectRefused:
     case ErrorKind::kConnectTimeout:
     case ErrorKind::kTls:

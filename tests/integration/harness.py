@@ -52,16 +52,18 @@ def wait_port(port, proc, timeout=10.0):
 
 
 class Origin:
-    def __init__(self, threads=2):
+    def __init__(self, threads=2, capacity=0):
         self.port = free_port()
         self.threads = threads
+        self.capacity = capacity  # servers for ?work=MS requests (0: unlimited)
         self.address = f"127.0.0.1:{self.port}"
         self.start()
 
     def start(self):
         """(Again, after stop: an endpoint that died comes back on the same port.)"""
         self.proc = subprocess.Popen([BIN, "demo-origin", "--listen", self.address,
-                                      "--threads", str(self.threads)],
+                                      "--threads", str(self.threads),
+                                      "--capacity", str(self.capacity)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
         self.stats_calls = 0
