@@ -92,6 +92,7 @@ struct ListenerConnections {
   std::uint32_t max_per_source = 0;   // open at once per client address
   Rate rate_per_source;               // new connections per client address
   double burst_per_source = 0;        // the rate's bucket; 0: one second's worth (at least 1)
+  int ipv6_prefix = 64;               // IPv6 clients are counted by this network
 };
 
 struct Listener {

@@ -228,6 +228,14 @@ void ReadConnections(YamlReader& r, const YAML::Node& n, const std::string& path
       }
     }
   }
+  if (auto v = obj.Get("ipv6_prefix"); v.IsDefined()) {
+    std::uint64_t p = 0;
+    if (r.Uint(v, obj.Where("ipv6_prefix"), 128, p)) {
+      if (p < 32)
+        r.Error(v, obj.Where("ipv6_prefix") + ": at least 32 (a whole provider is not a client)");
+      c.ipv6_prefix = static_cast<int>(p);
+    }
+  }
   if (auto v = obj.Get("burst_per_source"); v.IsDefined()) {
     std::uint64_t b = 0;
     if (r.Uint(v, obj.Where("burst_per_source"), 1u << 20, b))

@@ -5,6 +5,12 @@
 namespace rampart::downstream {
 
 void ClosedStreams::Closed(std::int32_t id, ClosedHow how) noexcept {
+  for (Entry& e : ring_) {
+    if (e.id == id) {  // rampart answered a late frame with RST_STREAM: from now on, frames
+      e.how = how;     // still on their way are ignored (section 5.1), and no entry is doubled
+      return;
+    }
+  }
   Entry& e = ring_[next_ % kCapacity];
   if (e.id != 0) evicted_max_ = std::max(evicted_max_, e.id);
   e = {id, how};

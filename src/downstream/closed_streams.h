@@ -36,6 +36,7 @@ class ClosedStreams {
  public:
   static constexpr std::size_t kCapacity = 32;
 
+  // Records a closure; a stream already recorded takes the latest word (one entry per id).
   void Closed(std::int32_t id, ClosedHow how) noexcept;
   // A HEADERS frame opened stream `id` (the highest seen so far when it is new).
   void Opened(std::int32_t id) noexcept {

@@ -23,6 +23,22 @@ TEST(ClosedStreams, AFrameAfterTheClientResetTheStreamIsAStreamError) {
   EXPECT_EQ(c.Judge(3, true), A::kResetStreamClosed);
 }
 
+TEST(ClosedStreams, AfterAnsweringALateFrameWithResetLaterOnesAreIgnored) {
+  ClosedStreams c;
+  c.Opened(3);
+  c.Closed(3, ClosedHow::kRemoteReset);
+  ASSERT_EQ(c.Judge(3, false), A::kResetStreamClosed);
+  c.Closed(3, ClosedHow::kLocalReset);  // rampart sent RST_STREAM(STREAM_CLOSED)
+  EXPECT_EQ(c.Judge(3, false), A::kNone);
+  // One entry per id: the record still remembers 31 other streams.
+  for (std::int32_t id = 5; id < 5 + 2 * 31; id += 2) {
+    c.Opened(id);
+    c.Closed(id, ClosedHow::kRemoteEnded);
+  }
+  EXPECT_EQ(c.Judge(3, false), A::kNone);
+  EXPECT_EQ(c.Judge(5, false), A::kGoawayStreamClosed);
+}
+
 TEST(ClosedStreams, FramesStillInFlightAfterRampartsOwnResetAreIgnored) {
   ClosedStreams c;
   c.Opened(5);

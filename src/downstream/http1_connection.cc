@@ -41,10 +41,14 @@ LocalReason FailureReason(http::ParseFailure f) {
 // HTTP/1.1 nor (correctly) HTTP/2. On a listener that also takes prior-knowledge h2c, that is an
 // invalid connection preface (RFC 9113 section 3.4), answered with GOAWAY(PROTOCOL_ERROR).
 bool CompleteLineWithoutHttp1Version(std::string_view in) {
+  // Empty lines before a request are allowed (RFC 9112 section 2.2); so are blanks at its end
+  // here, where only the version's shape matters.
+  while (in.starts_with("\r\n") || in.starts_with("\n")) in.remove_prefix(in[0] == '\r' ? 2 : 1);
   const std::size_t eol = in.find('\n');
   if (eol == std::string_view::npos) return false;
   std::string_view line = in.substr(0, eol);
-  if (line.ends_with('\r')) line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+    line.remove_suffix(1);
   const std::size_t sp = line.rfind(' ');
   return !line.substr(sp == std::string_view::npos ? 0 : sp + 1).starts_with("HTTP/1.");
 }
@@ -97,7 +101,8 @@ void Http1Connection::Adopt(std::shared_ptr<const server::Snapshot> snap) {
       if (!limiter_) limiter_ = edge_->limiter;
     }
   }
-  trusted_peer_ = listener_ && listener_->trusted_proxies.Contains(peer_address_);
+  trusted_peer_ =
+      listener_ && !relayed_without_address_ && listener_->trusted_proxies.Contains(peer_address_);
 }
 
 void Http1Connection::SetDeadline(TimeoutKind kind, std::chrono::microseconds d) noexcept {
@@ -197,6 +202,10 @@ asio::awaitable<bool> Http1Connection::AcceptProxyHeader() {
     co_return false;  // the peer went away
   }
   ProxyHeaderResult result = ProxyHeaderResult::kUnknown;
+  // Without an address from the header, the peer is the balancer, but what it relays is the
+  // client's own bytes (an L4 balancer passes X-Forwarded-For through): never a trusted chain.
+  trusted_peer_ = false;
+  relayed_without_address_ = h.kind != net::ProxyHeader::Kind::kProxy;
   if (h.kind == net::ProxyHeader::Kind::kProxy) {
     result = ProxyHeaderResult::kProxy;
     peer_address_ = http::Unmapped(h.source);

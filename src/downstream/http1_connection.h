@@ -94,6 +94,7 @@ class Http1Connection {
   std::uint16_t peer_port_ = 0;
   std::string peer_ip_;
   bool trusted_peer_ = false;
+  bool relayed_without_address_ = false;  // a PROXY header with no address (LOCAL, UNKNOWN)
   const server::Snapshot::ListenerEdge* edge_ = nullptr;  // in snap_
   std::shared_ptr<gates::ConnectionLimiter> limiter_;     // holds ticket_'s counts
   gates::ConnectionLimiter::Ticket ticket_;

@@ -271,6 +271,7 @@ void Http2Connection::OnFrameHeader(void* ctx, std::uint8_t type, std::int32_t s
   Http2Connection& c = *static_cast<Http2Connection*>(ctx);
   nghttp2_session* session = c.session_;
   const bool headers = type == NGHTTP2_HEADERS;
+  if (!nghttp2_session_want_read(session)) return;  // the session already ended
   if (nghttp2_session_get_stream_user_data(session, stream_id) != nullptr) return;  // open
   if (nghttp2_stream* open = nghttp2_session_find_stream(session, stream_id);
       open != nullptr && nghttp2_stream_get_state(open) != NGHTTP2_STREAM_STATE_IDLE &&

@@ -22,6 +22,9 @@ asio::awaitable<ProxyReadResult> ReadProxyHeader(asio::ip::tcp::socket& socket,
     auto [ec, n] = co_await socket.async_receive(
         asio::buffer(peeked, std::min(r.length, sizeof(peeked))),
         asio::ip::tcp::socket::message_peek, asio::as_tuple(asio::use_awaitable));
+    // A balancer's TCP health check connects and closes: not a malformed header.
+    if ((ec == asio::error::eof || (!ec && n == 0)) && header.empty())
+      co_return ProxyReadResult{ProxyReadStatus::kClosed};
     if (ec == asio::error::eof || (!ec && n == 0))
       co_return ProxyReadResult{ProxyReadStatus::kMalformed, "truncated header"};
     if (ec) co_return ProxyReadResult{ProxyReadStatus::kClosed};

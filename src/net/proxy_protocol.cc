@@ -56,6 +56,13 @@ ProxyParseResult ParseV1(std::string_view in, ProxyHeader& out) {
   if (lf + 1 > kMaxProxyV1) return Malformed("version 1 line too long");
   if (lf == 0 || in[lf - 1] != '\r') return Malformed("version 1 line does not end in CRLF");
   std::string_view line = in.substr(kV1Prefix.size(), lf - 1 - kV1Prefix.size());
+  out = {};
+  out.version = 1;
+  if (line == "UNKNOWN" || line.starts_with("UNKNOWN ")) {
+    // The specification: whatever follows UNKNOWN up to the CRLF is ignored.
+    out.kind = ProxyHeader::Kind::kUnknown;
+    return {ProxyParseStatus::kDone, lf + 1, {}};
+  }
   std::array<std::string_view, 5> f{};
   std::size_t n = 0;
   while (!line.empty()) {
@@ -67,12 +74,6 @@ ProxyParseResult ParseV1(std::string_view in, ProxyHeader& out) {
     if (sp == std::string_view::npos) break;
     line.remove_prefix(sp + 1);
     if (line.empty()) return Malformed("version 1 line ends in a space");
-  }
-  out = {};
-  out.version = 1;
-  if (n >= 1 && f[0] == "UNKNOWN") {  // the rest of the line is ignored (the specification)
-    out.kind = ProxyHeader::Kind::kUnknown;
-    return {ProxyParseStatus::kDone, lf + 1, {}};
   }
   if (n != 5 || (f[0] != "TCP4" && f[0] != "TCP6"))
     return Malformed("version 1 needs TCP4, TCP6 or UNKNOWN and four fields");

@@ -49,6 +49,10 @@ TEST(ProxyProtocol, Version1UnknownKeepsThePeer) {
   r = ParseProxyHeader("PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n", h);
   ASSERT_EQ(r.status, S::kDone);
   EXPECT_EQ(h.kind, K::kUnknown);
+  // Whatever follows UNKNOWN is ignored, however it is spaced.
+  r = ParseProxyHeader("PROXY UNKNOWN  a  b c d e f g\r\n", h);
+  ASSERT_EQ(r.status, S::kDone);
+  EXPECT_EQ(h.kind, K::kUnknown);
 }
 
 TEST(ProxyProtocol, Version1LiesAreMalformed) {

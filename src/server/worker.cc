@@ -213,6 +213,7 @@ void Worker::GiveExchangeState(std::unique_ptr<ExchangeState> st) {
   st->up_in.ReleaseIfEmpty();
   st->body.clear();
   st->body_in.clear();
+  st->client_ip.clear();  // else a refused head's log line names the last exchange's client
   if (free_states_.size() < kMaxFreeRequestStates) free_states_.push_back(std::move(st));
 }
 

@@ -15,6 +15,7 @@ from certs import Pki
 from harness import SLOW, Origin, Rampart, free_port, is_closed, read_response, validate, wait_until
 
 CONFIG = """
+workers: 1
 listeners:
   - name: pp
     address: 127.0.0.1:{port}
@@ -31,6 +32,10 @@ listeners:
     address: 127.0.0.1:{pfwd}
     trusted_proxies: [127.0.0.1]
     client_ip_header: forwarded
+  - name: pp_trusting
+    address: 127.0.0.1:{ptrust}
+    proxy_protocol: {{ from: [127.0.0.1] }}
+    trusted_proxies: [127.0.0.1]
   - name: pp_behind
     address: 127.0.0.1:{pbeh}
     proxy_protocol: {{ from: [127.0.0.1] }}
@@ -75,7 +80,7 @@ class ClientIpTest(unittest.TestCase):
         cls.pki = Pki(cls.tmp.name)
         cls.pki.issue("server", "localhost", "DNS:localhost,IP:127.0.0.1")
         cls.origin = Origin()
-        cls.ports = {k: free_port() for k in ("ptls", "pxff", "pfwd", "pbeh")}
+        cls.ports = {k: free_port() for k in ("ptls", "pxff", "pfwd", "pbeh", "ptrust")}
         body = CONFIG
         for k, v in cls.ports.items():
             body = body.replace("{" + k + "}", str(v))
@@ -254,6 +259,32 @@ class ClientIpTest(unittest.TestCase):
         line = self.log_line("/behind")
         self.assertEqual(line["client"], "198.51.100.77")
         self.assertEqual(line["peer"], "203.0.113.5")
+
+    def test_a_header_without_an_address_never_makes_the_relayed_chain_trusted(self):
+        for header in (b"PROXY UNKNOWN\r\n", v2(0, 0x00, b"")):
+            s = self.connect(self.ports["ptrust"])
+            s.sendall(header)
+            _, headers = self.echo(s, "/relayed", "X-Forwarded-For: 6.6.6.6\r\n")
+            self.assertEqual(headers["x-forwarded-for"], "127.0.0.1")
+        self.assertEqual(self.log_line("/relayed")["client"], "127.0.0.1")
+
+    def test_a_refused_head_is_logged_with_its_own_client(self):
+        s = self.connect(self.ports["pxff"])
+        self.echo(s, "/named", "X-Forwarded-For: 198.51.100.44\r\n")
+        self.assertEqual(self.log_line("/named")["client"], "198.51.100.44")
+        s = self.connect(self.ports["pxff"], source="127.0.0.6")
+        s.sendall(b"GET /malformed HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n")
+        status, _, _, _ = read_response(s)
+        s.close()
+        self.assertEqual(status, 400)
+        deadline = time.monotonic() + 5 * SLOW
+        line = None
+        while line is None and time.monotonic() < deadline:
+            lines = [l for l in self.rampart.access_log() if l.get("status") == 400]
+            line = lines[-1] if lines else None
+            time.sleep(0.02)
+        self.assertEqual(line["client"], "127.0.0.6")
+        self.assertNotIn("peer", line)
 
     # --- trusted proxies and their chains ---
 

@@ -22,6 +22,10 @@ listeners:
     address: 127.0.0.1:{ppp}
     proxy_protocol: {{ from: [127.0.0.1] }}
     connections: {{ max_per_source: 1 }}
+  - name: both
+    address: 127.0.0.1:{pboth}
+    connections: {{ max: 2, max_per_source: 1 }}
+    ip_list: {{ deny: [127.0.0.9] }}
 routes:
   - name: app
     upstream: app
@@ -37,7 +41,7 @@ class ConnectionLimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.origin = Origin()
-        cls.ports = {k: free_port() for k in ("psrc", "prate", "ppp")}
+        cls.ports = {k: free_port() for k in ("psrc", "prate", "ppp", "pboth")}
         body = CONFIG
         for k, v in cls.ports.items():
             body = body.replace("{" + k + "}", str(v))
@@ -134,6 +138,32 @@ class ConnectionLimitsTest(unittest.TestCase):
         self.assertTrue(self.serves(other))
         other.close()
         one.close()
+        self.assertTrue(wait_until(lambda: self.refused("proxied", "max_per_source") >= 1))
+
+    def test_a_connection_refused_after_the_listener_cap_gives_its_place_back(self):
+        port = self.ports["pboth"]
+        # Many refusals by the per-client cap and the deny list, each of which had taken a
+        # place under the listener's cap of 2 first.
+        held = self.open(port, "127.0.0.20")
+        self.assertTrue(self.serves(held))
+        for _ in range(5):
+            s = self.open(port, "127.0.0.20")
+            self.assertFalse(self.serves(s))
+            s.close()
+            s = self.open(port, "127.0.0.9")
+            self.assertFalse(self.serves(s))
+            s.close()
+        self.assertTrue(wait_until(lambda: self.refused("both", "max_per_source") == 5))
+        self.assertTrue(wait_until(lambda: self.refused("both", "ip_denied") == 5))
+        # One place is still free for another client, and only one.
+        other = self.open(port, "127.0.0.21")
+        self.assertTrue(self.serves(other))
+        third = self.open(port, "127.0.0.22")
+        self.assertFalse(self.serves(third))
+        third.close()
+        self.assertEqual(self.refused("both", "max_connections"), 1)
+        other.close()
+        held.close()
 
 
 class ConnectionLimitsConfigTest(unittest.TestCase):

@@ -116,6 +116,7 @@ class IpListTest(unittest.TestCase):
         self.assertEqual(self.get(port, "127.0.0.3")[0], 200)
         self.assertIsNone(self.get(port, "127.0.0.2"))  # denied inside the allowed /30
         self.assertIsNone(self.get(port, "127.0.0.5"))  # outside every allow entry
+        self.assertTrue(wait_until(lambda: self.refused("allow_only") == 2))
 
     def test_route_deny_answers_403_json_on_the_resolved_client(self):
         before = self.origin.stats()["requests"]

@@ -36,7 +36,7 @@ listeners:
     tls: {{ cert: rsa.pem, key: rsa.key }}
   - name: own_ciphers
     address: 127.0.0.1:{pciph}
-    tls: {{ cert: server.pem, key: server.key, ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:aNULL" }}
+    tls: {{ cert: server.pem, key: server.key, ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:aNULL:@SECLEVEL=0" }}
   - name: mtls_required
     address: 127.0.0.1:{preq}
     tls: {{ cert: server.pem, key: server.key, client_cert: required, client_ca: ca.pem, crl: crl.pem }}

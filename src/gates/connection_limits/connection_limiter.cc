@@ -22,6 +22,7 @@ ConnectionVerdict ConnectionLimiter::AdmitSource(const config::ListenerConnectio
                                                  SteadyTime now, Ticket& t) {
   SourceLimits limits;
   limits.max_per_source = c.max_per_source;
+  limits.ipv6_prefix = c.ipv6_prefix;
   if (c.rate_per_source.count > 0 && c.rate_per_source.period.count() > 0) {
     limits.rate_per_second =
         c.rate_per_source.count * 1e6 / static_cast<double>(c.rate_per_source.period.count());
@@ -34,6 +35,7 @@ ConnectionVerdict ConnectionLimiter::AdmitSource(const config::ListenerConnectio
     case SourceVerdict::kAdmitted:
       t.source = true;
       t.address = client;
+      t.ipv6_prefix = limits.ipv6_prefix;
       return ConnectionVerdict::kAdmitted;
     case SourceVerdict::kAdmittedUntracked:
       untracked_.fetch_add(1, std::memory_order_relaxed);
@@ -48,7 +50,7 @@ ConnectionVerdict ConnectionLimiter::AdmitSource(const config::ListenerConnectio
 
 void ConnectionLimiter::Release(Ticket& t) noexcept {
   if (t.global) open_.fetch_sub(1, std::memory_order_relaxed);
-  if (t.source) sources_.Release(t.address);
+  if (t.source) sources_.Release(t.address, t.ipv6_prefix);
   t.global = t.source = false;
 }
 

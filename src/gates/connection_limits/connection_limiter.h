@@ -36,6 +36,7 @@ class ConnectionLimiter {
   struct Ticket {
     bool global = false;
     bool source = false;
+    int ipv6_prefix = 64;
     boost::asio::ip::address address;
   };
   // The limits come from the snapshot the connection was accepted under, so a reload that is

@@ -20,11 +20,25 @@ TEST(SourceTable, CapsConcurrentConnectionsPerSource) {
   EXPECT_EQ(t.Admit(a, l, now), SourceVerdict::kAdmitted);
   EXPECT_EQ(t.Admit(a, l, now), SourceVerdict::kTooMany);
   EXPECT_EQ(t.Admit(ip::make_address("192.0.2.2"), l, now), SourceVerdict::kAdmitted);
-  t.Release(a);
+  t.Release(a, 64);
   EXPECT_EQ(t.active(a), 1u);
   EXPECT_EQ(t.Admit(a, l, now), SourceVerdict::kAdmitted);
   // An IPv4-mapped IPv6 peer is the same source.
   EXPECT_EQ(t.Admit(ip::make_address("::ffff:192.0.2.1"), l, now), SourceVerdict::kTooMany);
+}
+
+TEST(SourceTable, IPv6ClientsAreCountedByTheirNetwork) {
+  SourceTable t(1024);
+  SourceLimits l{2, 0, 0};
+  const SteadyTime now{};
+  EXPECT_EQ(t.Admit(ip::make_address("2001:db8:1:2::1"), l, now), SourceVerdict::kAdmitted);
+  EXPECT_EQ(t.Admit(ip::make_address("2001:db8:1:2:ffff::9"), l, now), SourceVerdict::kAdmitted);
+  EXPECT_EQ(t.Admit(ip::make_address("2001:db8:1:2::abcd"), l, now), SourceVerdict::kTooMany);
+  EXPECT_EQ(t.Admit(ip::make_address("2001:db8:1:3::1"), l, now), SourceVerdict::kAdmitted);
+  l.ipv6_prefix = 128;
+  EXPECT_EQ(t.Admit(ip::make_address("2001:db8:1:2::abcd"), l, now), SourceVerdict::kAdmitted);
+  t.Release(ip::make_address("2001:db8:1:2::1"), 64);
+  EXPECT_EQ(t.active(ip::make_address("2001:db8:1:2::77")), 1u);
 }
 
 TEST(SourceTable, RateOfNewConnectionsIsATokenBucketOnTheInjectedClock) {
@@ -43,7 +57,7 @@ TEST(SourceTable, RateOfNewConnectionsIsATokenBucketOnTheInjectedClock) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(t.Admit(a, l, now), SourceVerdict::kAdmitted);
   EXPECT_EQ(t.Admit(a, l, now), SourceVerdict::kTooFast);
   // Releases do not give back rate: the bucket counts openings.
-  for (int i = 0; i < 7; ++i) t.Release(a);
+  for (int i = 0; i < 7; ++i) t.Release(a, 64);
   EXPECT_EQ(t.Admit(a, l, now), SourceVerdict::kTooFast);
 }
 
@@ -57,7 +71,7 @@ TEST(SourceTable, ASpoofedSourceFloodNeverGrowsTheTable) {
   for (std::uint32_t i = 0; i < 200'000; ++i) {
     const auto a = V4(0x0a000000 + i);
     ASSERT_NE(t.Admit(a, l, now), SourceVerdict::kTooMany);
-    t.Release(a);
+    t.Release(a, 64);
   }
   EXPECT_LE(t.size(), t.capacity());
   EXPECT_EQ(t.active(keeper), 1u);

@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 namespace rampart::gates {
 
 SourceTable::SourceTable(std::size_t capacity)
     : per_shard_(std::max<std::size_t>(1, (capacity + kShards - 1) / kShards)) {
+  std::random_device rd;
+  hash_.seed = (std::uint64_t{rd()} << 32) | rd();
   for (Shard& s : shards_) {
     s.entries.resize(per_shard_);
-    s.index.reserve(per_shard_);
+    s.index = std::unordered_map<Key, std::uint32_t, KeyHash>(per_shard_, hash_);
   }
 }
 
@@ -17,13 +20,15 @@ std::size_t SourceTable::KeyHash::operator()(const Key& k) const noexcept {
   std::uint64_t a, b;
   std::memcpy(&a, k.bytes.data(), 8);
   std::memcpy(&b, k.bytes.data() + 8, 8);
-  std::uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
+  std::uint64_t h =
+      (a ^ seed) * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
   h ^= h >> 31;
   h *= 0xBF58476D1CE4E5B9ull;
   return static_cast<std::size_t>(h ^ (h >> 29));
 }
 
-SourceTable::Key SourceTable::KeyOf(const boost::asio::ip::address& addr) noexcept {
+SourceTable::Key SourceTable::KeyOf(const boost::asio::ip::address& addr,
+                                    int ipv6_prefix) noexcept {
   Key k;
   if (addr.is_v4()) {
     // As an IPv4-mapped IPv6 address: one key space, and ::ffff:a.b.c.d is the same source.
@@ -32,16 +37,22 @@ SourceTable::Key SourceTable::KeyOf(const boost::asio::ip::address& addr) noexce
     std::memcpy(k.bytes.data() + 12, v4.data(), 4);
   } else {
     k.bytes = addr.to_v6().to_bytes();
+    if (k.bytes[0] == 0 && k.bytes[10] == 0xff && k.bytes[11] == 0xff &&
+        addr.to_v6().is_v4_mapped())
+      return k;  // an IPv4 client: its own address
+    const int keep = std::clamp(ipv6_prefix, 0, 128);
+    for (int bit = keep; bit < 128; ++bit)
+      k.bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
   }
   return k;
 }
 
 SourceTable::Shard& SourceTable::ShardOf(const Key& k) noexcept {
-  return shards_[(KeyHash{}(k) >> 40) % kShards];
+  return shards_[(hash_(k) >> 40) % kShards];
 }
 
 const SourceTable::Shard& SourceTable::ShardOf(const Key& k) const noexcept {
-  return shards_[(KeyHash{}(k) >> 40) % kShards];
+  return shards_[(hash_(k) >> 40) % kShards];
 }
 
 SourceTable::Entry* SourceTable::Find(Shard& s, const Key& k, SteadyTime now) {
@@ -65,7 +76,7 @@ SourceTable::Entry* SourceTable::Find(Shard& s, const Key& k, SteadyTime now) {
 
 SourceVerdict SourceTable::Admit(const boost::asio::ip::address& addr, const SourceLimits& limits,
                                  SteadyTime now) {
-  const Key k = KeyOf(addr);
+  const Key k = KeyOf(addr, limits.ipv6_prefix);
   Shard& s = ShardOf(k);
   std::lock_guard lock(s.mu);
   Entry* e = Find(s, k, now);
@@ -89,8 +100,8 @@ SourceVerdict SourceTable::Admit(const boost::asio::ip::address& addr, const Sou
   return SourceVerdict::kAdmitted;
 }
 
-void SourceTable::Release(const boost::asio::ip::address& addr) noexcept {
-  const Key k = KeyOf(addr);
+void SourceTable::Release(const boost::asio::ip::address& addr, int ipv6_prefix) noexcept {
+  const Key k = KeyOf(addr, ipv6_prefix);
   Shard& s = ShardOf(k);
   std::lock_guard lock(s.mu);
   if (auto it = s.index.find(k); it != s.index.end()) {
@@ -108,8 +119,9 @@ std::size_t SourceTable::size() const noexcept {
   return n;
 }
 
-std::uint32_t SourceTable::active(const boost::asio::ip::address& addr) const noexcept {
-  const Key k = KeyOf(addr);
+std::uint32_t SourceTable::active(const boost::asio::ip::address& addr,
+                                  int ipv6_prefix) const noexcept {
+  const Key k = KeyOf(addr, ipv6_prefix);
   const Shard& s = ShardOf(k);
   std::lock_guard lock(s.mu);
   auto it = s.index.find(k);

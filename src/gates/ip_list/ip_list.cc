@@ -13,7 +13,9 @@ namespace {
 
 constexpr PrefixTable::Value kAllow = 0;
 constexpr PrefixTable::Value kDeny = 1;
-constexpr auto kGrace = std::chrono::seconds(10);
+// A lookup takes nanoseconds; a worker would have to stall a minute inside one to see a freed
+// table.
+constexpr auto kGrace = std::chrono::seconds(60);
 
 std::string Resolve(const std::string& base, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
@@ -126,7 +128,18 @@ bool IpList::Refresh() {
   std::erase_if(retired_, [&](const auto& r) { return at - r.first > kGrace; });
   if (spec_.allow_files.empty() && spec_.deny_files.empty()) return false;
   const std::vector<FileStamp> now = Stamps();
-  if (now == stamps_ || now == refused_) return false;
+  if (now == stamps_ || now == refused_) {
+    pending_.clear();
+    return false;
+  }
+  // A file written in place (curl -o, a shell redirect) may be caught half-written, and a cut
+  // line can still parse ("10.0.0.0/16" cut to "10.0.0.0/1"): a change is loaded only once it
+  // held still for a whole check.
+  if (now != pending_) {
+    pending_ = now;
+    return false;
+  }
+  pending_.clear();
   std::vector<FileStamp> stamps;
   std::string error;
   auto table = Load(stamps, &error);

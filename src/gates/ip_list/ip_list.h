@@ -32,8 +32,9 @@ class IpList {
 
   bool Denies(const boost::asio::ip::address& addr) const noexcept;
 
-  // Control thread: rebuilds when a file's size, inode or modification time changed. True when a
-  // new table was swapped in.
+  // Control thread: rebuilds when a file's size, inode or modification time changed and then
+  // held still for one more check (a file being written is not read half-way). True when a new
+  // table was swapped in.
   bool Refresh();
 
   const std::string& name() const noexcept { return name_; }
@@ -67,6 +68,7 @@ class IpList {
       retired_;
   std::vector<FileStamp> stamps_;   // control thread
   std::vector<FileStamp> refused_;  // the files of the last refused rebuild: not retried as is
+  std::vector<FileStamp> pending_;  // a change seen once: loaded if it still holds next time
   std::atomic<std::uint64_t> reloads_ok_{0}, reloads_failed_{0};
 };
 

@@ -27,6 +27,11 @@ class IpListTest : public ::testing::Test {
     std::filesystem::rename(tmp, dir_ / name);  // atomic, a new inode: seen as a change
   }
   bool Denies(const IpList& l, const char* a) { return l.Denies(ip::make_address(a)); }
+  // Two checks: a change is loaded once it held still for one.
+  static bool Settled(IpList& l) {
+    const bool first = l.Refresh();
+    return l.Refresh() || first;
+  }
   std::filesystem::path dir_;
 };
 
@@ -84,25 +89,42 @@ TEST_F(IpListTest, AChangedFileIsSwappedInAndABrokenOneKeepsTheOldList) {
   std::string error;
   auto l = IpList::Build("t", s, dir_, &error);
   ASSERT_TRUE(l);
-  EXPECT_FALSE(l->Refresh());  // unchanged
+  EXPECT_FALSE(Settled(*l));  // unchanged
   Write("feed.txt", "203.0.113.0/24\n192.0.2.0/24\n");
-  EXPECT_TRUE(l->Refresh());
+  EXPECT_TRUE(Settled(*l));
   EXPECT_FALSE(Denies(*l, "198.51.100.1"));
   EXPECT_TRUE(Denies(*l, "203.0.113.1"));
   EXPECT_EQ(l->reloads_ok(), 1u);
   Write("feed.txt", "203.0.113.0/24\n192.0.2.0/33\n");
-  EXPECT_FALSE(l->Refresh());
+  EXPECT_FALSE(Settled(*l));
   EXPECT_TRUE(Denies(*l, "192.0.2.1"));  // the old list stands
   EXPECT_EQ(l->reloads_failed(), 1u);
-  EXPECT_FALSE(l->Refresh());  // the same broken file is not counted again
+  EXPECT_FALSE(Settled(*l));  // the same broken file is not counted again
   EXPECT_EQ(l->reloads_failed(), 1u);
   std::filesystem::remove(dir_ / "feed.txt");  // gone: refused too, old list stands
-  EXPECT_FALSE(l->Refresh());
+  EXPECT_FALSE(Settled(*l));
   EXPECT_EQ(l->reloads_failed(), 2u);
   EXPECT_TRUE(Denies(*l, "192.0.2.1"));
   Write("feed.txt", "192.0.2.0/24\n");
-  EXPECT_TRUE(l->Refresh());
+  EXPECT_TRUE(Settled(*l));
   EXPECT_FALSE(Denies(*l, "203.0.113.1"));
+}
+
+TEST_F(IpListTest, AChangeIsLoadedOnlyOnceItHeldStillForACheck) {
+  Write("feed.txt", "198.51.100.0/24\n");
+  IpListSpec s;
+  s.deny_files = {"feed.txt"};
+  std::string error;
+  auto l = IpList::Build("t", s, dir_, &error);
+  ASSERT_TRUE(l);
+  Write("feed.txt", "10.0.0.0/1\n");  // as if caught half-written
+  EXPECT_FALSE(l->Refresh());
+  Write("feed.txt", "10.0.0.0/16\n");  // the writer finished
+  EXPECT_FALSE(l->Refresh());          // changed again: wait once more
+  EXPECT_TRUE(Denies(*l, "198.51.100.1"));
+  EXPECT_TRUE(l->Refresh());
+  EXPECT_TRUE(Denies(*l, "10.0.255.1"));
+  EXPECT_FALSE(Denies(*l, "10.1.0.1"));
 }
 
 TEST_F(IpListTest, AWatchedListDropsOutWithItsSnapshot) {
