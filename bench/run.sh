@@ -11,7 +11,9 @@
 # (bench/auth_cost.py); then idempotency keys on a POST route (bench/idempotency_cost.py); then
 # upstream failures side by side with nginx and HAProxy (bench/failover_vs_peers.py) and what
 # the resilience policies cost (bench/resilience_cost.py) and whether a bulkhead's reserve keeps
-# a slow route from starving another (bench/bulkhead_isolation.py); then the micro benchmarks.
+# a slow route from starving another (bench/bulkhead_isolation.py); then the connection gates'
+# cost at accept (bench/accept_cost.py) and the botnet scenario with adaptive concurrency on and
+# off (bench/botnet.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*).
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +77,14 @@ echo
 echo "== bulkhead isolation: /payments latency while a slow /reports fills the upstream's bulkhead"
 echo "   (goal: with a reserve, p99 at most 1.5x its baseline, no failures)"
 python3 bench/bulkhead_isolation.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== connection gates at accept: new connections/s and CPU per connection with caps and a"
+echo "   1,000,000-prefix deny list, against none"
+python3 bench/accept_cost.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== the botnet scenario: an origin of 32 servers flooded, adaptive concurrency on and off"
+echo "   (goals: origin near its capacity, 503 p99 < 1 ms, admitted p99 <= 2x unloaded)"
+python3 bench/botnet.py --duration "$DURATION" --rounds 2
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions
