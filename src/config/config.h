@@ -13,6 +13,7 @@
 
 #include "core/cidr.h"
 #include "core/units.h"
+#include "gates/blackhole/blackhole_settings.h"
 #include "gates/ip_list/ip_list_spec.h"
 #include "http/client_ip_header.h"
 
@@ -272,6 +273,8 @@ struct Config {
   int workers = 0;  // 0 = one per core
   microseconds drain_timeout = 15s;
   microseconds busy_poll = 30us;  // longest adaptive polling window of an idle worker; 0 = off
+  // Repeat offenders shut out at accept (gates/blackhole); absent: off.
+  std::optional<gates::BlackholeSettings> blackhole;
   std::string request_id_header = "x-request-id";
   std::string via = "rampart";
   std::vector<Listener> listeners;

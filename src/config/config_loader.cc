@@ -803,6 +803,33 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
     }
   }
   ReadDurationKey(r, top, "drain_timeout", cfg.drain_timeout);
+  if (auto v = top.Get("blackhole"); v.IsDefined()) {
+    YamlObject o(r, v, "blackhole");
+    if (o.ok()) {
+      gates::BlackholeSettings b;
+      if (auto x = o.Get("refusals"); x.IsDefined()) {
+        std::uint64_t n = 0;
+        if (r.Uint(x, o.Where("refusals"), 1'000'000, n)) {
+          if (n == 0) r.Error(x, o.Where("refusals") + ": at least 1");
+          b.refusals = static_cast<std::uint32_t>(n);
+        }
+      }
+      auto duration = [&](const char* key, std::chrono::microseconds& out) {
+        if (auto x = o.Get(key); x.IsDefined()) {
+          if (r.Duration(x, o.Where(key), out) && out <= std::chrono::microseconds(0))
+            r.Error(x, o.Where(key) + ": must be above 0s");
+        }
+      };
+      duration("within", b.within);
+      duration("cooldown", b.cooldown);
+      duration("max_cooldown", b.max_cooldown);
+      if (auto x = o.Get("statuses"); x.IsDefined()) r.Statuses(x, o.Where("statuses"), b.statuses);
+      if (b.max_cooldown < b.cooldown)
+        r.Error(v, "blackhole.max_cooldown: must be at least cooldown");
+      o.Finish();
+      cfg.blackhole = std::move(b);
+    }
+  }
   if (auto v = top.Get("busy_poll"); v.IsDefined()) {
     if (r.Duration(v, "busy_poll", cfg.busy_poll) && cfg.busy_poll > std::chrono::milliseconds(1))
       r.Error(v, "busy_poll: at most 1ms (0s turns polling off)");

@@ -227,6 +227,9 @@ asio::awaitable<void> Http1Connection::Loop(
     // the client, then the client's own caps. A refusal closes without a byte.
     bool admitted = AdmitGlobal();
     if (admitted && listener_->proxy_protocol) admitted = co_await AcceptProxyHeader();
+    if (admitted && snap_->site.blackhole != nullptr &&
+        snap_->site.blackhole->Holds(peer_address_, worker_.now()))
+      admitted = RefuseConnection(ConnectionRefusal::kBlackholed);
     if (admitted && edge_ && edge_->ip_list && edge_->ip_list->Denies(peer_address_))
       admitted = RefuseConnection(ConnectionRefusal::kIpDenied);
     if (admitted) admitted = AdmitSource();

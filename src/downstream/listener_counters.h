@@ -21,6 +21,7 @@ enum class ConnectionRefusal : std::uint8_t {
   kMaxPerSource,    // the client already holds connections.max_per_source
   kRatePerSource,   // the client opened connections faster than connections.rate_per_source
   kIpDenied,        // the listener's ip_list denies the client
+  kBlackholed,      // the client is blackholed (gates/blackhole)
   kCount
 };
 
@@ -32,7 +33,8 @@ constexpr std::string_view ConnectionRefusalToken(ConnectionRefusal r) noexcept 
                 "max_connections",
                 "max_per_source",
                 "rate_per_source",
-                "ip_denied"};
+                "ip_denied",
+                "blackholed"};
   return kNames[static_cast<std::size_t>(r)];
 }
 

@@ -261,6 +261,12 @@ void Forwarder::TapResponse(std::string_view piece, bool end) noexcept {
 
 asio::awaitable<void> Forwarder::Reply(int status, std::string_view reason,
                                        std::string_view message, std::string_view headers) {
+  // rampart's own refusals (401, 403, 429, ...) are what a repeat offender collects.
+  if (env_.site.blackhole != nullptr &&
+      env_.site.blackhole->NoteRefusal(ex_.client_address, status, *env_.site.blackhole_settings,
+                                       env_.loop.now())) {
+    ex_.notes.push_back({"blackhole", "blackholed", {}});
+  }
   ex_.status = status;
   ex_.response = {status, nullptr, reason, attempts_ != nullptr && attempts_->request_sent()};
   Decision r = ResponseGates();

@@ -81,7 +81,7 @@ int Server::Run() {
   metrics_ = std::make_unique<observe::Metrics>(workers);
   stores_ = std::make_unique<state::Stores>(workers, *metrics_);
   client_ = std::make_unique<upstream::HttpClient>(control_loop_, *metrics_);
-  services_ = {control_.get_executor(), client_.get(), &connection_limiters_};
+  services_ = {control_.get_executor(), client_.get(), &connection_limiters_, &blackhole_};
   auto built = BuildSnapshot(std::move(loaded), *metrics_, *stores_, services_, ++generation_);
   if (!built.snapshot) {
     for (const auto& e : built.errors) spdlog::error("{}", e.ToString());
@@ -140,6 +140,19 @@ int Server::Run() {
   metrics_->AddCollector([this](std::string& out) { RenderTlsMetrics(out); });
   metrics_->AddCollector(
       [](std::string& out) { ip_list::IpListWatch::Instance().RenderMetrics(out); });
+  metrics_->AddCollector([this](std::string& out) {
+    if (!snap_ || !snap_->config.blackhole) return;
+    out += "# HELP rampart_blackhole_active Clients blackholed now.\n";
+    out += "# TYPE rampart_blackhole_active gauge\n";
+    out += fmt::format("rampart_blackhole_active {}\n",
+                       blackhole_.active(std::chrono::steady_clock::now()));
+    out += "# HELP rampart_blackhole_added_total Clients blackholed, by who decided.\n";
+    out += "# TYPE rampart_blackhole_added_total counter\n";
+    out += fmt::format("rampart_blackhole_added_total{{source=\"refusals\"}} {}\n",
+                       blackhole_.added_automatically());
+    out += fmt::format("rampart_blackhole_added_total{{source=\"admin\"}} {}\n",
+                       blackhole_.added_manually());
+  });
   control_.run();
   for (auto& w : workers_) w->Stop();
   for (auto& w : workers_) w->Join();

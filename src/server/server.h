@@ -64,6 +64,7 @@ class Server {
   std::unique_ptr<upstream::HttpClient> client_;
   Services services_;
   gates::ConnectionLimiters connection_limiters_;  // outlives every snapshot
+  gates::Blackhole blackhole_;                     // the same
   std::vector<std::unique_ptr<Worker>> workers_;
   // After workers_: destroyed first, while the workers' event loops (which own its Redis
   // connections) still exist.

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config/yaml_reader.h"
+#include "gates/blackhole/admin_endpoint.h"
 #include "net/tls/client_tls.h"
 #include "pipeline/gate_order.h"
 #include "pipeline/gate_registry.h"
@@ -425,6 +426,11 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
   snap->site.via = snap->config.via;
   snap->site.request_id_header = snap->config.request_id_header;
   snap->site.unrouted_stats = snap->unrouted_stats;
+  if (snap->config.blackhole && services.blackhole != nullptr) {
+    snap->site.blackhole = services.blackhole;
+    snap->site.blackhole_settings = &*snap->config.blackhole;
+    gates::AddBlackholeEndpoint(snap->admin, services.blackhole);
+  }
   if (out.errors.empty()) out.snapshot = std::move(snap);
   return out;
 }

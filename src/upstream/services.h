@@ -12,13 +12,16 @@ class HttpClient;
 }
 namespace gates {
 class ConnectionLimiters;
-}
+class Blackhole;
+}  // namespace gates
 
 struct Services {
   boost::asio::any_io_executor control;
   upstream::HttpClient* client = nullptr;
   // Listeners' connection counts, kept across reloads (null: a limiter per build, for checks).
   gates::ConnectionLimiters* connection_limiters = nullptr;
+  // Repeat offenders, one table for the process (null: none kept, for checks).
+  gates::Blackhole* blackhole = nullptr;
 };
 
 }  // namespace rampart

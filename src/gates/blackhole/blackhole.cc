@@ -1,0 +1,136 @@
+#include "gates/blackhole/blackhole.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rampart::gates {
+
+namespace {
+
+std::int64_t Ns(SteadyTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Blackhole::Key Blackhole::KeyOf(const boost::asio::ip::address& a) {
+  std::array<unsigned char, 16> b{};
+  if (a.is_v4()) {
+    b[10] = b[11] = 0xff;
+    const auto v4 = a.to_v4().to_bytes();
+    std::memcpy(b.data() + 12, v4.data(), 4);
+  } else {
+    b = a.to_v6().to_bytes();
+  }
+  return Key(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string Blackhole::Text(const Key& k) {
+  std::array<unsigned char, 16> b{};
+  std::memcpy(b.data(), k.data(), 16);
+  const boost::asio::ip::address_v6 v6(b);
+  if (v6.is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  return v6.to_string();
+}
+
+void Blackhole::MakeRoom(SteadyTime now) {
+  if (states_.size() < capacity_) return;
+  // The least recently seen client that is not held goes. A scan, but only when the table is
+  // full, and a full table means a flood of offenders: each costs its refusal anyway.
+  auto victim = states_.end();
+  for (auto it = states_.begin(); it != states_.end(); ++it) {
+    if (it->second.until > now) continue;
+    if (victim == states_.end() || it->second.last < victim->second.last) victim = it;
+  }
+  if (victim != states_.end()) states_.erase(victim);
+}
+
+bool Blackhole::NoteRefusal(const boost::asio::ip::address& client, int status,
+                            const BlackholeSettings& s, SteadyTime now) {
+  if (std::find(s.statuses.begin(), s.statuses.end(), status) == s.statuses.end()) return false;
+  const Key k = KeyOf(client);
+  std::lock_guard lock(mu_);
+  auto it = states_.find(k);
+  if (it == states_.end()) {
+    MakeRoom(now);
+    if (states_.size() >= capacity_) return false;  // every entry is held: nothing to forget
+    it = states_.emplace(k, State{}).first;
+  }
+  State& st = it->second;
+  if (st.until > now) return false;  // already held (a request still on an older connection)
+  // Strikes are forgotten after a quiet spell as long as the longest hole.
+  if (st.strikes > 0 && now - st.last > s.max_cooldown) st.strikes = 0;
+  if (now - st.window_start > s.within || st.count == 0) {
+    st.window_start = now;
+    st.count = 0;
+  }
+  st.last = now;
+  if (++st.count < s.refusals) return false;
+  const auto doubled = s.cooldown * (std::int64_t{1} << std::min<std::uint32_t>(st.strikes, 20));
+  const auto hold = std::min(doubled, s.max_cooldown);
+  st.until = now + hold;
+  st.last = st.until;
+  ++st.strikes;
+  st.count = 0;
+  st.manual = false;
+  auto_added_.fetch_add(1, std::memory_order_relaxed);
+  std::int64_t seen = holes_until_ns_.load(std::memory_order_relaxed);
+  while (seen < Ns(st.until) &&
+         !holes_until_ns_.compare_exchange_weak(seen, Ns(st.until), std::memory_order_relaxed)) {
+  }
+  return true;
+}
+
+bool Blackhole::Holds(const boost::asio::ip::address& client, SteadyTime now) const {
+  if (holes_until_ns_.load(std::memory_order_relaxed) <= Ns(now)) return false;
+  std::lock_guard lock(mu_);
+  auto it = states_.find(KeyOf(client));
+  return it != states_.end() && it->second.until > now;
+}
+
+void Blackhole::Add(const boost::asio::ip::address& client, std::chrono::microseconds ttl,
+                    SteadyTime now) {
+  const Key k = KeyOf(client);
+  std::lock_guard lock(mu_);
+  auto it = states_.find(k);
+  if (it == states_.end()) {
+    MakeRoom(now);
+    it = states_.emplace(k, State{}).first;  // an operator's word is kept even when full
+  }
+  State& st = it->second;
+  st.until = now + ttl;
+  st.last = st.until;
+  st.manual = true;
+  manual_added_.fetch_add(1, std::memory_order_relaxed);
+  std::int64_t seen = holes_until_ns_.load(std::memory_order_relaxed);
+  while (seen < Ns(st.until) &&
+         !holes_until_ns_.compare_exchange_weak(seen, Ns(st.until), std::memory_order_relaxed)) {
+  }
+}
+
+bool Blackhole::Remove(const boost::asio::ip::address& client) {
+  std::lock_guard lock(mu_);
+  return states_.erase(KeyOf(client)) > 0;  // strikes too: an operator's pardon is complete
+}
+
+std::vector<Blackhole::Entry> Blackhole::List(SteadyTime now) const {
+  std::vector<Entry> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [k, st] : states_) {
+    if (st.until <= now) continue;
+    out.push_back({Text(k), std::chrono::duration_cast<std::chrono::microseconds>(st.until - now),
+                   st.strikes, st.manual});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Entry& a, const Entry& b) { return a.address < b.address; });
+  return out;
+}
+
+std::size_t Blackhole::active(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  return static_cast<std::size_t>(std::count_if(
+      states_.begin(), states_.end(), [&](const auto& kv) { return kv.second.until > now; }));
+}
+
+}  // namespace rampart::gates

@@ -1,0 +1,103 @@
+#include "gates/blackhole/blackhole.h"
+
+#include <gtest/gtest.h>
+
+namespace rampart::gates {
+namespace {
+
+namespace ip = boost::asio::ip;
+using namespace std::chrono_literals;
+
+BlackholeSettings Settings() {
+  BlackholeSettings s;
+  s.refusals = 3;
+  s.within = 10s;
+  s.cooldown = 60s;
+  s.max_cooldown = 200s;
+  return s;
+}
+
+void Refuse(Blackhole& b, const ip::address& a, SteadyTime& now, int n, int status = 429) {
+  for (int i = 0; i < n; ++i) b.NoteRefusal(a, status, Settings(), now += 1s);
+}
+
+TEST(Blackhole, RefusalsWithinTheWindowBlackholeForTheCooldown) {
+  Blackhole b;
+  SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("192.0.2.7");
+  Refuse(b, a, now, 2);
+  EXPECT_FALSE(b.Holds(a, now));
+  EXPECT_TRUE(b.NoteRefusal(a, 403, Settings(), now += 1s));
+  EXPECT_TRUE(b.Holds(a, now));
+  EXPECT_TRUE(b.Holds(ip::make_address("::ffff:192.0.2.7"), now));  // mapped: the same client
+  EXPECT_FALSE(b.Holds(ip::make_address("192.0.2.8"), now));
+  EXPECT_TRUE(b.Holds(a, now + 59s));
+  EXPECT_FALSE(b.Holds(a, now + 60s));
+  EXPECT_EQ(b.added_automatically(), 1u);
+}
+
+TEST(Blackhole, OnlyTheConfiguredStatusesWithinTheWindowCount) {
+  Blackhole b;
+  SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("2001:db8::7");
+  Refuse(b, a, now, 10, 404);  // not a refusal that counts
+  Refuse(b, a, now, 10, 200);
+  EXPECT_FALSE(b.Holds(a, now));
+  Refuse(b, a, now, 2);
+  now += 11s;  // the window passed: counting starts again
+  Refuse(b, a, now, 2);
+  EXPECT_FALSE(b.Holds(a, now));
+  Refuse(b, a, now, 1);
+  EXPECT_TRUE(b.Holds(a, now));
+}
+
+TEST(Blackhole, TheCooldownDoublesOnEachRepeatUpToTheMaximum) {
+  Blackhole b;
+  SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("198.51.100.1");
+  for (const auto expected : {60s, 120s, 200s, 200s}) {
+    Refuse(b, a, now, 3);
+    const auto list = b.List(now);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(list[0].remaining), expected);
+    EXPECT_TRUE(b.Holds(a, now + expected - 1s));
+    EXPECT_FALSE(b.Holds(a, now + expected));
+    now += expected;
+  }
+  // A quiet spell as long as the longest hole forgets the strikes.
+  now += 201s;
+  Refuse(b, a, now, 3);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(b.List(now)[0].remaining), 60s);
+}
+
+TEST(Blackhole, OperatorsAddAndRemoveEntries) {
+  Blackhole b;
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("203.0.113.5");
+  b.Add(a, 30s, now);
+  EXPECT_TRUE(b.Holds(a, now + 29s));
+  EXPECT_FALSE(b.Holds(a, now + 31s));
+  auto list = b.List(now);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].address, "203.0.113.5");
+  EXPECT_TRUE(list[0].manual);
+  EXPECT_TRUE(b.Remove(a));
+  EXPECT_FALSE(b.Holds(a, now));
+  EXPECT_FALSE(b.Remove(a));
+  EXPECT_EQ(b.added_manually(), 1u);
+}
+
+TEST(Blackhole, AFloodOfOffendersNeverGrowsTheTableNorFreesTheHeld) {
+  Blackhole b(1000);
+  SteadyTime now = SteadyTime{} + 1000s;
+  const auto held = ip::make_address("192.0.2.1");
+  Refuse(b, held, now, 3);
+  ASSERT_TRUE(b.Holds(held, now));
+  for (std::uint32_t i = 0; i < 50'000; ++i)
+    b.NoteRefusal(ip::address_v4(0x0a000000 + i), 429, Settings(), now);
+  EXPECT_LE(b.List(now).size() + 0, 1000u);
+  EXPECT_TRUE(b.Holds(held, now));
+}
+
+}  // namespace
+}  // namespace rampart::gates
