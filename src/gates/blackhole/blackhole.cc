@@ -36,14 +36,22 @@ std::string Blackhole::Text(const Key& k) {
 
 void Blackhole::MakeRoom(SteadyTime now) {
   if (states_.size() < capacity_) return;
-  // The least recently seen client that is not held goes. A scan, but only when the table is
-  // full, and a full table means a flood of offenders: each costs its refusal anyway.
+  // The least recently seen of a few clients that are not held goes: a bounded look (a flood of
+  // distinct offenders must not make each refusal scan the whole table under the lock), from a
+  // hand that moves on, so every entry comes up in turn.
+  constexpr int kLook = 16;
   auto victim = states_.end();
-  for (auto it = states_.begin(); it != states_.end(); ++it) {
-    if (it->second.until > now) continue;
-    if (victim == states_.end() || it->second.last < victim->second.last) victim = it;
+  if (hand_ == states_.end()) hand_ = states_.begin();
+  for (int i = 0; i < kLook && !states_.empty(); ++i) {
+    if (hand_ == states_.end()) hand_ = states_.begin();
+    if (hand_->second.until <= now &&
+        (victim == states_.end() || hand_->second.last < victim->second.last))
+      victim = hand_;
+    ++hand_;
   }
-  if (victim != states_.end()) states_.erase(victim);
+  if (victim == states_.end()) return;
+  if (victim == hand_) ++hand_;
+  states_.erase(victim);
 }
 
 bool Blackhole::NoteRefusal(const boost::asio::ip::address& client, int status,
@@ -97,6 +105,7 @@ void Blackhole::Add(const boost::asio::ip::address& client, std::chrono::microse
   if (it == states_.end()) {
     MakeRoom(now);
     it = states_.emplace(k, State{}).first;  // an operator's word is kept even when full
+    if (states_.size() > capacity_) hand_ = states_.end();  // a rehash may have moved it
   }
   State& st = it->second;
   st.until = now + ttl;
@@ -111,7 +120,11 @@ void Blackhole::Add(const boost::asio::ip::address& client, std::chrono::microse
 
 bool Blackhole::Remove(const boost::asio::ip::address& client) {
   std::lock_guard lock(mu_);
-  return states_.erase(KeyOf(client)) > 0;  // strikes too: an operator's pardon is complete
+  auto it = states_.find(KeyOf(client));
+  if (it == states_.end()) return false;
+  if (it == hand_) ++hand_;
+  states_.erase(it);  // strikes too: an operator's pardon is complete
+  return true;
 }
 
 std::vector<Blackhole::Entry> Blackhole::List(SteadyTime now) const {

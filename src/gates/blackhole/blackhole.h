@@ -30,7 +30,10 @@ class Blackhole {
     bool manual = false;        // added through the admin API
   };
 
-  explicit Blackhole(std::size_t capacity = kCapacity) : capacity_(capacity) {}
+  explicit Blackhole(std::size_t capacity = kCapacity) : capacity_(capacity) {
+    states_.reserve(capacity_ + 1);  // never rehashed: the eviction hand stays valid
+    hand_ = states_.end();
+  }
 
   // A refusal rampart answered `client` with. True when it blackholed the client just now.
   bool NoteRefusal(const boost::asio::ip::address& client, int status, const BlackholeSettings& s,
@@ -63,6 +66,7 @@ class Blackhole {
   std::size_t capacity_;
   mutable std::mutex mu_;
   std::unordered_map<Key, State> states_;
+  std::unordered_map<Key, State>::iterator hand_;  // where the next eviction looks (under mu_)
   // The latest `until` of any hole: while `now` is past it, nobody is held (the fast path).
   std::atomic<std::int64_t> holes_until_ns_{0};
   std::atomic<std::uint64_t> auto_added_{0}, manual_added_{0};
