@@ -234,6 +234,8 @@ asio::awaitable<void> Http1Connection::Loop(
       admitted = RefuseConnection(ConnectionRefusal::kIpDenied);
     if (admitted) admitted = AdmitSource();
     if (!admitted) {
+      // The place goes back before the client can see the close (and connect again).
+      if (limiter_) limiter_->Release(ticket_);
       error_code ec;
       socket_.close(ec);
       co_return;
