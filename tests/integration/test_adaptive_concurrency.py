@@ -74,6 +74,11 @@ class Load:
                 body = r.read()
                 self.results.append((r.status, time.monotonic() - start, r.getheader("Retry-After"),
                                      body))
+                if r.status == 503:
+                    # A client that backs off a little (not the whole Retry-After): pressure
+                    # stays, without thousands of refusals a second wearing out the loopback's
+                    # ephemeral ports for the tests that run after this one.
+                    time.sleep(0.01)
             except (OSError, http.client.HTTPException):
                 if conn is not None:
                     conn.close()
