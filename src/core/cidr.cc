@@ -1,8 +1,36 @@
 #include "core/cidr.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace rampart {
+
+std::optional<boost::asio::ip::address> ParseIpLiteral(std::string_view s, bool v6) {
+  if (s.empty() || s.size() > 45) return std::nullopt;
+  for (char c : s) {
+    const bool ok = (c >= '0' && c <= '9') || c == '.' ||
+                    (v6 && (c == ':' || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+    if (!ok) return std::nullopt;
+  }
+  char buf[46];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  boost::system::error_code ec;
+  boost::asio::ip::address a;
+  if (v6) {
+    a = boost::asio::ip::make_address_v6(buf, ec);
+  } else {
+    a = boost::asio::ip::make_address_v4(buf, ec);
+  }
+  if (ec) return std::nullopt;
+  return a;
+}
+
+boost::asio::ip::address Unmapped(const boost::asio::ip::address& a) noexcept {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
 
 std::optional<Cidr> Cidr::Parse(std::string_view text) {
   std::string_view addr_text = text;

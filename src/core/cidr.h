@@ -10,6 +10,13 @@
 
 namespace rampart {
 
+// A strict address literal, IPv4 ("192.0.2.7") or, when `v6`, IPv6 ("2001:db8::1"): no scope
+// ids, spaces or brackets, which make_address would take. For addresses an attacker writes
+// (PROXY headers, forwarding chains, admin requests).
+std::optional<boost::asio::ip::address> ParseIpLiteral(std::string_view s, bool v6);
+// An address with IPv4-mapped IPv6 (::ffff:a.b.c.d) turned into IPv4.
+boost::asio::ip::address Unmapped(const boost::asio::ip::address& a) noexcept;
+
 class Cidr {
  public:
   static std::optional<Cidr> Parse(std::string_view text);

@@ -66,10 +66,7 @@ Http1Connection::Http1Connection(server::Worker& worker, tcp::socket socket,
       listener_name_(std::move(listener)),
       in_(worker.buffers()) {
   const tcp::endpoint& ep = peer;  // from accept(): no getpeername() per connection
-  peer_address_ = ep.address();
-  if (peer_address_.is_v6() && peer_address_.to_v6().is_v4_mapped()) {
-    peer_address_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_address_.to_v6());
-  }
+  peer_address_ = Unmapped(ep.address());
   peer_port_ = ep.port();
   peer_ip_ = peer_address_.to_string();
   net::SetUpConnection(socket_);
@@ -208,7 +205,7 @@ asio::awaitable<bool> Http1Connection::AcceptProxyHeader() {
   relayed_without_address_ = h.kind != net::ProxyHeader::Kind::kProxy;
   if (h.kind == net::ProxyHeader::Kind::kProxy) {
     result = ProxyHeaderResult::kProxy;
-    peer_address_ = http::Unmapped(h.source);
+    peer_address_ = Unmapped(h.source);
     peer_port_ = h.source_port;
     peer_ip_ = peer_address_.to_string();
     trusted_peer_ = listener_->trusted_proxies.Contains(peer_address_);

@@ -25,24 +25,9 @@ bool AllDigits(std::string_view s) {
 }
 
 std::optional<asio_ip::address> Literal(std::string_view s, bool v6) {
-  if (s.empty() || s.size() > 45) return std::nullopt;
-  for (char c : s) {  // no scope ids, no spaces
-    const bool ok = (c >= '0' && c <= '9') || c == '.' ||
-                    (v6 && (c == ':' || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
-    if (!ok) return std::nullopt;
-  }
-  char buf[46];
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
-  boost::system::error_code ec;
-  asio_ip::address a;
-  if (v6) {
-    a = asio_ip::make_address_v6(buf, ec);
-  } else {
-    a = asio_ip::make_address_v4(buf, ec);
-  }
-  if (ec) return std::nullopt;
-  return Unmapped(a);
+  const auto a = ParseIpLiteral(s, v6);
+  if (!a) return std::nullopt;
+  return Unmapped(*a);
 }
 
 // The value of a Forwarded element's `for` parameter, unquoted; empty when absent or malformed.
@@ -65,12 +50,6 @@ std::string_view ForwardedFor(std::string_view element) {
 }
 
 }  // namespace
-
-asio_ip::address Unmapped(const asio_ip::address& a) noexcept {
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    return asio_ip::make_address_v4(asio_ip::v4_mapped, a.to_v6());
-  return a;
-}
 
 std::optional<asio_ip::address> ParseForwardedAddress(std::string_view s) {
   s = Trim(s);

@@ -26,7 +26,4 @@ boost::asio::ip::address ResolveClientAddress(const HeaderList& headers, ClientI
 // One chain entry: "192.0.2.7", "192.0.2.7:80", "2001:db8::1", "[2001:db8::1]", "[2001:db8::1]:80".
 std::optional<boost::asio::ip::address> ParseForwardedAddress(std::string_view text);
 
-// An address with IPv4-mapped IPv6 turned into IPv4.
-boost::asio::ip::address Unmapped(const boost::asio::ip::address& a) noexcept;
-
 }  // namespace rampart::http

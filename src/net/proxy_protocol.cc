@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/cidr.h"
+
 namespace rampart::net {
 
 namespace {
@@ -28,23 +30,9 @@ bool ParsePort(std::string_view s, std::uint16_t& out) {
 }
 
 bool ParseAddress(std::string_view s, bool v6, boost::asio::ip::address& out) {
-  // Strict literal forms only: make_address also takes scope ids ("fe80::1%eth0").
-  for (char c : s) {
-    const bool ok = (c >= '0' && c <= '9') || c == '.' ||
-                    (v6 && (c == ':' || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
-    if (!ok) return false;
-  }
-  if (s.empty() || s.size() > 45) return false;
-  char buf[46];
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
-  boost::system::error_code ec;
-  if (v6) {
-    out = boost::asio::ip::make_address_v6(buf, ec);
-  } else {
-    out = boost::asio::ip::make_address_v4(buf, ec);
-  }
-  return !ec;
+  const auto a = ParseIpLiteral(s, v6);
+  if (a) out = *a;
+  return a.has_value();
 }
 
 ProxyParseResult ParseV1(std::string_view in, ProxyHeader& out) {

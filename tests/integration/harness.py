@@ -38,6 +38,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def connect_from(port, source="127.0.0.1", timeout=5.0):
+    """A TCP connection to 127.0.0.1:`port` from the loopback address `source` (127.0.0.x stands
+    for as many clients as the tests need)."""
+    s = socket.socket()
+    s.settimeout(timeout * SLOW)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def wait_port(port, proc, timeout=10.0):
     deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:

@@ -6,7 +6,7 @@ import socket
 import time
 import unittest
 
-from harness import SLOW, Origin, Rampart, read_response, wait_until
+from harness import connect_from, SLOW, Origin, Rampart, read_response, wait_until
 
 CONFIG = """
 workers: 2
@@ -45,10 +45,7 @@ class BlackholeTest(unittest.TestCase):
     def status(self, source, path="/x"):
         """The status of one request on a new connection from `source`; None when rampart closed
         the connection without a byte."""
-        s = socket.socket()
-        s.settimeout(5 * SLOW)
-        s.bind((source, 0))
-        s.connect(("127.0.0.1", self.rampart.port))
+        s = connect_from(self.rampart.port, source)
         try:
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
             return read_response(s)[0]

@@ -12,7 +12,7 @@ import unittest
 
 import h2raw
 from certs import Pki
-from harness import SLOW, Origin, Rampart, free_port, is_closed, read_response, validate, wait_until
+from harness import connect_from, SLOW, Origin, Rampart, free_port, is_closed, read_response, validate, wait_until
 
 CONFIG = """
 workers: 1
@@ -93,11 +93,7 @@ class ClientIpTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def connect(self, port, source="127.0.0.1"):
-        s = socket.socket()
-        s.settimeout(5 * SLOW)
-        s.bind((source, 0))
-        s.connect(("127.0.0.1", port))
-        return s
+        return connect_from(port, source)
 
     def echo(self, sock, path, headers=""):
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{headers}\r\n".encode())

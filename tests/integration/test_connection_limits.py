@@ -5,7 +5,7 @@ import socket
 import time
 import unittest
 
-from harness import SLOW, Origin, Rampart, free_port, read_response, validate, wait_until
+from harness import connect_from, SLOW, Origin, Rampart, free_port, read_response, validate, wait_until
 
 CONFIG = """
 listeners:
@@ -57,10 +57,7 @@ class ConnectionLimitsTest(unittest.TestCase):
             f'rampart_connections_refused_total{{listener="{listener}",reason="{reason}"}}') or 0
 
     def open(self, port, source="127.0.0.1", preface=b""):
-        s = socket.socket()
-        s.settimeout(5 * SLOW)
-        s.bind((source, 0))
-        s.connect(("127.0.0.1", port))
+        s = connect_from(port, source)
         if preface:
             s.sendall(preface)
         return s

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from certs import Pki
-from harness import SLOW, Origin, Rampart, free_port, read_response, wait_until
+from harness import connect_from, SLOW, Origin, Rampart, free_port, read_response, wait_until
 
 CONFIG = """
 listeners:
@@ -76,11 +76,7 @@ class IpListTest(unittest.TestCase):
         os.replace(path + ".tmp", path)
 
     def connect(self, port, source):
-        s = socket.socket()
-        s.settimeout(5 * SLOW)
-        s.bind((source, 0))
-        s.connect(("127.0.0.1", port))
-        return s
+        return connect_from(port, source)
 
     def get(self, port, source="127.0.0.1", path="/x", headers=""):
         """(status, body) or None when the connection was closed without an answer."""

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cidr.h"
 #include "core/json_strict.h"
 #include "core/strings.h"
 #include "core/units.h"
@@ -20,12 +21,9 @@ AdminResponse Json(int status, std::string body) {
 }
 
 std::optional<boost::asio::ip::address> ParseAddress(std::string_view s) {
-  boost::system::error_code ec;
-  auto a = boost::asio::ip::make_address(std::string(s), ec);
-  if (ec) return std::nullopt;
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
-  return a;
+  auto a = ParseIpLiteral(s, s.find(':') != std::string_view::npos);
+  if (!a) return std::nullopt;
+  return Unmapped(*a);
 }
 
 std::string_view QueryValue(std::string_view query, std::string_view key) {
