@@ -13,7 +13,8 @@
 # the resilience policies cost (bench/resilience_cost.py) and whether a bulkhead's reserve keeps
 # a slow route from starving another (bench/bulkhead_isolation.py); then the connection gates'
 # cost at accept (bench/accept_cost.py) and the botnet scenario with adaptive concurrency on and
-# off (bench/botnet.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*).
+# off (bench/botnet.py) and 1,000 slow connections beside nginx and HAProxy
+# (bench/slow_clients.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*).
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +86,10 @@ echo
 echo "== the botnet scenario: an origin of 32 servers flooded, adaptive concurrency on and off"
 echo "   (goals: origin near its capacity, 503 p99 < 1 ms, admitted p99 <= 2x unloaded)"
 python3 bench/botnet.py --duration "$DURATION" --rounds 2
+echo
+echo "== 1,000 slow connections from one address (slowloris heads, slow bodies, slow readers),"
+echo "   a good client's success and p99 beside nginx and HAProxy (bench/slow_clients.py)"
+python3 bench/slow_clients.py
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions

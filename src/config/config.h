@@ -42,12 +42,28 @@ struct ListenerLimits {
   // with 416, or the Range field is removed (`strip_bad_ranges`) and the whole body is served.
   std::uint32_t max_ranges = 16;
   bool strip_bad_ranges = false;
+  // Slow clients (net/rate_floor.h): the bytes per second a client must keep up while rampart
+  // waits on it, judged over rate_window; 0 turns a floor off. Apache's mod_reqtimeout uses the
+  // same 500 bytes per second by default.
+  std::uint64_t min_request_body_rate = 512;
+  std::uint64_t min_response_rate = 512;
+  microseconds rate_window = 10s;
+  // Request bodies up to this many bytes are read whole before the upstream is connected, so a
+  // slow upload never holds an origin connection (a larger body streams once this much is held);
+  // 0: bodies stream as they arrive. A route may set its own (`buffer_request_body`).
+  std::uint64_t buffer_request_body = 0;
 };
 
 // TLS on a listener (issue 3). Files are read at load and watched for changes afterwards.
+// OCSP stapling per certificate (net/tls/ocsp_staple.h): `auto` fetches from the responder the
+// certificate names, `file` serves `ocsp_file` (DER, kept current by the operator).
+enum class OcspMode : std::uint8_t { kAuto, kOff, kFile };
+
 struct TlsCertificate {
   std::string cert;  // PEM chain, leaf first
   std::string key;   // PEM private key (ECDSA or RSA)
+  OcspMode ocsp = OcspMode::kAuto;
+  std::string ocsp_file;  // set with kFile
 };
 
 enum class ClientCertMode : std::uint8_t { kOff, kOptional, kRequired };
@@ -177,6 +193,8 @@ struct Route {
   // bulkhead full, no endpoint up, or every attempt failed before any of the request left).
   std::string fallback_upstream;
   std::optional<RouteFallback> fallback;
+  // Overrides the listener's limits.buffer_request_body for this route (also for gRPC).
+  std::optional<std::uint64_t> buffer_request_body;
   microseconds timeout{0};     // the whole exchange's upstream deadline; 0: none
   std::string timeout_header;  // a request header (milliseconds) that may shorten it
 };

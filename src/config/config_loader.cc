@@ -63,6 +63,9 @@ bool IsHeaderValue(std::string_view s) {
   return true;
 }
 
+// Bodies held whole before the upstream is connected are held in memory: bounded.
+constexpr std::uint64_t kMaxBufferedBody = 64ull << 20;
+
 void ReadLimits(YamlReader& r, const YAML::Node& n, const std::string& path, ListenerLimits& l) {
   YamlObject obj(r, n, path);
   if (!obj.ok()) return;
@@ -90,9 +93,34 @@ void ReadLimits(YamlReader& r, const YAML::Node& n, const std::string& path, Lis
   if (auto v = obj.Get("range_abuse"); v.IsDefined()) {
     r.Choice(v, obj.Where("range_abuse"), {{"refuse", false}, {"strip", true}}, l.strip_bad_ranges);
   }
+  ReadSizeKey(r, obj, "min_request_body_rate", 0, l.min_request_body_rate);
+  ReadSizeKey(r, obj, "min_response_rate", 0, l.min_response_rate);
+  if (auto v = obj.Get("rate_window"); v.IsDefined()) {
+    if (r.Duration(v, obj.Where("rate_window"), l.rate_window) &&
+        l.rate_window < std::chrono::seconds(1)) {
+      r.Error(v, obj.Where("rate_window") + ": must be at least 1s");
+    }
+  }
+  ReadSizeKey(r, obj, "buffer_request_body", 0, l.buffer_request_body);
+  if (l.buffer_request_body > kMaxBufferedBody) {
+    r.Error(n, path + ".buffer_request_body: must be at most 64MiB");
+  }
   obj.Finish();
   if (l.max_request_line_bytes > l.max_header_bytes) {
     r.Error(n, path + ": max_request_line must not exceed max_header_bytes");
+  }
+}
+
+// `ocsp: auto | off` and `ocsp_file: PATH` of one certificate (or of the cert/key shorthand).
+void ReadOcsp(YamlReader& r, YamlObject& obj, const YAML::Node& n, TlsCertificate& tc) {
+  if (auto v = obj.Get("ocsp"); v.IsDefined()) {
+    r.Choice(v, obj.Where("ocsp"), {{"auto", OcspMode::kAuto}, {"off", OcspMode::kOff}}, tc.ocsp);
+  }
+  if (auto v = obj.Get("ocsp_file");
+      v.IsDefined() && r.String(v, obj.Where("ocsp_file"), tc.ocsp_file)) {
+    if (tc.ocsp == OcspMode::kOff) r.Error(n, obj.Where("ocsp_file") + ": not with 'ocsp: off'");
+    if (tc.ocsp_file.empty()) r.Error(v, obj.Where("ocsp_file") + ": must not be empty");
+    tc.ocsp = OcspMode::kFile;
   }
 }
 
@@ -107,6 +135,7 @@ void ReadTls(YamlReader& r, const YAML::Node& n, const std::string& path, Listen
     if (!has_cert || !has_key) r.Error(n, path + ": 'cert' and 'key' go together");
     if (has_cert) r.String(obj.Get("cert"), obj.Where("cert"), single.cert);
     if (has_key) r.String(obj.Get("key"), obj.Where("key"), single.key);
+    ReadOcsp(r, obj, n, single);
     t.certificates.push_back(single);
   }
   if (auto v = obj.Get("certificates"); v.IsDefined()) {
@@ -128,6 +157,7 @@ void ReadTls(YamlReader& r, const YAML::Node& n, const std::string& path, Listen
         } else {
           r.Error(v[i], p + ": missing 'key'");
         }
+        ReadOcsp(r, c, v[i], tc);
         c.Finish();
         t.certificates.push_back(tc);
       }
@@ -562,6 +592,15 @@ void ReadRoute(YamlReader& r, const YAML::Node& n, std::size_t index, Config& cf
   if (auto v = obj.Get("fallback_upstream"); v.IsDefined())
     r.String(v, obj.Where("fallback_upstream"), route.fallback_upstream);
   if (auto v = obj.Get("fallback"); v.IsDefined()) ReadFallback(r, v, obj.Where("fallback"), route);
+  if (auto v = obj.Get("buffer_request_body"); v.IsDefined()) {
+    std::uint64_t n = 0;
+    if (r.Size(v, obj.Where("buffer_request_body"), n)) {
+      if (n > kMaxBufferedBody) {
+        r.Error(v, obj.Where("buffer_request_body") + ": must be at most 64MiB");
+      }
+      route.buffer_request_body = n;
+    }
+  }
   if (auto v = obj.Get("timeout"); v.IsDefined()) {
     if (r.Duration(v, obj.Where("timeout"), route.timeout) &&
         (route.timeout.count() <= 0 || route.timeout > std::chrono::hours(24)))
@@ -824,6 +863,13 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
       duration("cooldown", b.cooldown);
       duration("max_cooldown", b.max_cooldown);
       if (auto x = o.Get("statuses"); x.IsDefined()) r.Statuses(x, o.Where("statuses"), b.statuses);
+      if (auto x = o.Get("shared"); x.IsDefined()) {
+        const YAML::Node state = top.Get("state");
+        const bool redis = state.IsMap() && static_cast<const YAML::Node&>(state)["redis"];
+        if (r.Bool(x, o.Where("shared"), b.shared) && b.shared && !redis) {
+          r.Error(x, o.Where("shared") + ": needs state.redis (the Redis the instances share)");
+        }
+      }
       if (b.max_cooldown < b.cooldown)
         r.Error(v, "blackhole.max_cooldown: must be at least cooldown");
       o.Finish();

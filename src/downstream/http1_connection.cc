@@ -109,6 +109,7 @@ void Http1Connection::SetDeadline(TimeoutKind kind, std::chrono::microseconds d)
 void Http1Connection::CheckDeadline(SteadyTime now) noexcept {
   if (h2_) h2_->CheckDeadlines(now);
   if (!dl_.Expire(now)) return;
+  if (edge_) edge_->counters.CountExpired(dl_.fired, worker_.index());
   error_code ec;
   socket_.cancel(ec);
   if (upstream::Stream* s = exchange_.watched()) s->Cancel();

@@ -54,6 +54,10 @@ void Http1Exchange::Begin(ExchangeState& st) noexcept {
   st_ = &st;
   watched_ = nullptr;
   chunked_out_ = keep_alive_ = linger_ = continued_ = close_after_ = false;
+  if (const config::Listener* l = c_.listener_) {
+    body_floor_.Reset(l->limits.min_request_body_rate, l->limits.rate_window);
+    send_floor_.Reset(l->limits.min_response_rate, l->limits.rate_window);
+  }
 }
 
 net::Deadline& Http1Exchange::deadline() noexcept { return c_.dl_; }
@@ -101,7 +105,8 @@ asio::awaitable<ExchangeError> Http1Exchange::ReadBodyPiece() {
   ExchangeState& st = *st_;
   http::h1::RequestParser& p = *st.parser;
   TakeBodyLeftover();
-  c_.SetDeadline(TimeoutKind::kBody, c_.listener_->limits.body_timeout);
+  c_.SetDeadline(TimeoutKind::kBody, body_floor_.Allowance(c_.listener_->limits.body_timeout));
+  const SteadyTime from = c_.worker_.now();
   // Room for a whole trailer section: the parser waits for one before it consumes it (and bounds
   // chunk lines itself, so this never fills up with a request it would accept).
   const std::size_t max_total = std::max(
@@ -113,6 +118,7 @@ asio::awaitable<ExchangeError> Http1Exchange::ReadBodyPiece() {
   }
   error_code ec;
   std::size_t n = co_await c_.DownRead(space, ec);
+  body_floor_.Waited(from, c_.worker_.now(), n);
   if (ec) {
     co_return ExchangeError::Downstream(
         c_.dl_.fired == TimeoutKind::kBody ? ErrorKind::kRequestTimeout : ErrorKind::kClientClosed,
@@ -170,13 +176,22 @@ bool Http1Exchange::CanKeep() const noexcept {
 }
 
 bool Http1Exchange::BeginWrite(std::span<asio::const_buffer> bufs, error_code& ec) {
-  c_.SetDeadline(TimeoutKind::kSend,
-                 c_.listener_ ? c_.listener_->limits.send_timeout : std::chrono::seconds(10));
-  for (const auto& b : bufs) st_->acct.bytes_out += b.size();
-  return net::WriteNow(c_.socket_, c_.tls_.get(), bufs, ec);
+  const std::chrono::microseconds timeout =
+      c_.listener_ ? c_.listener_->limits.send_timeout : std::chrono::seconds(10);
+  c_.SetDeadline(TimeoutKind::kSend, send_floor_.Allowance(timeout));
+  write_bytes_ = 0;
+  for (const auto& b : bufs) write_bytes_ += b.size();
+  st_->acct.bytes_out += write_bytes_;
+  write_from_ = c_.worker_.now();
+  write_waits_ = !net::WriteNow(c_.socket_, c_.tls_.get(), bufs, ec);
+  if (!write_waits_) send_floor_.Earned(write_bytes_);
+  return !write_waits_;
 }
 
 bool Http1Exchange::EndWrite(const error_code& ec) noexcept {
+  // Only a write that waited on the client costs it time; one the socket took at once earned.
+  if (write_waits_ && !ec) send_floor_.Waited(write_from_, c_.worker_.now(), write_bytes_);
+  write_waits_ = false;
   if (ec) keep_alive_ = false;
   return !ec;
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <string>
 
+#include "net/rate_floor.h"
 #include "pipeline/downstream.h"
 #include "pipeline/exchange_state.h"
 
@@ -74,6 +75,12 @@ class Http1Exchange final : public Downstream {
 
   Http1Connection& c_;
   ExchangeState* st_ = nullptr;
+  // Slow clients: the request body's and the response's rate floors (listener limits).
+  net::RateFloor body_floor_;
+  net::RateFloor send_floor_;
+  SteadyTime write_from_{};      // when the write under way began
+  std::size_t write_bytes_ = 0;  // its bytes
+  bool write_waits_ = false;     // the socket did not take it at once
   upstream::Stream* watched_ = nullptr;
   bool chunked_out_ = false;  // the response goes out chunked
   bool keep_alive_ = false;

@@ -54,6 +54,9 @@ void Http2Connection::Adopt() {
     if (snap_) Drain();
     return;
   }
+  if (auto it = snap->listener_edges.find(listener_); it != snap->listener_edges.end()) {
+    listener_counters_ = &it->second.counters;
+  }
   snap_ = std::move(snap);
   listener_cfg_ = l;
   counters_ = counters;
@@ -147,6 +150,7 @@ void Http2Connection::CheckDeadlines(SteadyTime now) noexcept {
   io_.CheckDeadline(now);
   for (Http2Stream* s = streams_; s != nullptr; s = s->next) {
     if (!s->dl.Expire(now)) continue;
+    if (listener_counters_) listener_counters_->CountExpired(s->dl.fired, worker_.index());
     if (s->upstream) s->upstream->Cancel();
     s->Wake();
   }

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "downstream/closed_streams.h"
 #include "downstream/http2_counters.h"
+#include "downstream/listener_counters.h"
 #include "net/deadline.h"
 #include "net/h2_frame_io.h"
 #include "net/socket_io.h"
@@ -115,6 +116,7 @@ class Http2Connection {
   std::shared_ptr<const server::Snapshot> snap_;
   const config::Listener* listener_cfg_ = nullptr;
   const Http2Counters* counters_ = nullptr;
+  const ListenerCounters* listener_counters_ = nullptr;  // in snap_: slow clients
   nghttp2_session* session_ = nullptr;
 
   Http2Stream* streams_ = nullptr;  // intrusive list of every stream nghttp2 told us about

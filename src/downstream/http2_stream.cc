@@ -89,6 +89,14 @@ void Http2Stream::EndHeaders() {
 
 void Http2Stream::ReceiveBody(const std::uint8_t* data, std::size_t len) {
   body_received_ += len;
+  // Only a wait on the body costs the client time: bytes that come while the driver waits on
+  // the origin earn credit and nothing else.
+  if (dl.kind == TimeoutKind::kBody && body_wait_from_ != SteadyTime::max()) {
+    body_floor_.Waited(body_wait_from_, conn.worker().now(), len);
+  } else {
+    body_floor_.Earned(len);
+  }
+  body_wait_from_ = SteadyTime::max();
   if (body_received_ > listener->limits.max_body_bytes) {
     body_too_large_ = true;
     nghttp2_session_consume(conn.session(), id, len);
@@ -105,6 +113,8 @@ asio::awaitable<void> Http2Stream::Wait() {
 
 asio::awaitable<void> Http2Stream::Run() {
   server::Worker& w = conn.worker();
+  body_floor_.Reset(listener->limits.min_request_body_rate, listener->limits.rate_window);
+  send_floor_.Reset(listener->limits.min_response_rate, listener->limits.rate_window);
   const Peer& peer = conn.peer();
   // Lives in this frame, the stream's one, for the exchange: the driver's frame is the only other.
   ForwardEnv env{w.loop(),
@@ -121,7 +131,7 @@ asio::awaitable<void> Http2Stream::Run() {
   // The response is queued; the stream lives until nghttp2 has sent it (or the client reset it),
   // bounded by send_timeout per wait for a client that stops reading.
   while (!closed) {
-    dl.Set(TimeoutKind::kSend, conn.worker().now(), listener->limits.send_timeout);
+    dl.Set(TimeoutKind::kSend, conn.worker().now(), SendWait());
     co_await Wait();
     if (dl.fired == TimeoutKind::kSend && !closed) {
       dl.fired = TimeoutKind::kNone;
@@ -220,7 +230,7 @@ asio::awaitable<ExchangeError> Http2Stream::ReadBody(std::string& out, bool& end
       co_return ExchangeError::Downstream(ErrorKind::kBodyTooLarge, http::Step::kReadRequestBody);
     }
     if (!body_in_.empty() || body_done_) break;
-    dl.Set(TimeoutKind::kBody, conn.worker().now(), listener->limits.body_timeout);
+    dl.Set(TimeoutKind::kBody, conn.worker().now(), BodyWait());
     co_await Wait();
     if (dl.fired == TimeoutKind::kBody && body_in_.empty() && !body_done_) {
       co_return ExchangeError::Downstream(ErrorKind::kRequestTimeout, http::Step::kReadRequestBody);
@@ -299,7 +309,7 @@ asio::awaitable<bool> Http2Stream::SendBody(std::string_view body, bool end,
                                             const http::HeaderList* trailers) {
   // At most kResponseHighWater buffered: wait for the client's window.
   while (!closed && backlogged()) {
-    dl.Set(TimeoutKind::kSend, conn.worker().now(), listener->limits.send_timeout);
+    dl.Set(TimeoutKind::kSend, conn.worker().now(), SendWait());
     co_await Wait();
     if (dl.fired == TimeoutKind::kSend) co_return false;
   }
@@ -344,12 +354,28 @@ void Http2Stream::Abort() noexcept {
   Reset(submitted_ ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_CANCEL);
 }
 
-std::chrono::microseconds Http2Stream::body_timeout() const noexcept {
-  return listener->limits.body_timeout;
+namespace {
+
+// The next wait's length: the timeout, or the floor's credit left after the wait so far. A wait
+// of another kind in between (on the origin) ends the client's.
+std::chrono::microseconds StartWait(net::RateFloor& floor, SteadyTime& from, bool continues,
+                                    SteadyTime now, std::chrono::microseconds timeout) noexcept {
+  if (from == SteadyTime::max() || !continues) from = now;
+  const auto so_far = std::chrono::duration_cast<std::chrono::microseconds>(now - from);
+  if (!floor.on()) return timeout;
+  return std::min(timeout, std::max(floor.credit() - so_far, std::chrono::microseconds::zero()));
 }
 
-std::chrono::microseconds Http2Stream::send_timeout() const noexcept {
-  return listener->limits.send_timeout;
+}  // namespace
+
+std::chrono::microseconds Http2Stream::BodyWait() noexcept {
+  return StartWait(body_floor_, body_wait_from_, dl.kind == TimeoutKind::kBody, conn.worker().now(),
+                   listener->limits.body_timeout);
+}
+
+std::chrono::microseconds Http2Stream::SendWait() noexcept {
+  return StartWait(send_floor_, send_wait_from_, dl.kind == TimeoutKind::kSend, conn.worker().now(),
+                   listener->limits.send_timeout);
 }
 
 bool Http2Stream::Submit(std::string_view h1_head, bool end_stream) {
@@ -390,6 +416,7 @@ ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* 
   const std::size_t n = std::min(len, s->resp.size() - s->resp_off);
   if (n > 0) std::memcpy(buf, s->resp.data() + s->resp_off, n);
   s->resp_off += n;
+  s->Sent(n);
   if (s->resp_off == s->resp.size()) {
     s->resp.clear();
     s->resp_off = 0;
@@ -409,6 +436,17 @@ ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* 
     s->Wake();
   }
   return static_cast<ssize_t>(n);
+}
+
+void Http2Stream::Sent(std::size_t n) noexcept {
+  // As for the body: a wait on the client reading costs it time, other bytes earn credit.
+  const SteadyTime now = conn.worker().now();
+  if (dl.kind == TimeoutKind::kSend && send_wait_from_ != SteadyTime::max()) {
+    send_floor_.Waited(send_wait_from_, now, n);
+    send_wait_from_ = now;
+  } else {
+    send_floor_.Earned(n);
+  }
 }
 
 void Http2Stream::SubmitTrailers() noexcept {

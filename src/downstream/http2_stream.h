@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "http/message.h"
 #include "net/deadline.h"
+#include "net/rate_floor.h"
 #include "pipeline/downstream.h"
 #include "pipeline/exchange_state.h"
 #include "pipeline/forward.h"
@@ -53,6 +54,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   void TakeBody(std::string& out) noexcept override;
   boost::asio::awaitable<http::ExchangeError> ReadBody(std::string& out, bool& end) override;
   void BodyForwarded(std::size_t n) noexcept override;
+  void BodyHeld(std::size_t n) noexcept override { Consume(n); }
   void DiscardBody() noexcept override;
   std::string_view received_protocol() const noexcept override { return "2"; }
   boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string_view body,
@@ -84,8 +86,8 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   void QueueEnd(const http::HeaderList* trailers) override;
   bool backlogged() const noexcept override { return resp.size() - resp_off >= kResponseHighWater; }
   bool head_queued() const noexcept override { return submitted_; }
-  std::chrono::microseconds body_timeout() const noexcept override;
-  std::chrono::microseconds send_timeout() const noexcept override;
+  std::chrono::microseconds BodyWait() noexcept override;
+  std::chrono::microseconds SendWait() noexcept override;
 
   // nghttp2's data source: copies buffered response bytes into DATA frames.
   static ssize_t ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t len,
@@ -123,6 +125,8 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   // Queues `data` (left empty) for the data source and resumes it.
   void AppendResponse(std::string& data);
   void SubmitTrailers() noexcept;
+  // The data source took n response bytes for the client.
+  void Sent(std::size_t n) noexcept;
   void Reset(std::uint32_t error_code) noexcept;
   void Consume(std::size_t n) noexcept;
   // The response head's text for `head`, with the route's and gates' rules.
@@ -151,6 +155,12 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   std::vector<std::pair<std::size_t, std::size_t>> trailer_lengths_;  // name, value sizes
   boost::asio::steady_timer wake_;
   bool submitted_ = false;
+  // Slow clients (net/rate_floor.h): a wait on the client's body or on it reading the response
+  // runs from *_wait_from_ (max: not waiting) and costs the floor's credit when bytes arrive.
+  net::RateFloor body_floor_;
+  net::RateFloor send_floor_;
+  SteadyTime body_wait_from_ = SteadyTime::max();
+  SteadyTime send_wait_from_ = SteadyTime::max();
 };
 
 }  // namespace rampart::downstream

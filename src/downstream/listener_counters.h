@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "net/deadline.h"
 #include "observe/metrics.h"
 
 namespace rampart::downstream {
@@ -47,13 +48,37 @@ constexpr std::string_view ProxyHeaderResultToken(ProxyHeaderResult r) noexcept 
   return kNames[static_cast<std::size_t>(r)];
 }
 
+// Where a slow client was cut (net/rate_floor.h, the listener's timeouts): waiting for its request
+// head (header_timeout), its request body (body_timeout or min_request_body_rate), or for it to
+// read the response (send_timeout or min_response_rate).
+enum class SlowPhase : std::uint8_t { kHead, kBody, kResponse, kCount };
+
+constexpr std::string_view SlowPhaseToken(SlowPhase p) noexcept {
+  constexpr std::array<std::string_view, static_cast<std::size_t>(SlowPhase::kCount)> kNames = {
+      "head", "body", "response"};
+  return kNames[static_cast<std::size_t>(p)];
+}
+
 struct ListenerCounters {
+  // rampart_slow_clients_total{listener,phase}
+  std::array<observe::CounterSeries*, static_cast<std::size_t>(SlowPhase::kCount)> slow{};
   // rampart_connections_refused_total{listener,reason}
   std::array<observe::CounterSeries*, static_cast<std::size_t>(ConnectionRefusal::kCount)>
       refused{};
   // rampart_proxy_protocol_headers_total{listener,result}
   std::array<observe::CounterSeries*, static_cast<std::size_t>(ProxyHeaderResult::kCount)>
       proxy_headers{};
+
+  // Counts a deadline that expired on a client wait; other kinds (idle, upstream) are not slow
+  // clients.
+  void CountExpired(net::TimeoutKind kind, int worker) const noexcept {
+    SlowPhase p = SlowPhase::kCount;
+    if (kind == net::TimeoutKind::kHeader) p = SlowPhase::kHead;
+    if (kind == net::TimeoutKind::kBody) p = SlowPhase::kBody;
+    if (kind == net::TimeoutKind::kSend) p = SlowPhase::kResponse;
+    if (p == SlowPhase::kCount) return;
+    if (auto* c = slow[static_cast<std::size_t>(p)]) c->Add(worker);
+  }
 };
 
 }  // namespace rampart::downstream

@@ -37,6 +37,9 @@ class Downstream {
   virtual boost::asio::awaitable<http::ExchangeError> ReadBody(std::string& out, bool& end) = 0;
   // `n` body bytes have been taken by the upstream (HTTP/2: the client's window opens by n).
   virtual void BodyForwarded(std::size_t n) noexcept { (void)n; }
+  // Body bytes the body phase holds before the upstream is connected: an HTTP/2 client gets its
+  // window back for them, so a body larger than the stream window can be held whole.
+  virtual void BodyHeld(std::size_t n) noexcept { (void)n; }
   // The answer no longer depends on the rest of the body: stop reading it.
   virtual void DiscardBody() noexcept {}
   // HTTP/1.1 `Expect: 100-continue`: the interim response, once, when the client waits for it.
@@ -104,9 +107,11 @@ class Downstream::Duplex {
   // More response bytes are queued than the client has taken (high-water mark).
   virtual bool backlogged() const noexcept = 0;
   virtual bool head_queued() const noexcept = 0;
-  // The listener's bounds on a request body that stops arriving and a client that stops reading.
-  virtual std::chrono::microseconds body_timeout() const noexcept = 0;
-  virtual std::chrono::microseconds send_timeout() const noexcept = 0;
+  // How long the driver's next wait on the client may last: for request body bytes (the
+  // listener's body_timeout and min_request_body_rate), or for it to read the response
+  // (send_timeout and min_response_rate). Each call says the driver waits on the client now.
+  virtual std::chrono::microseconds BodyWait() noexcept = 0;
+  virtual std::chrono::microseconds SendWait() noexcept = 0;
 };
 
 }  // namespace rampart

@@ -102,16 +102,18 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
       co_await f.Answer(dec);
       co_return;
     }
-    if (f.BodyHold() > 0) {  // with or without a body: a POST with none is still seen
-      http::ExchangeError e = co_await f.HoldBody(dec);
-      if (e) {
-        co_await f.Fail(e);
-        co_return;
-      }
-      if (!dec.is_continue()) {
-        co_await f.Answer(dec);
-        co_return;
-      }
+  }
+  if (f.BodyHold() > 0) {  // with or without a body: a POST with none is still seen by gates
+    d.deadline().Clear();
+    Decision dec;
+    http::ExchangeError e = co_await f.HoldBody(dec);
+    if (e) {
+      co_await f.Fail(e);
+      co_return;
+    }
+    if (!dec.is_continue()) {
+      co_await f.Answer(dec);
+      co_return;
     }
   }
   co_await f.Proxy();
@@ -144,9 +146,20 @@ asio::awaitable<Decision> Forwarder::RequestGates() {
   co_return Decision::Continue();
 }
 
+std::size_t Forwarder::BufferedBody() const noexcept {
+  // The route's own setting, else the listener's, which leaves gRPC alone: a streaming call whose
+  // client waits for an answer before it sends more would never complete its body.
+  if (route_->config != nullptr && route_->config->buffer_request_body) {
+    return *route_->config->buffer_request_body;
+  }
+  if (env_.limits == nullptr || env_.limits->buffer_request_body == 0 || !d_.has_body()) return 0;
+  if (st_.request_headers.Get("content-type").starts_with("application/grpc")) return 0;
+  return env_.limits->buffer_request_body;
+}
+
 std::size_t Forwarder::BodyHold() const noexcept {
-  if (route_->hold_body == 0) return 0;  // no gate of the route holds bodies
-  std::size_t hold = 0;
+  std::size_t hold = BufferedBody();
+  if (route_->hold_body == 0) return hold;  // no gate of the route holds bodies
   for (std::size_t i = 0; i < ran_; ++i) {
     if (!ex_.slots[i].skip_body) hold = std::max(hold, route_->needs[i].request_body);
   }
@@ -165,9 +178,12 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
     d_.TakeBody(body);
     end = d_.body_done();
     const std::size_t hold = BodyHold();
+    d_.BodyHeld(body.size());
     while (!end && body.size() <= hold) {
+      const std::size_t before = body.size();
       ExchangeError e = co_await d_.ReadBody(body, end);
       if (e) co_return e;
+      d_.BodyHeld(body.size() - before);
     }
   }
   body_complete_ = end;

@@ -175,9 +175,9 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       }
       // The next wait is bounded by what it waits for; any event re-arms it.
       if (dd.backlogged()) {
-        dl.Set(TimeoutKind::kSend, env_.loop.now(), dd.send_timeout());
+        dl.Set(TimeoutKind::kSend, env_.loop.now(), dd.SendWait());
       } else if (!dd.head_queued() && !request_done && in.empty()) {
-        dl.Set(TimeoutKind::kBody, env_.loop.now(), dd.body_timeout());
+        dl.Set(TimeoutKind::kBody, env_.loop.now(), dd.BodyWait());
       } else {
         dl.Set(TimeoutKind::kUpstream, env_.loop.now(), attempts.upstream().response_timeout);
       }

@@ -33,8 +33,10 @@ class Forwarder {
                                      std::string_view headers = {});
   // --- forward.cc ---
   boost::asio::awaitable<Decision> RequestGates();
-  // How much body this exchange holds: the largest need of the gates that ran and did not skip.
+  // How much body this exchange holds before the upstream is connected: the largest need of the
+  // gates that ran and did not skip, or the route's (else the listener's) buffer_request_body.
   std::size_t BodyHold() const noexcept;
+  std::size_t BufferedBody() const noexcept;
   // Holds the body for the gates that asked for it; their decision in `decision`.
   boost::asio::awaitable<http::ExchangeError> HoldBody(Decision& decision);
   // A gate's decision that is not Continue: the answer it asks for.

@@ -81,7 +81,9 @@ int Server::Run() {
   metrics_ = std::make_unique<observe::Metrics>(workers);
   stores_ = std::make_unique<state::Stores>(workers, *metrics_);
   client_ = std::make_unique<upstream::HttpClient>(control_loop_, *metrics_);
+  ocsp_ = std::make_unique<OcspRefresher>(*client_);
   services_ = {control_.get_executor(), client_.get(), &connection_limiters_, &blackhole_};
+  blackhole_sync_ = std::make_unique<gates::BlackholeSync>(control_.get_executor(), blackhole_);
   auto built = BuildSnapshot(std::move(loaded), *metrics_, *stores_, services_, ++generation_);
   if (!built.snapshot) {
     for (const auto& e : built.errors) spdlog::error("{}", e.ToString());
@@ -138,6 +140,7 @@ int Server::Run() {
   signals.async_wait(on_signal);
   asio::co_spawn(control_, WatchCertificates(), asio::detached);
   metrics_->AddCollector([this](std::string& out) { RenderTlsMetrics(out); });
+  metrics_->AddCollector([this](std::string& out) { OcspRefresher::RenderMetrics(*snap_, out); });
   metrics_->AddCollector(
       [](std::string& out) { ip_list::IpListWatch::Instance().RenderMetrics(out); });
   metrics_->AddCollector([this](std::string& out) {
@@ -152,6 +155,16 @@ int Server::Run() {
                        blackhole_.added_automatically());
     out += fmt::format("rampart_blackhole_added_total{{source=\"admin\"}} {}\n",
                        blackhole_.added_manually());
+    out += fmt::format("rampart_blackhole_added_total{{source=\"shared\"}} {}\n",
+                       blackhole_.added_shared());
+    if (snap_->config.blackhole->shared) {
+      out += "# HELP rampart_blackhole_syncs_total Rounds of sharing blackholes through Redis.\n";
+      out += "# TYPE rampart_blackhole_syncs_total counter\n";
+      out += fmt::format("rampart_blackhole_syncs_total{{result=\"ok\"}} {}\n",
+                         blackhole_sync_->syncs_ok());
+      out += fmt::format("rampart_blackhole_syncs_total{{result=\"failed\"}} {}\n",
+                         blackhole_sync_->syncs_failed());
+    }
   });
   control_.run();
   for (auto& w : workers_) w->Stop();
@@ -258,6 +271,17 @@ admin::AdminResponse Server::Reload() {
           fmt::format("{{\"status\":\"reloaded\",\"generation\":{}}}\n", generation_)};
 }
 
+void Server::ShareBlackholes() {
+  // The current config says whether (and through which Redis) blackholes are shared; the sync
+  // changes nothing while that stays the same.
+  const config::Config& cfg = snap_->config;
+  std::optional<state::redis::Options> options;
+  if (cfg.blackhole && cfg.blackhole->shared && cfg.state.redis) {
+    options = state::RedisOptionsFrom(*cfg.state.redis);
+  }
+  blackhole_sync_->Configure(options);
+}
+
 asio::awaitable<void> Server::WatchCertificates() {
   // Certificate files are checked once a second (a stat per file); a changed pair is loaded
   // and swapped in for new handshakes. Runs on the control thread, like reloads.
@@ -272,6 +296,8 @@ asio::awaitable<void> Server::WatchCertificates() {
       spdlog::info("TLS session-ticket key rotated");
     }
     for (const auto& [_, slot] : snap_->tls) slot->Refresh();
+    ocsp_->Tick(*snap_);  // OCSP staples that are due, fetched in the background
+    ShareBlackholes();
     ip_list::IpListWatch::Instance().RefreshAll();  // list files, the same way
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -305,6 +331,9 @@ void Server::RenderTlsMetrics(std::string& out) const {
 }
 
 std::string Server::DescribeCertificates() const {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   std::string out = "{\"listeners\":[";
   bool first_l = true;
   for (const auto& [name, slot] : snap_->tls) {
@@ -325,7 +354,13 @@ std::string Server::DescribeCertificates() const {
         AppendJsonEscaped(out, c.names[i]);
         out += "\"";
       }
-      out += fmt::format("],\"not_after\":{}}}", c.not_after);
+      out += fmt::format("],\"not_after\":{},\"ocsp\":", c.not_after);
+      if (c.ocsp) {
+        c.ocsp->Describe(now, out);
+      } else {
+        tls::DescribeNoStaple(c.ocsp_note, out);
+      }
+      out += "}";
     }
     out += "]}";
   }

@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "admin/admin_server.h"
+#include "gates/blackhole/blackhole_sync.h"
 #include "net/loop_context.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
 #include "pipeline/gate_registry.h"
+#include "server/ocsp_refresher.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 #include "state/stores.h"
@@ -40,6 +42,8 @@ class Server {
       const admin::AdminRequest& request);
   void BeginDrain();
   boost::asio::awaitable<void> WatchCertificates();
+  // Starts, moves or stops sharing blackholes through Redis as the current config says.
+  void ShareBlackholes();
   void RenderTlsMetrics(std::string& out) const;
   std::string DescribeCertificates() const;
   // GET /admin/upstreams: each upstream, its endpoints, attempt and error counts, and what its
@@ -62,9 +66,11 @@ class Server {
   std::unique_ptr<observe::Metrics> metrics_;
   // Runs on the control loop: gates' outbound fetches (JWKS, health checks, ...).
   std::unique_ptr<upstream::HttpClient> client_;
+  std::unique_ptr<OcspRefresher> ocsp_;  // staples fetched with client_
   Services services_;
-  gates::ConnectionLimiters connection_limiters_;  // outlives every snapshot
-  gates::Blackhole blackhole_;                     // the same
+  gates::ConnectionLimiters connection_limiters_;         // outlives every snapshot
+  gates::Blackhole blackhole_;                            // the same
+  std::unique_ptr<gates::BlackholeSync> blackhole_sync_;  // blackhole.shared: on control_
   std::vector<std::unique_ptr<Worker>> workers_;
   // After workers_: destroyed first, while the workers' event loops (which own its Redis
   // connections) still exist.

@@ -293,8 +293,16 @@ BuildResult BuildSnapshot(config::LoadResult loaded, observe::Metrics& metrics,
       "rampart_proxy_protocol_headers_total",
       "Well-formed PROXY protocol headers, by what they said (proxy, local, unknown).",
       {"listener", "result"}};
+  static constexpr observe::CounterDef<2> kSlow{
+      "rampart_slow_clients_total",
+      "Clients cut for being slow: sending the request head or body, or reading the response.",
+      {"listener", "phase"}};
   for (const auto& l : snap->config.listeners) {
     downstream::ListenerCounters c;
+    for (std::size_t p = 0; p < c.slow.size(); ++p) {
+      c.slow[p] = metrics.Counter(
+          kSlow, {l.name, downstream::SlowPhaseToken(static_cast<downstream::SlowPhase>(p))});
+    }
     for (std::size_t r = 0; r < c.refused.size(); ++r) {
       c.refused[r] =
           metrics.Counter(kRefused, {l.name, downstream::ConnectionRefusalToken(

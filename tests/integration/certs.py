@@ -30,12 +30,14 @@ class Pki:
              "-subj", f"/CN={cn}", cwd=self.dir)
         return self.path(f"{name}.pem")
 
-    def issue(self, name, cn, san, client=False, ca="ca", days=30, rsa=False):
-        """A certificate signed by `ca` (a P-256 key, or RSA 2048); returns (cert path, key path)."""
+    def issue(self, name, cn, san, client=False, ca="ca", days=30, rsa=False, eku=None, extra=""):
+        """A certificate signed by `ca` (a P-256 key, or RSA 2048); returns (cert path, key path).
+        `eku` replaces the extended key usage; `extra` is more extension lines (OpenSSL syntax)."""
         ext = os.path.join(self.dir, f"{name}.ext")
         with open(ext, "w") as f:
             f.write(f"subjectAltName={san}\n")
-            f.write(f"extendedKeyUsage={'clientAuth' if client else 'serverAuth'}\n")
+            f.write(f"extendedKeyUsage={eku or ('clientAuth' if client else 'serverAuth')}\n")
+            f.write(extra)
         key = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         _run("openssl", "req", "-new", "-newkey", *key, "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}",
              cwd=self.dir)

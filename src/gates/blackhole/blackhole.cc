@@ -77,17 +77,75 @@ bool Blackhole::NoteRefusal(const boost::asio::ip::address& client, int status,
   if (++st.count < s.refusals) return false;
   const auto doubled = s.cooldown * (std::int64_t{1} << std::min<std::uint32_t>(st.strikes, 20));
   const auto hold = std::min(doubled, s.max_cooldown);
-  st.until = now + hold;
-  st.last = st.until;
   ++st.strikes;
   st.count = 0;
   st.manual = false;
+  Hole(st, now + hold);
+  Publish(k, hold);
   auto_added_.fetch_add(1, std::memory_order_relaxed);
-  std::int64_t seen = holes_until_ns_.load(std::memory_order_relaxed);
-  while (seen < Ns(st.until) &&
-         !holes_until_ns_.compare_exchange_weak(seen, Ns(st.until), std::memory_order_relaxed)) {
-  }
   return true;
+}
+
+void Blackhole::Hole(State& st, SteadyTime until) {
+  st.until = until;
+  st.last = until;
+  std::int64_t seen = holes_until_ns_.load(std::memory_order_relaxed);
+  while (seen < Ns(until) &&
+         !holes_until_ns_.compare_exchange_weak(seen, Ns(until), std::memory_order_relaxed)) {
+  }
+}
+
+void Blackhole::Publish(const Key& k, std::chrono::microseconds remaining) {
+  if (!sharing_.load(std::memory_order_relaxed)) return;
+  if (changes_.size() >= capacity_) return;  // Redis has been away long: the rest stay local
+  changes_.push_back({Text(k), remaining});
+}
+
+std::vector<Blackhole::Change> Blackhole::TakeChanges() {
+  std::lock_guard lock(mu_);
+  std::vector<Change> out;
+  out.swap(changes_);
+  return out;
+}
+
+void Blackhole::Requeue(std::vector<Change> changes) {
+  std::lock_guard lock(mu_);
+  changes.insert(changes.end(), changes_.begin(), changes_.end());
+  if (changes.size() > capacity_) changes.resize(capacity_);
+  changes_.swap(changes);
+}
+
+std::size_t Blackhole::MergeShared(const std::vector<Change>& shared, SteadyTime now) {
+  std::unordered_map<Key, std::chrono::microseconds> in;
+  in.reserve(shared.size());
+  for (const Change& c : shared) {
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(c.address, ec);
+    if (!ec && c.remaining.count() > 0) in.emplace(KeyOf(a), c.remaining);
+  }
+  std::size_t learned = 0;
+  std::lock_guard lock(mu_);
+  for (auto& [k, st] : states_) {
+    if (!st.shared || st.until <= now || in.contains(k)) continue;
+    st.until = now;  // lifted elsewhere; a hole published but not yet listed is not shared yet
+    st.shared = false;
+  }
+  for (const auto& [k, remaining] : in) {
+    auto it = states_.find(k);
+    if (it == states_.end()) {
+      MakeRoom(now);
+      if (states_.size() >= capacity_) continue;
+      it = states_.emplace(k, State{}).first;
+    }
+    State& st = it->second;
+    const bool held = st.until > now;
+    st.shared = true;
+    if (held && st.until >= now + remaining) continue;
+    if (!held) ++learned;
+    Hole(st, now + remaining);
+  }
+  shared_added_.fetch_add(learned, std::memory_order_relaxed);
+  return learned;
 }
 
 bool Blackhole::Holds(const boost::asio::ip::address& client, SteadyTime now) const {
@@ -108,14 +166,10 @@ void Blackhole::Add(const boost::asio::ip::address& client, std::chrono::microse
     if (states_.size() > capacity_) hand_ = states_.end();  // a rehash may have moved it
   }
   State& st = it->second;
-  st.until = now + ttl;
-  st.last = st.until;
   st.manual = true;
+  Hole(st, now + ttl);
+  Publish(k, ttl);
   manual_added_.fetch_add(1, std::memory_order_relaxed);
-  std::int64_t seen = holes_until_ns_.load(std::memory_order_relaxed);
-  while (seen < Ns(st.until) &&
-         !holes_until_ns_.compare_exchange_weak(seen, Ns(st.until), std::memory_order_relaxed)) {
-  }
 }
 
 bool Blackhole::Remove(const boost::asio::ip::address& client) {
@@ -123,6 +177,7 @@ bool Blackhole::Remove(const boost::asio::ip::address& client) {
   auto it = states_.find(KeyOf(client));
   if (it == states_.end()) return false;
   if (it == hand_) ++hand_;
+  Publish(it->first, std::chrono::microseconds::zero());
   states_.erase(it);  // strikes too: an operator's pardon is complete
   return true;
 }

@@ -45,7 +45,24 @@ class Blackhole {
   bool Remove(const boost::asio::ip::address& client);
   std::vector<Entry> List(SteadyTime now) const;
 
+  // Sharing through Redis (blackhole_sync.h). Once sharing is on, every hole made here and every
+  // removal is queued for the sync to publish; the sync then hands over the shared list.
+  struct Change {
+    std::string address;
+    std::chrono::microseconds remaining{};  // 0: removed
+  };
+  void EnableSharing() noexcept { sharing_.store(true, std::memory_order_relaxed); }
+  std::vector<Change> TakeChanges();
+  // Changes the sync could not publish, put back in front of newer ones.
+  void Requeue(std::vector<Change> changes);
+  // The shared list as Redis holds it now (address, time left): holes learned from other
+  // instances are added; holes learned earlier, or published from here, that are no longer in
+  // it were removed elsewhere (or by an operator) and are lifted here too. Returns how many were
+  // learned.
+  std::size_t MergeShared(const std::vector<Change>& shared, SteadyTime now);
+
   std::uint64_t added_automatically() const noexcept { return auto_added_.load(); }
+  std::uint64_t added_shared() const noexcept { return shared_added_.load(); }
   std::uint64_t added_manually() const noexcept { return manual_added_.load(); }
   std::size_t active(SteadyTime now) const;
 
@@ -57,11 +74,14 @@ class Blackhole {
     SteadyTime until{};         // blackholed until
     SteadyTime last{};          // last refusal or hole: for eviction and forgetting strikes
     bool manual = false;
+    bool shared = false;  // the hole is in the shared list (learned from it, or published)
   };
   using Key = std::string;  // the address as 16 bytes (IPv4 mapped)
   static Key KeyOf(const boost::asio::ip::address& a);
   static std::string Text(const Key& k);
-  void MakeRoom(SteadyTime now);  // under mu_
+  void MakeRoom(SteadyTime now);           // under mu_
+  void Hole(State& st, SteadyTime until);  // under mu_: the fast path's horizon moves on
+  void Publish(const Key& k, std::chrono::microseconds remaining);  // under mu_, when sharing
 
   std::size_t capacity_;
   mutable std::mutex mu_;
@@ -69,7 +89,9 @@ class Blackhole {
   std::unordered_map<Key, State>::iterator hand_;  // where the next eviction looks (under mu_)
   // The latest `until` of any hole: while `now` is past it, nobody is held (the fast path).
   std::atomic<std::int64_t> holes_until_ns_{0};
-  std::atomic<std::uint64_t> auto_added_{0}, manual_added_{0};
+  std::atomic<std::uint64_t> auto_added_{0}, manual_added_{0}, shared_added_{0};
+  std::atomic<bool> sharing_{false};
+  std::vector<Change> changes_;  // under mu_: to publish
 };
 
 }  // namespace rampart::gates

@@ -14,6 +14,8 @@ struct BlackholeSettings {
   std::vector<int> statuses = {401, 403, 429};     // rampart's own answers that count
   std::chrono::microseconds cooldown{60'000'000};  // the first hole; doubles on each repeat
   std::chrono::microseconds max_cooldown{3'600'000'000};
+  // Shared with every instance on the same Redis (state.redis): blackhole_sync.h.
+  bool shared = false;
 };
 
 }  // namespace rampart::gates

@@ -101,3 +101,87 @@ TEST(Blackhole, AFloodOfOffendersNeverGrowsTheTableNorFreesTheHeld) {
 
 }  // namespace
 }  // namespace rampart::gates
+
+namespace rampart::gates {
+namespace {
+
+TEST(BlackholeSharing, NothingIsQueuedUntilSharingIsOn) {
+  Blackhole b;
+  const SteadyTime now = SteadyTime{} + 1000s;
+  b.Add(ip::make_address("203.0.113.5"), 30s, now);
+  EXPECT_TRUE(b.TakeChanges().empty());
+}
+
+TEST(BlackholeSharing, HolesMadeHereAndLiftsAreQueuedOnce) {
+  Blackhole b;
+  b.EnableSharing();
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("203.0.113.5");
+  b.Add(a, 30s, now);
+  const auto offender = ip::make_address("2001:db8::7");
+  for (int i = 0; i < 20; ++i) b.NoteRefusal(offender, 429, BlackholeSettings{}, now);
+  EXPECT_TRUE(b.Remove(a));
+  auto changes = b.TakeChanges();
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].address, "203.0.113.5");
+  EXPECT_EQ(changes[0].remaining, 30s);
+  EXPECT_EQ(changes[1].address, "2001:db8::7");
+  EXPECT_EQ(changes[1].remaining, 60s);  // the default first cooldown
+  EXPECT_EQ(changes[2].address, "203.0.113.5");
+  EXPECT_EQ(changes[2].remaining, 0s);  // lifted
+  EXPECT_TRUE(b.TakeChanges().empty());
+  // A round that failed puts them back in front of newer ones.
+  b.Add(ip::make_address("198.51.100.1"), 5s, now);
+  b.Requeue(std::move(changes));
+  changes = b.TakeChanges();
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(changes[0].address, "203.0.113.5");
+  EXPECT_EQ(changes[3].address, "198.51.100.1");
+}
+
+TEST(BlackholeSharing, HolesFromOtherInstancesAreEnforcedAndLiftedWithTheList) {
+  Blackhole b;
+  b.EnableSharing();
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("192.0.2.9");
+  const auto c = ip::make_address("::ffff:192.0.2.10");  // the mapped form is the same client
+  EXPECT_EQ(b.MergeShared({{"192.0.2.9", 20s}, {"192.0.2.10", 5s}, {"not an address", 5s}}, now),
+            2u);
+  EXPECT_TRUE(b.Holds(a, now + 19s));
+  EXPECT_FALSE(b.Holds(a, now + 21s));
+  EXPECT_TRUE(b.Holds(c, now + 1s));
+  EXPECT_EQ(b.added_shared(), 2u);
+  EXPECT_TRUE(b.TakeChanges().empty());  // learned holes are not published back
+  // The list no longer has 192.0.2.9: lifted elsewhere, lifted here.
+  EXPECT_EQ(b.MergeShared({{"192.0.2.10", 4s}}, now + 1s), 0u);
+  EXPECT_FALSE(b.Holds(a, now + 1s));
+  EXPECT_TRUE(b.Holds(c, now + 2s));
+}
+
+TEST(BlackholeSharing, AHoleMadeHereStaysUntilTheListHasSeenIt) {
+  Blackhole b;
+  b.EnableSharing();
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("192.0.2.9");
+  b.Add(a, 30s, now);
+  // A round that read the list before this hole was published does not lift it.
+  b.MergeShared({}, now);
+  EXPECT_TRUE(b.Holds(a, now + 1s));
+  // Once listed it is shared: a later list without it lifts it (an operator lifted it elsewhere).
+  b.MergeShared({{"192.0.2.9", 29s}}, now + 1s);
+  b.MergeShared({}, now + 2s);
+  EXPECT_FALSE(b.Holds(a, now + 2s));
+}
+
+TEST(BlackholeSharing, ALongerHoleHereIsNotShortenedByTheList) {
+  Blackhole b;
+  b.EnableSharing();
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("192.0.2.9");
+  b.Add(a, 60s, now);
+  b.MergeShared({{"192.0.2.9", 10s}}, now);
+  EXPECT_TRUE(b.Holds(a, now + 30s));
+}
+
+}  // namespace
+}  // namespace rampart::gates

@@ -237,8 +237,13 @@ std::shared_ptr<const ServerTls> ServerTls::Build(const config::ListenerTls& cfg
     }
     std::tm tm{};
     if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1) info.not_after = timegm(&tm);
+    const std::string ocsp_file = Resolve(base_dir, pair.ocsp_file);
+    std::string ocsp_error;
+    info.ocsp = SetUpStapling(pair, ocsp_file, c, cert, &info.ocsp_note, &ocsp_error);
+    if (!ocsp_error.empty()) return fail(ocsp_error);
     remember(cert);
     remember(key);
+    if (pair.ocsp == config::OcspMode::kFile) remember(ocsp_file);  // re-read when it changes
     t->infos_.push_back(std::move(info));
     t->contexts_.push_back(std::move(ctx));
   }

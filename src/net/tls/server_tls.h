@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "net/tls/ocsp_staple.h"
 #include "observe/metrics.h"
 
 namespace rampart::tls {
@@ -21,8 +22,10 @@ namespace rampart::tls {
 struct CertificateInfo {
   std::string file;
   std::string subject;
-  std::vector<std::string> names;  // SAN DNS names (or the CN when there are none)
-  std::int64_t not_after = 0;      // Unix seconds
+  std::vector<std::string> names;    // SAN DNS names (or the CN when there are none)
+  std::int64_t not_after = 0;        // Unix seconds
+  std::shared_ptr<OcspStaple> ocsp;  // null: nothing stapled, for the reason in `ocsp_note`
+  std::string ocsp_note;
 };
 
 // What a verified client certificate says; empty when the client sent none.
