@@ -293,6 +293,9 @@ struct Config {
   microseconds busy_poll = 30us;  // longest adaptive polling window of an idle worker; 0 = off
   // Repeat offenders shut out at accept (gates/blackhole); absent: off.
   std::optional<gates::BlackholeSettings> blackhole;
+  // The gateway-wide adaptive concurrency limit (upstream/adaptive_concurrency): the policy's
+  // settings, applied after each upstream's own policies with one state for all; absent: off.
+  std::optional<GateSpec> adaptive_concurrency;
   std::string request_id_header = "x-request-id";
   std::string via = "rampart";
   std::vector<Listener> listeners;

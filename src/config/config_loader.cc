@@ -876,6 +876,13 @@ void ReadTop(YamlReader& r, const YAML::Node& root, Config& cfg) {
       cfg.blackhole = std::move(b);
     }
   }
+  if (auto v = top.Get("adaptive_concurrency"); v.IsDefined()) {
+    if (!v.IsMap()) {
+      r.Error(v, "adaptive_concurrency: the policy's settings, e.g. {max_limit: 2000} (or {})");
+    } else {
+      cfg.adaptive_concurrency = GateSpec{r.OriginOf(v), "adaptive_concurrency", v};
+    }
+  }
   if (auto v = top.Get("busy_poll"); v.IsDefined()) {
     if (r.Duration(v, "busy_poll", cfg.busy_poll) && cfg.busy_poll > std::chrono::milliseconds(1))
       r.Error(v, "busy_poll: at most 1ms (0s turns polling off)");

@@ -10,6 +10,7 @@
 #include "net/tls/client_tls.h"
 #include "pipeline/gate_order.h"
 #include "pipeline/gate_registry.h"
+#include "upstream/adaptive_concurrency/adaptive_concurrency_policy.h"
 #include "upstream/policy_registry.h"
 
 namespace rampart::server {
@@ -243,6 +244,20 @@ void BuildPolicies(const config::Upstream& u, const Snapshot& snap, observe::Met
         services,    metrics.slots(),
         &spec};
     if (auto policy = (*factory)(p.settings, ctx)) spec.policies.push_back(std::move(policy));
+  }
+  // The gateway-wide adaptive limit, after the upstream's own policies: its settings are read
+  // for every upstream, but their errors are reported once (by the first upstream).
+  if (const auto& global = snap.config.adaptive_concurrency) {
+    std::vector<ConfigError> global_errors;
+    config::YamlReader global_reader(global->origin.file, global_errors);
+    upstream::PolicyContext ctx{
+        global_reader, "adaptive_concurrency", snap.config, u, metrics, stores,
+        services,      metrics.slots(),        &spec};
+    if (auto policy = upstream::adaptive::MakeGlobalAdaptiveConcurrency(global->settings, ctx)) {
+      spec.policies.push_back(std::move(policy));
+    } else if (u.name == snap.config.upstreams.begin()->first) {
+      policy_errors.insert(policy_errors.end(), global_errors.begin(), global_errors.end());
+    }
   }
   errors.insert(errors.end(), policy_errors.begin(), policy_errors.end());
 }

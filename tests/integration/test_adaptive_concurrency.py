@@ -169,3 +169,73 @@ class AdaptiveConcurrencyTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+GLOBAL = """
+workers: 2
+listeners:
+  - name: public
+    address: 127.0.0.1:{port}
+adaptive_concurrency: {{ min_limit: 3, max_limit: 3, initial_limit: 3 }}
+routes:
+  - {{ name: reports, match: {{ path_prefix: /reports }}, upstream: reports }}
+  - {{ name: api, upstream: api }}
+upstreams:
+  reports: {{ endpoints: [{origin}] }}
+  api: {{ endpoints: ["ORIGIN2"] }}
+access_log: {{ enabled: false }}
+admin: {{ address: 127.0.0.1:{admin} }}
+"""
+
+
+class GlobalAdaptiveConcurrencyTest(unittest.TestCase):
+    """The gateway-wide limit (top-level adaptive_concurrency): one limit across upstreams."""
+
+    def setUp(self):
+        self.origins = [Origin(), Origin()]
+        self.rampart = Rampart(GLOBAL.replace("ORIGIN2", self.origins[1].address),
+                               self.origins[0])
+
+    def tearDown(self):
+        self.rampart.stop()
+        for o in self.origins:
+            o.stop()
+
+    def get(self, path):
+        c = http.client.HTTPConnection("127.0.0.1", self.rampart.port, timeout=10 * SLOW)
+        c.request("GET", path)
+        r = c.getresponse()
+        out = (r.status, r.getheader("Retry-After"), r.read())
+        c.close()
+        return out
+
+    def test_requests_to_one_upstream_use_up_the_limit_of_all(self):
+        slow = [threading.Thread(target=self.get, args=("/reports?delay=1500",)) for _ in range(2)]
+        for t in slow:
+            t.start()
+        self.assertTrue(wait_until(lambda: self.rampart.metric(
+            'rampart_upstream_concurrency_in_flight{upstream="*"}') == 2))
+        status, retry_after, body = self.get("/api")  # another upstream, same limit
+        self.assertEqual((status, retry_after), (503, "1"))
+        self.assertEqual(json.loads(body)["error"], "concurrency_limited")
+        self.assertGreaterEqual(self.rampart.metric(
+            'rampart_upstream_concurrency_rejected_total{upstream="*",route="api"}'), 1)
+        for t in slow:
+            t.join()
+        self.assertEqual(self.get("/api")[0], 200)  # room again
+        # A limit of 3 leaves normal routes 2 (critical_reserve: 20%).
+        self.assertEqual(self.rampart.metric('rampart_upstream_concurrency_limit{upstream="*"}'), 3)
+
+
+class GlobalAdaptiveConfigTest(unittest.TestCase):
+    def test_errors_name_the_block_once(self):
+        from harness import validate
+        out, path = validate("""listeners: [{ address: "127.0.0.1:8080" }]
+routes: [{ name: a, upstream: a }, { name: b, upstream: b }]
+upstreams: { a: { endpoints: ["127.0.0.1:9"] }, b: { endpoints: ["127.0.0.1:10"] } }
+adaptive_concurrency: { min_limit: 5, max_limit: 2 }
+""")
+        text = out.stdout + out.stderr
+        self.assertEqual(out.returncode, 1)
+        self.assertIn(f"{path}:4:", text)
+        self.assertEqual(text.count("min_limit 5 is above max_limit 2"), 1, text)

@@ -146,10 +146,13 @@ void AdaptiveConcurrencyPolicy::Describe(std::string& out) const {
                  g.min_rtt().count() / 1000.0, g.last_sample_rtt().count() / 1000.0);
 }
 
-std::shared_ptr<Policy> MakeAdaptiveConcurrency(const YAML::Node& settings, PolicyContext& ctx) {
+namespace {
+
+// `name`: the upstream whose limit this is, or kGlobalName for the gateway-wide one.
+std::shared_ptr<Policy> Make(const YAML::Node& settings, PolicyContext& ctx,
+                             const std::string& name) {
   AdaptiveConfig c;
   if (!AdaptiveFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
-  const std::string& name = ctx.upstream.name;
   for (const auto& [route, _] : c.priorities) {
     const bool known = std::any_of(ctx.config.routes.begin(), ctx.config.routes.end(),
                                    [&](const auto& r) { return r.name == route; });
@@ -196,6 +199,19 @@ std::shared_ptr<Policy> MakeAdaptiveConcurrency(const YAML::Node& settings, Poli
   return std::make_shared<AdaptiveConcurrencyPolicy>(
       std::move(c), std::move(state), std::move(counters),
       [] { return std::chrono::steady_clock::now(); });
+}
+
+}  // namespace
+
+std::shared_ptr<Policy> MakeAdaptiveConcurrency(const YAML::Node& settings, PolicyContext& ctx) {
+  return Make(settings, ctx, ctx.upstream.name);
+}
+
+std::shared_ptr<Policy> MakeGlobalAdaptiveConcurrency(const YAML::Node& settings,
+                                                      PolicyContext& ctx) {
+  // One state for every upstream (the identity has no upstream in it): each upstream's policy
+  // object counts into the same in-flight total and feeds the same controller.
+  return Make(settings, ctx, std::string(kGlobalName));
 }
 
 }  // namespace rampart::upstream::adaptive

@@ -78,4 +78,10 @@ class AdaptiveConcurrencyPolicy final : public Policy {
 
 std::shared_ptr<Policy> MakeAdaptiveConcurrency(const YAML::Node& settings, PolicyContext& ctx);
 
+// The gateway-wide limit (top-level `adaptive_concurrency:`): the same policy on every upstream,
+// all of them sharing one controller and one in-flight count, labelled upstream="*" in metrics.
+inline constexpr std::string_view kGlobalName = "*";
+std::shared_ptr<Policy> MakeGlobalAdaptiveConcurrency(const YAML::Node& settings,
+                                                      PolicyContext& ctx);
+
 }  // namespace rampart::upstream::adaptive
