@@ -178,9 +178,10 @@ bool Http1Exchange::CanKeep() const noexcept {
 bool Http1Exchange::BeginWrite(std::span<asio::const_buffer> bufs, error_code& ec) {
   const std::chrono::microseconds timeout =
       c_.listener_ ? c_.listener_->limits.send_timeout : std::chrono::seconds(10);
-  c_.SetDeadline(TimeoutKind::kSend, send_floor_.Allowance(timeout));
   write_bytes_ = 0;
   for (const auto& b : bufs) write_bytes_ += b.size();
+  // The write ends only when the socket has taken all of it: its own bytes earn its time.
+  c_.SetDeadline(TimeoutKind::kSend, send_floor_.Allowance(timeout, write_bytes_));
   st_->acct.bytes_out += write_bytes_;
   write_from_ = c_.worker_.now();
   write_waits_ = !net::WriteNow(c_.socket_, c_.tls_.get(), bufs, ec);

@@ -60,6 +60,14 @@ void Http2Connection::Adopt() {
   snap_ = std::move(snap);
   listener_cfg_ = l;
   counters_ = counters;
+  resp_cap_ = std::max<std::size_t>(l->http2.connection_window, Http2Stream::kResponseHighWater);
+}
+
+void Http2Connection::ResponseSent(std::size_t n) noexcept {
+  resp_buffered_ -= std::min(n, resp_buffered_);
+  if (!held_back_ || resp_buffered_ >= resp_cap_ / 2) return;
+  held_back_ = false;
+  for (Http2Stream* s = streams_; s != nullptr; s = s->next) s->Wake();  // room again
 }
 
 bool Http2Connection::Setup() {
@@ -265,6 +273,7 @@ void Http2Connection::StreamDone(Http2Stream* s) noexcept {
   else
     streams_ = s->next;
   if (s->next) s->next->prev = s->prev;
+  ResponseSent(s->pending_response());  // what it still held goes with it
   s->GiveBuffers();
   std::unique_ptr<ExchangeState> st = std::move(s->st);
   delete s;

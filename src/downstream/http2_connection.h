@@ -78,6 +78,17 @@ class Http2Connection {
   void Kick() noexcept;
   // Called by a stream's coroutine as its last act: forgets (and frees) the stream.
   void StreamDone(Http2Stream* s) noexcept;
+  // Response bytes the streams hold for the client, all together: at most the listener's
+  // http2.connection_window (or one stream's high-water mark, if larger), so a client that reads
+  // slowly over many streams holds no more of rampart's memory than one window. Streams are held
+  // back while the connection is full, and all are woken when it drains to half.
+  bool response_full() const noexcept {
+    if (resp_buffered_ < resp_cap_) return false;
+    held_back_ = true;
+    return true;
+  }
+  void ResponseQueued(std::size_t n) noexcept { resp_buffered_ += n; }
+  void ResponseSent(std::size_t n) noexcept;
   // The access log's reason for streams cut short because rampart ended the connection with an
   // error ("http2_protocol_error", ...); empty when it did not.
   std::string_view connection_error() const noexcept { return connection_error_; }
@@ -119,9 +130,12 @@ class Http2Connection {
   const ListenerCounters* listener_counters_ = nullptr;  // in snap_: slow clients
   nghttp2_session* session_ = nullptr;
 
-  Http2Stream* streams_ = nullptr;  // intrusive list of every stream nghttp2 told us about
-  std::size_t running_ = 0;         // streams whose coroutine is running
-  std::uint64_t started_ = 0;       // streams started, for max_requests_per_connection
+  Http2Stream* streams_ = nullptr;      // intrusive list of every stream nghttp2 told us about
+  std::size_t resp_buffered_ = 0;       // response bytes the streams hold
+  std::size_t resp_cap_ = 1024 * 1024;  // the listener's http2.connection_window
+  mutable bool held_back_ = false;      // a stream waited for the cap: wake on drain
+  std::size_t running_ = 0;             // streams whose coroutine is running
+  std::uint64_t started_ = 0;           // streams started, for max_requests_per_connection
   std::int32_t last_started_ = 0;
   net::FrameIo io_;
   boost::asio::steady_timer streams_gone_;

@@ -113,7 +113,10 @@ asio::awaitable<void> Http2Stream::Wait() {
 
 asio::awaitable<void> Http2Stream::Run() {
   server::Worker& w = conn.worker();
-  body_floor_.Reset(listener->limits.min_request_body_rate, listener->limits.rate_window);
+  // gRPC streams pause between messages as the call goes: only body_timeout bounds them.
+  const bool grpc = st->request_headers.Get("content-type").starts_with("application/grpc");
+  body_floor_.Reset(grpc ? 0 : listener->limits.min_request_body_rate,
+                    listener->limits.rate_window);
   send_floor_.Reset(listener->limits.min_response_rate, listener->limits.rate_window);
   const Peer& peer = conn.peer();
   // Lives in this frame, the stream's one, for the exchange: the driver's frame is the only other.
@@ -243,6 +246,14 @@ asio::awaitable<ExchangeError> Http2Stream::ReadBody(std::string& out, bool& end
 
 void Http2Stream::BodyForwarded(std::size_t n) noexcept {
   st->acct.bytes_in += n;
+  // Bytes the body phase held already gave their window back (BodyHeld).
+  const std::size_t given = std::min<std::uint64_t>(n, held_);
+  held_ -= given;
+  Consume(n - given);
+}
+
+void Http2Stream::BodyHeld(std::size_t n) noexcept {
+  held_ += n;
   Consume(n);
 }
 
@@ -397,7 +408,13 @@ bool Http2Stream::Submit(std::string_view h1_head, bool end_stream) {
   return submitted_;
 }
 
+bool Http2Stream::backlogged() const noexcept {
+  const std::size_t pending = pending_response();
+  return pending >= kResponseHighWater || conn.response_full();
+}
+
 void Http2Stream::AppendResponse(std::string& data) {
+  conn.ResponseQueued(data.size());
   if (resp.empty()) {
     resp.swap(data);  // the common case: the previous piece is sent, take this one as it is
     resp_off = 0;
@@ -417,6 +434,7 @@ ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* 
   if (n > 0) std::memcpy(buf, s->resp.data() + s->resp_off, n);
   s->resp_off += n;
   s->Sent(n);
+  s->conn.ResponseSent(n);
   if (s->resp_off == s->resp.size()) {
     s->resp.clear();
     s->resp_off = 0;
@@ -444,6 +462,11 @@ void Http2Stream::Sent(std::size_t n) noexcept {
   if (dl.kind == TimeoutKind::kSend && send_wait_from_ != SteadyTime::max()) {
     send_floor_.Waited(send_wait_from_, now, n);
     send_wait_from_ = now;
+    // The wait goes on (the stream wakes only when its backlog halves): what these bytes earned
+    // moves its deadline, so a client above the floor is never cut mid-wait.
+    if (dl.expiry != SteadyTime::max()) {
+      dl.Set(TimeoutKind::kSend, now, send_floor_.Allowance(listener->limits.send_timeout));
+    }
   } else {
     send_floor_.Earned(n);
   }

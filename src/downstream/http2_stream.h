@@ -54,7 +54,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   void TakeBody(std::string& out) noexcept override;
   boost::asio::awaitable<http::ExchangeError> ReadBody(std::string& out, bool& end) override;
   void BodyForwarded(std::size_t n) noexcept override;
-  void BodyHeld(std::size_t n) noexcept override { Consume(n); }
+  void BodyHeld(std::size_t n) noexcept override;
   void DiscardBody() noexcept override;
   std::string_view received_protocol() const noexcept override { return "2"; }
   boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string_view body,
@@ -84,7 +84,9 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   bool QueueHead(const upstream::ResponseHead& head, bool end) override;
   void QueueBody(std::string& data) override;
   void QueueEnd(const http::HeaderList* trailers) override;
-  bool backlogged() const noexcept override { return resp.size() - resp_off >= kResponseHighWater; }
+  // This stream's own high-water mark, or the connection's cap (Http2Connection::response_full).
+  bool backlogged() const noexcept override;
+  std::size_t pending_response() const noexcept { return resp.size() - resp_off; }
   bool head_queued() const noexcept override { return submitted_; }
   std::chrono::microseconds BodyWait() noexcept override;
   std::chrono::microseconds SendWait() noexcept override;
@@ -145,6 +147,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   bool body_done_ = false;
   bool body_too_large_ = false;
   std::uint64_t body_received_ = 0;
+  std::uint64_t held_ = 0;  // held bytes whose window went back before they were forwarded
 
   // Response body, read by the data source callback.
   std::string resp;

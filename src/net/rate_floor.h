@@ -27,10 +27,14 @@ class RateFloor {
 
   bool on() const noexcept { return rate_ != 0; }
 
-  // How long the next wait may last: `timeout`, or less when the credit left is less.
-  std::chrono::microseconds Allowance(std::chrono::microseconds timeout) const noexcept {
+  // How long the next wait may last: `timeout`, or less when the credit left is less. A wait
+  // that moves `moving` bytes only when it ends (a write taken whole) may also use what those
+  // bytes earn: a client exactly at the floor finishes it just in time.
+  std::chrono::microseconds Allowance(std::chrono::microseconds timeout,
+                                      std::size_t moving = 0) const noexcept {
     if (rate_ == 0) return timeout;
-    return std::min(timeout, std::max(credit_, std::chrono::microseconds::zero()));
+    const auto credit = std::max(credit_, std::chrono::microseconds::zero()) + Earning(moving);
+    return std::min(timeout, credit);
   }
 
   // True when the allowance for `timeout` is the floor's, not the timeout's: a wait cut then
@@ -50,14 +54,18 @@ class RateFloor {
   // Bytes the client moved without rampart waiting on it.
   void Earned(std::size_t n) noexcept {
     if (rate_ == 0) return;
-    const auto earned = std::chrono::microseconds(
-        static_cast<std::int64_t>(static_cast<double>(n) * 1e6 / static_cast<double>(rate_)));
-    credit_ = std::min(window_, credit_ + earned);
+    credit_ = std::min(window_, credit_ + Earning(n));
   }
 
   std::chrono::microseconds credit() const noexcept { return credit_; }
 
  private:
+  std::chrono::microseconds Earning(std::size_t n) const noexcept {
+    if (rate_ == 0 || n == 0) return std::chrono::microseconds::zero();
+    return std::chrono::microseconds(
+        static_cast<std::int64_t>(static_cast<double>(n) * 1e6 / static_cast<double>(rate_)));
+  }
+
   std::uint64_t rate_ = 0;
   std::chrono::microseconds window_{};
   std::chrono::microseconds credit_{};

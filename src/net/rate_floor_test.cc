@@ -56,6 +56,15 @@ TEST(RateFloor, AClientAtTheFloorKeepsGoingForever) {
   }
 }
 
+TEST(RateFloor, AWriteTakenWholeMayUseWhatItsBytesEarn) {
+  // 16 KiB at a 512 B/s floor takes 32 s for a client exactly at the floor: more than the
+  // window, but such a client is not below the floor.
+  RateFloor f;
+  f.Reset(512, seconds(10));
+  EXPECT_EQ(f.Allowance(seconds(60), 16384), seconds(42));
+  EXPECT_EQ(f.Allowance(seconds(30), 16384), seconds(30));  // the timeout still bounds it
+}
+
 TEST(RateFloor, CreditIsCappedAtTheWindow) {
   // A fast start cannot bank idle time: 10 MB earns at most the window.
   RateFloor f;

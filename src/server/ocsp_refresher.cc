@@ -63,6 +63,11 @@ asio::awaitable<void> OcspRefresher::Fetch(std::shared_ptr<tls::OcspStaple> stap
     error = "bad response: " + error;
   } else if (parsed.stale(now)) {
     error = "the response is already past its nextUpdate";
+  } else if (const auto held = staple->held();
+             held && parsed.this_update < held->response.this_update) {
+    // The fetch is plain HTTP: an older answer (a "good" from before a revocation) replayed by
+    // someone on the path must not replace a newer one.
+    error = "the response is older than the one held";
   } else {
     const auto before = staple->held();
     if (!before || before->response.status != parsed.status) {

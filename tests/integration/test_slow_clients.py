@@ -195,6 +195,54 @@ class SlowClientsTest(unittest.TestCase):
         self.assertTrue(any(f[0] == h2raw.RST_STREAM and f[2] == 1 for f in frames), frames)
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Http2BufferCapTest(unittest.TestCase):
+    """One HTTP/2 connection that reads nothing over 120 streams of 1 MiB answers holds about one
+    connection window of rampart's memory, not 120 streams' high-water marks (30 MiB)."""
+
+    def setUp(self):
+        self.origin = Origin(threads=4)
+        # No read floor here: the cap alone must bound what the streams hold.
+        self.rampart = Rampart(CONFIG.replace("min_response_rate: 1000", "min_response_rate: 0"),
+                               self.origin)
+
+    def tearDown(self):
+        self.rampart.stop()
+        self.origin.stop()
+
+    def test_a_slow_reader_over_many_streams_holds_one_window(self):
+        warm = h2raw.Client(self.rampart.port)  # the worker's buffers and pools exist already
+        warm.send(warm.headers_frame(1, h2raw.request_headers(warm.authority, "/?size=1048576")))
+        while True:
+            f = warm.read_frame()
+            if f is None or (f[0] == h2raw.DATA and f[1] & 0x1):
+                break
+            if f[0] == h2raw.DATA and f[3]:
+                warm.send(h2raw.frame(h2raw.WINDOW_UPDATE, 0, 0, len(f[3]).to_bytes(4, "big")) +
+                          h2raw.frame(h2raw.WINDOW_UPDATE, 0, 1, len(f[3]).to_bytes(4, "big")))
+        warm.close()
+        time.sleep(0.5)
+        before = rss_kib(self.rampart.proc.pid)
+        c = h2raw.Client(self.rampart.port,
+                         preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
+                                                             b"\x00\x04\x00\x00\x00\x10"))
+        for i in range(120):
+            c.send(c.headers_frame(2 * i + 1, h2raw.request_headers(
+                c.authority, f"/cap{i}?size=1048576")))
+        # Every stream has its answer's head by now, and what rampart holds has stopped growing.
+        time.sleep(2 * SLOW)
+        grown = rss_kib(self.rampart.proc.pid) - before
+        c.close()
+        self.assertLess(grown, 12 * 1024, f"rampart grew by {grown} KiB")
+
+
 class SlowClientConfigTest(unittest.TestCase):
     def test_bad_values_are_refused_with_their_line(self):
         template = """listeners:

@@ -98,7 +98,20 @@ void Blackhole::Hole(State& st, SteadyTime until) {
 void Blackhole::Publish(const Key& k, std::chrono::microseconds remaining) {
   if (!sharing_.load(std::memory_order_relaxed)) return;
   if (changes_.size() >= capacity_) return;  // Redis has been away long: the rest stay local
-  changes_.push_back({Text(k), remaining});
+  // The end is fixed now, in wall-clock time: a change published late must not last longer.
+  const std::int64_t until_ms =
+      remaining.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  (std::chrono::system_clock::now() + remaining).time_since_epoch())
+                                  .count()
+                            : 0;
+  changes_.push_back({Text(k), remaining, until_ms});
+}
+
+void Blackhole::DisableSharing() {
+  sharing_.store(false, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  changes_.clear();
+  for (auto& [_, st] : states_) st.shared = false;
 }
 
 std::vector<Blackhole::Change> Blackhole::TakeChanges() {
@@ -115,7 +128,8 @@ void Blackhole::Requeue(std::vector<Change> changes) {
   changes_.swap(changes);
 }
 
-std::size_t Blackhole::MergeShared(const std::vector<Change>& shared, SteadyTime now) {
+std::size_t Blackhole::MergeShared(const std::vector<Change>& shared, SteadyTime now,
+                                   bool complete) {
   std::unordered_map<Key, std::chrono::microseconds> in;
   in.reserve(shared.size());
   for (const Change& c : shared) {
@@ -126,7 +140,8 @@ std::size_t Blackhole::MergeShared(const std::vector<Change>& shared, SteadyTime
   std::size_t learned = 0;
   std::lock_guard lock(mu_);
   for (auto& [k, st] : states_) {
-    if (!st.shared || st.until <= now || in.contains(k)) continue;
+    if (st.shared && st.until <= now) st.shared = false;  // ended: no longer anyone's to lift
+    if (!complete || !st.shared || in.contains(k)) continue;
     st.until = now;  // lifted elsewhere; a hole published but not yet listed is not shared yet
     st.shared = false;
   }
@@ -174,10 +189,11 @@ void Blackhole::Add(const boost::asio::ip::address& client, std::chrono::microse
 
 bool Blackhole::Remove(const boost::asio::ip::address& client) {
   std::lock_guard lock(mu_);
-  auto it = states_.find(KeyOf(client));
-  if (it == states_.end()) return false;
+  const Key k = KeyOf(client);
+  Publish(k, std::chrono::microseconds::zero());  // other instances may hold it though we do not
+  auto it = states_.find(k);
+  if (it == states_.end()) return sharing_.load(std::memory_order_relaxed);
   if (it == hand_) ++hand_;
-  Publish(it->first, std::chrono::microseconds::zero());
   states_.erase(it);  // strikes too: an operator's pardon is complete
   return true;
 }

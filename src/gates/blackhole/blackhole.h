@@ -42,6 +42,8 @@ class Blackhole {
   bool Holds(const boost::asio::ip::address& client, SteadyTime now) const;
 
   void Add(const boost::asio::ip::address& client, std::chrono::microseconds ttl, SteadyTime now);
+  // True when the client was held here, or when sharing is on (the lift is published for the
+  // instances that hold it).
   bool Remove(const boost::asio::ip::address& client);
   std::vector<Entry> List(SteadyTime now) const;
 
@@ -50,16 +52,19 @@ class Blackhole {
   struct Change {
     std::string address;
     std::chrono::microseconds remaining{};  // 0: removed
+    std::int64_t until_ms = 0;  // published changes: when the hole ends, wall-clock milliseconds
   };
   void EnableSharing() noexcept { sharing_.store(true, std::memory_order_relaxed); }
+  void DisableSharing();  // and forgets what was waiting to be published
+  bool sharing() const noexcept { return sharing_.load(std::memory_order_relaxed); }
   std::vector<Change> TakeChanges();
   // Changes the sync could not publish, put back in front of newer ones.
   void Requeue(std::vector<Change> changes);
   // The shared list as Redis holds it now (address, time left): holes learned from other
-  // instances are added; holes learned earlier, or published from here, that are no longer in
-  // it were removed elsewhere (or by an operator) and are lifted here too. Returns how many were
-  // learned.
-  std::size_t MergeShared(const std::vector<Change>& shared, SteadyTime now);
+  // instances are added; when `complete` (the list was not cut at a read limit), holes learned
+  // earlier that are no longer in it were lifted elsewhere (or by an operator) and are lifted
+  // here too. Returns how many were learned.
+  std::size_t MergeShared(const std::vector<Change>& shared, SteadyTime now, bool complete = true);
 
   std::uint64_t added_automatically() const noexcept { return auto_added_.load(); }
   std::uint64_t added_shared() const noexcept { return shared_added_.load(); }

@@ -25,7 +25,7 @@ constexpr std::size_t kMaxRead = Blackhole::kCapacity;
 // Command words as views with static storage (GCC 12 mis-compiles string literals in a braced
 // list inside a coroutine).
 constexpr std::string_view kZadd = "ZADD", kGt = "GT", kZrem = "ZREM",
-                           kZremRange = "ZREMRANGEBYSCORE", kZrange = "ZRANGEBYSCORE",
+                           kZremRange = "ZREMRANGEBYSCORE", kZrevrange = "ZREVRANGEBYSCORE",
                            kMinusInf = "-inf", kPlusInf = "+inf", kScores = "WITHSCORES",
                            kLimit = "LIMIT", kZero = "0";
 
@@ -53,7 +53,10 @@ void BlackholeSync::Configure(const std::optional<state::redis::Options>& option
     client_->Stop();
     client_.reset();
   }
-  if (!options) return;
+  if (!options) {
+    table_.DisableSharing();
+    return;
+  }
   table_.EnableSharing();
   client_ = std::make_shared<state::redis::Client>(control_, *options, "blackhole");
   client_->Start();
@@ -91,8 +94,8 @@ asio::awaitable<bool> BlackholeSync::Round(state::redis::Client& client) {
     const Blackhole::Change& c = changes[i];
     Reply r;
     if (c.remaining.count() > 0) {
-      const std::string until = std::to_string(
-          now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(c.remaining).count());
+      if (c.until_ms <= now_ms) continue;  // ended while it waited to be published
+      const std::string until = std::to_string(c.until_ms);
       // GT: a longer hole set elsewhere is not shortened (Redis 6.2).
       const std::vector<std::string_view> argv = {kZadd, kKey, kGt, until, c.address};
       r = co_await client.Call(argv, ec);
@@ -111,10 +114,11 @@ asio::awaitable<bool> BlackholeSync::Round(state::redis::Client& client) {
   const std::vector<std::string_view> prune = {kZremRange, kKey, kMinusInf, now_text};
   Reply pruned = co_await client.Call(prune, ec);
   if (ec || pruned.is_error()) co_return false;
-  const std::string from = "(" + now_text;
+  // Longest first: if the set holds more than a read takes, the holes left out are the shortest.
+  const std::string to = "(" + now_text;
   const std::string limit = std::to_string(kMaxRead);
-  const std::vector<std::string_view> read = {kZrange, kKey,   from,  kPlusInf,
-                                              kScores, kLimit, kZero, limit};
+  const std::vector<std::string_view> read = {kZrevrange, kKey,   kPlusInf, to,
+                                              kScores,    kLimit, kZero,    limit};
   Reply list = co_await client.Call(read, ec);
   if (ec || list.type != Reply::Type::kArray) co_return false;
   std::vector<Blackhole::Change> shared;
@@ -128,7 +132,10 @@ asio::awaitable<bool> BlackholeSync::Round(state::redis::Client& client) {
     if (until <= now_ms) continue;
     shared.push_back({list.elements[i].str, std::chrono::milliseconds(until - now_ms)});
   }
-  table_.MergeShared(shared, std::chrono::steady_clock::now());
+  // A list cut at the read limit is not the whole set: lifting what it lacks would let a flood
+  // of new holes lift the longest bans.
+  const bool complete = list.elements.size() / 2 < kMaxRead;
+  table_.MergeShared(shared, std::chrono::steady_clock::now(), complete);
   co_return true;
 }
 

@@ -185,3 +185,40 @@ TEST(BlackholeSharing, ALongerHoleHereIsNotShortenedByTheList) {
 
 }  // namespace
 }  // namespace rampart::gates
+
+namespace rampart::gates {
+namespace {
+
+TEST(BlackholeSharing, AListCutAtTheReadLimitLiftsNothing) {
+  Blackhole b;
+  b.EnableSharing();
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto a = ip::make_address("192.0.2.9");
+  b.MergeShared({{"192.0.2.9", 3600s}}, now);
+  b.MergeShared({{"198.51.100.1", 5s}}, now + 1s, /*complete=*/false);
+  EXPECT_TRUE(b.Holds(a, now + 2s));
+}
+
+TEST(BlackholeSharing, ChangesCarryTheirEndAndLiftsOfUnknownClientsArePublished) {
+  Blackhole b;
+  b.EnableSharing();
+  const SteadyTime now = SteadyTime{} + 1000s;
+  const auto wall_before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  b.Add(ip::make_address("203.0.113.5"), 30s, now);
+  EXPECT_TRUE(b.Remove(ip::make_address("203.0.113.6")));  // not held here, maybe elsewhere
+  auto changes = b.TakeChanges();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_GE(changes[0].until_ms, wall_before + 30'000);
+  EXPECT_LE(changes[0].until_ms, wall_before + 31'000);
+  EXPECT_EQ(changes[1].address, "203.0.113.6");
+  EXPECT_EQ(changes[1].remaining, 0s);
+  b.DisableSharing();
+  b.Add(ip::make_address("203.0.113.7"), 30s, now);
+  EXPECT_TRUE(b.TakeChanges().empty());
+  EXPECT_FALSE(b.Remove(ip::make_address("203.0.113.8")));
+}
+
+}  // namespace
+}  // namespace rampart::gates

@@ -138,7 +138,10 @@ bool OcspSubject::Check(std::string_view der, std::int64_t now, OcspResponse& ou
   X509_VERIFY_PARAM* param = X509_STORE_get0_param(store.get());
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(now));
-  if (OCSP_basic_verify(basic.get(), certs.get(), store.get(), 0) != 1)
+  // OCSP_NOEXPLICIT: without it OpenSSL also accepts any signer whose chain ends at a root
+  // trusted for OCSP signing, which a self-signed root is by default: a sibling certificate of
+  // ours could then vouch for us.
+  if (OCSP_basic_verify(basic.get(), certs.get(), store.get(), OCSP_NOEXPLICIT) != 1)
     return fail(OpenSslError("signature does not verify against the issuer"));
 
   int status = -1, reason = 0;
