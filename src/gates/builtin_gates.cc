@@ -2,6 +2,7 @@
 // linking from a static library cannot silently drop a gate.
 #include "gates/api_key/api_key_gate.h"
 #include "gates/authz/authz_gate.h"
+#include "gates/cache/cache_gate.h"
 #include "gates/idempotency/idempotency_gate.h"
 #include "gates/ip_list/ip_list_gate.h"
 #include "gates/jwt/jwt_gate.h"
@@ -26,6 +27,7 @@ void GateRegistry::RegisterBuiltins() {
     r.Register("api_key", api_key::MakeApiKeyGate, api_key::ApiKeyFields().Keys());
     r.Register("session", session::MakeSessionGate, session::SessionFields().Keys());
     r.Register("authz", authz::MakeAuthzGate, authz::PolicyKeys());
+    r.Register("cache", cache::MakeCacheGate, cache::CacheFields().Keys());
     r.Register("idempotency", idempotency::MakeIdempotencyGate,
                idempotency::IdempotencyFields().Keys());
     return true;

@@ -263,7 +263,11 @@ void BuildWholeResponseHead(std::string& out, int status,
   }
   out.append(extra);
   if (!request_id.empty()) AddLine(out, "X-Request-Id", request_id);
-  fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
+  // RFC 9110 section 8.6: never on a 204, and on a 304 only the 200's length, which a stored
+  // answer does not know.
+  if (status != 204 && status != 304) {
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
+  }
   if (!keep_alive) out.append("Connection: close\r\n");
   out.append("\r\n");
 }

@@ -1,0 +1,67 @@
+#include "gates/cache/admin_endpoint.h"
+
+#include <fmt/format.h>
+
+#include "core/json_strict.h"
+
+namespace rampart::cache {
+
+namespace asio = boost::asio;
+using admin::AdminError;
+using admin::AdminRequest;
+using admin::AdminResponse;
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "a JSON object with one of \"url\" (\"https://host/path?query\"), \"prefix\" (of such URLs) "
+    "or \"tag\", and \"zone\" (default \"default\")";
+
+AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore& store) {
+  thread_local StrictJson parser;
+  simdjson::dom::element root;
+  std::string_view error;
+  if (!parser.Parse(req.body, root, error) || !root.is_object()) {
+    return {400, "application/json", AdminError("bad_request", kUsage)};
+  }
+  std::string_view want_zone = "default";
+  if (root["zone"].error() != simdjson::NO_SUCH_FIELD && root["zone"].get_string().get(want_zone)) {
+    return {400, "application/json", AdminError("bad_request", kUsage)};
+  }
+  if (want_zone != zone) return {404, "application/json", AdminError("not_found", "no such zone")};
+  std::string_view url, prefix, tag;
+  const bool has_url = !root["url"].get_string().get(url);
+  const bool has_prefix = !root["prefix"].get_string().get(prefix);
+  const bool has_tag = !root["tag"].get_string().get(tag);
+  if (has_url + has_prefix + has_tag != 1) {
+    return {400, "application/json", AdminError("bad_request", kUsage)};
+  }
+  std::size_t n = 0;
+  if (has_url) {
+    // Keys are the URL, '\n', then the route's chosen header values: every variant of the URL.
+    const std::string k = std::string(url) + (url.find('?') == std::string_view::npos ? "?" : "");
+    n = store.ErasePrefix(k + "\n");
+  } else if (has_prefix) {
+    if (prefix.empty()) return {400, "application/json", AdminError("bad_request", kUsage)};
+    n = store.ErasePrefix(prefix);
+  } else {
+    n = store.EraseTag(tag);
+  }
+  return {200, "application/json", fmt::format("{{\"purged\":{}}}\n", n)};
+}
+
+}  // namespace
+
+void AddPurgeEndpoint(admin::AdminActions& admin, const std::string& zone,
+                      std::shared_ptr<CacheStore> store) {
+  admin.Add("/admin/cache/purge", "cache:" + zone,
+            [zone, store](const AdminRequest& req) -> asio::awaitable<AdminResponse> {
+              if (req.method != "POST") {
+                co_return AdminResponse{405, "application/json",
+                                        AdminError("method_not_allowed", "use POST")};
+              }
+              co_return Purge(req, zone, *store);
+            });
+}
+
+}  // namespace rampart::cache

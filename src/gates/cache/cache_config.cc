@@ -1,0 +1,67 @@
+#include "gates/cache/cache_config.h"
+
+#include <fmt/format.h>
+
+#include "core/strings.h"
+
+namespace rampart::cache {
+
+using config::YamlReader;
+
+namespace {
+
+bool ReadQuery(YamlReader& r, const YAML::Node& n, const std::string& p, CacheConfig& c) {
+  if (n.IsScalar()) {
+    return r.Choice(n, p, {{"all", CacheConfig::Query::kAll}, {"none", CacheConfig::Query::kNone}},
+                    c.query);
+  }
+  if (!n.IsSequence() || n.size() == 0) {
+    r.Error(n, fmt::format("{}: all, none, or a list of parameter names", p));
+    return false;
+  }
+  c.query = CacheConfig::Query::kListed;
+  for (const auto& x : n) {
+    std::string name;
+    if (!r.String(x, p, name) || name.empty()) return false;
+    c.query_params.push_back(std::move(name));
+  }
+  return true;
+}
+
+}  // namespace
+
+const config::Fields<CacheConfig>& CacheFields() {
+  static const config::Fields<CacheConfig> f = [] {
+    config::Fields<CacheConfig> d;
+    d.String("zone", &CacheConfig::zone)
+        .Size("max_bytes", &CacheConfig::max_bytes, 64ull << 30)
+        .Size("max_entry", &CacheConfig::max_entry, 256ull << 20)
+        .Custom("key_query", ReadQuery)
+        .StringList("key_headers", &CacheConfig::key_headers)
+        .Bool("cache_authorized", &CacheConfig::cache_authorized)
+        .Bool("cache_cookies", &CacheConfig::cache_cookies)
+        .String("tag_header", &CacheConfig::tag_header)
+        .Bool("status_header", &CacheConfig::status_header)
+        .Then([](YamlReader& r, const YAML::Node& at, const std::string& p, CacheConfig& c) {
+          for (auto& h : c.key_headers) h = ToLower(h);
+          if (c.max_bytes < (1u << 20)) {
+            r.Error(at, fmt::format("{}: max_bytes must be at least 1MiB", p));
+            return false;
+          }
+          if (c.max_entry == 0 || c.max_entry > c.max_bytes / 8) {
+            r.Error(at,
+                    fmt::format("{}: max_entry must be from 1 byte to an eighth of max_bytes", p));
+            return false;
+          }
+          if (c.zone.empty()) {
+            r.Error(at, fmt::format("{}: zone must not be empty", p));
+            return false;
+          }
+          return true;
+        });
+    return d;
+  }();
+  return f;
+}
+
+}  // namespace rampart::cache

@@ -1,0 +1,32 @@
+// The cache gate's settings (docs/configuration.md, "gates: cache").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/fields.h"
+
+namespace rampart::cache {
+
+struct CacheConfig {
+  std::string zone = "default";            // routes naming the same zone share one store
+  std::uint64_t max_bytes = 256ull << 20;  // the zone's bound (the first route to name it sets it)
+  std::uint64_t max_entry = 1ull << 20;    // larger answers are passed through, not stored
+  // Query parameters in the key: all of them (sorted by name), none, or the listed ones.
+  enum class Query : std::uint8_t { kAll, kNone, kListed } query = Query::kAll;
+  std::vector<std::string> query_params;
+  std::vector<std::string> key_headers;  // request header values in the key (lower-case names)
+  // Requests with Authorization are passed through unless this is on; then their answers are
+  // stored per principal (the identity an authentication gate set) when the response allows a
+  // shared cache to (public, s-maxage, must-revalidate: RFC 9111 section 3.5).
+  bool cache_authorized = false;
+  // Requests with cookies are passed through, and answers with Set-Cookie not stored, unless on.
+  bool cache_cookies = false;
+  std::string tag_header;     // a response field of space-separated tags, for purges by tag
+  bool status_header = true;  // X-Rampart-Cache: HIT, MISS, REVALIDATED, BYPASS
+};
+
+const config::Fields<CacheConfig>& CacheFields();
+
+}  // namespace rampart::cache

@@ -1,0 +1,415 @@
+#include "gates/cache/cache_gate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/strings.h"
+#include "gates/cache/admin_endpoint.h"
+#include "gates/cache/cache_control.h"
+#include "http/proxy_headers.h"
+#include "state/stores.h"
+
+namespace rampart::cache {
+
+namespace {
+
+constexpr std::string_view kOutcomes[] = {
+    "hit",          // a fresh entry answered
+    "hit_304",      // a fresh entry answered the client's conditional request with 304
+    "miss",         // no usable entry: the origin answered (and the answer may be stored)
+    "revalidated",  // a stale entry, confirmed by the origin's 304, answered
+    "bypass",       // not cacheable by this route's rules (method, Authorization, cookies)
+    "stored",       // an origin answer was stored
+    "not_stored",   // an origin answer was not storable (RFC 9111 section 3, size, Set-Cookie)
+    "invalidated",  // an unsafe method's success removed the target's entries
+};
+constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated"};
+
+using Clock = std::chrono::system_clock;
+
+// What one exchange carries between phases.
+struct Pending final : GateState {
+  enum class Mode : std::uint8_t { kFill, kRevalidate, kInvalidate } mode = Mode::kFill;
+  std::string key;
+  WallTime request_time;
+  std::shared_ptr<const CachedResponse> stale;  // kRevalidate: the entry being revalidated
+  std::unique_ptr<CachedResponse> fill;         // an answer being stored
+  bool too_large = false;
+  bool body_end = false;
+};
+
+Pending* PendingOf(const Exchange& ex) {
+  return static_cast<Pending*>(ex.slots[ex.gate_index].state.get());
+}
+
+bool Safe(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE";
+}
+
+// The values of `names` in `headers`, joined with '\n' (all fields of a name, comma-joined).
+std::string VaryValues(const std::vector<std::string>& names, const http::HeaderList& headers) {
+  std::string out;
+  for (const auto& n : names) {
+    bool first = true;
+    for (const auto& f : headers) {
+      if (!IEquals(f.name, n)) continue;
+      if (!first) out += ',';
+      out.append(TrimOws(f.value));
+      first = false;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<std::string> VaryNames(const http::HeaderList& headers, bool& star) {
+  std::vector<std::string> names;
+  star = false;
+  for (const auto& f : headers) {
+    if (!IEquals(f.name, "vary")) continue;
+    for (std::string_view rest = f.value; !rest.empty();) {
+      const auto comma = rest.find(',');
+      const std::string_view item = TrimOws(rest.substr(0, comma));
+      if (item == "*") star = true;
+      if (!item.empty() && item != "*") names.push_back(ToLower(item));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::string_view Field(const std::vector<std::pair<std::string, std::string>>& fields,
+                       std::string_view name) {
+  for (const auto& [n, v] : fields) {
+    if (IEquals(n, name)) return v;
+  }
+  return {};
+}
+
+// A HeaderList view of stored fields, for the freshness functions.
+http::HeaderList View(const std::vector<std::pair<std::string, std::string>>& fields) {
+  http::HeaderList l;
+  l.reserve(fields.size());
+  for (const auto& [n, v] : fields) l.Add(n, v);
+  return l;
+}
+
+// RFC 9110 section 13.1.2: If-None-Match with the weak comparison.
+bool NoneMatch(std::string_view list, std::string_view etag) {
+  if (etag.empty()) return false;
+  auto opaque = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
+  for (std::string_view rest = list; !rest.empty();) {
+    const auto comma = rest.find(',');
+    const std::string_view item = TrimOws(rest.substr(0, comma));
+    if (item == "*" || opaque(item) == opaque(etag)) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Fields an answer is stored with: end to end, without framing, rampart's own or cookies.
+bool Keep(std::string_view name, const http::ConnectionTokens& listed) {
+  // Age is kept: the entry's age counts it (RFC 9111 section 4.2.3); answers carry a new one.
+  return !(http::IsHopByHop(name) || listed.Contains(name) || IEquals(name, "content-length") ||
+           IEquals(name, "x-request-id") || IEquals(name, "x-rampart-cache"));
+}
+
+}  // namespace
+
+CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
+                     observe::OutcomeCounters counters)
+    : config_(std::move(config)), store_(std::move(store)), counters_(std::move(counters)) {}
+
+GateNeeds CacheGate::Needs() const noexcept {
+  GateNeeds n;
+  n.response_body = true;
+  return n;
+}
+
+std::span<const std::string_view> CacheGate::Reasons() const noexcept { return kReasons; }
+
+void CacheGate::Note(Exchange& ex, std::string_view outcome) const {
+  counters_.Add(ex.worker, outcome);
+  ex.notes.push_back({"cache", outcome, {}});
+}
+
+std::string CacheGate::Key(const Exchange& ex) const {
+  std::string key = ex.is_tls ? "https://" : "http://";
+  key += ToLower(ex.host);
+  key.append(ex.path);
+  key += '?';
+  if (config_.query != CacheConfig::Query::kNone && !ex.query.empty()) {
+    std::vector<std::string_view> params;
+    for (std::string_view rest = ex.query; !rest.empty();) {
+      const auto amp = rest.find('&');
+      const std::string_view p = rest.substr(0, amp);
+      const std::string_view name = p.substr(0, p.find('='));
+      if (!p.empty() && (config_.query == CacheConfig::Query::kAll ||
+                         std::find(config_.query_params.begin(), config_.query_params.end(),
+                                   name) != config_.query_params.end())) {
+        params.push_back(p);
+      }
+      if (amp == std::string_view::npos) break;
+      rest.remove_prefix(amp + 1);
+    }
+    std::sort(params.begin(), params.end());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (i) key += '&';
+      key.append(params[i]);
+    }
+  }
+  key += '\n';
+  if (!config_.key_headers.empty() && ex.request_headers != nullptr) {
+    key += VaryValues(config_.key_headers, *ex.request_headers);
+  }
+  if (config_.cache_authorized) key += "principal=" + ex.identity.principal;
+  return key;
+}
+
+Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_view state) const {
+  const WallTime now = Clock::now();
+  const http::HeaderList fields = View(e.headers);
+  const Seconds age = CurrentAge(fields, e.request_time, e.response_time, now);
+  auto out = std::make_shared<StoredResponse>();
+  const http::HeaderList& req = *ex.request_headers;
+  bool inm_found = false, ims_found = false;
+  const std::string_view inm = req.Get("if-none-match", &inm_found);
+  const std::string_view ims = req.Get("if-modified-since", &ims_found);
+  bool not_modified = false;
+  if (e.status == 200) {
+    if (inm_found) {
+      not_modified = NoneMatch(inm, Field(e.headers, "etag"));
+    } else if (ims_found) {
+      const auto since = ParseHttpDate(ims);
+      const auto modified = ParseHttpDate(Field(e.headers, "last-modified"));
+      not_modified = since && modified && *modified <= *since;
+    }
+  }
+  if (not_modified) {
+    // RFC 9110 section 15.4.5: the fields a 200 would have carried that describe it.
+    out->status = 304;
+    for (const auto& [n, v] : e.headers) {
+      if (IEquals(n, "etag") || IEquals(n, "cache-control") || IEquals(n, "expires") ||
+          IEquals(n, "vary") || IEquals(n, "content-location") || IEquals(n, "date") ||
+          IEquals(n, "last-modified")) {
+        out->headers.emplace_back(n, v);
+      }
+    }
+  } else {
+    out->status = e.status;
+    out->headers.reserve(e.headers.size() + 1);
+    for (const auto& f : e.headers) {
+      if (!IEquals(f.first, "age")) out->headers.push_back(f);
+    }
+    out->body = e.body;
+  }
+  out->headers.emplace_back("Age", std::to_string(age.count()));
+  Note(ex, not_modified ? "hit_304" : state == "REVALIDATED" ? "revalidated" : "hit");
+  std::string extra;
+  if (config_.status_header) extra = fmt::format("X-Rampart-Cache: {}\r\n", state);
+  return Decision::Serve(std::move(out), state == "REVALIDATED" ? kReasons[1] : kReasons[0],
+                         std::move(extra));
+}
+
+Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
+  const http::HeaderList& req = *ex.request_headers;
+  if (!Safe(ex.method)) {  // a success of an unsafe method invalidates the target's entry
+    auto p = std::make_unique<Pending>();
+    p->mode = Pending::Mode::kInvalidate;
+    p->key = Key(ex);
+    ex.slot().state = std::move(p);
+    return Decision::Continue();
+  }
+  const auto bypass = [&] {
+    Note(ex, "bypass");
+    if (config_.status_header) ex.response_headers += "X-Rampart-Cache: BYPASS\r\n";
+    return Decision::Continue();
+  };
+  if (ex.method != "GET" && ex.method != "HEAD") return bypass();
+  if (req.Has("authorization") && !config_.cache_authorized) return bypass();
+  if (req.Has("cookie") && !config_.cache_cookies) return bypass();
+  if (req.Has("range")) return bypass();  // partial content is not stored here
+  const CacheControl rcc = ParseCacheControl(req);
+  if (rcc.no_store) return bypass();
+  const std::string key = Key(ex);
+  auto entry = store_->Get(
+      key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, req) == e.vary_values; });
+  auto p = std::make_unique<Pending>();
+  p->key = key;
+  p->request_time = Clock::now();
+  if (entry) {
+    const WallTime now = p->request_time;
+    const http::HeaderList fields = View(entry->headers);
+    const Seconds age = CurrentAge(fields, entry->request_time, entry->response_time, now);
+    bool usable = age < entry->lifetime && !rcc.no_cache && !rcc.invalid;
+    if (rcc.max_age && age.count() > *rcc.max_age) usable = false;
+    if (rcc.min_fresh && (entry->lifetime - age).count() < *rcc.min_fresh) usable = false;
+    if (usable) return Serve(ex, *entry, "HIT");
+    // Stale (or the client asks for a check): revalidate with the entry's validators, unless
+    // the client brought its own conditions (then its answer is its own).
+    const std::string_view etag = Field(entry->headers, "etag");
+    const std::string_view modified = Field(entry->headers, "last-modified");
+    if ((!etag.empty() || !modified.empty()) && !req.Has("if-none-match") &&
+        !req.Has("if-modified-since")) {
+      if (!etag.empty()) ex.upstream_headers.emplace_back("If-None-Match", std::string(etag));
+      if (!modified.empty()) {
+        ex.upstream_headers.emplace_back("If-Modified-Since", std::string(modified));
+      }
+      p->mode = Pending::Mode::kRevalidate;
+      p->stale = std::move(entry);
+    }
+  }
+  if (p->mode == Pending::Mode::kFill && ex.method == "HEAD") {
+    Note(ex, "miss");  // an answer to HEAD has no body to store
+    if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
+    return Decision::Continue();
+  }
+  ex.slot().state = std::move(p);
+  return Decision::Continue();
+}
+
+Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
+  Pending* p = PendingOf(ex);
+  if (p == nullptr || !ex.response.from_origin()) return Decision::Continue();
+  const int status = ex.response.status;
+  const http::HeaderList& fields = *ex.response.headers;
+  if (p->mode == Pending::Mode::kInvalidate) {
+    if (status >= 200 && status < 400) {
+      store_->Erase(p->key);
+      Note(ex, "invalidated");
+    }
+    ex.slot().state.reset();
+    return Decision::Continue();
+  }
+  if (p->mode == Pending::Mode::kRevalidate && status == 304) {
+    // RFC 9111 section 4.3.4: the stored entry, its fields updated from the 304's.
+    auto fresh = std::make_shared<CachedResponse>(*p->stale);
+    // The entry's age starts again from this exchange (and the 304's Age, if it has one).
+    std::erase_if(fresh->headers, [](const auto& kv) { return IEquals(kv.first, "age"); });
+    const http::ConnectionTokens listed(fields);
+    for (const auto& f : fields) {
+      if (!Keep(f.name, listed) || IEquals(f.name, "content-type")) continue;
+      std::erase_if(fresh->headers, [&](const auto& kv) { return IEquals(kv.first, f.name); });
+    }
+    for (const auto& f : fields) {
+      if (Keep(f.name, listed) && !IEquals(f.name, "content-type")) {
+        fresh->headers.emplace_back(std::string(f.name), std::string(f.value));
+      }
+    }
+    fresh->request_time = p->request_time;
+    fresh->response_time = Clock::now();
+    const http::HeaderList merged = View(fresh->headers);
+    const CacheControl cc = ParseCacheControl(merged);
+    fresh->lifetime = FreshnessLifetime(cc, merged, fresh->response_time);
+    store_->Put(p->key, fresh);
+    ex.slot().state.reset();
+    return Serve(ex, *fresh, "REVALIDATED");
+  }
+  // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
+  Note(ex, "miss");
+  if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
+  const CacheControl qcc = ParseCacheControl(*ex.request_headers);
+  const CacheControl scc = ParseCacheControl(fields);
+  StoreQuestion q{ex.method, status, &qcc, &scc, &fields, ex.request_headers->Has("authorization")};
+  bool star = false;
+  std::vector<std::string> vary = VaryNames(fields, star);
+  if (CanStore(q) != Storability::kStorable || star ||
+      (fields.Has("set-cookie") && !config_.cache_cookies)) {
+    Note(ex, "not_stored");
+    ex.slot().state.reset();
+    return Decision::Continue();
+  }
+  auto e = std::make_unique<CachedResponse>();
+  e->status = status;
+  const http::ConnectionTokens listed(fields);
+  for (const auto& f : fields) {
+    if (Keep(f.name, listed)) e->headers.emplace_back(std::string(f.name), std::string(f.value));
+  }
+  e->request_time = p->request_time;
+  e->response_time = Clock::now();
+  e->lifetime = FreshnessLifetime(scc, fields, e->response_time);
+  if (scc.stale_while_revalidate) e->stale_while_revalidate = Seconds(*scc.stale_while_revalidate);
+  if (scc.stale_if_error) e->stale_if_error = Seconds(*scc.stale_if_error);
+  e->vary_values = VaryValues(vary, *ex.request_headers);
+  e->vary_names = std::move(vary);
+  if (!config_.tag_header.empty()) {
+    for (const auto& f : fields) {
+      if (!IEquals(f.name, config_.tag_header)) continue;
+      for (std::string_view rest = f.value; !rest.empty();) {
+        const auto sp = rest.find(' ');
+        if (sp != 0) e->tags.emplace_back(rest.substr(0, sp));
+        if (sp == std::string_view::npos) break;
+        rest.remove_prefix(sp + 1);
+      }
+    }
+  }
+  p->mode = Pending::Mode::kFill;
+  p->fill = std::move(e);
+  return Decision::Continue();
+}
+
+void CacheGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept {
+  Pending* p = PendingOf(ex);
+  if (p == nullptr || !p->fill || p->too_large) return;
+  if (p->fill->body.size() + piece.size() > config_.max_entry) {
+    p->too_large = true;
+    std::string().swap(p->fill->body);
+    return;
+  }
+  p->fill->body.append(piece);
+  if (end) p->body_end = true;
+}
+
+void CacheGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
+  Pending* p = PendingOf(ex);
+  if (p == nullptr || !p->fill) return;
+  // Only an answer that reached the client whole, as the origin sent it, is stored.
+  const bool whole = c.error.empty() && p->body_end && !p->too_large;
+  if (whole && store_->Put(p->key, std::shared_ptr<const CachedResponse>(std::move(p->fill)))) {
+    counters_.Add(ex.worker, "stored");
+  } else {
+    counters_.Add(ex.worker, "not_stored");
+  }
+}
+
+std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx) {
+  CacheConfig c;
+  if (!CacheFields().Read(ctx.reader, settings, ctx.where, c)) return nullptr;
+  // One store per zone for the process, shared by every worker and route naming it, kept
+  // across reloads while its bound stays the same.
+  const std::string identity = fmt::format("cache:{}:{}", c.zone, c.max_bytes);
+  const std::string zone = c.zone;
+  auto store = ctx.stores.Local<CacheStore>(
+      identity, [&] { return std::make_shared<CacheStore>(c.max_bytes); },
+      {{"rampart_cache_bytes", "gauge", "Bytes a cache zone holds."},
+       {"rampart_cache_entries", "gauge", "Entries a cache zone holds."},
+       {"rampart_cache_evictions_total", "counter", "Entries a cache zone evicted for room."}},
+      [zone](std::weak_ptr<CacheStore> weak) -> state::Stores::Render {
+        return [weak, zone](std::string& out, std::string_view family) {
+          auto s = weak.lock();
+          if (!s) return;
+          const std::string z = observe::EscapeLabelValue(zone);
+          if (family == "rampart_cache_bytes") {
+            out += fmt::format("rampart_cache_bytes{{zone=\"{}\"}} {}\n", z, s->bytes());
+          } else if (family == "rampart_cache_entries") {
+            out += fmt::format("rampart_cache_entries{{zone=\"{}\"}} {}\n", z, s->entries());
+          } else if (family == "rampart_cache_evictions_total") {
+            out +=
+                fmt::format("rampart_cache_evictions_total{{zone=\"{}\"}} {}\n", z, s->evictions());
+          }
+        };
+      });
+  AddPurgeEndpoint(ctx.admin, zone, store);
+  static constexpr observe::CounterDef<2> kRequests{
+      "rampart_cache_requests_total", "cache gate outcomes, by route.", {"route", "outcome"}};
+  return std::make_unique<CacheGate>(
+      std::move(c), std::move(store),
+      observe::OutcomeCounters(ctx.metrics, kRequests, ctx.route.name, kOutcomes));
+}
+
+}  // namespace rampart::cache
