@@ -14,7 +14,8 @@
 # a slow route from starving another (bench/bulkhead_isolation.py); then the connection gates'
 # cost at accept (bench/accept_cost.py) and the botnet scenario with adaptive concurrency on and
 # off (bench/botnet.py) and 1,000 slow connections beside nginx and HAProxy
-# (bench/slow_clients.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*).
+# (bench/slow_clients.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*; the
+# cache store's hit ratio against LRU: BM_CacheHitRatio*).
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."

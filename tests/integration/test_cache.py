@@ -226,7 +226,7 @@ class CacheTest(unittest.TestCase):
                                            ("Surrogate-Key", "all " + p.strip("/"))], b"x")
             self.request("GET", p)
             self.assertEqual(self.request("GET", p)[1]["x-rampart-cache"], "HIT")
-        host = f"127.0.0.1"
+        host = f"127.0.0.1:{self.rampart.port}"  # the authority as clients send it
         purge = lambda body: self.rampart.admin("POST", "/admin/cache/purge", json.dumps(body))
         status, body = purge({"url": f"http://{host}/p/a"})
         self.assertEqual((status, json.loads(body)["purged"]), (200, 1))
@@ -239,6 +239,66 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(self.request("GET", "/q")[1]["x-rampart-cache"], "MISS")
         self.assertEqual(purge({"tag": "q", "zone": "nope"})[0], 404)
         self.assertEqual(purge({"nothing": 1})[0], 400)
+
+
+class CacheAttackerTest(unittest.TestCase):
+    """What an attacker would try against a shared cache."""
+    setUpClass = classmethod(CacheTest.setUpClass.__func__)
+    tearDownClass = classmethod(CacheTest.tearDownClass.__func__)
+    request = CacheTest.request
+
+    def test_a_get_with_a_body_is_not_cached(self):
+        self.origin.routes["/fat"] = (200, [("Cache-Control", "max-age=60")], b"x")
+        self.request("GET", "/fat")
+        s, h, _ = self.request("GET", "/fat", {"Content-Type": "text/plain"}, body=b"evil")
+        self.assertEqual(h["x-rampart-cache"], "BYPASS")
+
+    def test_a_304_with_set_cookie_or_private_does_not_poison_the_entry(self):
+        def answer(req):
+            if req.get("if-none-match") == '"e"':
+                return 304, [("ETag", '"e"'), ("Set-Cookie", "session=victim"),
+                             ("Cache-Control", "max-age=60")], b""
+            return 200, [("ETag", '"e"'), ("Cache-Control", "max-age=0")], b"page"
+        self.origin.routes["/cookie304"] = answer
+        self.request("GET", "/cookie304")
+        self.request("GET", "/cookie304")  # revalidated: the 304 carries a cookie
+        s, h, b = self.request("GET", "/cookie304")
+        self.assertEqual((b, h["x-rampart-cache"]), (b"page", "HIT"))
+        self.assertNotIn("set-cookie", h)
+
+        def private(req):
+            if req.get("if-none-match") == '"p"':
+                return 304, [("ETag", '"p"'), ("Cache-Control", "private, max-age=60")], b""
+            return 200, [("ETag", '"p"'), ("Cache-Control", "max-age=0")], b"mine"
+        self.origin.routes["/private304"] = private
+        self.request("GET", "/private304")
+        self.assertEqual(self.request("GET", "/private304")[1]["x-rampart-cache"], "REVALIDATED")
+        self.assertEqual(self.request("GET", "/private304")[1]["x-rampart-cache"], "MISS")
+
+    def test_a_response_no_cache_is_revalidated_every_time(self):
+        def answer(req):
+            if req.get("if-none-match") == '"n"':
+                return 304, [("ETag", '"n"'), ("Cache-Control", "no-cache, max-age=60")], b""
+            return 200, [("ETag", '"n"'), ("Cache-Control", "no-cache, max-age=60")], b"n"
+        self.origin.routes["/nocache"] = answer
+        self.request("GET", "/nocache")
+        for _ in range(2):
+            self.assertEqual(self.request("GET", "/nocache")[1]["x-rampart-cache"],
+                             "REVALIDATED")
+        self.assertEqual(self.origin.hits["/nocache"], 3)
+
+    def test_the_port_in_host_and_encoded_parameter_names_are_part_of_the_key(self):
+        self.origin.routes["/host"] = (200, [("Cache-Control", "max-age=60")], b"h")
+        self.request("GET", "/host", {"Host": "site.example:1337"})
+        self.assertEqual(self.request("GET", "/host", {"Host": "site.example"})[1]
+                         ["x-rampart-cache"], "MISS")
+        self.origin.routes["/tenant/enc"] = (200, [("Cache-Control", "max-age=60")], b"e")
+        self.request("GET", "/tenant/enc?pag%65=evil&page=1")
+        self.assertEqual(self.request("GET", "/tenant/enc?page=1")[1]["x-rampart-cache"], "MISS")
+
+    def test_only_if_cached_gets_504_on_a_miss(self):
+        s, _, body = self.request("GET", "/never-stored", {"Cache-Control": "only-if-cached"})
+        self.assertEqual((s, json.loads(body)["error"]), (504, "not_cached"))
 
 
 class CacheConfigTest(unittest.TestCase):

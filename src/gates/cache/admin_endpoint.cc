@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/json_strict.h"
 
 namespace rampart::cache {
@@ -39,7 +42,14 @@ AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore
   std::size_t n = 0;
   if (has_url) {
     // Keys are the URL, '\n', then the route's chosen header values: every variant of the URL.
-    const std::string k = std::string(url) + (url.find('?') == std::string_view::npos ? "?" : "");
+    // Keys hold the scheme and authority lower case, and the URL's query as the route keyed it.
+    std::string k(url);
+    const auto authority_end =
+        k.find('/', k.find("://") == std::string::npos ? 0 : k.find("://") + 3);
+    for (std::size_t i = 0; i < std::min(authority_end, k.size()); ++i) {
+      k[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(k[i])));
+    }
+    if (k.find('?') == std::string::npos) k += '?';
     n = store.ErasePrefix(k + "\n");
   } else if (has_prefix) {
     if (prefix.empty()) return {400, "application/json", AdminError("bad_request", kUsage)};
@@ -54,14 +64,18 @@ AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore
 
 void AddPurgeEndpoint(admin::AdminActions& admin, const std::string& zone,
                       std::shared_ptr<CacheStore> store) {
-  admin.Add("/admin/cache/purge", "cache:" + zone,
-            [zone, store](const AdminRequest& req) -> asio::awaitable<AdminResponse> {
-              if (req.method != "POST") {
-                co_return AdminResponse{405, "application/json",
-                                        AdminError("method_not_allowed", "use POST")};
-              }
-              co_return Purge(req, zone, *store);
-            });
+  // Broadcast: every store of the zone (routes may size it differently) is purged.
+  admin.Add(
+      "/admin/cache/purge",
+      "cache:" + zone + ":" + std::to_string(reinterpret_cast<std::uintptr_t>(store.get())),
+      [zone, store](const AdminRequest& req) -> asio::awaitable<AdminResponse> {
+        if (req.method != "POST") {
+          co_return AdminResponse{405, "application/json",
+                                  AdminError("method_not_allowed", "use POST")};
+        }
+        co_return Purge(req, zone, *store);
+      },
+      /*broadcast=*/true);
 }
 
 }  // namespace rampart::cache

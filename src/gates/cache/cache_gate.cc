@@ -8,6 +8,7 @@
 #include "gates/cache/admin_endpoint.h"
 #include "gates/cache/cache_control.h"
 #include "http/proxy_headers.h"
+#include "pipeline/router.h"
 #include "state/stores.h"
 
 namespace rampart::cache {
@@ -24,7 +25,7 @@ constexpr std::string_view kOutcomes[] = {
     "not_stored",   // an origin answer was not storable (RFC 9111 section 3, size, Set-Cookie)
     "invalidated",  // an unsafe method's success removed the target's entries
 };
-constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated"};
+constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated", "not_cached"};
 
 using Clock = std::chrono::system_clock;
 
@@ -47,18 +48,65 @@ bool Safe(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE";
 }
 
-// The values of `names` in `headers`, joined with '\n' (all fields of a name, comma-joined).
-std::string VaryValues(const std::vector<std::string>& names, const http::HeaderList& headers) {
+// The value of request field `name` as the upstream gets it (all fields of the name,
+// comma-joined): a gate's header (ex.upstream_headers) or the route's rules replace or remove the
+// client's, so Vary and key headers see what the origin answered to, not what a client claims.
+void AppendForwarded(const Exchange& ex, std::string_view name, std::string& out) {
+  for (const auto& [n, v] : ex.upstream_headers) {
+    if (IEquals(n, name)) {
+      out.append(v);
+      return;
+    }
+  }
+  if (ex.route != nullptr && ex.route->config != nullptr) {
+    const config::HeaderRules& rules = ex.route->config->request_headers;
+    for (const auto& [n, v] : rules.add) {
+      if (IEquals(n, name)) {
+        out.append(v);
+        return;
+      }
+    }
+    for (const auto& n : rules.remove) {
+      if (IEquals(n, name)) return;
+    }
+  }
+  bool first = true;
+  for (const auto& f : *ex.request_headers) {
+    if (!IEquals(f.name, name)) continue;
+    if (!first) out += ',';
+    out.append(TrimOws(f.value));
+    first = false;
+  }
+}
+
+// The forwarded values of `names`, each followed by '\n'.
+std::string VaryValues(const std::vector<std::string>& names, const Exchange& ex) {
   std::string out;
   for (const auto& n : names) {
-    bool first = true;
-    for (const auto& f : headers) {
-      if (!IEquals(f.name, n)) continue;
-      if (!first) out += ',';
-      out.append(TrimOws(f.value));
-      first = false;
-    }
+    AppendForwarded(ex, n, out);
     out += '\n';
+  }
+  return out;
+}
+
+// A query parameter's name, percent-decoded, so that `i%64` is the `id` the origin will read.
+std::string DecodedName(std::string_view p) {
+  const std::string_view raw = p.substr(0, p.find('='));
+  const auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+      out += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+      i += 2;
+    } else {
+      out += raw[i] == '+' ? ' ' : raw[i];
+    }
   }
   return out;
 }
@@ -115,8 +163,10 @@ bool NoneMatch(std::string_view list, std::string_view etag) {
 // Fields an answer is stored with: end to end, without framing, rampart's own or cookies.
 bool Keep(std::string_view name, const http::ConnectionTokens& listed) {
   // Age is kept: the entry's age counts it (RFC 9111 section 4.2.3); answers carry a new one.
+  // Set-Cookie is never replayed to other clients, even where the route stores such answers.
   return !(http::IsHopByHop(name) || listed.Contains(name) || IEquals(name, "content-length") ||
-           IEquals(name, "x-request-id") || IEquals(name, "x-rampart-cache"));
+           IEquals(name, "x-request-id") || IEquals(name, "x-rampart-cache") ||
+           IEquals(name, "set-cookie"));
 }
 
 }  // namespace
@@ -139,34 +189,47 @@ void CacheGate::Note(Exchange& ex, std::string_view outcome) const {
 }
 
 std::string CacheGate::Key(const Exchange& ex) const {
+  // The URL as the origin sees it: the authority with its port (Host goes upstream as sent),
+  // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
+  // scheme and host, the chosen request fields as forwarded, the principal.
   std::string key = ex.is_tls ? "https://" : "http://";
-  key += ToLower(ex.host);
+  key += ToLower(ex.authority);
   key.append(ex.path);
   key += '?';
   if (config_.query != CacheConfig::Query::kNone && !ex.query.empty()) {
-    std::vector<std::string_view> params;
+    std::vector<std::pair<std::string, std::string_view>> params;  // decoded name, as sent
     for (std::string_view rest = ex.query; !rest.empty();) {
       const auto amp = rest.find('&');
       const std::string_view p = rest.substr(0, amp);
-      const std::string_view name = p.substr(0, p.find('='));
-      if (!p.empty() && (config_.query == CacheConfig::Query::kAll ||
-                         std::find(config_.query_params.begin(), config_.query_params.end(),
-                                   name) != config_.query_params.end())) {
-        params.push_back(p);
+      if (!p.empty()) {
+        std::string name = DecodedName(p);
+        if (config_.query == CacheConfig::Query::kAll ||
+            std::find(config_.query_params.begin(), config_.query_params.end(), name) !=
+                config_.query_params.end()) {
+          params.emplace_back(std::move(name), p);
+        }
       }
       if (amp == std::string_view::npos) break;
       rest.remove_prefix(amp + 1);
     }
-    std::sort(params.begin(), params.end());
+    // By name only: repeated names keep their order (first-wins and last-wins origins differ).
+    std::stable_sort(params.begin(), params.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (i) key += '&';
-      key.append(params[i]);
+      key.append(params[i].second);
     }
   }
   key += '\n';
-  if (!config_.key_headers.empty() && ex.request_headers != nullptr) {
-    key += VaryValues(config_.key_headers, *ex.request_headers);
+  if (ex.route != nullptr) key += ex.route->name;
+  key += '\n';
+  if (ex.from_trusted_peer) {  // a trusted proxy's scheme and host reach the origin too
+    for (const char* f : {"x-forwarded-proto", "x-forwarded-host"}) {
+      key.append(ex.request_headers->Get(f));
+      key += '\n';
+    }
   }
+  key += VaryValues(config_.key_headers, ex);
   if (config_.cache_authorized) key += "principal=" + ex.identity.principal;
   return key;
 }
@@ -212,6 +275,13 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
   Note(ex, not_modified ? "hit_304" : state == "REVALIDATED" ? "revalidated" : "hit");
   std::string extra;
   if (config_.status_header) extra = fmt::format("X-Rampart-Cache: {}\r\n", state);
+  // The route's added fields, as on the answer the entry came from (its removals were applied
+  // when the entry was stored).
+  if (ex.route != nullptr && ex.route->config != nullptr) {
+    for (const auto& [n, v] : ex.route->config->response_headers.add) {
+      extra += fmt::format("{}: {}\r\n", n, v);
+    }
+  }
   return Decision::Serve(std::move(out), state == "REVALIDATED" ? kReasons[1] : kReasons[0],
                          std::move(extra));
 }
@@ -231,14 +301,23 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     return Decision::Continue();
   };
   if (ex.method != "GET" && ex.method != "HEAD") return bypass();
-  if (req.Has("authorization") && !config_.cache_authorized) return bypass();
+  // A body the key does not see could shape the answer ("fat GET"): not from or for the cache.
+  if (req.Has("transfer-encoding") ||
+      (req.Has("content-length") && req.Get("content-length") != "0")) {
+    return bypass();
+  }
+  // Whoever the request speaks for (Authorization, an API key, a session, a client certificate)
+  // may get an answer meant for them only: unless the route keys entries by principal, it passes.
+  const bool personal =
+      req.Has("authorization") || !ex.identity.principal.empty() || !ex.identity.method.empty();
+  if (personal && !config_.cache_authorized) return bypass();
   if (req.Has("cookie") && !config_.cache_cookies) return bypass();
   if (req.Has("range")) return bypass();  // partial content is not stored here
   const CacheControl rcc = ParseCacheControl(req);
   if (rcc.no_store) return bypass();
   const std::string key = Key(ex);
   auto entry = store_->Get(
-      key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, req) == e.vary_values; });
+      key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, ex) == e.vary_values; });
   auto p = std::make_unique<Pending>();
   p->key = key;
   p->request_time = Clock::now();
@@ -250,6 +329,9 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     if (rcc.max_age && age.count() > *rcc.max_age) usable = false;
     if (rcc.min_fresh && (entry->lifetime - age).count() < *rcc.min_fresh) usable = false;
     if (usable) return Serve(ex, *entry, "HIT");
+    if (rcc.only_if_cached) {  // RFC 9111 section 5.2.1.7
+      return Decision::Respond(504, "not_cached", "only-if-cached: no fresh stored answer");
+    }
     // Stale (or the client asks for a check): revalidate with the entry's validators, unless
     // the client brought its own conditions (then its answer is its own).
     const std::string_view etag = Field(entry->headers, "etag");
@@ -263,6 +345,9 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
       p->mode = Pending::Mode::kRevalidate;
       p->stale = std::move(entry);
     }
+  }
+  if (!entry && rcc.only_if_cached) {
+    return Decision::Respond(504, "not_cached", "only-if-cached: no stored answer");
   }
   if (p->mode == Pending::Mode::kFill && ex.method == "HEAD") {
     Note(ex, "miss");  // an answer to HEAD has no body to store
@@ -305,8 +390,15 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
     fresh->response_time = Clock::now();
     const http::HeaderList merged = View(fresh->headers);
     const CacheControl cc = ParseCacheControl(merged);
-    fresh->lifetime = FreshnessLifetime(cc, merged, fresh->response_time);
-    store_->Put(p->key, fresh);
+    fresh->lifetime =
+        cc.no_cache ? Seconds(0) : FreshnessLifetime(cc, merged, fresh->response_time);
+    bool star = false;
+    VaryNames(merged, star);
+    if (cc.no_store || cc.is_private || cc.invalid || star) {
+      store_->Erase(p->key);  // the origin no longer lets a shared cache keep it
+    } else {
+      store_->Put(p->key, fresh);
+    }
     ex.slot().state.reset();
     return Serve(ex, *fresh, "REVALIDATED");
   }
@@ -332,10 +424,11 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   }
   e->request_time = p->request_time;
   e->response_time = Clock::now();
-  e->lifetime = FreshnessLifetime(scc, fields, e->response_time);
+  // A response's no-cache: stored, but revalidated before every use (section 5.2.2.4).
+  e->lifetime = scc.no_cache ? Seconds(0) : FreshnessLifetime(scc, fields, e->response_time);
   if (scc.stale_while_revalidate) e->stale_while_revalidate = Seconds(*scc.stale_while_revalidate);
   if (scc.stale_if_error) e->stale_if_error = Seconds(*scc.stale_if_error);
-  e->vary_values = VaryValues(vary, *ex.request_headers);
+  e->vary_values = VaryValues(vary, ex);
   e->vary_names = std::move(vary);
   if (!config_.tag_header.empty()) {
     for (const auto& f : fields) {
@@ -370,6 +463,13 @@ void CacheGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
   if (p == nullptr || !p->fill) return;
   // Only an answer that reached the client whole, as the origin sent it, is stored.
   const bool whole = c.error.empty() && p->body_end && !p->too_large;
+  // What the client got: fields the route or a gate removed are not stored either.
+  const config::HeaderRules* rules = ex.route != nullptr && ex.route->config != nullptr
+                                         ? &ex.route->config->response_headers
+                                         : nullptr;
+  std::erase_if(p->fill->headers, [&](const auto& f) {
+    return http::RemovedFromResponse(f.first, rules, &ex.response_remove);
+  });
   if (whole && store_->Put(p->key, std::shared_ptr<const CachedResponse>(std::move(p->fill)))) {
     counters_.Add(ex.worker, "stored");
   } else {

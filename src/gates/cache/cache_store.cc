@@ -372,7 +372,9 @@ std::shared_ptr<const CachedResponse> CacheStore::Get(
   s.sketch.Increment(hash);
   Node* n = s.Find(key, hash);
   if (n == nullptr) return nullptr;
-  for (const Variant& v : n->variants) {
+  // Newest first: the most recent answer for these request fields (RFC 9111 section 4.1).
+  for (auto it = n->variants.rbegin(); it != n->variants.rend(); ++it) {
+    const Variant& v = *it;
     if (match(*v.response)) {
       s.Touch(n);
       return v.response;
