@@ -24,7 +24,7 @@ routes:
   - name: app
     upstream: app
     gates:
-      - cache: {{ max_entry: 64KiB, tag_header: Surrogate-Key }}
+      - cache: {{ max_entry: 64KiB, tag_header: Surrogate-Key, negative_ttl: 60s }}
 upstreams:
   app: {{ endpoints: ["127.0.0.1:ORIGIN"] }}
 access_log: {{ path: {log} }}
@@ -246,6 +246,18 @@ class CacheAttackerTest(unittest.TestCase):
     setUpClass = classmethod(CacheTest.setUpClass.__func__)
     tearDownClass = classmethod(CacheTest.tearDownClass.__func__)
     request = CacheTest.request
+
+    def test_a_flood_of_misses_for_what_does_not_exist_reaches_the_origin_once(self):
+        self.origin.routes["/missing"] = (404, [], b"no such thing")
+        for _ in range(20):
+            s, h, b = self.request("GET", "/missing")
+            self.assertEqual((s, b), (404, b"no such thing"))
+        self.assertEqual(h["x-rampart-cache"], "HIT")
+        self.assertEqual(self.origin.hits["/missing"], 1)
+        self.origin.routes["/gone-private"] = (410, [("Cache-Control", "private")], b"")
+        self.request("GET", "/gone-private")
+        self.request("GET", "/gone-private")
+        self.assertEqual(self.origin.hits["/gone-private"], 2)  # private still wins
 
     def test_a_get_with_a_body_is_not_cached(self):
         self.origin.routes["/fat"] = (200, [("Cache-Control", "max-age=60")], b"x")

@@ -41,6 +41,13 @@ const config::Fields<CacheConfig>& CacheFields() {
         .Bool("cache_authorized", &CacheConfig::cache_authorized)
         .Bool("cache_cookies", &CacheConfig::cache_cookies)
         .String("tag_header", &CacheConfig::tag_header)
+        .Percent("ttl_jitter", &CacheConfig::ttl_jitter, 0, 50)
+        .Duration("negative_ttl", &CacheConfig::negative_ttl, std::chrono::microseconds(0),
+                  std::chrono::hours(1))
+        .Custom("negative_statuses",
+                [](YamlReader& r, const YAML::Node& n, const std::string& p, CacheConfig& c) {
+                  return r.Statuses(n, p, c.negative_statuses);
+                })
         .Bool("status_header", &CacheConfig::status_header)
         .Then([](YamlReader& r, const YAML::Node& at, const std::string& p, CacheConfig& c) {
           for (auto& h : c.key_headers) h = ToLower(h);

@@ -1,6 +1,7 @@
 // The cache gate's settings (docs/configuration.md, "gates: cache").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,7 +24,14 @@ struct CacheConfig {
   bool cache_authorized = false;
   // Requests with cookies are passed through, and answers with Set-Cookie not stored, unless on.
   bool cache_cookies = false;
-  std::string tag_header;     // a response field of space-separated tags, for purges by tag
+  std::string tag_header;  // a response field of space-separated tags, for purges by tag
+  // Entries' lifetimes are shortened by a random share up to this (percent), so entries stored
+  // together do not expire together; never lengthened past what the origin allows.
+  double ttl_jitter = 10;
+  // Negative caching: answers with these statuses and no freshness of their own are kept this
+  // long, so a flood of requests for what does not exist does not reach the origin; 0: off.
+  std::chrono::microseconds negative_ttl{0};
+  std::vector<int> negative_statuses = {404, 410};
   bool status_header = true;  // X-Rampart-Cache: HIT, MISS, REVALIDATED, BYPASS
 };
 

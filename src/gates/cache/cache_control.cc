@@ -546,4 +546,11 @@ Seconds CurrentAge(const http::HeaderList& response_headers, WallTime request_ti
   return Seconds(corrected_initial_age + resident_time);
 }
 
+Seconds JitteredLifetime(Seconds lifetime, double percent, double u01) {
+  if (percent <= 0 || lifetime.count() <= 1) return lifetime;
+  const double share = std::clamp(u01, 0.0, 1.0) * std::min(percent, 100.0) / 100.0;
+  const auto cut = static_cast<std::int64_t>(static_cast<double>(lifetime.count()) * share);
+  return std::max(Seconds(1), lifetime - Seconds(cut));
+}
+
 }  // namespace rampart::cache

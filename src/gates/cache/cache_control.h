@@ -99,4 +99,8 @@ Seconds FreshnessLifetime(const CacheControl& response, const http::HeaderList& 
 Seconds CurrentAge(const http::HeaderList& response_headers, WallTime request_time,
                    WallTime response_time, WallTime now);
 
+// TTL jitter: `lifetime` shortened by `u01` (uniform in [0, 1)) times `percent` of it, never
+// lengthened (serving past the origin's freshness is not allowed), never below one second.
+Seconds JitteredLifetime(Seconds lifetime, double percent, double u01);
+
 }  // namespace rampart::cache

@@ -716,3 +716,28 @@ TEST(CanStore, CheckOrderAndNullPointers) {
 
 }  // namespace
 }  // namespace rampart::cache
+
+namespace rampart::cache {
+namespace {
+
+TEST(FreshnessJitter, ShortensWithinTheShareAndNeverLengthens) {
+  EXPECT_EQ(JitteredLifetime(Seconds(100), 10, 0.0), Seconds(100));
+  EXPECT_EQ(JitteredLifetime(Seconds(100), 10, 0.5), Seconds(95));
+  EXPECT_EQ(JitteredLifetime(Seconds(100), 10, 0.999), Seconds(91));
+  EXPECT_EQ(JitteredLifetime(Seconds(100), 0, 0.9), Seconds(100));
+  EXPECT_EQ(JitteredLifetime(Seconds(1), 50, 0.9), Seconds(1));
+  EXPECT_EQ(JitteredLifetime(Seconds(0), 50, 0.9), Seconds(0));
+  EXPECT_EQ(JitteredLifetime(Seconds(10), 500, 2.0), Seconds(1));  // clamped, never below 1 s
+  // Spread: 1,000 entries stored together expire over the last 10% of their lifetime.
+  std::int64_t lo = 1000, hi = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto s = JitteredLifetime(Seconds(1000), 10, i / 1000.0).count();
+    lo = std::min(lo, s);
+    hi = std::max(hi, s);
+  }
+  EXPECT_EQ(hi, 1000);
+  EXPECT_EQ(lo, 901);
+}
+
+}  // namespace
+}  // namespace rampart::cache

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <random>
 
 #include "core/strings.h"
 #include "gates/cache/admin_endpoint.h"
@@ -39,6 +40,13 @@ struct Pending final : GateState {
   bool too_large = false;
   bool body_end = false;
 };
+
+// A lifetime shortened by a random share of up to `percent`: entries stored in the same second
+// (a deploy, a cold start) then expire spread out instead of all at once.
+Seconds Jittered(Seconds lifetime, double percent) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  return JitteredLifetime(lifetime, percent, std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+}
 
 Pending* PendingOf(const Exchange& ex) {
   return static_cast<Pending*>(ex.slots[ex.gate_index].state.get());
@@ -410,7 +418,16 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   StoreQuestion q{ex.method, status, &qcc, &scc, &fields, ex.request_headers->Has("authorization")};
   bool star = false;
   std::vector<std::string> vary = VaryNames(fields, star);
-  if (CanStore(q) != Storability::kStorable || star ||
+  Storability storable = CanStore(q);
+  // Negative caching: an answer that something does not exist, without freshness of its own.
+  const bool negative =
+      config_.negative_ttl.count() > 0 &&
+      (storable == Storability::kNoLifetime || storable == Storability::kStatus) &&
+      std::find(config_.negative_statuses.begin(), config_.negative_statuses.end(), status) !=
+          config_.negative_statuses.end() &&
+      !scc.invalid;
+  if (negative) storable = Storability::kStorable;
+  if (storable != Storability::kStorable || star ||
       (fields.Has("set-cookie") && !config_.cache_cookies)) {
     Note(ex, "not_stored");
     ex.slot().state.reset();
@@ -426,6 +443,10 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   e->response_time = Clock::now();
   // A response's no-cache: stored, but revalidated before every use (section 5.2.2.4).
   e->lifetime = scc.no_cache ? Seconds(0) : FreshnessLifetime(scc, fields, e->response_time);
+  if (negative && e->lifetime.count() == 0 && !scc.no_cache) {
+    e->lifetime = std::chrono::duration_cast<Seconds>(config_.negative_ttl);
+  }
+  e->lifetime = Jittered(e->lifetime, config_.ttl_jitter);
   if (scc.stale_while_revalidate) e->stale_while_revalidate = Seconds(*scc.stale_while_revalidate);
   if (scc.stale_if_error) e->stale_if_error = Seconds(*scc.stale_if_error);
   e->vary_values = VaryValues(vary, ex);
