@@ -372,9 +372,8 @@ namespace {
 std::chrono::microseconds StartWait(net::RateFloor& floor, SteadyTime& from, bool continues,
                                     SteadyTime now, std::chrono::microseconds timeout) noexcept {
   if (from == SteadyTime::max() || !continues) from = now;
-  const auto so_far = std::chrono::duration_cast<std::chrono::microseconds>(now - from);
-  if (!floor.on()) return timeout;
-  return std::min(timeout, std::max(floor.credit() - so_far, std::chrono::microseconds::zero()));
+  return floor.Allowance(timeout, 0,
+                         std::chrono::duration_cast<std::chrono::microseconds>(now - from));
 }
 
 }  // namespace

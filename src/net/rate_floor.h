@@ -29,11 +29,14 @@ class RateFloor {
 
   // How long the next wait may last: `timeout`, or less when the credit left is less. A wait
   // that moves `moving` bytes only when it ends (a write taken whole) may also use what those
-  // bytes earn: a client exactly at the floor finishes it just in time.
-  std::chrono::microseconds Allowance(std::chrono::microseconds timeout,
-                                      std::size_t moving = 0) const noexcept {
+  // bytes earn: a client exactly at the floor finishes it just in time. `spent`: how long the
+  // client has already been waited on without a byte (a wait re-armed before it ended).
+  std::chrono::microseconds Allowance(
+      std::chrono::microseconds timeout, std::size_t moving = 0,
+      std::chrono::microseconds spent = std::chrono::microseconds::zero()) const noexcept {
     if (rate_ == 0) return timeout;
-    const auto credit = std::max(credit_, std::chrono::microseconds::zero()) + Earning(moving);
+    const auto credit =
+        std::max(credit_ - spent, std::chrono::microseconds::zero()) + Earning(moving);
     return std::min(timeout, credit);
   }
 

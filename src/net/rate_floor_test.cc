@@ -65,6 +65,15 @@ TEST(RateFloor, AWriteTakenWholeMayUseWhatItsBytesEarn) {
   EXPECT_EQ(f.Allowance(seconds(30), 16384), seconds(30));  // the timeout still bounds it
 }
 
+TEST(RateFloor, AWaitReArmedCountsWhatItAlreadySpent) {
+  RateFloor f;
+  f.Reset(1000, seconds(10));
+  EXPECT_EQ(f.Allowance(seconds(30), 0, seconds(4)), seconds(6));
+  EXPECT_EQ(f.Allowance(seconds(30), 0, seconds(12)), microseconds::zero());
+  f.Reset(0, seconds(10));
+  EXPECT_EQ(f.Allowance(seconds(30), 0, seconds(12)), seconds(30));  // no floor: the timeout
+}
+
 TEST(RateFloor, CreditIsCappedAtTheWindow) {
   // A fast start cannot bank idle time: 10 MB earns at most the window.
   RateFloor f;

@@ -8,16 +8,12 @@
 #include <chrono>
 #include <set>
 
+#include "core/wall_clock.h"
+
 namespace rampart::server {
 namespace {
 
 namespace asio = boost::asio;
-
-std::int64_t WallSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Each staple once, in listener and certificate order.
 template <typename F>

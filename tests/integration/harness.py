@@ -48,6 +48,19 @@ def connect_from(port, source="127.0.0.1", timeout=5.0):
     return s
 
 
+def status_from(port, source, path="/x"):
+    """The status of one GET on a new connection from `source`; None when rampart closed the
+    connection without an answer (refused at accept)."""
+    s = connect_from(port, source)
+    try:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        return read_response(s)[0]
+    except ConnectionError:
+        return None
+    finally:
+        s.close()
+
+
 def wait_port(port, proc, timeout=10.0):
     deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:

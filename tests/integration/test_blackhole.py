@@ -6,7 +6,7 @@ import socket
 import time
 import unittest
 
-from harness import connect_from, SLOW, Origin, Rampart, read_response, wait_until
+from harness import SLOW, Origin, Rampart, status_from, wait_until
 
 CONFIG = """
 workers: 2
@@ -43,16 +43,7 @@ class BlackholeTest(unittest.TestCase):
         cls.origin.stop()
 
     def status(self, source, path="/x"):
-        """The status of one request on a new connection from `source`; None when rampart closed
-        the connection without a byte."""
-        s = connect_from(self.rampart.port, source)
-        try:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-            return read_response(s)[0]
-        except ConnectionError:
-            return None
-        finally:
-            s.close()
+        return status_from(self.rampart.port, source, path)
 
     def entries(self):
         status, body = self.rampart.admin("GET", "/admin/blackhole")

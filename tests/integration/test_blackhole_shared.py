@@ -6,8 +6,7 @@ import json
 import time
 import unittest
 
-from harness import SLOW, Origin, Rampart, RedisServer, assert_refused, connect_from, \
-    read_response, wait_until
+from harness import SLOW, Origin, Rampart, RedisServer, assert_refused, status_from, wait_until
 
 CONFIG = """
 workers: 1
@@ -34,15 +33,7 @@ admin: {{ address: 127.0.0.1:{admin} }}
 
 
 def status(rampart, source, path="/x"):
-    """One request's status from `source`; None when rampart closed the connection unanswered."""
-    s = connect_from(rampart.port, source)
-    try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-        return read_response(s)[0]
-    except ConnectionError:
-        return None
-    finally:
-        s.close()
+    return status_from(rampart.port, source, path)
 
 
 class SharedBlackholeTest(unittest.TestCase):

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/wall_clock.h"
+
 namespace rampart::gates {
 
 namespace {
@@ -100,10 +102,9 @@ void Blackhole::Publish(const Key& k, std::chrono::microseconds remaining) {
   if (changes_.size() >= capacity_) return;  // Redis has been away long: the rest stay local
   // The end is fixed now, in wall-clock time: a change published late must not last longer.
   const std::int64_t until_ms =
-      remaining.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  (std::chrono::system_clock::now() + remaining).time_since_epoch())
-                                  .count()
-                            : 0;
+      remaining.count() > 0
+          ? WallMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(remaining).count()
+          : 0;
   changes_.push_back({Text(k), remaining, until_ms});
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <vector>
 
+#include "core/wall_clock.h"
 #include "state/redis/redis_client.h"
 
 namespace rampart::gates {
@@ -28,12 +29,6 @@ constexpr std::string_view kZadd = "ZADD", kGt = "GT", kZrem = "ZREM",
                            kZremRange = "ZREMRANGEBYSCORE", kZrevrange = "ZREVRANGEBYSCORE",
                            kMinusInf = "-inf", kPlusInf = "+inf", kScores = "WITHSCORES",
                            kLimit = "LIMIT", kZero = "0";
-
-std::int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -89,7 +84,7 @@ asio::awaitable<bool> BlackholeSync::Round(state::redis::Client& client) {
   boost::system::error_code ec;
   // 1. What this instance decided. A change that fails goes back to be published next time.
   std::vector<Blackhole::Change> changes = table_.TakeChanges();
-  const std::int64_t now_ms = WallMs();
+  const std::int64_t now_ms = WallMillis();
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const Blackhole::Change& c = changes[i];
     Reply r;

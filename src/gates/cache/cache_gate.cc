@@ -8,6 +8,7 @@
 #include "core/strings.h"
 #include "gates/cache/admin_endpoint.h"
 #include "gates/cache/cache_control.h"
+#include "http/methods.h"
 #include "http/proxy_headers.h"
 #include "pipeline/router.h"
 #include "state/stores.h"
@@ -50,10 +51,6 @@ Seconds Jittered(Seconds lifetime, double percent) {
 
 Pending* PendingOf(const Exchange& ex) {
   return static_cast<Pending*>(ex.slots[ex.gate_index].state.get());
-}
-
-bool Safe(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE";
 }
 
 // The value of request field `name` as the upstream gets it (all fields of the name,
@@ -296,7 +293,8 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
 
 Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   const http::HeaderList& req = *ex.request_headers;
-  if (!Safe(ex.method)) {  // a success of an unsafe method invalidates the target's entry
+  if (!http::IsSafeMethod(
+          ex.method)) {  // a success of an unsafe method invalidates the target's entry
     auto p = std::make_unique<Pending>();
     p->mode = Pending::Mode::kInvalidate;
     p->key = Key(ex);

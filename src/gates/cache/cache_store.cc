@@ -354,10 +354,6 @@ CacheStore::CacheStore(std::size_t max_bytes, std::size_t shards) : max_bytes_(m
 
 CacheStore::~CacheStore() = default;
 
-CacheStore::Shard& CacheStore::ShardOf(std::string_view key) noexcept {
-  return ShardFor(HashKey(key));
-}
-
 CacheStore::Shard& CacheStore::ShardFor(std::uint64_t hash) noexcept {
   // Top bits pick the shard; the sketch and the map use the whole hash.
   const int shift = 64 - std::countr_zero(shards_.size());
@@ -486,28 +482,16 @@ std::size_t CacheStore::EraseTag(std::string_view tag) {
   return erased;
 }
 
-std::size_t CacheStore::bytes() const noexcept {
-  std::size_t n = 0;
-  for (const auto& s : shards_) n += s->bytes_out.load(std::memory_order_relaxed);
+template <typename T>
+T CacheStore::Sum(std::atomic<T> Shard::*published) const noexcept {
+  T n = 0;
+  for (const auto& s : shards_) n += ((*s).*published).load(std::memory_order_relaxed);
   return n;
 }
 
-std::size_t CacheStore::entries() const noexcept {
-  std::size_t n = 0;
-  for (const auto& s : shards_) n += s->entries_out.load(std::memory_order_relaxed);
-  return n;
-}
-
-std::uint64_t CacheStore::evictions() const noexcept {
-  std::uint64_t n = 0;
-  for (const auto& s : shards_) n += s->evictions_out.load(std::memory_order_relaxed);
-  return n;
-}
-
-std::uint64_t CacheStore::admissions_refused() const noexcept {
-  std::uint64_t n = 0;
-  for (const auto& s : shards_) n += s->refusals_out.load(std::memory_order_relaxed);
-  return n;
-}
+std::size_t CacheStore::bytes() const noexcept { return Sum(&Shard::bytes_out); }
+std::size_t CacheStore::entries() const noexcept { return Sum(&Shard::entries_out); }
+std::uint64_t CacheStore::evictions() const noexcept { return Sum(&Shard::evictions_out); }
+std::uint64_t CacheStore::admissions_refused() const noexcept { return Sum(&Shard::refusals_out); }
 
 }  // namespace rampart::cache

@@ -12,6 +12,7 @@
 // failure). bench: BM_CacheHitRatio* (Zipf keys against plain LRU).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -74,8 +75,10 @@ class CacheStore {
   struct Shard;
   std::size_t max_bytes_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  Shard& ShardOf(std::string_view key) noexcept;
-  Shard& ShardFor(std::uint64_t key_hash) noexcept;  // the hash ShardOf computes, already known
+  // A counter each shard publishes after every locked operation, summed over the shards.
+  template <typename T>
+  T Sum(std::atomic<T> Shard::*published) const noexcept;
+  Shard& ShardFor(std::uint64_t key_hash) noexcept;
 };
 
 }  // namespace rampart::cache

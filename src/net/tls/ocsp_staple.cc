@@ -13,15 +13,10 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "core/wall_clock.h"
 
 namespace rampart::tls {
 namespace {
-
-std::int64_t WallSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Called by OpenSSL after the SNI callback (on the SSL_CTX it chose) when the client sent
 // status_request. OpenSSL frees what it is given: a copy, OPENSSL_malloc'd.
