@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/hash.h"
+
 namespace rampart::upstream {
 
 namespace {
@@ -10,23 +12,13 @@ namespace {
 constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
 constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
 
-// A finaliser (MurmurHash3's fmix64) over FNV-1a: FNV alone spreads short, similar keys poorly.
-std::uint64_t Mix(std::uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
 std::uint64_t HashWithSeed(std::string_view key, std::uint64_t seed) noexcept {
   std::uint64_t h = kFnvOffset ^ seed;
   for (unsigned char c : key) {
     h ^= c;
     h *= kFnvPrime;
   }
-  return Mix(h);
+  return Fmix64(h);  // FNV alone spreads short, similar keys poorly
 }
 
 constexpr std::uint32_t kPointsPerWeight = 160;

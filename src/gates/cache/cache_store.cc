@@ -26,6 +26,8 @@
 #include <random>
 #include <unordered_map>
 
+#include "core/hash.h"
+
 namespace rampart::cache {
 
 namespace {
@@ -36,21 +38,8 @@ constexpr std::size_t kMinSketchWidth = 1024;     // counters per row
 constexpr std::size_t kSampleFactor = 10;         // halve after 10 x expected entries increments
 constexpr std::size_t kMaxVariants = 16;  // a Vary on a wild header cannot grow a key forever
 
-// MurmurHash3's finalizer: a bijection with full avalanche.
-constexpr std::uint64_t Mix64(std::uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
 std::uint64_t ProcessSeed() noexcept {
-  static const std::uint64_t seed = [] {
-    std::random_device rd;
-    return (std::uint64_t{rd()} << 32) ^ rd();
-  }();
+  static const std::uint64_t seed = RandomSeed64();
   return seed;
 }
 
@@ -64,13 +53,13 @@ std::uint64_t HashKey(std::string_view key) noexcept {
   while (n >= 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
-    h = Mix64(h ^ w);
+    h = Fmix64(h ^ w);
     p += 8;
     n -= 8;
   }
   std::uint64_t tail = 0;
   std::memcpy(&tail, p, n);
-  return Mix64(h ^ tail ^ (std::uint64_t{n} << 56));
+  return Fmix64(h ^ tail ^ (std::uint64_t{n} << 56));
 }
 
 // Count-min sketch: 4 rows of 4-bit counters, 16 to a word. Counters saturate at 15; every
@@ -108,7 +97,7 @@ class FrequencySketch {
 
   // Double hashing: row r uses h1 + r * h2 (h2 odd), cheaper than four independent hashes.
   std::array<std::size_t, kRows> Indexes(std::uint64_t hash) const noexcept {
-    const std::uint64_t h2 = Mix64(hash ^ 0x5851F42D4C957F2Dull) | 1;
+    const std::uint64_t h2 = Fmix64(hash ^ 0x5851F42D4C957F2Dull) | 1;
     std::array<std::size_t, kRows> idx;
     for (std::size_t r = 0; r < kRows; ++r) idx[r] = (hash + r * h2) & (width_ - 1);
     return idx;

@@ -4,12 +4,13 @@
 #include <cstring>
 #include <random>
 
+#include "core/hash.h"
+
 namespace rampart::gates {
 
 SourceTable::SourceTable(std::size_t capacity)
     : per_shard_(std::max<std::size_t>(1, (capacity + kShards - 1) / kShards)) {
-  std::random_device rd;
-  hash_.seed = (std::uint64_t{rd()} << 32) | rd();
+  hash_.seed = RandomSeed64();
   for (Shard& s : shards_) {
     s.entries.resize(per_shard_);
     s.index = std::unordered_map<Key, std::uint32_t, KeyHash>(per_shard_, hash_);
