@@ -32,7 +32,6 @@ namespace rampart::cache {
 
 namespace {
 
-constexpr std::size_t kFixedOverheadBytes = 256;
 constexpr std::size_t kAssumedEntryBytes = 4096;  // sizes the sketch from a shard's bytes
 constexpr std::size_t kMinSketchWidth = 1024;     // counters per row
 constexpr std::size_t kSampleFactor = 10;         // halve after 10 x expected entries increments
@@ -184,13 +183,6 @@ bool SameVariant(const CachedResponse& a, const CachedResponse& b) noexcept {
 }
 
 }  // namespace
-
-std::size_t CachedResponse::Charge(std::size_t key_size) const noexcept {
-  std::size_t n = body.size() + vary_values.size() + key_size + kFixedOverheadBytes;
-  for (const auto& [name, value] : headers) n += name.size() + value.size();
-  for (const std::string& tag : tags) n += tag.size();
-  return n;
-}
 
 struct CacheStore::Shard {
   explicit Shard(std::size_t capacity_bytes)

@@ -13,36 +13,17 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-namespace rampart::cache {
+#include "gates/cache/cached_response.h"
 
-struct CachedResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;  // end-to-end fields, as received
-  std::string body;
-  std::chrono::system_clock::time_point request_time;   // the fetch's request was sent
-  std::chrono::system_clock::time_point response_time;  // its answer arrived
-  std::chrono::seconds lifetime{0};                     // freshness lifetime (cache_control.h)
-  std::chrono::seconds stale_while_revalidate{0};
-  std::chrono::seconds stale_if_error{0};
-  // The request header names the response's Vary lists (lower case), and the request's values
-  // for them, joined with '\n' (absent fields as empty values): a lookup matches a variant when
-  // the new request's values for the same names join to the same string.
-  std::vector<std::string> vary_names;
-  std::string vary_values;
-  std::vector<std::string> tags;  // from the route's tag header, for purges
-  // Bytes this entry is charged: body + header names and values + key + a fixed overhead.
-  std::size_t Charge(std::size_t key_size) const noexcept;
-};
+namespace rampart::cache {
 
 class CacheStore {
  public:

@@ -70,6 +70,17 @@ asio::awaitable<KvResult> KvFallback::Increment(std::string_view key, std::chron
                                      [&](KvStore& s) { return s.Increment(key, ttl, worker); });
 }
 
+asio::awaitable<KvStatus> KvFallback::SetFenced(std::string_view key, std::int64_t token,
+                                                std::string_view value,
+                                                std::chrono::milliseconds ttl, int worker) {
+  co_return co_await Route<KvStatus>(
+      worker, [&](KvStore& s) { return s.SetFenced(key, token, value, ttl, worker); });
+}
+
+asio::awaitable<KvResult> KvFallback::GetFenced(std::string_view key, int worker) {
+  co_return co_await Route<KvResult>(worker, [&](KvStore& s) { return s.GetFenced(key, worker); });
+}
+
 asio::awaitable<KvResult> KvFallback::Scan(std::string_view prefix, std::size_t limit, int worker) {
   co_return co_await Route<KvResult>(worker,
                                      [&](KvStore& s) { return s.Scan(prefix, limit, worker); });

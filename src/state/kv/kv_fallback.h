@@ -39,6 +39,10 @@ class KvFallback final : public KvStore {
                                                     int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
+  boost::asio::awaitable<KvStatus> SetFenced(std::string_view key, std::int64_t token,
+                                             std::string_view value, std::chrono::milliseconds ttl,
+                                             int worker) override;
+  boost::asio::awaitable<KvResult> GetFenced(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,
                                         int worker) override;
   std::string_view backend() const noexcept override { return primary_->backend(); }

@@ -19,7 +19,8 @@ namespace rampart::state {
 enum class KvStatus : std::uint8_t {
   kOk,
   kNotFound,     // Get: no such key (or it expired)
-  kExists,       // SetIfAbsent: the key is already there; CompareAnd*: it holds another value
+  kExists,       // SetIfAbsent: the key is already there; CompareAnd*: it holds another value;
+                 // SetFenced: it holds a value written with a larger token
   kUnavailable,  // the store did not answer in time, is down, or (in process) is full
 };
 
@@ -27,8 +28,8 @@ std::string_view KvStatusToken(KvStatus s) noexcept;
 
 struct KvResult {
   KvStatus status = KvStatus::kNotFound;
-  std::string value;              // Get
-  std::int64_t number = 0;        // Increment: the new value
+  std::string value;              // Get, GetFenced
+  std::int64_t number = 0;        // Increment: the new value; GetFenced: the value's token
   std::vector<std::string> keys;  // Scan
 };
 
@@ -70,6 +71,17 @@ class KvStore {
   // Adds one to a counter (created at 1 with `ttl` when absent): fencing tokens, generations.
   virtual boost::asio::awaitable<KvResult> Increment(std::string_view key,
                                                      std::chrono::milliseconds ttl, int worker) = 0;
+  // Writes `value` under `key` tagged with fencing token `token` (from Increment), unless the
+  // key holds a value written with a larger token: kOk when written, kExists when a newer
+  // holder's value is there (the caller's lease passed to someone else, who wrote first). A lock
+  // holder that paused past its lease cannot overwrite what a newer holder wrote. An equal token
+  // may rewrite; a value the key holds from a plain Set counts as no holder's. Values are bytes.
+  virtual boost::asio::awaitable<KvStatus> SetFenced(std::string_view key, std::int64_t token,
+                                                     std::string_view value,
+                                                     std::chrono::milliseconds ttl, int worker) = 0;
+  // Get of a key written by SetFenced: the value without its token; result.number = the token.
+  // kNotFound also when the key holds a value SetFenced did not write.
+  virtual boost::asio::awaitable<KvResult> GetFenced(std::string_view key, int worker) = 0;
   // Up to `limit` live keys that start with `prefix`, in no order: for admin listings, never the
   // request path (on Redis it walks the keyspace with SCAN).
   virtual boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,

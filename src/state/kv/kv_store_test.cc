@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "state/kv/kv_fallback.h"
@@ -31,6 +33,53 @@ T Await(asio::io_context& io, asio::awaitable<T> call) {
   io.restart();
   while (!done) io.run_one();
   return out;
+}
+
+// The fenced-write cases, the same for every store. `pass(d)`: the store's time moves on by d.
+void FencedWriteCases(KvStore& kv, asio::io_context& io,
+                      const std::function<void(milliseconds)>& pass) {
+  const milliseconds ttl(60000);
+  EXPECT_EQ(Await(io, kv.GetFenced("f", 0)).status, KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.SetFenced("f", 1, "first", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetFenced("f", 2, "second", ttl, 0)), KvStatus::kOk);
+  // The holder of token 1 paused past its lease: it cannot overwrite token 2's value.
+  EXPECT_EQ(Await(io, kv.SetFenced("f", 1, "late", ttl, 0)), KvStatus::kExists);
+  KvResult r = Await(io, kv.GetFenced("f", 0));
+  EXPECT_EQ(r.status, KvStatus::kOk);
+  EXPECT_EQ(r.value, "second");
+  EXPECT_EQ(r.number, 2);
+  EXPECT_EQ(Await(io, kv.SetFenced("f", 2, "again", ttl, 0)), KvStatus::kOk);  // equal token
+  EXPECT_EQ(Await(io, kv.GetFenced("f", 0)).value, "again");
+  // Order is numeric for every token, including across the digits' two halves.
+  EXPECT_EQ(Await(io, kv.SetFenced("big", 10'000'000'000, "b", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetFenced("big", 9'999'999'999, "a", ttl, 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.SetFenced("big", INT64_MAX, "max", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetFenced("big", INT64_MAX - 1, "x", ttl, 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.GetFenced("big", 0)).number, INT64_MAX);
+  EXPECT_EQ(Await(io, kv.SetFenced("neg", -5, "n", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetFenced("neg", INT64_MIN, "m", ttl, 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, kv.GetFenced("neg", 0)).number, -5);
+  // Values are bytes: newlines and NULs round-trip, and a large value too.
+  std::string binary("\n\0x\n\xff\0", 6);
+  EXPECT_EQ(Await(io, kv.SetFenced("bin", 3, binary, ttl, 0)), KvStatus::kOk);
+  r = Await(io, kv.GetFenced("bin", 0));
+  EXPECT_EQ(r.value, binary);
+  EXPECT_EQ(r.number, 3);
+  for (int i = 0; i < 300 * 1024; ++i) binary.push_back(static_cast<char>(i * 7));
+  EXPECT_EQ(Await(io, kv.SetFenced("bin", 4, binary, ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.GetFenced("bin", 0)).value, binary);
+  // A plain Set under the key holds no token: GetFenced does not find it, SetFenced replaces it.
+  EXPECT_EQ(Await(io, kv.Set("plain", "00000000000000000009", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.GetFenced("plain", 0)).status, KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.SetFenced("plain", 1, "v", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.GetFenced("plain", 0)).value, "v");
+  // Expiry: a newer holder's value fences only while it lives.
+  EXPECT_EQ(Await(io, kv.SetFenced("e", 7, "v7", milliseconds(100), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.SetFenced("e", 6, "v6", ttl, 0)), KvStatus::kExists);
+  pass(milliseconds(100));
+  EXPECT_EQ(Await(io, kv.GetFenced("e", 0)).status, KvStatus::kNotFound);
+  EXPECT_EQ(Await(io, kv.SetFenced("e", 6, "v6", ttl, 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, kv.GetFenced("e", 0)).value, "v6");
 }
 
 TEST(LocalKv, ExpiryFollowsTheClock) {
@@ -84,6 +133,20 @@ TEST(LocalKv, IncrementMakesFencingTokens) {
   EXPECT_EQ(kv.IncrementNow("fence", milliseconds(10)).number, 2);
   now += milliseconds(10);
   EXPECT_EQ(kv.IncrementNow("fence", milliseconds(10)).number, 1);
+}
+
+TEST(LocalKv, SetFencedRefusesAnOlderToken) {
+  SteadyTime now{};
+  LocalKv kv(100, [&] { return now; });
+  asio::io_context io;
+  FencedWriteCases(kv, io, [&](milliseconds d) { now += d; });
+  LocalKv full(16, [&] { return now; });  // one key per shard: a full store says so
+  int unavailable = 0;
+  for (int i = 0; i < 100; ++i) {
+    const KvStatus s = full.SetFencedNow("k" + std::to_string(i), 1, "v", milliseconds(1000));
+    if (s == KvStatus::kUnavailable) ++unavailable;
+  }
+  EXPECT_GT(unavailable, 0);
 }
 
 TEST(LocalKv, FullStoreDropsOnlyExpiredKeys) {
@@ -281,6 +344,23 @@ TEST_F(RedisKvTest, CompareAndSetAndDeleteOnTheServer) {
   EXPECT_EQ(Await(io, kv.Get("c", 0)).status, KvStatus::kNotFound);
 }
 
+TEST_F(RedisKvTest, SetFencedRefusesAnOlderTokenOnTheServer) {
+  asio::io_context io;
+  auto pool = MakePool(1);
+  ASSERT_TRUE(WaitUp(*pool, 0, io));
+  RedisKv kv(pool, "t:");
+  FencedWriteCases(kv, io, [&](milliseconds d) {  // the server's clock: wait it out
+    io.restart();
+    io.run_for(d + milliseconds(20));
+  });
+  EXPECT_EQ(Await(io, kv.SetFenced("ttl", 1, "v", milliseconds(5000), 0)), KvStatus::kOk);
+  auto* ttl = static_cast<redisReply*>(redisCommand(server_->context(), "PTTL t:ttl"));
+  ASSERT_NE(ttl, nullptr);
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, 5000);
+  freeReplyObject(ttl);
+}
+
 TEST_F(RedisKvTest, ScanWalksTheStoresKeysOnly) {
   asio::io_context io;
   auto pool = MakePool(1);
@@ -371,6 +451,12 @@ TEST_F(RedisKvTest, AStoreThatStopsAnsweringTimesOutAndFallsBack) {
             KvStatus::kUnavailable);
   EXPECT_EQ(Await(io, to_local.SetIfAbsent("b", "x", milliseconds(60000), 0)), KvStatus::kOk);
   EXPECT_EQ(local->GetNow("b").value, "x");
+  EXPECT_EQ(Await(io, to_fail.SetFenced("f", 1, "x", milliseconds(60000), 0)),
+            KvStatus::kUnavailable);
+  EXPECT_EQ(Await(io, to_local.SetFenced("f", 2, "y", milliseconds(60000), 0)), KvStatus::kOk);
+  EXPECT_EQ(Await(io, to_local.SetFenced("f", 1, "x", milliseconds(60000), 0)), KvStatus::kExists);
+  EXPECT_EQ(Await(io, to_local.GetFenced("f", 0)).value, "y");
+  EXPECT_EQ(Await(io, to_fail.GetFenced("f", 0)).status, KvStatus::kUnavailable);
   server_->Pause(false);
   // The client reconnects in the background; the shared value is there again.
   KvResult r;

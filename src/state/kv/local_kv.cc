@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "state/kv/fenced_value.h"
+
 namespace rampart::state {
 
 std::string_view KvStatusToken(KvStatus s) noexcept {
@@ -160,6 +162,38 @@ KvResult LocalKv::IncrementNow(std::string_view key, std::chrono::milliseconds t
   return {KvStatus::kOk, "1", 1};
 }
 
+KvStatus LocalKv::SetFencedNow(std::string_view key, std::int64_t token, std::string_view value,
+                               std::chrono::milliseconds ttl) {
+  std::string stored = FenceDigits(token);  // built before the lock: values may be large
+  stored.reserve(kFenceDigits + 1 + value.size());
+  stored.append(1, '\n').append(value);
+  const std::string_view digits = std::string_view(stored).substr(0, kFenceDigits);
+  Shard& s = ShardOf(key);
+  const SteadyTime now = clock_();
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(key);
+  if (it != s.map.end()) {
+    if (it->second.expires > now && FencedByNewer(it->second.value, digits)) {
+      return KvStatus::kExists;
+    }
+    it->second = {std::move(stored), now + ttl};
+  } else {
+    if (!MakeRoom(s, now)) return KvStatus::kUnavailable;
+    s.map.emplace(std::string(key), Entry{std::move(stored), now + ttl});
+  }
+  s.next_sweep = std::min(s.next_sweep, now + ttl);  // a full shard re-sweeps by then
+  return KvStatus::kOk;
+}
+
+KvResult LocalKv::GetFencedNow(std::string_view key) {
+  KvResult r = GetNow(key);
+  std::string_view value;
+  if (r.status != KvStatus::kOk) return r;
+  if (!ParseFenced(r.value, r.number, value)) return {KvStatus::kNotFound, {}, 0};
+  r.value.erase(0, r.value.size() - value.size());
+  return r;
+}
+
 std::size_t LocalKv::size() const {
   std::size_t n = 0;
   for (const Shard& s : shards_) {
@@ -201,6 +235,16 @@ boost::asio::awaitable<KvStatus> LocalKv::SetIfAbsent(std::string_view key, std:
 
 boost::asio::awaitable<KvStatus> LocalKv::Delete(std::string_view key, int) {
   co_return DeleteNow(key);
+}
+
+boost::asio::awaitable<KvStatus> LocalKv::SetFenced(std::string_view key, std::int64_t token,
+                                                    std::string_view value,
+                                                    std::chrono::milliseconds ttl, int) {
+  co_return SetFencedNow(key, token, value, ttl);
+}
+
+boost::asio::awaitable<KvResult> LocalKv::GetFenced(std::string_view key, int) {
+  co_return GetFencedNow(key);
 }
 
 boost::asio::awaitable<KvResult> LocalKv::Increment(std::string_view key,

@@ -41,6 +41,10 @@ class LocalKv final : public KvStore {
                                                     int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
+  boost::asio::awaitable<KvStatus> SetFenced(std::string_view key, std::int64_t token,
+                                             std::string_view value, std::chrono::milliseconds ttl,
+                                             int worker) override;
+  boost::asio::awaitable<KvResult> GetFenced(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,
                                         int worker) override;
   std::string_view backend() const noexcept override { return "local"; }
@@ -56,6 +60,9 @@ class LocalKv final : public KvStore {
   KvStatus CompareNow(std::string_view key, std::string_view expected, std::string_view value,
                       std::chrono::milliseconds ttl, bool erase);
   KvResult IncrementNow(std::string_view key, std::chrono::milliseconds ttl);
+  KvStatus SetFencedNow(std::string_view key, std::int64_t token, std::string_view value,
+                        std::chrono::milliseconds ttl);
+  KvResult GetFencedNow(std::string_view key);
   std::size_t size() const;
 
  private:

@@ -2,6 +2,8 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include "state/kv/fenced_value.h"
+
 namespace rampart::state {
 
 namespace asio = boost::asio;
@@ -21,6 +23,17 @@ constexpr std::string_view kCompareAndSet =
 constexpr std::string_view kCompareAndDelete =
     "local v = redis.call('GET', KEYS[1]) if not v then return 0 end "
     "if v ~= ARGV[1] then return -1 end redis.call('DEL', KEYS[1]) return 1";
+
+// A fenced write (fenced_value.h): refused (0) when the key holds a fenced value with larger
+// digits, else written (1). The 20 digits are compared as two 10-digit halves, which Lua's
+// doubles hold exactly.
+constexpr std::string_view kSetFenced =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v and string.byte(v, 21) == 10 and string.find(string.sub(v, 1, 20), '^%d+$') then "
+    "local a, b = tonumber(string.sub(v, 1, 10)), tonumber(string.sub(ARGV[1], 1, 10)) "
+    "if a > b or (a == b and tonumber(string.sub(v, 11, 20)) > tonumber(string.sub(ARGV[1], 11))) "
+    "then return 0 end end "
+    "redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2], 'PX', ARGV[3]) return 1";
 
 KvStatus CompareStatus(const redis::Reply& r, const boost::system::error_code& ec) noexcept {
   if (ec || r.type != redis::Reply::Type::kInteger) return KvStatus::kUnavailable;
@@ -138,6 +151,30 @@ asio::awaitable<KvStatus> RedisKv::CompareAndDelete(std::string_view key, std::s
   const std::vector<std::string_view> argv = {"EVAL", kCompareAndDelete, "1", k, expected};
   redis::Reply r = co_await c->Call(argv, ec);
   co_return CompareStatus(r, ec);
+}
+
+asio::awaitable<KvStatus> RedisKv::SetFenced(std::string_view key, std::int64_t token,
+                                             std::string_view value, std::chrono::milliseconds ttl,
+                                             int worker) {
+  redis::Client* c = co_await Client(worker);
+  if (c == nullptr) co_return KvStatus::kUnavailable;
+  const std::string k = prefix_ + std::string(key);
+  const std::string digits = FenceDigits(token);
+  const std::string ms = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+  boost::system::error_code ec;
+  const std::vector<std::string_view> argv = {"EVAL", kSetFenced, "1", k, digits, value, ms};
+  redis::Reply r = co_await c->Call(argv, ec);
+  if (ec || r.type != redis::Reply::Type::kInteger) co_return KvStatus::kUnavailable;
+  co_return r.integer > 0 ? KvStatus::kOk : KvStatus::kExists;
+}
+
+asio::awaitable<KvResult> RedisKv::GetFenced(std::string_view key, int worker) {
+  KvResult r = co_await Get(key, worker);
+  std::string_view value;
+  if (r.status != KvStatus::kOk) co_return r;
+  if (!ParseFenced(r.value, r.number, value)) co_return KvResult{KvStatus::kNotFound, {}, 0};
+  r.value.erase(0, r.value.size() - value.size());
+  co_return r;
 }
 
 asio::awaitable<KvResult> RedisKv::Increment(std::string_view key, std::chrono::milliseconds ttl,

@@ -1,7 +1,8 @@
 // The key-value store on Redis, through the workers' pipelined clients (state/redis/): SET with
-// PX (and NX for set-if-absent), GET, DEL, and INCR with PEXPIRE in one MULTI. A client that is
-// down answers kUnavailable at once (it reconnects in the background); a command without a reply
-// within the timeout answers kUnavailable too.
+// PX (and NX for set-if-absent), GET, DEL; INCR with its PEXPIRE, compare-and-set and fenced
+// writes as Lua scripts, atomic on the server. A client that is down answers kUnavailable at once
+// (it reconnects in the background); a command without a reply within the timeout answers
+// kUnavailable too.
 #pragma once
 
 #include <memory>
@@ -35,6 +36,10 @@ class RedisKv final : public KvStore {
                                                     int worker) override;
   boost::asio::awaitable<KvResult> Increment(std::string_view key, std::chrono::milliseconds ttl,
                                              int worker) override;
+  boost::asio::awaitable<KvStatus> SetFenced(std::string_view key, std::int64_t token,
+                                             std::string_view value, std::chrono::milliseconds ttl,
+                                             int worker) override;
+  boost::asio::awaitable<KvResult> GetFenced(std::string_view key, int worker) override;
   boost::asio::awaitable<KvResult> Scan(std::string_view prefix, std::size_t limit,
                                         int worker) override;
   std::string_view backend() const noexcept override { return "redis"; }
