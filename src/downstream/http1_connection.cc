@@ -444,7 +444,8 @@ ForwardEnv Http1Connection::Env() {
                     {peer_ip_, peer_port_, listener_name_, protocol},
                     peer_ip_,
                     nullptr,
-                    &listener_->limits};
+                    &listener_->limits,
+                    &worker_.background()};
 }
 
 asio::awaitable<void> Http1Connection::HandleRequest() {

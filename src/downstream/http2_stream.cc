@@ -129,7 +129,8 @@ asio::awaitable<void> Http2Stream::Run() {
                  {peer.ip, peer.port, conn.listener(), "HTTP/2"},
                  peer.ip,
                  nullptr,
-                 &listener->limits};
+                 &listener->limits,
+                 &w.background()};
   co_await Handle(env);
   // The response is queued; the stream lives until nghttp2 has sent it (or the client reset it),
   // bounded by send_timeout per wait for a client that stops reading.

@@ -140,6 +140,13 @@ struct Exchange {
   // A gate made sending the request again harmless (an idempotency key): upstream retry
   // policies may retry it whatever its method.
   bool retry_safe = false;
+  // Set by a gate that answers from a store but wants the origin asked anyway (a cache's
+  // stale-while-revalidate): once the answer is on its way, the driver sends a copy of the
+  // request upstream in the background, starting at gate `refresh_gate`. -1: none.
+  int refresh_gate = -1;
+  // This exchange is such a copy: it starts at `refresh_gate` (the gates before it ran for the
+  // original, whose identity and upstream headers it carries) and nobody waits for its answer.
+  bool background = false;
 
   // Gates may add request headers for the upstream (e.g. a verified identity). A client-sent
   // header of the same name is never forwarded; an entry with an empty value only removes it.
@@ -179,6 +186,8 @@ struct Exchange {
     route = nullptr;
     identity.Clear();
     retry_safe = false;
+    refresh_gate = -1;
+    background = false;
     upstream_headers.clear();
     query_remove.clear();
     notes.clear();

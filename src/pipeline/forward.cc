@@ -92,6 +92,17 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
   }
   f.route_ = route;
   st.ex.route = route;
+  if (st.ex.background) {
+    // A copy of an exchange whose gates before refresh_gate ran already (BackgroundSpawner).
+    // A reload may have changed the route since: then the copy is not sent.
+    if (st.ex.refresh_gate < 0 ||
+        static_cast<std::size_t>(st.ex.refresh_gate) >= route->gates.size()) {
+      f.Complete(0, "refresh_dropped");
+      co_return;
+    }
+    f.first_ = static_cast<std::size_t>(st.ex.refresh_gate);
+    f.ran_ = f.first_;
+  }
   if (!route->gates.empty()) {
     st.ex.slots.resize(route->gates.size());
     // The head is complete: its deadline no longer applies. A gate that waits bounds its own
@@ -121,7 +132,7 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
 
 asio::awaitable<Decision> Forwarder::RequestGates() {
   const auto& gates = route_->gates;
-  for (std::size_t i = 0; i < gates.size(); ++i) {
+  for (std::size_t i = first_; i < gates.size(); ++i) {
     ran_ = i + 1;
     ex_.gate_index = i;
     // No co_await inside ?: here: GCC 12 destroys the temporary of such an expression twice.
@@ -160,7 +171,7 @@ std::size_t Forwarder::BufferedBody() const noexcept {
 std::size_t Forwarder::BodyHold() const noexcept {
   std::size_t hold = BufferedBody();
   if (route_->hold_body == 0) return hold;  // no gate of the route holds bodies
-  for (std::size_t i = 0; i < ran_; ++i) {
+  for (std::size_t i = first_; i < ran_; ++i) {
     if (!ex_.slots[i].skip_body) hold = std::max(hold, route_->needs[i].request_body);
   }
   return hold;
@@ -187,7 +198,7 @@ asio::awaitable<ExchangeError> Forwarder::HoldBody(Decision& decision) {
     }
   }
   body_complete_ = end;
-  for (std::size_t i = 0; i < ran_; ++i) {
+  for (std::size_t i = first_; i < ran_; ++i) {
     const GateNeeds& need = route_->needs[i];
     if (need.request_body == 0 || ex_.slots[i].skip_body) continue;
     const bool over = !end || body.size() > need.request_body;
@@ -232,7 +243,7 @@ asio::awaitable<void> Forwarder::Answer(const Decision& dec) {
 Decision Forwarder::ResponseGatesFrom(std::size_t top) {
   // A replacement is seen by the gates too (they may add headers to it); it cannot be replaced
   // again.
-  for (std::size_t i = top; i-- > 0;) {
+  for (std::size_t i = top; i-- > first_;) {
     ex_.gate_index = i;
     Decision d = route_->gates[i]->OnResponseHeaders(ex_);
     if (d.kind == Decision::Kind::kAwait) {
@@ -268,7 +279,7 @@ asio::awaitable<Decision> Forwarder::ResponseGatesAsync() {
 
 void Forwarder::TapResponse(std::string_view piece, bool end) noexcept {
   if (route_ == nullptr || !route_->taps_response) return;
-  for (std::size_t i = ran_; i-- > 0;) {
+  for (std::size_t i = ran_; i-- > first_;) {
     if (!route_->needs[i].response_body) continue;
     ex_.gate_index = i;
     route_->gates[i]->OnResponseBody(ex_, piece, end);
@@ -318,6 +329,11 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
   lines.append(ex_.response_headers);
   status_ = r.status;
   head_sent_ = true;
+  // A gate asked for the origin anyway (stale-while-revalidate): its copy runs beside this one.
+  if (ex_.refresh_gate >= 0 && !ex_.background && env_.background != nullptr &&
+      !env_.background->Spawn(ex_, env_.client_ip)) {
+    ex_.notes.push_back({"background", "refresh_refused", "too many background exchanges"});
+  }
   const bool ok = co_await d_.SendStored(r, lines);
   Complete(r.status, ok ? std::string_view() : std::string_view("client_write_failed"));
 }
@@ -399,7 +415,7 @@ void Forwarder::Complete(int status, std::string_view error) {
     c.request_sent = attempts_->request_sent();
   }
   st_.acct.attempts = c.attempts;
-  for (std::size_t i = ran_; i-- > 0;) {
+  for (std::size_t i = ran_; i-- > first_;) {
     ex_.gate_index = i;
     route_->gates[i]->OnComplete(ex_, c);
   }

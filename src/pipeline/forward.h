@@ -21,6 +21,17 @@
 
 namespace rampart {
 
+// Runs copies of exchanges in the background on the worker's loop (Exchange::refresh_gate):
+// the copy keeps what it needs of the original, which may end first.
+class BackgroundSpawner {
+ public:
+  virtual ~BackgroundSpawner() = default;
+  // A copy of `ex` (method, target, fields, client, identity, upstream headers), marked
+  // background, starting at gate `ex.refresh_gate` of its route. Refused (false) when too many
+  // run already.
+  virtual bool Spawn(const Exchange& ex, std::string_view client_ip) noexcept = 0;
+};
+
 // Where an exchange runs: its worker's loop, pools and counters, and the snapshot's site.
 struct ForwardEnv {
   net::LoopContext& loop;
@@ -35,6 +46,8 @@ struct ForwardEnv {
   upstream::Opener* opener = nullptr;
   // The listener's limits the exchange still applies (Range abuse); null: the defaults.
   const config::ListenerLimits* limits = nullptr;
+  // Background copies of exchanges (a cache's refresh); null: none are made.
+  BackgroundSpawner* background = nullptr;
 };
 
 // Runs one exchange whose request head the codec has parsed and checked into `st.ex`, to its

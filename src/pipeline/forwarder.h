@@ -82,7 +82,8 @@ class Forwarder {
   Exchange& ex_;
   ForwardEnv& env_;
   const CompiledRoute* route_ = nullptr;
-  std::size_t ran_ = 0;         // gates whose request phase ran
+  std::size_t first_ = 0;       // the first gate this exchange runs (a background copy's)
+  std::size_t ran_ = 0;         // gates whose request phase ran (from first_)
   bool body_complete_ = false;  // the hold phase read the whole body
   bool replaced_ = false;       // a response gate replaced the answer (once)
   std::size_t resp_await_ = 0;  // the response gate that asked to wait

@@ -190,6 +190,7 @@ asio::awaitable<void> Worker::TickLoop() {
       c = next;
     }
     pools_.http2.CheckDeadlines(now);
+    background_.CheckDeadlines(now);
     if (++ticks % 10 == 0) pools_.http1.Sweep(now);
   }
 }

@@ -17,6 +17,7 @@
 #include "observe/access_log.h"
 #include "observe/metrics.h"
 #include "pipeline/exchange_state.h"
+#include "server/background_exchanges.h"
 #include "server/poll_window.h"
 #include "server/snapshot.h"
 #include "upstream/worker_pools.h"
@@ -65,6 +66,7 @@ class Worker {
   net::BufferPool& buffers() noexcept { return loop_.buffers(); }
   net::Reactor& reactor() noexcept { return loop_.reactor(); }
   upstream::WorkerPools& pools() noexcept { return pools_; }
+  BackgroundExchanges& background() noexcept { return background_; }
   bool draining() const noexcept { return draining_; }
   SteadyTime now() const noexcept { return loop_.now(); }
   SteadyTime RefreshNow() noexcept { return loop_.RefreshNow(); }
@@ -108,6 +110,7 @@ class Worker {
   std::vector<std::unique_ptr<ExchangeState>> free_states_;
   downstream::Http1Connection* connections_ = nullptr;  // intrusive list: timeouts, draining
   bool draining_ = false;
+  BackgroundExchanges background_{*this};
   boost::asio::steady_timer tick_{io_};
 };
 

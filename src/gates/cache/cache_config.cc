@@ -49,6 +49,23 @@ const config::Fields<CacheConfig>& CacheFields() {
                   return r.Statuses(n, p, c.negative_statuses);
                 })
         .Bool("status_header", &CacheConfig::status_header)
+        .Duration("coalesce_timeout", &CacheConfig::coalesce_timeout, std::chrono::microseconds(0),
+                  std::chrono::minutes(1))
+        .Duration("stale_while_revalidate", &CacheConfig::stale_while_revalidate,
+                  std::chrono::microseconds(0), std::chrono::hours(24))
+        .Duration("stale_if_error", &CacheConfig::stale_if_error, std::chrono::microseconds(0),
+                  std::chrono::hours(24 * 7))
+        .Custom(
+            "early_refresh",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CacheConfig& c) {
+              double v = 0;
+              if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !(v >= 0) || v > 10) {
+                r.Error(n, fmt::format("{}: a number from 0 (off) to 10", p));
+                return false;
+              }
+              c.early_refresh = v;
+              return true;
+            })
         .Then([](YamlReader& r, const YAML::Node& at, const std::string& p, CacheConfig& c) {
           for (auto& h : c.key_headers) h = ToLower(h);
           if (c.max_bytes < (1u << 20)) {

@@ -25,14 +25,28 @@ struct CacheConfig {
   // Requests with cookies are passed through, and answers with Set-Cookie not stored, unless on.
   bool cache_cookies = false;
   std::string tag_header;  // a response field of space-separated tags, for purges by tag
-  // Entries' lifetimes are shortened by a random share up to this (percent), so entries stored
-  // together do not expire together; never lengthened past what the origin allows.
-  double ttl_jitter = 10;
+  // Entries' lifetimes are shortened by a random share up to this (a fraction: 0.1 is 10%), so
+  // entries stored together do not expire together; never lengthened past what the origin allows.
+  double ttl_jitter = 0.10;
   // Negative caching: answers with these statuses and no freshness of their own are kept this
   // long, so a flood of requests for what does not exist does not reach the origin; 0: off.
   std::chrono::microseconds negative_ttl{0};
   std::vector<int> negative_statuses = {404, 410};
-  bool status_header = true;  // X-Rampart-Cache: HIT, MISS, REVALIDATED, BYPASS
+  bool status_header = true;  // X-Rampart-Cache: HIT, MISS, REVALIDATED, STALE, BYPASS
+
+  // Request coalescing: concurrent misses on one key send one request to the origin; the others
+  // wait up to this long for its answer, then go themselves. 0: off.
+  std::chrono::microseconds coalesce_timeout = std::chrono::seconds(5);
+  // Windows used when the origin's Cache-Control names none (its own values win): serve a stale
+  // entry at once while one background request refreshes it; serve it instead of an origin
+  // failure (5xx, connect failure, timeout, open breaker).
+  std::chrono::microseconds stale_while_revalidate{0};
+  std::chrono::microseconds stale_if_error{0};
+  // Probabilistic early refresh (XFetch, Vattani, Chierichetti and Lowenstein, "Optimal
+  // Probabilistic Cache Stampede Prevention", VLDB 2015): a fresh entry is refreshed in the
+  // background when now - delta * beta * ln(rand) >= expiry (delta: how long its fetch took).
+  // 0: off; larger refreshes earlier.
+  double early_refresh = 1.0;
 };
 
 const config::Fields<CacheConfig>& CacheFields();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "core/strings.h"
@@ -18,16 +19,21 @@ namespace rampart::cache {
 namespace {
 
 constexpr std::string_view kOutcomes[] = {
-    "hit",          // a fresh entry answered
-    "hit_304",      // a fresh entry answered the client's conditional request with 304
-    "miss",         // no usable entry: the origin answered (and the answer may be stored)
-    "revalidated",  // a stale entry, confirmed by the origin's 304, answered
-    "bypass",       // not cacheable by this route's rules (method, Authorization, cookies)
-    "stored",       // an origin answer was stored
-    "not_stored",   // an origin answer was not storable (RFC 9111 section 3, size, Set-Cookie)
-    "invalidated",  // an unsafe method's success removed the target's entries
+    "hit",             // a fresh entry answered
+    "hit_304",         // a fresh entry answered the client's conditional request with 304
+    "miss",            // no usable entry: the origin answered (and the answer may be stored)
+    "revalidated",     // a stale entry, confirmed by the origin's 304, answered
+    "bypass",          // not cacheable by this route's rules (method, Authorization, cookies)
+    "stored",          // an origin answer was stored
+    "not_stored",      // an origin answer was not storable (RFC 9111 section 3, size, Set-Cookie)
+    "invalidated",     // an unsafe method's success removed the target's entries
+    "coalesced",       // a miss waited for another exchange's fetch of the key and was served by it
+    "stale",           // a stale entry answered at once (stale-while-revalidate)
+    "stale_if_error",  // a stale entry answered instead of an origin failure
+    "refresh",         // a background request refreshed an entry (stale or early refresh)
 };
-constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated", "not_cached"};
+constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated", "not_cached",
+                                         "cache_stale", "refresh_in_flight"};
 
 using Clock = std::chrono::system_clock;
 
@@ -36,18 +42,19 @@ struct Pending final : GateState {
   enum class Mode : std::uint8_t { kFill, kRevalidate, kInvalidate } mode = Mode::kFill;
   std::string key;
   WallTime request_time;
-  std::shared_ptr<const CachedResponse> stale;  // kRevalidate: the entry being revalidated
-  std::unique_ptr<CachedResponse> fill;         // an answer being stored
+  std::shared_ptr<const CachedResponse> stale;  // the stale entry found (kRevalidate: its base)
+  bool stale_ok = false;  // it may answer instead of an origin failure (stale-if-error)
+  std::unique_ptr<CachedResponse> fill;  // an answer being stored
   bool too_large = false;
   bool body_end = false;
+  // The key's flight when this exchange leads it (request coalescing): landed when the exchange
+  // is done with it, after its answer was stored, so that waiters find it.
+  std::shared_ptr<Flights> flights;
+  Flights::Token token = 0;
+  ~Pending() override {
+    if (flights) flights->Land(key, token);
+  }
 };
-
-// A lifetime shortened by a random share of up to `percent`: entries stored in the same second
-// (a deploy, a cold start) then expire spread out instead of all at once.
-Seconds Jittered(Seconds lifetime, double percent) {
-  thread_local std::minstd_rand rng(std::random_device{}());
-  return JitteredLifetime(lifetime, percent, std::uniform_real_distribution<double>(0.0, 1.0)(rng));
-}
 
 Pending* PendingOf(const Exchange& ex) {
   return static_cast<Pending*>(ex.slots[ex.gate_index].state.get());
@@ -116,6 +123,20 @@ std::string DecodedName(std::string_view p) {
   return out;
 }
 
+// Whether an entry of `age` may answer a request with these directives as fresh.
+bool Usable(const CachedResponse& e, const CacheControl& rcc, Seconds age) {
+  if (age >= e.lifetime || rcc.no_cache || rcc.invalid) return false;
+  if (rcc.max_age && age.count() > *rcc.max_age) return false;
+  if (rcc.min_fresh && (e.lifetime - age).count() < *rcc.min_fresh) return false;
+  return true;
+}
+
+// An answer the origin did not really give: its 5xx of unavailability, or rampart's own 502, 503
+// or 504 (connect failure, reset, timeout, open breaker, no endpoint).
+bool OriginFailed(const ResponseView& r) {
+  return r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504;
+}
+
 std::vector<std::string> VaryNames(const http::HeaderList& headers, bool& star) {
   std::vector<std::string> names;
   star = false;
@@ -176,9 +197,42 @@ bool Keep(std::string_view name, const http::ConnectionTokens& listed) {
 
 }  // namespace
 
+CacheClock CacheClock::System() {
+  return {[] { return Clock::now(); },
+          [] {
+            thread_local std::minstd_rand rng(std::random_device{}());
+            // (0, 1]: ln() of it is finite.
+            return 1.0 - std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+          }};
+}
+
 CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
-                     observe::OutcomeCounters counters)
-    : config_(std::move(config)), store_(std::move(store)), counters_(std::move(counters)) {}
+                     std::shared_ptr<Flights> flights, observe::OutcomeCounters counters,
+                     CacheClock clock)
+    : config_(std::move(config)),
+      store_(std::move(store)),
+      flights_(std::move(flights)),
+      counters_(std::move(counters)),
+      clock_(std::move(clock)) {}
+
+std::chrono::microseconds CacheGate::Lease() const noexcept {
+  // A leader holds its key this long at most; a refresh leads too when coalescing is off.
+  return std::max<std::chrono::microseconds>(config_.coalesce_timeout, std::chrono::seconds(5));
+}
+
+bool CacheGate::EarlyRefresh(const CachedResponse& e, Seconds age) const {
+  if (config_.early_refresh <= 0) return false;
+  // delta: how long the entry took to fetch (at least a millisecond).
+  const double delta =
+      std::max(1e-3, std::chrono::duration<double>(e.response_time - e.request_time).count());
+  const double left = std::chrono::duration<double>(e.lifetime - age).count();
+  const double u = std::clamp(clock_.random(), 1e-12, 1.0);
+  return -delta * config_.early_refresh * std::log(u) >= left;
+}
+
+void CacheGate::AskRefresh(Exchange& ex, std::string_view key) const {
+  if (!flights_->Busy(key, ex.start)) ex.refresh_gate = static_cast<int>(ex.gate_index);
+}
 
 GateNeeds CacheGate::Needs() const noexcept {
   GateNeeds n;
@@ -239,8 +293,9 @@ std::string CacheGate::Key(const Exchange& ex) const {
   return key;
 }
 
-Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_view state) const {
-  const WallTime now = Clock::now();
+Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
+                          std::string_view outcome) const {
+  const WallTime now = clock_.now();
   const http::HeaderList fields = View(e.headers);
   const Seconds age = CurrentAge(fields, e.request_time, e.response_time, now);
   auto out = std::make_shared<StoredResponse>();
@@ -277,7 +332,7 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
     out->body = e.body;
   }
   out->headers.emplace_back("Age", std::to_string(age.count()));
-  Note(ex, not_modified ? "hit_304" : state == "REVALIDATED" ? "revalidated" : "hit");
+  Note(ex, not_modified ? "hit_304" : outcome);
   std::string extra;
   if (config_.status_header) extra = fmt::format("X-Rampart-Cache: {}\r\n", state);
   // The route's added fields, as on the answer the entry came from (its removals were applied
@@ -287,8 +342,10 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
       extra += fmt::format("{}: {}\r\n", n, v);
     }
   }
-  return Decision::Serve(std::move(out), state == "REVALIDATED" ? kReasons[1] : kReasons[0],
-                         std::move(extra));
+  const std::string_view reason = state == "REVALIDATED" ? kReasons[1]
+                                  : state == "STALE"     ? kReasons[3]
+                                                         : kReasons[0];
+  return Decision::Serve(std::move(out), reason, std::move(extra));
 }
 
 Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
@@ -321,20 +378,33 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   if (req.Has("range")) return bypass();  // partial content is not stored here
   const CacheControl rcc = ParseCacheControl(req);
   if (rcc.no_store) return bypass();
-  const std::string key = Key(ex);
+  std::string key = Key(ex);
   auto entry = store_->Get(
       key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, ex) == e.vary_values; });
+  if (ex.background) return Refresh(ex, std::move(key), std::move(entry));
   auto p = std::make_unique<Pending>();
-  p->key = key;
-  p->request_time = Clock::now();
+  p->request_time = clock_.now();
   if (entry) {
     const WallTime now = p->request_time;
     const http::HeaderList fields = View(entry->headers);
     const Seconds age = CurrentAge(fields, entry->request_time, entry->response_time, now);
-    bool usable = age < entry->lifetime && !rcc.no_cache && !rcc.invalid;
-    if (rcc.max_age && age.count() > *rcc.max_age) usable = false;
-    if (rcc.min_fresh && (entry->lifetime - age).count() < *rcc.min_fresh) usable = false;
-    if (usable) return Serve(ex, *entry, "HIT");
+    const bool asks_fresh = !rcc.no_cache && !rcc.invalid && !rcc.max_age;
+    if (Usable(*entry, rcc, age)) {
+      if (asks_fresh && EarlyRefresh(*entry, age)) AskRefresh(ex, key);
+      return Serve(ex, *entry, "HIT", "hit");
+    }
+    // stale-while-revalidate (RFC 5861 section 3): served at once, refreshed in the background,
+    // unless the entry must be revalidated or the client asked for a check or a bound age.
+    const CacheControl scc = ParseCacheControl(fields);
+    const bool may_be_stale = asks_fresh && !rcc.min_fresh && !scc.must_revalidate &&
+                              !scc.proxy_revalidate && !scc.no_cache && entry->lifetime.count() > 0;
+    const Seconds swr =
+        std::max(entry->stale_while_revalidate,
+                 std::chrono::duration_cast<Seconds>(config_.stale_while_revalidate));
+    if (may_be_stale && age < entry->lifetime + swr) {
+      AskRefresh(ex, key);
+      return Serve(ex, *entry, "STALE", "stale");
+    }
     if (rcc.only_if_cached) {  // RFC 9111 section 5.2.1.7
       return Decision::Respond(504, "not_cached", "only-if-cached: no fresh stored answer");
     }
@@ -349,16 +419,75 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
         ex.upstream_headers.emplace_back("If-Modified-Since", std::string(modified));
       }
       p->mode = Pending::Mode::kRevalidate;
-      p->stale = std::move(entry);
     }
-  }
-  if (!entry && rcc.only_if_cached) {
+    // Kept for the 304's merge, and for stale-if-error: an origin failure may still be answered
+    // with it, unless it must be revalidated.
+    p->stale_ok = !scc.must_revalidate && !scc.proxy_revalidate;
+    p->stale = std::move(entry);
+  } else if (rcc.only_if_cached) {
     return Decision::Respond(504, "not_cached", "only-if-cached: no stored answer");
   }
-  if (p->mode == Pending::Mode::kFill && ex.method == "HEAD") {
+  if (p->mode == Pending::Mode::kFill && ex.method == "HEAD" && !p->stale) {
     Note(ex, "miss");  // an answer to HEAD has no body to store
     if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
     return Decision::Continue();
+  }
+  p->key = std::move(key);
+  // Request coalescing: the first miss on a key leads; the others wait for its answer.
+  const bool coalesce = config_.coalesce_timeout.count() > 0 && ex.method == "GET";
+  if (coalesce) {
+    p->token = flights_->Lead(p->key, ex.start, Lease());
+    if (p->token != 0) p->flights = flights_;
+  }
+  const bool wait = coalesce && p->token == 0;
+  ex.slot().state = std::move(p);
+  return wait ? Decision::Await() : Decision::Continue();
+}
+
+boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) noexcept {
+  Pending* p = PendingOf(ex);
+  if (p == nullptr) co_return Decision::Continue();
+  const bool landed = co_await flights_->Wait(p->key, config_.coalesce_timeout);
+  (void)landed;  // either way the store is asked again: a timed-out waiter may still find it
+  auto entry = store_->Get(p->key, [&](const CachedResponse& e) {
+    return VaryValues(e.vary_names, ex) == e.vary_values;
+  });
+  if (entry) {
+    const CacheControl rcc = ParseCacheControl(*ex.request_headers);
+    const Seconds age =
+        CurrentAge(View(entry->headers), entry->request_time, entry->response_time, clock_.now());
+    if (Usable(*entry, rcc, age)) {
+      Decision d = Serve(ex, *entry, "HIT", "coalesced");
+      ex.slot().state.reset();
+      co_return d;
+    }
+  }
+  // The leader's answer was not stored (not storable, failed, or slower than the wait): this
+  // one goes to the origin itself, without leading (no second round of waiting).
+  co_return Decision::Continue();
+}
+
+Decision CacheGate::Refresh(Exchange& ex, std::string key,
+                            std::shared_ptr<const CachedResponse> entry) const {
+  auto p = std::make_unique<Pending>();
+  p->request_time = clock_.now();
+  p->token = flights_->Lead(key, ex.start, Lease());
+  if (p->token == 0) return Decision::Drop(kReasons[4]);  // another refresh or fill leads
+  p->flights = flights_;
+  p->key = std::move(key);
+  Note(ex, "refresh");
+  // The client's own conditions were its own: the refresh asks with the entry's, or none.
+  ex.upstream_headers.emplace_back("If-None-Match", "");
+  ex.upstream_headers.emplace_back("If-Modified-Since", "");
+  if (entry) {
+    const std::string_view etag = Field(entry->headers, "etag");
+    const std::string_view modified = Field(entry->headers, "last-modified");
+    if (!etag.empty()) ex.FillUpstreamHeader("If-None-Match", etag);
+    if (!modified.empty()) ex.FillUpstreamHeader("If-Modified-Since", modified);
+    if (!etag.empty() || !modified.empty()) {
+      p->mode = Pending::Mode::kRevalidate;
+      p->stale = std::move(entry);
+    }
   }
   ex.slot().state = std::move(p);
   return Decision::Continue();
@@ -366,7 +495,21 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
 
 Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   Pending* p = PendingOf(ex);
-  if (p == nullptr || !ex.response.from_origin()) return Decision::Continue();
+  if (p == nullptr) return Decision::Continue();
+  // stale-if-error (RFC 5861 section 4): a stale entry within its window answers instead.
+  if (p->stale && p->stale_ok && !ex.background && p->mode != Pending::Mode::kInvalidate &&
+      OriginFailed(ex.response)) {
+    const Seconds age = CurrentAge(View(p->stale->headers), p->stale->request_time,
+                                   p->stale->response_time, clock_.now());
+    const Seconds window = std::max(p->stale->stale_if_error,
+                                    std::chrono::duration_cast<Seconds>(config_.stale_if_error));
+    if (age < p->stale->lifetime + window) {
+      auto stale = std::move(p->stale);
+      ex.slot().state.reset();  // lands the flight: waiters look again (and fail over themselves)
+      return Serve(ex, *stale, "STALE", "stale_if_error");
+    }
+  }
+  if (!ex.response.from_origin()) return Decision::Continue();
   const int status = ex.response.status;
   const http::HeaderList& fields = *ex.response.headers;
   if (p->mode == Pending::Mode::kInvalidate) {
@@ -393,7 +536,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
       }
     }
     fresh->request_time = p->request_time;
-    fresh->response_time = Clock::now();
+    fresh->response_time = clock_.now();
     const http::HeaderList merged = View(fresh->headers);
     const CacheControl cc = ParseCacheControl(merged);
     fresh->lifetime =
@@ -406,10 +549,10 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
       store_->Put(p->key, fresh);
     }
     ex.slot().state.reset();
-    return Serve(ex, *fresh, "REVALIDATED");
+    return Serve(ex, *fresh, "REVALIDATED", "revalidated");
   }
   // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
-  Note(ex, "miss");
+  if (!ex.background) Note(ex, "miss");  // a refresh was counted as one
   if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
   const CacheControl qcc = ParseCacheControl(*ex.request_headers);
   const CacheControl scc = ParseCacheControl(fields);
@@ -438,13 +581,13 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
     if (Keep(f.name, listed)) e->headers.emplace_back(std::string(f.name), std::string(f.value));
   }
   e->request_time = p->request_time;
-  e->response_time = Clock::now();
+  e->response_time = clock_.now();
   // A response's no-cache: stored, but revalidated before every use (section 5.2.2.4).
   e->lifetime = scc.no_cache ? Seconds(0) : FreshnessLifetime(scc, fields, e->response_time);
   if (negative && e->lifetime.count() == 0 && !scc.no_cache) {
     e->lifetime = std::chrono::duration_cast<Seconds>(config_.negative_ttl);
   }
-  e->lifetime = Jittered(e->lifetime, config_.ttl_jitter);
+  e->lifetime = JitteredLifetime(e->lifetime, config_.ttl_jitter * 100, clock_.random());
   if (scc.stale_while_revalidate) e->stale_while_revalidate = Seconds(*scc.stale_while_revalidate);
   if (scc.stale_if_error) e->stale_if_error = Seconds(*scc.stale_if_error);
   e->vary_values = VaryValues(vary, ex);
@@ -524,10 +667,13 @@ std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx
         };
       });
   AddPurgeEndpoint(ctx.admin, zone, store);
+  // The zone's keys in flight, shared by its routes and workers like its store.
+  auto flights = ctx.stores.Local<Flights>("cache-flights:" + zone,
+                                           [] { return std::make_shared<Flights>(); });
   static constexpr observe::CounterDef<2> kRequests{
       "rampart_cache_requests_total", "cache gate outcomes, by route.", {"route", "outcome"}};
   return std::make_unique<CacheGate>(
-      std::move(c), std::move(store),
+      std::move(c), std::move(store), std::move(flights),
       observe::OutcomeCounters(ctx.metrics, kRequests, ctx.route.name, kOutcomes));
 }
 

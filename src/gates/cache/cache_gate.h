@@ -5,25 +5,36 @@
 // are not stored, unless the route says otherwise. See README.md.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "gates/cache/cache_config.h"
 #include "gates/cache/cache_store.h"
+#include "gates/cache/flights.h"
 #include "observe/outcome_counters.h"
 #include "pipeline/gate.h"
 #include "pipeline/gate_registry.h"
 
 namespace rampart::cache {
 
+// The gate's wall clock and random numbers (uniform in (0, 1]): the system's, or a test's.
+struct CacheClock {
+  std::function<WallTime()> now;
+  std::function<double()> random;
+  static CacheClock System();
+};
+
 class CacheGate final : public Gate {
  public:
-  CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
-            observe::OutcomeCounters counters);
+  CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store, std::shared_ptr<Flights> flights,
+            observe::OutcomeCounters counters, CacheClock clock = CacheClock::System());
   std::string_view Name() const noexcept override { return "cache"; }
   GateNeeds Needs() const noexcept override;
   std::span<const std::string_view> Reasons() const noexcept override;
   Decision OnRequestHeaders(Exchange& ex) noexcept override;
+  // A miss while another exchange fetches the same key: waits for it, then looks again.
+  boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept override;
   Decision OnResponseHeaders(Exchange& ex) noexcept override;
   void OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept override;
   void OnComplete(const Exchange& ex, const Completion& c) noexcept override;
@@ -33,12 +44,23 @@ class CacheGate final : public Gate {
   std::string Key(const Exchange& ex) const;
 
  private:
-  Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state) const;
+  Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
+                 std::string_view outcome) const;
   void Note(Exchange& ex, std::string_view outcome) const;
+  // A background copy of an exchange (ex.background): to the origin, leading its key.
+  Decision Refresh(Exchange& ex, std::string key,
+                   std::shared_ptr<const CachedResponse> entry) const;
+  // XFetch: whether a fresh entry of this age should be refreshed before it expires.
+  bool EarlyRefresh(const CachedResponse& e, std::chrono::seconds age) const;
+  // Asks the driver for a background refresh of `key` unless one is under way.
+  void AskRefresh(Exchange& ex, std::string_view key) const;
+  std::chrono::microseconds Lease() const noexcept;
 
   CacheConfig config_;
   std::shared_ptr<CacheStore> store_;
+  std::shared_ptr<Flights> flights_;
   observe::OutcomeCounters counters_;
+  CacheClock clock_;
 };
 
 std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx);

@@ -1,0 +1,273 @@
+// The cache gate's stampede defences under a scripted clock and seeded random numbers:
+// coalescing, stale-while-revalidate, stale-if-error, XFetch early refresh and TTL jitter.
+#include "gates/cache/cache_gate.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <random>
+
+#include "observe/metrics.h"
+
+namespace rampart::cache {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::seconds;
+
+struct Req {
+  Exchange ex;
+  http::HeaderList headers;
+  http::HeaderList response;
+  std::string key;
+};
+
+class CacheGateTest : public ::testing::Test {
+ protected:
+  CacheGate& Gate() {
+    if (!gate_) {
+      CacheClock clock{[this] { return now_; }, [this] { return uniform_(rng_); }};
+      gate_ =
+          std::make_unique<CacheGate>(config_, store_, flights_, observe::OutcomeCounters(), clock);
+    }
+    return *gate_;
+  }
+  std::unique_ptr<Req> Request(std::string path = "/hot") {
+    auto r = std::make_unique<Req>();
+    r->key = std::move(path);
+    r->ex.method = "GET";
+    r->ex.target = r->key;
+    r->ex.path = r->key;
+    r->ex.authority = "example.com";
+    r->ex.host = "example.com";
+    r->ex.request_headers = &r->headers;
+    r->ex.start = steady_;
+    r->ex.slots.resize(1);
+    return r;
+  }
+  // The origin answers `r` with `cache_control` (and `status`); its body ends the exchange.
+  Decision Answer(Req& r, std::string cache_control, int status = 200) {
+    r.response.Add("Cache-Control", cache_control);
+    r.response.Add("ETag", "\"v1\"");
+    r.ex.status = status;
+    r.ex.response = {status, &r.response, {}, true};
+    Decision d = Gate().OnResponseHeaders(r.ex);
+    if (d.is_continue()) {
+      Gate().OnResponseBody(r.ex, "body", true);
+      Gate().OnComplete(r.ex, Completion{status, {}, {}, {}, 1, true});
+    }
+    r.ex.slots[0].state.reset();  // the driver frees the gate state when the exchange ends
+    return d;
+  }
+  // Stores /hot with `cache_control`, its fetch taking `fetch` (delta for XFetch).
+  void Fill(std::string cache_control, seconds fetch = seconds(1), std::string path = "/hot") {
+    auto r = Request(path);
+    ASSERT_TRUE(Gate().OnRequestHeaders(r->ex).is_continue());
+    now_ += fetch;
+    Answer(*r, std::move(cache_control));
+  }
+
+  CacheConfig config_ = [] {
+    CacheConfig c;
+    c.ttl_jitter = 0;
+    return c;
+  }();
+  std::shared_ptr<CacheStore> store_ = std::make_shared<CacheStore>(16 << 20);
+  std::shared_ptr<Flights> flights_ = std::make_shared<Flights>();
+  WallTime now_ = WallTime(seconds(1'800'000'000));
+  SteadyTime steady_ = SteadyTime(seconds(1000));
+  std::mt19937_64 rng_{7};
+  std::uniform_real_distribution<double> uniform_{std::nextafter(0.0, 1.0), 1.0};
+  std::unique_ptr<CacheGate> gate_;
+};
+
+TEST_F(CacheGateTest, XFetchRefreshesAHotKeyShortlyBeforeItExpires) {
+  Fill("max-age=60");  // stored at t=1s (its fetch took 1 s), expires at t=61s
+  const WallTime stored = now_;
+  double first = -1;
+  int refreshes = 0;
+  // Ten requests a second until just before expiry (its age counts the fetch's second).
+  for (int tick = 0; tick < 585; ++tick) {
+    now_ = stored + std::chrono::milliseconds(100 * tick);
+    auto r = Request();
+    const Decision d = Gate().OnRequestHeaders(r->ex);
+    ASSERT_EQ(d.kind, Decision::Kind::kServe) << tick;
+    if (r->ex.refresh_gate == 0) {
+      ++refreshes;
+      if (first < 0) first = tick / 10.0;
+    }
+  }
+  // P(refresh) = exp(-(time left)/delta): negligible a minute out, likely in the last seconds.
+  ASSERT_GE(first, 0) << "no early refresh before expiry";
+  EXPECT_GE(first, 45.0);
+  EXPECT_LT(first, 58.5);
+  EXPECT_LT(refreshes, 60);
+}
+
+TEST_F(CacheGateTest, XFetchOffNeverRefreshesAFreshEntry) {
+  config_.early_refresh = 0;
+  Fill("max-age=60");
+  const WallTime stored = now_;
+  for (int tick = 0; tick < 585; ++tick) {
+    now_ = stored + std::chrono::milliseconds(100 * tick);
+    auto r = Request();
+    ASSERT_EQ(Gate().OnRequestHeaders(r->ex).kind, Decision::Kind::kServe);
+    EXPECT_EQ(r->ex.refresh_gate, -1);
+  }
+}
+
+TEST_F(CacheGateTest, TtlJitterSpreadsTheExpiriesOfKeysStoredTogether) {
+  config_.ttl_jitter = 0.5;
+  std::set<long> lifetimes;
+  for (int i = 0; i < 100; ++i) {
+    const std::string path = "/k" + std::to_string(i);
+    Fill("max-age=1000", seconds(0), path);
+    auto e = store_->Get(Gate().Key(Request(path)->ex), [](const CachedResponse&) { return true; });
+    ASSERT_TRUE(e);
+    EXPECT_GE(e->lifetime.count(), 500);
+    EXPECT_LE(e->lifetime.count(), 1000);
+    lifetimes.insert(e->lifetime.count());
+  }
+  EXPECT_GT(lifetimes.size(), 50u);  // spread, not one expiry for all
+}
+
+TEST_F(CacheGateTest, ConcurrentMissesWaitForTheLeaderAndAreServedItsAnswer) {
+  auto leader = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+  std::vector<std::unique_ptr<Req>> waiters;
+  for (int i = 0; i < 50; ++i) {
+    waiters.push_back(Request());
+    ASSERT_EQ(Gate().OnRequestHeaders(waiters.back()->ex).kind, Decision::Kind::kAwait);
+  }
+  asio::io_context io;
+  std::vector<Decision> got(waiters.size());
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiters[i]->ex),
+                   [&got, i](std::exception_ptr, Decision d) { got[i] = std::move(d); });
+  }
+  asio::post(io, [&] {  // the origin answers the leader while the others wait
+    now_ += seconds(1);
+    Answer(*leader, "max-age=60");
+  });
+  io.run();
+  for (const auto& d : got) {
+    ASSERT_EQ(d.kind, Decision::Kind::kServe);
+    EXPECT_EQ(d.stored->body, "body");
+  }
+  EXPECT_EQ(flights_->leading(), 0u);
+}
+
+TEST_F(CacheGateTest, AWaiterWhoseLeaderStoresNothingGoesToTheOriginItself) {
+  auto leader = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+  auto waiter = Request();
+  ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
+  asio::io_context io;
+  Decision got = Decision::Await();
+  asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiter->ex),
+                 [&](std::exception_ptr, Decision d) { got = std::move(d); });
+  asio::post(io, [&] { Answer(*leader, "no-store"); });
+  io.run();
+  EXPECT_TRUE(got.is_continue());
+}
+
+TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
+  config_.coalesce_timeout = std::chrono::milliseconds(20);
+  auto leader = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+  auto waiter = Request();
+  ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
+  asio::io_context io;
+  Decision got = Decision::Await();
+  asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiter->ex),
+                 [&](std::exception_ptr, Decision d) { got = std::move(d); });
+  io.run();  // ends when the waiter's timer fires
+  EXPECT_TRUE(got.is_continue());
+}
+
+TEST_F(CacheGateTest, ALeaderThatNeverLandsHoldsItsKeyOnlyForTheLease) {
+  auto leader = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+  leader->ex.slots[0].state.release();  // lost without landing (never happens; the lease heals it)
+  auto late = Request();
+  late->ex.start = steady_ + seconds(6);  // past the 5 s lease
+  EXPECT_TRUE(Gate().OnRequestHeaders(late->ex).is_continue());
+}
+
+TEST_F(CacheGateTest, StaleWhileRevalidateServesAtOnceAndAsksForOneRefresh) {
+  Fill("max-age=10, stale-while-revalidate=30");
+  now_ += seconds(20);  // stale, within the window
+  auto first = Request();
+  Decision d = Gate().OnRequestHeaders(first->ex);
+  ASSERT_EQ(d.kind, Decision::Kind::kServe);
+  EXPECT_EQ(d.reason, "cache_stale");
+  EXPECT_EQ(first->ex.refresh_gate, 0);
+  // The driver runs the background copy: it leads the key while it fetches.
+  auto copy = Request();
+  copy->ex.background = true;
+  copy->ex.refresh_gate = 0;
+  ASSERT_TRUE(Gate().OnRequestHeaders(copy->ex).is_continue());
+  bool conditional = false;
+  for (const auto& [n, v] : copy->ex.upstream_headers)
+    conditional |= n == "If-None-Match" && v == "\"v1\"";
+  EXPECT_TRUE(conditional);
+  // Meanwhile others get the stale entry without asking for another refresh.
+  auto second = Request();
+  ASSERT_EQ(Gate().OnRequestHeaders(second->ex).kind, Decision::Kind::kServe);
+  EXPECT_EQ(second->ex.refresh_gate, -1);
+  auto copy2 = Request();
+  copy2->ex.background = true;
+  copy2->ex.refresh_gate = 0;
+  EXPECT_EQ(Gate().OnRequestHeaders(copy2->ex).kind, Decision::Kind::kDrop);
+  // The refresh lands a new answer: fresh again.
+  Answer(*copy, "max-age=10, stale-while-revalidate=30");
+  auto after = Request();
+  d = Gate().OnRequestHeaders(after->ex);
+  ASSERT_EQ(d.kind, Decision::Kind::kServe);
+  EXPECT_EQ(d.reason, "cache_hit");
+}
+
+TEST_F(CacheGateTest, PastTheStaleWindowOrWithMustRevalidateTheOriginIsAsked) {
+  Fill("max-age=10, stale-while-revalidate=30");
+  now_ += seconds(45);
+  auto late = Request();
+  EXPECT_TRUE(Gate().OnRequestHeaders(late->ex).is_continue());
+  late->ex.slots[0].state.reset();
+  Fill("max-age=10, stale-while-revalidate=30, must-revalidate", seconds(1), "/strict");
+  now_ += seconds(15);
+  auto strict = Request("/strict");
+  EXPECT_TRUE(Gate().OnRequestHeaders(strict->ex).is_continue());
+}
+
+TEST_F(CacheGateTest, StaleIfErrorAnswersAnOriginFailureWithinItsWindow) {
+  Fill("max-age=10, stale-if-error=60");
+  now_ += seconds(30);
+  auto r = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(r->ex).is_continue());  // stale: to the origin
+  r->ex.status = 502;
+  r->ex.response = {502, nullptr, "upstream_unavailable", false};  // rampart's own 502
+  const Decision d = Gate().OnResponseHeaders(r->ex);
+  ASSERT_EQ(d.kind, Decision::Kind::kServe);
+  EXPECT_EQ(d.reason, "cache_stale");
+  EXPECT_EQ(d.stored->body, "body");
+  r->ex.slots[0].state.reset();
+  now_ += seconds(60);  // past max-age + stale-if-error
+  auto late = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(late->ex).is_continue());
+  EXPECT_TRUE(Answer(*late, "max-age=10", 503).is_continue());
+}
+
+TEST_F(CacheGateTest, RouteStaleWindowsApplyWhenTheOriginNamesNone) {
+  config_.stale_while_revalidate = seconds(30);
+  Fill("max-age=10");
+  now_ += seconds(20);
+  auto r = Request();
+  const Decision d = Gate().OnRequestHeaders(r->ex);
+  ASSERT_EQ(d.kind, Decision::Kind::kServe);
+  EXPECT_EQ(d.reason, "cache_stale");
+}
+
+}  // namespace
+}  // namespace rampart::cache
