@@ -14,7 +14,9 @@
 # a slow route from starving another (bench/bulkhead_isolation.py); then the connection gates'
 # cost at accept (bench/accept_cost.py) and the botnet scenario with adaptive concurrency on and
 # off (bench/botnet.py) and 1,000 slow connections beside nginx and HAProxy
-# (bench/slow_clients.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*; the
+# (bench/slow_clients.py); then the response cache against nginx's proxy_cache: the hit path's
+# CPU per request, the miss path's overhead and a stampede on an expiring hot key
+# (bench/cache_vs_nginx.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*; the
 # cache store's hit ratio against LRU: BM_CacheHitRatio*).
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
@@ -91,6 +93,11 @@ echo
 echo "== 1,000 slow connections from one address (slowloris heads, slow bodies, slow readers),"
 echo "   a good client's success and p99 beside nginx and HAProxy (bench/slow_clients.py)"
 python3 bench/slow_clients.py
+echo
+echo "== the response cache beside nginx proxy_cache: hit path CPU/request (goal <= 0.8x nginx),"
+echo "   miss-path overhead against no gate (goal <= 1.05x), a 1,000-client stampede on an expiring"
+echo "   hot key and a cold start (origin requests per expiry, non-2xx, p99)"
+python3 bench/cache_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS"
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions
