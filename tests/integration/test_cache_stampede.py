@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from harness import SLOW, Rampart, wait_until
+from harness import SLOW, Rampart, RedisServer, assert_refused, wait_until
 from test_cache import ScriptedOrigin
 
 CONFIG = """
@@ -40,9 +40,10 @@ def slow(delay, status=200, fields=(), body=b""):
 
 
 async def fetch_all(port, path, n):
-    """`n` connections opened first, then the same GET sent on all of them at once; returns
-    [(status, body)]."""
-    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(n)]
+    """`n` connections opened first (to `port`, or spread over a list of ports), then the same
+    GET sent on all of them at once; returns [(status, body)]."""
+    ports = port if isinstance(port, list) else [port]
+    conns = [await asyncio.open_connection("127.0.0.1", ports[i % len(ports)]) for i in range(n)]
     request = f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode()
     for _, w in conns:
         w.write(request)
@@ -142,7 +143,9 @@ class CacheStampedeTest(unittest.TestCase):
             "early_refresh: 0", "early_refresh: 0, stale_if_error: 60s")
         rampart = Rampart(config)
         try:
-            origin.routes["/gone"] = (200, [("Cache-Control", "max-age=1")], b"last good")
+            # Connection: close, so that no pooled connection outlives the origin's stop.
+            origin.routes["/gone"] = (200, [("Cache-Control", "max-age=1"),
+                                            ("Connection", "close")], b"last good")
             c = http.client.HTTPConnection("127.0.0.1", rampart.port, timeout=10 * SLOW)
             c.request("GET", "/gone")
             self.assertEqual(c.getresponse().read(), b"last good")
@@ -159,6 +162,109 @@ class CacheStampedeTest(unittest.TestCase):
                 'rampart_cache_requests_total{route="app",outcome="stale_if_error"}'), 1)
         finally:
             rampart.stop()
+
+
+SHARED = CONFIG.replace("early_refresh: 0 }", "early_refresh: 0, shared: true }").replace(
+    "routes:", """state: {{ redis: {{ address: "127.0.0.1:REDIS", timeout: 500ms,
+                     reconnect_interval: 100ms }} }}
+routes:""")
+
+
+class CacheSharedTierTest(unittest.TestCase):
+    """Three instances sharing one real redis-server (`shared: true`)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = RedisServer()
+        cls.origin = ScriptedOrigin()
+        config = SHARED.replace("ORIGIN", str(cls.origin.port)).replace(
+            "REDIS", str(cls.redis.port))
+        cls.instances = [Rampart(config, workers=2) for _ in range(3)]
+
+    @classmethod
+    def tearDownClass(cls):
+        for r in cls.instances:
+            r.stop()
+        cls.origin.stop()
+        cls.redis.stop()
+
+    def outcome(self, name):
+        return sum(r.metric(f'rampart_cache_requests_total{{route="app",outcome="{name}"}}') or 0
+                   for r in self.instances)
+
+    def test_concurrent_misses_across_three_instances_reach_the_origin_once(self):
+        body = b"shared " * 500
+        self.origin.routes["/fleet"] = slow(1.0, 200, [("Cache-Control", "max-age=60")], body)
+        ports = [r.port for r in self.instances]
+        got = asyncio.run(fetch_all(ports, "/fleet", 600))
+        self.assertEqual(self.origin.hits.get("/fleet"), 1)
+        self.assertEqual({s for s, _ in got}, {200})
+        self.assertTrue(all(b == body for _, b in got))
+        self.assertGreaterEqual(self.outcome("shared_stored"), 1)
+
+    def test_what_one_instance_stored_another_serves(self):
+        # The instances sit behind one name: the key holds the authority, so clients use it.
+        self.origin.routes["/once"] = (200, [("Cache-Control", "max-age=60")], b"from one")
+        first, second = self.instances[0], self.instances[1]
+        c = http.client.HTTPConnection("127.0.0.1", first.port, timeout=10 * SLOW)
+        c.request("GET", "/once", headers={"Host": "app.example"})
+        self.assertEqual(c.getresponse().read(), b"from one")
+        c.close()
+        wait_until(lambda: any(k.startswith("rampart:kv:cache.default:e:")
+                               for k in self.redis.cli("KEYS", "*").split()), 5 * SLOW)
+        c = http.client.HTTPConnection("127.0.0.1", second.port, timeout=10 * SLOW)
+        c.request("GET", "/once", headers={"Host": "app.example"})
+        r = c.getresponse()
+        self.assertEqual((r.read(), r.getheader("X-Rampart-Cache")), (b"from one", "HIT"))
+        c.close()
+        self.assertEqual(self.origin.hits.get("/once"), 1)
+        self.assertGreaterEqual(self.outcome("shared_hit"), 1)
+
+    def test_a_poisoned_entry_in_redis_is_ignored(self):
+        self.origin.routes["/poison"] = (200, [("Cache-Control", "max-age=60")], b"real")
+        c = http.client.HTTPConnection("127.0.0.1", self.instances[0].port, timeout=10 * SLOW)
+        c.request("GET", "/poison", headers={"Host": "app.example"})
+        c.getresponse().read()
+        c.close()
+        wait_until(lambda: len(self.redis.cli("KEYS", "*cache.default:e:*").split()) >= 1,
+                   5 * SLOW)
+        for k in self.redis.cli("KEYS", "*cache.default:e:*").split():
+            self.redis.cli("SET", k, "99999999999999999999\ngarbage")
+        c = http.client.HTTPConnection("127.0.0.1", self.instances[2].port, timeout=10 * SLOW)
+        c.request("GET", "/poison", headers={"Host": "app.example"})
+        r = c.getresponse()
+        self.assertEqual((r.status, r.read()), (200, b"real"))
+        c.close()
+
+    def test_without_redis_each_instance_still_caches_on_its_own(self):
+        self.redis.stop()
+        try:
+            self.origin.routes["/alone"] = (200, [("Cache-Control", "max-age=60")], b"alone")
+            port = self.instances[1].port
+            for _ in range(3):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOW)
+                c.request("GET", "/alone")
+                self.assertEqual(c.getresponse().read(), b"alone")
+                c.close()
+            self.assertEqual(self.origin.hits.get("/alone"), 1)
+        finally:
+            self.redis.start()
+
+
+class CacheStampedeConfigTest(unittest.TestCase):
+    def test_bad_settings_are_refused_with_their_line(self):
+        assert_refused(self, """listeners: [{ address: "127.0.0.1:8080" }]
+routes:
+  - upstream: app
+    gates:
+      - cache: { SETTINGS }
+upstreams: { app: { endpoints: ["127.0.0.1:9"] } }
+""", 5, {"shared: true": "shared: a shared store needs state.redis",
+         "coalesce_timeout: 2m": "coalesce_timeout",
+         "early_refresh: -1": "early_refresh: a number from 0 (off) to 10",
+         "early_refresh: x": "early_refresh",
+         "stale_if_error: 8d": "stale_if_error",
+         "shared_lease: 1ms": "shared_lease"})
 
 
 if __name__ == "__main__":

@@ -55,6 +55,10 @@ const config::Fields<CacheConfig>& CacheFields() {
                   std::chrono::microseconds(0), std::chrono::hours(24))
         .Duration("stale_if_error", &CacheConfig::stale_if_error, std::chrono::microseconds(0),
                   std::chrono::hours(24 * 7))
+        .Bool("shared", &CacheConfig::shared)
+        .Size("shared_max_entry", &CacheConfig::shared_max_entry, 8ull << 20)
+        .Duration("shared_lease", &CacheConfig::shared_lease, std::chrono::milliseconds(100),
+                  std::chrono::minutes(5))
         .Custom(
             "early_refresh",
             [](YamlReader& r, const YAML::Node& n, const std::string& p, CacheConfig& c) {

@@ -47,6 +47,11 @@ struct CacheConfig {
   // background when now - delta * beta * ln(rand) >= expiry (delta: how long its fetch took).
   // 0: off; larger refreshes earlier.
   double early_refresh = 1.0;
+  // The shared tier (shared_tier.h) on the top-level `state.redis`: entries larger than
+  // shared_max_entry stay local; a leader's lock on a key lasts shared_lease.
+  bool shared = false;
+  std::uint64_t shared_max_entry = 256ull << 10;
+  std::chrono::microseconds shared_lease = std::chrono::seconds(10);
 };
 
 const config::Fields<CacheConfig>& CacheFields();

@@ -3,6 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <random>
 
@@ -31,6 +37,9 @@ constexpr std::string_view kOutcomes[] = {
     "stale",           // a stale entry answered at once (stale-while-revalidate)
     "stale_if_error",  // a stale entry answered instead of an origin failure
     "refresh",         // a background request refreshed an entry (stale or early refresh)
+    "shared_hit",      // a local miss answered from the shared tier
+    "shared_stored",   // an origin answer written to the shared tier
+    "shared_fenced",   // a write to the shared tier refused: a newer leader wrote first
 };
 constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated", "not_cached",
                                          "cache_stale", "refresh_in_flight"};
@@ -51,10 +60,29 @@ struct Pending final : GateState {
   // is done with it, after its answer was stored, so that waiters find it.
   std::shared_ptr<Flights> flights;
   Flights::Token token = 0;
+  bool waiter = false;  // another exchange leads the key here: wait for it
+  // The key's lock in the shared tier, when this exchange leads it across instances.
+  std::shared_ptr<SharedTier> shared;
+  std::int64_t shared_token = 0;
+  bool published = false;  // the lock went with a write (else the destructor releases it)
+  boost::asio::any_io_executor executor;
+  int worker = 0;
   ~Pending() override {
     if (flights) flights->Land(key, token);
+    if (shared && shared_token > 0 && !published) {
+      boost::asio::co_spawn(executor, shared->Unlock(key, shared_token, worker),
+                            boost::asio::detached);
+    }
   }
 };
+
+// How long the shared tier keeps an entry: its freshness left and its stale windows.
+std::chrono::milliseconds SharedTtl(const CachedResponse& e, Seconds age, const CacheConfig& c) {
+  const Seconds stale = std::max({e.stale_while_revalidate, e.stale_if_error,
+                                  std::chrono::duration_cast<Seconds>(c.stale_while_revalidate),
+                                  std::chrono::duration_cast<Seconds>(c.stale_if_error)});
+  return std::max<std::chrono::milliseconds>(std::chrono::seconds(1), e.lifetime - age + stale);
+}
 
 Pending* PendingOf(const Exchange& ex) {
   return static_cast<Pending*>(ex.slots[ex.gate_index].state.get());
@@ -207,11 +235,12 @@ CacheClock CacheClock::System() {
 }
 
 CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
-                     std::shared_ptr<Flights> flights, observe::OutcomeCounters counters,
-                     CacheClock clock)
+                     std::shared_ptr<Flights> flights, std::shared_ptr<SharedTier> shared,
+                     observe::OutcomeCounters counters, CacheClock clock)
     : config_(std::move(config)),
       store_(std::move(store)),
       flights_(std::move(flights)),
+      shared_(std::move(shared)),
       counters_(std::move(counters)),
       clock_(std::move(clock)) {}
 
@@ -439,14 +468,17 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     p->token = flights_->Lead(p->key, ex.start, Lease());
     if (p->token != 0) p->flights = flights_;
   }
-  const bool wait = coalesce && p->token == 0;
+  p->waiter = coalesce && p->token == 0;
+  // A leader asks the shared tier before the origin.
+  const bool ask = p->waiter || (shared_ != nullptr && ex.method == "GET");
   ex.slot().state = std::move(p);
-  return wait ? Decision::Await() : Decision::Continue();
+  return ask ? Decision::Await() : Decision::Continue();
 }
 
 boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) noexcept {
   Pending* p = PendingOf(ex);
   if (p == nullptr) co_return Decision::Continue();
+  if (!p->waiter) co_return co_await FromShared(ex);
   const bool landed = co_await flights_->Wait(p->key, config_.coalesce_timeout);
   (void)landed;  // either way the store is asked again: a timed-out waiter may still find it
   auto entry = store_->Get(p->key, [&](const CachedResponse& e) {
@@ -465,6 +497,70 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
   // The leader's answer was not stored (not storable, failed, or slower than the wait): this
   // one goes to the origin itself, without leading (no second round of waiting).
   co_return Decision::Continue();
+}
+
+Decision CacheGate::ServeShared(Exchange& ex, std::shared_ptr<CachedResponse> e,
+                                std::string_view outcome) const {
+  Pending* p = PendingOf(ex);
+  store_->Put(p->key, e);  // here too: this instance's next requests, and its waiters, find it
+  Decision d = Serve(ex, *e, "HIT", outcome);
+  ex.slot().state.reset();  // lands the local flight
+  return d;
+}
+
+boost::asio::awaitable<Decision> CacheGate::FromShared(Exchange& ex) {
+  namespace asio = boost::asio;
+  const int worker = ex.worker;
+  const std::string key = PendingOf(ex)->key;
+  const CacheControl rcc = ParseCacheControl(*ex.request_headers);
+  const auto usable = [&](const CachedResponse& e) {
+    const Seconds age = CurrentAge(View(e.headers), e.request_time, e.response_time, clock_.now());
+    return VaryValues(e.vary_names, ex) == e.vary_values && Usable(e, rcc, age);
+  };
+  std::shared_ptr<CachedResponse> e = co_await shared_->Get(key, worker);
+  if (e && usable(*e)) co_return ServeShared(ex, std::move(e), "shared_hit");
+  const std::int64_t token = co_await shared_->Lock(key, worker);
+  if (token > 0) {  // this instance leads: to the origin, and the answer goes to the tier
+    Pending* p = PendingOf(ex);
+    p->shared = shared_;
+    p->shared_token = token;
+    p->worker = worker;
+    p->executor = co_await asio::this_coro::executor;
+    co_return Decision::Continue();
+  }
+  if (token == 0) {  // another instance fetches it: its answer lands in the tier
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto limit =
+        config_.coalesce_timeout.count() > 0 ? config_.coalesce_timeout : config_.shared_lease;
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      e = co_await shared_->Get(key, worker);
+      if (e && usable(*e)) co_return ServeShared(ex, std::move(e), "coalesced");
+      const bool locked = co_await shared_->Locked(key, worker);
+      if (!locked) break;  // it stored nothing usable: this one goes itself
+    }
+  }
+  co_return Decision::Continue();  // the tier is down, or the wait ran out: to the origin
+}
+
+void CacheGate::Publish(const Exchange& ex, std::shared_ptr<const CachedResponse> e) const {
+  Pending* p = PendingOf(ex);
+  if (p == nullptr || !p->shared || p->shared_token <= 0) return;
+  p->published = true;
+  const Seconds age = CurrentAge(View(e->headers), e->request_time, e->response_time, clock_.now());
+  const std::chrono::milliseconds ttl = SharedTtl(*e, age, config_);
+  boost::asio::co_spawn(
+      p->executor,
+      [](std::shared_ptr<SharedTier> tier, std::string key, std::int64_t token,
+         std::shared_ptr<const CachedResponse> entry, std::chrono::milliseconds ttl, int worker,
+         observe::OutcomeCounters counters) -> boost::asio::awaitable<void> {
+        const state::KvStatus s = co_await tier->Put(key, token, entry, ttl, worker);
+        if (s == state::KvStatus::kOk) counters.Add(worker, "shared_stored");
+        if (s == state::KvStatus::kExists) counters.Add(worker, "shared_fenced");
+      }(p->shared, p->key, p->shared_token, std::move(e), ttl, p->worker, counters_),
+      boost::asio::detached);
 }
 
 Decision CacheGate::Refresh(Exchange& ex, std::string key,
@@ -547,6 +643,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
       store_->Erase(p->key);  // the origin no longer lets a shared cache keep it
     } else {
       store_->Put(p->key, fresh);
+      Publish(ex, fresh);
     }
     ex.slot().state.reset();
     return Serve(ex, *fresh, "REVALIDATED", "revalidated");
@@ -632,11 +729,10 @@ void CacheGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
   std::erase_if(p->fill->headers, [&](const auto& f) {
     return http::RemovedFromResponse(f.first, rules, &ex.response_remove);
   });
-  if (whole && store_->Put(p->key, std::shared_ptr<const CachedResponse>(std::move(p->fill)))) {
-    counters_.Add(ex.worker, "stored");
-  } else {
-    counters_.Add(ex.worker, "not_stored");
-  }
+  std::shared_ptr<const CachedResponse> entry(std::move(p->fill));
+  counters_.Add(ex.worker, whole && store_->Put(p->key, entry) ? "stored" : "not_stored");
+  // To the shared tier too (even when this store's admission refused it: others may want it).
+  if (whole) Publish(ex, std::move(entry));
 }
 
 std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx) {
@@ -667,13 +763,29 @@ std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx
         };
       });
   AddPurgeEndpoint(ctx.admin, zone, store);
+  std::shared_ptr<SharedTier> shared;
+  if (c.shared) {
+    state::KvSpec spec;
+    spec.name = "cache." + zone;  // one namespace per zone: zones never share entries
+    spec.shared = true;
+    spec.on_failure = state::KvOnFailure::kFail;  // unavailable reads as a miss
+    std::string error;
+    auto kv = ctx.stores.Kv(spec, ctx.config.state, &error);
+    if (!kv) {
+      ctx.reader.Error(settings, fmt::format("{}.shared: {}", ctx.where, error));
+      return nullptr;
+    }
+    shared = std::make_shared<SharedTier>(
+        std::move(kv), c.shared_max_entry,
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.shared_lease));
+  }
   // The zone's keys in flight, shared by its routes and workers like its store.
   auto flights = ctx.stores.Local<Flights>("cache-flights:" + zone,
                                            [] { return std::make_shared<Flights>(); });
   static constexpr observe::CounterDef<2> kRequests{
       "rampart_cache_requests_total", "cache gate outcomes, by route.", {"route", "outcome"}};
   return std::make_unique<CacheGate>(
-      std::move(c), std::move(store), std::move(flights),
+      std::move(c), std::move(store), std::move(flights), std::move(shared),
       observe::OutcomeCounters(ctx.metrics, kRequests, ctx.route.name, kOutcomes));
 }
 

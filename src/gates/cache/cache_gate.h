@@ -12,6 +12,7 @@
 #include "gates/cache/cache_config.h"
 #include "gates/cache/cache_store.h"
 #include "gates/cache/flights.h"
+#include "gates/cache/shared_tier.h"
 #include "observe/outcome_counters.h"
 #include "pipeline/gate.h"
 #include "pipeline/gate_registry.h"
@@ -27,13 +28,16 @@ struct CacheClock {
 
 class CacheGate final : public Gate {
  public:
+  // `shared`: null without a shared tier.
   CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store, std::shared_ptr<Flights> flights,
-            observe::OutcomeCounters counters, CacheClock clock = CacheClock::System());
+            std::shared_ptr<SharedTier> shared, observe::OutcomeCounters counters,
+            CacheClock clock = CacheClock::System());
   std::string_view Name() const noexcept override { return "cache"; }
   GateNeeds Needs() const noexcept override;
   std::span<const std::string_view> Reasons() const noexcept override;
   Decision OnRequestHeaders(Exchange& ex) noexcept override;
-  // A miss while another exchange fetches the same key: waits for it, then looks again.
+  // A miss while another exchange fetches the same key: waits for it, then looks again. A miss
+  // that leads its key, with a shared tier: asks the shared tier first.
   boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept override;
   Decision OnResponseHeaders(Exchange& ex) noexcept override;
   void OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept override;
@@ -55,10 +59,19 @@ class CacheGate final : public Gate {
   // Asks the driver for a background refresh of `key` unless one is under way.
   void AskRefresh(Exchange& ex, std::string_view key) const;
   std::chrono::microseconds Lease() const noexcept;
+  // A local miss that leads its key here: the shared tier's entry, or its lock (then the origin),
+  // or another instance's answer once it lands there.
+  boost::asio::awaitable<Decision> FromShared(Exchange& ex);
+  // An entry from the shared tier: kept locally too, then served.
+  Decision ServeShared(Exchange& ex, std::shared_ptr<CachedResponse> e,
+                       std::string_view outcome) const;
+  // Writes a stored answer to the shared tier when this exchange holds the key's lock there.
+  void Publish(const Exchange& ex, std::shared_ptr<const CachedResponse> e) const;
 
   CacheConfig config_;
   std::shared_ptr<CacheStore> store_;
   std::shared_ptr<Flights> flights_;
+  std::shared_ptr<SharedTier> shared_;  // null: no shared tier
   observe::OutcomeCounters counters_;
   CacheClock clock_;
 };

@@ -9,7 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <random>
 
+#include "core/secrets.h"
 #include "observe/metrics.h"
+#include "state/kv/local_kv.h"
 
 namespace rampart::cache {
 namespace {
@@ -29,8 +31,8 @@ class CacheGateTest : public ::testing::Test {
   CacheGate& Gate() {
     if (!gate_) {
       CacheClock clock{[this] { return now_; }, [this] { return uniform_(rng_); }};
-      gate_ =
-          std::make_unique<CacheGate>(config_, store_, flights_, observe::OutcomeCounters(), clock);
+      gate_ = std::make_unique<CacheGate>(config_, store_, flights_, shared_,
+                                          observe::OutcomeCounters(), clock);
     }
     return *gate_;
   }
@@ -76,6 +78,7 @@ class CacheGateTest : public ::testing::Test {
   }();
   std::shared_ptr<CacheStore> store_ = std::make_shared<CacheStore>(16 << 20);
   std::shared_ptr<Flights> flights_ = std::make_shared<Flights>();
+  std::shared_ptr<SharedTier> shared_;
   WallTime now_ = WallTime(seconds(1'800'000'000));
   SteadyTime steady_ = SteadyTime(seconds(1000));
   std::mt19937_64 rng_{7};
@@ -267,6 +270,75 @@ TEST_F(CacheGateTest, RouteStaleWindowsApplyWhenTheOriginNamesNone) {
   const Decision d = Gate().OnRequestHeaders(r->ex);
   ASSERT_EQ(d.kind, Decision::Kind::kServe);
   EXPECT_EQ(d.reason, "cache_stale");
+}
+
+// Runs a phase's asynchronous part (and whatever it spawned) on `io` to its end.
+Decision RunAsync(asio::io_context& io, CacheGate& gate, Exchange& ex) {
+  Decision out = Decision::Await();
+  asio::co_spawn(io, gate.OnRequestHeadersAsync(ex),
+                 [&](std::exception_ptr, Decision d) { out = std::move(d); });
+  io.restart();
+  io.run();
+  return out;
+}
+
+// The origin's answer `body` to `r` through `gate`, to the end of the exchange (and of the
+// shared tier's write it starts).
+void Finish(asio::io_context& io, CacheGate& gate, Req& r, std::string_view body) {
+  r.response.Add("Cache-Control", "max-age=60");
+  r.ex.status = 200;
+  r.ex.response = {200, &r.response, {}, true};
+  ASSERT_TRUE(gate.OnResponseHeaders(r.ex).is_continue());
+  gate.OnResponseBody(r.ex, body, true);
+  gate.OnComplete(r.ex, Completion{200, {}, {}, {}, 1, true});
+  r.ex.slots[0].state.reset();
+  io.restart();
+  io.run();
+}
+
+TEST_F(CacheGateTest, ALeaderThatPausedPastItsLeaseCannotOverwriteTheNextLeadersEntry) {
+  SteadyTime kv_now = SteadyTime(seconds(5000));
+  auto kv = std::make_shared<state::LocalKv>(1000, [&] { return kv_now; });
+  auto tier = std::make_shared<SharedTier>(kv, 1 << 20, std::chrono::milliseconds(1000));
+  const CacheClock clock{[this] { return now_; }, [this] { return uniform_(rng_); }};
+  // Three instances: their own memory and flights, one shared tier.
+  auto instance = [&] {
+    return std::make_unique<CacheGate>(config_, std::make_shared<CacheStore>(16 << 20),
+                                       std::make_shared<Flights>(), tier,
+                                       observe::OutcomeCounters(), clock);
+  };
+  auto a = instance(), b = instance(), c = instance();
+  asio::io_context io;
+
+  auto ra = Request();
+  ASSERT_EQ(a->OnRequestHeaders(ra->ex).kind, Decision::Kind::kAwait);
+  ASSERT_TRUE(RunAsync(io, *a, ra->ex).is_continue());  // A leads: to its origin
+
+  kv_now += seconds(2);  // A stalls past its 1 s lease
+  auto rb = Request();
+  ASSERT_EQ(b->OnRequestHeaders(rb->ex).kind, Decision::Kind::kAwait);
+  ASSERT_TRUE(RunAsync(io, *b, rb->ex).is_continue());  // the lock lapsed: B leads
+  Finish(io, *b, *rb, "newer");
+
+  Finish(io, *a, *ra, "older");  // A wakes up and writes under its older token: refused
+
+  const std::string entry_name = "e:" + Hex(Sha256(c->Key(Request()->ex)));
+  const state::KvResult held = [&] {
+    state::KvResult out;
+    asio::co_spawn(io, kv->GetFenced(entry_name, 0),
+                   [&](std::exception_ptr, state::KvResult r) { out = std::move(r); });
+    io.restart();
+    io.run();
+    return out;
+  }();
+  ASSERT_EQ(held.status, state::KvStatus::kOk);
+  EXPECT_EQ(held.number, 2);
+
+  auto rc = Request();  // a third instance's miss is answered from the tier: B's entry
+  ASSERT_EQ(c->OnRequestHeaders(rc->ex).kind, Decision::Kind::kAwait);
+  const Decision d = RunAsync(io, *c, rc->ex);
+  ASSERT_EQ(d.kind, Decision::Kind::kServe);
+  EXPECT_EQ(d.stored->body, "newer");
 }
 
 }  // namespace
