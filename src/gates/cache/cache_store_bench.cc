@@ -1,10 +1,11 @@
 // CacheStore's policy and its cost. BM_CacheHitRatio_WTinyLFU and BM_CacheHitRatio_LRU replay
-// the same Zipf(0.99) stream of 1,000,000 requests over 100,000 keys (equal-size entries, a
-// cache holding 1% of the keys: 1,000 entries) through W-TinyLFU and through a plain LRU with
-// the same byte bound; each request is a Get and, on a miss, a Put (what the cache gate does).
-// The hit_ratio counter is measured after the first 100,000 requests (warm-up). Seeded and
-// single-threaded: the ratios are deterministic up to the store's per-process hash seed.
-// BM_CacheGetHit: one Get that hits, in a store of 10,000 entries.
+// the same Zipf stream of 1,000,000 requests over 100,000 keys (equal-size entries) through
+// W-TinyLFU and through a plain LRU with the same byte bound: Zipf(0.99) with a cache holding 1%
+// of the keys (1,000 entries), and Zipf(0.9) with a cache holding 10% (10,000 entries); each
+// request is a Get and, on a miss, a Put (what the cache gate does). The hit_ratio counter is
+// measured after the first 100,000 requests (warm-up). Seeded and single-threaded: the ratios are
+// deterministic up to the store's per-process hash seed. BM_CacheGetHit: one Get that hits, in a
+// store of 10,000 entries.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -27,8 +29,6 @@ using rampart::cache::CacheStore;
 constexpr std::size_t kKeys = 100'000;
 constexpr std::size_t kRequests = 1'000'000;
 constexpr std::size_t kWarmup = 100'000;
-constexpr std::size_t kCachedKeys = kKeys / 100;
-constexpr double kZipfS = 0.99;
 constexpr std::size_t kBodyBytes = 3800;  // with key and overhead, about 4 KiB charged
 
 std::string KeyOf(std::size_t i) {
@@ -45,15 +45,21 @@ struct Workload {
   std::size_t max_bytes = 0;
 };
 
-const Workload& TheWorkload() {
-  static const Workload* w = [] {
+// `s100`: the Zipf exponent x 100; `percent`: the share of the keys the cache holds.
+const Workload& TheWorkload(std::int64_t s100, std::int64_t percent) {
+  static std::map<std::pair<std::int64_t, std::int64_t>, const Workload*> made;
+  const Workload*& slot = made[{s100, percent}];
+  if (slot != nullptr) return *slot;
+  const double zipf_s = static_cast<double>(s100) / 100.0;
+  const std::size_t cached_keys = kKeys * static_cast<std::size_t>(percent) / 100;
+  slot = [&] {
     auto* w = new Workload;
     w->keys.reserve(kKeys);
     for (std::size_t i = 0; i < kKeys; ++i) w->keys.push_back(KeyOf(i));
     std::vector<double> cdf(kKeys);
     double sum = 0;
     for (std::size_t i = 0; i < kKeys; ++i) {
-      sum += 1.0 / std::pow(static_cast<double>(i + 1), kZipfS);
+      sum += 1.0 / std::pow(static_cast<double>(i + 1), zipf_s);
       cdf[i] = sum;
     }
     // Rank r is a random key, so popularity is not correlated with the key's text.
@@ -72,11 +78,11 @@ const Workload& TheWorkload() {
     r->headers = {{"content-type", "application/octet-stream"}};
     r->body.assign(kBodyBytes, 'b');
     w->charge = r->Charge(w->keys[0].size());
-    w->max_bytes = kCachedKeys * w->charge;
+    w->max_bytes = cached_keys * w->charge;
     w->response = std::move(r);
     return w;
   }();
-  return *w;
+  return *slot;
 }
 
 // The baseline: a plain LRU under the same byte bound, charged the same.
@@ -115,9 +121,10 @@ void ReportRatio(benchmark::State& state, std::size_t hits) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kRequests));
 }
 
-// Arg: shards (each shard gets max_bytes / shards and its own sketch).
+// Args: shards (each shard gets max_bytes / shards and its own sketch), Zipf s x 100, percent of
+// the keys the cache holds.
 void BM_CacheHitRatio_WTinyLFU(benchmark::State& state) {
-  const Workload& w = TheWorkload();
+  const Workload& w = TheWorkload(state.range(1), state.range(2));
   const std::function<bool(const CachedResponse&)> match = Any;
   std::size_t hits = 0;
   for (auto _ : state) {
@@ -136,10 +143,17 @@ void BM_CacheHitRatio_WTinyLFU(benchmark::State& state) {
   }
   ReportRatio(state, hits);
 }
-BENCHMARK(BM_CacheHitRatio_WTinyLFU)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_CacheHitRatio_WTinyLFU)
+    ->Args({1, 99, 1})
+    ->Args({16, 99, 1})
+    ->Args({1, 90, 10})
+    ->Args({16, 90, 10})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
+// Args: Zipf s x 100, percent of the keys the cache holds.
 void BM_CacheHitRatio_LRU(benchmark::State& state) {
-  const Workload& w = TheWorkload();
+  const Workload& w = TheWorkload(state.range(0), state.range(1));
   std::size_t hits = 0;
   for (auto _ : state) {
     PlainLru lru(w.max_bytes);
@@ -155,12 +169,16 @@ void BM_CacheHitRatio_LRU(benchmark::State& state) {
   }
   ReportRatio(state, hits);
 }
-BENCHMARK(BM_CacheHitRatio_LRU)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_CacheHitRatio_LRU)
+    ->Args({99, 1})
+    ->Args({90, 10})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 void BM_CacheGetHit(benchmark::State& state) {
   constexpr std::size_t kEntries = 10'000;
   constexpr std::size_t kLookups = std::size_t{1} << 16;  // a power of two: index by mask
-  const Workload& w = TheWorkload();
+  const Workload& w = TheWorkload(99, 1);
   // Room for every entry with the window and the main area's split to spare.
   CacheStore store(kEntries * w.charge * 2, 16);
   for (std::size_t i = 0; i < kEntries; ++i) store.Put(w.keys[i], w.response);
