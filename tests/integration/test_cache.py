@@ -201,6 +201,26 @@ class CacheTest(unittest.TestCase):
         self.request("POST", "/item", body=b"new")
         self.assertEqual(self.request("GET", "/item")[1]["x-rampart-cache"], "MISS")
 
+    def test_unsafe_method_invalidates_its_location_and_content_location_on_the_same_host(self):
+        here = f"127.0.0.1:{self.rampart.port}"
+        for path in ("/orders/7", "/orders/summary", "/orders/other"):
+            self.origin.routes[path] = (200, [("Cache-Control", "max-age=60")], b"old")
+            self.request("GET", path)
+            self.assertEqual(self.request("GET", path)[1]["x-rampart-cache"], "HIT")
+        self.origin.routes["/orders"] = (201, [
+            ("Location", "/orders/7"),
+            ("Content-Location", f"HTTP://{here.upper()}/orders/summary#top")], b"created")
+        self.assertEqual(self.request("POST", "/orders", body=b"{}")[0], 201)
+        self.assertEqual(self.request("GET", "/orders/7")[1]["x-rampart-cache"], "MISS")
+        self.assertEqual(self.request("GET", "/orders/summary")[1]["x-rampart-cache"], "MISS")
+        self.assertEqual(self.request("GET", "/orders/other")[1]["x-rampart-cache"], "HIT")
+        # Another host's target is not the sender's to drop.
+        self.origin.routes["/orders"] = (201, [
+            ("Location", "http://elsewhere.example/orders/other"),
+            ("Content-Location", "//elsewhere.example/orders/other")], b"created")
+        self.request("POST", "/orders", body=b"{}")
+        self.assertEqual(self.request("GET", "/orders/other")[1]["x-rampart-cache"], "HIT")
+
     def test_large_answers_pass_through_unstored(self):
         self.origin.routes["/big"] = (200, [("Cache-Control", "max-age=60")], b"b" * 100_000)
         self.assertEqual(len(self.request("GET", "/big")[2]), 100_000)

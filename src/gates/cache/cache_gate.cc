@@ -151,6 +151,30 @@ std::string DecodedName(std::string_view p) {
   return out;
 }
 
+// `uri` (a Location or Content-Location value) as a path and query when it names a target on the
+// request's own scheme and authority: origin-form ("/a?b"), or absolute with the same scheme and
+// authority (case-insensitive). Relative references without a leading '/' are not followed.
+bool SameOriginTarget(std::string_view uri, const Exchange& ex, std::string_view& path,
+                      std::string_view& query) {
+  uri = uri.substr(0, uri.find('#'));
+  if (uri.starts_with("//")) return false;
+  if (!uri.starts_with('/')) {
+    const std::string_view scheme = ex.is_tls ? "https://" : "http://";
+    if (uri.size() < scheme.size() || !IEquals(uri.substr(0, scheme.size()), scheme)) {
+      return false;
+    }
+    uri.remove_prefix(scheme.size());
+    const std::size_t end = std::min(uri.find('/'), uri.find('?'));
+    if (!IEquals(uri.substr(0, end), ex.authority)) return false;
+    uri = end == std::string_view::npos ? std::string_view("/") : uri.substr(end);
+    if (uri.starts_with('?')) return false;  // "http://host?q": no path to key
+  }
+  const std::size_t q = uri.find('?');
+  path = uri.substr(0, q);
+  query = q == std::string_view::npos ? std::string_view() : uri.substr(q + 1);
+  return !path.empty();
+}
+
 // Whether an entry of `age` may answer a request with these directives as fresh.
 bool Usable(const CachedResponse& e, const CacheControl& rcc, Seconds age) {
   if (age >= e.lifetime || rcc.no_cache || rcc.invalid) return false;
@@ -276,17 +300,18 @@ void CacheGate::Note(Exchange& ex, std::string_view outcome) const {
   ex.notes.push_back({"cache", outcome, {}});
 }
 
-std::string CacheGate::Key(const Exchange& ex) const {
+std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
+                              std::string_view query) const {
   // The URL as the origin sees it: the authority with its port (Host goes upstream as sent),
   // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
   // scheme and host, the chosen request fields as forwarded, the principal.
   std::string key = ex.is_tls ? "https://" : "http://";
   key += ToLower(ex.authority);
-  key.append(ex.path);
+  key.append(path);
   key += '?';
-  if (config_.query != CacheConfig::Query::kNone && !ex.query.empty()) {
+  if (config_.query != CacheConfig::Query::kNone && !query.empty()) {
     std::vector<std::pair<std::string, std::string_view>> params;  // decoded name, as sent
-    for (std::string_view rest = ex.query; !rest.empty();) {
+    for (std::string_view rest = query; !rest.empty();) {
       const auto amp = rest.find('&');
       const std::string_view p = rest.substr(0, amp);
       if (!p.empty()) {
@@ -611,6 +636,15 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   if (p->mode == Pending::Mode::kInvalidate) {
     if (status >= 200 && status < 400) {
       store_->Erase(p->key);
+      // RFC 9111 section 4.4: the Location and Content-Location targets too, when they are on
+      // the request's own scheme and authority (another host's entries are not the sender's
+      // to drop).
+      for (const char* name : {"location", "content-location"}) {
+        std::string_view path, query;
+        if (SameOriginTarget(fields.Get(name), ex, path, query)) {
+          store_->Erase(KeyFor(ex, path, query));
+        }
+      }
       Note(ex, "invalidated");
     }
     ex.slot().state.reset();

@@ -45,7 +45,9 @@ class CacheGate final : public Gate {
 
   // The key of a request (also what an unsafe method invalidates): method GET, scheme, host,
   // path, the chosen query parameters sorted, the chosen header values, the principal.
-  std::string Key(const Exchange& ex) const;
+  std::string Key(const Exchange& ex) const { return KeyFor(ex, ex.path, ex.query); }
+  // The same for another target of the request's authority (Location, Content-Location).
+  std::string KeyFor(const Exchange& ex, std::string_view path, std::string_view query) const;
 
  private:
   Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
