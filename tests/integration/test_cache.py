@@ -16,6 +16,11 @@ listeners:
   - name: public
     address: 127.0.0.1:{port}
 routes:
+  - name: products
+    match: {{ path_prefix: /products }}
+    upstream: app
+    gates:
+      - cache: {{ key_filter: "/products/[0-9]{{1,6}}", negative_ttl: 60s }}
   - name: tenant
     match: {{ path_prefix: /tenant }}
     upstream: app
@@ -328,6 +333,17 @@ class CacheAttackerTest(unittest.TestCase):
         self.request("GET", "/tenant/enc?pag%65=evil&page=1")
         self.assertEqual(self.request("GET", "/tenant/enc?page=1")[1]["x-rampart-cache"], "MISS")
 
+    def test_paths_the_key_filter_rejects_never_reach_the_origin(self):
+        self.origin.routes["/products/12"] = (200, [("Cache-Control", "max-age=60")], b"twelve")
+        self.assertEqual(self.request("GET", "/products/12")[2], b"twelve")
+        for path in ("/products/abc", "/products/12x", "/products/1234567", "/products/12/x",
+                     "/products/%31%32"):
+            s, _, body = self.request("GET", path)
+            self.assertEqual((s, json.loads(body)["error"]), (404, "key_filtered"), path)
+        self.assertEqual(self.origin.hits.get("/products/abc"), None)
+        self.assertEqual(self.request("HEAD", "/products/zzz")[0], 404)
+        self.assertEqual(self.request("POST", "/products/new", body=b"{}")[0], 200)  # unsafe: passes
+
     def test_only_if_cached_gets_504_on_a_miss(self):
         s, _, body = self.request("GET", "/never-stored", {"Cache-Control": "only-if-cached"})
         self.assertEqual((s, json.loads(body)["error"]), (504, "not_cached"))
@@ -338,6 +354,7 @@ class CacheConfigTest(unittest.TestCase):
         for settings, message in (("max_bytes: 10KiB", "max_bytes must be at least 1MiB"),
                                   ("max_entry: 100MiB", "max_entry must be from"),
                                   ("key_query: sometimes", "key_query"),
+                                  ('key_filter: "(["', "key_filter: not a regular expression"),
                                   ("bogus: 1", "bogus")):
             out, path = validate(f"""listeners: [{{ address: "127.0.0.1:8080" }}]
 routes:

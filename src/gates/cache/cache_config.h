@@ -32,6 +32,9 @@ struct CacheConfig {
   // long, so a flood of requests for what does not exist does not reach the origin; 0: off.
   std::chrono::microseconds negative_ttl{0};
   std::vector<int> negative_statuses = {404, 410};
+  // A regular expression the whole path of a GET or HEAD must match; others are answered 404 by
+  // rampart and never reach the origin (random keys that cannot exist: cache penetration).
+  std::string key_filter;
   bool status_header = true;  // X-Rampart-Cache: HIT, MISS, REVALIDATED, STALE, BYPASS
 
   // Request coalescing: concurrent misses on one key send one request to the origin; the others

@@ -40,9 +40,10 @@ constexpr std::string_view kOutcomes[] = {
     "shared_hit",      // a local miss answered from the shared tier
     "shared_stored",   // an origin answer written to the shared tier
     "shared_fenced",   // a write to the shared tier refused: a newer leader wrote first
+    "filtered",        // a path key_filter does not match: answered 404, never forwarded
 };
 constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated", "not_cached",
-                                         "cache_stale", "refresh_in_flight"};
+                                         "cache_stale", "refresh_in_flight", "key_filtered"};
 
 using Clock = std::chrono::system_clock;
 
@@ -266,7 +267,12 @@ CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
       flights_(std::move(flights)),
       shared_(std::move(shared)),
       counters_(std::move(counters)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)) {
+  if (!config_.key_filter.empty()) {
+    std::string error;  // checked when the settings were read
+    key_filter_ = Regex::Compile("^(?:" + config_.key_filter + ")$", &error);
+  }
+}
 
 std::chrono::microseconds CacheGate::Lease() const noexcept {
   // A leader holds its key this long at most; a refresh leads too when coalescing is off.
@@ -418,6 +424,10 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     return Decision::Continue();
   };
   if (ex.method != "GET" && ex.method != "HEAD") return bypass();
+  if (key_filter_ && !key_filter_->Matches(ex.path)) {
+    Note(ex, "filtered");  // a key that cannot exist: the origin is spared it
+    return Decision::Respond(404, kReasons[5], "no such resource");
+  }
   // A body the key does not see could shape the answer ("fat GET"): not from or for the cache.
   if (req.Has("transfer-encoding") ||
       (req.Has("content-length") && req.Get("content-length") != "0")) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "core/regex.h"
 #include "gates/cache/cache_config.h"
 #include "gates/cache/cache_store.h"
 #include "gates/cache/flights.h"
@@ -76,6 +77,7 @@ class CacheGate final : public Gate {
   std::shared_ptr<SharedTier> shared_;  // null: no shared tier
   observe::OutcomeCounters counters_;
   CacheClock clock_;
+  std::unique_ptr<Regex> key_filter_;  // the whole path of a GET or HEAD must match; null: none
 };
 
 std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx);
