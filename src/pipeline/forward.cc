@@ -420,6 +420,9 @@ void Forwarder::Complete(int status, std::string_view error) {
     route_->gates[i]->OnComplete(ex_, c);
   }
   FinishExchange(env_.loop, env_.worker, &env_.site, env_.log, st_, env_.conn, status, error);
+  // The gates' per-exchange state goes now, not when the connection's next request resets the
+  // exchange: what it holds (a cache fill, a key's flight that others wait on, a lock) is done.
+  for (GateSlot& slot : ex_.slots) slot.state.reset();
 }
 
 }  // namespace rampart
