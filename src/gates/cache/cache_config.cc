@@ -63,6 +63,8 @@ const config::Fields<CacheConfig>& CacheFields() {
                 })
         .Duration("coalesce_timeout", &CacheConfig::coalesce_timeout, std::chrono::microseconds(0),
                   std::chrono::minutes(1))
+        .Duration("pass_ttl", &CacheConfig::pass_ttl, std::chrono::microseconds(0),
+                  std::chrono::hours(1))
         .Duration("stale_while_revalidate", &CacheConfig::stale_while_revalidate,
                   std::chrono::microseconds(0), std::chrono::hours(24))
         .Duration("stale_if_error", &CacheConfig::stale_if_error, std::chrono::microseconds(0),

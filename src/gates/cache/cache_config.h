@@ -40,6 +40,10 @@ struct CacheConfig {
   // Request coalescing: concurrent misses on one key send one request to the origin; the others
   // wait up to this long for its answer, then go themselves. 0: off.
   std::chrono::microseconds coalesce_timeout = std::chrono::seconds(5);
+  // A key whose answer could not be stored (no-store, private, no freshness, too large) is not
+  // coalesced for this long: its concurrent misses go to the origin at once, not one after the
+  // other. 0: always coalesce.
+  std::chrono::microseconds pass_ttl = std::chrono::seconds(10);
   // Windows used when the origin's Cache-Control names none (its own values win): serve a stale
   // entry at once while one background request refreshes it; serve it instead of an origin
   // failure (5xx, connect failure, timeout, open breaker).

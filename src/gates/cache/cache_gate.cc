@@ -42,7 +42,7 @@ constexpr std::string_view kOutcomes[] = {
     "shared_fenced",   // a write to the shared tier refused: a newer leader wrote first
     "filtered",        // a path key_filter does not match: answered 404, never forwarded
 };
-constexpr std::string_view kReasons[] = {"cache_hit", "cache_revalidated", "not_cached",
+constexpr std::string_view kReasons[] = {"cache_hit",   "cache_revalidated", "not_cached",
                                          "cache_stale", "refresh_in_flight", "key_filtered"};
 
 using Clock = std::chrono::system_clock;
@@ -62,6 +62,8 @@ struct Pending final : GateState {
   std::shared_ptr<Flights> flights;
   Flights::Token token = 0;
   bool waiter = false;  // another exchange leads the key here: wait for it
+  // The answer could not be stored: the key's misses pass (no coalescing) until then.
+  SteadyTime pass_until{};
   // The key's lock in the shared tier, when this exchange leads it across instances.
   std::shared_ptr<SharedTier> shared;
   std::int64_t shared_token = 0;
@@ -69,7 +71,7 @@ struct Pending final : GateState {
   boost::asio::any_io_executor executor;
   int worker = 0;
   ~Pending() override {
-    if (flights) flights->Land(key, token);
+    if (flights) flights->Land(key, token, pass_until);
     if (shared && shared_token > 0 && !published) {
       boost::asio::co_spawn(executor, shared->Unlock(key, shared_token, worker),
                             boost::asio::detached);
@@ -274,6 +276,10 @@ CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
   }
 }
 
+SteadyTime CacheGate::PassUntil(const Exchange& ex) const noexcept {
+  return config_.pass_ttl.count() > 0 ? ex.start + config_.pass_ttl : SteadyTime{};
+}
+
 std::chrono::microseconds CacheGate::Lease() const noexcept {
   // A leader holds its key this long at most; a refresh leads too when coalescing is off.
   return std::max<std::chrono::microseconds>(config_.coalesce_timeout, std::chrono::seconds(5));
@@ -281,6 +287,10 @@ std::chrono::microseconds CacheGate::Lease() const noexcept {
 
 bool CacheGate::EarlyRefresh(const CachedResponse& e, Seconds age) const {
   if (config_.early_refresh <= 0) return false;
+  // Never in the first half of the entry's freshness: under a high request rate XFetch fires
+  // about delta x ln(rate x delta) before expiry, which for a short lifetime would mean a refresh
+  // right after every store; this bounds it to two fetches per lifetime.
+  if (age * 2 < e.lifetime) return false;
   // delta: how long the entry took to fetch (at least a millisecond).
   const double delta =
       std::max(1e-3, std::chrono::duration<double>(e.response_time - e.request_time).count());
@@ -311,8 +321,10 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
   // The URL as the origin sees it: the authority with its port (Host goes upstream as sent),
   // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
   // scheme and host, the chosen request fields as forwarded, the principal.
-  std::string key = ex.is_tls ? "https://" : "http://";
-  key += ToLower(ex.authority);
+  std::string key;
+  key.reserve(ex.authority.size() + path.size() + query.size() + 48);  // one allocation, mostly
+  key = ex.is_tls ? "https://" : "http://";
+  for (const char c : ex.authority) key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   key.append(path);
   key += '?';
   if (config_.query != CacheConfig::Query::kNone && !query.empty()) {
@@ -499,13 +511,17 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   p->key = std::move(key);
   // Request coalescing: the first miss on a key leads; the others wait for its answer.
   const bool coalesce = config_.coalesce_timeout.count() > 0 && ex.method == "GET";
+  Flights::Role role = Flights::Role::kLead;
   if (coalesce) {
-    p->token = flights_->Lead(p->key, ex.start, Lease());
-    if (p->token != 0) p->flights = flights_;
+    const Flights::Claim claim = flights_->Lead(p->key, ex.start, Lease());
+    role = claim.role;
+    p->token = claim.token;
+    if (role == Flights::Role::kLead) p->flights = flights_;
   }
-  p->waiter = coalesce && p->token == 0;
-  // A leader asks the shared tier before the origin.
-  const bool ask = p->waiter || (shared_ != nullptr && ex.method == "GET");
+  p->waiter = role == Flights::Role::kWait;
+  // A leader asks the shared tier before the origin (a key that passes does not).
+  const bool ask =
+      p->waiter || (shared_ != nullptr && ex.method == "GET" && role == Flights::Role::kLead);
   ex.slot().state = std::move(p);
   return ask ? Decision::Await() : Decision::Continue();
 }
@@ -602,8 +618,10 @@ Decision CacheGate::Refresh(Exchange& ex, std::string key,
                             std::shared_ptr<const CachedResponse> entry) const {
   auto p = std::make_unique<Pending>();
   p->request_time = clock_.now();
-  p->token = flights_->Lead(key, ex.start, Lease());
-  if (p->token == 0) return Decision::Drop(kReasons[4]);  // another refresh or fill leads
+  const Flights::Claim claim = flights_->Lead(key, ex.start, Lease());
+  // Another refresh or fill leads (or the key's answers are not stored): nothing to do.
+  if (claim.role != Flights::Role::kLead) return Decision::Drop(kReasons[4]);
+  p->token = claim.token;
   p->flights = flights_;
   p->key = std::move(key);
   Note(ex, "refresh");
@@ -712,6 +730,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   if (storable != Storability::kStorable || star ||
       (fields.Has("set-cookie") && !config_.cache_cookies)) {
     Note(ex, "not_stored");
+    p->pass_until = PassUntil(ex);  // its next misses go straight to the origin
     ex.slot().state.reset();
     return Decision::Continue();
   }
@@ -764,6 +783,7 @@ void CacheGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) n
 void CacheGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
   Pending* p = PendingOf(ex);
   if (p == nullptr || !p->fill) return;
+  if (p->too_large) p->pass_until = PassUntil(ex);
   // Only an answer that reached the client whole, as the origin sent it, is stored.
   const bool whole = c.error.empty() && p->body_end && !p->too_large;
   // What the client got: fields the route or a gate removed are not stored either.

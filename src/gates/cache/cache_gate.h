@@ -62,6 +62,8 @@ class CacheGate final : public Gate {
   // Asks the driver for a background refresh of `key` unless one is under way.
   void AskRefresh(Exchange& ex, std::string_view key) const;
   std::chrono::microseconds Lease() const noexcept;
+  // Until when a key whose answer this exchange could not store skips coalescing; {}: never.
+  SteadyTime PassUntil(const Exchange& ex) const noexcept;
   // A local miss that leads its key here: the shared tier's entry, or its lock (then the origin),
   // or another instance's answer once it lands there.
   boost::asio::awaitable<Decision> FromShared(Exchange& ex);

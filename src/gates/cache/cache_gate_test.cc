@@ -176,6 +176,23 @@ TEST_F(CacheGateTest, AWaiterWhoseLeaderStoresNothingGoesToTheOriginItself) {
   EXPECT_TRUE(got.is_continue());
 }
 
+TEST_F(CacheGateTest, MissesOnAKeyWhoseAnswerWasNotStoredPassWithoutWaiting) {
+  auto leader = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+  Answer(*leader, "no-store");
+  for (int i = 0; i < 3; ++i) {  // concurrent misses: none waits on another
+    auto r = Request();
+    EXPECT_TRUE(Gate().OnRequestHeaders(r->ex).is_continue()) << i;
+  }
+  // Once the pass mark (10 s) is over, misses coalesce again.
+  auto later = Request();
+  later->ex.start = steady_ + seconds(11);
+  ASSERT_TRUE(Gate().OnRequestHeaders(later->ex).is_continue());
+  auto follower = Request();
+  follower->ex.start = steady_ + seconds(11);
+  EXPECT_EQ(Gate().OnRequestHeaders(follower->ex).kind, Decision::Kind::kAwait);
+}
+
 TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
   config_.coalesce_timeout = std::chrono::milliseconds(20);
   auto leader = Request();

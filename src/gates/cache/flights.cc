@@ -19,35 +19,49 @@ void Flights::Wake(std::vector<Waiter>& waiters) noexcept {
   waiters.clear();
 }
 
-Flights::Token Flights::Lead(std::string_view key, SteadyTime now,
+void Flights::Sweep(SteadyTime now) {
+  std::erase_if(flights_, [now](const auto& kv) {
+    return kv.second.token == 0 && kv.second.until <= now && kv.second.waiters.empty();
+  });
+  sweep_at_ = std::max(kSweepAt, 2 * flights_.size());
+}
+
+Flights::Claim Flights::Lead(std::string_view key, SteadyTime now,
                              std::chrono::microseconds lease) {
   std::lock_guard lock(mu_);
-  auto it = flights_.find(std::string(key));
+  auto it = flights_.find(key);
   if (it != flights_.end()) {
-    if (now < it->second.until) return 0;
-    // The leader's lease passed: whoever waited on it goes to look again, and this one leads.
+    if (now < it->second.until) return {it->second.token == 0 ? Role::kPass : Role::kWait, 0};
+    // The leader's lease (or the pass mark) passed: whoever waited on it goes to look again,
+    // and this one leads.
     Wake(it->second.waiters);
   } else {
+    if (flights_.size() >= sweep_at_) Sweep(now);
     it = flights_.emplace(std::string(key), Flight{}).first;
   }
   it->second.token = next_++;
   it->second.until = now + lease;
-  return it->second.token;
+  return {Role::kLead, it->second.token};
 }
 
 bool Flights::Busy(std::string_view key, SteadyTime now) {
   std::lock_guard lock(mu_);
-  auto it = flights_.find(std::string(key));
-  return it != flights_.end() && now < it->second.until;
+  auto it = flights_.find(key);
+  return it != flights_.end() && it->second.token != 0 && now < it->second.until;
 }
 
-void Flights::Land(std::string_view key, Token token) noexcept {
+void Flights::Land(std::string_view key, Token token, SteadyTime pass_until) noexcept {
   if (token == 0) return;
   std::lock_guard lock(mu_);
-  auto it = flights_.find(std::string(key));
+  auto it = flights_.find(key);
   if (it == flights_.end() || it->second.token != token) return;  // a later leader took over
   Wake(it->second.waiters);
-  flights_.erase(it);
+  if (pass_until != SteadyTime{}) {  // kept as a pass mark
+    it->second.token = 0;
+    it->second.until = pass_until;
+  } else {
+    flights_.erase(it);
+  }
 }
 
 asio::awaitable<bool> Flights::Wait(std::string key, std::chrono::microseconds timeout) {
@@ -57,7 +71,8 @@ asio::awaitable<bool> Flights::Wait(std::string key, std::chrono::microseconds t
   {
     std::lock_guard lock(mu_);
     auto it = flights_.find(key);
-    if (it == flights_.end()) co_return true;  // landed before this one could wait
+    // Landed before this one could wait (or it is only a pass mark now).
+    if (it == flights_.end() || it->second.token == 0) co_return true;
     it->second.waiters.push_back({executor, timer});
   }
   auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));

@@ -3,7 +3,9 @@
 // origin); the misses that follow wait for it to land, bounded in time, and then look the key up
 // again (a hit, or the origin themselves if the leader's answer could not be stored). A leader
 // that never lands (its exchange died without its gate state being destroyed) holds the key only
-// for the lease: after that the next miss leads.
+// for the lease: after that the next miss leads. A key whose leader's answer could not be stored
+// (no-store, private, too large, ...) is marked to pass for a while: its misses then go to the
+// origin at once instead of queueing behind one another (what Varnish calls hit-for-miss).
 //
 // Shared by every worker: a mutex guards the table for a lookup or an insert, never across a
 // wait. Waiters are woken on their own worker's loop (their timers are cancelled there).
@@ -29,14 +31,22 @@ class Flights {
  public:
   // A leader's claim on a key; 0: not a leader.
   using Token = std::uint64_t;
+  // What a miss does: fetch and land (kLead), wait for the leader (kWait), or go to the origin
+  // without either (kPass: the key's answers are not stored).
+  enum class Role : std::uint8_t { kLead, kWait, kPass };
+  struct Claim {
+    Role role = Role::kPass;
+    Token token = 0;  // kLead
+  };
 
-  // Claims `key` when nobody leads it (or its leader's lease, since `now`, has passed): the
-  // caller fetches, then calls Land with the token. 0 when another leads.
-  Token Lead(std::string_view key, SteadyTime now, std::chrono::microseconds lease);
+  // Claims `key` when nobody leads it (or its leader's lease, since `now`, has passed, or its
+  // pass mark expired): the caller fetches, then calls Land with the token.
+  Claim Lead(std::string_view key, SteadyTime now, std::chrono::microseconds lease);
   // Whether someone leads `key` now (a cheap look before asking for a background refresh).
   bool Busy(std::string_view key, SteadyTime now);
-  // The leader is done (stored or not): its waiters wake. Only the token's holder lands.
-  void Land(std::string_view key, Token token) noexcept;
+  // The leader is done (stored or not): its waiters wake. Only the token's holder lands. With
+  // `pass_until`, the key's misses pass until then (its answer could not be stored).
+  void Land(std::string_view key, Token token, SteadyTime pass_until = {}) noexcept;
   // Waits on the calling coroutine's executor until `key` lands or `timeout` passes: true when it
   // landed (or nobody led it), false on the timeout.
   boost::asio::awaitable<bool> Wait(std::string key, std::chrono::microseconds timeout);
@@ -49,14 +59,25 @@ class Flights {
     std::shared_ptr<boost::asio::steady_timer> timer;
   };
   struct Flight {
-    Token token = 0;
-    SteadyTime until{};  // the lease: after it, another may lead
+    Token token = 0;     // 0: a pass mark
+    SteadyTime until{};  // the lease (or the pass mark's end): after it, another may lead
     std::vector<Waiter> waiters;
   };
+  // Lookups by string_view without building a std::string.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
   static void Wake(std::vector<Waiter>& waiters) noexcept;
+  // Drops expired pass marks when the table grows (under the lock).
+  void Sweep(SteadyTime now);
 
+  static constexpr std::size_t kSweepAt = 4096;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Flight> flights_;
+  std::unordered_map<std::string, Flight, Hash, std::equal_to<>> flights_;
+  std::size_t sweep_at_ = kSweepAt;
   Token next_ = 1;
 };
 
