@@ -3,8 +3,10 @@
 // connection.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,12 +14,26 @@
 
 namespace rampart {
 
+// A body still arriving from elsewhere (a cache fill that other requests wait on), read as it
+// grows by any number of exchanges on any worker.
+class GrowingBody {
+ public:
+  virtual ~GrowingBody() = default;
+  // The body's length, when its origin declared one.
+  virtual std::optional<std::uint64_t> length() const noexcept = 0;
+  // Appends the bytes past `offset` to `out`, waiting (bounded) for some; `end` once the whole
+  // body has been read. False when the body was cut short: the answer cannot complete.
+  virtual boost::asio::awaitable<bool> Read(std::size_t offset, std::string& out, bool& end) = 0;
+};
+
 // A whole response a gate holds: served as it is, framed by rampart (Content-Length). Shared, so
-// a cache entry is served to many clients without copies.
+// a cache entry is served to many clients without copies. With `growing`, the body is not here
+// yet: it is served as it arrives (the head goes out first, with the route's response rules).
 struct StoredResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // no framing or hop-by-hop fields
   std::string body;
+  std::shared_ptr<GrowingBody> growing;
 };
 
 struct Decision {

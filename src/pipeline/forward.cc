@@ -334,7 +334,51 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
       !env_.background->Spawn(ex_, env_.client_ip)) {
     ex_.notes.push_back({"background", "refresh_refused", "too many background exchanges"});
   }
+  if (r.growing) {
+    co_await ServeGrowing(r, headers);
+    co_return;
+  }
   const bool ok = co_await d_.SendStored(r, lines);
+  Complete(r.status, ok ? std::string_view() : std::string_view("client_write_failed"));
+}
+
+asio::awaitable<void> Forwarder::ServeGrowing(const StoredResponse& r, std::string_view headers) {
+  // Framed as an origin's answer is (its declared length, else chunked), with the route's response
+  // rules and the gates' lines; the body is sent as it arrives.
+  ex_.response_headers.insert(0, headers);
+  http::HeaderList& fields = st_.response_headers;
+  fields.clear();
+  for (const auto& [n, v] : r.headers) fields.Add(n, v);
+  const std::optional<std::uint64_t> length = r.growing->length();
+  const std::string declared = length ? std::to_string(*length) : std::string();
+  if (length) fields.Add("Content-Length", declared);  // framed as the origin declared it
+  upstream::ResponseHead head;
+  head.status = r.status;
+  head.headers = &fields;
+  head.content_length = length;
+  head.no_body = ex_.method == "HEAD" || r.status == 204 || r.status == 304;
+  head.protocol = "1.1";
+  std::string& piece = st_.resp_body;
+  piece.clear();
+  bool end = head.no_body;
+  bool whole = true;
+  if (!end) whole = co_await r.growing->Read(0, piece, end);
+  if (!whole) {  // cut before anything went out: nothing to serve
+    co_await Reply(502, "upstream_aborted", "the answer this request waited for was cut short");
+    co_return;
+  }
+  std::size_t sent = piece.size();
+  bool ok = co_await d_.SendHead(head, piece, end);
+  while (ok && !end) {
+    piece.clear();
+    if (!co_await r.growing->Read(sent, piece, end)) {  // cut short: must not look complete
+      d_.Abort();
+      Complete(r.status, "upstream_aborted");
+      co_return;
+    }
+    sent += piece.size();
+    ok = co_await d_.SendBody(piece, end, nullptr);
+  }
   Complete(r.status, ok ? std::string_view() : std::string_view("client_write_failed"));
 }
 

@@ -43,6 +43,8 @@ class Forwarder {
   boost::asio::awaitable<void> Answer(const Decision& d);
   boost::asio::awaitable<void> Serve(const StoredResponse& r, std::string_view reason,
                                      std::string_view headers);
+  // A stored response whose body is still arriving (StoredResponse::growing).
+  boost::asio::awaitable<void> ServeGrowing(const StoredResponse& r, std::string_view headers);
   // The exchange failed before a response head went out: its answer (when the client is still
   // there), or the end of the response (when a head went out already).
   boost::asio::awaitable<void> Fail(const http::ExchangeError& e);

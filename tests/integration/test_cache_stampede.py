@@ -121,6 +121,70 @@ class CacheStampedeTest(unittest.TestCase):
         # Well inside coalesce_timeout (10 s): the waiters woke when the leader's answer landed.
         self.assertLess(time.monotonic() - started, 5 * SLOW)
 
+    def test_waiters_read_the_leaders_answer_as_it_arrives(self):
+        """The origin sends half its body, pauses 1.5 s, then the rest: the clients waiting on the
+        leader get the first half before the origin has finished."""
+        import http.server
+        import socket
+
+        hits = []
+
+        class Trickle(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Cache-Control", "max-age=60")
+                self.send_header("Content-Length", "8")
+                self.end_headers()
+                self.wfile.write(b"half")
+                self.wfile.flush()
+                time.sleep(1.5)
+                self.wfile.write(b"done")
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        rampart = Rampart(CONFIG.replace("ORIGIN", str(server.server_address[1])))
+        try:
+            socks = [socket.create_connection(("127.0.0.1", rampart.port)) for _ in range(30)]
+            started = time.monotonic()
+            for s in socks:
+                s.sendall(b"GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            firsts, bodies = [], []
+
+            def read(s):
+                s.settimeout(10 * SLOW)
+                data, first = b"", None
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                    if first is None and b"half" in data:
+                        first = time.monotonic() - started
+                firsts.append(first if first is not None else 99)
+                bodies.append(data.split(b"\r\n\r\n", 1)[1])
+                s.close()
+
+            readers = [threading.Thread(target=read, args=(s,)) for s in socks]
+            for t in readers:
+                t.start()
+            for t in readers:
+                t.join()
+            self.assertEqual(hits, ["/slow"])
+            self.assertEqual(set(bodies), {b"halfdone"})
+            self.assertLess(max(firsts), 1.2, "every client saw the first half before the rest")
+            self.assertEqual(rampart.metric(
+                'rampart_cache_requests_total{route="app",outcome="coalesced"}'), 29)
+        finally:
+            rampart.stop()
+            server.shutdown()
+            server.server_close()
+
     def test_an_answer_that_cannot_be_stored_sends_the_waiters_to_the_origin(self):
         self.origin.routes["/private"] = slow(0.5, 200, [("Cache-Control", "private")], b"p")
         got = asyncio.run(fetch_all(self.rampart.port, "/private", 20))

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 #include <cmath>
 #include <random>
 
@@ -64,6 +65,8 @@ struct Pending final : GateState {
   bool waiter = false;  // another exchange leads the key here: wait for it
   // The answer could not be stored: the key's misses pass (no coalescing) until then.
   SteadyTime pass_until{};
+  // The answer as it arrives, offered to the key's waiters (a leader with a declared length).
+  std::shared_ptr<Fill> stream;
   // The key's lock in the shared tier, when this exchange leads it across instances.
   std::shared_ptr<SharedTier> shared;
   std::int64_t shared_token = 0;
@@ -71,6 +74,7 @@ struct Pending final : GateState {
   boost::asio::any_io_executor executor;
   int worker = 0;
   ~Pending() override {
+    if (stream) stream->End(false);  // not completed by OnComplete: cut for its readers
     if (flights) flights->Land(key, token, pass_until);
     if (shared && shared_token > 0 && !published) {
       boost::asio::co_spawn(executor, shared->Unlock(key, shared_token, worker),
@@ -177,6 +181,22 @@ bool SameOriginTarget(std::string_view uri, const Exchange& ex, std::string_view
   query = q == std::string_view::npos ? std::string_view() : uri.substr(q + 1);
   return !path.empty();
 }
+
+// The origin's Content-Length (the codec has checked it: digits, one value).
+std::optional<std::uint64_t> DeclaredLength(const http::HeaderList& fields) {
+  bool found = false;
+  const std::string_view v = fields.Get("content-length", &found);
+  std::uint64_t n = 0;
+  if (!found || v.empty() ||
+      std::from_chars(v.data(), v.data() + v.size(), n).ptr != v.data() + v.size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+// How long a waiter reading a leader's answer as it streams waits for its next bytes (the
+// leader's own exchange is bounded by its upstream's timeouts; this only bounds a stall).
+constexpr std::chrono::seconds kFillWait{60};
 
 // Whether an entry of `age` may answer a request with these directives as fresh.
 bool Usable(const CachedResponse& e, const CacheControl& rcc, Seconds age) {
@@ -530,8 +550,22 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
   Pending* p = PendingOf(ex);
   if (p == nullptr) co_return Decision::Continue();
   if (!p->waiter) co_return co_await FromShared(ex);
-  const bool landed = co_await flights_->Wait(p->key, config_.coalesce_timeout);
-  (void)landed;  // either way the store is asked again: a timed-out waiter may still find it
+  const Flights::Waited waited = co_await flights_->Wait(p->key, config_.coalesce_timeout);
+  if (waited.fill && VaryValues(waited.fill->vary_names(), ex) == waited.fill->vary_values()) {
+    // The leader's answer, as it arrives.
+    auto out = std::make_shared<StoredResponse>();
+    out->status = waited.fill->status();
+    for (const auto& f : waited.fill->headers()) {
+      if (!IEquals(f.first, "age")) out->headers.push_back(f);
+    }
+    out->headers.emplace_back("Age", "0");
+    out->growing = waited.fill;
+    Note(ex, "coalesced");
+    ex.slot().state.reset();
+    co_return Decision::Serve(std::move(out), kReasons[0],
+                              config_.status_header ? "X-Rampart-Cache: HIT\r\n" : "");
+  }
+  // Either way the store is asked again: a timed-out waiter may still find the entry.
   auto entry = store_->Get(p->key, [&](const CachedResponse& e) {
     return VaryValues(e.vary_names, ex) == e.vary_values;
   });
@@ -764,12 +798,20 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
     }
   }
   p->mode = Pending::Mode::kFill;
+  // Waiters on the key read the answer as it arrives when its length is known to fit.
+  const std::optional<std::uint64_t> length = DeclaredLength(fields);
+  if (p->flights && p->token != 0 && length && *length <= config_.max_entry && ex.method == "GET") {
+    p->stream = std::make_shared<Fill>(status, e->headers, *length, e->vary_names, e->vary_values,
+                                       kFillWait);
+    flights_->Offer(p->key, p->token, p->stream);
+  }
   p->fill = std::move(e);
   return Decision::Continue();
 }
 
 void CacheGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept {
   Pending* p = PendingOf(ex);
+  if (p != nullptr && p->stream) p->stream->Append(piece);
   if (p == nullptr || !p->fill || p->too_large) return;
   if (p->fill->body.size() + piece.size() > config_.max_entry) {
     p->too_large = true;
@@ -784,6 +826,10 @@ void CacheGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
   Pending* p = PendingOf(ex);
   if (p == nullptr || !p->fill) return;
   if (p->too_large) p->pass_until = PassUntil(ex);
+  if (p->stream) {
+    p->stream->End(c.error.empty() && p->body_end);
+    p->stream.reset();
+  }
   // Only an answer that reached the client whole, as the origin sent it, is stored.
   const bool whole = c.error.empty() && p->body_end && !p->too_large;
   // What the client got: fields the route or a gate removed are not stored either.

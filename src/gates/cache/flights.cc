@@ -41,6 +41,7 @@ Flights::Claim Flights::Lead(std::string_view key, SteadyTime now,
   }
   it->second.token = next_++;
   it->second.until = now + lease;
+  it->second.fill.reset();
   return {Role::kLead, it->second.token};
 }
 
@@ -59,12 +60,21 @@ void Flights::Land(std::string_view key, Token token, SteadyTime pass_until) noe
   if (pass_until != SteadyTime{}) {  // kept as a pass mark
     it->second.token = 0;
     it->second.until = pass_until;
+    it->second.fill.reset();
   } else {
     flights_.erase(it);
   }
 }
 
-asio::awaitable<bool> Flights::Wait(std::string key, std::chrono::microseconds timeout) {
+void Flights::Offer(std::string_view key, Token token, std::shared_ptr<Fill> fill) {
+  std::lock_guard lock(mu_);
+  auto it = flights_.find(key);
+  if (it == flights_.end() || it->second.token != token) return;
+  it->second.fill = std::move(fill);
+  Wake(it->second.waiters);
+}
+
+asio::awaitable<Flights::Waited> Flights::Wait(std::string key, std::chrono::microseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(executor);
   timer->expires_after(timeout);
@@ -72,11 +82,18 @@ asio::awaitable<bool> Flights::Wait(std::string key, std::chrono::microseconds t
     std::lock_guard lock(mu_);
     auto it = flights_.find(key);
     // Landed before this one could wait (or it is only a pass mark now).
-    if (it == flights_.end() || it->second.token == 0) co_return true;
+    if (it == flights_.end() || it->second.token == 0) co_return Waited{true, nullptr};
+    if (it->second.fill) co_return Waited{false, it->second.fill};
     it->second.waiters.push_back({executor, timer});
   }
   auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-  co_return ec == asio::error::operation_aborted;
+  if (ec != asio::error::operation_aborted) co_return Waited{false, nullptr};
+  std::lock_guard lock(mu_);
+  auto it = flights_.find(key);
+  if (it != flights_.end() && it->second.token != 0 && it->second.fill) {
+    co_return Waited{false, it->second.fill};
+  }
+  co_return Waited{true, nullptr};
 }
 
 std::size_t Flights::leading() const {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "gates/cache/fill.h"
 
 namespace rampart::cache {
 
@@ -47,9 +48,15 @@ class Flights {
   // The leader is done (stored or not): its waiters wake. Only the token's holder lands. With
   // `pass_until`, the key's misses pass until then (its answer could not be stored).
   void Land(std::string_view key, Token token, SteadyTime pass_until = {}) noexcept;
-  // Waits on the calling coroutine's executor until `key` lands or `timeout` passes: true when it
-  // landed (or nobody led it), false on the timeout.
-  boost::asio::awaitable<bool> Wait(std::string key, std::chrono::microseconds timeout);
+  // The leader's answer as it arrives, for its waiters to read as it streams: they wake now.
+  void Offer(std::string_view key, Token token, std::shared_ptr<Fill> fill);
+  // Waits on the calling coroutine's executor until `key` lands, its leader offers its answer
+  // as it streams (`fill`), or `timeout` passes (`landed` false).
+  struct Waited {
+    bool landed = false;
+    std::shared_ptr<Fill> fill;
+  };
+  boost::asio::awaitable<Waited> Wait(std::string key, std::chrono::microseconds timeout);
 
   std::size_t leading() const;  // keys in flight (metrics, tests)
 
@@ -62,6 +69,7 @@ class Flights {
     Token token = 0;     // 0: a pass mark
     SteadyTime until{};  // the lease (or the pass mark's end): after it, another may lead
     std::vector<Waiter> waiters;
+    std::shared_ptr<Fill> fill;  // offered by the leader
   };
   // Lookups by string_view without building a std::string.
   struct Hash {
