@@ -17,7 +17,8 @@
 # (bench/slow_clients.py); then the response cache against nginx's proxy_cache: the hit path's
 # CPU per request, the miss path's overhead and a stampede on an expiring hot key
 # (bench/cache_vs_nginx.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*; the
-# cache store's hit ratio against LRU: BM_CacheHitRatio*).
+# cache store's hit ratio against LRU: BM_CacheHitRatio*; the cache gate's own work per hit and
+# per uncacheable miss: BM_CacheGate*).
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
