@@ -272,11 +272,14 @@ def start_origin(env, procs):
     return port
 
 
-def start_rampart(env, procs, origin):
+def start_rampart(env, procs, origin, **overrides):
+    """`overrides`: cache gate settings that replace the run's (e.g. early_refresh="0")."""
     port = free_port()
-    path = os.path.join(env.work, "rampart.yaml")
+    path = os.path.join(env.work, f"rampart-{port}.yaml")
+    gate = dict(env.gate)
+    gate.update({k: v for k, v in overrides.items() if k in gate})
     with open(path, "w") as f:
-        f.write(rampart_text(env.gate, port, origin))
+        f.write(rampart_text(gate, port, origin))
     p = procs.start(["taskset", "-c", "0", env.bin, "run", "-c", path])
     started(p, port, "rampart")
     return port, p.pid
@@ -547,6 +550,10 @@ def part_stampede(env, args):
         rport, _ = start_rampart(env, procs, oport)
         nport, _ = start_nginx(env, procs, oport)
         ports = {"rampart": rport, "nginx": nport}
+        # The same without early refresh: entries are refreshed only once stale
+        # (stale-while-revalidate), as nginx's background update does.
+        if "early_refresh" in env.gate:
+            ports["rampart-swr"], _ = start_rampart(env, procs, oport, early_refresh="0")
         cold, hot = {n: [] for n in ports}, {n: [] for n in ports}
         for r in range(args.rounds):
             for name, port in ports.items():
@@ -557,7 +564,7 @@ def part_stampede(env, args):
                        "errors": errors, "p50": pct(lat, 0.5), "p99": pct(lat, 0.99),
                        "max": lat[-1] if lat else float("nan"), "seen": seen}
                 cold[name].append(row)
-                print(f"round {r + 1} cold {name:7}: {args.conns} simultaneous misses -> origin "
+                print(f"round {r + 1} cold {name:11}: {args.conns} simultaneous misses -> origin "
                       f"requests {row['origin']}; non-2xx {row['non2xx']}, errors {errors}; "
                       f"p50 {row['p50']:.0f} ms, p99 {row['p99']:.0f} ms; cache status "
                       f"{dict(sorted(seen.items()))}", flush=True)
@@ -579,7 +586,7 @@ def part_stampede(env, args):
                                      + res["err_timeout"]),
                        "p99": res["p99_us"] / 1000, "p50": res["p50_us"] / 1000}
                 hot[name].append(row)
-                print(f"round {r + 1} hot  {name:7}: {row['requests']} requests in {secs:.1f} s, "
+                print(f"round {r + 1} hot  {name:11}: {row['requests']} requests in {secs:.1f} s, "
                       f"origin requests {got} over {expiries:.1f} expiries = "
                       f"{row['per_expiry']:.1f}/expiry; non-2xx {row['non2xx']}, socket errors "
                       f"{row['errors']}; p50 {row['p50']:.1f} ms, p99 {row['p99']:.1f} ms",
@@ -588,20 +595,20 @@ def part_stampede(env, args):
         print()
         print(f"stampede, cold start: {args.conns} simultaneous requests for one uncached key "
               f"(origin {int(SLOW_DELAY * 1000)} ms per answer; medians over rounds)")
-        print(f"{'proxy':8} {'origin req':>10} {'non-2xx':>8} {'errors':>7} {'p50 ms':>7} "
+        print(f"{'proxy':11} {'origin req':>10} {'non-2xx':>8} {'errors':>7} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>7}")
         for name, rows in cold.items():
-            print(f"{name:8} {med([x['origin'] for x in rows]):10.0f} "
+            print(f"{name:11} {med([x['origin'] for x in rows]):10.0f} "
                   f"{med([x['non2xx'] for x in rows]):8.0f} {med([x['errors'] for x in rows]):7.0f} "
                   f"{med([x['p50'] for x in rows]):7.0f} {med([x['p99'] for x in rows]):7.0f} "
                   f"{med([x['max'] for x in rows]):7.0f}")
         print()
         print(f"stampede, hot key: wrk -t1 -c{args.conns} for {args.duration} s on one key, "
               f"max-age={SLOW_MAX_AGE} (medians over rounds)")
-        print(f"{'proxy':8} {'req/s':>8} {'expiries':>8} {'origin req':>10} {'per expiry':>10} "
+        print(f"{'proxy':11} {'req/s':>8} {'expiries':>8} {'origin req':>10} {'per expiry':>10} "
               f"{'non-2xx':>8} {'errors':>7} {'p50 ms':>7} {'p99 ms':>8}")
         for name, rows in hot.items():
-            print(f"{name:8} {med([x['rps'] for x in rows]):8.0f} "
+            print(f"{name:11} {med([x['rps'] for x in rows]):8.0f} "
                   f"{med([x['expiries'] for x in rows]):8.1f} "
                   f"{med([x['origin'] for x in rows]):10.0f} "
                   f"{med([x['per_expiry'] for x in rows]):10.1f} "
