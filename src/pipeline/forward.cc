@@ -109,7 +109,9 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
     // wait (a store's timeout, a shaper's queue and max_delay).
     d.deadline().Clear();
     Decision dec = co_await f.RequestGates();
-    if (!dec.is_continue()) {
+    // An answer still arriving (another exchange's fetch this one waited on) that was cut before
+    // its first byte: this exchange goes to the origin itself instead.
+    if (!dec.is_continue() && co_await f.FirstPiece(dec)) {
       co_await f.Answer(dec);
       co_return;
     }
@@ -331,7 +333,7 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
   head_sent_ = true;
   // A gate asked for the origin anyway (stale-while-revalidate): its copy runs beside this one.
   if (ex_.refresh_gate >= 0 && !ex_.background && env_.background != nullptr &&
-      !env_.background->Spawn(ex_, env_.client_ip)) {
+      !env_.background->Spawn(ex_, env_.site, env_.client_ip)) {
     ex_.notes.push_back({"background", "refresh_refused", "too many background exchanges"});
   }
   if (r.growing) {
@@ -340,6 +342,17 @@ asio::awaitable<void> Forwarder::Serve(const StoredResponse& r, std::string_view
   }
   const bool ok = co_await d_.SendStored(r, lines);
   Complete(r.status, ok ? std::string_view() : std::string_view("client_write_failed"));
+}
+
+asio::awaitable<bool> Forwarder::FirstPiece(const Decision& dec) {
+  if (dec.kind != Decision::Kind::kServe || !dec.stored || !dec.stored->growing) co_return true;
+  std::string& piece = st_.resp_body;
+  piece.clear();
+  growing_end_ = ex_.method == "HEAD" || dec.stored->status == 204 || dec.stored->status == 304;
+  if (growing_end_ || co_await dec.stored->growing->Read(0, piece, growing_end_)) co_return true;
+  ex_.notes.push_back({ex_.notes.empty() ? std::string_view("gate") : ex_.notes.back().gate,
+                       "wait_cut", "the answer this request waited for was cut short"});
+  co_return false;
 }
 
 asio::awaitable<void> Forwarder::ServeGrowing(const StoredResponse& r, std::string_view headers) {
@@ -358,15 +371,8 @@ asio::awaitable<void> Forwarder::ServeGrowing(const StoredResponse& r, std::stri
   head.content_length = length;
   head.no_body = ex_.method == "HEAD" || r.status == 204 || r.status == 304;
   head.protocol = "1.1";
-  std::string& piece = st_.resp_body;
-  piece.clear();
-  bool end = head.no_body;
-  bool whole = true;
-  if (!end) whole = co_await r.growing->Read(0, piece, end);
-  if (!whole) {  // cut before anything went out: nothing to serve
-    co_await Reply(502, "upstream_aborted", "the answer this request waited for was cut short");
-    co_return;
-  }
+  std::string& piece = st_.resp_body;  // the first piece (FirstPiece read it)
+  bool end = growing_end_;
   std::size_t sent = piece.size();
   bool ok = co_await d_.SendHead(head, piece, end);
   while (ok && !end) {

@@ -27,9 +27,10 @@ class BackgroundSpawner {
  public:
   virtual ~BackgroundSpawner() = default;
   // A copy of `ex` (method, target, fields, client, identity, upstream headers), marked
-  // background, starting at gate `ex.refresh_gate` of its route. Refused (false) when too many
-  // run already.
-  virtual bool Spawn(const Exchange& ex, std::string_view client_ip) noexcept = 0;
+  // background, starting at gate `ex.refresh_gate` of its route, on the snapshot whose site
+  // `site` is. Refused (false) when too many run already, or when that snapshot is no longer
+  // the current one (a reload: the route and its gates may have changed).
+  virtual bool Spawn(const Exchange& ex, const Site& site, std::string_view client_ip) noexcept = 0;
 };
 
 // Where an exchange runs: its worker's loop, pools and counters, and the snapshot's site.

@@ -43,7 +43,9 @@ class Forwarder {
   boost::asio::awaitable<void> Answer(const Decision& d);
   boost::asio::awaitable<void> Serve(const StoredResponse& r, std::string_view reason,
                                      std::string_view headers);
-  // A stored response whose body is still arriving (StoredResponse::growing).
+  // A stored response whose body is still arriving (StoredResponse::growing): its first piece
+  // is read before the answer is chosen (into st_.resp_body); false when it was cut before any.
+  boost::asio::awaitable<bool> FirstPiece(const Decision& dec);
   boost::asio::awaitable<void> ServeGrowing(const StoredResponse& r, std::string_view headers);
   // The exchange failed before a response head went out: its answer (when the client is still
   // there), or the end of the response (when a head went out already).
@@ -92,6 +94,7 @@ class Forwarder {
   bool head_sent_ = false;      // a response head went to the client
   bool fell_back_ = false;      // the attempts moved to the route's fallback upstream
   bool done_ = false;
+  bool growing_end_ = false;                // FirstPiece read the whole growing body
   int status_ = 0;                          // the status sent (or about to be)
   upstream::Attempts* attempts_ = nullptr;  // in st_, once the upstream phase began
 };

@@ -55,6 +55,11 @@ class BackgroundExchanges::Copy final : public Downstream {
   void Take(const Exchange& from, std::string_view client_ip) {
     Exchange& ex = st_->ex;
     ex.Reset();
+    // A pooled state keeps its last exchange's field views (into buffers since freed): none of
+    // them may reach this copy's request.
+    st_->request_headers.clear();
+    st_->response_headers.clear();
+    st_->acct.Reset();
     for (const auto& f : *from.request_headers) {
       field_text_.emplace_back(f.name);
       field_text_.emplace_back(f.value);
@@ -62,7 +67,8 @@ class BackgroundExchanges::Copy final : public Downstream {
     for (std::size_t i = 0; i + 1 < field_text_.size(); i += 2) {
       st_->request_headers.Add(field_text_[i], field_text_[i + 1]);
     }
-    method_ = from.method;
+    // A refresh is always a GET: a HEAD's answer has no body to store.
+    method_ = from.method == "HEAD" ? std::string_view("GET") : from.method;
     target_ = from.target;
     authority_ = from.authority;
     listener_ = from.listener;
@@ -164,10 +170,14 @@ class BackgroundExchanges::Copy final : public Downstream {
 BackgroundExchanges::BackgroundExchanges(Worker& worker)
     : worker_(worker), list_(std::make_shared<List>()) {}
 
-bool BackgroundExchanges::Spawn(const Exchange& ex, std::string_view client_ip) noexcept {
+bool BackgroundExchanges::Spawn(const Exchange& ex, const Site& site,
+                                std::string_view client_ip) noexcept {
   if (list_->running >= kMaxPerWorker || worker_.draining() || ex.request_headers == nullptr) {
     return false;
   }
+  // The copy runs on the original's snapshot (its route, its gates, the views query_remove holds
+  // into them); after a reload that is no longer the worker's, and the copy is not made.
+  if (worker_.snapshot() == nullptr || &worker_.snapshot()->site != &site) return false;
   try {
     auto copy = std::make_unique<Copy>(list_, worker_.snapshot(), worker_.TakeExchangeState());
     copy->Take(ex, client_ip);

@@ -24,7 +24,7 @@ class BackgroundExchanges final : public BackgroundSpawner {
   BackgroundExchanges& operator=(const BackgroundExchanges&) = delete;
 
   // Worker thread.
-  bool Spawn(const Exchange& ex, std::string_view client_ip) noexcept override;
+  bool Spawn(const Exchange& ex, const Site& site, std::string_view client_ip) noexcept override;
   // The worker's tick: a copy whose deadline passed has its upstream wait cancelled.
   void CheckDeadlines(SteadyTime now) noexcept;
   std::size_t running() const noexcept { return list_->running; }

@@ -214,7 +214,9 @@ void Worker::GiveExchangeState(std::unique_ptr<ExchangeState> st) {
   st->up_in.ReleaseIfEmpty();
   st->body.clear();
   st->body_in.clear();
-  st->client_ip.clear();  // else a refused head's log line names the last exchange's client
+  st->client_ip.clear();        // else a refused head's log line names the last exchange's client
+  st->request_headers.clear();  // views into buffers this exchange's connection owned
+  st->response_headers.clear();
   if (free_states_.size() < kMaxFreeRequestStates) free_states_.push_back(std::move(st));
 }
 

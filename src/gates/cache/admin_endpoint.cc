@@ -20,7 +20,9 @@ constexpr std::string_view kUsage =
     "a JSON object with one of \"url\" (\"https://host/path?query\"), \"prefix\" (of such URLs) "
     "or \"tag\", and \"zone\" (default \"default\")";
 
-AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore& store) {
+// Purges `store`; sets `purged` (entries dropped) on success.
+AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore& store,
+                    std::size_t& purged) {
   thread_local StrictJson parser;
   simdjson::dom::element root;
   std::string_view error;
@@ -57,23 +59,38 @@ AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore
   } else {
     n = store.EraseTag(tag);
   }
+  purged = n;
   return {200, "application/json", fmt::format("{{\"purged\":{}}}\n", n)};
 }
 
 }  // namespace
 
 void AddPurgeEndpoint(admin::AdminActions& admin, const std::string& zone,
-                      std::shared_ptr<CacheStore> store) {
+                      std::shared_ptr<CacheStore> store, std::shared_ptr<SharedTier> shared) {
   // Broadcast: every store of the zone (routes may size it differently) is purged.
   admin.Add(
       "/admin/cache/purge",
       "cache:" + zone + ":" + std::to_string(reinterpret_cast<std::uintptr_t>(store.get())),
-      [zone, store](const AdminRequest& req) -> asio::awaitable<AdminResponse> {
+      [zone, store, shared](const AdminRequest& req) -> asio::awaitable<AdminResponse> {
         if (req.method != "POST") {
           co_return AdminResponse{405, "application/json",
                                   AdminError("method_not_allowed", "use POST")};
         }
-        co_return Purge(req, zone, *store);
+        std::size_t purged = 0;
+        AdminResponse r = Purge(req, zone, *store, purged);
+        if (r.status != 200 || !shared) co_return r;
+        // Entries in the shared tier are keyed by hashes a prefix or tag cannot name: the
+        // zone's generation moves on, and everything written before reads as absent.
+        const bool flushed = co_await shared->Flush(0);
+        if (!flushed) {
+          co_return AdminResponse{
+              503, "application/json",
+              AdminError(
+                  "store_unavailable",
+                  fmt::format("purged {} local entries; the shared tier did not answer", purged))};
+        }
+        co_return AdminResponse{200, "application/json",
+                                fmt::format("{{\"purged\":{},\"shared_flushed\":true}}\n", purged)};
       },
       /*broadcast=*/true);
 }

@@ -50,17 +50,19 @@ const config::Fields<CacheConfig>& CacheFields() {
                   return r.Statuses(n, p, c.negative_statuses);
                 })
         .Bool("status_header", &CacheConfig::status_header)
-        .Custom("key_filter",
-                [](YamlReader& r, const YAML::Node& n, const std::string& p, CacheConfig& c) {
-                  if (!r.String(n, p, c.key_filter)) return false;
-                  std::string error;
-                  if (c.key_filter.empty() || !Regex::Compile(c.key_filter, &error)) {
-                    r.Error(n, fmt::format("{}: not a regular expression: {}", p,
-                                           c.key_filter.empty() ? "empty" : error));
-                    return false;
-                  }
-                  return true;
-                })
+        .Custom(
+            "key_filter",
+            [](YamlReader& r, const YAML::Node& n, const std::string& p, CacheConfig& c) {
+              if (!r.String(n, p, c.key_filter)) return false;
+              std::string error;
+              // Checked as the gate compiles it: the whole path must match.
+              if (c.key_filter.empty() || !Regex::Compile("^(?:" + c.key_filter + ")$", &error)) {
+                r.Error(n, fmt::format("{}: not a regular expression: {}", p,
+                                       c.key_filter.empty() ? "empty" : error));
+                return false;
+              }
+              return true;
+            })
         .Duration("coalesce_timeout", &CacheConfig::coalesce_timeout, std::chrono::microseconds(0),
                   std::chrono::minutes(1))
         .Duration("pass_ttl", &CacheConfig::pass_ttl, std::chrono::microseconds(0),

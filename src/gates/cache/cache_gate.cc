@@ -54,7 +54,8 @@ struct Pending final : GateState {
   std::string key;
   WallTime request_time;
   std::shared_ptr<const CachedResponse> stale;  // the stale entry found (kRevalidate: its base)
-  bool stale_ok = false;  // it may answer instead of an origin failure (stale-if-error)
+  bool stale_ok = false;       // it may answer instead of an origin failure (stale-if-error)
+  bool route_windows = false;  // the route's stale_if_error applies to it (no s-maxage)
   std::unique_ptr<CachedResponse> fill;  // an answer being stored
   bool too_large = false;
   bool body_end = false;
@@ -70,6 +71,8 @@ struct Pending final : GateState {
   // The key's lock in the shared tier, when this exchange leads it across instances.
   std::shared_ptr<SharedTier> shared;
   std::int64_t shared_token = 0;
+  std::int64_t shared_generation = 0;  // the zone's generation when the lock was taken
+  std::vector<std::string> erase;      // kInvalidate: keys to drop from the shared tier too
   bool published = false;  // the lock went with a write (else the destructor releases it)
   boost::asio::any_io_executor executor;
   int worker = 0;
@@ -77,8 +80,14 @@ struct Pending final : GateState {
     if (stream) stream->End(false);  // not completed by OnComplete: cut for its readers
     if (flights) flights->Land(key, token, pass_until);
     if (shared && shared_token > 0 && !published) {
-      boost::asio::co_spawn(executor, shared->Unlock(key, shared_token, worker),
-                            boost::asio::detached);
+      // The coroutine holds the tier: a reload may drop the gate's reference meanwhile.
+      boost::asio::co_spawn(
+          executor,
+          [](std::shared_ptr<SharedTier> tier, std::string key, std::int64_t token,
+             int worker) -> boost::asio::awaitable<void> {
+            co_await tier->Unlock(std::move(key), token, worker);
+          }(shared, key, shared_token, worker),
+          boost::asio::detached);
     }
   }
 };
@@ -270,6 +279,18 @@ bool Keep(std::string_view name, const http::ConnectionTokens& listed) {
            IEquals(name, "set-cookie"));
 }
 
+// An entry read from the shared tier holds only what this gate would have stored itself: a
+// final status, and fields Keep() lets through (no Set-Cookie, framing or hop-by-hop fields).
+bool Trustworthy(const CachedResponse& e) {
+  static const http::HeaderList kNone;
+  static const http::ConnectionTokens kNoTokens(kNone);
+  if (e.status < 200 || e.status > 599) return false;
+  for (const auto& [name, value] : e.headers) {
+    if (!Keep(name, kNoTokens)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 CacheClock CacheClock::System() {
@@ -297,7 +318,15 @@ CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
 }
 
 SteadyTime CacheGate::PassUntil(const Exchange& ex) const noexcept {
-  return config_.pass_ttl.count() > 0 ? ex.start + config_.pass_ttl : SteadyTime{};
+  // Only what says the key's answers are not storable: not an origin failure (5xx: the next
+  // answer may be), not a 304 or an answer to the leader's own conditions (the client's, not
+  // the key's).
+  const http::HeaderList& req = *ex.request_headers;
+  if (config_.pass_ttl.count() == 0 || !ex.response.from_origin() || ex.response.status >= 500 ||
+      ex.response.status == 304 || req.Has("if-none-match") || req.Has("if-modified-since")) {
+    return {};
+  }
+  return ex.start + config_.pass_ttl;
 }
 
 std::chrono::microseconds CacheGate::Lease() const noexcept {
@@ -494,9 +523,14 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     const CacheControl scc = ParseCacheControl(fields);
     const bool may_be_stale = asks_fresh && !rcc.min_fresh && !scc.must_revalidate &&
                               !scc.proxy_revalidate && !scc.no_cache && entry->lifetime.count() > 0;
+    // The route's windows stand in for the origin's only where it allowed stale answers at all:
+    // s-maxage implies proxy-revalidate for a shared cache (RFC 9111 section 5.2.2.10), so then
+    // only the origin's own stale-while-revalidate counts.
     const Seconds swr =
-        std::max(entry->stale_while_revalidate,
-                 std::chrono::duration_cast<Seconds>(config_.stale_while_revalidate));
+        scc.s_maxage
+            ? entry->stale_while_revalidate
+            : std::max(entry->stale_while_revalidate,
+                       std::chrono::duration_cast<Seconds>(config_.stale_while_revalidate));
     if (may_be_stale && age < entry->lifetime + swr) {
       AskRefresh(ex, key);
       return Serve(ex, *entry, "STALE", "stale");
@@ -518,7 +552,8 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     }
     // Kept for the 304's merge, and for stale-if-error: an origin failure may still be answered
     // with it, unless it must be revalidated.
-    p->stale_ok = !scc.must_revalidate && !scc.proxy_revalidate;
+    p->stale_ok = !scc.must_revalidate && !scc.proxy_revalidate && !scc.no_cache;
+    p->route_windows = !scc.s_maxage;
     p->stale = std::move(entry);
   } else if (rcc.only_if_cached) {
     return Decision::Respond(504, "not_cached", "only-if-cached: no stored answer");
@@ -551,7 +586,9 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
   if (p == nullptr) co_return Decision::Continue();
   if (!p->waiter) co_return co_await FromShared(ex);
   const Flights::Waited waited = co_await flights_->Wait(p->key, config_.coalesce_timeout);
-  if (waited.fill && VaryValues(waited.fill->vary_names(), ex) == waited.fill->vary_values()) {
+  // (A waiter that asks for a minimum freshness is served from the stored entry, which knows it.)
+  if (waited.fill && !ParseCacheControl(*ex.request_headers).min_fresh &&
+      VaryValues(waited.fill->vary_names(), ex) == waited.fill->vary_values()) {
     // The leader's answer, as it arrives.
     auto out = std::make_shared<StoredResponse>();
     out->status = waited.fill->status();
@@ -602,13 +639,17 @@ boost::asio::awaitable<Decision> CacheGate::FromShared(Exchange& ex) {
     const Seconds age = CurrentAge(View(e.headers), e.request_time, e.response_time, clock_.now());
     return VaryValues(e.vary_names, ex) == e.vary_values && Usable(e, rcc, age);
   };
-  std::shared_ptr<CachedResponse> e = co_await shared_->Get(key, worker);
-  if (e && usable(*e)) co_return ServeShared(ex, std::move(e), "shared_hit");
+  SharedTier::Found found = co_await shared_->Get(key, worker);
+  if (found.entry && !Trustworthy(*found.entry)) found.entry.reset();
+  if (found.entry && usable(*found.entry)) {
+    co_return ServeShared(ex, std::move(found.entry), "shared_hit");
+  }
   const std::int64_t token = co_await shared_->Lock(key, worker);
   if (token > 0) {  // this instance leads: to the origin, and the answer goes to the tier
     Pending* p = PendingOf(ex);
     p->shared = shared_;
     p->shared_token = token;
+    p->shared_generation = found.generation;
     p->worker = worker;
     p->executor = co_await asio::this_coro::executor;
     co_return Decision::Continue();
@@ -621,8 +662,10 @@ boost::asio::awaitable<Decision> CacheGate::FromShared(Exchange& ex) {
     while (std::chrono::steady_clock::now() < until) {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      e = co_await shared_->Get(key, worker);
-      if (e && usable(*e)) co_return ServeShared(ex, std::move(e), "coalesced");
+      found = co_await shared_->Get(key, worker);
+      if (found.entry && Trustworthy(*found.entry) && usable(*found.entry)) {
+        co_return ServeShared(ex, std::move(found.entry), "coalesced");
+      }
       const bool locked = co_await shared_->Locked(key, worker);
       if (!locked) break;  // it stored nothing usable: this one goes itself
     }
@@ -639,12 +682,14 @@ void CacheGate::Publish(const Exchange& ex, std::shared_ptr<const CachedResponse
   boost::asio::co_spawn(
       p->executor,
       [](std::shared_ptr<SharedTier> tier, std::string key, std::int64_t token,
-         std::shared_ptr<const CachedResponse> entry, std::chrono::milliseconds ttl, int worker,
+         std::int64_t generation, std::shared_ptr<const CachedResponse> entry,
+         std::chrono::milliseconds ttl, int worker,
          observe::OutcomeCounters counters) -> boost::asio::awaitable<void> {
-        const state::KvStatus s = co_await tier->Put(key, token, entry, ttl, worker);
+        const state::KvStatus s = co_await tier->Put(key, token, generation, entry, ttl, worker);
         if (s == state::KvStatus::kOk) counters.Add(worker, "shared_stored");
         if (s == state::KvStatus::kExists) counters.Add(worker, "shared_fenced");
-      }(p->shared, p->key, p->shared_token, std::move(e), ttl, p->worker, counters_),
+      }(p->shared, p->key, p->shared_token, p->shared_generation, std::move(e), ttl, p->worker,
+                                            counters_),
       boost::asio::detached);
 }
 
@@ -684,8 +729,10 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
       OriginFailed(ex.response)) {
     const Seconds age = CurrentAge(View(p->stale->headers), p->stale->request_time,
                                    p->stale->response_time, clock_.now());
-    const Seconds window = std::max(p->stale->stale_if_error,
-                                    std::chrono::duration_cast<Seconds>(config_.stale_if_error));
+    const Seconds window =
+        p->route_windows ? std::max(p->stale->stale_if_error,
+                                    std::chrono::duration_cast<Seconds>(config_.stale_if_error))
+                         : p->stale->stale_if_error;
     if (age < p->stale->lifetime + window) {
       auto stale = std::move(p->stale);
       ex.slot().state.reset();  // lands the flight: waiters look again (and fail over themselves)
@@ -697,17 +744,20 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   const http::HeaderList& fields = *ex.response.headers;
   if (p->mode == Pending::Mode::kInvalidate) {
     if (status >= 200 && status < 400) {
-      store_->Erase(p->key);
+      p->erase.push_back(p->key);
       // RFC 9111 section 4.4: the Location and Content-Location targets too, when they are on
       // the request's own scheme and authority (another host's entries are not the sender's
       // to drop).
       for (const char* name : {"location", "content-location"}) {
         std::string_view path, query;
         if (SameOriginTarget(fields.Get(name), ex, path, query)) {
-          store_->Erase(KeyFor(ex, path, query));
+          p->erase.push_back(KeyFor(ex, path, query));
         }
       }
+      for (const auto& k : p->erase) store_->Erase(k);
       Note(ex, "invalidated");
+      // The shared tier too: another instance's next miss would bring the old answer back.
+      if (shared_) return Decision::Await();
     }
     ex.slot().state.reset();
     return Decision::Continue();
@@ -800,13 +850,24 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   p->mode = Pending::Mode::kFill;
   // Waiters on the key read the answer as it arrives when its length is known to fit.
   const std::optional<std::uint64_t> length = DeclaredLength(fields);
-  if (p->flights && p->token != 0 && length && *length <= config_.max_entry && ex.method == "GET") {
+  if (p->flights && p->token != 0 && length && *length <= config_.max_entry && ex.method == "GET" &&
+      e->lifetime.count() > 0) {
     p->stream = std::make_shared<Fill>(status, e->headers, *length, e->vary_names, e->vary_values,
                                        kFillWait);
     flights_->Offer(p->key, p->token, p->stream);
   }
   p->fill = std::move(e);
   return Decision::Continue();
+}
+
+boost::asio::awaitable<Decision> CacheGate::OnResponseHeadersAsync(Exchange& ex) noexcept {
+  Pending* p = PendingOf(ex);
+  if (p != nullptr && shared_) {
+    const std::vector<std::string> keys = std::move(p->erase);
+    for (const auto& k : keys) co_await shared_->Erase(k, ex.worker);
+  }
+  ex.slot().state.reset();
+  co_return Decision::Continue();
 }
 
 void CacheGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept {
@@ -872,7 +933,6 @@ std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx
           }
         };
       });
-  AddPurgeEndpoint(ctx.admin, zone, store);
   std::shared_ptr<SharedTier> shared;
   if (c.shared) {
     state::KvSpec spec;
@@ -889,6 +949,7 @@ std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx
         std::move(kv), c.shared_max_entry,
         std::chrono::duration_cast<std::chrono::milliseconds>(c.shared_lease));
   }
+  AddPurgeEndpoint(ctx.admin, zone, store, shared);
   // The zone's keys in flight, shared by its routes and workers like its store.
   auto flights = ctx.stores.Local<Flights>("cache-flights:" + zone,
                                            [] { return std::make_shared<Flights>(); });

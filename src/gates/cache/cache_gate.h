@@ -41,6 +41,8 @@ class CacheGate final : public Gate {
   // that leads its key, with a shared tier: asks the shared tier first.
   boost::asio::awaitable<Decision> OnRequestHeadersAsync(Exchange& ex) noexcept override;
   Decision OnResponseHeaders(Exchange& ex) noexcept override;
+  // An unsafe method's invalidation reaching the shared tier.
+  boost::asio::awaitable<Decision> OnResponseHeadersAsync(Exchange& ex) noexcept override;
   void OnResponseBody(Exchange& ex, std::string_view piece, bool end) noexcept override;
   void OnComplete(const Exchange& ex, const Completion& c) noexcept override;
 

@@ -210,7 +210,7 @@ TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
 TEST_F(CacheGateTest, ALeaderThatNeverLandsHoldsItsKeyOnlyForTheLease) {
   auto leader = Request();
   ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
-  leader->ex.slots[0].state.release();  // lost without landing (never happens; the lease heals it)
+  // The leader never lands (its state stays alive here, as a stuck exchange's would).
   auto late = Request();
   late->ex.start = steady_ + seconds(6);  // past the 5 s lease
   EXPECT_TRUE(Gate().OnRequestHeaders(late->ex).is_continue());

@@ -38,7 +38,10 @@ TEST(CacheFill, ReadersGetThePiecesAsTheyArriveAndTheEndOnce) {
   std::string got;
   asio::co_spawn(io, ReadAll(fill, &pieces), [&](std::exception_ptr, std::string b) { got = b; });
   asio::post(io, [&] { fill->Append("abc"); });
-  while (pieces.empty()) io.run_one();  // the reader waits, then gets the first piece alone
+  // The reader waits, then gets the first piece alone.
+  while (pieces.empty() && io.run_one() > 0) {
+  }
+  ASSERT_FALSE(pieces.empty());
   EXPECT_EQ(pieces[0], "abc");
   asio::post(io, [&] {
     fill->Append("def");

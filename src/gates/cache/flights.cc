@@ -57,7 +57,7 @@ void Flights::Land(std::string_view key, Token token, SteadyTime pass_until) noe
   auto it = flights_.find(key);
   if (it == flights_.end() || it->second.token != token) return;  // a later leader took over
   Wake(it->second.waiters);
-  if (pass_until != SteadyTime{}) {  // kept as a pass mark
+  if (pass_until != SteadyTime{} && flights_.size() < kMaxEntries) {  // kept as a pass mark
     it->second.token = 0;
     it->second.until = pass_until;
     it->second.fill.reset();

@@ -83,6 +83,9 @@ class Flights {
   void Sweep(SteadyTime now);
 
   static constexpr std::size_t kSweepAt = 4096;
+  // Pass marks are not kept beyond this many keys in flight or marked (a flood of distinct
+  // uncacheable URLs): those keys simply coalesce.
+  static constexpr std::size_t kMaxEntries = 65536;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Flight, Hash, std::equal_to<>> flights_;
   std::size_t sweep_at_ = kSweepAt;
