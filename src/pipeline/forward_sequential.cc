@@ -6,6 +6,11 @@
 
 namespace rampart {
 
+namespace {
+// The longest body read to its end for the taps after the client left.
+constexpr std::uint64_t kTapToEndMax = 16ull << 20;
+}  // namespace
+
 namespace asio = boost::asio;
 using http::ErrorKind;
 using http::ExchangeError;
@@ -201,9 +206,22 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
     ok = co_await d_.SendBody(piece, end, end ? s.trailers() : nullptr);
     s.Consumed(piece.size());
   }
+  // The client left mid-answer while gates tap it (a cache fill that other requests read as it
+  // arrives): the rest of a bounded body is still read for them, under the upstream's deadlines.
+  bool drained = false;
+  if (!ok && !end && route_->taps_response && head.content_length &&
+      *head.content_length <= kTapToEndMax) {
+    while (!end) {
+      piece.clear();
+      if (co_await s.ReadBody(piece, end)) break;
+      TapResponse(piece, end);
+      s.Consumed(piece.size());
+    }
+    drained = end;
+  }
   piece.clear();
   d_.Watch(nullptr);
-  s.End(ok ? StreamEnd::kComplete : StreamEnd::kClose);
+  s.End(ok || drained ? StreamEnd::kComplete : StreamEnd::kClose);
   attempts.Finished({});
   if (!ok) {
     d_.Abort();

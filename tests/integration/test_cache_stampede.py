@@ -121,11 +121,10 @@ class CacheStampedeTest(unittest.TestCase):
         # Well inside coalesce_timeout (10 s): the waiters woke when the leader's answer landed.
         self.assertLess(time.monotonic() - started, 5 * SLOW)
 
-    def test_waiters_read_the_leaders_answer_as_it_arrives(self):
-        """The origin sends half its body, pauses 1.5 s, then the rest: the clients waiting on the
-        leader get the first half before the origin has finished."""
+    def trickling(self, parts=(b"half", b"done")):
+        """A rampart in front of an origin that sends `parts` of its body with a 2 s pause
+        between them; returns (rampart, server, the paths the origin saw)."""
         import http.server
-        import socket
 
         hits = []
 
@@ -139,16 +138,63 @@ class CacheStampedeTest(unittest.TestCase):
                 hits.append(self.path)
                 self.send_response(200)
                 self.send_header("Cache-Control", "max-age=60")
-                self.send_header("Content-Length", "8")
+                self.send_header("Content-Length", str(sum(map(len, parts))))
                 self.end_headers()
-                self.wfile.write(b"half")
-                self.wfile.flush()
-                time.sleep(2.0 * SLOW)
-                self.wfile.write(b"done")
+                for i, part in enumerate(parts):
+                    if i:
+                        time.sleep(2.0 * SLOW)
+                    self.wfile.write(part)
+                    self.wfile.flush()
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         rampart = Rampart(CONFIG.replace("ORIGIN", str(server.server_address[1])))
+        return rampart, server, hits
+
+    def test_waiters_get_the_whole_answer_when_the_leaders_client_leaves(self):
+        import socket
+        import struct
+        # The leader's client is gone before the second part: the third is read for the waiters.
+        rampart, server, hits = self.trickling((b"half", b"more", b"done"))
+        try:
+            leader = socket.create_connection(("127.0.0.1", rampart.port))
+            leader.sendall(b"GET /left HTTP/1.1\r\nHost: t\r\n\r\n")
+            leader.settimeout(10 * SLOW)
+            data = b""
+            while b"half" not in data:
+                data += leader.recv(65536)
+            waiters = [socket.create_connection(("127.0.0.1", rampart.port)) for _ in range(5)]
+            for w in waiters:
+                w.sendall(b"GET /left HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            time.sleep(0.3 * SLOW)
+            # The leader's client leaves half-way, with a reset: rampart's next write to it fails.
+            leader.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            leader.close()
+            for w in waiters:
+                w.settimeout(10 * SLOW)
+                got = b""
+                while True:
+                    chunk = w.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                self.assertEqual(got.split(b"\r\n\r\n", 1)[1], b"halfmoredone")
+                w.close()
+            self.assertEqual(hits, ["/left"])
+            c = http.client.HTTPConnection("127.0.0.1", rampart.port, timeout=10 * SLOW)
+            c.request("GET", "/left", headers={"Host": "t"})
+            r = c.getresponse()
+            self.assertEqual((r.read(), r.getheader("X-Rampart-Cache")), (b"halfmoredone", "HIT"))
+            c.close()
+        finally:
+            rampart.stop()
+            server.shutdown()
+            server.server_close()
+
+    def test_waiters_read_the_leaders_answer_as_it_arrives(self):
+        """The clients waiting on the leader get the first half before the origin has finished."""
+        import socket
+        rampart, server, hits = self.trickling()
         try:
             socks = [socket.create_connection(("127.0.0.1", rampart.port)) for _ in range(30)]
             started = time.monotonic()

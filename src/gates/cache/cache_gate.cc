@@ -883,16 +883,18 @@ void CacheGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) n
   if (end) p->body_end = true;
 }
 
-void CacheGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
+void CacheGate::OnComplete(const Exchange& ex, const Completion& /*c*/) noexcept {
   Pending* p = PendingOf(ex);
   if (p == nullptr || !p->fill) return;
   if (p->too_large) p->pass_until = PassUntil(ex);
+  // Only an answer the origin sent whole is stored, and given whole to the waiters reading it:
+  // the leader's client leaving mid-answer does not cut it (the driver reads the rest for the
+  // taps), a truncated or replaced answer never ends its body.
+  const bool whole = p->body_end && !p->too_large;
   if (p->stream) {
-    p->stream->End(c.error.empty() && p->body_end);
+    p->stream->End(whole);
     p->stream.reset();
   }
-  // Only an answer that reached the client whole, as the origin sent it, is stored.
-  const bool whole = c.error.empty() && p->body_end && !p->too_large;
   // What the client got: fields the route or a gate removed are not stored either.
   const config::HeaderRules* rules = ex.route != nullptr && ex.route->config != nullptr
                                          ? &ex.route->config->response_headers
