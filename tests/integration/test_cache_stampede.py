@@ -364,7 +364,7 @@ class CacheSharedTierTest(unittest.TestCase):
         body = b"shared " * 500
         self.origin.routes["/fleet"] = slow(1.0, 200, [("Cache-Control", "max-age=60")], body)
         ports = [r.port for r in self.instances]
-        got = asyncio.run(fetch_all(ports, "/fleet", 600))
+        got = asyncio.run(fetch_all(ports, "/fleet", 1000))
         self.assertEqual(self.origin.hits.get("/fleet"), 1)
         self.assertEqual({s for s, _ in got}, {200})
         self.assertTrue(all(b == body for _, b in got))

@@ -13,7 +13,7 @@ void Fill::WakeLocked() noexcept {
   for (auto& r : readers_) {
     // Cancelled on the reader's own loop (a timer is not thread-safe); the reader is suspended
     // in async_wait by then, as in Flights::Wake.
-    asio::post(r.executor, [t = std::move(r.timer)] { t->cancel(); });
+    if (auto t = r.timer.lock()) asio::post(r.executor, [t = std::move(t)] { t->cancel(); });
   }
   readers_.clear();
 }
@@ -58,7 +58,11 @@ asio::awaitable<bool> Fill::Read(std::size_t offset, std::string& out, bool& end
       readers_.push_back({executor, timer});
     }
     auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec != asio::error::operation_aborted) co_return false;  // nothing came in time
+    if (ec != asio::error::operation_aborted) {  // nothing came in time
+      std::lock_guard lock(mu_);
+      std::erase_if(readers_, [&](const Reader& r) { return r.timer.lock() == timer; });
+      co_return false;
+    }
   }
 }
 

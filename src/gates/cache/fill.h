@@ -50,9 +50,9 @@ class Fill final : public GrowingBody {
   boost::asio::awaitable<bool> Read(std::size_t offset, std::string& out, bool& end) override;
 
  private:
-  struct Reader {
+  struct Reader {  // as Flights::Waiter: the reader's coroutine owns the timer
     boost::asio::any_io_executor executor;
-    std::shared_ptr<boost::asio::steady_timer> timer;
+    std::weak_ptr<boost::asio::steady_timer> timer;
   };
   void WakeLocked() noexcept;
 

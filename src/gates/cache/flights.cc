@@ -14,7 +14,7 @@ void Flights::Wake(std::vector<Waiter>& waiters) noexcept {
     // A timer is not thread-safe: it is cancelled on its own loop. The waiter is suspended in
     // async_wait by then (it registered under the lock, then started waiting before its loop
     // could run this).
-    asio::post(w.executor, [t = std::move(w.timer)] { t->cancel(); });
+    if (auto t = w.timer.lock()) asio::post(w.executor, [t = std::move(t)] { t->cancel(); });
   }
   waiters.clear();
 }
@@ -87,9 +87,14 @@ asio::awaitable<Flights::Waited> Flights::Wait(std::string key, std::chrono::mic
     it->second.waiters.push_back({executor, timer});
   }
   auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-  if (ec != asio::error::operation_aborted) co_return Waited{false, nullptr};
   std::lock_guard lock(mu_);
   auto it = flights_.find(key);
+  if (ec != asio::error::operation_aborted) {  // timed out: off the list
+    if (it != flights_.end()) {
+      std::erase_if(it->second.waiters, [&](const Waiter& w) { return w.timer.lock() == timer; });
+    }
+    co_return Waited{false, nullptr};
+  }
   if (it != flights_.end() && it->second.token != 0 && it->second.fill) {
     co_return Waited{false, it->second.fill};
   }

@@ -61,9 +61,11 @@ class Flights {
   std::size_t leading() const;  // keys in flight (metrics, tests)
 
  private:
+  // The waiter's coroutine owns its timer: once it is gone (it timed out, or its loop was
+  // destroyed) the entry wakes nobody, and its executor is never used.
   struct Waiter {
     boost::asio::any_io_executor executor;
-    std::shared_ptr<boost::asio::steady_timer> timer;
+    std::weak_ptr<boost::asio::steady_timer> timer;
   };
   struct Flight {
     Token token = 0;     // 0: a pass mark
