@@ -108,7 +108,9 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
     // The head is complete: its deadline no longer applies. A gate that waits bounds its own
     // wait (a store's timeout, a shaper's queue and max_delay).
     d.deadline().Clear();
-    Decision dec = co_await f.RequestGates();
+    // Most gates decide from memory: they run without a coroutine frame until one has to wait.
+    Decision dec = f.RequestGatesSync();
+    if (dec.kind == Decision::Kind::kAwait) dec = co_await f.RequestGates();
     // An answer still arriving (another exchange's fetch this one waited on) that was cut before
     // its first byte: this exchange goes to the origin itself instead.
     if (!dec.is_continue() && co_await f.FirstPiece(dec)) {
@@ -132,14 +134,39 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
   co_await f.Proxy();
 }
 
+Decision Forwarder::RequestGatesSync() {
+  const auto& gates = route_->gates;
+  if (route_->async_gates) return Decision::Await();  // one always waits: all of them async
+  for (std::size_t i = first_; i < gates.size(); ++i) {
+    ran_ = i + 1;
+    ex_.gate_index = i;
+    Decision d = gates[i]->OnRequestHeaders(ex_);
+    if (d.kind == Decision::Kind::kAwait) {
+      resume_ = i;  // RequestGates goes on from here, awaiting this gate's async phase
+      return d;
+    }
+    if (!d.is_continue()) {
+      if (ex_.notes.empty() || ex_.notes.back().gate != gates[i]->Name()) {
+        ex_.notes.push_back({gates[i]->Name(), d.reason, {}});
+      }
+      return d;
+    }
+  }
+  return Decision::Continue();
+}
+
 asio::awaitable<Decision> Forwarder::RequestGates() {
   const auto& gates = route_->gates;
-  for (std::size_t i = first_; i < gates.size(); ++i) {
+  const std::size_t from = resume_ != kNoResume ? resume_ : first_;
+  const bool resuming = resume_ != kNoResume;
+  resume_ = kNoResume;
+  for (std::size_t i = from; i < gates.size(); ++i) {
     ran_ = i + 1;
     ex_.gate_index = i;
     // No co_await inside ?: here: GCC 12 destroys the temporary of such an expression twice.
     Decision d;
-    if (route_->needs[i].async_request) {
+    if (route_->needs[i].async_request || (resuming && i == from)) {
+      // (Resuming: this gate's synchronous phase ran and asked to wait.)
       d = co_await gates[i]->OnRequestHeadersAsync(ex_);
     } else {
       d = gates[i]->OnRequestHeaders(ex_);

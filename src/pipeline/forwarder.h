@@ -32,6 +32,9 @@ class Forwarder {
   boost::asio::awaitable<void> Reply(int status, std::string_view reason, std::string_view message,
                                      std::string_view headers = {});
   // --- forward.cc ---
+  // The request gates in order without a coroutine frame; Await when one asked to wait (then
+  // RequestGates goes on from it) or some gate of the route always waits.
+  Decision RequestGatesSync();
   boost::asio::awaitable<Decision> RequestGates();
   // How much body this exchange holds before the upstream is connected: the largest need of the
   // gates that ran and did not skip, or the route's (else the listener's) buffer_request_body.
@@ -86,13 +89,15 @@ class Forwarder {
   Exchange& ex_;
   ForwardEnv& env_;
   const CompiledRoute* route_ = nullptr;
-  std::size_t first_ = 0;       // the first gate this exchange runs (a background copy's)
-  std::size_t ran_ = 0;         // gates whose request phase ran (from first_)
-  bool body_complete_ = false;  // the hold phase read the whole body
-  bool replaced_ = false;       // a response gate replaced the answer (once)
-  std::size_t resp_await_ = 0;  // the response gate that asked to wait
-  bool head_sent_ = false;      // a response head went to the client
-  bool fell_back_ = false;      // the attempts moved to the route's fallback upstream
+  std::size_t first_ = 0;  // the first gate this exchange runs (a background copy's)
+  static constexpr std::size_t kNoResume = static_cast<std::size_t>(-1);
+  std::size_t resume_ = kNoResume;  // the gate RequestGatesSync stopped at to wait
+  std::size_t ran_ = 0;             // gates whose request phase ran (from first_)
+  bool body_complete_ = false;      // the hold phase read the whole body
+  bool replaced_ = false;           // a response gate replaced the answer (once)
+  std::size_t resp_await_ = 0;      // the response gate that asked to wait
+  bool head_sent_ = false;          // a response head went to the client
+  bool fell_back_ = false;          // the attempts moved to the route's fallback upstream
   bool done_ = false;
   bool growing_end_ = false;                // FirstPiece read the whole growing body
   int status_ = 0;                          // the status sent (or about to be)

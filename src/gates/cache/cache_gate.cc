@@ -61,6 +61,7 @@ struct Pending final : GateState {
   bool body_end = false;
   // The key's flight when this exchange leads it (request coalescing): landed when the exchange
   // is done with it, after its answer was stored, so that waiters find it.
+  CacheControl rcc;  // the request's Cache-Control, parsed once
   std::shared_ptr<Flights> flights;
   Flights::Token token = 0;
   bool waiter = false;  // another exchange leads the key here: wait for it
@@ -509,6 +510,7 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   if (ex.background) return Refresh(ex, std::move(key), std::move(entry));
   auto p = std::make_unique<Pending>();
   p->request_time = clock_.now();
+  p->rcc = rcc;
   if (entry) {
     const WallTime now = p->request_time;
     const http::HeaderList fields = View(entry->headers);
@@ -797,11 +799,10 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
   if (!ex.background) Note(ex, "miss");  // a refresh was counted as one
   if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
-  const CacheControl qcc = ParseCacheControl(*ex.request_headers);
   const CacheControl scc = ParseCacheControl(fields);
-  StoreQuestion q{ex.method, status, &qcc, &scc, &fields, ex.request_headers->Has("authorization")};
+  StoreQuestion q{ex.method, status,  &p->rcc,
+                  &scc,      &fields, ex.request_headers->Has("authorization")};
   bool star = false;
-  std::vector<std::string> vary = VaryNames(fields, star);
   Storability storable = CanStore(q);
   // Negative caching: an answer that something does not exist, without freshness of its own.
   const bool negative =
@@ -811,6 +812,8 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
           config_.negative_statuses.end() &&
       !scc.invalid;
   if (negative) storable = Storability::kStorable;
+  std::vector<std::string> vary;
+  if (storable == Storability::kStorable) vary = VaryNames(fields, star);
   if (storable != Storability::kStorable || star ||
       (fields.Has("set-cookie") && !config_.cache_cookies)) {
     Note(ex, "not_stored");
