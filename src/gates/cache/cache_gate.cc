@@ -67,6 +67,7 @@ struct Pending final : GateState {
   bool waiter = false;  // another exchange leads the key here: wait for it
   // The answer could not be stored: the key's misses pass (no coalescing) until then.
   SteadyTime pass_until{};
+  bool origin_failed = false;  // told to the waiters when the flight lands
   // The answer as it arrives, offered to the key's waiters (a leader with a declared length).
   std::shared_ptr<Fill> stream;
   // The key's lock in the shared tier, when this exchange leads it across instances.
@@ -79,7 +80,7 @@ struct Pending final : GateState {
   int worker = 0;
   ~Pending() override {
     if (stream) stream->End(false);  // not completed by OnComplete: cut for its readers
-    if (flights) flights->Land(key, token, pass_until);
+    if (flights) flights->Land(key, token, pass_until, origin_failed);
     if (shared && shared_token > 0 && !published) {
       // The coroutine holds the tier: a reload may drop the gate's reference meanwhile.
       boost::asio::co_spawn(
@@ -255,6 +256,19 @@ http::HeaderList View(const std::vector<std::pair<std::string, std::string>>& fi
   l.reserve(fields.size());
   for (const auto& [n, v] : fields) l.Add(n, v);
   return l;
+}
+
+// stale-if-error (RFC 5861 section 4): whether the stale entry an exchange found may answer an
+// origin failure now (its window: the origin's, or the route's where it allows one).
+bool StaleIfError(const Pending& p, const CacheConfig& c, WallTime now) {
+  if (!p.stale || !p.stale_ok) return false;
+  const Seconds age =
+      CurrentAge(View(p.stale->headers), p.stale->request_time, p.stale->response_time, now);
+  const Seconds window =
+      p.route_windows
+          ? std::max(p.stale->stale_if_error, std::chrono::duration_cast<Seconds>(c.stale_if_error))
+          : p.stale->stale_if_error;
+  return age < p.stale->lifetime + window;
 }
 
 // RFC 9110 section 13.1.2: If-None-Match with the weak comparison.
@@ -588,6 +602,13 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
   if (p == nullptr) co_return Decision::Continue();
   if (!p->waiter) co_return co_await FromShared(ex);
   const Flights::Waited waited = co_await flights_->Wait(p->key, config_.coalesce_timeout);
+  if (waited.failed &&
+      StaleIfError(*p, config_, clock_.now())) {  // the origin just failed the leader: not again
+    auto stale = std::move(p->stale);
+    Decision d = Serve(ex, *stale, "STALE", "stale_if_error");
+    ex.slot().state.reset();
+    co_return d;
+  }
   // (A waiter that asks for a minimum freshness is served from the stored entry, which knows it.)
   if (waited.fill && !ParseCacheControl(*ex.request_headers).min_fresh &&
       VaryValues(waited.fill->vary_names(), ex) == waited.fill->vary_values()) {
@@ -727,17 +748,11 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   Pending* p = PendingOf(ex);
   if (p == nullptr) return Decision::Continue();
   // stale-if-error (RFC 5861 section 4): a stale entry within its window answers instead.
-  if (p->stale && p->stale_ok && !ex.background && p->mode != Pending::Mode::kInvalidate &&
-      OriginFailed(ex.response)) {
-    const Seconds age = CurrentAge(View(p->stale->headers), p->stale->request_time,
-                                   p->stale->response_time, clock_.now());
-    const Seconds window =
-        p->route_windows ? std::max(p->stale->stale_if_error,
-                                    std::chrono::duration_cast<Seconds>(config_.stale_if_error))
-                         : p->stale->stale_if_error;
-    if (age < p->stale->lifetime + window) {
+  if (p->mode != Pending::Mode::kInvalidate && OriginFailed(ex.response)) {
+    p->origin_failed = true;  // its waiters answer with their own stale entries, or go on
+    if (!ex.background && StaleIfError(*p, config_, clock_.now())) {
       auto stale = std::move(p->stale);
-      ex.slot().state.reset();  // lands the flight: waiters look again (and fail over themselves)
+      ex.slot().state.reset();  // lands the flight
       return Serve(ex, *stale, "STALE", "stale_if_error");
     }
   }

@@ -279,6 +279,29 @@ TEST_F(CacheGateTest, StaleIfErrorAnswersAnOriginFailureWithinItsWindow) {
   EXPECT_TRUE(Answer(*late, "max-age=10", 503).is_continue());
 }
 
+TEST_F(CacheGateTest, WaitersOfALeaderTheOriginFailedAnswerStaleWithoutTryingIt) {
+  Fill("max-age=10, stale-if-error=60");
+  now_ += seconds(30);
+  auto leader = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());  // stale: to the origin
+  auto waiter = Request();
+  ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
+  asio::io_context io;
+  Decision got = Decision::Await();
+  asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiter->ex),
+                 [&](std::exception_ptr, Decision d) { got = std::move(d); });
+  asio::post(io, [&] {
+    leader->ex.status = 504;
+    leader->ex.response = {504, nullptr, "upstream_timeout", true};  // the origin timed out
+    const Decision d = Gate().OnResponseHeaders(leader->ex);
+    EXPECT_EQ(d.reason, "cache_stale");
+  });
+  io.run();
+  ASSERT_EQ(got.kind, Decision::Kind::kServe);  // not Continue: it does not try the origin
+  EXPECT_EQ(got.reason, "cache_stale");
+  EXPECT_EQ(got.stored->body, "body");
+}
+
 TEST_F(CacheGateTest, RouteStaleWindowsApplyWhenTheOriginNamesNone) {
   config_.stale_while_revalidate = seconds(30);
   Fill("max-age=10");

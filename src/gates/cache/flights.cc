@@ -9,8 +9,9 @@ namespace rampart::cache {
 
 namespace asio = boost::asio;
 
-void Flights::Wake(std::vector<Waiter>& waiters) noexcept {
+void Flights::Wake(std::vector<Waiter>& waiters, bool failed) noexcept {
   for (auto& w : waiters) {
+    if (w.failed) *w.failed = failed;  // read by its waiter on its own loop, after the wake-up
     // A timer is not thread-safe: it is cancelled on its own loop. The waiter is suspended in
     // async_wait by then (it registered under the lock, then started waiting before its loop
     // could run this).
@@ -51,12 +52,12 @@ bool Flights::Busy(std::string_view key, SteadyTime now) {
   return it != flights_.end() && it->second.token != 0 && now < it->second.until;
 }
 
-void Flights::Land(std::string_view key, Token token, SteadyTime pass_until) noexcept {
+void Flights::Land(std::string_view key, Token token, SteadyTime pass_until, bool failed) noexcept {
   if (token == 0) return;
   std::lock_guard lock(mu_);
   auto it = flights_.find(key);
   if (it == flights_.end() || it->second.token != token) return;  // a later leader took over
-  Wake(it->second.waiters);
+  Wake(it->second.waiters, failed);
   if (pass_until != SteadyTime{} && flights_.size() < kMaxEntries) {  // kept as a pass mark
     it->second.token = 0;
     it->second.until = pass_until;
@@ -78,13 +79,14 @@ asio::awaitable<Flights::Waited> Flights::Wait(std::string key, std::chrono::mic
   auto executor = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(executor);
   timer->expires_after(timeout);
+  auto failed = std::make_shared<bool>(false);
   {
     std::lock_guard lock(mu_);
     auto it = flights_.find(key);
     // Landed before this one could wait (or it is only a pass mark now).
-    if (it == flights_.end() || it->second.token == 0) co_return Waited{true, nullptr};
-    if (it->second.fill) co_return Waited{false, it->second.fill};
-    it->second.waiters.push_back({executor, timer});
+    if (it == flights_.end() || it->second.token == 0) co_return Waited{true, false, nullptr};
+    if (it->second.fill) co_return Waited{false, false, it->second.fill};
+    it->second.waiters.push_back({executor, timer, failed});
   }
   auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   std::lock_guard lock(mu_);
@@ -93,12 +95,12 @@ asio::awaitable<Flights::Waited> Flights::Wait(std::string key, std::chrono::mic
     if (it != flights_.end()) {
       std::erase_if(it->second.waiters, [&](const Waiter& w) { return w.timer.lock() == timer; });
     }
-    co_return Waited{false, nullptr};
+    co_return Waited{false, false, nullptr};
   }
   if (it != flights_.end() && it->second.token != 0 && it->second.fill) {
-    co_return Waited{false, it->second.fill};
+    co_return Waited{false, false, it->second.fill};
   }
-  co_return Waited{true, nullptr};
+  co_return Waited{true, *failed, nullptr};
 }
 
 std::size_t Flights::leading() const {

@@ -46,14 +46,18 @@ class Flights {
   // Whether someone leads `key` now (a cheap look before asking for a background refresh).
   bool Busy(std::string_view key, SteadyTime now);
   // The leader is done (stored or not): its waiters wake. Only the token's holder lands. With
-  // `pass_until`, the key's misses pass until then (its answer could not be stored).
-  void Land(std::string_view key, Token token, SteadyTime pass_until = {}) noexcept;
+  // `pass_until`, the key's misses pass until then (its answer could not be stored). `failed`:
+  // the origin failed the leader, which its waiters learn (Waited::failed) so that they need not
+  // try it again themselves.
+  void Land(std::string_view key, Token token, SteadyTime pass_until = {},
+            bool failed = false) noexcept;
   // The leader's answer as it arrives, for its waiters to read as it streams: they wake now.
   void Offer(std::string_view key, Token token, std::shared_ptr<Fill> fill);
   // Waits on the calling coroutine's executor until `key` lands, its leader offers its answer
   // as it streams (`fill`), or `timeout` passes (`landed` false).
   struct Waited {
     bool landed = false;
+    bool failed = false;  // landed, and the origin failed the leader
     std::shared_ptr<Fill> fill;
   };
   boost::asio::awaitable<Waited> Wait(std::string key, std::chrono::microseconds timeout);
@@ -66,6 +70,7 @@ class Flights {
   struct Waiter {
     boost::asio::any_io_executor executor;
     std::weak_ptr<boost::asio::steady_timer> timer;
+    std::shared_ptr<bool> failed;  // set before the wake-up when the leader's origin failed
   };
   struct Flight {
     Token token = 0;     // 0: a pass mark
@@ -80,7 +85,7 @@ class Flights {
       return std::hash<std::string_view>{}(s);
     }
   };
-  static void Wake(std::vector<Waiter>& waiters) noexcept;
+  static void Wake(std::vector<Waiter>& waiters, bool failed = false) noexcept;
   // Drops expired pass marks when the table grows (under the lock).
   void Sweep(SteadyTime now);
 
