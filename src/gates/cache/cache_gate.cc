@@ -364,7 +364,7 @@ bool CacheGate::EarlyRefresh(const CachedResponse& e, Seconds age) const {
 }
 
 void CacheGate::AskRefresh(Exchange& ex, std::string_view key) const {
-  if (!flights_->Busy(key, ex.start)) ex.refresh_gate = static_cast<int>(ex.gate_index);
+  if (flights_->Reserve(key, ex.start, Lease())) ex.refresh_gate = static_cast<int>(ex.gate_index);
 }
 
 GateNeeds CacheGate::Needs() const noexcept {

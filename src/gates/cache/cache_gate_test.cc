@@ -224,6 +224,12 @@ TEST_F(CacheGateTest, StaleWhileRevalidateServesAtOnceAndAsksForOneRefresh) {
   ASSERT_EQ(d.kind, Decision::Kind::kServe);
   EXPECT_EQ(d.reason, "cache_stale");
   EXPECT_EQ(first->ex.refresh_gate, 0);
+  // More stale hits before the copy even runs: the refresh is asked for once.
+  for (int i = 0; i < 5; ++i) {
+    auto again = Request();
+    ASSERT_EQ(Gate().OnRequestHeaders(again->ex).kind, Decision::Kind::kServe);
+    EXPECT_EQ(again->ex.refresh_gate, -1) << i;
+  }
   // The driver runs the background copy: it leads the key while it fetches.
   auto copy = Request();
   copy->ex.background = true;

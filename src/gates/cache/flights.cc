@@ -32,7 +32,9 @@ Flights::Claim Flights::Lead(std::string_view key, SteadyTime now,
   std::lock_guard lock(mu_);
   auto it = flights_.find(key);
   if (it != flights_.end()) {
-    if (now < it->second.until) return {it->second.token == 0 ? Role::kPass : Role::kWait, 0};
+    if (now < it->second.until && !it->second.reserved) {
+      return {it->second.token == 0 ? Role::kPass : Role::kWait, 0};
+    }
     // The leader's lease (or the pass mark) passed: whoever waited on it goes to look again,
     // and this one leads.
     Wake(it->second.waiters);
@@ -42,14 +44,26 @@ Flights::Claim Flights::Lead(std::string_view key, SteadyTime now,
   }
   it->second.token = next_++;
   it->second.until = now + lease;
+  it->second.reserved = false;
   it->second.fill.reset();
   return {Role::kLead, it->second.token};
 }
 
-bool Flights::Busy(std::string_view key, SteadyTime now) {
+bool Flights::Reserve(std::string_view key, SteadyTime now, std::chrono::microseconds lease) {
   std::lock_guard lock(mu_);
   auto it = flights_.find(key);
-  return it != flights_.end() && it->second.token != 0 && now < it->second.until;
+  if (it != flights_.end() && now < it->second.until) return false;  // led, held, or passing
+  if (it == flights_.end()) {
+    if (flights_.size() >= sweep_at_) Sweep(now);
+    it = flights_.emplace(std::string(key), Flight{}).first;
+  } else {
+    Wake(it->second.waiters);
+  }
+  it->second.token = next_++;
+  it->second.until = now + lease;
+  it->second.reserved = true;
+  it->second.fill.reset();
+  return true;
 }
 
 void Flights::Land(std::string_view key, Token token, SteadyTime pass_until, bool failed) noexcept {

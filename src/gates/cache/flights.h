@@ -43,8 +43,10 @@ class Flights {
   // Claims `key` when nobody leads it (or its leader's lease, since `now`, has passed, or its
   // pass mark expired): the caller fetches, then calls Land with the token.
   Claim Lead(std::string_view key, SteadyTime now, std::chrono::microseconds lease);
-  // Whether someone leads `key` now (a cheap look before asking for a background refresh).
-  bool Busy(std::string_view key, SteadyTime now);
+  // Holds `key` for a background refresh about to be sent: true when nobody led or held it (and
+  // it is not marked to pass), so that of many stale hits at once only one asks for a refresh.
+  // The refresh's own Lead takes the hold over; an unclaimed hold ends with the lease.
+  bool Reserve(std::string_view key, SteadyTime now, std::chrono::microseconds lease);
   // The leader is done (stored or not): its waiters wake. Only the token's holder lands. With
   // `pass_until`, the key's misses pass until then (its answer could not be stored). `failed`:
   // the origin failed the leader, which its waiters learn (Waited::failed) so that they need not
@@ -73,8 +75,9 @@ class Flights {
     std::shared_ptr<bool> failed;  // set before the wake-up when the leader's origin failed
   };
   struct Flight {
-    Token token = 0;     // 0: a pass mark
-    SteadyTime until{};  // the lease (or the pass mark's end): after it, another may lead
+    Token token = 0;        // 0: a pass mark
+    bool reserved = false;  // held for a refresh whose Lead has not come yet
+    SteadyTime until{};     // the lease (or the pass mark's end): after it, another may lead
     std::vector<Waiter> waiters;
     std::shared_ptr<Fill> fill;  // offered by the leader
   };
