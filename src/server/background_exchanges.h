@@ -27,7 +27,6 @@ class BackgroundExchanges final : public BackgroundSpawner {
   bool Spawn(const Exchange& ex, const Site& site, std::string_view client_ip) noexcept override;
   // The worker's tick: a copy whose deadline passed has its upstream wait cancelled.
   void CheckDeadlines(SteadyTime now) noexcept;
-  std::size_t running() const noexcept { return list_->running; }
 
   class Copy;
 

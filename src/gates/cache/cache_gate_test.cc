@@ -36,6 +36,11 @@ class CacheGateTest : public ::testing::Test {
     }
     return *gate_;
   }
+  // Runs `r`'s asynchronous request phase on `io` (once io runs); its decision lands in `out`.
+  void SpawnWaiter(asio::io_context& io, Req& r, Decision& out) {
+    asio::co_spawn(io, Gate().OnRequestHeadersAsync(r.ex),
+                   [&out](std::exception_ptr, Decision d) { out = std::move(d); });
+  }
   std::unique_ptr<Req> Request(std::string path = "/hot") {
     auto r = std::make_unique<Req>();
     r->key = std::move(path);
@@ -169,8 +174,7 @@ TEST_F(CacheGateTest, AWaiterWhoseLeaderStoresNothingGoesToTheOriginItself) {
   ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
   asio::io_context io;
   Decision got = Decision::Await();
-  asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiter->ex),
-                 [&](std::exception_ptr, Decision d) { got = std::move(d); });
+  SpawnWaiter(io, *waiter, got);
   asio::post(io, [&] { Answer(*leader, "no-store"); });
   io.run();
   EXPECT_TRUE(got.is_continue());
@@ -201,8 +205,7 @@ TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
   ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
   asio::io_context io;
   Decision got = Decision::Await();
-  asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiter->ex),
-                 [&](std::exception_ptr, Decision d) { got = std::move(d); });
+  SpawnWaiter(io, *waiter, got);
   io.run();  // ends when the waiter's timer fires
   EXPECT_TRUE(got.is_continue());
 }
@@ -294,8 +297,7 @@ TEST_F(CacheGateTest, WaitersOfALeaderTheOriginFailedAnswerStaleWithoutTryingIt)
   ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
   asio::io_context io;
   Decision got = Decision::Await();
-  asio::co_spawn(io, Gate().OnRequestHeadersAsync(waiter->ex),
-                 [&](std::exception_ptr, Decision d) { got = std::move(d); });
+  SpawnWaiter(io, *waiter, got);
   asio::post(io, [&] {
     leader->ex.status = 504;
     leader->ex.response = {504, nullptr, "upstream_timeout", true};  // the origin timed out

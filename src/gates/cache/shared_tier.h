@@ -58,8 +58,6 @@ class SharedTier {
   // Releases the lock when this token still holds it (a leader that stored nothing).
   boost::asio::awaitable<void> Unlock(std::string key, std::int64_t token, int worker);
 
-  std::chrono::milliseconds lease() const noexcept { return lease_; }
-
  private:
   static std::string Name(char kind, std::string_view key);
 
