@@ -3,7 +3,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure --timeout 900
 
-.PHONY: all deps build build-asan run test test-release test-asan bench micro-bench fuzz format clean
+.PHONY: all deps build build-asan run test test-release test-asan crs bench micro-bench fuzz format clean
 
 all: build
 
@@ -28,6 +28,13 @@ test-release: build
 
 test-asan: build-asan
 	cd build/asan && ctest $(CTEST_FLAGS)
+
+# OWASP CRS's whole regression suite against the waf gate (tests/crs/README.md); prints the pass
+# rate per rule file. CRS_FLAGS passes more options to run.py (e.g. --min-pass 4500, --json out.json).
+CRS_TESTS ?= ../shared/crs/tests/regression/tests
+CRS_FLAGS ?=
+crs: build
+	RAMPART_BIN=$(CURDIR)/build/release/rampart python3 tests/crs/run.py --progress $(CRS_TESTS) $(CRS_FLAGS)
 
 bench: build
 	@bench/run.sh

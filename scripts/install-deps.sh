@@ -8,10 +8,10 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   # libraries
   libboost1.81-dev libssl-dev libnghttp2-dev libyaml-cpp-dev libsimdjson-dev libhiredis-dev
-  libpcre2-dev libvectorscan-dev libcli11-dev libfmt-dev libspdlog-dev
+  libpcre2-dev libvectorscan-dev libxml2-dev libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test and benchmark peers
-  redis-server redis-tools curl openssl nginx haproxy wrk nghttp2-client nghttp2-server python3-h2 hyperfine
+  redis-server redis-tools curl openssl nginx haproxy wrk libmodsecurity-dev libnginx-mod-http-modsecurity nghttp2-client nghttp2-server python3-h2 hyperfine
   procps iproute2 util-linux python3 python3-cryptography
 )
 

@@ -9,6 +9,7 @@
 #include "gates/mtls/mtls_gate.h"
 #include "gates/rate_limit/rate_limit_gate.h"
 #include "gates/session/session_gate.h"
+#include "gates/waf/waf_gate.h"
 #include "pipeline/gate_registry.h"
 
 namespace rampart {
@@ -28,6 +29,7 @@ void GateRegistry::RegisterBuiltins() {
     r.Register("session", session::MakeSessionGate, session::SessionFields().Keys());
     r.Register("authz", authz::MakeAuthzGate, authz::PolicyKeys());
     r.Register("cache", cache::MakeCacheGate, cache::CacheFields().Keys());
+    r.Register("waf", waf::MakeWafGate, waf::WafFields().Keys());
     r.Register("idempotency", idempotency::MakeIdempotencyGate,
                idempotency::IdempotencyFields().Keys());
     return true;

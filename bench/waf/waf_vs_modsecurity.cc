@@ -1,0 +1,170 @@
+// In-process inspection time per request: rampart's WAF engine against libmodsecurity3 (Debian's
+// package, linked only into this benchmark), both running the same OWASP CRS v4 files at the same
+// paranoia level on the same requests, in the same run, interleaved. CPU time of this thread per
+// request; the median and p99 of each, and their ratios.
+//
+//   rampart_waf_bench [--crs DIR] [--paranoia N] [--rounds N] [--only rampart|modsecurity]
+// (--only runs one engine, for profiling; the ratios then mean nothing.)
+#include <modsecurity/modsecurity.h>
+#include <modsecurity/rules_set.h>
+#include <modsecurity/transaction.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "corpus.h"
+#include "gates/waf/ruleset.h"
+#include "gates/waf/seclang_reader.h"
+#include "gates/waf/transaction.h"
+
+namespace {
+
+using rampart::bench::BenchRequest;
+
+double CpuMicros() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+}
+
+std::string Setup(int paranoia) {
+  // What both engines load before CRS: the engine on, bodies inspected, the paranoia level.
+  return "SecRuleEngine On\nSecRequestBodyAccess On\n"
+         "SecAction \"id:899100,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=" +
+         std::to_string(paranoia) +
+         ",setvar:tx.detection_paranoia_level=" + std::to_string(paranoia) + "\"\n";
+}
+
+bool Blocked(const BenchRequest& r, const rampart::waf::RuleSet& set) {
+  rampart::waf::Transaction tx(set);
+  rampart::waf::RequestInfo info;
+  info.method = r.method;
+  info.target = r.target;
+  info.protocol = "HTTP/1.1";
+  std::string_view content_type;
+  for (const auto& [k, v] : r.headers) {
+    info.headers.emplace_back(k, v);
+    if (strcasecmp(k.c_str(), "content-type") == 0) content_type = v;
+  }
+  info.client_addr = "192.0.2.10";
+  info.client_port = 40000;
+  info.server_addr = "192.0.2.1";
+  info.server_port = 443;
+  info.unique_id = "bench";
+  tx.SetRequest(info);
+  if (tx.RunPhase(1).intercepted) return true;
+  tx.SetRequestBody(r.body, true, content_type);
+  return tx.RunPhase(2).intercepted;
+}
+
+bool BlockedByModSecurity(const BenchRequest& r, modsecurity::ModSecurity* ms,
+                          modsecurity::RulesSet* rules) {
+  modsecurity::Transaction tx(ms, rules, nullptr);
+  tx.processConnection("192.0.2.10", 40000, "192.0.2.1", 443);
+  tx.processURI(r.target.c_str(), r.method.c_str(), "1.1");
+  for (const auto& [k, v] : r.headers) {
+    tx.addRequestHeader(reinterpret_cast<const unsigned char*>(k.data()), k.size(),
+                        reinterpret_cast<const unsigned char*>(v.data()), v.size());
+  }
+  tx.processRequestHeaders();
+  modsecurity::ModSecurityIntervention it;
+  modsecurity::intervention::clean(&it);
+  bool blocked = tx.intervention(&it);
+  modsecurity::intervention::free(&it);
+  if (!blocked) {
+    tx.appendRequestBody(reinterpret_cast<const unsigned char*>(r.body.data()), r.body.size());
+    tx.processRequestBody();
+    modsecurity::intervention::clean(&it);
+    blocked = tx.intervention(&it);
+    modsecurity::intervention::free(&it);
+  }
+  tx.processLogging();
+  return blocked;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string crs = RAMPART_SOURCE_DIR "/rules/crs";
+  int paranoia = 1, rounds = 200;
+  std::string only;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--crs")) crs = argv[i + 1];
+    if (!strcmp(argv[i], "--paranoia")) paranoia = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--only")) only = argv[i + 1];
+  }
+  const std::string setup = Setup(paranoia);
+
+  std::vector<rampart::waf::Directive> ds;
+  std::string error;
+  double t0 = CpuMicros();
+  if (!rampart::waf::ReadSecLangText(setup, "<setup>", ds, error) ||
+      !rampart::waf::ReadSecLangFiles(crs + "/crs-setup.conf.example", ds, error) ||
+      !rampart::waf::ReadSecLangFiles(crs + "/rules/*.conf", ds, error)) {
+    fprintf(stderr, "rampart: %s\n", error.c_str());
+    return 1;
+  }
+  auto set = rampart::waf::RuleSet::Build(ds, error);
+  if (!set) {
+    fprintf(stderr, "rampart: %s\n", error.c_str());
+    return 1;
+  }
+  const double rampart_load = CpuMicros() - t0;
+
+  auto* ms = new modsecurity::ModSecurity();
+  ms->setServerLogCb([](void*, const void*) {}, modsecurity::RuleMessageLogProperty);
+  auto* rules = new modsecurity::RulesSet();
+  t0 = CpuMicros();
+  if (rules->load(setup.c_str()) < 0 ||
+      rules->loadFromUri((crs + "/crs-setup.conf.example").c_str()) < 0 ||
+      rules->load(("Include " + crs + "/rules/*.conf\n").c_str()) < 0) {
+    fprintf(stderr, "libmodsecurity: %s\n", rules->getParserError().c_str());
+    return 1;
+  }
+  const double modsec_load = CpuMicros() - t0;
+  printf("CRS load (CPU): rampart %.0f ms, libmodsecurity %.0f ms; paranoia %d, %d rounds\n",
+         rampart_load / 1000, modsec_load / 1000, paranoia, rounds);
+
+  struct Corpus {
+    const char* name;
+    std::vector<BenchRequest> requests;
+  } corpora[] = {{"benign", rampart::bench::BenignCorpus()},
+                 {"attacks", rampart::bench::AttackCorpus()}};
+  printf("%-8s %9s %9s %9s %9s %9s %9s  %s\n", "corpus", "r_median", "r_p99", "m_median", "m_p99",
+         "median_x", "p99_x", "blocked r/m");
+  for (auto& c : corpora) {
+    std::vector<double> ours, theirs;
+    int blocked_ours = 0, blocked_theirs = 0;
+    for (int round = 0; round < rounds; ++round) {
+      for (const auto& r : c.requests) {
+        // Interleaved, so that drift on a shared machine affects both alike.
+        double a = CpuMicros();
+        const bool b1 = only != "modsecurity" && Blocked(r, *set);
+        double b = CpuMicros();
+        const bool b2 = only != "rampart" && BlockedByModSecurity(r, ms, rules);
+        double e = CpuMicros();
+        ours.push_back(b - a);
+        theirs.push_back(e - b);
+        if (round == 0) blocked_ours += b1, blocked_theirs += b2;
+      }
+    }
+    const double rm = Percentile(ours, 0.5), r99 = Percentile(ours, 0.99);
+    const double mm = Percentile(theirs, 0.5), m99 = Percentile(theirs, 0.99);
+    printf("%-8s %8.1fus %8.1fus %8.1fus %8.1fus %8.1fx %8.1fx  %d/%d of %zu\n", c.name, rm, r99,
+           mm, m99, mm / rm, m99 / r99, blocked_ours, blocked_theirs, c.requests.size());
+  }
+  delete rules;
+  delete ms;
+  return 0;
+}

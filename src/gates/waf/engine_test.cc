@@ -1,0 +1,262 @@
+// The SecLang engine: reading, parsing and evaluating rules with ModSecurity v3's semantics, and
+// loading the OWASP CRS v4 shipped with rampart.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "gates/waf/ruleset.h"
+#include "gates/waf/seclang_reader.h"
+#include "gates/waf/transaction.h"
+
+#ifndef RAMPART_SOURCE_DIR
+#define RAMPART_SOURCE_DIR "."
+#endif
+
+namespace rampart::waf {
+namespace {
+
+std::shared_ptr<const RuleSet> Load(std::string_view text, std::string* error = nullptr) {
+  std::vector<Directive> ds;
+  std::string e;
+  if (!ReadSecLangText(text, "test.conf", ds, e)) {
+    if (error) *error = e;
+    return nullptr;
+  }
+  auto set = RuleSet::Build(ds, e);
+  if (error) *error = e;
+  return set;
+}
+
+struct Outcome {
+  std::vector<std::int64_t> ids;
+  Intervention in;
+  std::string tx_score;
+};
+
+Outcome Request(const RuleSet& set, std::string_view target,
+                std::vector<std::pair<std::string_view, std::string_view>> headers = {},
+                std::string_view body = {}, std::string_view content_type = {}) {
+  Transaction tx(set);
+  RequestInfo r;
+  r.method = body.empty() ? "GET" : "POST";
+  r.target = target;
+  r.protocol = "HTTP/1.1";
+  r.headers = std::move(headers);
+  r.client_addr = "192.0.2.1";
+  tx.SetRequest(r);
+  tx.RunPhase(1);
+  tx.SetRequestBody(body, true, content_type);
+  Outcome out;
+  out.in = tx.RunPhase(2);
+  for (const auto& m : tx.matches()) out.ids.push_back(m.id);
+  out.tx_score = std::string(tx.Tx("score"));
+  return out;
+}
+
+bool Has(const Outcome& r, std::int64_t id) {
+  return std::find(r.ids.begin(), r.ids.end(), id) != r.ids.end();
+}
+
+TEST(SecLangReader, JoinsContinuationsAndDropsComments) {
+  std::vector<Directive> ds;
+  std::string error;
+  ASSERT_TRUE(
+      ReadSecLangText("# a comment\nSecRule ARGS \"@rx a\\\\\"b\" \\\n    \"id:1,\\\n"
+                      "    phase:2\"\n\nSecMarker END\n",
+                      "x.conf", ds, error))
+      << error;
+  ASSERT_EQ(ds.size(), 2u);
+  EXPECT_EQ(ds[0].name, "SecRule");
+  ASSERT_EQ(ds[0].args.size(), 3u);
+  EXPECT_EQ(ds[0].args[1], "@rx a\\\"b");  // only \" is unescaped; other backslashes are kept
+  EXPECT_EQ(ds[0].args[2], "id:1,phase:2");
+  EXPECT_EQ(ds[0].line, 2);
+  EXPECT_EQ(ds[1].line, 6);
+}
+
+TEST(SecLangReader, UnclosedQuoteNamesTheLine) {
+  std::vector<Directive> ds;
+  std::string error;
+  EXPECT_FALSE(ReadSecLangText("\nSecRule ARGS \"@rx a", "x.conf", ds, error));
+  EXPECT_EQ(error, "x.conf:2: a quoted argument is not closed");
+}
+
+TEST(RuleSetBuild, RefusesWhatItDoesNotKnow) {
+  std::string error;
+  EXPECT_EQ(Load("SecFooBar On\n", &error), nullptr);
+  EXPECT_EQ(error, "test.conf:1: unknown directive SecFooBar");
+  EXPECT_EQ(Load("SecRule ARGS \"@rx a\" \"id:1,exec:/bin/sh\"\n", &error), nullptr);
+  EXPECT_NE(error.find("exec"), std::string::npos);
+  EXPECT_EQ(Load("SecRule NOPE \"@rx a\" \"id:1\"\n", &error), nullptr);
+  EXPECT_NE(error.find("unknown variable NOPE"), std::string::npos);
+  EXPECT_EQ(Load("SecRule ARGS \"@rx (\" \"id:1\"\n", &error), nullptr);
+  EXPECT_NE(error.find("test.conf:1"), std::string::npos);
+  EXPECT_EQ(Load("SecRule ARGS \"@rx a\" \"phase:1\"\n", &error), nullptr);
+  EXPECT_NE(error.find("needs an id"), std::string::npos);
+  EXPECT_EQ(Load("SecRule ARGS \"@rx a\" \"id:1\"\nSecRule ARGS \"@rx b\" \"id:1\"\n", &error),
+            nullptr);
+  EXPECT_NE(error.find("used twice"), std::string::npos);
+  EXPECT_EQ(Load("SecRule ARGS \"@rx a\" \"id:1,chain\"\n", &error), nullptr);
+  EXPECT_NE(error.find("chain"), std::string::npos);
+}
+
+TEST(Transaction, SetvarRunsForEveryMatchingValue) {
+  // ModSecurity v3 runs setvar per matching value (executeActionsIndependentOfChainedRuleResult).
+  auto set = Load("SecRule ARGS \"@rx ^x\" \"id:1,phase:2,pass,setvar:tx.score=+5\"\n");
+  ASSERT_TRUE(set);
+  EXPECT_EQ(Request(*set, "/?a=x1&b=x2&c=y").tx_score, "10");
+}
+
+TEST(Transaction, ChainMatchesOnlyWhenEveryLinkDoes) {
+  auto set = Load(
+      "SecRule REQUEST_METHOD \"@streq GET\" \"id:1,phase:1,deny,status:403,chain\"\n"
+      "  SecRule ARGS:q \"@contains evil\" \"setvar:tx.score=1\"\n");
+  ASSERT_TRUE(set);
+  EXPECT_FALSE(Request(*set, "/?q=good").in.intercepted);
+  const Outcome r = Request(*set, "/?q=so-evil");
+  EXPECT_TRUE(r.in.intercepted);
+  EXPECT_EQ(r.in.status, 403);
+  EXPECT_EQ(r.in.rule_id, 1);
+  EXPECT_EQ(r.ids, std::vector<std::int64_t>{1});
+}
+
+TEST(Transaction, TNoneDropsEarlierAndDefaultTransformations) {
+  auto set = Load(
+      "SecDefaultAction \"phase:2,log,pass,t:lowercase\"\n"
+      "SecRule ARGS \"@streq abc\" \"id:1,phase:2\"\n"
+      "SecRule ARGS \"@streq abc\" \"id:2,phase:2,t:none\"\n"
+      "SecRule ARGS \"@streq abc\" \"id:3,phase:2,t:urlDecodeUni,t:none,t:lowercase\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?a=ABC");
+  EXPECT_TRUE(Has(r, 1));
+  EXPECT_FALSE(Has(r, 2));
+  EXPECT_TRUE(Has(r, 3));
+}
+
+TEST(Transaction, ExclusionsAndCounting) {
+  auto set = Load(
+      "SecRule ARGS|!ARGS:safe \"@contains bad\" \"id:1,phase:2,pass\"\n"
+      "SecRule &ARGS \"@eq 2\" \"id:2,phase:2,pass\"\n"
+      "SecRule REQUEST_COOKIES|!REQUEST_COOKIES:/^__utm/ \"@contains bad\" \"id:3,phase:1,pass\"\n"
+      "SecRule &REQUEST_HEADERS:X-Missing \"@eq 0\" \"id:4,phase:1,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?safe=bad&b=ok", {{"Cookie", "__utma=bad; x=fine"}});
+  EXPECT_FALSE(Has(r, 1));
+  EXPECT_TRUE(Has(r, 2));
+  EXPECT_FALSE(Has(r, 3));
+  EXPECT_TRUE(Has(r, 4));
+  EXPECT_TRUE(Has(Request(*set, "/?b=bad"), 1));
+  EXPECT_TRUE(Has(Request(*set, "/", {{"Cookie", "x=bad"}}), 3));
+}
+
+TEST(Transaction, SkipAfterRunsToTheMarker) {
+  auto set = Load(
+      "SecRule ARGS:go \"@streq 1\" \"id:1,phase:1,pass,nolog,skipAfter:END\"\n"
+      "SecRule ARGS \"@unconditionalMatch\" \"id:2,phase:1,pass\"\n"
+      "SecMarker END\n"
+      "SecRule ARGS \"@unconditionalMatch\" \"id:3,phase:1,pass\"\n"
+      "SecAction \"id:4,phase:1,pass,skip:1\"\n"
+      "SecAction \"id:5,phase:1,pass\"\n"
+      "SecAction \"id:6,phase:1,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?go=1");
+  EXPECT_EQ(r.ids, (std::vector<std::int64_t>{3, 4, 6}));
+}
+
+TEST(Transaction, CtlRemovesRulesAndTargetsForThisRequestOnly) {
+  auto set = Load(
+      "SecRule ARGS:off \"@streq 1\" \"id:1,phase:1,pass,nolog,ctl:ruleRemoveById=10,"
+      "ctl:ruleRemoveTargetById=11;ARGS:pw\"\n"
+      "SecRule ARGS \"@contains x\" \"id:10,phase:2,pass\"\n"
+      "SecRule ARGS \"@contains x\" \"id:11,phase:2,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome a = Request(*set, "/?off=1&pw=x");
+  EXPECT_FALSE(Has(a, 10));
+  EXPECT_FALSE(Has(a, 11));
+  const Outcome b = Request(*set, "/?off=1&pw=x&other=x");
+  EXPECT_TRUE(Has(b, 11));
+  const Outcome c = Request(*set, "/?pw=x");
+  EXPECT_TRUE(Has(c, 10));
+  EXPECT_TRUE(Has(c, 11));
+}
+
+TEST(Transaction, CaptureAndMacros) {
+  auto set = Load(
+      "SecRule ARGS:v \"@rx ^(\\w+)-(\\d+)$\" \"id:1,phase:2,pass,capture,"
+      "setvar:'tx.name=%{tx.1}',setvar:tx.num=%{TX.2},msg:'got %{tx.1} in %{MATCHED_VAR_NAME}',"
+      "chain\"\n"
+      "  SecRule TX:num \"@gt 10\" \"setvar:tx.score=%{tx.num}\"\n");
+  ASSERT_TRUE(set);
+  EXPECT_EQ(Request(*set, "/?v=abc-42").tx_score, "42");
+  EXPECT_EQ(Request(*set, "/?v=abc-7").tx_score, "");
+}
+
+TEST(Transaction, DetectionOnlyLogsButDoesNotIntercept) {
+  auto set = Load(
+      "SecRuleEngine DetectionOnly\n"
+      "SecRule ARGS \"@contains bad\" \"id:1,phase:2,deny\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?a=bad");
+  EXPECT_FALSE(r.in.intercepted);
+  EXPECT_TRUE(Has(r, 1));
+}
+
+TEST(Transaction, BlockTakesTheDefaultActionsDisruptive) {
+  auto pass = Load("SecRule ARGS \"@contains bad\" \"id:1,phase:2,block\"\n");
+  auto deny = Load(
+      "SecDefaultAction \"phase:2,log,deny,status:418\"\n"
+      "SecRule ARGS \"@contains bad\" \"id:1,phase:2,block\"\n");
+  ASSERT_TRUE(pass && deny);
+  EXPECT_FALSE(Request(*pass, "/?a=bad").in.intercepted);
+  EXPECT_TRUE(Request(*deny, "/?a=bad").in.intercepted);
+}
+
+TEST(Transaction, UrlencodedBodyFillsArgsPost) {
+  auto set = Load(
+      "SecRule ARGS_POST:user \"@streq admin'--\" \"id:1,phase:2,pass\"\n"
+      "SecRule REQUEST_BODY \"@contains user=\" \"id:2,phase:2,pass\"\n"
+      "SecRule ARGS_GET:user \"@unconditionalMatch\" \"id:3,phase:2,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r =
+      Request(*set, "/login", {}, "user=admin%27--&x=1", "application/x-www-form-urlencoded");
+  EXPECT_TRUE(Has(r, 1));
+  EXPECT_TRUE(Has(r, 2));
+  EXPECT_FALSE(Has(r, 3));
+}
+
+TEST(Transaction, RequestVariablesFollowModSecurityV3) {
+  auto set = Load(
+      "SecRule REQUEST_FILENAME \"@streq /a b/c.php\" \"id:1,phase:1,pass\"\n"
+      "SecRule REQUEST_BASENAME \"@streq c.php\" \"id:2,phase:1,pass\"\n"
+      "SecRule QUERY_STRING \"@streq x=%41\" \"id:3,phase:1,pass\"\n"
+      "SecRule REQUEST_LINE \"@streq GET /a%20b/c.php?x=%41 HTTP/1.1\" \"id:4,phase:1,pass\"\n"
+      "SecRule REQUEST_URI \"@streq /a b/c.php?x=A\" \"id:5,phase:1,pass\"\n"
+      "SecRule ARGS:x \"@streq A\" \"id:6,phase:1,pass\"\n"
+      "SecRule REMOTE_ADDR \"@ipMatch 192.0.2.0/24\" \"id:7,phase:1,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/a%20b/c.php?x=%41");
+  EXPECT_EQ(r.ids, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST(CoreRuleSet, LoadsUnmodifiedAndBlocksAnAttack) {
+  std::vector<Directive> ds;
+  std::string error;
+  const std::string crs = std::string(RAMPART_SOURCE_DIR) + "/rules/crs";
+  ASSERT_TRUE(ReadSecLangFiles(crs + "/crs-setup.conf.example", ds, error)) << error;
+  ASSERT_TRUE(ReadSecLangFiles(crs + "/rules/*.conf", ds, error)) << error;
+  auto set = RuleSet::Build(ds, error);
+  ASSERT_TRUE(set) << error;
+  EXPECT_GT(set->rule_count(), 600u);
+  const Outcome attack = Request(*set, "/?file=../../etc/passwd", {{"Host", "localhost"}});
+  EXPECT_TRUE(Has(attack, 930120));
+  EXPECT_TRUE(attack.in.intercepted);
+  EXPECT_EQ(attack.in.rule_id, 949110);
+  const Outcome benign =
+      Request(*set, "/products?id=42&sort=price",
+              {{"Host", "localhost"}, {"User-Agent", "Mozilla/5.0"}, {"Accept", "text/html"}});
+  EXPECT_FALSE(benign.in.intercepted);
+  EXPECT_TRUE(benign.ids.empty());
+}
+
+}  // namespace
+}  // namespace rampart::waf

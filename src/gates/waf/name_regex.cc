@@ -1,0 +1,49 @@
+#include "gates/waf/name_regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+namespace rampart::waf {
+
+namespace {
+
+// One match-data block per thread: keys are matched on the request path without allocating.
+pcre2_match_data* ThreadMatchData() {
+  thread_local struct Holder {
+    pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
+    ~Holder() { pcre2_match_data_free(md); }
+  } holder;
+  return holder.md;
+}
+
+}  // namespace
+
+std::shared_ptr<const NameRegex> NameRegex::Compile(std::string_view pattern, std::string& error) {
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                 PCRE2_CASELESS | PCRE2_DOTALL, &code, &offset, nullptr);
+  if (re == nullptr) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    error = "selector /" + std::string(pattern) + "/: " + reinterpret_cast<const char*>(msg) +
+            " at offset " + std::to_string(offset);
+    return nullptr;
+  }
+  pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);  // falls back to the interpreter when JIT fails
+  auto out = std::shared_ptr<NameRegex>(new NameRegex());
+  out->code_ = re;
+  out->pattern_ = std::string(pattern);
+  return out;
+}
+
+NameRegex::~NameRegex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
+
+bool NameRegex::Matches(std::string_view subject) const noexcept {
+  const int rc =
+      pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(subject.data()),
+                  subject.size(), 0, 0, ThreadMatchData(), nullptr);
+  return rc >= 0;
+}
+
+}  // namespace rampart::waf

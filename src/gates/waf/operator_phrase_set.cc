@@ -1,0 +1,154 @@
+#include "gates/waf/operator_phrase_set.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <mutex>
+#include <unordered_set>
+
+namespace rampart::waf::op_internal {
+namespace {
+
+// hs_scan needs scratch space large enough for the database it scans, used by one thread at a
+// time. Every shared database grows one prototype scratch (under a lock) and bumps a generation;
+// a thread whose own scratch is older clones the prototype once, so a scan allocates nothing.
+// A thread-only database grows that thread's scratch directly.
+
+struct ScratchRegistry {
+  std::mutex mu;
+  hs_scratch_t* prototype = nullptr;
+  std::atomic<std::uint64_t> generation{0};
+};
+
+ScratchRegistry& Registry() {
+  // Never destroyed: worker threads may still scan while static destructors run at exit.
+  static auto* registry = new ScratchRegistry;
+  return *registry;
+}
+
+bool RegisterSharedDatabase(const hs_database_t* db) {
+  ScratchRegistry& r = Registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (hs_alloc_scratch(db, &r.prototype) != HS_SUCCESS) return false;
+  r.generation.fetch_add(1, std::memory_order_release);
+  return true;
+}
+
+struct ThreadScratch {
+  hs_scratch_t* scratch = nullptr;
+  std::uint64_t generation = 0;
+  ~ThreadScratch() { hs_free_scratch(scratch); }
+};
+thread_local ThreadScratch tls_scratch;
+
+// This thread's scratch, fit for every shared database so far (null if none could be made).
+hs_scratch_t* SharedScratch() noexcept {
+  ScratchRegistry& r = Registry();
+  if (tls_scratch.scratch != nullptr &&
+      tls_scratch.generation == r.generation.load(std::memory_order_acquire)) {
+    return tls_scratch.scratch;
+  }
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (r.prototype != nullptr) {
+    hs_scratch_t* fresh = nullptr;
+    if (hs_clone_scratch(r.prototype, &fresh) != HS_SUCCESS) return nullptr;
+    hs_free_scratch(tls_scratch.scratch);
+    tls_scratch.scratch = fresh;
+    tls_scratch.generation = r.generation.load(std::memory_order_relaxed);
+  }
+  return tls_scratch.scratch;
+}
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+struct PhraseSet::Search {
+  const PhraseSet* set;
+  bool want_phrase;
+  int best = -1;
+  unsigned long long best_end = 0;
+
+  static int OnMatch(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                     void* context) {
+    auto* s = static_cast<Search*>(context);
+    const int index = static_cast<int>(id);
+    if (!s->want_phrase) {
+      s->best = index;
+      return 1;  // any phrase decides the match: stop scanning
+    }
+    // Vectorscan does not promise to report in end order, so the whole value is scanned and
+    // the best kept; with HS_FLAG_SINGLEMATCH each phrase is reported once, where it first ends.
+    if (s->best < 0 || to < s->best_end ||
+        (to == s->best_end && s->set->phrase(index).size() > s->set->phrase(s->best).size())) {
+      s->best = index;
+      s->best_end = to;
+    }
+    return 0;
+  }
+};
+
+std::unique_ptr<PhraseSet> PhraseSet::Build(const std::vector<std::string_view>& phrases,
+                                            bool shared, std::string* error) {
+  auto set = std::unique_ptr<PhraseSet>(new PhraseSet);
+  set->shared_ = shared;
+  std::unordered_set<std::string> seen;
+  for (std::string_view p : phrases) {
+    if (p.empty()) continue;
+    std::string folded(p);
+    std::transform(folded.begin(), folded.end(), folded.begin(), LowerAscii);
+    if (seen.insert(std::move(folded)).second) set->phrases_.emplace_back(p);
+  }
+  if (set->phrases_.empty()) return set;
+  std::vector<const char*> exprs;
+  std::vector<std::size_t> lens;
+  std::vector<unsigned> ids;
+  // Literals, so a phrase may hold any byte (NUL included, from @pm's |00|).
+  const std::vector<unsigned> flags(set->phrases_.size(), HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+  for (std::size_t i = 0; i < set->phrases_.size(); ++i) {
+    exprs.push_back(set->phrases_[i].data());
+    lens.push_back(set->phrases_[i].size());
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_compile_error_t* compile_error = nullptr;
+  if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                           static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &set->db_,
+                           &compile_error) != HS_SUCCESS) {
+    *error = std::string("cannot compile the phrases: ") +
+             (compile_error != nullptr && compile_error->message != nullptr ? compile_error->message
+                                                                            : "unknown error");
+    hs_free_compile_error(compile_error);
+    return nullptr;
+  }
+  if (shared && !RegisterSharedDatabase(set->db_)) {
+    *error = "cannot allocate Vectorscan scratch space";
+    return nullptr;
+  }
+  return set;
+}
+
+PhraseSet::~PhraseSet() { hs_free_database(db_); }
+
+int PhraseSet::Find(std::string_view value, bool want_phrase) const noexcept {
+  if (db_ == nullptr) return -1;
+  hs_scratch_t* scratch = SharedScratch();
+  if (!shared_) {
+    // Grows this thread's scratch for a database only it uses (a no-op once it fits).
+    if (hs_alloc_scratch(db_, &tls_scratch.scratch) != HS_SUCCESS) return -1;
+    scratch = tls_scratch.scratch;
+  }
+  // Without scratch (out of memory) nothing can be scanned: no match, as v3 does on errors.
+  if (scratch == nullptr) return -1;
+  Search search{this, want_phrase};
+  // hs_scan takes an unsigned length; values are bounded by the body limits far below 4 GiB.
+  const auto length = static_cast<unsigned>(std::min<std::size_t>(value.size(), UINT_MAX));
+  const hs_error_t rc = hs_scan(db_, value.data() != nullptr ? value.data() : "", length, 0,
+                                scratch, &Search::OnMatch, &search);
+  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return -1;
+  return search.best;
+}
+
+}  // namespace rampart::waf::op_internal

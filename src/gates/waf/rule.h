@@ -1,0 +1,175 @@
+// A compiled SecLang rule: its targets, operator, transformations and actions. Built once per
+// config snapshot by rule_parser.cc and ruleset.cc; read-only afterwards, shared by all workers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gates/waf/macro.h"
+#include "gates/waf/operator.h"
+#include "gates/waf/transform.h"
+
+namespace rampart::waf {
+
+class NameRegex;  // a compiled /regex/ selector (variables.h)
+
+// Every variable the engine serves. Collections have keys (ARGS:name); the rest are scalars.
+enum class Var : std::uint8_t {
+  // collections
+  kArgs,
+  kArgsGet,
+  kArgsPost,
+  kArgsNames,
+  kArgsGetNames,
+  kArgsPostNames,
+  kRequestHeaders,
+  kRequestHeadersNames,
+  kRequestCookies,
+  kRequestCookiesNames,
+  kResponseHeaders,
+  kResponseHeadersNames,
+  kFiles,
+  kFilesNames,
+  kFilesSizes,
+  kMultipartPartHeaders,
+  kTx,
+  kMatchedVars,
+  kMatchedVarsNames,
+  kXml,
+  kRule,
+  kEnv,
+  // scalars
+  kArgsCombinedSize,
+  kFilesCombinedSize,
+  kRequestMethod,
+  kRequestUri,
+  kRequestUriRaw,
+  kRequestFilename,
+  kRequestBasename,
+  kRequestLine,
+  kRequestProtocol,
+  kQueryString,
+  kRequestBody,
+  kRequestBodyLength,
+  kRemoteAddr,
+  kRemotePort,
+  kServerAddr,
+  kServerPort,
+  kServerName,
+  kUniqueId,
+  kReqbodyError,
+  kReqbodyErrorMsg,
+  kReqbodyProcessor,
+  kReqbodyProcessorError,
+  kResponseStatus,
+  kResponseBody,
+  kResponseProtocol,
+  kResponseContentLength,
+  kResponseContentType,
+  kMatchedVar,
+  kMatchedVarName,
+  kMultipartFlag,  // one of the MULTIPART_* flags (VarSpec::key holds its name)
+  kMultipartFilename,
+  kMultipartName,
+  kFullRequestLength,
+  kDuration,
+  kHighestSeverity,
+  kUrlencodedError,
+  kInboundDataError,
+  kOutboundDataError,
+  kStatusLine,
+  kAuthType,
+  kPathInfo,
+  kTime,
+  kTimeEpoch,
+};
+
+bool IsCollection(Var v) noexcept;
+
+struct VarSpec {
+  Var var = Var::kArgs;
+  std::string name;                            // as the rule named it, upper case ("ARGS")
+  std::string key;                             // the selector, lower case; empty: all
+  std::shared_ptr<const NameRegex> key_regex;  // a /regex/ selector
+  bool count = false;                          // &VAR: the number of values
+  bool exclude = false;                        // !VAR:key: removes values from this rule's targets
+};
+
+enum class Disruptive : std::uint8_t { kNone, kPass, kBlock, kDeny, kDrop, kAllow, kRedirect };
+enum class AllowScope : std::uint8_t { kAll, kPhase, kRequest };
+
+struct SetVar {
+  enum class Op : std::uint8_t { kSet, kSetOne, kAdd, kSub, kDelete } op = Op::kSet;
+  std::string collection;  // upper case: "TX", "IP", ...
+  Macro name;
+  Macro value;
+};
+
+struct Ctl {
+  enum class Kind : std::uint8_t {
+    kRuleEngine,
+    kRuleRemoveById,
+    kRuleRemoveByTag,
+    kRuleRemoveTargetById,
+    kRuleRemoveTargetByTag,
+    kRequestBodyProcessor,
+    kForceRequestBodyVariable,
+    kAuditEngine,
+    kRequestBodyAccess,
+    kResponseBodyAccess,
+  } kind = Kind::kRuleEngine;
+  std::string value;                    // engine mode, processor, tag, "On"/"Off"
+  std::int64_t id_from = 0, id_to = 0;  // rule ids (a range)
+  std::string target;                   // ruleRemoveTarget*: "ARGS:foo" as written after ';'
+};
+
+// Actions as written on a rule (ruleset.cc merges SecDefaultAction into them).
+struct Actions {
+  std::int64_t id = 0;
+  int phase = 0;  // 0: not given
+  std::optional<Disruptive> disruptive;
+  AllowScope allow_scope = AllowScope::kAll;
+  int status = 0;
+  std::string redirect;
+  std::optional<bool> log, auditlog;
+  bool capture = false, multi_match = false, chain = false;
+  std::vector<TransformId> transforms;  // those after the last t:none
+  bool t_none = false;
+  std::optional<Macro> msg, logdata;
+  std::vector<std::string> tags;
+  int severity = -1;  // 0 EMERGENCY .. 7 DEBUG
+  std::string ver, rev, maturity, accuracy;
+  std::vector<SetVar> setvars;
+  std::vector<Ctl> ctls;
+  int skip = 0;
+  std::string skip_after;
+};
+
+struct Rule {
+  std::string file;  // base name of its file, for logs and metrics
+  int line = 0;
+  std::vector<VarSpec> vars;  // empty for SecAction and SecMarker
+  std::string op_name;        // "rx", "pm", ... (empty: SecAction)
+  std::string op_param;
+  Macro op_macro;  // the parameter, when it holds macros
+  bool op_has_macros = false;
+  bool negated = false;
+  std::unique_ptr<Operator> op;
+  Actions act;
+  std::unique_ptr<Rule> chained;  // the next rule of a chain
+  bool is_marker = false;
+  std::string marker;      // SecMarker's name
+  bool is_action = false;  // SecAction: matches unconditionally
+  // Filled by ruleset.cc: the effective settings after SecDefaultAction.
+  Disruptive effective_disruptive = Disruptive::kPass;
+  bool effective_log = true;
+  std::vector<TransformId> effective_transforms;
+  // Rules with the same effective transformations share an id, so a value's transformed form
+  // is computed once per request for all of them (-1: no transformation).
+  int chain_id = -1;
+};
+
+}  // namespace rampart::waf

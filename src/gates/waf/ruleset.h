@@ -1,0 +1,57 @@
+// A loaded rule set: the rules of each phase in order, with SecDefaultAction merged in, removals
+// and target updates applied, and the engine settings the directives gave. Immutable once built;
+// shared by every route and worker that names the same rules.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gates/waf/rule.h"
+#include "gates/waf/seclang_reader.h"
+
+namespace rampart::waf {
+
+enum class EngineMode : std::uint8_t { kOn, kDetectionOnly, kOff };
+
+struct EngineSettings {
+  EngineMode mode = EngineMode::kOn;
+  bool request_body_access = true;
+  std::uint64_t request_body_limit = 13107200;         // SecRequestBodyLimit
+  std::uint64_t request_body_no_files_limit = 131072;  // SecRequestBodyNoFilesLimit
+  bool request_body_reject = true;  // SecRequestBodyLimitAction Reject (else ProcessPartial)
+  bool response_body_access = false;
+  std::uint64_t response_body_limit = 524288;
+  bool response_body_reject = false;  // SecResponseBodyLimitAction
+  std::vector<std::string> response_mime_types = {"text/plain", "text/html"};
+  char argument_separator = '&';
+  int json_depth_limit = 512;
+  int argument_limit = 1000;  // SecArgumentsLimit
+  std::string component_signature;
+  std::string web_app_id = "default";
+};
+
+class RuleSet {
+ public:
+  // Loads directives in order. On failure returns nullptr with `error` naming file:line.
+  static std::shared_ptr<const RuleSet> Build(const std::vector<Directive>& directives,
+                                              std::string& error);
+
+  const std::vector<std::unique_ptr<Rule>>& Phase(int phase) const noexcept {
+    return phases_[static_cast<std::size_t>(phase)];
+  }
+  const EngineSettings& settings() const noexcept { return settings_; }
+  std::size_t rule_count() const noexcept { return rule_count_; }
+  // Rule files in load order (base names), for per-file metrics.
+  const std::vector<std::string>& files() const noexcept { return files_; }
+
+ private:
+  std::array<std::vector<std::unique_ptr<Rule>>, 6> phases_;  // 1..5 used
+  EngineSettings settings_;
+  std::size_t rule_count_ = 0;
+  std::vector<std::string> files_;
+};
+
+}  // namespace rampart::waf

@@ -1,0 +1,599 @@
+#include "gates/waf/transaction.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "gates/waf/name_regex.h"
+#include "gates/waf/rule_parser.h"
+
+namespace rampart::waf {
+
+namespace {
+
+char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = Fold(c);
+  return out;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return Fold(x) == Fold(y); });
+}
+
+// ModSecurity v3's parsing of numbers in setvar and comparisons: a leading integer, else 0.
+std::int64_t ToInt(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  std::int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+}  // namespace
+
+Transaction::Transaction(const RuleSet& rules)
+    : rules_(rules),
+      mode_(rules.settings().mode),
+      request_body_access_(rules.settings().request_body_access),
+      response_body_access_(rules.settings().response_body_access) {}
+
+std::string_view Transaction::Tx(std::string_view key) const noexcept {
+  auto it = tx_.find(key);
+  return it == tx_.end() ? std::string_view() : std::string_view(it->second.value);
+}
+
+std::int64_t Transaction::TxInt(std::string_view key) const noexcept { return ToInt(Tx(key)); }
+
+void Transaction::SetTx(std::string_view key, std::string value) {
+  auto it = tx_.find(key);
+  if (it == tx_.end()) {
+    std::string lower = Lower(key);
+    Entry e;
+    e.full = "TX:" + lower;
+    e.key_off = 3;
+    it = tx_.emplace(std::move(lower), std::move(e)).first;
+  }
+  it->second.value = std::move(value);
+}
+
+const std::vector<Entry>* Transaction::CollectionOf(Var v) const {
+  switch (v) {
+    case Var::kArgsGet:
+    case Var::kArgsGetNames:
+      return &args_get_;
+    case Var::kArgsPost:
+    case Var::kArgsPostNames:
+      return &args_post_;
+    case Var::kRequestHeaders:
+    case Var::kRequestHeadersNames:
+      return &headers_;
+    case Var::kRequestCookies:
+    case Var::kRequestCookiesNames:
+      return &cookies_;
+    case Var::kResponseHeaders:
+    case Var::kResponseHeadersNames:
+      return &response_headers_;
+    case Var::kFiles:
+      return &files_;
+    case Var::kFilesNames:
+      return &files_names_;
+    case Var::kFilesSizes:
+      return &files_sizes_;
+    case Var::kMultipartPartHeaders:
+      return &part_headers_;
+    case Var::kMatchedVars:
+    case Var::kMatchedVarsNames:
+      return &matched_vars_;
+    case Var::kEnv:
+      return &env_;
+    default:
+      return nullptr;
+  }
+}
+
+const std::string* Transaction::ScalarValue(Var v, std::string& scratch) const {
+  switch (v) {
+    case Var::kArgsCombinedSize:
+      return &args_combined_size_;
+    case Var::kFilesCombinedSize:
+      return &files_combined_size_;
+    case Var::kRequestMethod:
+      return &method_;
+    case Var::kRequestUri:
+      return &uri_;
+    case Var::kRequestUriRaw:
+      return &uri_raw_;
+    case Var::kRequestFilename:
+    case Var::kPathInfo:
+      return &filename_;
+    case Var::kRequestBasename:
+      return &basename_;
+    case Var::kRequestLine:
+      return &line_;
+    case Var::kRequestProtocol:
+      return &protocol_;
+    case Var::kQueryString:
+      return &query_;
+    case Var::kRequestBody:
+      return request_body_length_.empty() ? nullptr : &request_body_;
+    case Var::kRequestBodyLength:
+      return request_body_length_.empty() ? nullptr : &request_body_length_;
+    case Var::kRemoteAddr:
+      return &remote_addr_;
+    case Var::kRemotePort:
+      return &remote_port_;
+    case Var::kServerAddr:
+      return &server_addr_;
+    case Var::kServerPort:
+      return &server_port_;
+    case Var::kServerName:
+      return &server_name_;
+    case Var::kUniqueId:
+      return &unique_id_;
+    case Var::kReqbodyError:
+      return &reqbody_error_;
+    case Var::kReqbodyErrorMsg:
+      return &reqbody_error_msg_;
+    case Var::kReqbodyProcessor:
+      return body_processor_.empty() ? nullptr : &body_processor_;
+    case Var::kReqbodyProcessorError:
+      return &reqbody_processor_error_;
+    case Var::kUrlencodedError:
+      return &urlencoded_error_;
+    case Var::kInboundDataError:
+      return &inbound_data_error_;
+    case Var::kResponseStatus:
+      return response_status_.empty() ? nullptr : &response_status_;
+    case Var::kResponseProtocol:
+      return response_protocol_.empty() ? nullptr : &response_protocol_;
+    case Var::kResponseBody:
+      return response_body_.empty() ? nullptr : &response_body_;
+    case Var::kResponseContentType:
+      return &response_content_type_;
+    case Var::kResponseContentLength:
+      return &response_content_length_;
+    case Var::kMatchedVar:
+      return &matched_var_;
+    case Var::kMatchedVarName:
+      return &matched_var_name_;
+    case Var::kFullRequestLength:
+      return &full_request_length_;
+    case Var::kHighestSeverity:
+      return &highest_severity_;
+    case Var::kStatusLine:
+      scratch = response_protocol_ + " " + response_status_;
+      return &scratch;
+    default:
+      return nullptr;
+  }
+}
+
+bool Transaction::TargetRemoved(const Rule& r, std::string_view full_name) const {
+  for (const auto& [ids, target] : removed_targets_) {
+    if (r.act.id >= ids.first && r.act.id <= ids.second && IEquals(target, full_name)) return true;
+  }
+  for (const auto& [tag, target] : removed_targets_by_tag_) {
+    if (IEquals(target, full_name) &&
+        std::find(r.act.tags.begin(), r.act.tags.end(), tag) != r.act.tags.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+template <class F>
+void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions,
+                          const Rule* rule, F&& f) {
+  auto excluded = [&](Var var, std::string_view key, std::string_view full) {
+    if (exclusions != nullptr) {
+      for (const auto& x : *exclusions) {
+        if (!x.exclude || x.var != var) continue;
+        if (x.key_regex ? x.key_regex->Matches(key) : (x.key.empty() || IEquals(x.key, key))) {
+          return true;
+        }
+      }
+    }
+    return rule != nullptr && TargetRemoved(*rule, full);
+  };
+  auto selected = [&](std::string_view key) {
+    if (spec.key_regex) return spec.key_regex->Matches(key);
+    return spec.key.empty() || IEquals(spec.key, key);
+  };
+  auto each_entry = [&](const std::vector<Entry>& list, bool names) {
+    for (const auto& e : list) {
+      if (!selected(e.key()) || excluded(spec.var, e.key(), e.full)) continue;
+      if (names) {
+        f(e.full, e.key());
+      } else {
+        f(e.full, std::string_view(e.value));
+      }
+    }
+  };
+  switch (spec.var) {
+    case Var::kArgs:
+      each_entry(args_get_, false);
+      each_entry(args_post_, false);
+      return;
+    case Var::kArgsNames:
+      each_entry(args_get_, true);
+      each_entry(args_post_, true);
+      return;
+    case Var::kArgsGetNames:
+    case Var::kArgsPostNames:
+    case Var::kRequestHeadersNames:
+    case Var::kRequestCookiesNames:
+    case Var::kResponseHeadersNames:
+    case Var::kMatchedVarsNames:
+      each_entry(*CollectionOf(spec.var), true);
+      return;
+    case Var::kTx:
+      if (!spec.key.empty() && !spec.key_regex) {
+        auto it = tx_.find(spec.key);
+        if (it != tx_.end() && !excluded(Var::kTx, it->second.key(), it->second.full)) {
+          f(it->second.full, std::string_view(it->second.value));
+        }
+        return;
+      }
+      for (const auto& [k, e] : tx_) {
+        if (selected(e.key()) && !excluded(Var::kTx, e.key(), e.full))
+          f(e.full, std::string_view(e.value));
+      }
+      return;
+    case Var::kXml: {
+      // XML:/* is the document's text, XML://@* its attribute values (what CRS asks for).
+      const bool attrs = spec.key.find('@') != std::string::npos;
+      for (const auto& e : attrs ? xml_attrs_ : xml_text_) f(e.full, std::string_view(e.value));
+      return;
+    }
+    case Var::kRule: {
+      if (rule == nullptr) return;
+      std::string v;
+      if (spec.key == "id")
+        v = std::to_string(rule->act.id);
+      else if (spec.key == "phase")
+        v = std::to_string(rule->act.phase);
+      else if (spec.key == "severity")
+        v = std::to_string(rule->act.severity);
+      else if (spec.key == "ver")
+        v = rule->act.ver;
+      else if (spec.key == "rev")
+        v = rule->act.rev;
+      else if (spec.key == "msg" && rule->act.msg)
+        v = rule->act.msg->Literal();
+      else
+        return;
+      f(std::string_view("RULE"), std::string_view(v));
+      return;
+    }
+    case Var::kMultipartFlag:
+      for (const auto& e : multipart_flags_) {
+        if (e.key() == spec.key) f(e.key(), std::string_view(e.value));
+      }
+      return;
+    case Var::kMultipartFilename:
+      for (const auto& n : multipart_filenames_)
+        f(std::string_view("MULTIPART_FILENAME"), std::string_view(n));
+      return;
+    case Var::kMultipartName:
+      for (const auto& n : multipart_names_)
+        f(std::string_view("MULTIPART_NAME"), std::string_view(n));
+      return;
+    default:
+      break;
+  }
+  if (const auto* list = CollectionOf(spec.var)) {
+    each_entry(*list, false);
+    return;
+  }
+  std::string scratch;
+  if (const std::string* v = ScalarValue(spec.var, scratch)) {
+    if (!excluded(spec.var, {}, spec.name)) f(std::string_view(spec.name), std::string_view(*v));
+  }
+}
+
+std::size_t Transaction::Count(const VarSpec& spec) {
+  std::size_t n = 0;
+  ForEach(spec, nullptr, nullptr, [&](std::string_view, std::string_view) { ++n; });
+  return n;
+}
+
+bool Transaction::Resolve(std::string_view name, std::string_view key, std::string& out,
+                          const Rule* rule) {
+  if (name == "TX") {
+    auto it = tx_.find(key);
+    if (it == tx_.end()) return false;
+    out.append(it->second.value);
+    return true;
+  }
+  if (name == "MATCHED_VAR") return out.append(matched_var_), true;
+  if (name == "MATCHED_VAR_NAME") return out.append(matched_var_name_), true;
+  // Other references map onto the targets rules use; parsed once per thread and name.
+  thread_local std::unordered_map<std::string, VarSpec> specs;
+  std::string text(name);
+  if (!key.empty()) text.append(":").append(key);
+  auto it = specs.find(text);
+  if (it == specs.end()) {
+    std::vector<VarSpec> one;
+    std::string error;
+    if (!ParseVariables(text, one, error) || one.size() != 1) return false;
+    it = specs.emplace(text, std::move(one.front())).first;
+  }
+  bool found = false;
+  ForEach(it->second, nullptr, rule, [&](std::string_view, std::string_view value) {
+    if (!found) out.append(value);
+    found = true;
+  });
+  return found;
+}
+
+void Transaction::Expand(const Macro& m, std::string& out, const Rule* rule) {
+  out.clear();
+  for (const auto& p : m.parts) {
+    if (!p.is_ref) {
+      out.append(p.text);
+    } else {
+      Resolve(p.text, p.key, out, rule);
+    }
+  }
+}
+
+bool Transaction::Removed(const Rule& r) const {
+  for (const auto& [from, to] : removed_ids_) {
+    if (r.act.id >= from && r.act.id <= to) return true;
+  }
+  for (const auto& tag : removed_tags_) {
+    if (std::find(r.act.tags.begin(), r.act.tags.end(), tag) != r.act.tags.end()) return true;
+  }
+  return false;
+}
+
+void Transaction::ApplyTransforms(const Rule& r, std::string_view in,
+                                  std::vector<std::string>& outs) {
+  // multiMatch tests the value before any transformation and after each one that changed it;
+  // otherwise only the final value is tested (ModSecurity v3, executeTransformations).
+  outs.clear();
+  if (r.act.multi_match) outs.emplace_back(in);
+  std::string cur(in), next;
+  for (TransformId t : r.effective_transforms) {
+    const bool changed = ApplyTransform(t, cur, next);
+    cur.swap(next);
+    if (changed && r.act.multi_match) outs.push_back(cur);
+  }
+  if (!r.act.multi_match) outs.push_back(std::move(cur));
+}
+
+std::string_view Transaction::Transformed(const Rule& r, std::string_view value, bool stable) {
+  if (r.chain_id < 0) return value;
+  if (stable) {
+    const CacheKey key{value.data(), value.size(), r.chain_id};
+    auto it = transformed_cache_.find(key);
+    if (it != transformed_cache_.end()) return it->second;
+  }
+  scratch_a_.assign(value);
+  for (TransformId t : r.effective_transforms) {
+    ApplyTransform(t, scratch_a_, scratch_b_);
+    scratch_a_.swap(scratch_b_);
+  }
+  if (!stable) return scratch_a_;
+  return transformed_cache_.emplace(CacheKey{value.data(), value.size(), r.chain_id}, scratch_a_)
+      .first->second;
+}
+
+void Transaction::RunSetVars(const Rule& r) {
+  std::string name, value;
+  for (const auto& sv : r.act.setvars) {
+    Expand(sv.name, name, &r);
+    if (sv.collection != "TX") continue;  // persistent collections are not kept (no initcol)
+    for (char& c : name) c = Fold(c);
+    switch (sv.op) {
+      case SetVar::Op::kDelete:
+        tx_.erase(name);
+        break;
+      case SetVar::Op::kSetOne:
+        SetTx(name, "1");
+        break;
+      case SetVar::Op::kSet:
+        Expand(sv.value, value, &r);
+        SetTx(name, value);
+        break;
+      case SetVar::Op::kAdd:
+      case SetVar::Op::kSub: {
+        Expand(sv.value, value, &r);
+        const std::int64_t delta = ToInt(value);
+        const std::int64_t cur = TxInt(name);
+        SetTx(name, std::to_string(sv.op == SetVar::Op::kAdd ? cur + delta : cur - delta));
+        break;
+      }
+    }
+  }
+}
+
+void Transaction::ApplyCtl(const Ctl& ctl) {
+  using K = Ctl::Kind;
+  switch (ctl.kind) {
+    case K::kRuleEngine:
+      mode_ = ctl.value == "ON"              ? EngineMode::kOn
+              : ctl.value == "DETECTIONONLY" ? EngineMode::kDetectionOnly
+                                             : EngineMode::kOff;
+      break;
+    case K::kRuleRemoveById:
+      removed_ids_.emplace_back(ctl.id_from, ctl.id_to);
+      break;
+    case K::kRuleRemoveByTag:
+      removed_tags_.push_back(ctl.value);
+      break;
+    case K::kRuleRemoveTargetById:
+      removed_targets_.push_back({{ctl.id_from, ctl.id_to}, ctl.target});
+      break;
+    case K::kRuleRemoveTargetByTag:
+      removed_targets_by_tag_.emplace_back(ctl.value, ctl.target);
+      break;
+    case K::kRequestBodyProcessor:
+      body_processor_ = ctl.value;
+      break;
+    case K::kForceRequestBodyVariable:
+      force_body_variable_ = ctl.value == "ON";
+      break;
+    case K::kRequestBodyAccess:
+      request_body_access_ = ctl.value == "ON";
+      break;
+    case K::kResponseBodyAccess:
+      response_body_access_ = ctl.value == "ON";
+      break;
+    case K::kAuditEngine:
+      break;  // every logged match is in the audit record; there is no separate audit engine
+  }
+}
+
+void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
+  for (const auto& ctl : r.act.ctls) ApplyCtl(ctl);
+  if (r.act.skip > 0) skip_ = r.act.skip;
+  if (!r.act.skip_after.empty()) marker_ = r.act.skip_after;
+  if (&r != &top) return;
+  // The chain's head logs and decides for the whole chain.
+  const Disruptive d = r.effective_disruptive;
+  const bool stops = d == Disruptive::kDeny || d == Disruptive::kDrop || d == Disruptive::kRedirect;
+  if (r.effective_log) {
+    MatchRecord m;
+    m.id = r.act.id;
+    m.rule = &r;
+    if (r.act.msg) Expand(*r.act.msg, m.msg, &r);
+    if (r.act.logdata) Expand(*r.act.logdata, m.data, &r);
+    m.severity = r.act.severity;
+    m.var = matched_var_name_;
+    m.value = matched_var_;
+    m.disruptive = stops;
+    matches_.push_back(std::move(m));
+  }
+  if (r.act.severity >= 0 && r.act.severity < ToInt(highest_severity_)) {
+    highest_severity_ = std::to_string(r.act.severity);
+  }
+  if (d == Disruptive::kAllow) {
+    allow_ = r.act.allow_scope == AllowScope::kPhase     ? Allow::kPhase
+             : r.act.allow_scope == AllowScope::kRequest ? Allow::kRequest
+                                                         : Allow::kAll;
+    return;
+  }
+  if (stops && mode_ == EngineMode::kOn) {
+    intervention_.intercepted = true;
+    intervention_.action = d;
+    intervention_.rule_id = r.act.id;
+    intervention_.status =
+        r.act.status != 0 ? r.act.status : (d == Disruptive::kRedirect ? 302 : 403);
+    intervention_.redirect = r.act.redirect;
+  }
+}
+
+bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
+  bool matched = false;
+  auto on_match = [&](std::string_view name, std::string_view value) {
+    if (r.act.capture && captures_.count > 0) {
+      for (int i = 0; i < captures_.count; ++i) {
+        SetTx(std::to_string(i), captures_.groups[static_cast<std::size_t>(i)]);
+      }
+    }
+    matched_var_.assign(value);
+    matched_var_name_.assign(name);
+    Entry e;
+    e.full = std::string(name);
+    const auto colon = e.full.find(':');
+    e.key_off = static_cast<std::uint16_t>(colon == std::string::npos ? 0 : colon + 1);
+    e.value = std::string(value);
+    matched_vars_.push_back(std::move(e));
+    RunSetVars(r);
+    matched = true;
+  };
+  if (r.is_action) {
+    RunSetVars(r);
+    matched = true;
+  } else {
+    std::string param;
+    if (r.op_has_macros) Expand(r.op_macro, param, &r);
+    CaptureSet* caps = r.act.capture ? &captures_ : nullptr;
+    std::vector<std::string> values;
+    auto test = [&](std::string_view name, std::string_view value, bool stable) {
+      if (r.act.multi_match) {
+        ApplyTransforms(r, value, values);
+        for (const auto& v : values) {
+          if (r.op->Match(v, param, caps) != r.negated) on_match(name, v);
+        }
+        return;
+      }
+      const std::string_view v = Transformed(r, value, stable);
+      if (r.op->Match(v, param, caps) != r.negated) on_match(name, v);
+    };
+    for (const auto& spec : r.vars) {
+      if (spec.exclude) continue;
+      if (spec.count) {
+        const std::string n = std::to_string(Count(spec));
+        if (r.op->Match(n, param, caps) != r.negated) on_match(spec.name, n);
+        continue;
+      }
+      if (spec.var == Var::kTx && !spec.key.empty() && !spec.key_regex) {
+        // The most common target in CRS (TX:detection_paranoia_level, scores): one value.
+        auto it = tx_.find(spec.key);
+        if (it == tx_.end() || TargetRemoved(top, it->second.full)) continue;
+        const std::string value = it->second.value, name = it->second.full;
+        test(name, value, false);
+        continue;
+      }
+      if (spec.var == Var::kTx || spec.var == Var::kMatchedVars ||
+          spec.var == Var::kMatchedVarsNames || spec.var == Var::kMatchedVar ||
+          spec.var == Var::kMatchedVarName || spec.var == Var::kRule ||
+          spec.var == Var::kStatusLine) {
+        // setvar (in on_match) may change these while they are walked, and some are built on
+        // the fly (their storage is reused, so they are never cached): copy them first.
+        std::vector<std::pair<std::string, std::string>> targets;
+        ForEach(spec, &r.vars, &top, [&](std::string_view name, std::string_view value) {
+          targets.emplace_back(name, value);
+        });
+        for (const auto& [name, value] : targets) test(name, value, false);
+        continue;
+      }
+      ForEach(spec, &r.vars, &top,
+              [&](std::string_view name, std::string_view value) { test(name, value, true); });
+    }
+  }
+  if (!matched) {
+    matched_var_.clear();
+    matched_var_name_.clear();
+    matched_vars_.clear();
+    return false;
+  }
+  if (r.chained && !EvaluateRule(*r.chained, top)) return false;
+  AfterFullMatch(r, top);
+  return true;
+}
+
+const Intervention& Transaction::RunPhase(int phase) {
+  if (mode_ == EngineMode::kOff || intervention_.intercepted) return intervention_;
+  if (allow_ == Allow::kAll && phase != 5) return intervention_;
+  if (allow_ == Allow::kRequest && phase <= 2) return intervention_;
+  allow_ = Allow::kNone;
+  skip_ = 0;
+  marker_.clear();
+  for (const auto& rp : rules_.Phase(phase)) {
+    const Rule& r = *rp;
+    if (!marker_.empty()) {
+      if (r.is_marker && r.marker == marker_) marker_.clear();
+      continue;
+    }
+    if (r.is_marker) continue;
+    if (skip_ > 0) {
+      --skip_;
+      continue;
+    }
+    if (allow_ != Allow::kNone) break;
+    if (Removed(r)) continue;
+    EvaluateRule(r, r);
+    if (intervention_.intercepted) break;
+    if (mode_ == EngineMode::kOff) break;
+  }
+  return intervention_;
+}
+
+}  // namespace rampart::waf

@@ -1,0 +1,171 @@
+// One request's pass through a rule set: the variables the rules read (filled from the request,
+// its body and the response), TX, the matched variables, and the evaluation of each phase with
+// ModSecurity v3's semantics (rule_with_operator.cc, rule_with_actions.cc, rules_set.cc): setvar
+// runs for every matching value, the other actions once the whole chain matched; t:none drops the
+// transformations before it and SecDefaultAction's; skipAfter runs to the named SecMarker.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "gates/waf/ruleset.h"
+
+namespace rampart::waf {
+
+// A collection's value with its name as rules see it ("ARGS:id"); key() is the part after ':'.
+struct Entry {
+  std::string full;
+  std::uint16_t key_off = 0;
+  std::string value;
+  std::string_view key() const noexcept { return std::string_view(full).substr(key_off); }
+};
+
+// What the gate knows of the request when phase 1 starts.
+struct RequestInfo {
+  std::string_view method;
+  std::string_view target;    // as sent
+  std::string_view protocol;  // "HTTP/1.1", "HTTP/2.0"
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string_view client_addr;
+  int client_port = 0;
+  std::string_view server_addr;
+  int server_port = 0;
+  std::string_view server_name;
+  std::string_view unique_id;
+};
+
+// A rule that matched and logs: one line of the audit record.
+struct MatchRecord {
+  std::int64_t id = 0;
+  const Rule* rule = nullptr;
+  std::string msg, data, var, value;
+  int severity = -1;
+  bool disruptive = false;  // the rule would stop the request (deny, drop, redirect)
+};
+
+struct Intervention {
+  bool intercepted = false;
+  int status = 0;
+  Disruptive action = Disruptive::kNone;
+  std::int64_t rule_id = 0;
+  std::string redirect;
+};
+
+class Transaction {
+ public:
+  explicit Transaction(const RuleSet& rules);
+
+  void SetRequest(const RequestInfo& req);
+  // The held body (all of it when `complete`) and its Content-Type; runs the body processor.
+  void SetRequestBody(std::string_view body, bool complete, std::string_view content_type);
+  void SetResponse(int status, std::string_view protocol,
+                   const std::vector<std::pair<std::string_view, std::string_view>>& headers);
+  void AppendResponseBody(std::string_view piece);
+
+  // Runs one phase (1..5). Returns the intervention, if a rule intercepted (and the engine is On).
+  const Intervention& RunPhase(int phase);
+
+  const std::vector<MatchRecord>& matches() const noexcept { return matches_; }
+  const Intervention& intervention() const noexcept { return intervention_; }
+  EngineMode mode() const noexcept { return mode_; }
+  bool request_body_access() const noexcept { return request_body_access_; }
+  bool response_body_access() const noexcept { return response_body_access_; }
+  // A TX value ("" when unset); keys lower case.
+  std::string_view Tx(std::string_view key) const noexcept;
+  std::int64_t TxInt(std::string_view key) const noexcept;
+
+  // How many values a target names (what &TARGET counts).
+  std::size_t Count(const VarSpec& spec);
+
+ private:
+  // Calls f(name, value) for each value `spec` names, minus `exclusions`' and ctl's removals.
+  template <class F>
+  void ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions, const Rule* rule,
+               F&& f);
+  struct Scalar;
+  bool EvaluateRule(const Rule& r, const Rule& top);
+  void AfterFullMatch(const Rule& r, const Rule& top);
+  void RunSetVars(const Rule& r);
+  void ApplyCtl(const Ctl& ctl);
+  void Expand(const Macro& m, std::string& out, const Rule* rule);
+  bool Resolve(std::string_view name, std::string_view key, std::string& out, const Rule* rule);
+  bool Removed(const Rule& r) const;
+  bool TargetRemoved(const Rule& r, std::string_view full_name) const;
+  void SetTx(std::string_view key, std::string value);
+  const std::string* ScalarValue(Var v, std::string& scratch) const;
+  const std::vector<Entry>* CollectionOf(Var v) const;
+  void ApplyTransforms(const Rule& r, std::string_view in, std::vector<std::string>& outs);
+  // The value after the rule's transformations (not multiMatch); `stable`: may be cached.
+  std::string_view Transformed(const Rule& r, std::string_view value, bool stable);
+  void ProcessBody(std::string_view body, std::string_view content_type);
+
+  const RuleSet& rules_;
+  EngineMode mode_;
+  bool request_body_access_;
+  bool response_body_access_;
+  std::string body_processor_;  // REQBODY_PROCESSOR ("" before phase 2 or without one)
+  bool force_body_variable_ = false;
+
+  // Scalars.
+  std::string method_, uri_, uri_raw_, filename_, basename_, line_, protocol_, query_;
+  std::string remote_addr_, remote_port_, server_addr_, server_port_, server_name_, unique_id_;
+  std::string request_body_, request_body_length_, reqbody_error_ = "0", reqbody_error_msg_;
+  std::string reqbody_processor_error_ = "0", urlencoded_error_ = "0";
+  std::string inbound_data_error_ = "0";
+  std::string args_combined_size_ = "0", files_combined_size_ = "0", full_request_length_ = "0";
+  std::string response_status_, response_protocol_, response_body_, response_content_type_;
+  std::string response_content_length_;
+  std::string matched_var_, matched_var_name_;
+  std::string highest_severity_ = "255";
+
+  // Collections.
+  std::vector<Entry> args_get_, args_post_, headers_, cookies_, response_headers_;
+  std::vector<Entry> files_, files_names_, files_sizes_, part_headers_, xml_text_, xml_attrs_;
+  std::vector<Entry> matched_vars_, env_;
+  std::vector<Entry> multipart_flags_;  // key: the flag's name; value "0" / "1"
+  std::vector<std::string> multipart_filenames_, multipart_names_;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> tx_;
+
+  // Per-transaction state changed by ctl.
+  std::vector<std::pair<std::int64_t, std::int64_t>> removed_ids_;
+  std::vector<std::string> removed_tags_;
+  std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, std::string>> removed_targets_;
+  std::vector<std::pair<std::string, std::string>> removed_targets_by_tag_;
+
+  // Phase flow.
+  int skip_ = 0;
+  std::string marker_;  // skipAfter: skipping until this SecMarker
+  enum class Allow : std::uint8_t { kNone, kPhase, kRequest, kAll } allow_ = Allow::kNone;
+  Intervention intervention_;
+  std::vector<MatchRecord> matches_;
+  CaptureSet captures_;
+  std::vector<std::string> transformed_;  // scratch for ApplyTransforms
+  // Transformed values, computed once per request and chain for the values that cannot change
+  // while the request is inspected (not TX, not MATCHED_VARS). Node-based: views stay valid.
+  struct CacheKey {
+    const char* data;
+    std::size_t size;
+    int chain;
+    bool operator==(const CacheKey&) const = default;
+  };
+  struct CacheKeyHash {
+    std::size_t operator()(const CacheKey& k) const noexcept {
+      return std::hash<const void*>()(k.data) ^ (k.size * 0x9e3779b97f4a7c15ull) ^
+             (static_cast<std::size_t>(k.chain) << 48);
+    }
+  };
+  std::unordered_map<CacheKey, std::string, CacheKeyHash> transformed_cache_;
+  std::string scratch_a_, scratch_b_;
+};
+
+}  // namespace rampart::waf
