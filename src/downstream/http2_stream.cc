@@ -193,6 +193,10 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   if (head_malformed_ || path_.empty() || (path_[0] != '/' && path_ != "*")) {
     return refuse(400, "bad_request", "malformed request head");
   }
+  // RFC 9113 section 8.3.1: :path is an origin-form target, which has no fragment.
+  if (path_.find('#') != std::string::npos) {
+    return refuse(400, "bad_request", "a fragment in :path");
+  }
   if (method_ == "CONNECT") return refuse(501, "not_implemented", "CONNECT is not supported");
   if (ex.authority.empty()) return refuse(400, "bad_request", "no :authority or Host");
   if ((!authority_.empty() && !http::IsValidAuthority(authority_)) ||

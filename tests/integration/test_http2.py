@@ -199,6 +199,23 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(line["status"], 504)
         self.assertEqual(line["protocol"], "HTTP/2")
 
+    def test_fragment_in_path_is_refused(self):
+        before = self.origin.stats()["requests"]
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/app/x#frag")))
+        head = None
+        deadline = time.monotonic() + 5 * SLOW
+        while head is None and time.monotonic() < deadline:
+            f = c.read_frame()
+            if f is None:
+                break
+            if f[0] == h2raw.HEADERS and f[2] == 1:
+                head = f[3]
+        c.close()
+        self.assertIsNotNone(head)
+        self.assertEqual(head[0], 0x8c)  # ":status: 400" (HPACK static index 12)
+        self.assertEqual(self.origin.stats()["requests"], before)
+
     def test_client_reset_stops_the_upstream_exchange(self):
         before = self.origin.stats()["requests"]
         c = h2raw.Client(self.rampart.port)

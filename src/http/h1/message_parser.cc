@@ -196,6 +196,12 @@ void MessageParser<kIsRequest>::on_request_impl(http::verb, boost::beast::string
                          !IStartsWith(target, "https://"))) {
     return Fail(ParseFailure::kBadRequest, "invalid request target", ec);
   }
+  // RFC 9112 section 3.2: no form of request-target carries a fragment ('#' is not a valid
+  // character in one); HAProxy and Envoy refuse it too. Origins and rules would otherwise each
+  // decide where the path ends.
+  if (target.find('#') != boost::beast::string_view::npos) {
+    return Fail(ParseFailure::kBadRequest, "a fragment in the request target", ec);
+  }
   method_off_ = static_cast<std::uint32_t>(method.data() - message_start_);
   method_len_ = static_cast<std::uint32_t>(method.size());
   target_off_ = static_cast<std::uint32_t>(target.data() - message_start_);
