@@ -1620,11 +1620,8 @@ bool DetectSqli(std::string_view input, std::string* fingerprint) noexcept {
     if (v.reason == Reason::kNone) continue;
     if (fingerprint != nullptr) {
       // At most 15 letters: fits std::string's inline buffer, so assigning cannot allocate.
-      char letters[15];
-      const std::size_t len =
-          std::min(static_cast<std::size_t>(std::clamp(v.end, 0, n)), sizeof letters);
-      for (std::size_t k = 0; k < len; ++k) letters[k] = tokens[k].type;
-      fingerprint->assign(letters, len);
+      const int len = std::min({v.end, n, 15});
+      for (int k = 0; k < len; ++k) fingerprint->push_back(tokens[k].type);
     }
     return true;
   }
