@@ -16,7 +16,9 @@
 # off (bench/botnet.py) and 1,000 slow connections beside nginx and HAProxy
 # (bench/slow_clients.py); then the response cache against nginx's proxy_cache: the hit path's
 # CPU per request, the miss path's overhead and a stampede on an expiring hot key
-# (bench/cache_vs_nginx.py); then the micro benchmarks (the IP-list table: BM_PrefixTable*; the
+# (bench/cache_vs_nginx.py); then the WAF with OWASP CRS against libmodsecurity3 in process
+# (rampart_waf_bench) and against nginx+ModSecurity end to end (bench/waf_vs_nginx.py); then the
+# micro benchmarks (the IP-list table: BM_PrefixTable*; the
 # cache store's hit ratio against LRU: BM_CacheHitRatio*; the cache gate's own work per hit and
 # per uncacheable miss: BM_CacheGate*).
 #   SCENARIOS="get_ka64 get_close64 post10k_ka64" DURATION=10 ROUNDS=3 make bench
@@ -99,6 +101,16 @@ echo "== the response cache beside nginx proxy_cache: hit path CPU/request (goal
 echo "   miss-path overhead against no gate (goal <= 1.05x), a 1,000-client stampede on an expiring"
 echo "   hot key and a cold start (origin requests per expiry, non-2xx, p99)"
 python3 bench/cache_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS"
+echo
+echo "== the WAF: in-process inspection time per request with OWASP CRS v4, rampart against"
+echo "   libmodsecurity3 on the same requests, PL1 and PL2 (goal: >= 20x faster, median and p99)"
+build/release/rampart_waf_bench --paranoia 1 --rounds 200
+build/release/rampart_waf_bench --paranoia 2 --rounds 200
+echo
+echo "== the WAF end to end: rampart+CRS against nginx+ModSecurity+CRS (goal >= 20x req/s) and"
+echo "   against rampart without it (goal: costs <= 30% of req/s), benign GET and JSON POST"
+python3 bench/waf_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS" --scenario get
+python3 bench/waf_vs_nginx.py --duration "$DURATION" --rounds "$ROUNDS" --scenario json
 echo
 echo "== micro benchmarks"
 build/release/rampart_micro_bench --benchmark_min_time=0.2 --benchmark_filter=-BM_RedisDecisions

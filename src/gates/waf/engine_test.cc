@@ -33,7 +33,7 @@ struct Outcome {
   std::string tx_score;
 };
 
-Outcome Request(const RuleSet& set, std::string_view target,
+Outcome Request(const RuleSet& set, const std::string& target,
                 std::vector<std::pair<std::string_view, std::string_view>> headers = {},
                 std::string_view body = {}, std::string_view content_type = {}) {
   Transaction tx(set);
@@ -236,6 +236,78 @@ TEST(Transaction, RequestVariablesFollowModSecurityV3) {
   ASSERT_TRUE(set);
   const Outcome r = Request(*set, "/a%20b/c.php?x=%41");
   EXPECT_EQ(r.ids, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST(Transaction, RegexMatchLimitIsVisibleToRules) {
+  // A value padded to make a pattern backtrack must not slip past it silently.
+  auto set = Load(
+      "SecRule ARGS \"@rx ^(a+)+$\" \"id:1,phase:2,pass\"\n"
+      "SecRule TX:MSC_PCRE_LIMITS_EXCEEDED \"@eq 1\" \"id:2,phase:2,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?x=" + std::string(40, 'a') + "!");
+  EXPECT_FALSE(Has(r, 1));
+  EXPECT_TRUE(Has(r, 2));
+  EXPECT_FALSE(Has(Request(*set, "/?x=aaa!"), 2));
+}
+
+TEST(Transaction, TooManyArgumentsIsABodyError) {
+  auto set = Load(
+      "SecArgumentsLimit 3\n"
+      "SecRule REQBODY_ERROR \"!@eq 0\" \"id:1,phase:2,pass\"\n"
+      "SecRule &ARGS \"@gt 3\" \"id:2,phase:2,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r =
+      Request(*set, "/?a=1", {}, "b=2&c=3&d=4&e=5", "application/x-www-form-urlencoded");
+  EXPECT_TRUE(Has(r, 1));
+  EXPECT_FALSE(Has(r, 2));
+  EXPECT_FALSE(Has(Request(*set, "/?a=1", {}, "b=2", "application/x-www-form-urlencoded"), 1));
+}
+
+TEST(Transaction, ScalarsThatChangeAreNotServedFromTheTransformationCache) {
+  // REQBODY_ERROR is "0" in phase 1 and "1" after a bad body: the same chain must see both.
+  auto set = Load(
+      "SecRule REQBODY_ERROR \"@streq b6589fc6ab0dc82cf12099d1c2d40ab994e8410c\" "
+      "\"id:1,phase:1,pass,t:sha1,t:hexEncode\"\n"
+      "SecRule REQBODY_ERROR \"@streq 356a192b7913b04c54574d18c28d46e6395428ab\" "
+      "\"id:2,phase:2,pass,t:sha1,t:hexEncode\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/", {}, "{\"a\":", "application/json");
+  EXPECT_TRUE(Has(r, 1));
+  EXPECT_TRUE(Has(r, 2));
+}
+
+TEST(Transaction, TheFirstContentTypeDecidesTheBodyProcessor) {
+  auto set = Load(
+      "SecRule REQBODY_PROCESSOR \"@streq JSON\" \"id:1,phase:2,pass\"\n"
+      "SecRule ARGS_POST:a \"@unconditionalMatch\" \"id:2,phase:2,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(
+      *set, "/",
+      {{"Content-Type", "application/json"}, {"Content-Type", "application/x-www-form-urlencoded"}},
+      "a=b", "application/json");
+  EXPECT_TRUE(Has(r, 1));
+  EXPECT_FALSE(Has(r, 2));
+}
+
+TEST(Transaction, ForcedDetectionRunsEveryPhaseAndAllowDoesNotStopIt) {
+  auto set = Load(
+      "SecRule ARGS:a \"@streq x\" \"id:1,phase:1,deny\"\n"
+      "SecRule ARGS:a \"@streq x\" \"id:2,phase:1,allow\"\n"
+      "SecRule ARGS:b \"@streq y\" \"id:3,phase:2,deny\"\n");
+  ASSERT_TRUE(set);
+  Transaction tx(*set);
+  tx.ForceDetectionOnly();
+  RequestInfo req;
+  req.method = "GET";
+  req.target = "/?a=x&b=y";
+  req.protocol = "HTTP/1.1";
+  tx.SetRequest(req);
+  EXPECT_FALSE(tx.RunPhase(1).intercepted);
+  tx.SetRequestBody({}, true, {});
+  EXPECT_FALSE(tx.RunPhase(2).intercepted);
+  std::vector<std::int64_t> ids;
+  for (const auto& m : tx.matches()) ids.push_back(m.id);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2, 3}));
 }
 
 TEST(CoreRuleSet, LoadsUnmodifiedAndBlocksAnAttack) {

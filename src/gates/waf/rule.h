@@ -98,7 +98,7 @@ struct VarSpec {
   bool exclude = false;                        // !VAR:key: removes values from this rule's targets
 };
 
-enum class Disruptive : std::uint8_t { kNone, kPass, kBlock, kDeny, kDrop, kAllow, kRedirect };
+enum class Disruptive : std::uint8_t { kNone, kPass, kBlock, kDeny, kDrop, kAllow };
 enum class AllowScope : std::uint8_t { kAll, kPhase, kRequest };
 
 struct SetVar {
@@ -133,7 +133,6 @@ struct Actions {
   std::optional<Disruptive> disruptive;
   AllowScope allow_scope = AllowScope::kAll;
   int status = 0;
-  std::string redirect;
   std::optional<bool> log, auditlog;
   bool capture = false, multi_match = false, chain = false;
   std::vector<TransformId> transforms;  // those after the last t:none
@@ -157,6 +156,7 @@ struct Rule {
   Macro op_macro;  // the parameter, when it holds macros
   bool op_has_macros = false;
   bool negated = false;
+  bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
   std::unique_ptr<Operator> op;
   Actions act;
   std::unique_ptr<Rule> chained;  // the next rule of a chain
@@ -165,6 +165,7 @@ struct Rule {
   bool is_action = false;  // SecAction: matches unconditionally
   // Filled by ruleset.cc: the effective settings after SecDefaultAction.
   Disruptive effective_disruptive = Disruptive::kPass;
+  int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
   bool effective_log = true;
   std::vector<TransformId> effective_transforms;
   // Rules with the same effective transformations share an id, so a value's transformed form

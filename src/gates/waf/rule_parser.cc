@@ -491,10 +491,6 @@ bool ParseActions(std::string_view text, Actions& out, std::string& error) {
       out.allow_scope = v == "phase"     ? AllowScope::kPhase
                         : v == "request" ? AllowScope::kRequest
                                          : AllowScope::kAll;
-    } else if (name == "redirect") {
-      if (!need_value()) return false;
-      out.disruptive = Disruptive::kRedirect;
-      out.redirect = value;
     } else if (name == "status") {
       std::int64_t s = 0;
       if (!need_value() || !ParseInt(value, s) || s < 100 || s > 599) {

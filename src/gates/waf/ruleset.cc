@@ -83,7 +83,6 @@ void MergeActions(Actions& into, const Actions& from) {
   into.transforms.insert(into.transforms.end(), from.transforms.begin(), from.transforms.end());
   if (from.disruptive) into.disruptive = from.disruptive, into.allow_scope = from.allow_scope;
   if (from.status) into.status = from.status;
-  if (!from.redirect.empty()) into.redirect = from.redirect;
   if (from.log) into.log = from.log;
   if (from.auditlog) into.auditlog = from.auditlog;
   if (from.msg) into.msg = from.msg;
@@ -150,6 +149,7 @@ bool Builder::CompileOperator(Rule& r, const std::string& file, std::string& err
     r.op = MakeDetectOperator(lname);
     return true;
   }
+  r.regex_op = lname == "rx" || lname == "rxglobal" || lname == "verifycc";
   r.op = MakeOperator(r.op_name, r.op_param, env, &error);
   return r.op != nullptr;
 }
@@ -423,6 +423,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, ChainIds
     if (d == Disruptive::kBlock) d = Disruptive::kDeny;
   }
   r.effective_disruptive = d;
+  if (r.act.status == 0 && has_default) r.effective_status = def.status;
   r.effective_log = r.act.log.value_or(has_default && def.log ? *def.log : true);
   if (!r.effective_transforms.empty()) {
     r.chain_id =

@@ -33,13 +33,36 @@ std::int64_t ToInt(std::string_view s) {
   return v;
 }
 
+// Scalars set once when the request arrives (or its body does) and never changed after.
+bool WrittenOnce(Var v) {
+  switch (v) {
+    case Var::kRequestMethod:
+    case Var::kRequestUri:
+    case Var::kRequestUriRaw:
+    case Var::kRequestFilename:
+    case Var::kRequestBasename:
+    case Var::kRequestLine:
+    case Var::kRequestProtocol:
+    case Var::kQueryString:
+    case Var::kRequestBody:
+    case Var::kRemoteAddr:
+    case Var::kPathInfo:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Transaction::Transaction(const RuleSet& rules)
     : rules_(rules),
       mode_(rules.settings().mode),
       request_body_access_(rules.settings().request_body_access),
-      response_body_access_(rules.settings().response_body_access) {}
+      response_body_access_(rules.settings().response_body_access) {
+  transformed_cache_.reserve(128);
+  tx_.reserve(256);  // CRS sets about a hundred TX variables per request
+}
 
 std::string_view Transaction::Tx(std::string_view key) const noexcept {
   auto it = tx_.find(key);
@@ -368,10 +391,28 @@ void Transaction::ApplyTransforms(const Rule& r, std::string_view in,
 
 std::string_view Transaction::Transformed(const Rule& r, std::string_view value, bool stable) {
   if (r.chain_id < 0) return value;
+  // Values above this are transformed each time instead of kept: memory per request stays
+  // bounded by the body limit, not by it times the number of chains.
+  constexpr std::size_t kMaxCached = 64 << 10;
+  stable = stable && value.size() <= kMaxCached;
+  const CacheKey key{value.data(), value.size(), r.chain_id};
   if (stable) {
-    const CacheKey key{value.data(), value.size(), r.chain_id};
     auto it = transformed_cache_.find(key);
-    if (it != transformed_cache_.end()) return it->second;
+    if (it != transformed_cache_.end()) {
+      return it->second.same ? value : std::string_view(it->second.value);
+    }
+  }
+  // Most values are left alone by most chains (no '%', no capitals, ...): no copy then.
+  bool keeps = true;
+  for (TransformId t : r.effective_transforms) {
+    if (!TransformKeeps(t, value)) {
+      keeps = false;
+      break;
+    }
+  }
+  if (keeps) {
+    if (stable) transformed_cache_.emplace(key, Cached{{}, true});
+    return value;
   }
   scratch_a_.assign(value);
   for (TransformId t : r.effective_transforms) {
@@ -379,14 +420,13 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
     scratch_a_.swap(scratch_b_);
   }
   if (!stable) return scratch_a_;
-  return transformed_cache_.emplace(CacheKey{value.data(), value.size(), r.chain_id}, scratch_a_)
-      .first->second;
+  return transformed_cache_.emplace(key, Cached{scratch_a_, false}).first->second.value;
 }
 
-void Transaction::RunSetVars(const Rule& r) {
+void Transaction::RunSetVars(const Rule& r, const Rule& top) {
   std::string name, value;
   for (const auto& sv : r.act.setvars) {
-    Expand(sv.name, name, &r);
+    Expand(sv.name, name, &top);
     if (sv.collection != "TX") continue;  // persistent collections are not kept (no initcol)
     for (char& c : name) c = Fold(c);
     switch (sv.op) {
@@ -397,12 +437,12 @@ void Transaction::RunSetVars(const Rule& r) {
         SetTx(name, "1");
         break;
       case SetVar::Op::kSet:
-        Expand(sv.value, value, &r);
+        Expand(sv.value, value, &top);
         SetTx(name, value);
         break;
       case SetVar::Op::kAdd:
       case SetVar::Op::kSub: {
-        Expand(sv.value, value, &r);
+        Expand(sv.value, value, &top);
         const std::int64_t delta = ToInt(value);
         const std::int64_t cur = TxInt(name);
         SetTx(name, std::to_string(sv.op == SetVar::Op::kAdd ? cur + delta : cur - delta));
@@ -456,7 +496,7 @@ void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
   if (&r != &top) return;
   // The chain's head logs and decides for the whole chain.
   const Disruptive d = r.effective_disruptive;
-  const bool stops = d == Disruptive::kDeny || d == Disruptive::kDrop || d == Disruptive::kRedirect;
+  const bool stops = d == Disruptive::kDeny || d == Disruptive::kDrop;
   if (r.effective_log) {
     MatchRecord m;
     m.id = r.act.id;
@@ -465,7 +505,11 @@ void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
     if (r.act.logdata) Expand(*r.act.logdata, m.data, &r);
     m.severity = r.act.severity;
     m.var = matched_var_name_;
-    m.value = matched_var_;
+    // Records keep a bounded share of what matched: the audit line shows at most 256 bytes.
+    constexpr std::size_t kKept = 512;
+    m.value = matched_var_.substr(0, kKept);
+    if (m.data.size() > kKept) m.data.resize(kKept);
+    if (m.msg.size() > kKept) m.msg.resize(kKept);
     m.disruptive = stops;
     matches_.push_back(std::move(m));
   }
@@ -473,18 +517,20 @@ void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
     highest_severity_ = std::to_string(r.act.severity);
   }
   if (d == Disruptive::kAllow) {
+    // Like every disruptive action, allow acts only when the engine is On (ModSecurity v3).
+    if (mode_ != EngineMode::kOn || detection_only_) return;
     allow_ = r.act.allow_scope == AllowScope::kPhase     ? Allow::kPhase
              : r.act.allow_scope == AllowScope::kRequest ? Allow::kRequest
                                                          : Allow::kAll;
     return;
   }
-  if (stops && mode_ == EngineMode::kOn) {
+  if (stops && mode_ == EngineMode::kOn && !detection_only_) {
     intervention_.intercepted = true;
     intervention_.action = d;
     intervention_.rule_id = r.act.id;
-    intervention_.status =
-        r.act.status != 0 ? r.act.status : (d == Disruptive::kRedirect ? 302 : 403);
-    intervention_.redirect = r.act.redirect;
+    intervention_.status = r.act.status != 0         ? r.act.status
+                           : r.effective_status != 0 ? r.effective_status
+                                                     : 403;
   }
 }
 
@@ -504,11 +550,11 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     e.key_off = static_cast<std::uint16_t>(colon == std::string::npos ? 0 : colon + 1);
     e.value = std::string(value);
     matched_vars_.push_back(std::move(e));
-    RunSetVars(r);
+    RunSetVars(r, top);
     matched = true;
   };
   if (r.is_action) {
-    RunSetVars(r);
+    RunSetVars(r, top);
     matched = true;
   } else {
     std::string param;
@@ -524,7 +570,12 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         return;
       }
       const std::string_view v = Transformed(r, value, stable);
-      if (r.op->Match(v, param, caps) != r.negated) on_match(name, v);
+      const bool hit = r.op->Match(v, param, caps);
+      if (r.regex_op && LastRegexStatus() == RegexStatus::kMatchLimit) {
+        // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
+        SetTx("msc_pcre_limits_exceeded", "1");
+      }
+      if (hit != r.negated) on_match(name, v);
     };
     for (const auto& spec : r.vars) {
       if (spec.exclude) continue;
@@ -554,8 +605,11 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         for (const auto& [name, value] : targets) test(name, value, false);
         continue;
       }
+      // Values written once per request may be cached; scalars that change (error flags,
+      // HIGHEST_SEVERITY, ...) may not.
+      const bool stable = IsCollection(spec.var) || WrittenOnce(spec.var);
       ForEach(spec, &r.vars, &top,
-              [&](std::string_view name, std::string_view value) { test(name, value, true); });
+              [&](std::string_view name, std::string_view value) { test(name, value, stable); });
     }
   }
   if (!matched) {
@@ -570,7 +624,10 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
 }
 
 const Intervention& Transaction::RunPhase(int phase) {
-  if (mode_ == EngineMode::kOff || intervention_.intercepted) return intervention_;
+  // The logging phase runs even after an interception, as in ModSecurity v3.
+  if (mode_ == EngineMode::kOff || (intervention_.intercepted && phase != 5)) {
+    return intervention_;
+  }
   if (allow_ == Allow::kAll && phase != 5) return intervention_;
   if (allow_ == Allow::kRequest && phase <= 2) return intervention_;
   allow_ = Allow::kNone;
@@ -590,7 +647,7 @@ const Intervention& Transaction::RunPhase(int phase) {
     if (allow_ != Allow::kNone) break;
     if (Removed(r)) continue;
     EvaluateRule(r, r);
-    if (intervention_.intercepted) break;
+    if (intervention_.intercepted && phase != 5) break;
     if (mode_ == EngineMode::kOff) break;
   }
   return intervention_;

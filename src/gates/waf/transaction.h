@@ -44,7 +44,7 @@ struct MatchRecord {
   const Rule* rule = nullptr;
   std::string msg, data, var, value;
   int severity = -1;
-  bool disruptive = false;  // the rule would stop the request (deny, drop, redirect)
+  bool disruptive = false;  // the rule would stop the request (deny, drop)
 };
 
 struct Intervention {
@@ -52,7 +52,6 @@ struct Intervention {
   int status = 0;
   Disruptive action = Disruptive::kNone;
   std::int64_t rule_id = 0;
-  std::string redirect;
 };
 
 class Transaction {
@@ -68,6 +67,9 @@ class Transaction {
 
   // Runs one phase (1..5). Returns the intervention, if a rule intercepted (and the engine is On).
   const Intervention& RunPhase(int phase);
+  // Nothing is intercepted whatever the rules or their ctl say (the gate's detect mode):
+  // every phase runs and logs what would have been stopped.
+  void ForceDetectionOnly() noexcept { detection_only_ = true; }
 
   const std::vector<MatchRecord>& matches() const noexcept { return matches_; }
   const Intervention& intervention() const noexcept { return intervention_; }
@@ -89,7 +91,7 @@ class Transaction {
   struct Scalar;
   bool EvaluateRule(const Rule& r, const Rule& top);
   void AfterFullMatch(const Rule& r, const Rule& top);
-  void RunSetVars(const Rule& r);
+  void RunSetVars(const Rule& r, const Rule& top);
   void ApplyCtl(const Ctl& ctl);
   void Expand(const Macro& m, std::string& out, const Rule* rule);
   bool Resolve(std::string_view name, std::string_view key, std::string& out, const Rule* rule);
@@ -105,6 +107,7 @@ class Transaction {
 
   const RuleSet& rules_;
   EngineMode mode_;
+  bool detection_only_ = false;
   bool request_body_access_;
   bool response_body_access_;
   std::string body_processor_;  // REQBODY_PROCESSOR ("" before phase 2 or without one)
@@ -164,7 +167,11 @@ class Transaction {
              (static_cast<std::size_t>(k.chain) << 48);
     }
   };
-  std::unordered_map<CacheKey, std::string, CacheKeyHash> transformed_cache_;
+  struct Cached {
+    std::string value;
+    bool same = false;  // the chain leaves the value as it is: `value` is not kept
+  };
+  std::unordered_map<CacheKey, Cached, CacheKeyHash> transformed_cache_;
   std::string scratch_a_, scratch_b_;
 };
 

@@ -109,6 +109,7 @@ void Transaction::SetRequest(const RequestInfo& req) {
   server_port_ = std::to_string(req.server_port);
   server_name_ = std::string(req.server_name);
   unique_id_ = std::string(req.unique_id);
+  bool seen_content_type = false;
   for (const auto& [name, value] : req.headers) {
     headers_.push_back(MakeEntry("REQUEST_HEADERS", name, value));
     const std::string lname = Lower(name);
@@ -130,7 +131,10 @@ void Transaction::SetRequest(const RequestInfo& req) {
         if (semi == std::string_view::npos) break;
         rest.remove_prefix(semi + 1);
       }
-    } else if (lname == "content-type") {
+    } else if (lname == "content-type" && !seen_content_type) {
+      // The first field decides, as for the gate that hands the body over (and as its
+      // boundary is read): two that disagree must not be read one way here and another there.
+      seen_content_type = true;
       if (StartsWithI(value, "multipart/form-data")) body_processor_ = "MULTIPART";
       if (StartsWithI(value, "application/x-www-form-urlencoded")) body_processor_ = "URLENCODED";
     } else if (lname == "host" && server_name_.empty()) {
@@ -167,13 +171,13 @@ void Transaction::ProcessBody(std::string_view body, std::string_view content_ty
     }
   }
   const auto& s = rules_.settings();
-  if (body_processor_ != "MULTIPART" && body.size() > s.request_body_no_files_limit) {
-    reqbody_error_ = "1";
-    reqbody_error_msg_ = "Request body excluding files is bigger than the maximum expected.";
-    inbound_data_error_ = "1";
-    return;
-  }
   std::string error;
+  if (body_processor_ != "MULTIPART" && body.size() > s.request_body_no_files_limit) {
+    // ModSecurity v3 stops here; rampart still parses (the body is within
+    // SecRequestBodyLimit), so that with `uninspectable: pass` the rules see its arguments.
+    error = "Request body excluding files is bigger than the maximum expected.";
+    inbound_data_error_ = "1";
+  }
   if (body_processor_ == "URLENCODED") {
     std::vector<Arg> args;
     int invalid = 0;
@@ -217,6 +221,13 @@ void Transaction::ProcessBody(std::string_view body, std::string_view content_ty
     }
     for (auto& e : multipart_flags_) e.key_off = 1;
     if (mp.reqbody_error) error = "Multipart parsing error: " + mp.reqbody_error_msg;
+  }
+  const std::size_t args = args_get_.size() + args_post_.size();
+  if (args > static_cast<std::size_t>(s.argument_limit)) {
+    // SecArgumentsLimit: more arguments than rules are meant to walk is a body error (the
+    // arguments past the limit are not kept).
+    args_post_.resize(args_post_.size() - std::min(args_post_.size(), args - s.argument_limit));
+    if (error.empty()) error = "Request body contains more arguments than SecArgumentsLimit.";
   }
   if (!error.empty()) {
     reqbody_error_ = "1";

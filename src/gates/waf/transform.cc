@@ -846,6 +846,54 @@ std::string_view TransformName(TransformId id) noexcept {
   return i < std::size(kTransforms) ? kTransforms[i].name : std::string_view();
 }
 
+bool TransformKeeps(TransformId id, std::string_view in) noexcept {
+  // Each test is what the transformation acts on: without it, the output is the input.
+  const auto has = [&](char c) { return in.find(c) != std::string_view::npos; };
+  const auto none_of = [&](auto pred) {
+    for (char c : in) {
+      if (pred(Byte(c))) return false;
+    }
+    return true;
+  };
+  switch (id) {
+    case TransformId::kNone:
+      return true;
+    case TransformId::kUrlDecode:
+    case TransformId::kUrlDecodeUni:
+      return !has('%') && !has('+');
+    case TransformId::kLowercase:
+      return none_of([](Byte c) { return c >= 'A' && c <= 'Z'; });
+    case TransformId::kUppercase:
+      return none_of([](Byte c) { return c >= 'a' && c <= 'z'; });
+    case TransformId::kHtmlEntityDecode:
+      return !has('&');
+    case TransformId::kJsDecode:
+    case TransformId::kCssDecode:
+    case TransformId::kEscapeSeqDecode:
+      return !has('\\');
+    case TransformId::kRemoveNulls:
+    case TransformId::kReplaceNulls:
+      return !has('\0');
+    case TransformId::kUtf8ToUnicode:
+      return none_of([](Byte c) { return c == 0 || c >= 0x80; });
+    case TransformId::kRemoveWhitespace:
+      return none_of([](Byte c) { return IsSpace(c) || c == kNbsp || c == 0xc2; });
+    case TransformId::kCompressWhitespace:
+      // Only single spaces: each run of whitespace becomes one ' '.
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        if (IsSpace(Byte(in[i])) &&
+            (in[i] != ' ' || (i + 1 < in.size() && IsSpace(Byte(in[i + 1]))))) {
+          return false;
+        }
+      }
+      return true;
+    case TransformId::kReplaceComments:
+      return in.find("/*") == std::string_view::npos;
+    default:
+      return false;
+  }
+}
+
 bool ApplyTransform(TransformId id, std::string_view in, std::string& out) {
   const auto i = std::size_t(id);
   out.clear();

@@ -75,5 +75,9 @@ std::string_view TransformName(TransformId id) noexcept;
 // Nothing is thrown but std::bad_alloc when `out` cannot grow. md5 and sha1 use OpenSSL's EVP
 // interface; if it fails (e.g. MD5 unavailable under a FIPS-only provider) `out` is left empty.
 bool ApplyTransform(TransformId id, std::string_view in, std::string& out);
+// True when `id` is certain to leave `in` as it is (a URL decode of a value without '%' or '+',
+// lowercase of one without capitals, ...), so callers can skip the copy. False means "may
+// change it", never "will".
+bool TransformKeeps(TransformId id, std::string_view in) noexcept;
 
 }  // namespace rampart::waf

@@ -38,6 +38,8 @@ const std::string& Run(TransformId id, std::string_view in) {
   Check(changed == (std::string_view(out) != in));
   fresh = std::string();
   Check(ApplyTransform(id, in, fresh) == changed && fresh == out);
+  // TransformKeeps may only say "unchanged" when it is.
+  Check(!rampart::waf::TransformKeeps(id, in) || !changed);
   return out;
 }
 

@@ -432,5 +432,47 @@ TEST(Transform, Utf8ToUnicode) {
            "abc"}});
 }
 
+// TransformKeeps is a shortcut the engine takes to skip a copy: it may say "unchanged" only
+// when ApplyTransform would leave the value as it is, for every transformation and value.
+TEST(TransformKeeps, NeverClaimsAChangingValueIsKept) {
+  const std::string values[] = {"",
+                                "plain",
+                                "with space",
+                                "two  spaces",
+                                "tab\there",
+                                "A%41",
+                                "a+b",
+                                "&amp;",
+                                "\\x41",
+                                std::string("nul\0x", 5),
+                                "caf\xc3\xa9",
+                                "/* c */",
+                                "UPPER",
+                                "lower",
+                                "\xc2\xa0",
+                                " lead",
+                                "trail ",
+                                "--",
+                                "#x",
+                                "a\nb"};
+  int kept = 0;
+  for (int i = 0; i <= static_cast<int>(TransformId::kUtf8ToUnicode); ++i) {
+    const auto id = static_cast<TransformId>(i);
+    for (const auto& v : values) {
+      std::string out;
+      const bool changed = ApplyTransform(id, v, out);
+      if (TransformKeeps(id, v)) {
+        ++kept;
+        EXPECT_FALSE(changed) << TransformName(id) << " on " << v;
+      }
+    }
+  }
+  EXPECT_GT(kept, 50);  // the shortcut does apply to ordinary values
+  EXPECT_TRUE(TransformKeeps(TransformId::kUrlDecodeUni, "plain-value_1.2"));
+  EXPECT_FALSE(TransformKeeps(TransformId::kUrlDecodeUni, "a+b"));
+  EXPECT_FALSE(TransformKeeps(TransformId::kLowercase, "Mozilla"));
+  EXPECT_FALSE(TransformKeeps(TransformId::kSha1, ""));
+}
+
 }  // namespace
 }  // namespace rampart::waf

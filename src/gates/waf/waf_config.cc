@@ -34,6 +34,16 @@ bool IsIdOrRange(std::string_view s) {
   return dashes <= 1 && s.front() != '-' && s.back() != '-';
 }
 
+// What may be pasted into a quoted SecLang argument as it is.
+bool PlainText(std::string_view s) {
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\' || ch == '\'' || static_cast<unsigned char>(ch) < 0x20) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 const config::Fields<WafConfig>& WafFields() {
@@ -60,8 +70,9 @@ const config::Fields<WafConfig>& WafFields() {
         .Choice("mode", &WafConfig::mode,
                 {{"block", WafConfig::Mode::kBlock}, {"detect", WafConfig::Mode::kDetect}})
         .String("audit_log", &WafConfig::audit_log)
-        .Choice("on_body_error", &WafConfig::on_body_error,
-                {{"block", WafConfig::BodyError::kBlock}, {"pass", WafConfig::BodyError::kPass}})
+        .Choice("uninspectable", &WafConfig::uninspectable,
+                {{"block", WafConfig::Uninspectable::kBlock},
+                 {"pass", WafConfig::Uninspectable::kPass}})
         .Custom("exclude_rules",
                 [](YamlReader& r, const YAML::Node& n, const std::string& p, WafConfig& c) {
                   if (!r.StringList(n, p, c.exclude_rules)) return false;
@@ -73,14 +84,27 @@ const config::Fields<WafConfig>& WafFields() {
                   }
                   return true;
                 })
-        .StringList("exclude_tags", &WafConfig::exclude_tags)
+        .Custom("exclude_tags",
+                [](YamlReader& r, const YAML::Node& n, const std::string& p, WafConfig& c) {
+                  if (!r.StringList(n, p, c.exclude_tags)) return false;
+                  for (const auto& s : c.exclude_tags) {
+                    if (s.empty() || !PlainText(s)) {
+                      r.Error(n, fmt::format("{}: '{}' is not a tag (no quotes, backslashes "
+                                             "or control characters)",
+                                             p, s));
+                      return false;
+                    }
+                  }
+                  return true;
+                })
         .Custom("exclude_targets",
                 [](YamlReader& r, const YAML::Node& n, const std::string& p, WafConfig& c) {
                   if (!r.StringList(n, p, c.exclude_targets)) return false;
                   for (const auto& s : c.exclude_targets) {
                     const auto colon = s.find(':');
                     if (colon == std::string::npos || !IsIdOrRange(s.substr(0, colon)) ||
-                        colon + 1 >= s.size()) {
+                        colon + 1 >= s.size() || !PlainText(s) ||
+                        s.find_first_of(" |") != std::string::npos) {
                       r.Error(
                           n, fmt::format("{}: '{}' is not RULE_ID:TARGET (942100:ARGS:password)", p,
                                          s));
@@ -110,7 +134,7 @@ std::string SettingsPrologue(const WafConfig& c) {
   // ModSecurity's recommended configuration (rules 200002 and 200003) does, before any rule set.
   // Ids 899100-899199 are rampart's, outside CRS's range.
   const std::string_view action =
-      c.on_body_error == WafConfig::BodyError::kBlock ? "deny,status:400" : "pass";
+      c.uninspectable == WafConfig::Uninspectable::kBlock ? "deny,status:400" : "pass";
   std::string out = fmt::format(
       "SecRule REQBODY_ERROR \"!@eq 0\" \"id:899110,phase:2,t:none,log,{},"
       "msg:'Failed to parse request body',logdata:'%{{reqbody_error_msg}}',severity:2\"\n"
@@ -135,7 +159,13 @@ std::string SettingsPrologue(const WafConfig& c) {
 }
 
 std::string SettingsEpilogue(const WafConfig& c) {
-  std::string out;
+  // A regular expression that stopped at its match limit could not tell whether it matched
+  // (ModSecurity's recommended configuration, rule 200005): the request was not inspected.
+  std::string out = fmt::format(
+      "SecRule TX:MSC_PCRE_LIMITS_EXCEEDED \"@eq 1\" \"id:899112,phase:2,t:none,log,{},"
+      "msg:'A regular expression reached its match limit: the request was not fully "
+      "inspected',severity:2\"\n",
+      c.uninspectable == WafConfig::Uninspectable::kBlock ? "deny,status:403" : "pass");
   for (const auto& id : c.exclude_rules) out += "SecRuleRemoveById " + id + "\n";
   for (const auto& tag : c.exclude_tags) out += "SecRuleRemoveByTag \"" + tag + "\"\n";
   for (const auto& t : c.exclude_targets) {

@@ -21,9 +21,10 @@ struct WafConfig {
   int outbound_threshold = 0;  // tx.outbound_anomaly_score_threshold
   enum class Mode : std::uint8_t { kBlock, kDetect } mode = Mode::kBlock;
   std::string audit_log;  // JSON lines, one per request with a logged match; empty: none
-  // A request body the engine could not parse (REQBODY_ERROR, MULTIPART_STRICT_ERROR): refused
-  // with 400 (block), or only logged while the rules go on (pass).
-  enum class BodyError : std::uint8_t { kBlock, kPass } on_body_error = BodyError::kBlock;
+  // A request the engine cannot inspect within its limits (a body it could not parse, too many
+  // arguments, a regular expression stopped at its match limit): refused (block), or only
+  // logged while the rules go on (pass).
+  enum class Uninspectable : std::uint8_t { kBlock, kPass } uninspectable = Uninspectable::kBlock;
   // Rules to leave out, in YAML so operators need not write SecLang for the common cases.
   std::vector<std::string> exclude_rules;    // ids or ranges ("942100", "920300-920350")
   std::vector<std::string> exclude_tags;     // rules carrying a tag

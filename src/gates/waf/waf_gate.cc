@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "core/strings.h"
 #include "gates/waf/transaction.h"
@@ -53,6 +55,7 @@ struct WafGate::State final : GateState {
   Transaction tx;
   bool blocked = false;
   bool noted = false;          // the access log has the "detected" note
+  bool body_done = false;  // phase 2 ran
   bool response_body = false;  // phase 4 reads this response's body (its type is inspected)
   bool phase4_done = false;
 };
@@ -81,7 +84,7 @@ std::span<const std::string_view> WafGate::Reasons() const noexcept { return kRe
 
 Decision WafGate::Decide(Exchange& ex, State& st, int phase) const noexcept {
   const Intervention& in = st.tx.RunPhase(phase);
-  if (!in.intercepted || config_.mode == WafConfig::Mode::kDetect) {
+  if (!in.intercepted) {
     // What would have been blocked (detect mode, DetectionOnly, a ctl) is noted once.
     if (!st.noted && std::any_of(st.tx.matches().begin(), st.tx.matches().end(),
                                  [](const MatchRecord& m) { return m.disruptive; })) {
@@ -122,12 +125,21 @@ Decision WafGate::OnRequestHeaders(Exchange& ex) noexcept {
   req.server_name = ex.host;
   req.unique_id = ex.request_id;
   s.tx.SetRequest(req);
-  return Decide(ex, s, 1);
+  if (config_.mode == WafConfig::Mode::kDetect) s.tx.ForceDetectionOnly();
+  Decision d = Decide(ex, s, 1);
+  if (d.kind != Decision::Kind::kContinue || Needs().request_body > 0) return d;
+  // No body is held (SecRequestBodyAccess Off): phase 2 runs now, on the head alone, so its
+  // rules (and CRS's blocking evaluation) are never skipped.
+  const std::string_view ct =
+      ex.request_headers != nullptr ? ex.request_headers->Get("content-type") : std::string_view();
+  s.tx.SetRequestBody({}, true, ct);
+  return Decide(ex, s, 2);
 }
 
 Decision WafGate::OnRequestBody(Exchange& ex, std::string_view body, bool complete) noexcept {
   auto* s = static_cast<State*>(ex.slot().state.get());
-  if (s == nullptr || s->blocked) return Decision::Continue();
+  if (s == nullptr || s->blocked || s->body_done) return Decision::Continue();
+  s->body_done = true;
   const std::string_view ct =
       ex.request_headers != nullptr ? ex.request_headers->Get("content-type") : std::string_view();
   s->tx.SetRequestBody(body, complete, ct);
@@ -244,16 +256,31 @@ std::shared_ptr<const RuleSet> LoadRules(const WafConfig& config, std::string& e
   const std::string epilogue = SettingsEpilogue(config);
   if (!ReadSecLangText(epilogue, "<waf exclusions>", directives, error)) return nullptr;
   key += "\n" + epilogue;
-  // Routes naming the same rules share one compiled set (checked by content, so an edited file
-  // is compiled again on reload).
+  // Routes naming the same rules share one compiled set. The key is the directives as read
+  // (so an edited rule file is compiled again on reload) and every file beside the rule files,
+  // by name, size and modification time (data files such as @pmFromFile's lists).
+  std::set<std::string> dirs;
   for (const auto& d : directives) {
+    key += d.file;
     key += d.name;
     for (const auto& a : d.args) key += "\x1f" + a;
     key += '\n';
+    const auto slash = d.file.find_last_of('/');
+    if (slash != std::string::npos) dirs.insert(d.file.substr(0, slash));
+  }
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      std::error_code fec;
+      const auto size = e.is_regular_file(fec) ? e.file_size(fec) : 0;
+      const auto mtime = e.last_write_time(fec).time_since_epoch().count();
+      key += fmt::format("{}:{}:{}\n", e.path().string(), size, mtime);
+    }
   }
   static std::mutex mu;
   static std::map<std::string, std::weak_ptr<const RuleSet>> loaded;
   std::lock_guard<std::mutex> lock(mu);
+  std::erase_if(loaded, [](const auto& kv) { return kv.second.expired(); });
   if (auto it = loaded.find(key); it != loaded.end()) {
     if (auto set = it->second.lock()) return set;
   }
