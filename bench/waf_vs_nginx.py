@@ -60,12 +60,16 @@ http {{
 }}
 """
 
-# What both WAFs load: the engine on, bodies inspected, paranoia level 1, then CRS unmodified.
+# What both WAFs load: the engine on, bodies inspected (JSON and XML too: ModSecurity needs its
+# recommended configuration's rules 200000/200001 for that, rampart does it by Content-Type),
+# paranoia level 1, then CRS unmodified.
 MODSEC = """SecRuleEngine On
 SecRequestBodyAccess On
 SecRequestBodyLimit 13107200
 SecRequestBodyNoFilesLimit 131072
 SecAuditEngine Off
+SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecAction "id:899100,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=1,setvar:tx.detection_paranoia_level=1"
 Include {crs}/crs-setup.conf.example
 Include {crs}/rules/*.conf
@@ -115,7 +119,7 @@ def main():
             port = free_port()
             path = os.path.join(work, f"{name}.yaml")
             with open(path, "w") as f:
-                f.write(RAMPART.replace("GATES", gates).format(port=port))
+                f.write(RAMPART.format(port=port).replace("GATES", gates))
             procs.append(start([BIN, "run", "-c", path], port))
             targets[name] = (f"http://127.0.0.1:{port}/products?category=shirts&page=2", procs[-1].pid)
         with open(os.path.join(work, "modsec.conf"), "w") as f:
