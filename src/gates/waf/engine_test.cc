@@ -310,6 +310,30 @@ TEST(Transaction, ForcedDetectionRunsEveryPhaseAndAllowDoesNotStopIt) {
   EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2, 3}));
 }
 
+TEST(Transaction, TargetsAreNamedAsTheRuleNamedThem) {
+  // ModSecurity v3 names a value by the collection the rule walked: ARGS_GET:x, ARGS_NAMES:x.
+  auto set = Load(
+      "SecRule ARGS:off \"@streq 1\" "
+      "\"id:1,phase:1,pass,nolog,ctl:ruleRemoveTargetById=10;ARGS_GET:pw\"\n"
+      "SecRule ARGS_GET \"@contains x\" \"id:10,phase:2,pass,msg:'%{MATCHED_VAR_NAME}'\"\n"
+      "SecRule ARGS_NAMES \"@streq pw\" \"id:11,phase:2,pass,msg:'%{MATCHED_VAR_NAME}'\"\n");
+  ASSERT_TRUE(set);
+  Transaction tx(*set);
+  RequestInfo req;
+  req.method = "GET";
+  req.target = "/?off=1&pw=x&other=x";
+  req.protocol = "HTTP/1.1";
+  tx.SetRequest(req);
+  tx.RunPhase(1);
+  tx.SetRequestBody({}, true, {});
+  tx.RunPhase(2);
+  std::vector<std::string> seen;
+  for (const auto& m : tx.matches())
+    seen.push_back(std::to_string(m.id) + " " + m.var + " " + m.msg);
+  EXPECT_EQ(seen, (std::vector<std::string>{"10 ARGS_GET:other ARGS_GET:other",
+                                            "11 ARGS_NAMES:pw ARGS_NAMES:pw"}));
+}
+
 TEST(CoreRuleSet, LoadsUnmodifiedAndBlocksAnAttack) {
   std::vector<Directive> ds;
   std::string error;

@@ -76,8 +76,7 @@ void Transaction::SetTx(std::string_view key, std::string value) {
   if (it == tx_.end()) {
     std::string lower = Lower(key);
     Entry e;
-    e.full = "TX:" + lower;
-    e.key_off = 3;
+    e.name = lower;
     it = tx_.emplace(std::move(lower), std::move(e)).first;
   }
   it->second.value = std::move(value);
@@ -195,13 +194,21 @@ const std::string* Transaction::ScalarValue(Var v, std::string& scratch) const {
   }
 }
 
-bool Transaction::TargetRemoved(const Rule& r, std::string_view full_name) const {
+bool Transaction::TargetRemoved(const Rule& r, std::string_view collection,
+                                std::string_view key) const {
+  // ctl's targets are written COLLECTION:key (or COLLECTION); compared without building it.
+  const auto same = [&](std::string_view target) {
+    if (key.empty()) return IEquals(target, collection);
+    return target.size() == collection.size() + 1 + key.size() &&
+           target[collection.size()] == ':' &&
+           IEquals(target.substr(0, collection.size()), collection) &&
+           IEquals(target.substr(collection.size() + 1), key);
+  };
   for (const auto& [ids, target] : removed_targets_) {
-    if (r.act.id >= ids.first && r.act.id <= ids.second && IEquals(target, full_name)) return true;
+    if (r.act.id >= ids.first && r.act.id <= ids.second && same(target)) return true;
   }
   for (const auto& [tag, target] : removed_targets_by_tag_) {
-    if (IEquals(target, full_name) &&
-        std::find(r.act.tags.begin(), r.act.tags.end(), tag) != r.act.tags.end()) {
+    if (same(target) && std::find(r.act.tags.begin(), r.act.tags.end(), tag) != r.act.tags.end()) {
       return true;
     }
   }
@@ -211,7 +218,8 @@ bool Transaction::TargetRemoved(const Rule& r, std::string_view full_name) const
 template <class F>
 void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions,
                           const Rule* rule, F&& f) {
-  auto excluded = [&](Var var, std::string_view key, std::string_view full) {
+  const std::string_view coll = spec.name;
+  auto excluded = [&](Var var, std::string_view key) {
     if (exclusions != nullptr) {
       for (const auto& x : *exclusions) {
         if (!x.exclude || x.var != var) continue;
@@ -220,7 +228,7 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
         }
       }
     }
-    return rule != nullptr && TargetRemoved(*rule, full);
+    return rule != nullptr && TargetRemoved(*rule, coll, key);
   };
   auto selected = [&](std::string_view key) {
     if (spec.key_regex) return spec.key_regex->Matches(key);
@@ -228,12 +236,8 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
   };
   auto each_entry = [&](const std::vector<Entry>& list, bool names) {
     for (const auto& e : list) {
-      if (!selected(e.key()) || excluded(spec.var, e.key(), e.full)) continue;
-      if (names) {
-        f(e.full, e.key());
-      } else {
-        f(e.full, std::string_view(e.value));
-      }
+      if (!selected(e.key()) || excluded(spec.var, e.key())) continue;
+      f(coll, e.key(), names ? e.key() : std::string_view(e.value));
     }
   };
   switch (spec.var) {
@@ -256,20 +260,23 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
     case Var::kTx:
       if (!spec.key.empty() && !spec.key_regex) {
         auto it = tx_.find(spec.key);
-        if (it != tx_.end() && !excluded(Var::kTx, it->second.key(), it->second.full)) {
-          f(it->second.full, std::string_view(it->second.value));
+        if (it != tx_.end() && !excluded(Var::kTx, it->second.key())) {
+          f(coll, it->second.key(), std::string_view(it->second.value));
         }
         return;
       }
       for (const auto& [k, e] : tx_) {
-        if (selected(e.key()) && !excluded(Var::kTx, e.key(), e.full))
-          f(e.full, std::string_view(e.value));
+        if (selected(e.key()) && !excluded(Var::kTx, e.key())) {
+          f(coll, e.key(), std::string_view(e.value));
+        }
       }
       return;
     case Var::kXml: {
       // XML:/* is the document's text, XML://@* its attribute values (what CRS asks for).
       const bool attrs = spec.key.find('@') != std::string::npos;
-      for (const auto& e : attrs ? xml_attrs_ : xml_text_) f(e.full, std::string_view(e.value));
+      for (const auto& e : attrs ? xml_attrs_ : xml_text_) {
+        f(coll, std::string_view(spec.key), std::string_view(e.value));
+      }
       return;
     }
     case Var::kRule: {
@@ -289,21 +296,19 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
         v = rule->act.msg->Literal();
       else
         return;
-      f(std::string_view("RULE"), std::string_view(v));
+      f(coll, std::string_view(spec.key), std::string_view(v));
       return;
     }
     case Var::kMultipartFlag:
       for (const auto& e : multipart_flags_) {
-        if (e.key() == spec.key) f(e.key(), std::string_view(e.value));
+        if (e.key() == spec.key && !excluded(spec.var, {})) f(coll, {}, std::string_view(e.value));
       }
       return;
     case Var::kMultipartFilename:
-      for (const auto& n : multipart_filenames_)
-        f(std::string_view("MULTIPART_FILENAME"), std::string_view(n));
+      for (const auto& n : multipart_filenames_) f(coll, {}, std::string_view(n));
       return;
     case Var::kMultipartName:
-      for (const auto& n : multipart_names_)
-        f(std::string_view("MULTIPART_NAME"), std::string_view(n));
+      for (const auto& n : multipart_names_) f(coll, {}, std::string_view(n));
       return;
     default:
       break;
@@ -314,13 +319,14 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
   }
   std::string scratch;
   if (const std::string* v = ScalarValue(spec.var, scratch)) {
-    if (!excluded(spec.var, {}, spec.name)) f(std::string_view(spec.name), std::string_view(*v));
+    if (!excluded(spec.var, {})) f(coll, {}, std::string_view(*v));
   }
 }
 
 std::size_t Transaction::Count(const VarSpec& spec) {
   std::size_t n = 0;
-  ForEach(spec, nullptr, nullptr, [&](std::string_view, std::string_view) { ++n; });
+  ForEach(spec, nullptr, nullptr,
+          [&](std::string_view, std::string_view, std::string_view) { ++n; });
   return n;
 }
 
@@ -346,10 +352,11 @@ bool Transaction::Resolve(std::string_view name, std::string_view key, std::stri
     it = specs.emplace(text, std::move(one.front())).first;
   }
   bool found = false;
-  ForEach(it->second, nullptr, rule, [&](std::string_view, std::string_view value) {
-    if (!found) out.append(value);
-    found = true;
-  });
+  ForEach(it->second, nullptr, rule,
+          [&](std::string_view, std::string_view, std::string_view value) {
+            if (!found) out.append(value);
+            found = true;
+          });
   return found;
 }
 
@@ -536,20 +543,16 @@ void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
 
 bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
   bool matched = false;
-  auto on_match = [&](std::string_view name, std::string_view value) {
+  auto on_match = [&](std::string_view coll, std::string_view key, std::string_view value) {
     if (r.act.capture && captures_.count > 0) {
       for (int i = 0; i < captures_.count; ++i) {
         SetTx(std::to_string(i), captures_.groups[static_cast<std::size_t>(i)]);
       }
     }
     matched_var_.assign(value);
-    matched_var_name_.assign(name);
-    Entry e;
-    e.full = std::string(name);
-    const auto colon = e.full.find(':');
-    e.key_off = static_cast<std::uint16_t>(colon == std::string::npos ? 0 : colon + 1);
-    e.value = std::string(value);
-    matched_vars_.push_back(std::move(e));
+    matched_var_name_.assign(coll);
+    if (!key.empty()) matched_var_name_.append(":").append(key);
+    matched_vars_.push_back(Entry{matched_var_name_, matched_var_});
     RunSetVars(r, top);
     matched = true;
   };
@@ -561,11 +564,12 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     if (r.op_has_macros) Expand(r.op_macro, param, &r);
     CaptureSet* caps = r.act.capture ? &captures_ : nullptr;
     std::vector<std::string> values;
-    auto test = [&](std::string_view name, std::string_view value, bool stable) {
+    auto test = [&](std::string_view coll, std::string_view key, std::string_view value,
+                    bool stable) {
       if (r.act.multi_match) {
         ApplyTransforms(r, value, values);
         for (const auto& v : values) {
-          if (r.op->Match(v, param, caps) != r.negated) on_match(name, v);
+          if (r.op->Match(v, param, caps) != r.negated) on_match(coll, key, v);
         }
         return;
       }
@@ -575,21 +579,21 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
         SetTx("msc_pcre_limits_exceeded", "1");
       }
-      if (hit != r.negated) on_match(name, v);
+      if (hit != r.negated) on_match(coll, key, v);
     };
     for (const auto& spec : r.vars) {
       if (spec.exclude) continue;
       if (spec.count) {
         const std::string n = std::to_string(Count(spec));
-        if (r.op->Match(n, param, caps) != r.negated) on_match(spec.name, n);
+        if (r.op->Match(n, param, caps) != r.negated) on_match(spec.name, {}, n);
         continue;
       }
       if (spec.var == Var::kTx && !spec.key.empty() && !spec.key_regex) {
         // The most common target in CRS (TX:detection_paranoia_level, scores): one value.
         auto it = tx_.find(spec.key);
-        if (it == tx_.end() || TargetRemoved(top, it->second.full)) continue;
-        const std::string value = it->second.value, name = it->second.full;
-        test(name, value, false);
+        if (it == tx_.end() || TargetRemoved(top, spec.name, it->second.key())) continue;
+        const std::string value = it->second.value, key = it->second.name;
+        test(spec.name, key, value, false);
         continue;
       }
       if (spec.var == Var::kTx || spec.var == Var::kMatchedVars ||
@@ -599,17 +603,20 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         // setvar (in on_match) may change these while they are walked, and some are built on
         // the fly (their storage is reused, so they are never cached): copy them first.
         std::vector<std::pair<std::string, std::string>> targets;
-        ForEach(spec, &r.vars, &top, [&](std::string_view name, std::string_view value) {
-          targets.emplace_back(name, value);
-        });
-        for (const auto& [name, value] : targets) test(name, value, false);
+        ForEach(spec, &r.vars, &top,
+                [&](std::string_view, std::string_view key, std::string_view value) {
+                  targets.emplace_back(key, value);
+                });
+        for (const auto& [key, value] : targets) test(spec.name, key, value, false);
         continue;
       }
       // Values written once per request may be cached; scalars that change (error flags,
       // HIGHEST_SEVERITY, ...) may not.
       const bool stable = IsCollection(spec.var) || WrittenOnce(spec.var);
       ForEach(spec, &r.vars, &top,
-              [&](std::string_view name, std::string_view value) { test(name, value, stable); });
+              [&](std::string_view coll, std::string_view key, std::string_view value) {
+                test(coll, key, value, stable);
+              });
     }
   }
   if (!matched) {

@@ -16,12 +16,12 @@
 
 namespace rampart::waf {
 
-// A collection's value with its name as rules see it ("ARGS:id"); key() is the part after ':'.
+// A collection's value under its key ("id" of ARGS:id). Rules see it as COLLECTION:key, with
+// the collection named as the rule named it (ARGS_GET:id, ARGS_NAMES:id), as ModSecurity v3 does.
 struct Entry {
-  std::string full;
-  std::uint16_t key_off = 0;
+  std::string name;
   std::string value;
-  std::string_view key() const noexcept { return std::string_view(full).substr(key_off); }
+  std::string_view key() const noexcept { return name; }
 };
 
 // What the gate knows of the request when phase 1 starts.
@@ -84,7 +84,8 @@ class Transaction {
   std::size_t Count(const VarSpec& spec);
 
  private:
-  // Calls f(name, value) for each value `spec` names, minus `exclusions`' and ctl's removals.
+  // Calls f(collection, key, value) for each value `spec` names, minus `exclusions`' and ctl's
+  // removals; `collection` is the target's name, `key` empty for a variable without one.
   template <class F>
   void ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions, const Rule* rule,
                F&& f);
@@ -96,7 +97,7 @@ class Transaction {
   void Expand(const Macro& m, std::string& out, const Rule* rule);
   bool Resolve(std::string_view name, std::string_view key, std::string& out, const Rule* rule);
   bool Removed(const Rule& r) const;
-  bool TargetRemoved(const Rule& r, std::string_view full_name) const;
+  bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
   void SetTx(std::string_view key, std::string value);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;

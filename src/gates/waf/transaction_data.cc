@@ -45,17 +45,12 @@ std::string UriDecode(std::string_view in) {
   return out;
 }
 
-Entry MakeEntry(std::string_view collection, std::string_view key, std::string_view value) {
-  Entry e;
-  e.full.reserve(collection.size() + 1 + key.size());
-  e.full.append(collection).append(":").append(key);
-  e.key_off = static_cast<std::uint16_t>(std::min<std::size_t>(collection.size() + 1, 0xffff));
-  e.value = std::string(value);
-  return e;
+Entry MakeEntry(std::string_view key, std::string_view value) {
+  return Entry{std::string(key), std::string(value)};
 }
 
 void AddArgs(std::vector<Entry>& out, const std::vector<Arg>& args) {
-  for (const auto& a : args) out.push_back(MakeEntry("ARGS", a.name, a.value));
+  for (const auto& a : args) out.push_back(MakeEntry(a.name, a.value));
 }
 
 bool StartsWithI(std::string_view s, std::string_view prefix) {
@@ -111,7 +106,7 @@ void Transaction::SetRequest(const RequestInfo& req) {
   unique_id_ = std::string(req.unique_id);
   bool seen_content_type = false;
   for (const auto& [name, value] : req.headers) {
-    headers_.push_back(MakeEntry("REQUEST_HEADERS", name, value));
+    headers_.push_back(MakeEntry(name, value));
     const std::string lname = Lower(name);
     if (lname == "cookie") {
       // As v3's addRequestHeader: split on ';', key up to the first '=', key left-trimmed,
@@ -127,7 +122,7 @@ void Transaction::SetRequest(const RequestInfo& req) {
         std::string_view v = eq == std::string_view::npos ? std::string_view() : c.substr(eq + 1);
         while (!k.empty() && std::isspace(static_cast<unsigned char>(k.front())))
           k.remove_prefix(1);
-        if (!k.empty()) cookies_.push_back(MakeEntry("REQUEST_COOKIES", k, v));
+        if (!k.empty()) cookies_.push_back(MakeEntry(k, v));
         if (semi == std::string_view::npos) break;
         rest.remove_prefix(semi + 1);
       }
@@ -195,8 +190,8 @@ void Transaction::ProcessBody(std::string_view body, std::string_view content_ty
     if (!ParseXmlBody(body, xml, &error)) {
       error = "XML parsing error: " + error;
     } else {
-      for (auto& t : xml.text) xml_text_.push_back(MakeEntry("XML", "/*", t));
-      for (auto& a : xml.attributes) xml_attrs_.push_back(MakeEntry("XML", "//@*", a));
+      for (auto& t : xml.text) xml_text_.push_back(MakeEntry({}, t));
+      for (auto& a : xml.attributes) xml_attrs_.push_back(MakeEntry({}, a));
     }
   } else if (body_processor_ == "MULTIPART") {
     MultipartLimits limits;
@@ -204,22 +199,21 @@ void Transaction::ProcessBody(std::string_view body, std::string_view content_ty
     AddArgs(args_post_, mp.args);
     std::uint64_t total = 0;
     for (const auto& f : mp.files) {
-      files_.push_back(MakeEntry("FILES", f.name, f.filename));
-      files_names_.push_back(MakeEntry("FILES_NAMES", f.name, f.name));
-      files_sizes_.push_back(MakeEntry("FILES_SIZES", f.name, std::to_string(f.size)));
+      files_.push_back(MakeEntry(f.name, f.filename));
+      files_names_.push_back(MakeEntry(f.name, f.name));
+      files_sizes_.push_back(MakeEntry(f.name, std::to_string(f.size)));
       total += f.size;
     }
     files_combined_size_ = std::to_string(total);
     for (const auto& h : mp.part_headers) {
-      part_headers_.push_back(MakeEntry("MULTIPART_PART_HEADERS", h.name, h.value));
+      part_headers_.push_back(MakeEntry(h.name, h.value));
     }
     multipart_filenames_ = mp.filenames;
     multipart_names_ = mp.names;
     for (std::string_view flag : kMultipartFlags) {
       const int v = mp.Flag(flag);
-      if (v >= 0) multipart_flags_.push_back(MakeEntry("", flag, std::to_string(v)));
+      if (v >= 0) multipart_flags_.push_back(MakeEntry(flag, std::to_string(v)));
     }
-    for (auto& e : multipart_flags_) e.key_off = 1;
     if (mp.reqbody_error) error = "Multipart parsing error: " + mp.reqbody_error_msg;
   }
   const std::size_t args = args_get_.size() + args_post_.size();
@@ -259,7 +253,7 @@ void Transaction::SetResponse(
   response_status_ = std::to_string(status);
   response_protocol_ = std::string(protocol);
   for (const auto& [name, value] : headers) {
-    response_headers_.push_back(MakeEntry("RESPONSE_HEADERS", name, value));
+    response_headers_.push_back(MakeEntry(name, value));
     const std::string lname = Lower(name);
     if (lname == "content-type") response_content_type_ = std::string(value);
     if (lname == "content-length") response_content_length_ = std::string(value);

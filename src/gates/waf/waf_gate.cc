@@ -55,7 +55,7 @@ struct WafGate::State final : GateState {
   Transaction tx;
   bool blocked = false;
   bool noted = false;          // the access log has the "detected" note
-  bool body_done = false;  // phase 2 ran
+  bool body_done = false;      // phase 2 ran
   bool response_body = false;  // phase 4 reads this response's body (its type is inspected)
   bool phase4_done = false;
 };
