@@ -53,6 +53,23 @@ Outcome Request(const RuleSet& set, const std::string& target,
   return out;
 }
 
+// A GET through phases 1 and 2 with a transaction of the test's own (detection forced or not):
+// its logged matches.
+std::vector<MatchRecord> Matches(const RuleSet& set, const std::string& target,
+                                 bool detection_only = false) {
+  Transaction tx(set);
+  if (detection_only) tx.ForceDetectionOnly();
+  RequestInfo req;
+  req.method = "GET";
+  req.target = target;
+  req.protocol = "HTTP/1.1";
+  tx.SetRequest(req);
+  EXPECT_FALSE(tx.RunPhase(1).intercepted && detection_only);
+  tx.SetRequestBody({}, true, {});
+  EXPECT_FALSE(tx.RunPhase(2).intercepted && detection_only);
+  return tx.matches();
+}
+
 bool Has(const Outcome& r, std::int64_t id) {
   return std::find(r.ids.begin(), r.ids.end(), id) != r.ids.end();
 }
@@ -295,18 +312,8 @@ TEST(Transaction, ForcedDetectionRunsEveryPhaseAndAllowDoesNotStopIt) {
       "SecRule ARGS:a \"@streq x\" \"id:2,phase:1,allow\"\n"
       "SecRule ARGS:b \"@streq y\" \"id:3,phase:2,deny\"\n");
   ASSERT_TRUE(set);
-  Transaction tx(*set);
-  tx.ForceDetectionOnly();
-  RequestInfo req;
-  req.method = "GET";
-  req.target = "/?a=x&b=y";
-  req.protocol = "HTTP/1.1";
-  tx.SetRequest(req);
-  EXPECT_FALSE(tx.RunPhase(1).intercepted);
-  tx.SetRequestBody({}, true, {});
-  EXPECT_FALSE(tx.RunPhase(2).intercepted);
   std::vector<std::int64_t> ids;
-  for (const auto& m : tx.matches()) ids.push_back(m.id);
+  for (const auto& m : Matches(*set, "/?a=x&b=y", true)) ids.push_back(m.id);
   EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2, 3}));
 }
 
@@ -318,18 +325,10 @@ TEST(Transaction, TargetsAreNamedAsTheRuleNamedThem) {
       "SecRule ARGS_GET \"@contains x\" \"id:10,phase:2,pass,msg:'%{MATCHED_VAR_NAME}'\"\n"
       "SecRule ARGS_NAMES \"@streq pw\" \"id:11,phase:2,pass,msg:'%{MATCHED_VAR_NAME}'\"\n");
   ASSERT_TRUE(set);
-  Transaction tx(*set);
-  RequestInfo req;
-  req.method = "GET";
-  req.target = "/?off=1&pw=x&other=x";
-  req.protocol = "HTTP/1.1";
-  tx.SetRequest(req);
-  tx.RunPhase(1);
-  tx.SetRequestBody({}, true, {});
-  tx.RunPhase(2);
   std::vector<std::string> seen;
-  for (const auto& m : tx.matches())
+  for (const auto& m : Matches(*set, "/?off=1&pw=x&other=x")) {
     seen.push_back(std::to_string(m.id) + " " + m.var + " " + m.msg);
+  }
   EXPECT_EQ(seen, (std::vector<std::string>{"10 ARGS_GET:other ARGS_GET:other",
                                             "11 ARGS_NAMES:pw ARGS_NAMES:pw"}));
 }
