@@ -119,16 +119,23 @@ OUTPUT_KEYS = {"status", "response_contains", "log_contains", "no_log_contains",
 LOG_KEYS = {"expect_ids", "no_expect_ids", "match_regex", "no_match_regex"}
 
 
+def _mapping(raw, what, known, where, warnings):
+    """`raw` as a mapping ({} for none); unknown keys are warned about and ignored, as go-ftw
+    does."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: {what} is not a mapping")
+    for k in raw:
+        if k not in known:
+            warnings.append(f"{where}: unknown {what} key {k!r} (ignored, as go-ftw does)")
+    return raw
+
+
 class Input:
     """A stage's request, as go-ftw's test.Input after postLoadInput."""
 
     def __init__(self, raw, where, warnings):
-        raw = raw or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: input is not a mapping")
-        for k in raw:
-            if k not in INPUT_KEYS:
-                warnings.append(f"{where}: unknown input key {k!r} (ignored, as go-ftw does)")
+        raw = _mapping(raw, "input", INPUT_KEYS, where, warnings)
         self.dest_addr = _str(raw.get("dest_addr"))
         self.port = _int(raw["port"], f"{where}: port") if raw.get("port") is not None else None
         self.protocol = _str(raw.get("protocol"))
@@ -190,12 +197,7 @@ class Output:
     """A stage's expectations, as go-ftw's Output after postProcessLogContains."""
 
     def __init__(self, raw, where, warnings):
-        raw = raw or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{where}: output is not a mapping")
-        for k in raw:
-            if k not in OUTPUT_KEYS:
-                warnings.append(f"{where}: unknown output key {k!r} (ignored, as go-ftw does)")
+        raw = _mapping(raw, "output", OUTPUT_KEYS, where, warnings)
         st = raw.get("status")
         # go-ftw: one int (0 = not checked); older ftw also allowed a list
         self.status = None if st in (None, 0, "0") else _int_list(st, f"{where}: status")
@@ -772,8 +774,9 @@ def record_ids(records):
     return sorted(ids)
 
 
-_KNOWN_RECORD_KEYS = {"time", "request_id", "client", "method", "uri", "action", "inbound_score",
-                      "outbound_score", "paranoia", "rules"}
+_KNOWN_RECORD_KEYS = {"time", "request_id", "client", "method", "uri", "status", "action",
+                      "inbound_score", "outbound_score", "paranoia", "web_app_id", "components",
+                      "rules"}
 
 
 def _esc(v):
@@ -1062,13 +1065,7 @@ class AlbedoOrigin:
         harness.wait_port(self.port, self.proc)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc)
 
 
 def _yaml_str(s):

@@ -31,6 +31,16 @@ routes:
     upstream: app
     gates:
       - waf: {{ rules: [crs], exclude_tags: [attack-xss], audit_log: AUDIT_EXCLUDED }}
+  - name: lenient
+    match: {{ path_prefix: /lenient }}
+    upstream: app
+    gates:
+      - waf: {{ rules: [crs], uninspectable: pass }}
+  - name: strict
+    match: {{ path_prefix: /strict }}
+    upstream: app
+    gates:
+      - waf: {{ rules: [crs], paranoia: 2 }}
   - name: block
     match: {{ path_prefix: / }}
     upstream: app
@@ -143,6 +153,8 @@ class WafTest(unittest.TestCase):
         self.assertEqual(len(records), 1)
         rec = records[0]
         self.assertEqual(rec["action"], "blocked")
+        self.assertEqual(rec["components"], "OWASP_CRS/4.28.0")  # SecComponentSignature
+        self.assertEqual(rec["web_app_id"], "default")
         self.assertGreaterEqual(rec["inbound_score"], 5)
         ids = [r["id"] for r in rec["rules"]]
         self.assertIn(949110, ids)
@@ -190,6 +202,20 @@ class WafTest(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertIn("899110", json.loads(body)["message"])
         self.assertEqual(self.origin.stats()["requests"], before)
+
+    def test_uninspectable_pass_logs_and_forwards(self):
+        status, _, _ = self.request("POST", "/lenient/orders", b'{"item": "shirt", "qty": ',
+                                    {"Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+
+    def test_paranoia_level_comes_from_yaml(self):
+        # A URL inside a JSON comment is a CRS false positive from paranoia level 2 (931130):
+        # passed at the default level 1, blocked on the route that asks for 2.
+        body = (b'{"post": 17, "body": "Great article. See https://example.org/docs?a=1&b=2 '
+                b'for more."}')
+        headers = {"Content-Type": "application/json"}
+        self.assertEqual(self.request("POST", "/api/comments", body, headers)[0], 200)
+        self.assertEqual(self.request("POST", "/strict/comments", body, headers)[0], 403)
 
     def test_body_over_the_limit_is_refused(self):
         before = self.origin.stats()["requests"]

@@ -333,6 +333,37 @@ TEST(Transaction, TargetsAreNamedAsTheRuleNamedThem) {
                                             "11 ARGS_NAMES:pw ARGS_NAMES:pw"}));
 }
 
+TEST(RuleSetBuild, RemovalsAndUpdatesApplyWhateverTheirOrder) {
+  // As ModSecurity v3's exceptions: a directive before the rule it names still applies.
+  auto set = Load(
+      "SecRuleRemoveByTag \"drop-me\"\n"
+      "SecRuleRemoveByMsg \"gone\"\n"
+      "SecRuleUpdateActionById 4 \"t:lowercase,status:418\"\n"
+      "SecRuleUpdateTargetByTag \"retarget\" \"ARGS:b\" \"ARGS:a\"\n"
+      "SecRule ARGS \"@contains x\" \"id:1,phase:2,pass,tag:'drop-me'\"\n"
+      "SecRule ARGS \"@contains x\" \"id:2,phase:2,pass,msg:'gone'\"\n"
+      "SecRule ARGS:a \"@contains x\" \"id:3,phase:2,pass,tag:'retarget'\"\n"
+      "SecRule ARGS:c \"@streq abc\" \"id:4,phase:2,deny,t:none\"\n");
+  ASSERT_TRUE(set);
+  const Outcome a = Request(*set, "/?a=x");
+  EXPECT_TRUE(a.ids.empty());  // 1 and 2 removed, 3 moved from ARGS:a to ARGS:b
+  EXPECT_EQ(Request(*set, "/?b=x").ids, std::vector<std::int64_t>{3});
+  const Outcome c = Request(*set, "/?c=ABC");
+  EXPECT_TRUE(c.in.intercepted);
+  EXPECT_EQ(c.in.status, 418);
+}
+
+TEST(Transaction, MultiMatchTestsEveryStepThatChangedTheValue) {
+  // "%3Cb" decodes to "<b"; with multiMatch the raw value is tested too.
+  auto set = Load(
+      "SecRule ARGS \"@beginsWith %3C\" \"id:1,phase:2,pass,t:urlDecodeUni,multiMatch\"\n"
+      "SecRule ARGS \"@beginsWith %3C\" \"id:2,phase:2,pass,t:urlDecodeUni\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?a=%253Cb");
+  EXPECT_TRUE(Has(r, 1));
+  EXPECT_FALSE(Has(r, 2));
+}
+
 TEST(CoreRuleSet, LoadsUnmodifiedAndBlocksAnAttack) {
   std::vector<Directive> ds;
   std::string error;

@@ -16,16 +16,16 @@ namespace {
 // Scalars in a DOM tree, iteratively (the input may nest deeply).
 std::size_t CountScalars(simdjson::dom::element root) {
   std::size_t n = 0;
-  std::vector<simdjson::dom::element> todo{root};
-  while (!todo.empty()) {
-    const simdjson::dom::element e = todo.back();
-    todo.pop_back();
+  std::vector<simdjson::dom::element> pending{root};
+  while (!pending.empty()) {
+    const simdjson::dom::element e = pending.back();
+    pending.pop_back();
     simdjson::dom::array array;
     simdjson::dom::object object;
     if (e.get_array().get(array) == simdjson::SUCCESS) {
-      for (const simdjson::dom::element child : array) todo.push_back(child);
+      for (const simdjson::dom::element child : array) pending.push_back(child);
     } else if (e.get_object().get(object) == simdjson::SUCCESS) {
-      for (const simdjson::dom::key_value_pair kv : object) todo.push_back(kv.value);
+      for (const simdjson::dom::key_value_pair kv : object) pending.push_back(kv.value);
     } else {
       ++n;
     }

@@ -290,8 +290,9 @@ bool Builder::Add(const Directive& d, std::string& error) {
       error = d.Where() + ": " + d.name + " takes Reject or ProcessPartial";
       return false;
     }
-    (name == "secrequestbodylimitaction" ? settings_.request_body_reject
-                                         : settings_.response_body_reject) = v == "reject";
+    // A response body streams to the client as it is inspected, so over its limit only its
+    // first SecResponseBodyLimit bytes are inspected, whichever action is named.
+    if (name == "secrequestbodylimitaction") settings_.request_body_reject = v == "reject";
     return true;
   }
   if (name == "secresponsebodymimetype") {

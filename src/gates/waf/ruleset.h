@@ -24,7 +24,6 @@ struct EngineSettings {
   bool request_body_reject = true;  // SecRequestBodyLimitAction Reject (else ProcessPartial)
   bool response_body_access = false;
   std::uint64_t response_body_limit = 524288;
-  bool response_body_reject = false;  // SecResponseBodyLimitAction
   std::vector<std::string> response_mime_types = {"text/plain", "text/html"};
   char argument_separator = '&';
   int json_depth_limit = 512;

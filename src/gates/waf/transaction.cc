@@ -483,8 +483,7 @@ void Transaction::ApplyCtl(const Ctl& ctl) {
       body_processor_ = ctl.value;
       break;
     case K::kForceRequestBodyVariable:
-      force_body_variable_ = ctl.value == "ON";
-      break;
+      break;  // REQUEST_BODY holds every non-empty body already (ModSecurity v3's behaviour)
     case K::kRequestBodyAccess:
       request_body_access_ = ctl.value == "ON";
       break;

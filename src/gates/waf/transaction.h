@@ -112,7 +112,6 @@ class Transaction {
   bool request_body_access_;
   bool response_body_access_;
   std::string body_processor_;  // REQBODY_PROCESSOR ("" before phase 2 or without one)
-  bool force_body_variable_ = false;
 
   // Scalars.
   std::string method_, uri_, uri_raw_, filename_, basename_, line_, protocol_, query_;
@@ -153,7 +152,6 @@ class Transaction {
   Intervention intervention_;
   std::vector<MatchRecord> matches_;
   CaptureSet captures_;
-  std::vector<std::string> transformed_;  // scratch for ApplyTransforms
   // Transformed values, computed once per request and chain for the values that cannot change
   // while the request is inspected (not TX, not MATCHED_VARS). Node-based: views stay valid.
   struct CacheKey {

@@ -53,12 +53,18 @@ void AddArgs(std::vector<Entry>& out, const std::vector<Arg>& args) {
   for (const auto& a : args) out.push_back(MakeEntry(a.name, a.value));
 }
 
-bool StartsWithI(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
+// The body processor a Content-Type asks for ("" for none). ModSecurity v3 picks URLENCODED and
+// MULTIPART itself and needs its recommended configuration's rules 200000/200001
+// (ctl:requestBodyProcessor) for JSON and XML; rampart picks all four, when the head arrives, so
+// REQBODY_PROCESSOR reads the same in phase 1 as behind that configuration. A phase-1 ctl wins.
+std::string ProcessorFor(std::string_view content_type) {
+  std::string ct = Lower(content_type.substr(0, content_type.find(';')));
+  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.pop_back();
+  if (ct == "application/x-www-form-urlencoded") return "URLENCODED";
+  if (ct == "multipart/form-data") return "MULTIPART";
+  if (ct == "application/json" || ct.ends_with("+json")) return "JSON";
+  if (ct == "text/xml" || ct == "application/xml" || ct.ends_with("+xml")) return "XML";
+  return {};
 }
 
 constexpr std::string_view kMultipartFlags[] = {
@@ -130,8 +136,7 @@ void Transaction::SetRequest(const RequestInfo& req) {
       // The first field decides, as for the gate that hands the body over (and as its
       // boundary is read): two that disagree must not be read one way here and another there.
       seen_content_type = true;
-      if (StartsWithI(value, "multipart/form-data")) body_processor_ = "MULTIPART";
-      if (StartsWithI(value, "application/x-www-form-urlencoded")) body_processor_ = "URLENCODED";
+      body_processor_ = ProcessorFor(value);
     } else if (lname == "host" && server_name_.empty()) {
       server_name_ = std::string(value.substr(0, value.find(':')));
     }
@@ -149,22 +154,7 @@ void Transaction::SetRequest(const RequestInfo& req) {
 }
 
 void Transaction::ProcessBody(std::string_view body, std::string_view content_type) {
-  // rampart parses JSON and XML by Content-Type where ModSecurity needs its recommended
-  // configuration's rules 200000/200001 (ctl:requestBodyProcessor) to do it; a ctl in phase 1
-  // still wins.
-  if (body_processor_.empty()) {
-    std::string ct = Lower(content_type.substr(0, content_type.find(';')));
-    while (!ct.empty() && ct.back() == ' ') ct.pop_back();
-    if (ct == "application/x-www-form-urlencoded") {
-      body_processor_ = "URLENCODED";
-    } else if (ct == "multipart/form-data") {
-      body_processor_ = "MULTIPART";
-    } else if (ct == "application/json" || ct.ends_with("+json")) {
-      body_processor_ = "JSON";
-    } else if (ct == "text/xml" || ct == "application/xml" || ct.ends_with("+xml")) {
-      body_processor_ = "XML";
-    }
-  }
+  if (body_processor_.empty()) body_processor_ = ProcessorFor(content_type);
   const auto& s = rules_.settings();
   std::string error;
   if (body_processor_ != "MULTIPART" && body.size() > s.request_body_no_files_limit) {

@@ -215,6 +215,11 @@ void WafGate::OnComplete(const Exchange& ex, const Completion& c) noexcept {
                       s->tx.TxInt("blocking_inbound_anomaly_score"),
                       s->tx.TxInt("blocking_outbound_anomaly_score"),
                       s->tx.TxInt("blocking_paranoia_level"));
+  // What SecWebAppId and SecComponentSignature say (CRS signs itself "OWASP_CRS/4.28.0").
+  line += ",\"web_app_id\":";
+  AppendJsonString(line, rules_->settings().web_app_id);
+  line += ",\"components\":";
+  AppendJsonString(line, rules_->settings().component_signature);
   line += ",\"rules\":[";
   bool first = true;
   for (const auto& m : matches) {
