@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gates/waf/literal_prefilter.h"
 #include "gates/waf/macro.h"
 #include "gates/waf/operator.h"
 #include "gates/waf/transform.h"
@@ -158,6 +159,8 @@ struct Rule {
   bool negated = false;
   bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
   std::unique_ptr<Operator> op;
+  // @rx without macros: literals one of which every match holds (literal_prefilter.h).
+  std::optional<LiteralPrefilter> prefilter;
   Actions act;
   std::unique_ptr<Rule> chained;  // the next rule of a chain
   bool is_marker = false;
@@ -171,6 +174,9 @@ struct Rule {
   // Rules with the same effective transformations share an id, so a value's transformed form
   // is computed once per request for all of them (-1: no transformation).
   int chain_id = -1;
+  // Prefiltered rules reading the same values after the same transformations share a group,
+  // whose values' signatures are joined once per phase (-1: none).
+  int prefilter_group = -1;
 };
 
 }  // namespace rampart::waf

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -119,9 +120,9 @@ bool Matches(const TargetUpdate& u, const Rule& r) {
 class Builder {
  public:
   bool Add(const Directive& d, std::string& error);
-  bool Finish(RuleSet& set, std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
-              EngineSettings& settings, std::vector<std::string>& files, std::size_t& count,
-              std::string& error);
+  bool Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases, EngineSettings& settings,
+              std::vector<std::string>& files, std::size_t& count,
+              std::vector<ChainStep>& chain_steps, std::size_t& group_count, std::string& error);
 
  private:
   bool AddRule(const Directive& d, bool is_action, std::string& error);
@@ -150,6 +151,7 @@ bool Builder::CompileOperator(Rule& r, const std::string& file, std::string& err
     return true;
   }
   r.regex_op = lname == "rx" || lname == "rxglobal" || lname == "verifycc";
+  if (lname == "rx" && !r.op_has_macros) r.prefilter = LiteralPrefilter::For(r.op_param);
   r.op = MakeOperator(r.op_name, r.op_param, env, &error);
   return r.op != nullptr;
 }
@@ -409,7 +411,31 @@ bool Builder::Add(const Directive& d, std::string& error) {
 
 using ChainIds = std::map<std::vector<TransformId>, int>;
 
-void Finalize(Rule& r, int phase, const Actions& def, bool has_default, ChainIds& chains) {
+// Rules whose targets (exclusions aside) and transformations are the same read the same values:
+// the union of those values' signatures can rule a prefiltered rule out without walking them.
+struct Interned {
+  ChainIds chains;
+  std::vector<ChainStep> steps;  // by chain id
+  std::map<std::string, int> groups;
+};
+
+void AssignGroup(Rule& r, std::map<std::string, int>& groups) {
+  // A rule whose match is a non-match of its operator (!@rx) or that tests each transformation
+  // step (multiMatch) must still see every value.
+  if (!r.prefilter || r.negated || r.act.multi_match) return;
+  std::string key = std::to_string(r.chain_id);
+  for (const auto& v : r.vars) {
+    if (v.exclude) continue;  // the group's union reads a superset of the rule's values
+    if (v.count) return;
+    key.append("|").append(std::to_string(static_cast<int>(v.var))).append(":").append(v.key);
+    if (v.key_regex) {
+      key.append("/").append(std::to_string(reinterpret_cast<std::uintptr_t>(v.key_regex.get())));
+    }
+  }
+  r.prefilter_group = groups.emplace(key, static_cast<int>(groups.size())).first->second;
+}
+
+void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned& ids) {
   // Transformations: SecDefaultAction's first, unless the rule says t:none (ModSecurity v3).
   if (!r.act.t_none && has_default) {
     r.effective_transforms = def.transforms;
@@ -426,15 +452,24 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, ChainIds
   r.effective_disruptive = d;
   if (r.act.status == 0 && has_default) r.effective_status = def.status;
   r.effective_log = r.act.log.value_or(has_default && def.log ? *def.log : true);
-  if (!r.effective_transforms.empty()) {
-    r.chain_id =
-        chains.emplace(r.effective_transforms, static_cast<int>(chains.size())).first->second;
+  // Every prefix of the chain gets an id too, its parent the prefix one shorter: a value's
+  // transformed forms are computed once per prefix and request, shared by the chains that
+  // extend it ("urlDecodeUni" by "urlDecodeUni,lowercase") and by multiMatch's steps.
+  std::vector<TransformId> prefix;
+  for (TransformId t : r.effective_transforms) {
+    const int parent = r.chain_id;
+    prefix.push_back(t);
+    auto [it, added] = ids.chains.emplace(prefix, static_cast<int>(ids.steps.size()));
+    if (added) ids.steps.push_back(ChainStep{parent, t});
+    r.chain_id = it->second;
   }
-  if (r.chained) Finalize(*r.chained, phase, def, has_default, chains);
+  AssignGroup(r, ids.groups);
+  if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);
 }
 
-bool Builder::Finish(RuleSet&, std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
+bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
                      EngineSettings& settings, std::vector<std::string>& files, std::size_t& count,
+                     std::vector<ChainStep>& chain_steps, std::size_t& group_count,
                      std::string& error) {
   if (open_chain_ != nullptr) {
     error = open_chain_where_ + ": the chain is not followed by a SecRule";
@@ -453,7 +488,7 @@ bool Builder::Finish(RuleSet&, std::array<std::vector<std::unique_ptr<Rule>>, 6>
     return false;
   };
   count = 0;
-  ChainIds chains;
+  Interned ids;
   for (auto& r : rules_) {
     if (r->is_marker) {
       // A marker exists in every phase: skipAfter looks for it in the phase it runs in.
@@ -485,12 +520,14 @@ bool Builder::Finish(RuleSet&, std::array<std::vector<std::unique_ptr<Rule>>, 6>
       }
     }
     const auto p = static_cast<std::size_t>(r->act.phase);
-    Finalize(*r, r->act.phase, defaults_[p], has_default_[p], chains);
+    Finalize(*r, r->act.phase, defaults_[p], has_default_[p], ids);
     phases[p].push_back(std::move(r));
     ++count;
   }
   settings = settings_;
   files = files_;
+  chain_steps = std::move(ids.steps);
+  group_count = ids.groups.size();
   return true;
 }
 
@@ -503,7 +540,8 @@ std::shared_ptr<const RuleSet> RuleSet::Build(const std::vector<Directive>& dire
     if (!b.Add(d, error)) return nullptr;
   }
   auto set = std::shared_ptr<RuleSet>(new RuleSet());
-  if (!b.Finish(*set, set->phases_, set->settings_, set->files_, set->rule_count_, error)) {
+  if (!b.Finish(set->phases_, set->settings_, set->files_, set->rule_count_, set->transform_chains_,
+                set->prefilter_groups_, error)) {
     return nullptr;
   }
   return set;

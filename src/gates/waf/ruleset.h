@@ -32,6 +32,12 @@ struct EngineSettings {
   std::string web_app_id = "default";
 };
 
+// A transformation chain: its last transformation, after the chain `parent` (-1: the value).
+struct ChainStep {
+  int parent = -1;
+  TransformId last{};
+};
+
 class RuleSet {
  public:
   // Loads directives in order. On failure returns nullptr with `error` naming file:line.
@@ -45,12 +51,18 @@ class RuleSet {
   std::size_t rule_count() const noexcept { return rule_count_; }
   // Rule files in load order (base names), for per-file metrics.
   const std::vector<std::string>& files() const noexcept { return files_; }
+  // The transformation chains the rules use and all their prefixes, by Rule::chain_id.
+  const std::vector<ChainStep>& transform_chains() const noexcept { return transform_chains_; }
+  // How many groups of prefiltered rules read the same values (Rule::prefilter_group).
+  std::size_t prefilter_groups() const noexcept { return prefilter_groups_; }
 
  private:
   std::array<std::vector<std::unique_ptr<Rule>>, 6> phases_;  // 1..5 used
   EngineSettings settings_;
   std::size_t rule_count_ = 0;
   std::vector<std::string> files_;
+  std::vector<ChainStep> transform_chains_;
+  std::size_t prefilter_groups_ = 0;
 };
 
 }  // namespace rampart::waf

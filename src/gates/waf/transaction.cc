@@ -8,7 +8,6 @@
 #include "gates/waf/rule_parser.h"
 
 namespace rampart::waf {
-
 namespace {
 
 char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
@@ -33,25 +32,39 @@ std::int64_t ToInt(std::string_view s) {
   return v;
 }
 
-// Scalars set once when the request arrives (or its body does) and never changed after.
-bool WrittenOnce(Var v) {
+// Scalars set once when the request arrives (or its body does) and never changed after: their
+// index among them, or -1 for the others.
+int WrittenOnce(Var v) {
   switch (v) {
     case Var::kRequestMethod:
+      return 0;
     case Var::kRequestUri:
+      return 1;
     case Var::kRequestUriRaw:
+      return 2;
     case Var::kRequestFilename:
-    case Var::kRequestBasename:
-    case Var::kRequestLine:
-    case Var::kRequestProtocol:
-    case Var::kQueryString:
-    case Var::kRequestBody:
-    case Var::kRemoteAddr:
     case Var::kPathInfo:
-      return true;
+      return 3;
+    case Var::kRequestBasename:
+      return 4;
+    case Var::kRequestLine:
+      return 5;
+    case Var::kRequestProtocol:
+      return 6;
+    case Var::kQueryString:
+      return 7;
+    case Var::kRequestBody:
+      return 8;
+    case Var::kRemoteAddr:
+      return 9;
     default:
-      return false;
+      return -1;
   }
 }
+
+// Values above this are transformed each time instead of kept: memory per request stays
+// bounded by the body limit, not by it times the number of chains.
+constexpr std::size_t kMaxKept = 64 << 10;
 
 }  // namespace
 
@@ -60,8 +73,25 @@ Transaction::Transaction(const RuleSet& rules)
       mode_(rules.settings().mode),
       request_body_access_(rules.settings().request_body_access),
       response_body_access_(rules.settings().response_body_access) {
-  transformed_cache_.reserve(128);
+  columns_ = rules.transform_chains().size() + 1;
+  scalar_slots_.fill(-1);
   tx_.reserve(256);  // CRS sets about a hundred TX variables per request
+}
+
+int Transaction::EntrySlot(const Entry& e, bool name) {
+  if (e.slot < 0) {
+    e.slot = next_slot_;
+    next_slot_ += 2;
+  }
+  return e.slot + (name ? 1 : 0);
+}
+
+int Transaction::ScalarSlot(Var v) {
+  const int i = WrittenOnce(v);
+  if (i < 0) return -1;
+  int& slot = scalar_slots_[static_cast<std::size_t>(i)];
+  if (slot < 0) slot = next_slot_++;
+  return slot;
 }
 
 std::string_view Transaction::Tx(std::string_view key) const noexcept {
@@ -196,6 +226,7 @@ const std::string* Transaction::ScalarValue(Var v, std::string& scratch) const {
 
 bool Transaction::TargetRemoved(const Rule& r, std::string_view collection,
                                 std::string_view key) const {
+  if (removed_targets_.empty() && removed_targets_by_tag_.empty()) return false;
   // ctl's targets are written COLLECTION:key (or COLLECTION); compared without building it.
   const auto same = [&](std::string_view target) {
     if (key.empty()) return IEquals(target, collection);
@@ -234,10 +265,13 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
     if (spec.key_regex) return spec.key_regex->Matches(key);
     return spec.key.empty() || IEquals(spec.key, key);
   };
+  // Collections other than MATCHED_VARS hold what the request sent: their values stay.
+  const bool keeps = spec.var != Var::kMatchedVars && spec.var != Var::kMatchedVarsNames;
   auto each_entry = [&](const std::vector<Entry>& list, bool names) {
     for (const auto& e : list) {
       if (!selected(e.key()) || excluded(spec.var, e.key())) continue;
-      f(coll, e.key(), names ? e.key() : std::string_view(e.value));
+      f(coll, e.key(), names ? e.key() : std::string_view(e.value),
+        keeps ? EntrySlot(e, names) : -1);
     }
   };
   switch (spec.var) {
@@ -261,13 +295,13 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
       if (!spec.key.empty() && !spec.key_regex) {
         auto it = tx_.find(spec.key);
         if (it != tx_.end() && !excluded(Var::kTx, it->second.key())) {
-          f(coll, it->second.key(), std::string_view(it->second.value));
+          f(coll, it->second.key(), std::string_view(it->second.value), -1);
         }
         return;
       }
       for (const auto& [k, e] : tx_) {
         if (selected(e.key()) && !excluded(Var::kTx, e.key())) {
-          f(coll, e.key(), std::string_view(e.value));
+          f(coll, e.key(), std::string_view(e.value), -1);
         }
       }
       return;
@@ -275,7 +309,7 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
       // XML:/* is the document's text, XML://@* its attribute values (what CRS asks for).
       const bool attrs = spec.key.find('@') != std::string::npos;
       for (const auto& e : attrs ? xml_attrs_ : xml_text_) {
-        f(coll, std::string_view(spec.key), std::string_view(e.value));
+        f(coll, std::string_view(spec.key), std::string_view(e.value), EntrySlot(e, false));
       }
       return;
     }
@@ -296,19 +330,21 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
         v = rule->act.msg->Literal();
       else
         return;
-      f(coll, std::string_view(spec.key), std::string_view(v));
+      f(coll, std::string_view(spec.key), std::string_view(v), -1);
       return;
     }
     case Var::kMultipartFlag:
       for (const auto& e : multipart_flags_) {
-        if (e.key() == spec.key && !excluded(spec.var, {})) f(coll, {}, std::string_view(e.value));
+        if (e.key() == spec.key && !excluded(spec.var, {})) {
+          f(coll, {}, std::string_view(e.value), -1);
+        }
       }
       return;
     case Var::kMultipartFilename:
-      for (const auto& n : multipart_filenames_) f(coll, {}, std::string_view(n));
+      for (const auto& n : multipart_filenames_) f(coll, {}, std::string_view(n), -1);
       return;
     case Var::kMultipartName:
-      for (const auto& n : multipart_names_) f(coll, {}, std::string_view(n));
+      for (const auto& n : multipart_names_) f(coll, {}, std::string_view(n), -1);
       return;
     default:
       break;
@@ -319,14 +355,14 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
   }
   std::string scratch;
   if (const std::string* v = ScalarValue(spec.var, scratch)) {
-    if (!excluded(spec.var, {})) f(coll, {}, std::string_view(*v));
+    if (!excluded(spec.var, {})) f(coll, {}, std::string_view(*v), ScalarSlot(spec.var));
   }
 }
 
 std::size_t Transaction::Count(const VarSpec& spec) {
   std::size_t n = 0;
   ForEach(spec, nullptr, nullptr,
-          [&](std::string_view, std::string_view, std::string_view) { ++n; });
+          [&](std::string_view, std::string_view, std::string_view, int) { ++n; });
   return n;
 }
 
@@ -353,7 +389,7 @@ bool Transaction::Resolve(std::string_view name, std::string_view key, std::stri
   }
   bool found = false;
   ForEach(it->second, nullptr, rule,
-          [&](std::string_view, std::string_view, std::string_view value) {
+          [&](std::string_view, std::string_view, std::string_view value, int) {
             if (!found) out.append(value);
             found = true;
           });
@@ -381,34 +417,84 @@ bool Transaction::Removed(const Rule& r) const {
   return false;
 }
 
-void Transaction::ApplyTransforms(const Rule& r, std::string_view in,
-                                  std::vector<std::string>& outs) {
-  // multiMatch tests the value before any transformation and after each one that changed it;
-  // otherwise only the final value is tested (ModSecurity v3, executeTransformations).
+void Transaction::MultiMatchValues(const Rule& r, std::string_view in, int slot,
+                                   std::vector<std::string_view>& outs) {
+  // multiMatch tests the value before any transformation and after each one that changed it
+  // (ModSecurity v3, executeTransformations).
   outs.clear();
-  if (r.act.multi_match) outs.emplace_back(in);
+  outs.push_back(in);
+  if (slot >= 0 && in.size() <= kMaxKept && r.chain_id >= 0) {
+    Cached(r.chain_id, in, slot);
+    // Every prefix of the chain is kept now; nothing is appended while the views are taken.
+    std::vector<int>& chain = scratch_chain_;
+    chain.clear();
+    const auto& steps = rules_.transform_chains();
+    for (int c = r.chain_id; c >= 0; c = steps[static_cast<std::size_t>(c)].parent) {
+      chain.push_back(c);
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      const std::string_view v = CachedView(*it, in, slot);
+      if (v != outs.back()) outs.push_back(v);
+    }
+    return;
+  }
+  multi_scratch_.clear();
+  multi_scratch_.reserve(r.effective_transforms.size());
   std::string cur(in), next;
   for (TransformId t : r.effective_transforms) {
     const bool changed = ApplyTransform(t, cur, next);
     cur.swap(next);
-    if (changed && r.act.multi_match) outs.push_back(cur);
+    if (changed) multi_scratch_.push_back(cur);
   }
-  if (!r.act.multi_match) outs.push_back(std::move(cur));
+  for (const auto& v : multi_scratch_) outs.push_back(v);
 }
 
-std::string_view Transaction::Transformed(const Rule& r, std::string_view value, bool stable) {
-  if (r.chain_id < 0) return value;
-  // Values above this are transformed each time instead of kept: memory per request stays
-  // bounded by the body limit, not by it times the number of chains.
-  constexpr std::size_t kMaxCached = 64 << 10;
-  stable = stable && value.size() <= kMaxCached;
-  const CacheKey key{value.data(), value.size(), r.chain_id};
-  if (stable) {
-    auto it = transformed_cache_.find(key);
-    if (it != transformed_cache_.end()) {
-      return it->second.same ? value : std::string_view(it->second.value);
+std::string_view Transaction::CachedView(int chain, std::string_view value, int slot) {
+  const std::uint32_t state =
+      tf_state_[static_cast<std::size_t>(slot) * columns_ + static_cast<std::size_t>(chain + 1)];
+  const TfItem& t = tf_items_[state - 1];
+  return t.same ? value : std::string_view(tf_arena_).substr(t.offset, t.size);
+}
+
+int Transaction::Cached(int chain, std::string_view value, int slot) {
+  const std::size_t at =
+      static_cast<std::size_t>(slot) * columns_ + static_cast<std::size_t>(chain + 1);
+  if (at >= tf_state_.size()) tf_state_.resize(static_cast<std::size_t>(next_slot_) * columns_);
+  if (tf_state_[at] != 0) return static_cast<int>(tf_state_[at] - 1);
+  TfItem made;
+  if (chain < 0) {
+    made.same = true;
+  } else {
+    const ChainStep& step = rules_.transform_chains()[static_cast<std::size_t>(chain)];
+    const int parent = Cached(step.parent, value, slot);
+    const TfItem p = tf_items_[static_cast<std::size_t>(parent)];
+    const std::string_view pv =
+        p.same ? value : std::string_view(tf_arena_).substr(p.offset, p.size);
+    if (TransformKeeps(step.last, pv) || !ApplyTransform(step.last, pv, scratch_b_)) {
+      // The same bytes as the parent's: its span, and its signature once there is one.
+      made = p;
+      made.alias = p.alias >= 0 ? p.alias : parent;
+    } else {
+      made.offset = static_cast<std::uint32_t>(tf_arena_.size());
+      made.size = static_cast<std::uint32_t>(scratch_b_.size());
+      tf_arena_.append(scratch_b_);
     }
   }
+  made.signature = -1;
+  tf_items_.push_back(made);
+  tf_state_[at] = static_cast<std::uint32_t>(tf_items_.size());
+  return static_cast<int>(tf_items_.size() - 1);
+}
+
+std::string_view Transaction::Transformed(const Rule& r, std::string_view value, int slot,
+                                          int* item) {
+  *item = -1;
+  const bool keep = slot >= 0 && value.size() <= kMaxKept;
+  if (keep && (r.chain_id >= 0 || r.prefilter)) {
+    *item = Cached(r.chain_id, value, slot);
+    return CachedView(r.chain_id, value, slot);
+  }
+  if (r.chain_id < 0) return value;
   // Most values are left alone by most chains (no '%', no capitals, ...): no copy then.
   bool keeps = true;
   for (TransformId t : r.effective_transforms) {
@@ -417,17 +503,65 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
       break;
     }
   }
-  if (keeps) {
-    if (stable) transformed_cache_.emplace(key, Cached{{}, true});
-    return value;
-  }
+  if (keeps) return value;
   scratch_a_.assign(value);
   for (TransformId t : r.effective_transforms) {
     ApplyTransform(t, scratch_a_, scratch_b_);
     scratch_a_.swap(scratch_b_);
   }
-  if (!stable) return scratch_a_;
-  return transformed_cache_.emplace(key, Cached{scratch_a_, false}).first->second.value;
+  return scratch_a_;
+}
+
+bool Transaction::MayMatch(const Rule& r, std::string_view value, int item) {
+  if (!r.prefilter) return true;
+  if (item < 0) {
+    // Values that are not kept (TX, MATCHED_VAR) are short: signing one costs less than the
+    // regex; long ones go straight to PCRE2.
+    constexpr std::size_t kSignedInPassing = 256;
+    return value.size() > kSignedInPassing || r.prefilter->MayMatch(Signature::Of(value));
+  }
+  return r.prefilter->MayMatch(ItemSignature(item, value));
+}
+
+const Signature& Transaction::ItemSignature(int item, std::string_view value) {
+  TfItem& t = tf_items_[static_cast<std::size_t>(item)];
+  if (t.signature < 0) {
+    // Items with the same bytes share one signature, kept by the first of them.
+    TfItem& first = t.alias >= 0 ? tf_items_[static_cast<std::size_t>(t.alias)] : t;
+    if (first.signature < 0) {
+      first.signature = static_cast<int>(signatures_.size());
+      signatures_.push_back(Signature::Of(value));
+    }
+    t.signature = first.signature;
+  }
+  return signatures_[static_cast<std::size_t>(t.signature)];
+}
+
+bool Transaction::GroupMayMatch(const Rule& r) {
+  if (r.prefilter_group < 0) return true;
+  int& joined = group_signature_[static_cast<std::size_t>(r.prefilter_group)];
+  if (joined == -2) {
+    // Every value the group's targets name, exclusions and ctl removals aside: a superset of
+    // what each of its rules reads, so a literal absent from the union is absent from each.
+    Signature all;
+    bool stable = true;
+    for (const auto& spec : r.vars) {
+      if (spec.exclude) continue;
+      ForEach(spec, nullptr, nullptr,
+              [&](std::string_view, std::string_view, std::string_view value, int slot) {
+                if (slot < 0) {
+                  stable = false;
+                  return;
+                }
+                int item;
+                const std::string_view v = Transformed(r, value, slot, &item);
+                all |= item >= 0 ? ItemSignature(item, v) : Signature::Of(v);
+              });
+    }
+    joined = stable ? static_cast<int>(signatures_.size()) : -1;
+    if (stable) signatures_.push_back(all);
+  }
+  return joined < 0 || r.prefilter->MayMatch(signatures_[static_cast<std::size_t>(joined)]);
 }
 
 void Transaction::RunSetVars(const Rule& r, const Rule& top) {
@@ -542,15 +676,17 @@ void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
 
 bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
   bool matched = false;
+  // `value` and `key` may be views into TX, which the captures and setvar change: they are
+  // copied first.
   auto on_match = [&](std::string_view coll, std::string_view key, std::string_view value) {
+    matched_var_.assign(value);
+    matched_var_name_.assign(coll);
+    if (!key.empty()) matched_var_name_.append(":").append(key);
     if (r.act.capture && captures_.count > 0) {
       for (int i = 0; i < captures_.count; ++i) {
         SetTx(std::to_string(i), captures_.groups[static_cast<std::size_t>(i)]);
       }
     }
-    matched_var_.assign(value);
-    matched_var_name_.assign(coll);
-    if (!key.empty()) matched_var_name_.append(":").append(key);
     matched_vars_.push_back(Entry{matched_var_name_, matched_var_});
     RunSetVars(r, top);
     matched = true;
@@ -558,25 +694,30 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
   if (r.is_action) {
     RunSetVars(r, top);
     matched = true;
-  } else {
+  } else if (GroupMayMatch(r)) {
     std::string param;
     if (r.op_has_macros) Expand(r.op_macro, param, &r);
     CaptureSet* caps = r.act.capture ? &captures_ : nullptr;
-    std::vector<std::string> values;
-    auto test = [&](std::string_view coll, std::string_view key, std::string_view value,
-                    bool stable) {
+    std::vector<std::string_view> values;
+    auto test = [&](std::string_view coll, std::string_view key, std::string_view value, int slot) {
       if (r.act.multi_match) {
-        ApplyTransforms(r, value, values);
+        MultiMatchValues(r, value, slot, values);
         for (const auto& v : values) {
           if (r.op->Match(v, param, caps) != r.negated) on_match(coll, key, v);
         }
         return;
       }
-      const std::string_view v = Transformed(r, value, stable);
-      const bool hit = r.op->Match(v, param, caps);
-      if (r.regex_op && LastRegexStatus() == RegexStatus::kMatchLimit) {
-        // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
-        SetTx("msc_pcre_limits_exceeded", "1");
+      int item;
+      const std::string_view v = Transformed(r, value, slot, &item);
+      // A value the prefilter rules out cannot match: PCRE2 is not asked (and so cannot stop
+      // at its match limit on a value it could never match).
+      bool hit = false;
+      if (MayMatch(r, v, item)) {
+        hit = r.op->Match(v, param, caps);
+        if (r.regex_op && LastRegexStatus() == RegexStatus::kMatchLimit) {
+          // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
+          SetTx("msc_pcre_limits_exceeded", "1");
+        }
       }
       if (hit != r.negated) on_match(coll, key, v);
     };
@@ -591,8 +732,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         // The most common target in CRS (TX:detection_paranoia_level, scores): one value.
         auto it = tx_.find(spec.key);
         if (it == tx_.end() || TargetRemoved(top, spec.name, it->second.key())) continue;
-        const std::string value = it->second.value, key = it->second.name;
-        test(spec.name, key, value, false);
+        test(spec.name, it->second.name, it->second.value, -1);
         continue;
       }
       if (spec.var == Var::kTx || spec.var == Var::kMatchedVars ||
@@ -603,19 +743,13 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         // the fly (their storage is reused, so they are never cached): copy them first.
         std::vector<std::pair<std::string, std::string>> targets;
         ForEach(spec, &r.vars, &top,
-                [&](std::string_view, std::string_view key, std::string_view value) {
+                [&](std::string_view, std::string_view key, std::string_view value, int) {
                   targets.emplace_back(key, value);
                 });
-        for (const auto& [key, value] : targets) test(spec.name, key, value, false);
+        for (const auto& [key, value] : targets) test(spec.name, key, value, -1);
         continue;
       }
-      // Values written once per request may be cached; scalars that change (error flags,
-      // HIGHEST_SEVERITY, ...) may not.
-      const bool stable = IsCollection(spec.var) || WrittenOnce(spec.var);
-      ForEach(spec, &r.vars, &top,
-              [&](std::string_view coll, std::string_view key, std::string_view value) {
-                test(coll, key, value, stable);
-              });
+      ForEach(spec, &r.vars, &top, test);
     }
   }
   if (!matched) {
@@ -639,6 +773,8 @@ const Intervention& Transaction::RunPhase(int phase) {
   allow_ = Allow::kNone;
   skip_ = 0;
   marker_.clear();
+  // Each phase may bring values (the body, the response): groups are joined again.
+  group_signature_.assign(rules_.prefilter_groups(), -2);
   for (const auto& rp : rules_.Phase(phase)) {
     const Rule& r = *rp;
     if (!marker_.empty()) {

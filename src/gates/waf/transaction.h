@@ -5,6 +5,7 @@
 // transformations before it and SecDefaultAction's; skipAfter runs to the named SecMarker.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +22,9 @@ namespace rampart::waf {
 struct Entry {
   std::string name;
   std::string value;
+  // Where the transformed forms of `value` (slot) and `name` (slot + 1) are kept for this
+  // request; given on first use (-1 before).
+  mutable int slot = -1;
   std::string_view key() const noexcept { return name; }
 };
 
@@ -84,8 +88,10 @@ class Transaction {
   std::size_t Count(const VarSpec& spec);
 
  private:
-  // Calls f(collection, key, value) for each value `spec` names, minus `exclusions`' and ctl's
-  // removals; `collection` is the target's name, `key` empty for a variable without one.
+  // Calls f(collection, key, value, slot) for each value `spec` names, minus `exclusions`' and
+  // ctl's removals; `collection` is the target's name, `key` empty for a variable without one;
+  // `slot` says where the value's transformed forms are kept (-1: the value may change while
+  // the request is inspected, so they are not).
   template <class F>
   void ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions, const Rule* rule,
                F&& f);
@@ -101,9 +107,22 @@ class Transaction {
   void SetTx(std::string_view key, std::string value);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;
-  void ApplyTransforms(const Rule& r, std::string_view in, std::vector<std::string>& outs);
-  // The value after the rule's transformations (not multiMatch); `stable`: may be cached.
-  std::string_view Transformed(const Rule& r, std::string_view value, bool stable);
+  // What multiMatch tests: the value, then each transformation's result that changed it.
+  void MultiMatchValues(const Rule& r, std::string_view in, int slot,
+                        std::vector<std::string_view>& outs);
+  // The value under chain `chain` (-1: as it is), kept under `slot`: its item.
+  int Cached(int chain, std::string_view value, int slot);
+  std::string_view CachedView(int chain, std::string_view value, int slot);
+  // The value after the rule's transformations (not multiMatch), kept under `slot` (-1: not);
+  // `*item` is where it is kept (-1: not kept).
+  std::string_view Transformed(const Rule& r, std::string_view value, int slot, int* item);
+  // Whether the rule's prefilter lets `value` (kept as `item`, or -1) through to its operator.
+  bool MayMatch(const Rule& r, std::string_view value, int item);
+  const Signature& ItemSignature(int item, std::string_view value);
+  // Whether the rule's prefilter admits the union of its group's values (true without a group).
+  bool GroupMayMatch(const Rule& r);
+  int EntrySlot(const Entry& e, bool name);
+  int ScalarSlot(Var v);
   void ProcessBody(std::string_view body, std::string_view content_type);
 
   const RuleSet& rules_;
@@ -153,25 +172,27 @@ class Transaction {
   std::vector<MatchRecord> matches_;
   CaptureSet captures_;
   // Transformed values, computed once per request and chain for the values that cannot change
-  // while the request is inspected (not TX, not MATCHED_VARS). Node-based: views stay valid.
-  struct CacheKey {
-    const char* data;
-    std::size_t size;
-    int chain;
-    bool operator==(const CacheKey&) const = default;
+  // while the request is inspected (not TX, not MATCHED_VARS): tf_state_[slot * (chains + 1) +
+  // chain_id + 1] is 0 before it is computed, else 1 + its index in tf_items_.
+  struct TfItem {
+    std::uint32_t offset = 0, size = 0;  // in tf_arena_, unless `same`
+    bool same = false;                   // the chain leaves the value as it is
+    int alias = -1;                      // an earlier item with the same bytes
+    int signature = -1;                  // its index in signatures_, once a prefilter asked
   };
-  struct CacheKeyHash {
-    std::size_t operator()(const CacheKey& k) const noexcept {
-      return std::hash<const void*>()(k.data) ^ (k.size * 0x9e3779b97f4a7c15ull) ^
-             (static_cast<std::size_t>(k.chain) << 48);
-    }
-  };
-  struct Cached {
-    std::string value;
-    bool same = false;  // the chain leaves the value as it is: `value` is not kept
-  };
-  std::unordered_map<CacheKey, Cached, CacheKeyHash> transformed_cache_;
+  std::size_t columns_;
+  int next_slot_ = 0;
+  std::array<int, 16> scalar_slots_;
+  std::vector<std::uint32_t> tf_state_;
+  std::vector<TfItem> tf_items_;
+  std::vector<Signature> signatures_;
+  // Per prefilter group, for the running phase: -2 not yet joined, -1 cannot be (a value that
+  // changes), else the union's index in signatures_.
+  std::vector<int> group_signature_;
+  std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
+  std::vector<int> scratch_chain_;
+  std::vector<std::string> multi_scratch_;
 };
 
 }  // namespace rampart::waf

@@ -1,0 +1,546 @@
+#include "gates/waf/literal_prefilter.h"
+
+#include <algorithm>
+#include <bitset>
+
+namespace rampart::waf {
+
+namespace {
+
+char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+
+// Exact sets stay small: a class or an optional piece multiplies them.
+constexpr std::size_t kMaxExact = 16;
+// A requirement of more literals than this costs more to test than PCRE2 does to fail.
+constexpr std::size_t kMaxRequired = 24;
+
+// What a piece of a pattern says about the texts it matches. `exact`: it matches exactly one of
+// `strings`. Otherwise every match contains one of `strings` (empty: nothing is known).
+struct Facts {
+  bool exact = false;
+  std::vector<std::string> strings;
+
+  static Facts Exactly(std::vector<std::string> s) { return {true, std::move(s)}; }
+  static Facts Empty() { return Exactly({std::string()}); }
+  static Facts Unknown() { return {}; }
+};
+
+// How well a requirement filters: longer literals and fewer of them are better; a set that
+// admits the empty string filters nothing.
+int Score(const std::vector<std::string>& s) {
+  if (s.empty()) return -1;
+  std::size_t min_len = SIZE_MAX;
+  for (const auto& x : s) min_len = std::min(min_len, x.size());
+  if (min_len == 0) return -1;
+  return static_cast<int>(std::min<std::size_t>(min_len, 6) * 16) -
+         static_cast<int>(std::min(s.size(), kMaxRequired * 2));
+}
+
+void Dedupe(std::vector<std::string>& s) {
+  std::sort(s.begin(), s.end());
+  s.erase(std::unique(s.begin(), s.end()), s.end());
+}
+
+// Drops literals that contain another one of the set: a text holding the longer one holds the
+// shorter, so "contains one of them" is unchanged.
+void DropSuperstrings(std::vector<std::string>& s) {
+  Dedupe(s);
+  std::vector<std::string> kept;
+  for (const auto& x : s) {
+    const bool redundant = std::any_of(s.begin(), s.end(), [&](const std::string& y) {
+      return y.size() < x.size() && x.find(y) != std::string::npos;
+    });
+    if (!redundant) kept.push_back(x);
+  }
+  s.swap(kept);
+}
+
+// Concatenation: exact pieces multiply while the product stays small; past that, the best
+// requirement seen so far stands for the whole.
+class Sequence {
+ public:
+  void Add(Facts f) {
+    if (f.exact && run_.size() * f.strings.size() <= kMaxExact) {
+      std::vector<std::string> next;
+      next.reserve(run_.size() * f.strings.size());
+      for (const auto& a : run_) {
+        for (const auto& b : f.strings) next.push_back(a + b);
+      }
+      Dedupe(next);
+      run_.swap(next);
+      return;
+    }
+    broken_ = true;
+    Keep(std::move(run_));
+    if (f.exact) {
+      run_ = std::move(f.strings);
+    } else {
+      Keep(std::move(f.strings));
+      run_ = {std::string()};
+    }
+  }
+  Facts Finish() {
+    if (!broken_) return Facts::Exactly(std::move(run_));
+    Keep(std::move(run_));
+    return {false, std::move(best_)};
+  }
+
+ private:
+  void Keep(std::vector<std::string> s) {
+    if (Score(s) > Score(best_)) best_ = std::move(s);
+  }
+  std::vector<std::string> run_{std::string()};
+  std::vector<std::string> best_;
+  bool broken_ = false;
+};
+
+Facts Alternation(std::vector<Facts> branches) {
+  if (branches.size() == 1) return std::move(branches.front());
+  std::size_t total = 0;
+  bool all_exact = true;
+  for (const auto& b : branches) {
+    all_exact = all_exact && b.exact;
+    total += b.strings.size();
+  }
+  std::vector<std::string> all;
+  all.reserve(total);
+  for (auto& b : branches) {
+    // A branch that admits anything lets the whole alternation admit anything.
+    if (!b.exact && Score(b.strings) < 0) return Facts::Unknown();
+    all.insert(all.end(), b.strings.begin(), b.strings.end());
+  }
+  Dedupe(all);
+  if (all_exact && all.size() <= kMaxExact) return Facts::Exactly(std::move(all));
+  if (Score(all) < 0) return Facts::Unknown();
+  DropSuperstrings(all);
+  if (all.size() > kMaxRequired * 4) return Facts::Unknown();
+  return {false, std::move(all)};
+}
+
+class Analyzer {
+ public:
+  explicit Analyzer(std::string_view p) : p_(p) {}
+
+  std::optional<Facts> Run() {
+    Facts f = ParseAlternation();
+    if (failed_ || i_ != p_.size()) return std::nullopt;
+    return f;
+  }
+
+ private:
+  bool AtEnd() const { return i_ >= p_.size(); }
+  char Peek(std::size_t ahead = 0) const { return i_ + ahead < p_.size() ? p_[i_ + ahead] : '\0'; }
+  Facts Fail() {
+    failed_ = true;
+    i_ = p_.size();
+    return Facts::Unknown();
+  }
+
+  Facts ParseAlternation() {
+    std::vector<Facts> branches;
+    branches.push_back(ParseSequence());
+    while (!failed_ && Peek() == '|' && !AtEnd()) {
+      ++i_;
+      branches.push_back(ParseSequence());
+    }
+    return Alternation(std::move(branches));
+  }
+
+  Facts ParseSequence() {
+    Sequence seq;
+    while (!AtEnd() && !failed_ && Peek() != '|' && Peek() != ')') {
+      Facts atom = ParseAtom();
+      if (failed_) break;
+      seq.Add(ParseQuantifier(std::move(atom)));
+    }
+    return seq.Finish();
+  }
+
+  // Reads `{n}`, `{n,}` or `{n,m}` at i_; false (i_ unchanged) when the brace is a literal.
+  bool ReadBraces(int& min, int& max) {
+    std::size_t j = i_ + 1;
+    auto number = [&](int& out) {
+      const std::size_t from = j;
+      out = 0;
+      while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9' && j - from < 6) {
+        out = out * 10 + (p_[j] - '0');
+        ++j;
+      }
+      return j > from;
+    };
+    if (!number(min)) return false;
+    max = min;
+    if (j < p_.size() && p_[j] == ',') {
+      ++j;
+      if (!number(max)) max = -1;
+    }
+    if (j >= p_.size() || p_[j] != '}') return false;
+    i_ = j + 1;
+    return true;
+  }
+
+  Facts ParseQuantifier(Facts atom) {
+    int min = 1, max = 1;
+    const char c = Peek();
+    if (c == '*') {
+      min = 0, max = -1, ++i_;
+    } else if (c == '+') {
+      min = 1, max = -1, ++i_;
+    } else if (c == '?') {
+      min = 0, max = 1, ++i_;
+    } else if (c == '{' && ReadBraces(min, max)) {
+    } else {
+      return atom;
+    }
+    if (Peek() == '?' || Peek() == '+') ++i_;  // lazy or possessive: same texts
+    if (min == 0) {
+      if (max == 1 && atom.exact) {
+        atom.strings.emplace_back();
+        Dedupe(atom.strings);
+        return atom;
+      }
+      return Facts::Unknown();
+    }
+    if (min == 1 && max == 1) return atom;
+    // One or more copies: each match holds at least one.
+    atom.exact = false;
+    return atom;
+  }
+
+  Facts ParseAtom() {
+    const char c = p_[i_];
+    switch (c) {
+      case '(':
+        return ParseGroup();
+      case '[':
+        return ParseClass();
+      case '.':
+        ++i_;
+        return Facts::Unknown();
+      case '^':
+      case '$':
+        ++i_;
+        return Facts::Empty();
+      case '\\':
+        return ParseEscape();
+      case '*':
+      case '+':
+      case '?':
+        return Fail();
+      default:
+        ++i_;
+        return Facts::Exactly({std::string(1, Fold(c))});
+    }
+  }
+
+  Facts ParseGroup() {
+    ++i_;                              // '('
+    if (Peek() == '*') return Fail();  // (*VERB)
+    bool lookaround = false;
+    if (Peek() == '?') {
+      ++i_;
+      const char k = Peek();
+      if (k == ':' || k == '>' || k == '|') {
+        ++i_;
+      } else if (k == '=' || k == '!') {
+        ++i_;
+        lookaround = true;
+      } else if (k == '<' && (Peek(1) == '=' || Peek(1) == '!')) {
+        i_ += 2;
+        lookaround = true;
+      } else if (k == '<' || k == '\'' || (k == 'P' && Peek(1) == '<')) {
+        if (k == 'P') ++i_;
+        const char close = Peek() == '<' ? '>' : '\'';
+        const std::size_t end = p_.find(close, i_ + 1);
+        if (end == std::string_view::npos) return Fail();
+        i_ = end + 1;
+      } else if (k == '#') {
+        const std::size_t end = p_.find(')', i_);
+        if (end == std::string_view::npos) return Fail();
+        i_ = end + 1;
+        return Facts::Empty();
+      } else {
+        // Inline flags: (?i) (?-i) (?i:...). Case is folded everywhere already; extended mode
+        // (x) changes what the text means, so it is not followed.
+        while (!AtEnd() && Peek() != ')' && Peek() != ':') {
+          const char f = Peek();
+          if (f != 'i' && f != 'm' && f != 's' && f != 'n' && f != 'U' && f != 'J' && f != '-') {
+            return Fail();
+          }
+          ++i_;
+        }
+        if (AtEnd()) return Fail();
+        if (Peek() == ')') {
+          ++i_;
+          return Facts::Empty();
+        }
+        ++i_;  // ':'
+      }
+    }
+    Facts inner = ParseAlternation();
+    if (failed_) return inner;
+    if (Peek() != ')') return Fail();
+    ++i_;
+    // A lookaround consumes nothing; what it asserts is left for PCRE2 to check.
+    return lookaround ? Facts::Empty() : inner;
+  }
+
+  static int Hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  // \xhh or \x{hh}: the byte, or -1 (and failed_) for what a byte cannot hold.
+  int ReadHexEscape() {
+    // i_ is just past 'x'.
+    int v = 0;
+    if (Peek() == '{') {
+      const std::size_t end = p_.find('}', i_);
+      if (end == std::string_view::npos || end == i_ + 1 || end - i_ > 3) {
+        Fail();
+        return -1;
+      }
+      for (std::size_t j = i_ + 1; j < end; ++j) {
+        const int h = Hex(p_[j]);
+        if (h < 0) {
+          Fail();
+          return -1;
+        }
+        v = v * 16 + h;
+      }
+      i_ = end + 1;
+      return v;
+    }
+    for (int n = 0; n < 2 && Hex(Peek()) >= 0; ++n) v = v * 16 + Hex(p_[i_++]);
+    return v;
+  }
+
+  // Escapes that stand for one byte (\n, \x41, \.); -1 when `e` is not one of them.
+  int SimpleEscape(char e) {
+    switch (e) {
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case 'f':
+        return '\f';
+      case 'e':
+        return 0x1b;
+      case 'a':
+        return 0x07;
+      case 'x':
+        return ReadHexEscape();
+      default:
+        break;
+    }
+    const auto u = static_cast<unsigned char>(e);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9')) return -1;
+    return u;  // an escaped punctuation character or byte stands for itself
+  }
+
+  Facts ParseEscape() {
+    ++i_;  // '\'
+    if (AtEnd()) return Fail();
+    const char e = p_[i_++];
+    switch (e) {
+      case 'b':
+      case 'B':
+      case 'A':
+      case 'z':
+      case 'Z':
+      case 'G':
+      case 'K':
+      case 'E':
+        return Facts::Empty();
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
+      case 's':
+      case 'S':
+      case 'h':
+      case 'H':
+      case 'v':
+      case 'V':
+      case 'R':
+      case 'N':
+      case 'X':
+        return Facts::Unknown();
+      case 'p':
+      case 'P':
+        if (Peek() == '{') {
+          const std::size_t end = p_.find('}', i_);
+          if (end == std::string_view::npos) return Fail();
+          i_ = end + 1;
+        } else if (!AtEnd()) {
+          ++i_;
+        }
+        return Facts::Unknown();
+      case 'Q': {
+        std::size_t end = p_.find("\\E", i_);
+        if (end == std::string_view::npos) end = p_.size();
+        std::string lit;
+        for (std::size_t j = i_; j < end; ++j) lit.push_back(Fold(p_[j]));
+        i_ = std::min(end + 2, p_.size());
+        return Facts::Exactly({lit});
+      }
+      default:
+        break;
+    }
+    if (e >= '1' && e <= '9') {
+      // A back reference (or an octal escape): what it matches is not known here.
+      while (Peek() >= '0' && Peek() <= '9') ++i_;
+      return Facts::Unknown();
+    }
+    const int b = SimpleEscape(e);
+    if (failed_) return Facts::Unknown();
+    if (b < 0) return Fail();  // \0, \c, \g, \k, \o, ...: not followed
+    return Facts::Exactly({std::string(1, Fold(static_cast<char>(b)))});
+  }
+
+  // A character class: exact when it folds to a few bytes, else unknown.
+  Facts ParseClass() {
+    ++i_;  // '['
+    bool negated = false;
+    if (Peek() == '^') {
+      negated = true;
+      ++i_;
+    }
+    std::bitset<256> set;
+    bool wide = false;  // holds \d, [:alpha:] and the like
+    bool first = true;
+    int prev = -1;  // the last single byte, for a range
+    while (true) {
+      if (AtEnd()) return Fail();
+      const char c = p_[i_];
+      if (c == ']' && !first) {
+        ++i_;
+        break;
+      }
+      first = false;
+      int b = -1;
+      if (c == '[' && Peek(1) == ':') {
+        const std::size_t end = p_.find(":]", i_ + 2);
+        if (end == std::string_view::npos) return Fail();
+        i_ = end + 2;
+        wide = true;
+        prev = -1;
+        continue;
+      }
+      if (c == '\\') {
+        if (i_ + 1 >= p_.size()) return Fail();
+        const char e = p_[i_ + 1];
+        i_ += 2;
+        if (std::string_view("dDwWsShHvVpPN").find(e) != std::string_view::npos) {
+          if ((e == 'p' || e == 'P') && Peek() == '{') {
+            const std::size_t end = p_.find('}', i_);
+            if (end == std::string_view::npos) return Fail();
+            i_ = end + 1;
+          } else if (e == 'p' || e == 'P') {
+            ++i_;
+          }
+          wide = true;
+          prev = -1;
+          continue;
+        }
+        if (e == 'b') {
+          b = 0x08;
+        } else if (e == 'Q' || e == 'E') {
+          return Fail();
+        } else {
+          b = SimpleEscape(e);
+          if (failed_ || b < 0) return Fail();
+        }
+      } else {
+        b = static_cast<unsigned char>(c);
+        ++i_;
+      }
+      // A range: prev '-' b.
+      if (b == '-' && c == '-' && prev >= 0 && Peek() != ']' && !AtEnd()) {
+        int hi;
+        const char d = p_[i_];
+        if (d == '\\') {
+          if (i_ + 1 >= p_.size()) return Fail();
+          const char e = p_[i_ + 1];
+          i_ += 2;
+          hi = e == 'b' ? 0x08 : SimpleEscape(e);
+          if (failed_ || hi < 0) return Fail();
+        } else if (d == '[') {
+          return Fail();
+        } else {
+          hi = static_cast<unsigned char>(d);
+          ++i_;
+        }
+        if (hi < prev) return Fail();
+        for (int x = prev; x <= hi; ++x) set.set(static_cast<std::size_t>(x));
+        prev = -1;
+        continue;
+      }
+      set.set(static_cast<std::size_t>(b));
+      prev = b;
+    }
+    if (negated || wide) return Facts::Unknown();
+    std::bitset<256> folded;
+    for (int x = 0; x < 256; ++x) {
+      if (set.test(static_cast<std::size_t>(x))) {
+        folded.set(static_cast<unsigned char>(Fold(static_cast<char>(x))));
+      }
+    }
+    if (folded.count() == 0 || folded.count() > 4) return Facts::Unknown();
+    std::vector<std::string> out;
+    for (int x = 0; x < 256; ++x) {
+      if (folded.test(static_cast<std::size_t>(x))) out.emplace_back(1, static_cast<char>(x));
+    }
+    return Facts::Exactly(std::move(out));
+  }
+
+  std::string_view p_;
+  std::size_t i_ = 0;
+  bool failed_ = false;
+};
+
+std::size_t PairBit(unsigned char a, unsigned char b) {
+  return ((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 23;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern) {
+  auto facts = Analyzer(pattern).Run();
+  if (!facts || Score(facts->strings) < 0) return std::nullopt;
+  std::vector<std::string> out = std::move(facts->strings);
+  DropSuperstrings(out);
+  if (out.empty() || out.size() > kMaxRequired) return std::nullopt;
+  return out;
+}
+
+Signature Signature::Of(std::string_view text) noexcept {
+  Signature s;
+  unsigned char prev = 0;
+  bool has_prev = false;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(Fold(ch));
+    s.bytes[c >> 6] |= std::uint64_t{1} << (c & 63);
+    if (has_prev) {
+      const std::size_t p = PairBit(prev, c);
+      s.pairs[p >> 6] |= std::uint64_t{1} << (p & 63);
+    }
+    prev = c;
+    has_prev = true;
+  }
+  return s;
+}
+
+std::optional<LiteralPrefilter> LiteralPrefilter::For(std::string_view pattern) {
+  auto literals = RequiredLiterals(pattern);
+  if (!literals) return std::nullopt;
+  LiteralPrefilter f;
+  for (const auto& l : *literals) f.literals_.push_back(Signature::Of(l));
+  return f;
+}
+
+}  // namespace rampart::waf

@@ -1,0 +1,187 @@
+#include "gates/waf/literal_prefilter.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+
+#include "gates/waf/ruleset.h"
+#include "gates/waf/seclang_reader.h"
+#include "gates/waf/transform.h"
+
+#ifndef RAMPART_SOURCE_DIR
+#define RAMPART_SOURCE_DIR "."
+#endif
+
+namespace rampart::waf {
+namespace {
+
+std::vector<std::string> Required(std::string_view pattern) {
+  auto r = RequiredLiterals(pattern);
+  return r ? *r : std::vector<std::string>{"<none>"};
+}
+
+using V = std::vector<std::string>;
+
+TEST(RequiredLiterals, LiteralsAreFoldedAndTheStrongestPieceStandsForTheSequence) {
+  EXPECT_EQ(Required("(?i)union\\s+select"), V{"select"});
+  EXPECT_EQ(Required("Content-Type"), V{"content-type"});
+  EXPECT_EQ(Required("<script\\b[^>]*>"), V{"<script"});
+  EXPECT_EQ(Required("a\\.b\\x41\\x{42}\\Q*+\\E"), V{"a.bab*+"});
+}
+
+TEST(RequiredLiterals, AlternationsGiveOneLiteralPerBranch) {
+  EXPECT_EQ(Required("(?:onload|onerror)\\s*="), (V{"onerror", "onload"}));
+  EXPECT_EQ(Required("https?://"), (V{"http://", "https://"}));
+  EXPECT_EQ(Required("[Jj]ava[Ss]cript:"), V{"javascript:"});
+  EXPECT_EQ(Required("(?:select|sel)ect"), V{"select"});
+}
+
+TEST(RequiredLiterals, RepetitionKeepsOneCopyAndOptionalPiecesAddNothing) {
+  EXPECT_EQ(Required("(?:abc)+"), V{"abc"});
+  EXPECT_EQ(Required("x{2,5}yz"), V{"yz"});
+  EXPECT_EQ(Required("(?:abc)*d"), V{"d"});  // one byte is still worth testing
+  EXPECT_EQ(Required("(?:abc)?defg"), V{"defg"});
+}
+
+TEST(RequiredLiterals, ZeroWidthPiecesConsumeNothing) {
+  EXPECT_EQ(Required("^(?=abc)\\bxyz$"), V{"xyz"});
+  EXPECT_EQ(Required("(?<!a)(?<=b)foo(?#comment)bar"), V{"foobar"});
+  EXPECT_EQ(Required("(?<name>foo)(?i:bar)"), V{"foobar"});
+}
+
+TEST(RequiredLiterals, PatternsThatCanMatchWithoutLiteralsGiveNone) {
+  for (const char* p : {".*", "\\d+", "[a-z]+", "foo|\\w+", "(?:foo)?", "", "a|", "[^x]z?"}) {
+    EXPECT_FALSE(RequiredLiterals(p).has_value()) << p;
+  }
+}
+
+TEST(RequiredLiterals, SyntaxItDoesNotFollowMakesItGiveUp) {
+  for (const char* p : {"(?x) a b c", "(*UTF)abc", "abc\\k<n>", "\\cAabc", "abc\\0", "(abc", "[abc",
+                        "abc)", "a**", "(?P=n)abc", "[\\Qab\\E]cd", "\\o{101}bcd"}) {
+    EXPECT_FALSE(RequiredLiterals(p).has_value()) << p;
+  }
+}
+
+TEST(RequiredLiterals, ClassesFoldToAFewBytesOrToNothing) {
+  EXPECT_EQ(Required("[aA][bB]cd"), V{"abcd"});
+  EXPECT_EQ(Required("ab[cd]ef"), (V{"abcef", "abdef"}));
+  EXPECT_EQ(Required("ab[c-z]efg"), V{"efg"});
+  EXPECT_EQ(Required("ab[]x]cd"), (V{"ab]cd", "abxcd"}));
+  EXPECT_EQ(Required("ab[\\]\\-]cd"), (V{"ab-cd", "ab]cd"}));
+  EXPECT_EQ(Required("ab[^c]def"), V{"def"});
+}
+
+TEST(Signature, CoversWhatTheTextHolds) {
+  const auto text = Signature::Of("GET /Index.PHP?id=1 UNION SELECT");
+  EXPECT_TRUE(text.Covers(Signature::Of("union select")));
+  EXPECT_TRUE(text.Covers(Signature::Of("index.php")));
+  EXPECT_FALSE(text.Covers(Signature::Of("<script")));
+  const auto f = LiteralPrefilter::For("(?i)<script|javascript:");
+  ASSERT_TRUE(f.has_value());
+  EXPECT_FALSE(f->MayMatch(text));
+  EXPECT_TRUE(f->MayMatch(Signature::Of("x=<SCRIPT>alert(1)")));
+}
+
+// Strings the CRS regression tests send: every scalar of their YAML, URL-decoded too, and the
+// pieces of query strings and bodies.
+void CollectScalars(const YAML::Node& n, std::set<std::string>& out) {
+  if (n.IsScalar()) {
+    out.insert(n.Scalar());
+  } else if (n.IsSequence() || n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (n.IsMap()) {
+        CollectScalars(it->first, out);
+        CollectScalars(it->second, out);
+      } else {
+        CollectScalars(*it, out);
+      }
+    }
+  }
+}
+
+std::vector<std::string> Payloads(const std::string& dir) {
+  std::set<std::string> scalars;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().extension() != ".yaml") continue;
+    CollectScalars(YAML::LoadFile(e.path().string()), scalars);
+  }
+  std::set<std::string> out;
+  std::string decoded;
+  for (const auto& s : scalars) {
+    out.insert(s);
+    ApplyTransform(TransformId::kUrlDecodeUni, s, decoded);
+    out.insert(decoded);
+    for (const std::string& whole : {s, decoded}) {
+      std::size_t from = 0;
+      while (from <= whole.size()) {
+        std::size_t to = whole.find_first_of("&=?;", from);
+        if (to == std::string::npos) to = whole.size();
+        out.insert(whole.substr(from, to - from));
+        from = to + 1;
+      }
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+void ForEachRule(const RuleSet& set, const std::function<void(const Rule&)>& f) {
+  for (int p = 1; p <= 5; ++p) {
+    for (const auto& r : set.Phase(p)) {
+      for (const Rule* x = r.get(); x != nullptr; x = x->chained.get()) f(*x);
+    }
+  }
+}
+
+// The prefilter is sound: whenever a CRS v4 pattern matches a value after its rule's
+// transformations, the value's signature admits one of the pattern's literals. The payloads are
+// the CRS regression tests shipped in tests/crs/subset (or all of them, from the directory in
+// RAMPART_CRS_TESTS) and the detectors' corpora.
+TEST(LiteralPrefilter, NeverRulesOutAValueACrsPatternMatches) {
+  std::vector<Directive> ds;
+  std::string error;
+  const std::string crs = std::string(RAMPART_SOURCE_DIR) + "/rules/crs";
+  ASSERT_TRUE(ReadSecLangFiles(crs + "/crs-setup.conf.example", ds, error)) << error;
+  ASSERT_TRUE(ReadSecLangFiles(crs + "/rules/*.conf", ds, error)) << error;
+  auto set = RuleSet::Build(ds, error);
+  ASSERT_TRUE(set) << error;
+
+  const char* all = std::getenv("RAMPART_CRS_TESTS");
+  auto payloads = Payloads(all != nullptr ? all : RAMPART_SOURCE_DIR "/tests/crs/subset");
+  for (const char* f : {"sqli_attacks.txt", "xss_attacks.txt", "sqli_benign.txt"}) {
+    std::ifstream in(std::string(RAMPART_SOURCE_DIR) + "/src/gates/waf/corpus/" + f);
+    for (std::string line; std::getline(in, line);) payloads.push_back(line);
+  }
+  ASSERT_GT(payloads.size(), 1000u);
+
+  int with_prefilter = 0, rx = 0;
+  long checked = 0;
+  std::string a, b;
+  ForEachRule(*set, [&](const Rule& r) {
+    if ((r.op_name != "rx" && r.op_name != "RX") || r.op_has_macros) return;
+    ++rx;
+    if (!r.prefilter) return;
+    ++with_prefilter;
+    for (const auto& p : payloads) {
+      a = p;
+      for (TransformId t : r.effective_transforms) {
+        ApplyTransform(t, a, b);
+        a.swap(b);
+      }
+      if (!r.op->Match(a, {}, nullptr)) continue;
+      ++checked;
+      EXPECT_TRUE(r.prefilter->MayMatch(Signature::Of(a)))
+          << "rule " << r.act.id << " matches a value its prefilter rules out: " << a;
+    }
+  });
+  // Most CRS patterns have literals to test; the figures guard against a silent regression.
+  EXPECT_GT(with_prefilter, rx / 2) << with_prefilter << " of " << rx;
+  EXPECT_GT(checked, 1000);
+}
+
+}  // namespace
+}  // namespace rampart::waf
