@@ -10,9 +10,9 @@ namespace {
 char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
 
 // Exact sets stay small: a class or an optional piece multiplies them.
-constexpr std::size_t kMaxExact = 16;
-// A requirement of more literals than this costs more to test than PCRE2 does to fail.
-constexpr std::size_t kMaxRequired = 24;
+constexpr std::size_t kMaxExact = 64;
+// Alternations of more literals than this are not followed (CRS's largest have a few hundred).
+constexpr std::size_t kMaxAlternatives = 1024;
 
 // What a piece of a pattern says about the texts it matches. `exact`: it matches exactly one of
 // `strings`. Otherwise every match contains one of `strings` (empty: nothing is known).
@@ -33,7 +33,7 @@ int Score(const std::vector<std::string>& s) {
   for (const auto& x : s) min_len = std::min(min_len, x.size());
   if (min_len == 0) return -1;
   return static_cast<int>(std::min<std::size_t>(min_len, 6) * 16) -
-         static_cast<int>(std::min(s.size(), kMaxRequired * 2));
+         static_cast<int>(std::min<std::size_t>(s.size(), 48));
 }
 
 void Dedupe(std::vector<std::string>& s) {
@@ -113,7 +113,7 @@ Facts Alternation(std::vector<Facts> branches) {
   if (all_exact && all.size() <= kMaxExact) return Facts::Exactly(std::move(all));
   if (Score(all) < 0) return Facts::Unknown();
   DropSuperstrings(all);
-  if (all.size() > kMaxRequired * 4) return Facts::Unknown();
+  if (all.size() > kMaxAlternatives) return Facts::Unknown();
   return {false, std::move(all)};
 }
 
@@ -151,7 +151,7 @@ class Analyzer {
     while (!AtEnd() && !failed_ && Peek() != '|' && Peek() != ')') {
       Facts atom = ParseAtom();
       if (failed_) break;
-      seq.Add(ParseQuantifier(std::move(atom)));
+      ParseQuantifier(std::move(atom), seq);
     }
     return seq.Finish();
   }
@@ -179,7 +179,28 @@ class Analyzer {
     return true;
   }
 
-  Facts ParseQuantifier(Facts atom) {
+  // `atom` repeated `times` times: every concatenation of that many of its strings.
+  static std::vector<std::string> Power(const std::vector<std::string>& atom, int times) {
+    std::vector<std::string> out{std::string()};
+    for (int k = 0; k < times; ++k) {
+      std::vector<std::string> next;
+      for (const auto& a : out) {
+        for (const auto& b : atom) next.push_back(a + b);
+      }
+      Dedupe(next);
+      out.swap(next);
+    }
+    return out;
+  }
+
+  static std::size_t PowerSize(std::size_t base, int times) {
+    std::size_t n = 1;
+    for (int k = 0; k < times && n <= kMaxExact; ++k) n *= base;
+    return n;
+  }
+
+  // Reads a quantifier after `atom`, if any, and adds what the repeated atom says to `seq`.
+  void ParseQuantifier(Facts atom, Sequence& seq) {
     int min = 1, max = 1;
     const char c = Peek();
     if (c == '*') {
@@ -190,21 +211,32 @@ class Analyzer {
       min = 0, max = 1, ++i_;
     } else if (c == '{' && ReadBraces(min, max)) {
     } else {
-      return atom;
+      seq.Add(std::move(atom));
+      return;
     }
     if (Peek() == '?' || Peek() == '+') ++i_;  // lazy or possessive: same texts
-    if (min == 0) {
-      if (max == 1 && atom.exact) {
-        atom.strings.emplace_back();
-        Dedupe(atom.strings);
-        return atom;
-      }
-      return Facts::Unknown();
+    if (!atom.exact) {
+      // Some copies of something only known to hold a literal: they hold it if there is one.
+      seq.Add(min == 0 ? Facts::Unknown() : std::move(atom));
+      return;
     }
-    if (min == 1 && max == 1) return atom;
-    // One or more copies: each match holds at least one.
-    atom.exact = false;
-    return atom;
+    if (max >= 0 && max <= 8 && PowerSize(atom.strings.size(), max) <= kMaxExact) {
+      // A few copies of a small exact set: exactly their concatenations (x{2,3}: xx, xxx).
+      std::vector<std::string> all;
+      for (int k = min; k <= max; ++k) {
+        auto p = Power(atom.strings, k);
+        all.insert(all.end(), p.begin(), p.end());
+      }
+      Dedupe(all);
+      seq.Add(Facts::Exactly(std::move(all)));
+      return;
+    }
+    // At least `min` copies, then anything: the first copies are exact, what follows is not.
+    if (min > 0) {
+      const int exact = PowerSize(atom.strings.size(), min) <= kMaxExact ? min : 1;
+      seq.Add(Facts::Exactly(Power(atom.strings, exact)));
+    }
+    seq.Add(Facts::Unknown());
   }
 
   Facts ParseAtom() {
@@ -503,18 +535,21 @@ class Analyzer {
   bool failed_ = false;
 };
 
-std::size_t PairBit(unsigned char a, unsigned char b) {
-  return ((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 23;
+std::uint16_t PairBit(unsigned char a, unsigned char b) {
+  return static_cast<std::uint16_t>(256 + (((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 23));
 }
+
+bool IsAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 }  // namespace
 
-std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern) {
+std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern,
+                                                         std::size_t max_literals) {
   auto facts = Analyzer(pattern).Run();
   if (!facts || Score(facts->strings) < 0) return std::nullopt;
   std::vector<std::string> out = std::move(facts->strings);
   DropSuperstrings(out);
-  if (out.empty() || out.size() > kMaxRequired) return std::nullopt;
+  if (out.empty() || out.size() > max_literals) return std::nullopt;
   return out;
 }
 
@@ -524,10 +559,10 @@ Signature Signature::Of(std::string_view text) noexcept {
   bool has_prev = false;
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(Fold(ch));
-    s.bytes[c >> 6] |= std::uint64_t{1} << (c & 63);
+    s.words[c >> 6] |= std::uint64_t{1} << (c & 63);
     if (has_prev) {
-      const std::size_t p = PairBit(prev, c);
-      s.pairs[p >> 6] |= std::uint64_t{1} << (p & 63);
+      const std::uint16_t p = PairBit(prev, c);
+      s.words[p >> 6] |= std::uint64_t{1} << (p & 63);
     }
     prev = c;
     has_prev = true;
@@ -535,12 +570,59 @@ Signature Signature::Of(std::string_view text) noexcept {
   return s;
 }
 
+std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::string>& literals) {
+  if (literals.empty()) return std::nullopt;
+  // Each literal's bits, rarest-looking first: bytes other than letters and digits (rare in
+  // ordinary text), then pairs. Letters and digits alone are nearly always there: a literal of
+  // two bytes or more is tested by its pairs instead.
+  std::vector<std::vector<std::uint16_t>> all;
+  for (const auto& l : literals) {
+    if (l.empty()) return std::nullopt;  // a match may hold nothing: no filter
+    std::vector<std::uint16_t> bits;
+    auto add = [&](std::uint16_t b) {
+      if (std::find(bits.begin(), bits.end(), b) == bits.end()) bits.push_back(b);
+    };
+    for (char ch : l) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (!IsAlnum(c) || l.size() == 1) add(c);
+    }
+    for (std::size_t i = 1; i < l.size(); ++i) {
+      add(PairBit(static_cast<unsigned char>(l[i - 1]), static_cast<unsigned char>(l[i])));
+    }
+    all.push_back(std::move(bits));
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.front() < b.front(); });
+  LiteralPrefilter f;
+  for (const auto& bits : all) {
+    if (f.buckets_.empty() || f.buckets_.back().first_bit != bits.front()) {
+      f.buckets_.push_back(Bucket{bits.front(), static_cast<std::uint32_t>(f.bits_.size()),
+                                  static_cast<std::uint32_t>(f.ends_.size()),
+                                  static_cast<std::uint32_t>(f.ends_.size())});
+    }
+    f.bits_.insert(f.bits_.end(), bits.begin() + 1, bits.end());
+    f.ends_.push_back(static_cast<std::uint32_t>(f.bits_.size()));
+    f.buckets_.back().end_literal = static_cast<std::uint32_t>(f.ends_.size());
+  }
+  return f;
+}
+
 std::optional<LiteralPrefilter> LiteralPrefilter::For(std::string_view pattern) {
   auto literals = RequiredLiterals(pattern);
   if (!literals) return std::nullopt;
-  LiteralPrefilter f;
-  for (const auto& l : *literals) f.literals_.push_back(Signature::Of(l));
-  return f;
+  return Of(*literals);
+}
+
+std::optional<LiteralPrefilter> LiteralPrefilter::ForPhrases(
+    const std::vector<std::string>& phrases) {
+  std::vector<std::string> folded;
+  folded.reserve(phrases.size());
+  for (const auto& p : phrases) {
+    std::string f;
+    for (char c : p) f.push_back(Fold(c));
+    folded.push_back(std::move(f));
+  }
+  return Of(folded);
 }
 
 }  // namespace rampart::waf

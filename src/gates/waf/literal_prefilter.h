@@ -25,48 +25,74 @@
 namespace rampart::waf {
 
 // Lower-case ASCII literals, one of which every match of `pattern` contains; nullopt when the
-// pattern can match without any (`\d+`, `.*`) or holds syntax the analysis does not follow.
-std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern);
+// pattern can match without any (`\d+`, `.*`), needs more than `max_literals` of them, or holds
+// syntax the analysis does not follow.
+std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern,
+                                                         std::size_t max_literals = 512);
 
-// The bytes and adjacent byte pairs of a text, case-folded; pairs hashed into 512 bits, so that
-// the union of a few dozen values' signatures still tells literals apart.
+// The bytes and adjacent byte pairs of a text, case-folded: bits 0-255 the bytes, 256-767 the
+// pairs hashed, so that the union of a few dozen values' signatures still tells literals apart.
 struct Signature {
-  std::array<std::uint64_t, 4> bytes{};
-  std::array<std::uint64_t, 8> pairs{};
+  static constexpr std::size_t kWords = 12;
+  std::array<std::uint64_t, kWords> words{};
 
   static Signature Of(std::string_view text) noexcept;
+  bool Has(std::uint16_t bit) const noexcept { return (words[bit >> 6] >> (bit & 63)) & 1; }
   // Whether every byte and pair of `part` is in this one.
   bool Covers(const Signature& part) const noexcept {
     std::uint64_t missing = 0;
-    for (std::size_t i = 0; i < 4; ++i) missing |= part.bytes[i] & ~bytes[i];
-    for (std::size_t i = 0; i < 8; ++i) missing |= part.pairs[i] & ~pairs[i];
+    for (std::size_t i = 0; i < kWords; ++i) missing |= part.words[i] & ~words[i];
     return missing == 0;
   }
   // Adds another text's bytes and pairs: the union covers every literal either one holds.
   Signature& operator|=(const Signature& o) noexcept {
-    for (std::size_t i = 0; i < 4; ++i) bytes[i] |= o.bytes[i];
-    for (std::size_t i = 0; i < 8; ++i) pairs[i] |= o.pairs[i];
+    for (std::size_t i = 0; i < kWords; ++i) words[i] |= o.words[i];
     return *this;
   }
 };
 
-// A rule's prefilter: the signatures of its required literals.
+// A rule's prefilter: for each required literal, the signature bits it needs.
 class LiteralPrefilter {
  public:
-  // Null when the pattern gives no literals worth testing.
-  static std::optional<LiteralPrefilter> For(std::string_view pattern);
+  // Above this many literals, testing each value costs more than the operator: the prefilter
+  // then only tests the union of a group of values (see per_value).
+  static constexpr std::size_t kPerValueLiterals = 24;
 
-  // False only when no match of the pattern can be in the text `value` signs.
+  // For an @rx pattern; nullopt when it gives no literals worth testing.
+  static std::optional<LiteralPrefilter> For(std::string_view pattern);
+  // For phrases (@pm, @pmFromFile), one of which is in every matching value (case-insensitive).
+  static std::optional<LiteralPrefilter> ForPhrases(const std::vector<std::string>& phrases);
+
+  // False only when no match can be in the text (or texts) `value` signs.
   bool MayMatch(const Signature& value) const noexcept {
-    for (const auto& l : literals_) {
-      if (value.Covers(l)) return true;
+    for (const Bucket& b : buckets_) {
+      if (!value.Has(b.first_bit)) continue;
+      std::size_t from = b.begin;
+      for (std::uint32_t l = b.begin_literal; l < b.end_literal; ++l) {
+        const std::size_t end = ends_[l];
+        std::size_t i = from;
+        while (i < end && value.Has(bits_[i])) ++i;
+        if (i == end) return true;
+        from = end;
+      }
     }
     return false;
   }
-  std::size_t size() const noexcept { return literals_.size(); }
+  bool per_value() const noexcept { return ends_.size() <= kPerValueLiterals; }
+  std::size_t size() const noexcept { return ends_.size(); }
 
  private:
-  std::vector<Signature> literals_;
+  static std::optional<LiteralPrefilter> Of(const std::vector<std::string>& literals);
+  // Literals are grouped by the bit they need first (the rarest-looking one), so that a
+  // signature lacking it skips them all at once; bits_ holds each literal's other bits.
+  struct Bucket {
+    std::uint16_t first_bit;
+    std::uint32_t begin;  // in bits_
+    std::uint32_t begin_literal, end_literal;
+  };
+  std::vector<Bucket> buckets_;
+  std::vector<std::uint16_t> bits_;
+  std::vector<std::uint32_t> ends_;  // by literal: where its bits end in bits_
 };
 
 }  // namespace rampart::waf

@@ -22,15 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!prefilter) return 0;
   int code_error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code =
-      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                    PCRE2_DOTALL | PCRE2_MULTILINE, &code_error, &offset, nullptr);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_DOTALL | PCRE2_MULTILINE, &code_error, &offset, nullptr);
   if (code == nullptr) return 0;
   pcre2_match_context* context = pcre2_match_context_create(nullptr);
   pcre2_set_match_limit(context, 100000);
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(code, nullptr);
-  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
-                             0, 0, md, context);
+  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                             0, md, context);
   if (rc >= 0 && !prefilter->MayMatch(rampart::waf::Signature::Of(subject))) __builtin_trap();
   pcre2_match_data_free(md);
   pcre2_match_context_free(context);

@@ -43,7 +43,9 @@ TEST(RequiredLiterals, AlternationsGiveOneLiteralPerBranch) {
 
 TEST(RequiredLiterals, RepetitionKeepsOneCopyAndOptionalPiecesAddNothing) {
   EXPECT_EQ(Required("(?:abc)+"), V{"abc"});
-  EXPECT_EQ(Required("x{2,5}yz"), V{"yz"});
+  EXPECT_EQ(Required("x{2,5}yz"), V{"xxyz"});  // the others hold "xxyz"
+  EXPECT_EQ(Required("x{2,}yz"), V{"xx"});
+  EXPECT_EQ(Required("(?:^|[/;\\x5c])\\.{2,3}[/;\\x5c]"), (V{"../", "..;", "..\\"}));
   EXPECT_EQ(Required("(?:abc)*d"), V{"d"});  // one byte is still worth testing
   EXPECT_EQ(Required("(?:abc)?defg"), V{"defg"});
 }
@@ -137,8 +139,8 @@ void ForEachRule(const RuleSet& set, const std::function<void(const Rule&)>& f) 
   }
 }
 
-// The prefilter is sound: whenever a CRS v4 pattern matches a value after its rule's
-// transformations, the value's signature admits one of the pattern's literals. The payloads are
+// The prefilter is sound: whenever a CRS v4 pattern or phrase list matches a value after its
+// rule's transformations, the value's signature admits one of its literals. The payloads are
 // the CRS regression tests shipped in tests/crs/subset (or all of them, from the directory in
 // RAMPART_CRS_TESTS) and the detectors' corpora.
 TEST(LiteralPrefilter, NeverRulesOutAValueACrsPatternMatches) {
@@ -162,8 +164,7 @@ TEST(LiteralPrefilter, NeverRulesOutAValueACrsPatternMatches) {
   long checked = 0;
   std::string a, b;
   ForEachRule(*set, [&](const Rule& r) {
-    if ((r.op_name != "rx" && r.op_name != "RX") || r.op_has_macros) return;
-    ++rx;
+    if (r.regex_op && !r.op_has_macros) ++rx;
     if (!r.prefilter) return;
     ++with_prefilter;
     for (const auto& p : payloads) {

@@ -3,6 +3,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+
 namespace rampart::waf {
 
 namespace {
@@ -14,6 +16,13 @@ pcre2_match_data* ThreadMatchData() {
     ~Holder() { pcre2_match_data_free(md); }
   } holder;
   return holder.md;
+}
+
+char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+
+bool WordByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 }  // namespace
@@ -34,12 +43,29 @@ std::shared_ptr<const NameRegex> NameRegex::Compile(std::string_view pattern, st
   auto out = std::shared_ptr<NameRegex>(new NameRegex());
   out->code_ = re;
   out->pattern_ = std::string(pattern);
+  std::string_view word = pattern;
+  const bool anchored = !word.empty() && word.front() == '^';
+  if (anchored) word.remove_prefix(1);
+  if (!word.empty() && std::all_of(word.begin(), word.end(), WordByte)) {
+    out->anchored_ = anchored;
+    for (char c : word) out->literal_.push_back(Fold(c));
+  }
   return out;
 }
 
 NameRegex::~NameRegex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
 bool NameRegex::Matches(std::string_view subject) const noexcept {
+  if (!literal_.empty()) {
+    const auto same = [](char a, char b) { return Fold(a) == b; };
+    if (anchored_) {
+      return subject.size() >= literal_.size() &&
+             std::equal(literal_.begin(), literal_.end(), subject.begin(),
+                        [&](char l, char c) { return same(c, l); });
+    }
+    return std::search(subject.begin(), subject.end(), literal_.begin(), literal_.end(), same) !=
+           subject.end();
+  }
   const int rc =
       pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(subject.data()),
                   subject.size(), 0, 0, ThreadMatchData(), nullptr);

@@ -22,6 +22,10 @@ class NameRegex {
   NameRegex() = default;
   void* code_ = nullptr;  // pcre2_code*
   std::string pattern_;
+  // Most selectors are a word, often anchored (/^header_name_920450_/, /__utm/): matched as one
+  // without PCRE2. Lower case; empty when the pattern is not such a word.
+  std::string literal_;
+  bool anchored_ = false;
 };
 
 }  // namespace rampart::waf

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rampart::waf {
 
@@ -55,6 +56,9 @@ class Operator {
   // other operators capture nothing (as in v3).
   virtual bool Match(std::string_view value, std::string_view runtime_param,
                      CaptureSet* captures) const noexcept = 0;
+  // For @pm and @pmFromFile with a fixed parameter: the phrases, one of which (compared
+  // case-insensitively) is in every value that matches. Null for the other operators.
+  virtual const std::vector<std::string>* Phrases() const noexcept { return nullptr; }
 };
 
 // True when a parameter contains a macro (%{...}) and must be expanded per transaction.

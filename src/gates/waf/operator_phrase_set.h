@@ -31,6 +31,7 @@ class PhraseSet {
   int Find(std::string_view value, bool want_phrase) const noexcept;
 
   const std::string& phrase(int index) const { return phrases_[static_cast<std::size_t>(index)]; }
+  const std::vector<std::string>& phrases() const noexcept { return phrases_; }
 
  private:
   PhraseSet() = default;

@@ -73,6 +73,10 @@ class PhraseOperator final : public Operator {
   PhraseOperator(std::unique_ptr<PhraseSet> set, bool runtime)
       : set_(std::move(set)), runtime_(runtime) {}
 
+  const std::vector<std::string>* Phrases() const noexcept override {
+    return set_ != nullptr ? &set_->phrases() : nullptr;
+  }
+
   bool Match(std::string_view value, std::string_view runtime_param,
              CaptureSet* captures) const noexcept override {
     if (captures != nullptr) captures->count = 0;

@@ -153,7 +153,9 @@ bool Builder::CompileOperator(Rule& r, const std::string& file, std::string& err
   r.regex_op = lname == "rx" || lname == "rxglobal" || lname == "verifycc";
   if (lname == "rx" && !r.op_has_macros) r.prefilter = LiteralPrefilter::For(r.op_param);
   r.op = MakeOperator(r.op_name, r.op_param, env, &error);
-  return r.op != nullptr;
+  if (r.op == nullptr) return false;
+  if (const auto* phrases = r.op->Phrases()) r.prefilter = LiteralPrefilter::ForPhrases(*phrases);
+  return true;
 }
 
 bool Builder::AddRule(const Directive& d, bool is_action, std::string& error) {

@@ -513,7 +513,7 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
 }
 
 bool Transaction::MayMatch(const Rule& r, std::string_view value, int item) {
-  if (!r.prefilter) return true;
+  if (!r.prefilter || !r.prefilter->per_value()) return true;
   if (item < 0) {
     // Values that are not kept (TX, MATCHED_VAR) are short: signing one costs less than the
     // regex; long ones go straight to PCRE2.
