@@ -96,21 +96,18 @@ int Transaction::ScalarSlot(Var v) {
 
 std::string_view Transaction::Tx(std::string_view key) const noexcept {
   auto it = tx_.find(key);
-  return it == tx_.end() ? std::string_view() : std::string_view(it->second.value);
+  return it == tx_.end() ? std::string_view() : std::string_view(it->second);
 }
 
 std::int64_t Transaction::TxInt(std::string_view key) const noexcept { return ToInt(Tx(key)); }
 
-void Transaction::SetTx(std::string_view key, std::string value) {
+std::string& Transaction::TxSlot(std::string_view key) {
   auto it = tx_.find(key);
-  if (it == tx_.end()) {
-    std::string lower = Lower(key);
-    Entry e;
-    e.name = lower;
-    it = tx_.emplace(std::move(lower), std::move(e)).first;
-  }
-  it->second.value = std::move(value);
+  if (it == tx_.end()) it = tx_.emplace(Lower(key), std::string()).first;
+  return it->second;
 }
+
+void Transaction::SetTx(std::string_view key, std::string_view value) { TxSlot(key).assign(value); }
 
 const std::vector<Entry>* Transaction::CollectionOf(Var v) const {
   switch (v) {
@@ -294,15 +291,13 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
     case Var::kTx:
       if (!spec.key.empty() && !spec.key_regex) {
         auto it = tx_.find(spec.key);
-        if (it != tx_.end() && !excluded(Var::kTx, it->second.key())) {
-          f(coll, it->second.key(), std::string_view(it->second.value), -1);
+        if (it != tx_.end() && !excluded(Var::kTx, it->first)) {
+          f(coll, it->first, std::string_view(it->second), -1);
         }
         return;
       }
-      for (const auto& [k, e] : tx_) {
-        if (selected(e.key()) && !excluded(Var::kTx, e.key())) {
-          f(coll, e.key(), std::string_view(e.value), -1);
-        }
+      for (const auto& [k, v] : tx_) {
+        if (selected(k) && !excluded(Var::kTx, k)) f(coll, k, std::string_view(v), -1);
       }
       return;
     case Var::kXml: {
@@ -371,7 +366,7 @@ bool Transaction::Resolve(std::string_view name, std::string_view key, std::stri
   if (name == "TX") {
     auto it = tx_.find(key);
     if (it == tx_.end()) return false;
-    out.append(it->second.value);
+    out.append(it->second);
     return true;
   }
   if (name == "MATCHED_VAR") return out.append(matched_var_), true;
@@ -565,7 +560,8 @@ bool Transaction::GroupMayMatch(const Rule& r) {
 }
 
 void Transaction::RunSetVars(const Rule& r, const Rule& top) {
-  std::string name, value;
+  std::string& name = setvar_name_;
+  std::string& value = setvar_value_;
   for (const auto& sv : r.act.setvars) {
     Expand(sv.name, name, &top);
     if (sv.collection != "TX") continue;  // persistent collections are not kept (no initcol)
@@ -585,8 +581,12 @@ void Transaction::RunSetVars(const Rule& r, const Rule& top) {
       case SetVar::Op::kSub: {
         Expand(sv.value, value, &top);
         const std::int64_t delta = ToInt(value);
-        const std::int64_t cur = TxInt(name);
-        SetTx(name, std::to_string(sv.op == SetVar::Op::kAdd ? cur + delta : cur - delta));
+        std::string& slot = TxSlot(name);
+        const std::int64_t cur = ToInt(slot);
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits,
+                                       sv.op == SetVar::Op::kAdd ? cur + delta : cur - delta);
+        slot.assign(digits, end.ptr);
         break;
       }
     }
@@ -695,7 +695,9 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     RunSetVars(r, top);
     matched = true;
   } else if (GroupMayMatch(r)) {
-    std::string param;
+    // The expanded parameter; a chained rule evaluated after this loop may reuse the buffer.
+    std::string& param = op_param_;
+    param.clear();
     if (r.op_has_macros) Expand(r.op_macro, param, &r);
     CaptureSet* caps = r.act.capture ? &captures_ : nullptr;
     std::vector<std::string_view> values;
@@ -731,8 +733,8 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
       if (spec.var == Var::kTx && !spec.key.empty() && !spec.key_regex) {
         // The most common target in CRS (TX:detection_paranoia_level, scores): one value.
         auto it = tx_.find(spec.key);
-        if (it == tx_.end() || TargetRemoved(top, spec.name, it->second.key())) continue;
-        test(spec.name, it->second.name, it->second.value, -1);
+        if (it == tx_.end() || TargetRemoved(top, spec.name, it->first)) continue;
+        test(spec.name, it->first, it->second, -1);
         continue;
       }
       if (spec.var == Var::kTx || spec.var == Var::kMatchedVars ||
@@ -741,12 +743,18 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
           spec.var == Var::kStatusLine) {
         // setvar (in on_match) may change these while they are walked, and some are built on
         // the fly (their storage is reused, so they are never cached): copy them first.
-        std::vector<std::pair<std::string, std::string>> targets;
+        walk_text_.clear();
+        walk_spans_.clear();
         ForEach(spec, &r.vars, &top,
                 [&](std::string_view, std::string_view key, std::string_view value, int) {
-                  targets.emplace_back(key, value);
+                  walk_spans_.push_back({walk_text_.size(), key.size(), value.size()});
+                  walk_text_.append(key).append(value);
                 });
-        for (const auto& [key, value] : targets) test(spec.name, key, value, -1);
+        for (const auto& w : walk_spans_) {
+          const std::string_view text(walk_text_);
+          test(spec.name, text.substr(w.offset, w.key), text.substr(w.offset + w.key, w.value),
+               -1);
+        }
         continue;
       }
       ForEach(spec, &r.vars, &top, test);

@@ -104,7 +104,9 @@ class Transaction {
   bool Resolve(std::string_view name, std::string_view key, std::string& out, const Rule* rule);
   bool Removed(const Rule& r) const;
   bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
-  void SetTx(std::string_view key, std::string value);
+  void SetTx(std::string_view key, std::string_view value);
+  // TX's value under `key` (lower case), made empty if it was not set.
+  std::string& TxSlot(std::string_view key);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;
   // What multiMatch tests: the value, then each transformation's result that changed it.
@@ -156,7 +158,7 @@ class Transaction {
       return std::hash<std::string_view>()(s);
     }
   };
-  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> tx_;
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> tx_;
 
   // Per-transaction state changed by ctl.
   std::vector<std::pair<std::int64_t, std::int64_t>> removed_ids_;
@@ -191,6 +193,13 @@ class Transaction {
   std::vector<int> group_signature_;
   std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
+  std::string setvar_name_, setvar_value_, op_param_;
+  // Copies of the values of a target that setvar may change while it is walked (TX, ...).
+  struct WalkSpan {
+    std::size_t offset, key, value;
+  };
+  std::string walk_text_;
+  std::vector<WalkSpan> walk_spans_;
   std::vector<int> scratch_chain_;
   std::vector<std::string> multi_scratch_;
 };
