@@ -266,7 +266,15 @@ class Analyzer {
   }
 
   Facts ParseGroup() {
-    ++i_;                              // '('
+    ++i_;  // '('
+    // Nesting is bounded as PCRE2 bounds it (PARENS_NEST_LIMIT), and more tightly: the analysis
+    // recurses once per group.
+    constexpr int kMaxDepth = 64;
+    if (++depth_ > kMaxDepth) return Fail();
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     if (Peek() == '*') return Fail();  // (*VERB)
     bool lookaround = false;
     if (Peek() == '?') {
@@ -532,6 +540,7 @@ class Analyzer {
 
   std::string_view p_;
   std::size_t i_ = 0;
+  int depth_ = 0;
   bool failed_ = false;
 };
 

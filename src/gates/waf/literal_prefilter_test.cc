@@ -69,6 +69,12 @@ TEST(RequiredLiterals, SyntaxItDoesNotFollowMakesItGiveUp) {
   }
 }
 
+TEST(RequiredLiterals, DeepNestingIsRefusedNotRecursedInto) {
+  EXPECT_EQ(Required(std::string(40, '(') + "abc" + std::string(40, ')')), V{"abc"});
+  EXPECT_FALSE(RequiredLiterals(std::string(100000, '(') + "abc").has_value());
+  EXPECT_FALSE(RequiredLiterals(std::string(200, '(') + "abc" + std::string(200, ')')));
+}
+
 TEST(RequiredLiterals, ClassesFoldToAFewBytesOrToNothing) {
   EXPECT_EQ(Required("[aA][bB]cd"), V{"abcd"});
   EXPECT_EQ(Required("ab[cd]ef"), (V{"abcef", "abdef"}));

@@ -462,7 +462,11 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
     const int parent = r.chain_id;
     prefix.push_back(t);
     auto [it, added] = ids.chains.emplace(prefix, static_cast<int>(ids.steps.size()));
-    if (added) ids.steps.push_back(ChainStep{parent, t});
+    if (added) {
+      const std::uint64_t above =
+          parent < 0 ? 0 : ids.steps[static_cast<std::size_t>(parent)].transforms;
+      ids.steps.push_back(ChainStep{parent, t, above | std::uint64_t{1} << static_cast<int>(t)});
+    }
     r.chain_id = it->second;
   }
   AssignGroup(r, ids.groups);

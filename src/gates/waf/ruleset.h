@@ -36,6 +36,7 @@ struct EngineSettings {
 struct ChainStep {
   int parent = -1;
   TransformId last{};
+  std::uint64_t transforms = 0;  // bit t: the chain holds TransformId t
 };
 
 class RuleSet {

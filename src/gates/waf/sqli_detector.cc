@@ -107,7 +107,7 @@ enum Kw : std::uint8_t {
 };
 
 struct KeywordEntry {
-  const char* word;  // upper case; the table is sorted by it
+  std::string_view word;  // upper case; the table is sorted by it
   Kw kw;
   char type;
   std::uint8_t flags;
@@ -198,7 +198,7 @@ constexpr KeywordEntry kKeywords[] = {
 // Functions that delay the answer (blind injection), read or write files, reach the network or
 // raise errors carrying data. Matched on the whole lower-case name, or on the part after the
 // last "." of a qualified name (dbms_lock.sleep).
-constexpr const char* kDangerousFunctions[] = {
+constexpr std::string_view kDangerousFunctions[] = {
     "benchmark",        "extractvalue",    "get_host_address",
     "get_host_name",    "load_extension",  "load_file",
     "lo_export",        "lo_get",          "lo_import",
@@ -212,12 +212,12 @@ constexpr const char* kDangerousFunctions[] = {
 
 // Words that start English noun phrases. Where SQL needs a table name (after FROM, INTO,
 // UPDATE), one of these means the text is a sentence ("select one from the list").
-constexpr const char* kDeterminers[] = {"a",   "an",    "any",   "each", "every", "her",
-                                        "his", "its",   "my",    "our",  "some",  "that",
-                                        "the", "their", "these", "this", "those", "your"};
+constexpr std::string_view kDeterminers[] = {"a",   "an",    "any",   "each", "every", "her",
+                                             "his", "its",   "my",    "our",  "some",  "that",
+                                             "the", "their", "these", "this", "those", "your"};
 
 // Objects DROP/CREATE/ALTER/TRUNCATE act on.
-constexpr const char* kSchemaObjects[] = {
+constexpr std::string_view kSchemaObjects[] = {
     "database",  "event", "function", "index",    "login", "or",
     "procedure", "role",  "schema",   "sequence", "table", "tablespace",
     "temporary", "temp",  "trigger",  "user",     "view"};
@@ -244,8 +244,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 template <std::size_t N>
-bool InList(std::string_view lower, const char* const (&list)[N]) {
-  for (const char* w : list) {
+bool InList(std::string_view lower, const std::string_view (&list)[N]) {
+  for (const std::string_view w : list) {
     if (lower == w) return true;
   }
   return false;
@@ -257,10 +257,10 @@ const KeywordEntry* FindKeyword(std::string_view word) {
   for (std::size_t i = 0; i < word.size(); ++i) buf[i] = Upper(word[i]);
   const std::string_view upper(buf, word.size());
   const auto* end = std::end(kKeywords);
-  const auto* it = std::lower_bound(
-      std::begin(kKeywords), end, upper,
-      [](const KeywordEntry& e, std::string_view w) { return std::string_view(e.word) < w; });
-  if (it == end || std::string_view(it->word) != upper) return nullptr;
+  const auto* it =
+      std::lower_bound(std::begin(kKeywords), end, upper,
+                       [](const KeywordEntry& e, std::string_view w) { return e.word < w; });
+  if (it == end || it->word != upper) return nullptr;
   return it;
 }
 
@@ -583,16 +583,16 @@ class Lexer {
   }
 
   void Operator() {
-    static constexpr const char* kThree[] = {"<=>", "->>"};
-    static constexpr const char* kTwo[] = {"<=", ">=", "<>", "!=", "==", "||", "&&", "<<",
-                                           ">>", "->", "!<", "!>", ":=", "<@", "@>"};
+    static constexpr std::string_view kThree[] = {"<=>", "->>"};
+    static constexpr std::string_view kTwo[] = {"<=", ">=", "<>", "!=", "==", "||", "&&", "<<",
+                                                ">>", "->", "!<", "!>", ":=", "<@", "@>"};
     const std::string_view rest = in_.substr(pos_);
     std::size_t len = 1;
-    for (const char* op : kThree) {
+    for (const std::string_view op : kThree) {
       if (rest.starts_with(op)) len = 3;
     }
     if (len == 1) {
-      for (const char* op : kTwo) {
+      for (const std::string_view op : kTwo) {
         if (rest.starts_with(op)) len = 2;
       }
     }

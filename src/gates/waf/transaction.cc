@@ -419,6 +419,7 @@ void Transaction::MultiMatchValues(const Rule& r, std::string_view in, int slot,
   outs.clear();
   outs.push_back(in);
   if (slot >= 0 && in.size() <= kMaxKept && r.chain_id >= 0) {
+    if (ChainKeeps(r.chain_id, in, slot)) return;
     Cached(r.chain_id, in, slot);
     // Every prefix of the chain is kept now; nothing is appended while the views are taken.
     std::vector<int>& chain = scratch_chain_;
@@ -449,6 +450,26 @@ std::string_view Transaction::CachedView(int chain, std::string_view value, int 
       tf_state_[static_cast<std::size_t>(slot) * columns_ + static_cast<std::size_t>(chain + 1)];
   const TfItem& t = tf_items_[state - 1];
   return t.same ? value : std::string_view(tf_arena_).substr(t.offset, t.size);
+}
+
+bool Transaction::ChainKeeps(int chain, std::string_view value, int slot) {
+  if (chain < 0) return true;
+  const auto at = static_cast<std::size_t>(slot);
+  if (at >= slot_keeps_.size()) {
+    slot_keeps_.resize(static_cast<std::size_t>(next_slot_));
+    slot_known_.resize(static_cast<std::size_t>(next_slot_));
+  }
+  const std::uint64_t wanted =
+      rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
+  std::uint64_t unknown = wanted & ~slot_known_[at];
+  while (unknown != 0) {
+    const int t = __builtin_ctzll(unknown);
+    unknown &= unknown - 1;
+    if (TransformKeeps(static_cast<TransformId>(t), value))
+      slot_keeps_[at] |= std::uint64_t{1} << t;
+    slot_known_[at] |= std::uint64_t{1} << t;
+  }
+  return (wanted & ~slot_keeps_[at]) == 0;
 }
 
 int Transaction::Cached(int chain, std::string_view value, int slot) {
@@ -486,6 +507,10 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
   *item = -1;
   const bool keep = slot >= 0 && value.size() <= kMaxKept;
   if (keep && (r.chain_id >= 0 || r.prefilter)) {
+    if (ChainKeeps(r.chain_id, value, slot)) {
+      *item = Cached(-1, value, slot);
+      return value;
+    }
     *item = Cached(r.chain_id, value, slot);
     return CachedView(r.chain_id, value, slot);
   }
@@ -752,8 +777,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
                 });
         for (const auto& w : walk_spans_) {
           const std::string_view text(walk_text_);
-          test(spec.name, text.substr(w.offset, w.key), text.substr(w.offset + w.key, w.value),
-               -1);
+          test(spec.name, text.substr(w.offset, w.key), text.substr(w.offset + w.key, w.value), -1);
         }
         continue;
       }

@@ -114,6 +114,9 @@ class Transaction {
                         std::vector<std::string_view>& outs);
   // The value under chain `chain` (-1: as it is), kept under `slot`: its item.
   int Cached(int chain, std::string_view value, int slot);
+  // Whether each transformation of `chain` leaves the value under `slot` as it is (so the chain
+  // does too): answered per slot and transformation once, as bits.
+  bool ChainKeeps(int chain, std::string_view value, int slot);
   std::string_view CachedView(int chain, std::string_view value, int slot);
   // The value after the rule's transformations (not multiMatch), kept under `slot` (-1: not);
   // `*item` is where it is kept (-1: not kept).
@@ -187,6 +190,8 @@ class Transaction {
   std::array<int, 16> scalar_slots_;
   std::vector<std::uint32_t> tf_state_;
   std::vector<TfItem> tf_items_;
+  std::vector<std::uint64_t> slot_known_,
+      slot_keeps_;  // by slot, bit t: TransformKeeps known, true
   std::vector<Signature> signatures_;
   // Per prefilter group, for the running phase: -2 not yet joined, -1 cannot be (a value that
   // changes), else the union's index in signatures_.
