@@ -612,6 +612,7 @@ std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::stri
     f.bits_.insert(f.bits_.end(), bits.begin() + 1, bits.end());
     f.ends_.push_back(static_cast<std::uint32_t>(f.bits_.size()));
     f.buckets_.back().end_literal = static_cast<std::uint32_t>(f.ends_.size());
+    f.first_bits_.words[bits.front() >> 6] |= std::uint64_t{1} << (bits.front() & 63);
   }
   return f;
 }

@@ -65,15 +65,16 @@ class LiteralPrefilter {
 
   // False only when no match can be in the text (or texts) `value` signs.
   bool MayMatch(const Signature& value) const noexcept {
-    for (const Bucket& b : buckets_) {
-      if (!value.Has(b.first_bit)) continue;
-      std::size_t from = b.begin;
-      for (std::uint32_t l = b.begin_literal; l < b.end_literal; ++l) {
-        const std::size_t end = ends_[l];
-        std::size_t i = from;
-        while (i < end && value.Has(bits_[i])) ++i;
-        if (i == end) return true;
-        from = end;
+    // Only the buckets whose first bit the value has: walk the common bits in order, and the
+    // buckets (sorted by first bit) alongside.
+    std::size_t b = 0;
+    for (std::size_t w = 0; w < Signature::kWords; ++w) {
+      std::uint64_t common = value.words[w] & first_bits_.words[w];
+      while (common != 0) {
+        const auto bit = static_cast<std::uint16_t>(w * 64 + __builtin_ctzll(common));
+        common &= common - 1;
+        while (buckets_[b].first_bit != bit) ++b;
+        if (BucketMatches(buckets_[b], value)) return true;
       }
     }
     return false;
@@ -90,6 +91,18 @@ class LiteralPrefilter {
     std::uint32_t begin;  // in bits_
     std::uint32_t begin_literal, end_literal;
   };
+  bool BucketMatches(const Bucket& b, const Signature& value) const noexcept {
+    std::size_t from = b.begin;
+    for (std::uint32_t l = b.begin_literal; l < b.end_literal; ++l) {
+      const std::size_t end = ends_[l];
+      std::size_t i = from;
+      while (i < end && value.Has(bits_[i])) ++i;
+      if (i == end) return true;
+      from = end;
+    }
+    return false;
+  }
+  Signature first_bits_;  // every bucket's first bit
   std::vector<Bucket> buckets_;
   std::vector<std::uint16_t> bits_;
   std::vector<std::uint32_t> ends_;  // by literal: where its bits end in bits_

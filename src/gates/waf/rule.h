@@ -174,6 +174,9 @@ struct Rule {
   // Rules with the same effective transformations share an id, so a value's transformed form
   // is computed once per request for all of them (-1: no transformation).
   int chain_id = -1;
+  // The chain without its closing case changes (lowercase, uppercase): what the prefilter's
+  // case-folded signatures are taken of.
+  int signature_chain = -1;
   // Prefiltered rules reading the same values after the same transformations share a group,
   // whose values' signatures are joined once per phase (-1: none).
   int prefilter_group = -1;

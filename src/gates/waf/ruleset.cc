@@ -425,7 +425,7 @@ void AssignGroup(Rule& r, std::map<std::string, int>& groups) {
   // A rule whose match is a non-match of its operator (!@rx) or that tests each transformation
   // step (multiMatch) must still see every value.
   if (!r.prefilter || r.negated || r.act.multi_match) return;
-  std::string key = std::to_string(r.chain_id);
+  std::string key = std::to_string(r.signature_chain);
   for (const auto& v : r.vars) {
     if (v.exclude) continue;  // the group's union reads a superset of the rule's values
     if (v.count) return;
@@ -468,6 +468,8 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
       ids.steps.push_back(ChainStep{parent, t, above | std::uint64_t{1} << static_cast<int>(t)});
     }
     r.chain_id = it->second;
+    if (t != TransformId::kLowercase && t != TransformId::kUppercase)
+      r.signature_chain = it->second;
   }
   AssignGroup(r, ids.groups);
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);

@@ -502,18 +502,20 @@ int Transaction::Cached(int chain, std::string_view value, int slot) {
   return static_cast<int>(tf_items_.size() - 1);
 }
 
+std::string_view Transaction::Kept(int chain, std::string_view value, int slot, int* item) {
+  if (ChainKeeps(chain, value, slot)) {
+    *item = Cached(-1, value, slot);
+    return value;
+  }
+  *item = Cached(chain, value, slot);
+  return CachedView(chain, value, slot);
+}
+
 std::string_view Transaction::Transformed(const Rule& r, std::string_view value, int slot,
                                           int* item) {
   *item = -1;
   const bool keep = slot >= 0 && value.size() <= kMaxKept;
-  if (keep && (r.chain_id >= 0 || r.prefilter)) {
-    if (ChainKeeps(r.chain_id, value, slot)) {
-      *item = Cached(-1, value, slot);
-      return value;
-    }
-    *item = Cached(r.chain_id, value, slot);
-    return CachedView(r.chain_id, value, slot);
-  }
+  if (keep && (r.chain_id >= 0 || r.prefilter)) return Kept(r.chain_id, value, slot, item);
   if (r.chain_id < 0) return value;
   // Most values are left alone by most chains (no '%', no capitals, ...): no copy then.
   bool keeps = true;
@@ -533,7 +535,7 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
 }
 
 bool Transaction::MayMatch(const Rule& r, std::string_view value, int item) {
-  if (!r.prefilter || !r.prefilter->per_value()) return true;
+  if (!prefilter_ || !r.prefilter || !r.prefilter->per_value()) return true;
   if (item < 0) {
     // Values that are not kept (TX, MATCHED_VAR) are short: signing one costs less than the
     // regex; long ones go straight to PCRE2.
@@ -558,7 +560,7 @@ const Signature& Transaction::ItemSignature(int item, std::string_view value) {
 }
 
 bool Transaction::GroupMayMatch(const Rule& r) {
-  if (r.prefilter_group < 0) return true;
+  if (!prefilter_ || r.prefilter_group < 0) return true;
   int& joined = group_signature_[static_cast<std::size_t>(r.prefilter_group)];
   if (joined == -2) {
     // Every value the group's targets name, exclusions and ctl removals aside: a superset of
@@ -569,13 +571,15 @@ bool Transaction::GroupMayMatch(const Rule& r) {
       if (spec.exclude) continue;
       ForEach(spec, nullptr, nullptr,
               [&](std::string_view, std::string_view, std::string_view value, int slot) {
-                if (slot < 0) {
+                if (slot < 0 || value.size() > kMaxKept) {
                   stable = false;
                   return;
                 }
+                // Signatures are case-folded: the chain without its closing lowercase (or
+                // uppercase) signs the same bytes, and is shared by more groups.
                 int item;
-                const std::string_view v = Transformed(r, value, slot, &item);
-                all |= item >= 0 ? ItemSignature(item, v) : Signature::Of(v);
+                const std::string_view v = Kept(r.signature_chain, value, slot, &item);
+                all |= ItemSignature(item, v);
               });
     }
     joined = stable ? static_cast<int>(signatures_.size()) : -1;

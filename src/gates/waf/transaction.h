@@ -74,6 +74,10 @@ class Transaction {
   // Nothing is intercepted whatever the rules or their ctl say (the gate's detect mode):
   // every phase runs and logs what would have been stopped.
   void ForceDetectionOnly() noexcept { detection_only_ = true; }
+  // Whether the literal prefilter may answer "no match" before an operator runs (on by
+  // default). The answers are the same either way; off, every operator runs, so the two can be
+  // compared.
+  void UsePrefilter(bool on) noexcept { prefilter_ = on; }
 
   const std::vector<MatchRecord>& matches() const noexcept { return matches_; }
   const Intervention& intervention() const noexcept { return intervention_; }
@@ -114,6 +118,8 @@ class Transaction {
                         std::vector<std::string_view>& outs);
   // The value under chain `chain` (-1: as it is), kept under `slot`: its item.
   int Cached(int chain, std::string_view value, int slot);
+  // The value under chain `chain` (-1: as it is), kept under `slot`, and its item.
+  std::string_view Kept(int chain, std::string_view value, int slot, int* item);
   // Whether each transformation of `chain` leaves the value under `slot` as it is (so the chain
   // does too): answered per slot and transformation once, as bits.
   bool ChainKeeps(int chain, std::string_view value, int slot);
@@ -133,6 +139,7 @@ class Transaction {
   const RuleSet& rules_;
   EngineMode mode_;
   bool detection_only_ = false;
+  bool prefilter_ = true;
   bool request_body_access_;
   bool response_body_access_;
   std::string body_processor_;  // REQBODY_PROCESSOR ("" before phase 2 or without one)
