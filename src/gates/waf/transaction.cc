@@ -76,6 +76,10 @@ Transaction::Transaction(const RuleSet& rules)
   columns_ = rules.transform_chains().size() + 1;
   scalar_slots_.fill(-1);
   tx_.reserve(256);  // CRS sets about a hundred TX variables per request
+  // What CRS at paranoia 1 uses for an ordinary API request, so that they grow once at most.
+  tf_items_.reserve(512);
+  signatures_.reserve(256);
+  tf_arena_.reserve(8192);
 }
 
 int Transaction::EntrySlot(const Entry& e, bool name) {
