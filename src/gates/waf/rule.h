@@ -180,6 +180,8 @@ struct Rule {
   // Prefiltered rules reading the same values after the same transformations share a group,
   // whose values' signatures are joined once per phase (-1: none).
   int prefilter_group = -1;
+  // Its union's parts: (index in vars, part id), one per target read under its chain.
+  std::vector<std::pair<int, int>> prefilter_parts;
 };
 
 }  // namespace rampart::waf

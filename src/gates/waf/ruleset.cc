@@ -122,7 +122,8 @@ class Builder {
   bool Add(const Directive& d, std::string& error);
   bool Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases, EngineSettings& settings,
               std::vector<std::string>& files, std::size_t& count,
-              std::vector<ChainStep>& chain_steps, std::size_t& group_count, std::string& error);
+              std::vector<ChainStep>& chain_steps, std::size_t& group_count,
+              std::size_t& part_count, std::string& error);
 
  private:
   bool AddRule(const Directive& d, bool is_action, std::string& error);
@@ -419,22 +420,32 @@ struct Interned {
   ChainIds chains;
   std::vector<ChainStep> steps;  // by chain id
   std::map<std::string, int> groups;
+  std::map<std::string, int> parts;
 };
 
-void AssignGroup(Rule& r, std::map<std::string, int>& groups) {
-  // A rule whose match is a non-match of its operator (!@rx) or that tests each transformation
-  // step (multiMatch) must still see every value.
-  if (!r.prefilter || r.negated || r.act.multi_match) return;
-  std::string key = std::to_string(r.signature_chain);
-  for (const auto& v : r.vars) {
+void AssignGroup(Rule& r, std::map<std::string, int>& groups, std::map<std::string, int>& parts) {
+  // A rule whose match is a non-match of its operator (!@rx) must still see every value.
+  if (!r.prefilter || r.negated) return;
+  // multiMatch tests the value and every step that changed it: its union is of all of them.
+  const std::string chain =
+      r.act.multi_match ? "m" + std::to_string(r.chain_id) : std::to_string(r.signature_chain);
+  std::string key = chain;
+  std::vector<std::pair<int, int>> own;
+  for (std::size_t i = 0; i < r.vars.size(); ++i) {
+    const VarSpec& v = r.vars[i];
     if (v.exclude) continue;  // the group's union reads a superset of the rule's values
     if (v.count) return;
-    key.append("|").append(std::to_string(static_cast<int>(v.var))).append(":").append(v.key);
+    std::string part = std::to_string(static_cast<int>(v.var)) + ":" + v.key;
     if (v.key_regex) {
-      key.append("/").append(std::to_string(reinterpret_cast<std::uintptr_t>(v.key_regex.get())));
+      part.append("/").append(std::to_string(reinterpret_cast<std::uintptr_t>(v.key_regex.get())));
     }
+    key.append("|").append(part);
+    // One target under one chain is a part: groups that share it join it once.
+    const int id = parts.emplace(chain + "|" + part, static_cast<int>(parts.size())).first->second;
+    own.emplace_back(static_cast<int>(i), id);
   }
   r.prefilter_group = groups.emplace(key, static_cast<int>(groups.size())).first->second;
+  r.prefilter_parts = std::move(own);
 }
 
 void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned& ids) {
@@ -471,14 +482,14 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
     if (t != TransformId::kLowercase && t != TransformId::kUppercase)
       r.signature_chain = it->second;
   }
-  AssignGroup(r, ids.groups);
+  AssignGroup(r, ids.groups, ids.parts);
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);
 }
 
 bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
                      EngineSettings& settings, std::vector<std::string>& files, std::size_t& count,
                      std::vector<ChainStep>& chain_steps, std::size_t& group_count,
-                     std::string& error) {
+                     std::size_t& part_count, std::string& error) {
   if (open_chain_ != nullptr) {
     error = open_chain_where_ + ": the chain is not followed by a SecRule";
     return false;
@@ -536,6 +547,7 @@ bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
   files = files_;
   chain_steps = std::move(ids.steps);
   group_count = ids.groups.size();
+  part_count = ids.parts.size();
   return true;
 }
 
@@ -549,7 +561,7 @@ std::shared_ptr<const RuleSet> RuleSet::Build(const std::vector<Directive>& dire
   }
   auto set = std::shared_ptr<RuleSet>(new RuleSet());
   if (!b.Finish(set->phases_, set->settings_, set->files_, set->rule_count_, set->transform_chains_,
-                set->prefilter_groups_, error)) {
+                set->prefilter_groups_, set->prefilter_parts_, error)) {
     return nullptr;
   }
   return set;

@@ -56,6 +56,8 @@ class RuleSet {
   const std::vector<ChainStep>& transform_chains() const noexcept { return transform_chains_; }
   // How many groups of prefiltered rules read the same values (Rule::prefilter_group).
   std::size_t prefilter_groups() const noexcept { return prefilter_groups_; }
+  // How many (target, chain) parts the groups' unions are made of (Rule::prefilter_parts).
+  std::size_t prefilter_parts() const noexcept { return prefilter_parts_; }
 
  private:
   std::array<std::vector<std::unique_ptr<Rule>>, 6> phases_;  // 1..5 used
@@ -64,6 +66,7 @@ class RuleSet {
   std::vector<std::string> files_;
   std::vector<ChainStep> transform_chains_;
   std::size_t prefilter_groups_ = 0;
+  std::size_t prefilter_parts_ = 0;
 };
 
 }  // namespace rampart::waf

@@ -563,28 +563,54 @@ const Signature& Transaction::ItemSignature(int item, std::string_view value) {
   return signatures_[static_cast<std::size_t>(t.signature)];
 }
 
+int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
+  // Every value the target names, exclusions and ctl removals aside: a superset of what each
+  // rule reading it sees.
+  Signature all;
+  bool stable = true;
+  ForEach(spec, nullptr, nullptr,
+          [&](std::string_view, std::string_view, std::string_view value, int slot) {
+            if (slot < 0 || value.size() > kMaxKept) {
+              stable = false;
+              return;
+            }
+            // Signatures are case-folded: the chain without its closing lowercase (or
+            // uppercase) signs the same bytes, and is shared by more rules.
+            auto add = [&](int chain) {
+              int item;
+              const std::string_view v = Kept(chain, value, slot, &item);
+              all |= ItemSignature(item, v);
+            };
+            if (!r.act.multi_match) {
+              add(r.signature_chain);
+              return;
+            }
+            add(-1);
+            const auto& steps = rules_.transform_chains();
+            for (int c = r.chain_id; c >= 0; c = steps[static_cast<std::size_t>(c)].parent) {
+              add(c);
+            }
+          });
+  if (!stable) return -1;
+  signatures_.push_back(all);
+  return static_cast<int>(signatures_.size() - 1);
+}
+
 bool Transaction::GroupMayMatch(const Rule& r) {
   if (!prefilter_ || r.prefilter_group < 0) return true;
   int& joined = group_signature_[static_cast<std::size_t>(r.prefilter_group)];
   if (joined == -2) {
-    // Every value the group's targets name, exclusions and ctl removals aside: a superset of
-    // what each of its rules reads, so a literal absent from the union is absent from each.
+    // The union of the group's parts, each joined once per phase.
     Signature all;
     bool stable = true;
-    for (const auto& spec : r.vars) {
-      if (spec.exclude) continue;
-      ForEach(spec, nullptr, nullptr,
-              [&](std::string_view, std::string_view, std::string_view value, int slot) {
-                if (slot < 0 || value.size() > kMaxKept) {
-                  stable = false;
-                  return;
-                }
-                // Signatures are case-folded: the chain without its closing lowercase (or
-                // uppercase) signs the same bytes, and is shared by more groups.
-                int item;
-                const std::string_view v = Kept(r.signature_chain, value, slot, &item);
-                all |= ItemSignature(item, v);
-              });
+    for (const auto& [var, part] : r.prefilter_parts) {
+      int& p = part_signature_[static_cast<std::size_t>(part)];
+      if (p == -2) p = PartSignature(r, r.vars[static_cast<std::size_t>(var)]);
+      if (p < 0) {
+        stable = false;
+        break;
+      }
+      all |= signatures_[static_cast<std::size_t>(p)];
     }
     joined = stable ? static_cast<int>(signatures_.size()) : -1;
     if (stable) signatures_.push_back(all);
@@ -815,6 +841,7 @@ const Intervention& Transaction::RunPhase(int phase) {
   marker_.clear();
   // Each phase may bring values (the body, the response): groups are joined again.
   group_signature_.assign(rules_.prefilter_groups(), -2);
+  part_signature_.assign(rules_.prefilter_parts(), -2);
   for (const auto& rp : rules_.Phase(phase)) {
     const Rule& r = *rp;
     if (!marker_.empty()) {

@@ -132,6 +132,9 @@ class Transaction {
   const Signature& ItemSignature(int item, std::string_view value);
   // Whether the rule's prefilter admits the union of its group's values (true without a group).
   bool GroupMayMatch(const Rule& r);
+  // The union of the signatures of the values `spec` names under r's chain, for the prefilter:
+  // its index in signatures_, or -1 when a value may change (TX, ...).
+  int PartSignature(const Rule& r, const VarSpec& spec);
   int EntrySlot(const Entry& e, bool name);
   int ScalarSlot(Var v);
   void ProcessBody(std::string_view body, std::string_view content_type);
@@ -203,6 +206,7 @@ class Transaction {
   // Per prefilter group, for the running phase: -2 not yet joined, -1 cannot be (a value that
   // changes), else the union's index in signatures_.
   std::vector<int> group_signature_;
+  std::vector<int> part_signature_;  // likewise per part
   std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
   std::string setvar_name_, setvar_value_, op_param_;
