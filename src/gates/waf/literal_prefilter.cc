@@ -614,6 +614,13 @@ std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::stri
     f.buckets_.back().end_literal = static_cast<std::uint32_t>(f.ends_.size());
     f.first_bits_.words[bits.front() >> 6] |= std::uint64_t{1} << (bits.front() & 63);
   }
+  constexpr std::size_t kWalked = 16;
+  if (f.buckets_.size() > kWalked) {
+    f.bucket_at_.assign(Signature::kWords * 64, 0);
+    for (std::size_t i = 0; i < f.buckets_.size(); ++i) {
+      f.bucket_at_[f.buckets_[i].first_bit] = static_cast<std::uint16_t>(i);
+    }
+  }
   return f;
 }
 

@@ -73,7 +73,11 @@ class LiteralPrefilter {
       while (common != 0) {
         const auto bit = static_cast<std::uint16_t>(w * 64 + __builtin_ctzll(common));
         common &= common - 1;
-        while (buckets_[b].first_bit != bit) ++b;
+        if (bucket_at_.empty()) {
+          while (buckets_[b].first_bit != bit) ++b;
+        } else {
+          b = bucket_at_[bit];
+        }
         if (BucketMatches(buckets_[b], value)) return true;
       }
     }
@@ -103,6 +107,8 @@ class LiteralPrefilter {
     return false;
   }
   Signature first_bits_;  // every bucket's first bit
+  // With many buckets, each first bit's bucket (else they are walked in order).
+  std::vector<std::uint16_t> bucket_at_;
   std::vector<Bucket> buckets_;
   std::vector<std::uint16_t> bits_;
   std::vector<std::uint32_t> ends_;  // by literal: where its bits end in bits_

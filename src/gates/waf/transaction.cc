@@ -68,6 +68,62 @@ constexpr std::size_t kMaxKept = 64 << 10;
 
 }  // namespace
 
+struct Transaction::Buffers {
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> tx;
+  std::vector<std::uint32_t> tf_state;
+  std::vector<TfItem> tf_items;
+  std::vector<Signature> signatures;
+  std::string tf_arena;
+  std::vector<std::uint64_t> slot_known, slot_keeps;
+  std::vector<int> group_signature, part_signature;
+  std::string walk_text;
+  std::vector<WalkSpan> walk_spans;
+  std::vector<Entry> matched_vars;
+
+  void Clear() noexcept {
+    tx.clear();  // keeps its buckets
+    tf_state.clear();
+    tf_items.clear();
+    signatures.clear();
+    tf_arena.clear();
+    slot_known.clear();
+    slot_keeps.clear();
+    group_signature.clear();
+    part_signature.clear();
+    walk_text.clear();
+    walk_spans.clear();
+    matched_vars.clear();
+  }
+};
+
+namespace {
+
+// A few sets per thread: enough for the transactions a worker has in flight at once.
+constexpr std::size_t kPooledBuffers = 16;
+
+template <class B>
+std::vector<std::unique_ptr<B>>& BufferPool() {
+  thread_local std::vector<std::unique_ptr<B>> pool;
+  return pool;
+}
+
+}  // namespace
+
+void Transaction::SwapBuffers(Buffers& b) noexcept {
+  tx_.swap(b.tx);
+  tf_state_.swap(b.tf_state);
+  tf_items_.swap(b.tf_items);
+  signatures_.swap(b.signatures);
+  tf_arena_.swap(b.tf_arena);
+  slot_known_.swap(b.slot_known);
+  slot_keeps_.swap(b.slot_keeps);
+  group_signature_.swap(b.group_signature);
+  part_signature_.swap(b.part_signature);
+  walk_text_.swap(b.walk_text);
+  walk_spans_.swap(b.walk_spans);
+  matched_vars_.swap(b.matched_vars);
+}
+
 Transaction::Transaction(const RuleSet& rules)
     : rules_(rules),
       mode_(rules.settings().mode),
@@ -75,11 +131,27 @@ Transaction::Transaction(const RuleSet& rules)
       response_body_access_(rules.settings().response_body_access) {
   columns_ = rules.transform_chains().size() + 1;
   scalar_slots_.fill(-1);
+  auto& pool = BufferPool<Buffers>();
+  if (!pool.empty()) {
+    buffers_ = std::move(pool.back());
+    pool.pop_back();
+    SwapBuffers(*buffers_);
+    return;
+  }
+  buffers_ = std::make_unique<Buffers>();
   tx_.reserve(256);  // CRS sets about a hundred TX variables per request
   // What CRS at paranoia 1 uses for an ordinary API request, so that they grow once at most.
   tf_items_.reserve(512);
   signatures_.reserve(256);
   tf_arena_.reserve(8192);
+}
+
+Transaction::~Transaction() {
+  auto& pool = BufferPool<Buffers>();
+  if (pool.size() >= kPooledBuffers) return;
+  SwapBuffers(*buffers_);
+  buffers_->Clear();
+  pool.push_back(std::move(buffers_));
 }
 
 int Transaction::EntrySlot(const Entry& e, bool name) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,6 +62,9 @@ struct Intervention {
 class Transaction {
  public:
   explicit Transaction(const RuleSet& rules);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
 
   void SetRequest(const RequestInfo& req);
   // The held body (all of it when `complete`) and its Content-Type; runs the body processor.
@@ -100,6 +104,12 @@ class Transaction {
   void ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions, const Rule* rule,
                F&& f);
   struct Scalar;
+  // The per-request buffers (TX, kept values, signatures, scratch) are taken from a small
+  // per-thread pool and given back empty with their capacity, so a request does not allocate
+  // what the previous one on its thread already had.
+  struct Buffers;
+  void SwapBuffers(Buffers& b) noexcept;
+  std::unique_ptr<Buffers> buffers_;  // empty while its contents are this transaction's
   bool EvaluateRule(const Rule& r, const Rule& top);
   void AfterFullMatch(const Rule& r, const Rule& top);
   void RunSetVars(const Rule& r, const Rule& top);
