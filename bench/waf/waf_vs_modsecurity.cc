@@ -151,10 +151,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double modsec_load = CpuMicros() - t0;
-  printf("CRS load (CPU): rampart %.0f ms, libmodsecurity %.0f ms; paranoia %d, %d rounds, "
-         "alternated per %s\n",
-         rampart_load / 1000, modsec_load / 1000, paranoia, rounds,
-         per_request ? "request" : "round");
+  printf(
+      "CRS load (CPU): rampart %.0f ms, libmodsecurity %.0f ms; paranoia %d, %d rounds, "
+      "alternated per %s\n",
+      rampart_load / 1000, modsec_load / 1000, paranoia, rounds, per_request ? "request" : "round");
 
   struct Corpus {
     const char* name;

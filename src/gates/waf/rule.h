@@ -180,6 +180,9 @@ struct Rule {
   // Prefiltered rules reading the same values after the same transformations share a group,
   // whose values' signatures are joined once per phase (-1: none).
   int prefilter_group = -1;
+  // SecMarker names as numbers: the marker's own (is_marker), the one skipAfter goes to.
+  int marker_id = -1;
+  int skip_after_id = -1;
   // Its union's parts: (index in vars, part id), one per target read under its chain.
   std::vector<std::pair<int, int>> prefilter_parts;
 };

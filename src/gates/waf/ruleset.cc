@@ -421,6 +421,10 @@ struct Interned {
   std::vector<ChainStep> steps;  // by chain id
   std::map<std::string, int> groups;
   std::map<std::string, int> parts;
+  std::map<std::string, int> markers;
+  int Marker(const std::string& name) {
+    return markers.emplace(name, static_cast<int>(markers.size())).first->second;
+  }
 };
 
 void AssignGroup(Rule& r, std::map<std::string, int>& groups, std::map<std::string, int>& parts) {
@@ -483,6 +487,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
       r.signature_chain = it->second;
   }
   AssignGroup(r, ids.groups, ids.parts);
+  if (!r.act.skip_after.empty()) r.skip_after_id = ids.Marker(r.act.skip_after);
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);
 }
 
@@ -515,6 +520,7 @@ bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
         auto m = std::make_unique<Rule>();
         m->is_marker = true;
         m->marker = r->marker;
+        m->marker_id = ids.Marker(r->marker);
         m->file = r->file;
         m->line = r->line;
         phases[static_cast<std::size_t>(p)].push_back(std::move(m));
@@ -564,7 +570,26 @@ std::shared_ptr<const RuleSet> RuleSet::Build(const std::vector<Directive>& dire
                 set->prefilter_groups_, set->prefilter_parts_, error)) {
     return nullptr;
   }
+  for (std::size_t p = 1; p < set->phases_.size(); ++p) {
+    const auto& rules = set->phases_[p];
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const int id = rules[i]->marker_id;
+      if (id < 0) continue;
+      auto& at = set->markers_[p];
+      if (at.size() <= static_cast<std::size_t>(id)) at.resize(static_cast<std::size_t>(id) + 1);
+      at[static_cast<std::size_t>(id)].push_back(i);
+    }
+  }
   return set;
+}
+
+std::size_t RuleSet::NextMarker(int phase, int marker, std::size_t from) const noexcept {
+  const auto p = static_cast<std::size_t>(phase);
+  const auto m = static_cast<std::size_t>(marker);
+  if (marker < 0 || m >= markers_[p].size()) return phases_[p].size();
+  const auto& at = markers_[p][m];
+  const auto it = std::lower_bound(at.begin(), at.end(), from);
+  return it == at.end() ? phases_[p].size() : *it;
 }
 
 }  // namespace rampart::waf

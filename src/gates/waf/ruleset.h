@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gates/waf/rule.h"
@@ -49,6 +50,9 @@ class RuleSet {
     return phases_[static_cast<std::size_t>(phase)];
   }
   const EngineSettings& settings() const noexcept { return settings_; }
+  // The position in Phase(phase) of the first SecMarker numbered `marker` (Rule::marker_id) at
+  // or after `from`; the phase's size when there is none.
+  std::size_t NextMarker(int phase, int marker, std::size_t from) const noexcept;
   std::size_t rule_count() const noexcept { return rule_count_; }
   // Rule files in load order (base names), for per-file metrics.
   const std::vector<std::string>& files() const noexcept { return files_; }
@@ -61,6 +65,8 @@ class RuleSet {
 
  private:
   std::array<std::vector<std::unique_ptr<Rule>>, 6> phases_;  // 1..5 used
+  // Per phase and marker number, the marker's positions in ascending order.
+  std::array<std::vector<std::vector<std::size_t>>, 6> markers_;
   EngineSettings settings_;
   std::size_t rule_count_ = 0;
   std::vector<std::string> files_;

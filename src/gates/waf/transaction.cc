@@ -763,7 +763,7 @@ void Transaction::ApplyCtl(const Ctl& ctl) {
 void Transaction::AfterFullMatch(const Rule& r, const Rule& top) {
   for (const auto& ctl : r.act.ctls) ApplyCtl(ctl);
   if (r.act.skip > 0) skip_ = r.act.skip;
-  if (!r.act.skip_after.empty()) marker_ = r.act.skip_after;
+  if (r.skip_after_id >= 0) marker_ = r.skip_after_id;
   if (&r != &top) return;
   // The chain's head logs and decides for the whole chain.
   const Disruptive d = r.effective_disruptive;
@@ -910,16 +910,20 @@ const Intervention& Transaction::RunPhase(int phase) {
   if (allow_ == Allow::kRequest && phase <= 2) return intervention_;
   allow_ = Allow::kNone;
   skip_ = 0;
-  marker_.clear();
+  marker_ = -1;
   // Each phase may bring values (the body, the response): groups are joined again.
   group_signature_.assign(rules_.prefilter_groups(), -2);
   part_signature_.assign(rules_.prefilter_parts(), -2);
-  for (const auto& rp : rules_.Phase(phase)) {
-    const Rule& r = *rp;
-    if (!marker_.empty()) {
-      if (r.is_marker && r.marker == marker_) marker_.clear();
+  const auto& rules = rules_.Phase(phase);
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    if (marker_ >= 0) {
+      // skipAfter: straight to the marker (paranoia levels skip most of CRS this way), or past
+      // the phase's end when it has none after this point.
+      i = rules_.NextMarker(phase, marker_, i);
+      marker_ = -1;
       continue;
     }
+    const Rule& r = *rules[i];
     if (r.is_marker) continue;
     if (skip_ > 0) {
       --skip_;

@@ -191,7 +191,7 @@ class Transaction {
 
   // Phase flow.
   int skip_ = 0;
-  std::string marker_;  // skipAfter: skipping until this SecMarker
+  int marker_ = -1;  // skipAfter: skipping until this SecMarker (Rule::marker_id)
   enum class Allow : std::uint8_t { kNone, kPhase, kRequest, kAll } allow_ = Allow::kNone;
   Intervention intervention_;
   std::vector<MatchRecord> matches_;
