@@ -97,6 +97,14 @@ def start(cmd, port):
     return p
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=int, default=10)
@@ -155,6 +163,8 @@ def main():
               f"{ratio('rampart+crs', 'rampart', 0):.2f}x req/s "
               f"({(1 - ratio('rampart+crs', 'rampart', 0)) * 100:.0f}% less; goal <= 30%), "
               f"{ratio('rampart+crs', 'rampart', 1):.2f}x CPU per request")
+        for name in ("rampart", "rampart+crs"):
+            print(f"memory: {name} worker VmRSS {rss_mib(targets[name][1]):.1f} MiB")
     finally:
         stop_all(procs)
 
