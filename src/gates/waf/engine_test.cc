@@ -364,6 +364,23 @@ TEST(Transaction, MultiMatchTestsEveryStepThatChangedTheValue) {
   EXPECT_FALSE(Has(r, 2));
 }
 
+// The literal prefilter changes nothing a rule does: RULE: targets are the rule's own, a
+// negated rule that matches stores no stale captures, and a multiMatch rule may delete the TX
+// variable it reads between its values.
+TEST(Transaction, PrefilteredRulesAnswerAsTheirOperators) {
+  auto set = Load(
+      "SecRule RULE:id \"@rx ^1234$\" \"id:1234,phase:1,pass,log\"\n"
+      "SecRule ARGS:a \"@rx (abc)\" \"id:1,phase:1,pass,nolog,capture\"\n"
+      "SecAction \"id:2,phase:1,pass,nolog,setvar:tx.0=clean,setvar:tx.foo=Ab\"\n"
+      "SecRule ARGS:b \"!@rx xyz\" \"id:3,phase:1,pass,nolog,capture,setvar:tx.score=%{tx.0}\"\n"
+      "SecRule TX:foo \"@rx b\" \"id:4,phase:1,pass,log,multiMatch,t:lowercase,setvar:!tx.foo\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?a=abc&b=hello");
+  EXPECT_TRUE(Has(r, 1234));
+  EXPECT_EQ(r.tx_score, "clean");
+  EXPECT_TRUE(Has(r, 4));
+}
+
 TEST(CoreRuleSet, LoadsUnmodifiedAndBlocksAnAttack) {
   std::vector<Directive> ds;
   std::string error;

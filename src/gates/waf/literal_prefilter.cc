@@ -149,6 +149,8 @@ class Analyzer {
   Facts ParseSequence() {
     Sequence seq;
     while (!AtEnd() && !failed_ && Peek() != '|' && Peek() != ')') {
+      i_before_atom_ = i_;
+      whole_atom_ = i_;
       Facts atom = ParseAtom();
       if (failed_) break;
       ParseQuantifier(std::move(atom), seq);
@@ -159,11 +161,13 @@ class Analyzer {
   // Reads `{n}`, `{n,}` or `{n,m}` at i_; false (i_ unchanged) when the brace is a literal.
   bool ReadBraces(int& min, int& max) {
     std::size_t j = i_ + 1;
+    // Every digit counts (PCRE2 reads {0000000} as {0}); past its limit the pattern would not
+    // have compiled.
     auto number = [&](int& out) {
       const std::size_t from = j;
       out = 0;
-      while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9' && j - from < 6) {
-        out = out * 10 + (p_[j] - '0');
+      while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') {
+        out = std::min(out * 10 + (p_[j] - '0'), 1 << 20);
         ++j;
       }
       return j > from;
@@ -203,13 +207,27 @@ class Analyzer {
   void ParseQuantifier(Facts atom, Sequence& seq) {
     int min = 1, max = 1;
     const char c = Peek();
+    if (c == '{' && !ReadBraces(min, max)) {
+      // A brace that is not a quantifier is a literal in PCRE2 10.42, but later versions read
+      // more forms ({,n}, { n }) as quantifiers: not followed.
+      Fail();
+      return;
+    }
+    const bool quantified = c == '*' || c == '+' || c == '?' || c == '{';
+    if (quantified && whole_atom_ != i_before_atom_) {
+      // A quantifier after \Q...\E, \E or a comment applies to the last character (or to
+      // what came before an empty item), not to what this analysis read as the atom.
+      Fail();
+      return;
+    }
     if (c == '*') {
       min = 0, max = -1, ++i_;
     } else if (c == '+') {
       min = 1, max = -1, ++i_;
     } else if (c == '?') {
       min = 0, max = 1, ++i_;
-    } else if (c == '{' && ReadBraces(min, max)) {
+    } else if (c == '{') {
+      // Read by ReadBraces above.
     } else {
       seq.Add(std::move(atom));
       return;
@@ -298,6 +316,7 @@ class Analyzer {
         const std::size_t end = p_.find(')', i_);
         if (end == std::string_view::npos) return Fail();
         i_ = end + 1;
+        whole_atom_ = kNotWhole;
         return Facts::Empty();
       } else {
         // Inline flags: (?i) (?-i) (?i:...). Case is folded everywhere already; extended mode
@@ -394,7 +413,9 @@ class Analyzer {
       case 'Z':
       case 'G':
       case 'K':
+        return Facts::Empty();
       case 'E':
+        whole_atom_ = kNotWhole;
         return Facts::Empty();
       case 'd':
       case 'D':
@@ -426,6 +447,7 @@ class Analyzer {
         std::string lit;
         for (std::size_t j = i_; j < end; ++j) lit.push_back(Fold(p_[j]));
         i_ = std::min(end + 2, p_.size());
+        whole_atom_ = kNotWhole;
         return Facts::Exactly({lit});
       }
       default:
@@ -464,12 +486,20 @@ class Analyzer {
       first = false;
       int b = -1;
       if (c == '[' && Peek(1) == ':') {
-        const std::size_t end = p_.find(":]", i_ + 2);
-        if (end == std::string_view::npos) return Fail();
-        i_ = end + 2;
-        wide = true;
-        prev = -1;
-        continue;
+        // [:name:] (or [:^name:]) is a POSIX class only when letters run to ":]"; otherwise
+        // the '[' is an ordinary byte, as in PCRE2.
+        std::size_t j = i_ + 2;
+        if (j < p_.size() && p_[j] == '^') ++j;
+        while (j < p_.size() && p_[j] >= 'a' && p_[j] <= 'z') ++j;
+        if (j + 1 < p_.size() && p_[j] == ':' && p_[j + 1] == ']') {
+          i_ = j + 2;
+          wide = true;
+          prev = -1;
+          continue;
+        }
+        if (std::string_view(p_).substr(i_ + 2).find(":]") != std::string_view::npos) {
+          return Fail();  // something else PCRE2 may read differently: not followed
+        }
       }
       if (c == '\\') {
         if (i_ + 1 >= p_.size()) return Fail();
@@ -542,6 +572,10 @@ class Analyzer {
   std::size_t i_ = 0;
   int depth_ = 0;
   bool failed_ = false;
+  // Where the atom being read starts; whole_atom_ differs from it when the item just read is
+  // not one atom for a quantifier (\Q...\E, \E, a comment).
+  static constexpr std::size_t kNotWhole = static_cast<std::size_t>(-1);
+  std::size_t i_before_atom_ = 0, whole_atom_ = 0;
 };
 
 std::uint16_t PairBit(unsigned char a, unsigned char b) {

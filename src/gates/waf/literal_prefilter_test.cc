@@ -1,6 +1,10 @@
 #include "gates/waf/literal_prefilter.h"
 
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 #include <gtest/gtest.h>
+#include <pcre2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -83,6 +87,39 @@ TEST(RequiredLiterals, ClassesFoldToAFewBytesOrToNothing) {
   EXPECT_EQ(Required("ab[]x]cd"), (V{"ab]cd", "abxcd"}));
   EXPECT_EQ(Required("ab[\\]\\-]cd"), (V{"ab-cd", "ab]cd"}));
   EXPECT_EQ(Required("ab[^c]def"), V{"def"});
+}
+
+// Whether PCRE2, compiled as @rx compiles (DOTALL | MULTILINE), finds `pattern` in `subject`.
+bool PcreMatches(std::string_view pattern, std::string_view subject) {
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_DOTALL | PCRE2_MULTILINE, &error, &offset, nullptr);
+  if (code == nullptr) return false;
+  pcre2_match_data* md = pcre2_match_data_create_from_pattern(code, nullptr);
+  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                             0, md, nullptr);
+  pcre2_match_data_free(md);
+  pcre2_code_free(code);
+  return rc >= 0;
+}
+
+// Items PCRE2 reads differently from how they look: a quantifier after \Q...\E, \E or a
+// comment applies to the last character (or to what came before), "[:" without a POSIX name is
+// a '[', and {0000000} is {0}. The prefilter must admit every subject PCRE2 matches.
+TEST(RequiredLiterals, ItemsPcreReadsOddlyAreNeverRuledOutWrongly) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"ab\\Q\\E?c", "ac"},   {"x\\Qab\\E?y", "xay"}, {"ab\\E?c", "ac"},
+      {"a(?#x)?b", "b"},      {"[[:]|q:]]abc", "["},  {"ab{0000000}c", "ac"},
+      {"ab\\Q\\E{0}c", "ac"}, {"(?:ab\\E)?cd", "cd"}, {"ab{,2}c", "ab{,2}c"},
+  };
+  for (const auto& [pattern, subject] : cases) {
+    ASSERT_TRUE(PcreMatches(pattern, subject)) << pattern;
+    const auto f = LiteralPrefilter::For(pattern);
+    if (f) {
+      EXPECT_TRUE(f->MayMatch(Signature::Of(subject))) << pattern << " on " << subject;
+    }
+  }
 }
 
 TEST(Signature, CoversWhatTheTextHolds) {

@@ -438,7 +438,7 @@ void AssignGroup(Rule& r, std::map<std::string, int>& groups, std::map<std::stri
   for (std::size_t i = 0; i < r.vars.size(); ++i) {
     const VarSpec& v = r.vars[i];
     if (v.exclude) continue;  // the group's union reads a superset of the rule's values
-    if (v.count) return;
+    if (v.count || v.var == Var::kRule) return;  // RULE: is the rule's own, not shared
     std::string part = std::to_string(static_cast<int>(v.var)) + ":" + v.key;
     if (v.key_regex) {
       part.append("/").append(std::to_string(reinterpret_cast<std::uintptr_t>(v.key_regex.get())));

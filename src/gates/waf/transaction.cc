@@ -62,8 +62,8 @@ int WrittenOnce(Var v) {
   }
 }
 
-// Values above this are transformed each time instead of kept: memory per request stays
-// bounded by the body limit, not by it times the number of chains.
+// Values above this are transformed each time instead of kept. Kept forms cost at most this
+// much per value and chain prefix; the pool gives up buffers that grew past kPooledBytes.
 constexpr std::size_t kMaxKept = 64 << 10;
 
 }  // namespace
@@ -80,6 +80,7 @@ struct Transaction::Buffers {
   std::vector<WalkSpan> walk_spans;
   std::vector<Entry> matched_vars;
 
+  std::size_t Bytes() const noexcept;
   void Clear() noexcept {
     tx.clear();  // keeps its buckets
     tf_state.clear();
@@ -100,14 +101,30 @@ namespace {
 
 // A few sets per thread: enough for the transactions a worker has in flight at once.
 constexpr std::size_t kPooledBuffers = 16;
+// A set that grew past this (a large body kept under many chains) is freed, not pooled.
+constexpr std::size_t kPooledBytes = 1 << 20;
+
+// Set when this thread's pool is destroyed (at thread exit): a transaction destroyed after
+// that frees its buffers instead. Trivially destructible, so it outlives the pool.
+thread_local bool pool_gone = false;
 
 template <class B>
-std::vector<std::unique_ptr<B>>& BufferPool() {
-  thread_local std::vector<std::unique_ptr<B>> pool;
-  return pool;
+std::vector<std::unique_ptr<B>>* BufferPool() {
+  struct Pool {
+    std::vector<std::unique_ptr<B>> sets;
+    ~Pool() { pool_gone = true; }
+  };
+  thread_local Pool pool;
+  return pool_gone ? nullptr : &pool.sets;
 }
 
 }  // namespace
+
+std::size_t Transaction::Buffers::Bytes() const noexcept {
+  return tf_state.capacity() * sizeof(std::uint32_t) + tf_items.capacity() * sizeof(TfItem) +
+         signatures.capacity() * sizeof(Signature) + tf_arena.capacity() + walk_text.capacity() +
+         (slot_known.capacity() + slot_keeps.capacity()) * 8;
+}
 
 void Transaction::SwapBuffers(Buffers& b) noexcept {
   tx_.swap(b.tx);
@@ -131,10 +148,10 @@ Transaction::Transaction(const RuleSet& rules)
       response_body_access_(rules.settings().response_body_access) {
   columns_ = rules.transform_chains().size() + 1;
   scalar_slots_.fill(-1);
-  auto& pool = BufferPool<Buffers>();
-  if (!pool.empty()) {
-    buffers_ = std::move(pool.back());
-    pool.pop_back();
+  auto* pool = BufferPool<Buffers>();
+  if (pool != nullptr && !pool->empty()) {
+    buffers_ = std::move(pool->back());
+    pool->pop_back();
     SwapBuffers(*buffers_);
     return;
   }
@@ -147,11 +164,12 @@ Transaction::Transaction(const RuleSet& rules)
 }
 
 Transaction::~Transaction() {
-  auto& pool = BufferPool<Buffers>();
-  if (pool.size() >= kPooledBuffers) return;
+  auto* pool = BufferPool<Buffers>();
+  if (pool == nullptr || pool->size() >= kPooledBuffers) return;
   SwapBuffers(*buffers_);
+  if (buffers_->Bytes() > kPooledBytes) return;
   buffers_->Clear();
-  pool.push_back(std::move(buffers_));
+  pool->push_back(std::move(buffers_));
 }
 
 int Transaction::EntrySlot(const Entry& e, bool name) {
@@ -636,6 +654,8 @@ const Signature& Transaction::ItemSignature(int item, std::string_view value) {
 }
 
 int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
+  // RULE:... is the reading rule's own metadata: there is no value common to a group.
+  if (spec.var == Var::kRule) return -1;
   // Every value the target names, exclusions and ctl removals aside: a superset of what each
   // rule reading it sees.
   Signature all;
@@ -845,7 +865,11 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
       // A value the prefilter rules out cannot match: PCRE2 is not asked (and so cannot stop
       // at its match limit on a value it could never match).
       bool hit = false;
-      if (MayMatch(r, v, item)) {
+      if (!MayMatch(r, v, item)) {
+        // As if the operator had run and not matched: it captures nothing (a negated rule
+        // that matches then stores no stale groups).
+        if (caps != nullptr) caps->count = 0;
+      } else {
         hit = r.op->Match(v, param, caps);
         if (r.regex_op && LastRegexStatus() == RegexStatus::kMatchLimit) {
           // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
@@ -865,7 +889,10 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         // The most common target in CRS (TX:detection_paranoia_level, scores): one value.
         auto it = tx_.find(spec.key);
         if (it == tx_.end() || TargetRemoved(top, spec.name, it->first)) continue;
-        test(spec.name, it->first, it->second, -1);
+        // Copied: a multiMatch rule's setvar may delete the variable between its values.
+        tx_key_copy_ = it->first;
+        tx_value_copy_ = it->second;
+        test(spec.name, tx_key_copy_, tx_value_copy_, -1);
         continue;
       }
       if (spec.var == Var::kTx || spec.var == Var::kMatchedVars ||

@@ -219,7 +219,7 @@ class Transaction {
   std::vector<int> part_signature_;  // likewise per part
   std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
-  std::string setvar_name_, setvar_value_, op_param_;
+  std::string setvar_name_, setvar_value_, op_param_, tx_key_copy_, tx_value_copy_;
   // Copies of the values of a target that setvar may change while it is walked (TX, ...).
   struct WalkSpan {
     std::size_t offset, key, value;
