@@ -659,13 +659,14 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
   // Every value the target names, exclusions and ctl removals aside: a superset of what each
   // rule reading it sees.
   Signature all;
-  bool stable = true;
+  bool stable = true, any = false;
   ForEach(spec, nullptr, nullptr,
           [&](std::string_view, std::string_view, std::string_view value, int slot) {
             if (slot < 0 || value.size() > kMaxKept) {
               stable = false;
               return;
             }
+            any = true;
             // Signatures are case-folded: the chain without its closing lowercase (or
             // uppercase) signs the same bytes, and is shared by more rules.
             auto add = [&](int chain) {
@@ -684,6 +685,14 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
             }
           });
   if (!stable) return -1;
+  if (!any) {
+    // Most parts of most requests are empty (no cookies, no body, no XML): they share one.
+    if (empty_signature_ < 0) {
+      empty_signature_ = static_cast<int>(signatures_.size());
+      signatures_.emplace_back();
+    }
+    return empty_signature_;
+  }
   signatures_.push_back(all);
   return static_cast<int>(signatures_.size() - 1);
 }
@@ -695,6 +704,7 @@ bool Transaction::GroupMayMatch(const Rule& r) {
     // The union of the group's parts, each joined once per phase.
     Signature all;
     bool stable = true;
+    int only = -2;  // the one signature index all parts share, if they do (-1: they differ)
     for (const auto& [var, part] : r.prefilter_parts) {
       int& p = part_signature_[static_cast<std::size_t>(part)];
       if (p == -2) p = PartSignature(r, r.vars[static_cast<std::size_t>(var)]);
@@ -702,36 +712,51 @@ bool Transaction::GroupMayMatch(const Rule& r) {
         stable = false;
         break;
       }
+      only = only == -2 || only == p ? p : -1;
       all |= signatures_[static_cast<std::size_t>(p)];
     }
-    joined = stable ? static_cast<int>(signatures_.size()) : -1;
-    if (stable) signatures_.push_back(all);
+    if (!stable) {
+      joined = -1;
+    } else if (only >= 0) {
+      joined = only;  // one part, or parts all empty: no new union
+    } else {
+      joined = static_cast<int>(signatures_.size());
+      signatures_.push_back(all);
+    }
   }
   return joined < 0 || r.prefilter->MayMatch(signatures_[static_cast<std::size_t>(joined)]);
 }
 
 void Transaction::RunSetVars(const Rule& r, const Rule& top) {
-  std::string& name = setvar_name_;
-  std::string& value = setvar_value_;
   for (const auto& sv : r.act.setvars) {
-    Expand(sv.name, name, &top);
     if (sv.collection != "TX") continue;  // persistent collections are not kept (no initcol)
-    for (char& c : name) c = Fold(c);
+    // Most names and values are literal (the parser lower-cased the names): used as they are.
+    std::string_view name;
+    if (sv.name.HasRefs()) {
+      Expand(sv.name, setvar_name_, &top);
+      for (char& c : setvar_name_) c = Fold(c);
+      name = setvar_name_;
+    } else {
+      name = sv.name.Literal();
+    }
+    auto value = [&]() -> std::string_view {
+      if (!sv.value.HasRefs()) return sv.value.Literal();
+      Expand(sv.value, setvar_value_, &top);
+      return setvar_value_;
+    };
     switch (sv.op) {
       case SetVar::Op::kDelete:
-        tx_.erase(name);
+        if (auto it = tx_.find(name); it != tx_.end()) tx_.erase(it);
         break;
       case SetVar::Op::kSetOne:
         SetTx(name, "1");
         break;
       case SetVar::Op::kSet:
-        Expand(sv.value, value, &top);
-        SetTx(name, value);
+        SetTx(name, value());
         break;
       case SetVar::Op::kAdd:
       case SetVar::Op::kSub: {
-        Expand(sv.value, value, &top);
-        const std::int64_t delta = ToInt(value);
+        const std::int64_t delta = ToInt(value());
         std::string& slot = TxSlot(name);
         const std::int64_t cur = ToInt(slot);
         char digits[24];
@@ -939,6 +964,7 @@ const Intervention& Transaction::RunPhase(int phase) {
   skip_ = 0;
   marker_ = -1;
   // Each phase may bring values (the body, the response): groups are joined again.
+  empty_signature_ = -1;
   group_signature_.assign(rules_.prefilter_groups(), -2);
   part_signature_.assign(rules_.prefilter_parts(), -2);
   const auto& rules = rules_.Phase(phase);

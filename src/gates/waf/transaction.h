@@ -217,6 +217,7 @@ class Transaction {
   // changes), else the union's index in signatures_.
   std::vector<int> group_signature_;
   std::vector<int> part_signature_;  // likewise per part
+  int empty_signature_ = -1;         // the parts without values share it
   std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
   std::string setvar_name_, setvar_value_, op_param_, tx_key_copy_, tx_value_copy_;
