@@ -11,6 +11,9 @@ char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : 
 
 // Exact sets stay small: a class or an optional piece multiplies them.
 constexpr std::size_t kMaxExact = 64;
+// A class of at most this many bytes (case-folded) is an exact set of one-byte strings: a
+// separator class such as [\s&|;] is often all a noise-tolerant pattern requires.
+constexpr std::size_t kMaxClass = 16;
 // Alternations of more literals than this are not followed (CRS's largest have a few hundred).
 constexpr std::size_t kMaxAlternatives = 1024;
 
@@ -560,7 +563,7 @@ class Analyzer {
         folded.set(static_cast<unsigned char>(Fold(static_cast<char>(x))));
       }
     }
-    if (folded.count() == 0 || folded.count() > 4) return Facts::Unknown();
+    if (folded.count() == 0 || folded.count() > kMaxClass) return Facts::Unknown();
     std::vector<std::string> out;
     for (int x = 0; x < 256; ++x) {
       if (folded.test(static_cast<std::size_t>(x))) out.emplace_back(1, static_cast<char>(x));
