@@ -12,12 +12,6 @@ namespace {
 
 char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Fold(c);
-  return out;
-}
-
 bool IEquals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                     [](char x, char y) { return Fold(x) == Fold(y); });
@@ -69,7 +63,6 @@ constexpr std::size_t kMaxKept = 64 << 10;
 }  // namespace
 
 struct Transaction::Buffers {
-  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> tx;
   std::vector<std::uint32_t> tf_state;
   std::vector<TfItem> tf_items;
   std::vector<Signature> signatures;
@@ -82,7 +75,6 @@ struct Transaction::Buffers {
 
   std::size_t Bytes() const noexcept;
   void Clear() noexcept {
-    tx.clear();  // keeps its buckets
     tf_state.clear();
     tf_items.clear();
     signatures.clear();
@@ -127,7 +119,6 @@ std::size_t Transaction::Buffers::Bytes() const noexcept {
 }
 
 void Transaction::SwapBuffers(Buffers& b) noexcept {
-  tx_.swap(b.tx);
   tf_state_.swap(b.tf_state);
   tf_items_.swap(b.tf_items);
   signatures_.swap(b.signatures);
@@ -195,9 +186,14 @@ std::string_view Transaction::Tx(std::string_view key) const noexcept {
 
 std::int64_t Transaction::TxInt(std::string_view key) const noexcept { return ToInt(Tx(key)); }
 
-std::string& Transaction::TxSlot(std::string_view key) {
+std::pmr::string& Transaction::TxSlot(std::string_view key) {
   auto it = tx_.find(key);
-  if (it == tx_.end()) it = tx_.emplace(Lower(key), std::string()).first;
+  if (it == tx_.end()) {
+    it = tx_.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple())
+             .first;
+    // Keys are lower case; a caller's key may not be.
+    for (char& c : const_cast<std::pmr::string&>(it->first)) c = Fold(c);
+  }
   return it->second;
 }
 
@@ -460,7 +456,7 @@ bool Transaction::Resolve(std::string_view name, std::string_view key, std::stri
   if (name == "TX") {
     auto it = tx_.find(key);
     if (it == tx_.end()) return false;
-    out.append(it->second);
+    out.append(std::string_view(it->second));
     return true;
   }
   if (name == "MATCHED_VAR") return out.append(matched_var_), true;
@@ -757,7 +753,7 @@ void Transaction::RunSetVars(const Rule& r, const Rule& top) {
       case SetVar::Op::kAdd:
       case SetVar::Op::kSub: {
         const std::int64_t delta = ToInt(value());
-        std::string& slot = TxSlot(name);
+        std::pmr::string& slot = TxSlot(name);
         const std::int64_t cur = ToInt(slot);
         char digits[24];
         const auto end = std::to_chars(digits, digits + sizeof digits,
@@ -915,8 +911,8 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         auto it = tx_.find(spec.key);
         if (it == tx_.end() || TargetRemoved(top, spec.name, it->first)) continue;
         // Copied: a multiMatch rule's setvar may delete the variable between its values.
-        tx_key_copy_ = it->first;
-        tx_value_copy_ = it->second;
+        tx_key_copy_.assign(it->first);
+        tx_value_copy_.assign(it->second);
         test(spec.name, tx_key_copy_, tx_value_copy_, -1);
         continue;
       }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -120,7 +121,7 @@ class Transaction {
   bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
   void SetTx(std::string_view key, std::string_view value);
   // TX's value under `key` (lower case), made empty if it was not set.
-  std::string& TxSlot(std::string_view key);
+  std::pmr::string& TxSlot(std::string_view key);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;
   // What multiMatch tests: the value, then each transformation's result that changed it.
@@ -181,7 +182,15 @@ class Transaction {
       return std::hash<std::string_view>()(s);
     }
   };
-  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> tx_;
+  // TX lives in a per-request arena: CRS creates about a hundred variables per request, and
+  // each would otherwise cost a node and a key allocation, and their frees.
+  std::pmr::monotonic_buffer_resource tx_memory_{16 << 10};
+  struct StringEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  };
+  std::pmr::unordered_map<std::pmr::string, std::pmr::string, StringHash, StringEq> tx_{
+      &tx_memory_};
 
   // Per-transaction state changed by ctl.
   std::vector<std::pair<std::int64_t, std::int64_t>> removed_ids_;
