@@ -4,18 +4,12 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/strings.h"
 #include "gates/waf/name_regex.h"
 #include "gates/waf/rule_parser.h"
 
 namespace rampart::waf {
 namespace {
-
-char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return Fold(x) == Fold(y); });
-}
 
 // ModSecurity v3's parsing of numbers in setvar and comparisons: a leading integer, else 0.
 std::int64_t ToInt(std::string_view s) {
@@ -56,81 +50,11 @@ int WrittenOnce(Var v) {
   }
 }
 
-// Values above this are transformed each time instead of kept. Kept forms cost at most this
-// much per value and chain prefix; the pool gives up buffers that grew past kPooledBytes.
+// Values above this are transformed each time instead of kept: kept forms cost at most this
+// much per value and chain prefix.
 constexpr std::size_t kMaxKept = 64 << 10;
 
 }  // namespace
-
-struct Transaction::Buffers {
-  std::vector<std::uint32_t> tf_state;
-  std::vector<TfItem> tf_items;
-  std::vector<Signature> signatures;
-  std::string tf_arena;
-  std::vector<std::uint64_t> slot_known, slot_keeps;
-  std::vector<int> group_signature, part_signature;
-  std::string walk_text;
-  std::vector<WalkSpan> walk_spans;
-  std::vector<Entry> matched_vars;
-
-  std::size_t Bytes() const noexcept;
-  void Clear() noexcept {
-    tf_state.clear();
-    tf_items.clear();
-    signatures.clear();
-    tf_arena.clear();
-    slot_known.clear();
-    slot_keeps.clear();
-    group_signature.clear();
-    part_signature.clear();
-    walk_text.clear();
-    walk_spans.clear();
-    matched_vars.clear();
-  }
-};
-
-namespace {
-
-// A few sets per thread: enough for the transactions a worker has in flight at once.
-constexpr std::size_t kPooledBuffers = 16;
-// A set that grew past this (a large body kept under many chains) is freed, not pooled.
-constexpr std::size_t kPooledBytes = 1 << 20;
-
-// Set when this thread's pool is destroyed (at thread exit): a transaction destroyed after
-// that frees its buffers instead. Trivially destructible, so it outlives the pool.
-thread_local bool pool_gone = false;
-
-template <class B>
-std::vector<std::unique_ptr<B>>* BufferPool() {
-  struct Pool {
-    std::vector<std::unique_ptr<B>> sets;
-    ~Pool() { pool_gone = true; }
-  };
-  thread_local Pool pool;
-  return pool_gone ? nullptr : &pool.sets;
-}
-
-}  // namespace
-
-std::size_t Transaction::Buffers::Bytes() const noexcept {
-  return tf_state.capacity() * sizeof(std::uint32_t) + tf_items.capacity() * sizeof(TfItem) +
-         signatures.capacity() * sizeof(Signature) + tf_arena.capacity() + walk_text.capacity() +
-         (slot_known.capacity() + slot_keeps.capacity()) * 8;
-}
-
-void Transaction::SwapBuffers(Buffers& b) noexcept {
-  tf_state_.swap(b.tf_state);
-  tf_items_.swap(b.tf_items);
-  signatures_.swap(b.signatures);
-  tf_arena_.swap(b.tf_arena);
-  slot_known_.swap(b.slot_known);
-  slot_keeps_.swap(b.slot_keeps);
-  group_signature_.swap(b.group_signature);
-  part_signature_.swap(b.part_signature);
-  walk_text_.swap(b.walk_text);
-  walk_spans_.swap(b.walk_spans);
-  matched_vars_.swap(b.matched_vars);
-}
 
 Transaction::Transaction(const RuleSet& rules)
     : rules_(rules),
@@ -139,28 +63,11 @@ Transaction::Transaction(const RuleSet& rules)
       response_body_access_(rules.settings().response_body_access) {
   columns_ = rules.transform_chains().size() + 1;
   scalar_slots_.fill(-1);
-  auto* pool = BufferPool<Buffers>();
-  if (pool != nullptr && !pool->empty()) {
-    buffers_ = std::move(pool->back());
-    pool->pop_back();
-    SwapBuffers(*buffers_);
-    return;
-  }
-  buffers_ = std::make_unique<Buffers>();
   tx_.reserve(256);  // CRS sets about a hundred TX variables per request
   // What CRS at paranoia 1 uses for an ordinary API request, so that they grow once at most.
   tf_items_.reserve(512);
   signatures_.reserve(256);
   tf_arena_.reserve(8192);
-}
-
-Transaction::~Transaction() {
-  auto* pool = BufferPool<Buffers>();
-  if (pool == nullptr || pool->size() >= kPooledBuffers) return;
-  SwapBuffers(*buffers_);
-  if (buffers_->Bytes() > kPooledBytes) return;
-  buffers_->Clear();
-  pool->push_back(std::move(buffers_));
 }
 
 int Transaction::EntrySlot(const Entry& e, bool name) {
@@ -191,8 +98,6 @@ std::pmr::string& Transaction::TxSlot(std::string_view key) {
   if (it == tx_.end()) {
     it = tx_.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple())
              .first;
-    // Keys are lower case; a caller's key may not be.
-    for (char& c : const_cast<std::pmr::string&>(it->first)) c = Fold(c);
   }
   return it->second;
 }
@@ -730,7 +635,7 @@ void Transaction::RunSetVars(const Rule& r, const Rule& top) {
     std::string_view name;
     if (sv.name.HasRefs()) {
       Expand(sv.name, setvar_name_, &top);
-      for (char& c : setvar_name_) c = Fold(c);
+      for (char& c : setvar_name_) c = AsciiLower(c);
       name = setvar_name_;
     } else {
       name = sv.name.Literal();
@@ -906,16 +811,6 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         if (r.op->Match(n, param, caps) != r.negated) on_match(spec.name, {}, n);
         continue;
       }
-      if (spec.var == Var::kTx && !spec.key.empty() && !spec.key_regex) {
-        // The most common target in CRS (TX:detection_paranoia_level, scores): one value.
-        auto it = tx_.find(spec.key);
-        if (it == tx_.end() || TargetRemoved(top, spec.name, it->first)) continue;
-        // Copied: a multiMatch rule's setvar may delete the variable between its values.
-        tx_key_copy_.assign(it->first);
-        tx_value_copy_.assign(it->second);
-        test(spec.name, tx_key_copy_, tx_value_copy_, -1);
-        continue;
-      }
       if (spec.var == Var::kTx || spec.var == Var::kMatchedVars ||
           spec.var == Var::kMatchedVarsNames || spec.var == Var::kMatchedVar ||
           spec.var == Var::kMatchedVarName || spec.var == Var::kRule ||
@@ -960,7 +855,6 @@ const Intervention& Transaction::RunPhase(int phase) {
   skip_ = 0;
   marker_ = -1;
   // Each phase may bring values (the body, the response): groups are joined again.
-  empty_signature_ = -1;
   group_signature_.assign(rules_.prefilter_groups(), -2);
   part_signature_.assign(rules_.prefilter_parts(), -2);
   const auto& rules = rules_.Phase(phase);

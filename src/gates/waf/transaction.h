@@ -7,7 +7,6 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <memory_resource>
 #include <string>
 #include <string_view>
@@ -63,7 +62,6 @@ struct Intervention {
 class Transaction {
  public:
   explicit Transaction(const RuleSet& rules);
-  ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
@@ -104,13 +102,6 @@ class Transaction {
   template <class F>
   void ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions, const Rule* rule,
                F&& f);
-  struct Scalar;
-  // The per-request buffers (TX, kept values, signatures, scratch) are taken from a small
-  // per-thread pool and given back empty with their capacity, so a request does not allocate
-  // what the previous one on its thread already had.
-  struct Buffers;
-  void SwapBuffers(Buffers& b) noexcept;
-  std::unique_ptr<Buffers> buffers_;  // empty while its contents are this transaction's
   bool EvaluateRule(const Rule& r, const Rule& top);
   void AfterFullMatch(const Rule& r, const Rule& top);
   void RunSetVars(const Rule& r, const Rule& top);
@@ -120,7 +111,8 @@ class Transaction {
   bool Removed(const Rule& r) const;
   bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
   void SetTx(std::string_view key, std::string_view value);
-  // TX's value under `key` (lower case), made empty if it was not set.
+  // TX's value under `key`, made empty if it was not set. Keys are lower case: setvar folds the
+  // names it expands, and the parser folded the literal ones.
   std::pmr::string& TxSlot(std::string_view key);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;
@@ -229,8 +221,9 @@ class Transaction {
   int empty_signature_ = -1;         // the parts without values share it
   std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
-  std::string setvar_name_, setvar_value_, op_param_, tx_key_copy_, tx_value_copy_;
-  // Copies of the values of a target that setvar may change while it is walked (TX, ...).
+  std::string setvar_name_, setvar_value_, op_param_;
+  // Copies of the values of a target that setvar may change while it is walked (TX, ...): a
+  // multiMatch rule's setvar may even delete the variable between its values.
   struct WalkSpan {
     std::size_t offset, key, value;
   };
