@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <bitset>
 
+#include "core/strings.h"
+
 namespace rampart::waf {
 
 namespace {
-
-char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
 
 // Exact sets stay small: a class or an optional piece multiplies them.
 constexpr std::size_t kMaxExact = 64;
@@ -152,8 +152,7 @@ class Analyzer {
   Facts ParseSequence() {
     Sequence seq;
     while (!AtEnd() && !failed_ && Peek() != '|' && Peek() != ')') {
-      i_before_atom_ = i_;
-      whole_atom_ = i_;
+      atom_is_whole_ = true;
       Facts atom = ParseAtom();
       if (failed_) break;
       ParseQuantifier(std::move(atom), seq);
@@ -217,7 +216,7 @@ class Analyzer {
       return;
     }
     const bool quantified = c == '*' || c == '+' || c == '?' || c == '{';
-    if (quantified && whole_atom_ != i_before_atom_) {
+    if (quantified && !atom_is_whole_) {
       // A quantifier after \Q...\E, \E or a comment applies to the last character (or to
       // what came before an empty item), not to what this analysis read as the atom.
       Fail();
@@ -282,7 +281,7 @@ class Analyzer {
         return Fail();
       default:
         ++i_;
-        return Facts::Exactly({std::string(1, Fold(c))});
+        return Facts::Exactly({std::string(1, AsciiLower(c))});
     }
   }
 
@@ -319,7 +318,7 @@ class Analyzer {
         const std::size_t end = p_.find(')', i_);
         if (end == std::string_view::npos) return Fail();
         i_ = end + 1;
-        whole_atom_ = kNotWhole;
+        atom_is_whole_ = false;
         return Facts::Empty();
       } else {
         // Inline flags: (?i) (?-i) (?i:...). Case is folded everywhere already; extended mode
@@ -404,6 +403,29 @@ class Analyzer {
     return u;  // an escaped punctuation character or byte stands for itself
   }
 
+  // \p{Name} or \pL after the 'p': skipped (what it matches is not known here).
+  void SkipPropertyName() {
+    if (Peek() != '{') {
+      if (!AtEnd()) ++i_;
+      return;
+    }
+    const std::size_t end = p_.find('}', i_);
+    if (end == std::string_view::npos) {
+      Fail();
+      return;
+    }
+    i_ = end + 1;
+  }
+
+  // The byte an escape stands for inside a class (where \b is a backspace); -1 for what the
+  // analysis does not follow (\Q, \E, \c, octal, ...).
+  int ClassEscape(char e) {
+    if (e == 'b') return 0x08;
+    if (e == 'Q' || e == 'E') return -1;
+    const int b = SimpleEscape(e);
+    return failed_ ? -1 : b;
+  }
+
   Facts ParseEscape() {
     ++i_;  // '\'
     if (AtEnd()) return Fail();
@@ -418,7 +440,7 @@ class Analyzer {
       case 'K':
         return Facts::Empty();
       case 'E':
-        whole_atom_ = kNotWhole;
+        atom_is_whole_ = false;
         return Facts::Empty();
       case 'd':
       case 'D':
@@ -436,21 +458,15 @@ class Analyzer {
         return Facts::Unknown();
       case 'p':
       case 'P':
-        if (Peek() == '{') {
-          const std::size_t end = p_.find('}', i_);
-          if (end == std::string_view::npos) return Fail();
-          i_ = end + 1;
-        } else if (!AtEnd()) {
-          ++i_;
-        }
+        SkipPropertyName();
         return Facts::Unknown();
       case 'Q': {
         std::size_t end = p_.find("\\E", i_);
         if (end == std::string_view::npos) end = p_.size();
         std::string lit;
-        for (std::size_t j = i_; j < end; ++j) lit.push_back(Fold(p_[j]));
+        for (std::size_t j = i_; j < end; ++j) lit.push_back(AsciiLower(p_[j]));
         i_ = std::min(end + 2, p_.size());
-        whole_atom_ = kNotWhole;
+        atom_is_whole_ = false;
         return Facts::Exactly({lit});
       }
       default:
@@ -464,7 +480,7 @@ class Analyzer {
     const int b = SimpleEscape(e);
     if (failed_) return Facts::Unknown();
     if (b < 0) return Fail();  // \0, \c, \g, \k, \o, ...: not followed
-    return Facts::Exactly({std::string(1, Fold(static_cast<char>(b)))});
+    return Facts::Exactly({std::string(1, AsciiLower(static_cast<char>(b)))});
   }
 
   // A character class: exact when it folds to a few bytes, else unknown.
@@ -509,25 +525,14 @@ class Analyzer {
         const char e = p_[i_ + 1];
         i_ += 2;
         if (std::string_view("dDwWsShHvVpPN").find(e) != std::string_view::npos) {
-          if ((e == 'p' || e == 'P') && Peek() == '{') {
-            const std::size_t end = p_.find('}', i_);
-            if (end == std::string_view::npos) return Fail();
-            i_ = end + 1;
-          } else if (e == 'p' || e == 'P') {
-            ++i_;
-          }
+          if (e == 'p' || e == 'P') SkipPropertyName();
+          if (failed_) return Facts::Unknown();
           wide = true;
           prev = -1;
           continue;
         }
-        if (e == 'b') {
-          b = 0x08;
-        } else if (e == 'Q' || e == 'E') {
-          return Fail();
-        } else {
-          b = SimpleEscape(e);
-          if (failed_ || b < 0) return Fail();
-        }
+        b = ClassEscape(e);
+        if (b < 0) return Fail();
       } else {
         b = static_cast<unsigned char>(c);
         ++i_;
@@ -540,8 +545,8 @@ class Analyzer {
           if (i_ + 1 >= p_.size()) return Fail();
           const char e = p_[i_ + 1];
           i_ += 2;
-          hi = e == 'b' ? 0x08 : SimpleEscape(e);
-          if (failed_ || hi < 0) return Fail();
+          hi = ClassEscape(e);
+          if (hi < 0) return Fail();
         } else if (d == '[') {
           return Fail();
         } else {
@@ -560,7 +565,7 @@ class Analyzer {
     std::bitset<256> folded;
     for (int x = 0; x < 256; ++x) {
       if (set.test(static_cast<std::size_t>(x))) {
-        folded.set(static_cast<unsigned char>(Fold(static_cast<char>(x))));
+        folded.set(static_cast<unsigned char>(AsciiLower(static_cast<char>(x))));
       }
     }
     if (folded.count() == 0 || folded.count() > kMaxClass) return Facts::Unknown();
@@ -575,10 +580,8 @@ class Analyzer {
   std::size_t i_ = 0;
   int depth_ = 0;
   bool failed_ = false;
-  // Where the atom being read starts; whole_atom_ differs from it when the item just read is
-  // not one atom for a quantifier (\Q...\E, \E, a comment).
-  static constexpr std::size_t kNotWhole = static_cast<std::size_t>(-1);
-  std::size_t i_before_atom_ = 0, whole_atom_ = 0;
+  // False when the item just read is not one atom for a quantifier (\Q...\E, \E, a comment).
+  bool atom_is_whole_ = true;
 };
 
 std::uint16_t PairBit(unsigned char a, unsigned char b) {
@@ -604,7 +607,7 @@ Signature Signature::Of(std::string_view text) noexcept {
   unsigned char prev = 0;
   bool has_prev = false;
   for (char ch : text) {
-    const auto c = static_cast<unsigned char>(Fold(ch));
+    const auto c = static_cast<unsigned char>(AsciiLower(ch));
     s.words[c >> 6] |= std::uint64_t{1} << (c & 63);
     if (has_prev) {
       const std::uint16_t p = PairBit(prev, c);
@@ -673,7 +676,7 @@ std::optional<LiteralPrefilter> LiteralPrefilter::ForPhrases(
   folded.reserve(phrases.size());
   for (const auto& p : phrases) {
     std::string f;
-    for (char c : p) f.push_back(Fold(c));
+    for (char c : p) f.push_back(AsciiLower(c));
     folded.push_back(std::move(f));
   }
   return Of(folded);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/strings.h"
+
 namespace rampart::waf {
 
 namespace {
@@ -17,8 +19,6 @@ pcre2_match_data* ThreadMatchData() {
   } holder;
   return holder.md;
 }
-
-char Fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
 
 bool WordByte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -48,7 +48,7 @@ std::shared_ptr<const NameRegex> NameRegex::Compile(std::string_view pattern, st
   if (anchored) word.remove_prefix(1);
   if (!word.empty() && std::all_of(word.begin(), word.end(), WordByte)) {
     out->anchored_ = anchored;
-    for (char c : word) out->literal_.push_back(Fold(c));
+    for (char c : word) out->literal_.push_back(AsciiLower(c));
   }
   return out;
 }
@@ -57,14 +57,9 @@ NameRegex::~NameRegex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
 bool NameRegex::Matches(std::string_view subject) const noexcept {
   if (!literal_.empty()) {
-    const auto same = [](char a, char b) { return Fold(a) == b; };
-    if (anchored_) {
-      return subject.size() >= literal_.size() &&
-             std::equal(literal_.begin(), literal_.end(), subject.begin(),
-                        [&](char l, char c) { return same(c, l); });
-    }
-    return std::search(subject.begin(), subject.end(), literal_.begin(), literal_.end(), same) !=
-           subject.end();
+    if (anchored_) return IStartsWith(subject, literal_);
+    return std::search(subject.begin(), subject.end(), literal_.begin(), literal_.end(),
+                       [](char a, char b) { return AsciiLower(a) == b; }) != subject.end();
   }
   const int rc =
       pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(subject.data()),
