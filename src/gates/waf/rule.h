@@ -159,7 +159,8 @@ struct Rule {
   bool negated = false;
   bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
   std::unique_ptr<Operator> op;
-  // @rx without macros: literals one of which every match holds (literal_prefilter.h).
+  // @rx without macros, @pm and @pmFromFile: literals one of which every match holds
+  // (literal_prefilter.h).
   std::optional<LiteralPrefilter> prefilter;
   Actions act;
   std::unique_ptr<Rule> chained;  // the next rule of a chain

@@ -120,10 +120,7 @@ bool Matches(const TargetUpdate& u, const Rule& r) {
 class Builder {
  public:
   bool Add(const Directive& d, std::string& error);
-  bool Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases, EngineSettings& settings,
-              std::vector<std::string>& files, std::size_t& count,
-              std::vector<ChainStep>& chain_steps, std::size_t& group_count,
-              std::size_t& part_count, std::string& error);
+  bool Finish(LoadedRules& out, std::string& error);
 
  private:
   bool AddRule(const Directive& d, bool is_action, std::string& error);
@@ -491,10 +488,8 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);
 }
 
-bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
-                     EngineSettings& settings, std::vector<std::string>& files, std::size_t& count,
-                     std::vector<ChainStep>& chain_steps, std::size_t& group_count,
-                     std::size_t& part_count, std::string& error) {
+bool Builder::Finish(LoadedRules& out, std::string& error) {
+  auto& phases = out.phases;
   if (open_chain_ != nullptr) {
     error = open_chain_where_ + ": the chain is not followed by a SecRule";
     return false;
@@ -511,7 +506,6 @@ bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
     }
     return false;
   };
-  count = 0;
   Interned ids;
   for (auto& r : rules_) {
     if (r->is_marker) {
@@ -547,13 +541,22 @@ bool Builder::Finish(std::array<std::vector<std::unique_ptr<Rule>>, 6>& phases,
     const auto p = static_cast<std::size_t>(r->act.phase);
     Finalize(*r, r->act.phase, defaults_[p], has_default_[p], ids);
     phases[p].push_back(std::move(r));
-    ++count;
+    ++out.rule_count;
   }
-  settings = settings_;
-  files = files_;
-  chain_steps = std::move(ids.steps);
-  group_count = ids.groups.size();
-  part_count = ids.parts.size();
+  for (std::size_t p = 1; p < phases.size(); ++p) {
+    for (std::size_t i = 0; i < phases[p].size(); ++i) {
+      const int id = phases[p][i]->marker_id;
+      if (id < 0) continue;
+      auto& at = out.markers[p];
+      if (at.size() <= static_cast<std::size_t>(id)) at.resize(static_cast<std::size_t>(id) + 1);
+      at[static_cast<std::size_t>(id)].push_back(i);
+    }
+  }
+  out.settings = settings_;
+  out.files = files_;
+  out.transform_chains = std::move(ids.steps);
+  out.prefilter_groups = ids.groups.size();
+  out.prefilter_parts = ids.parts.size();
   return true;
 }
 
@@ -566,30 +569,18 @@ std::shared_ptr<const RuleSet> RuleSet::Build(const std::vector<Directive>& dire
     if (!b.Add(d, error)) return nullptr;
   }
   auto set = std::shared_ptr<RuleSet>(new RuleSet());
-  if (!b.Finish(set->phases_, set->settings_, set->files_, set->rule_count_, set->transform_chains_,
-                set->prefilter_groups_, set->prefilter_parts_, error)) {
-    return nullptr;
-  }
-  for (std::size_t p = 1; p < set->phases_.size(); ++p) {
-    const auto& rules = set->phases_[p];
-    for (std::size_t i = 0; i < rules.size(); ++i) {
-      const int id = rules[i]->marker_id;
-      if (id < 0) continue;
-      auto& at = set->markers_[p];
-      if (at.size() <= static_cast<std::size_t>(id)) at.resize(static_cast<std::size_t>(id) + 1);
-      at[static_cast<std::size_t>(id)].push_back(i);
-    }
-  }
+  if (!b.Finish(set->d_, error)) return nullptr;
   return set;
 }
 
 std::size_t RuleSet::NextMarker(int phase, int marker, std::size_t from) const noexcept {
   const auto p = static_cast<std::size_t>(phase);
   const auto m = static_cast<std::size_t>(marker);
-  if (marker < 0 || m >= markers_[p].size()) return phases_[p].size();
-  const auto& at = markers_[p][m];
+  const std::size_t end = d_.phases[p].size();
+  if (marker < 0 || m >= d_.markers[p].size()) return end;
+  const auto& at = d_.markers[p][m];
   const auto it = std::lower_bound(at.begin(), at.end(), from);
-  return it == at.end() ? phases_[p].size() : *it;
+  return it == at.end() ? end : *it;
 }
 
 }  // namespace rampart::waf

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "gates/waf/rule.h"
@@ -40,6 +39,19 @@ struct ChainStep {
   std::uint64_t transforms = 0;  // bit t: the chain holds TransformId t
 };
 
+// What a rule set holds once loaded (RuleSet's state, filled by its builder).
+struct LoadedRules {
+  std::array<std::vector<std::unique_ptr<Rule>>, 6> phases;  // 1..5 used
+  // Per phase and marker number, the marker's positions in ascending order.
+  std::array<std::vector<std::vector<std::size_t>>, 6> markers;
+  EngineSettings settings;
+  std::size_t rule_count = 0;
+  std::vector<std::string> files;
+  std::vector<ChainStep> transform_chains;
+  std::size_t prefilter_groups = 0;
+  std::size_t prefilter_parts = 0;
+};
+
 class RuleSet {
  public:
   // Loads directives in order. On failure returns nullptr with `error` naming file:line.
@@ -47,32 +59,24 @@ class RuleSet {
                                               std::string& error);
 
   const std::vector<std::unique_ptr<Rule>>& Phase(int phase) const noexcept {
-    return phases_[static_cast<std::size_t>(phase)];
+    return d_.phases[static_cast<std::size_t>(phase)];
   }
-  const EngineSettings& settings() const noexcept { return settings_; }
+  const EngineSettings& settings() const noexcept { return d_.settings; }
   // The position in Phase(phase) of the first SecMarker numbered `marker` (Rule::marker_id) at
   // or after `from`; the phase's size when there is none.
   std::size_t NextMarker(int phase, int marker, std::size_t from) const noexcept;
-  std::size_t rule_count() const noexcept { return rule_count_; }
+  std::size_t rule_count() const noexcept { return d_.rule_count; }
   // Rule files in load order (base names), for per-file metrics.
-  const std::vector<std::string>& files() const noexcept { return files_; }
+  const std::vector<std::string>& files() const noexcept { return d_.files; }
   // The transformation chains the rules use and all their prefixes, by Rule::chain_id.
-  const std::vector<ChainStep>& transform_chains() const noexcept { return transform_chains_; }
+  const std::vector<ChainStep>& transform_chains() const noexcept { return d_.transform_chains; }
   // How many groups of prefiltered rules read the same values (Rule::prefilter_group).
-  std::size_t prefilter_groups() const noexcept { return prefilter_groups_; }
+  std::size_t prefilter_groups() const noexcept { return d_.prefilter_groups; }
   // How many (target, chain) parts the groups' unions are made of (Rule::prefilter_parts).
-  std::size_t prefilter_parts() const noexcept { return prefilter_parts_; }
+  std::size_t prefilter_parts() const noexcept { return d_.prefilter_parts; }
 
  private:
-  std::array<std::vector<std::unique_ptr<Rule>>, 6> phases_;  // 1..5 used
-  // Per phase and marker number, the marker's positions in ascending order.
-  std::array<std::vector<std::vector<std::size_t>>, 6> markers_;
-  EngineSettings settings_;
-  std::size_t rule_count_ = 0;
-  std::vector<std::string> files_;
-  std::vector<ChainStep> transform_chains_;
-  std::size_t prefilter_groups_ = 0;
-  std::size_t prefilter_parts_ = 0;
+  LoadedRules d_;
 };
 
 }  // namespace rampart::waf
