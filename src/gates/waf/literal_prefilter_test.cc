@@ -250,6 +250,39 @@ TEST(LiteralPrefilter, AnswersAsIfEveryOperatorRan) {
   EXPECT_GT(matched, payloads.size());  // the payloads do trigger rules
 }
 
+// The prefilter does its job: on an ordinary browser GET through CRS at paranoia 1, most rules
+// it groups are ruled out by their group's union, and PCRE2 runs far fewer times than without
+// it (README: about 9 in 10 grouped rules, about 1 regex call in 8).
+TEST(LiteralPrefilter, RulesOutMostRulesOfAnOrdinaryRequest) {
+  auto set = LoadCrs(1);
+  ASSERT_TRUE(set);
+  auto run = [&](bool prefilter) {
+    Transaction tx(*set);
+    tx.UsePrefilter(prefilter);
+    RequestInfo r;
+    r.method = "GET";
+    r.target = "/products?category=shirts&page=2";
+    r.protocol = "HTTP/1.1";
+    r.headers = {{"Host", "shop.example.com"},
+                 {"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36"},
+                 {"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"},
+                 {"Accept-Language", "en-US,en;q=0.9"},
+                 {"Cookie", "session=8f3a9c2e7b1d4f6a; cart=3; theme=dark"}};
+    r.client_addr = "192.0.2.1";
+    tx.SetRequest(r);
+    EXPECT_FALSE(tx.RunPhase(1).intercepted);
+    tx.SetRequestBody({}, true, {});
+    EXPECT_FALSE(tx.RunPhase(2).intercepted);
+    return tx.prefilter_stats();
+  };
+  const auto on = run(true), off = run(false);
+  EXPECT_EQ(off.groups_asked, 0u);  // off, nothing is ruled out
+  EXPECT_GT(on.groups_asked, 50u);
+  EXPECT_GT(on.groups_ruled_out * 10, on.groups_asked * 8)
+      << on.groups_ruled_out << " of " << on.groups_asked;
+  EXPECT_LT(on.regex_runs * 4, off.regex_runs) << on.regex_runs << " vs " << off.regex_runs;
+}
+
 void ForEachRule(const RuleSet& set, const std::function<void(const Rule&)>& f) {
   for (int p = 1; p <= 5; ++p) {
     for (const auto& r : set.Phase(p)) {

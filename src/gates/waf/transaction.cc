@@ -531,13 +531,15 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
 
 bool Transaction::MayMatch(const Rule& r, std::string_view value, int item) {
   if (!prefilter_ || !r.prefilter || !r.prefilter->per_value()) return true;
-  if (item < 0) {
-    // Values that are not kept (TX, MATCHED_VAR) are short: signing one costs less than the
-    // regex; long ones go straight to PCRE2.
-    constexpr std::size_t kSignedInPassing = 256;
-    return value.size() > kSignedInPassing || r.prefilter->MayMatch(Signature::Of(value));
-  }
-  return r.prefilter->MayMatch(ItemSignature(item, value));
+  // Values that are not kept (TX, MATCHED_VAR) are short: signing one costs less than the
+  // regex; long ones go straight to PCRE2.
+  constexpr std::size_t kSignedInPassing = 256;
+  if (item < 0 && value.size() > kSignedInPassing) return true;
+  ++stats_.values_asked;
+  const bool may =
+      r.prefilter->MayMatch(item < 0 ? Signature::Of(value) : ItemSignature(item, value));
+  if (!may) ++stats_.values_ruled_out;
+  return may;
 }
 
 const Signature& Transaction::ItemSignature(int item, std::string_view value) {
@@ -625,7 +627,11 @@ bool Transaction::GroupMayMatch(const Rule& r) {
       signatures_.push_back(all);
     }
   }
-  return joined < 0 || r.prefilter->MayMatch(signatures_[static_cast<std::size_t>(joined)]);
+  if (joined < 0) return true;
+  ++stats_.groups_asked;
+  const bool may = r.prefilter->MayMatch(signatures_[static_cast<std::size_t>(joined)]);
+  if (!may) ++stats_.groups_ruled_out;
+  return may;
 }
 
 void Transaction::RunSetVars(const Rule& r, const Rule& top) {
@@ -781,6 +787,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     auto test = [&](std::string_view coll, std::string_view key, std::string_view value, int slot) {
       if (r.act.multi_match) {
         MultiMatchValues(r, value, slot, values);
+        if (r.regex_op) stats_.regex_runs += static_cast<std::uint32_t>(values.size());
         for (const auto& v : values) {
           if (r.op->Match(v, param, caps) != r.negated) on_match(coll, key, v);
         }
@@ -797,6 +804,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         if (caps != nullptr) caps->count = 0;
       } else {
         hit = r.op->Match(v, param, caps);
+        if (r.regex_op) ++stats_.regex_runs;
         if (r.regex_op && LastRegexStatus() == RegexStatus::kMatchLimit) {
           // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
           SetTx("msc_pcre_limits_exceeded", "1");

@@ -81,6 +81,13 @@ class Transaction {
   // default). The answers are the same either way; off, every operator runs, so the two can be
   // compared.
   void UsePrefilter(bool on) noexcept { prefilter_ = on; }
+  // What the prefilter did in this transaction, and how often a regex still ran.
+  struct PrefilterStats {
+    std::uint32_t groups_asked = 0, groups_ruled_out = 0;  // rules tested by their group's union
+    std::uint32_t values_asked = 0, values_ruled_out = 0;  // values tested before the operator
+    std::uint32_t regex_runs = 0;                          // @rx, @rxGlobal, @verifyCC calls
+  };
+  const PrefilterStats& prefilter_stats() const noexcept { return stats_; }
 
   const std::vector<MatchRecord>& matches() const noexcept { return matches_; }
   const Intervention& intervention() const noexcept { return intervention_; }
@@ -146,6 +153,7 @@ class Transaction {
   EngineMode mode_;
   bool detection_only_ = false;
   bool prefilter_ = true;
+  PrefilterStats stats_;
   bool request_body_access_;
   bool response_body_access_;
   std::string body_processor_;  // REQBODY_PROCESSOR ("" before phase 2 or without one)
