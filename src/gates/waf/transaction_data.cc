@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/strings.h"
 #include "gates/waf/json_body.h"
 #include "gates/waf/multipart.h"
 #include "gates/waf/transaction.h"
@@ -12,12 +13,6 @@
 namespace rampart::waf {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 int Hex(unsigned char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -58,7 +53,7 @@ void AddArgs(std::vector<Entry>& out, const std::vector<Arg>& args) {
 // (ctl:requestBodyProcessor) for JSON and XML; rampart picks all four, when the head arrives, so
 // REQBODY_PROCESSOR reads the same in phase 1 as behind that configuration. A phase-1 ctl wins.
 std::string ProcessorFor(std::string_view content_type) {
-  std::string ct = Lower(content_type.substr(0, content_type.find(';')));
+  std::string ct = ToLower(content_type.substr(0, content_type.find(';')));
   while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.pop_back();
   if (ct == "application/x-www-form-urlencoded") return "URLENCODED";
   if (ct == "multipart/form-data") return "MULTIPART";
@@ -113,8 +108,7 @@ void Transaction::SetRequest(const RequestInfo& req) {
   bool seen_content_type = false;
   for (const auto& [name, value] : req.headers) {
     headers_.push_back(MakeEntry(name, value));
-    const std::string lname = Lower(name);
-    if (lname == "cookie") {
+    if (IEquals(name, "cookie")) {
       // As v3's addRequestHeader: split on ';', key up to the first '=', key left-trimmed,
       // empty keys skipped, trailing blanks of the last pair dropped.
       std::string_view rest = value;
@@ -132,12 +126,12 @@ void Transaction::SetRequest(const RequestInfo& req) {
         if (semi == std::string_view::npos) break;
         rest.remove_prefix(semi + 1);
       }
-    } else if (lname == "content-type" && !seen_content_type) {
+    } else if (IEquals(name, "content-type") && !seen_content_type) {
       // The first field decides, as for the gate that hands the body over (and as its
       // boundary is read): two that disagree must not be read one way here and another there.
       seen_content_type = true;
       body_processor_ = ProcessorFor(value);
-    } else if (lname == "host" && server_name_.empty()) {
+    } else if (IEquals(name, "host") && server_name_.empty()) {
       server_name_ = std::string(value.substr(0, value.find(':')));
     }
   }
@@ -244,9 +238,8 @@ void Transaction::SetResponse(
   response_protocol_ = std::string(protocol);
   for (const auto& [name, value] : headers) {
     response_headers_.push_back(MakeEntry(name, value));
-    const std::string lname = Lower(name);
-    if (lname == "content-type") response_content_type_ = std::string(value);
-    if (lname == "content-length") response_content_length_ = std::string(value);
+    if (IEquals(name, "content-type")) response_content_type_ = std::string(value);
+    if (IEquals(name, "content-length")) response_content_length_ = std::string(value);
   }
 }
 
