@@ -48,6 +48,53 @@ constexpr std::string_view kReasons[] = {"cache_hit",   "cache_revalidated", "no
 
 using Clock = std::chrono::system_clock;
 
+// The request fields the gate decides on, read in one pass (a miss would otherwise walk the
+// request's fields once per name).
+struct RequestFields {
+  bool body = false;  // Transfer-Encoding, or a Content-Length other than 0
+  bool authorization = false;
+  bool cookie = false;
+  bool range = false;
+  bool conditional = false;  // If-None-Match or If-Modified-Since
+  CacheControl cc;           // every Cache-Control field, in order
+};
+
+RequestFields ReadRequestFields(const http::HeaderList& req) {
+  RequestFields r;
+  for (const auto& f : req) {
+    switch (f.name.size()) {  // the names' lengths tell them apart before any comparison
+      case 5:
+        r.range = r.range || IEquals(f.name, "range");
+        break;
+      case 6:
+        r.cookie = r.cookie || IEquals(f.name, "cookie");
+        break;
+      case 13:
+        if (IEquals(f.name, "cache-control")) {
+          ParseCacheControlValue(f.value, r.cc);
+        } else if (IEquals(f.name, "authorization")) {
+          r.authorization = true;
+        } else if (IEquals(f.name, "if-none-match")) {
+          r.conditional = true;
+        }
+        break;
+      case 14:
+        if (IEquals(f.name, "content-length") && f.value != "0") r.body = true;
+        break;
+      case 17:
+        if (IEquals(f.name, "transfer-encoding")) {
+          r.body = true;
+        } else if (IEquals(f.name, "if-modified-since")) {
+          r.conditional = true;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return r;
+}
+
 // What one exchange carries between phases.
 struct Pending final : GateState {
   enum class Mode : std::uint8_t { kFill, kRevalidate, kInvalidate } mode = Mode::kFill;
@@ -78,6 +125,9 @@ struct Pending final : GateState {
   bool published = false;  // the lock went with a write (else the destructor releases it)
   boost::asio::any_io_executor executor;
   int worker = 0;
+  // Provided, so that make_unique does not zero all of it before the members' own
+  // initialisers run (every member has one); a miss builds one of these.
+  Pending() noexcept {}  // NOLINT(modernize-use-equals-default)
   ~Pending() override {
     if (stream) stream->End(false);  // not completed by OnComplete: cut for its readers
     if (flights) flights->Land(key, token, pass_until, origin_failed);
@@ -138,12 +188,16 @@ void AppendForwarded(const Exchange& ex, std::string_view name, std::string& out
 }
 
 // The forwarded values of `names`, each followed by '\n'.
-std::string VaryValues(const std::vector<std::string>& names, const Exchange& ex) {
-  std::string out;
+void AppendVaryValues(const std::vector<std::string>& names, const Exchange& ex, std::string& out) {
   for (const auto& n : names) {
     AppendForwarded(ex, n, out);
     out += '\n';
   }
+}
+
+std::string VaryValues(const std::vector<std::string>& names, const Exchange& ex) {
+  std::string out;
+  AppendVaryValues(names, ex, out);
   return out;
 }
 
@@ -386,9 +440,12 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
   // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
   // scheme and host, the chosen request fields as forwarded, the principal.
   std::string key;
-  key.reserve(ex.authority.size() + path.size() + query.size() + 48);  // one allocation, mostly
-  key = ex.is_tls ? "https://" : "http://";
-  for (const char c : ex.authority) key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  const std::size_t route = ex.route != nullptr ? ex.route->name.size() : 0;
+  key.reserve(ex.authority.size() + path.size() + query.size() + route + 48);  // one allocation
+  key.append(ex.is_tls ? std::string_view("https://") : std::string_view("http://"));
+  const std::size_t host_at = key.size();
+  key.append(ex.authority);
+  for (std::size_t i = host_at; i < key.size(); ++i) key[i] = AsciiLower(key[i]);
   key.append(path);
   key += '?';
   if (config_.query != CacheConfig::Query::kNone && !query.empty()) {
@@ -424,8 +481,11 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
       key += '\n';
     }
   }
-  key += VaryValues(config_.key_headers, ex);
-  if (config_.cache_authorized) key += "principal=" + ex.identity.principal;
+  AppendVaryValues(config_.key_headers, ex, key);
+  if (config_.cache_authorized) {
+    key += "principal=";
+    key += ex.identity.principal;
+  }
   return key;
 }
 
@@ -499,89 +559,51 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     if (config_.status_header) ex.response_headers += "X-Rampart-Cache: BYPASS\r\n";
     return Decision::Continue();
   };
-  if (ex.method != "GET" && ex.method != "HEAD") return bypass();
+  const bool get = ex.method == "GET";  // compared once: the method decides several steps
+  if (!get && ex.method != "HEAD") return bypass();
   if (key_filter_ && !key_filter_->Matches(ex.path)) {
     Note(ex, "filtered");  // a key that cannot exist: the origin is spared it
     return Decision::Respond(404, kReasons[5], "no such resource");
   }
+  const RequestFields asked = ReadRequestFields(req);
   // A body the key does not see could shape the answer ("fat GET"): not from or for the cache.
-  if (req.Has("transfer-encoding") ||
-      (req.Has("content-length") && req.Get("content-length") != "0")) {
-    return bypass();
-  }
+  if (asked.body) return bypass();
   // Whoever the request speaks for (Authorization, an API key, a session, a client certificate)
   // may get an answer meant for them only: unless the route keys entries by principal, it passes.
   const bool personal =
-      req.Has("authorization") || !ex.identity.principal.empty() || !ex.identity.method.empty();
+      asked.authorization || !ex.identity.principal.empty() || !ex.identity.method.empty();
   if (personal && !config_.cache_authorized) return bypass();
-  if (req.Has("cookie") && !config_.cache_cookies) return bypass();
-  if (req.Has("range")) return bypass();  // partial content is not stored here
-  const CacheControl rcc = ParseCacheControl(req);
+  if (asked.cookie && !config_.cache_cookies) return bypass();
+  if (asked.range) return bypass();  // partial content is not stored here
+  const CacheControl& rcc = asked.cc;
   if (rcc.no_store) return bypass();
   std::string key = Key(ex);
   auto entry = store_->Get(
       key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, ex) == e.vary_values; });
   if (ex.background) return Refresh(ex, std::move(key), std::move(entry));
-  auto p = std::make_unique<Pending>();
+  // Built before the stored entry is looked at: FromStored reads and fills it.
+  ex.slot().state = std::make_unique<Pending>();
+  Pending* p = PendingOf(ex);
   p->request_time = clock_.now();
   p->rcc = rcc;
   if (entry) {
-    const WallTime now = p->request_time;
-    const http::HeaderList fields = View(entry->headers);
-    const Seconds age = CurrentAge(fields, entry->request_time, entry->response_time, now);
-    const bool asks_fresh = !rcc.no_cache && !rcc.invalid && !rcc.max_age;
-    if (Usable(*entry, rcc, age)) {
-      if (asks_fresh && EarlyRefresh(*entry, age)) AskRefresh(ex, key);
-      return Serve(ex, *entry, "HIT", "hit");
+    if (std::optional<Decision> d = FromStored(ex, key, std::move(entry), asked.conditional)) {
+      ex.slot().state.reset();
+      return std::move(*d);
     }
-    // stale-while-revalidate (RFC 5861 section 3): served at once, refreshed in the background,
-    // unless the entry must be revalidated or the client asked for a check or a bound age.
-    const CacheControl scc = ParseCacheControl(fields);
-    const bool may_be_stale = asks_fresh && !rcc.min_fresh && !scc.must_revalidate &&
-                              !scc.proxy_revalidate && !scc.no_cache && entry->lifetime.count() > 0;
-    // The route's windows stand in for the origin's only where it allowed stale answers at all:
-    // s-maxage implies proxy-revalidate for a shared cache (RFC 9111 section 5.2.2.10), so then
-    // only the origin's own stale-while-revalidate counts.
-    const Seconds swr =
-        scc.s_maxage
-            ? entry->stale_while_revalidate
-            : std::max(entry->stale_while_revalidate,
-                       std::chrono::duration_cast<Seconds>(config_.stale_while_revalidate));
-    if (may_be_stale && age < entry->lifetime + swr) {
-      AskRefresh(ex, key);
-      return Serve(ex, *entry, "STALE", "stale");
-    }
-    if (rcc.only_if_cached) {  // RFC 9111 section 5.2.1.7
-      return Decision::Respond(504, "not_cached", "only-if-cached: no fresh stored answer");
-    }
-    // Stale (or the client asks for a check): revalidate with the entry's validators, unless
-    // the client brought its own conditions (then its answer is its own).
-    const std::string_view etag = Field(entry->headers, "etag");
-    const std::string_view modified = Field(entry->headers, "last-modified");
-    if ((!etag.empty() || !modified.empty()) && !req.Has("if-none-match") &&
-        !req.Has("if-modified-since")) {
-      if (!etag.empty()) ex.upstream_headers.emplace_back("If-None-Match", std::string(etag));
-      if (!modified.empty()) {
-        ex.upstream_headers.emplace_back("If-Modified-Since", std::string(modified));
-      }
-      p->mode = Pending::Mode::kRevalidate;
-    }
-    // Kept for the 304's merge, and for stale-if-error: an origin failure may still be answered
-    // with it, unless it must be revalidated.
-    p->stale_ok = !scc.must_revalidate && !scc.proxy_revalidate && !scc.no_cache;
-    p->route_windows = !scc.s_maxage;
-    p->stale = std::move(entry);
   } else if (rcc.only_if_cached) {
+    ex.slot().state.reset();
     return Decision::Respond(504, "not_cached", "only-if-cached: no stored answer");
   }
-  if (p->mode == Pending::Mode::kFill && ex.method == "HEAD" && !p->stale) {
+  if (p->mode == Pending::Mode::kFill && !get && !p->stale) {  // HEAD
     Note(ex, "miss");  // an answer to HEAD has no body to store
     if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
+    ex.slot().state.reset();
     return Decision::Continue();
   }
   p->key = std::move(key);
   // Request coalescing: the first miss on a key leads; the others wait for its answer.
-  const bool coalesce = config_.coalesce_timeout.count() > 0 && ex.method == "GET";
+  const bool coalesce = config_.coalesce_timeout.count() > 0 && get;
   Flights::Role role = Flights::Role::kLead;
   if (coalesce) {
     const Flights::Claim claim = flights_->Lead(p->key, ex.start, Lease());
@@ -591,10 +613,59 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   }
   p->waiter = role == Flights::Role::kWait;
   // A leader asks the shared tier before the origin (a key that passes does not).
-  const bool ask =
-      p->waiter || (shared_ != nullptr && ex.method == "GET" && role == Flights::Role::kLead);
-  ex.slot().state = std::move(p);
+  const bool ask = p->waiter || (shared_ != nullptr && get && role == Flights::Role::kLead);
   return ask ? Decision::Await() : Decision::Continue();
+}
+
+std::optional<Decision> CacheGate::FromStored(Exchange& ex, const std::string& key,
+                                              std::shared_ptr<const CachedResponse> entry,
+                                              bool conditional) const {
+  Pending* p = PendingOf(ex);
+  const CacheControl& rcc = p->rcc;
+  const WallTime now = p->request_time;
+  const http::HeaderList fields = View(entry->headers);
+  const Seconds age = CurrentAge(fields, entry->request_time, entry->response_time, now);
+  const bool asks_fresh = !rcc.no_cache && !rcc.invalid && !rcc.max_age;
+  if (Usable(*entry, rcc, age)) {
+    if (asks_fresh && EarlyRefresh(*entry, age)) AskRefresh(ex, key);
+    return Serve(ex, *entry, "HIT", "hit");
+  }
+  // stale-while-revalidate (RFC 5861 section 3): served at once, refreshed in the background,
+  // unless the entry must be revalidated or the client asked for a check or a bound age.
+  const CacheControl scc = ParseCacheControl(fields);
+  const bool may_be_stale = asks_fresh && !rcc.min_fresh && !scc.must_revalidate &&
+                            !scc.proxy_revalidate && !scc.no_cache && entry->lifetime.count() > 0;
+  // The route's windows stand in for the origin's only where it allowed stale answers at all:
+  // s-maxage implies proxy-revalidate for a shared cache (RFC 9111 section 5.2.2.10), so then
+  // only the origin's own stale-while-revalidate counts.
+  const Seconds swr =
+      scc.s_maxage ? entry->stale_while_revalidate
+                   : std::max(entry->stale_while_revalidate,
+                              std::chrono::duration_cast<Seconds>(config_.stale_while_revalidate));
+  if (may_be_stale && age < entry->lifetime + swr) {
+    AskRefresh(ex, key);
+    return Serve(ex, *entry, "STALE", "stale");
+  }
+  if (rcc.only_if_cached) {  // RFC 9111 section 5.2.1.7
+    return Decision::Respond(504, "not_cached", "only-if-cached: no fresh stored answer");
+  }
+  // Stale (or the client asks for a check): revalidate with the entry's validators, unless
+  // the client brought its own conditions (then its answer is its own).
+  const std::string_view etag = Field(entry->headers, "etag");
+  const std::string_view modified = Field(entry->headers, "last-modified");
+  if ((!etag.empty() || !modified.empty()) && !conditional) {
+    if (!etag.empty()) ex.upstream_headers.emplace_back("If-None-Match", std::string(etag));
+    if (!modified.empty()) {
+      ex.upstream_headers.emplace_back("If-Modified-Since", std::string(modified));
+    }
+    p->mode = Pending::Mode::kRevalidate;
+  }
+  // Kept for the 304's merge, and for stale-if-error: an origin failure may still be answered
+  // with it, unless it must be revalidated.
+  p->stale_ok = !scc.must_revalidate && !scc.proxy_revalidate && !scc.no_cache;
+  p->route_windows = !scc.s_maxage;
+  p->stale = std::move(entry);
+  return std::nullopt;
 }
 
 boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) noexcept {
@@ -744,98 +815,69 @@ Decision CacheGate::Refresh(Exchange& ex, std::string key,
   return Decision::Continue();
 }
 
-Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
+Decision CacheGate::Invalidated(Exchange& ex) {
   Pending* p = PendingOf(ex);
-  if (p == nullptr) return Decision::Continue();
-  // stale-if-error (RFC 5861 section 4): a stale entry within its window answers instead.
-  if (p->mode != Pending::Mode::kInvalidate && OriginFailed(ex.response)) {
-    p->origin_failed = true;  // its waiters answer with their own stale entries, or go on
-    if (!ex.background && StaleIfError(*p, config_, clock_.now())) {
-      auto stale = std::move(p->stale);
-      ex.slot().state.reset();  // lands the flight
-      return Serve(ex, *stale, "STALE", "stale_if_error");
-    }
-  }
-  if (!ex.response.from_origin()) return Decision::Continue();
   const int status = ex.response.status;
   const http::HeaderList& fields = *ex.response.headers;
-  if (p->mode == Pending::Mode::kInvalidate) {
-    if (status >= 200 && status < 400) {
-      p->erase.push_back(p->key);
-      // RFC 9111 section 4.4: the Location and Content-Location targets too, when they are on
-      // the request's own scheme and authority (another host's entries are not the sender's
-      // to drop).
-      for (const char* name : {"location", "content-location"}) {
-        std::string_view path, query;
-        if (SameOriginTarget(fields.Get(name), ex, path, query)) {
-          p->erase.push_back(KeyFor(ex, path, query));
-        }
-      }
-      for (const auto& k : p->erase) store_->Erase(k);
-      Note(ex, "invalidated");
-      // The shared tier too: another instance's next miss would bring the old answer back.
-      if (shared_) return Decision::Await();
-    }
-    ex.slot().state.reset();
-    return Decision::Continue();
-  }
-  if (p->mode == Pending::Mode::kRevalidate && status == 304) {
-    // RFC 9111 section 4.3.4: the stored entry, its fields updated from the 304's.
-    auto fresh = std::make_shared<CachedResponse>(*p->stale);
-    // The entry's age starts again from this exchange (and the 304's Age, if it has one).
-    std::erase_if(fresh->headers, [](const auto& kv) { return IEquals(kv.first, "age"); });
-    const http::ConnectionTokens listed(fields);
-    for (const auto& f : fields) {
-      if (!Keep(f.name, listed) || IEquals(f.name, "content-type")) continue;
-      std::erase_if(fresh->headers, [&](const auto& kv) { return IEquals(kv.first, f.name); });
-    }
-    for (const auto& f : fields) {
-      if (Keep(f.name, listed) && !IEquals(f.name, "content-type")) {
-        fresh->headers.emplace_back(std::string(f.name), std::string(f.value));
+  if (status >= 200 && status < 400) {
+    p->erase.push_back(p->key);
+    // RFC 9111 section 4.4: the Location and Content-Location targets too, when they are on
+    // the request's own scheme and authority (another host's entries are not the sender's
+    // to drop).
+    for (const char* name : {"location", "content-location"}) {
+      std::string_view path, query;
+      if (SameOriginTarget(fields.Get(name), ex, path, query)) {
+        p->erase.push_back(KeyFor(ex, path, query));
       }
     }
-    fresh->request_time = p->request_time;
-    fresh->response_time = clock_.now();
-    const http::HeaderList merged = View(fresh->headers);
-    const CacheControl cc = ParseCacheControl(merged);
-    fresh->lifetime =
-        cc.no_cache ? Seconds(0) : FreshnessLifetime(cc, merged, fresh->response_time);
-    bool star = false;
-    VaryNames(merged, star);
-    if (cc.no_store || cc.is_private || cc.invalid || star) {
-      store_->Erase(p->key);  // the origin no longer lets a shared cache keep it
-    } else {
-      store_->Put(p->key, fresh);
-      Publish(ex, fresh);
-    }
-    ex.slot().state.reset();
-    return Serve(ex, *fresh, "REVALIDATED", "revalidated");
+    for (const auto& k : p->erase) store_->Erase(k);
+    Note(ex, "invalidated");
+    // The shared tier too: another instance's next miss would bring the old answer back.
+    if (shared_) return Decision::Await();
   }
-  // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
-  if (!ex.background) Note(ex, "miss");  // a refresh was counted as one
-  if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
-  const CacheControl scc = ParseCacheControl(fields);
-  StoreQuestion q{ex.method, status,  &p->rcc,
-                  &scc,      &fields, ex.request_headers->Has("authorization")};
+  ex.slot().state.reset();
+  return Decision::Continue();
+}
+
+Decision CacheGate::Revalidated(Exchange& ex) {
+  Pending* p = PendingOf(ex);
+  const http::HeaderList& fields = *ex.response.headers;
+  // RFC 9111 section 4.3.4: the stored entry, its fields updated from the 304's.
+  auto fresh = std::make_shared<CachedResponse>(*p->stale);
+  // The entry's age starts again from this exchange (and the 304's Age, if it has one).
+  std::erase_if(fresh->headers, [](const auto& kv) { return IEquals(kv.first, "age"); });
+  const http::ConnectionTokens listed(fields);
+  for (const auto& f : fields) {
+    if (!Keep(f.name, listed) || IEquals(f.name, "content-type")) continue;
+    std::erase_if(fresh->headers, [&](const auto& kv) { return IEquals(kv.first, f.name); });
+  }
+  for (const auto& f : fields) {
+    if (Keep(f.name, listed) && !IEquals(f.name, "content-type")) {
+      fresh->headers.emplace_back(std::string(f.name), std::string(f.value));
+    }
+  }
+  fresh->request_time = p->request_time;
+  fresh->response_time = clock_.now();
+  const http::HeaderList merged = View(fresh->headers);
+  const CacheControl cc = ParseCacheControl(merged);
+  fresh->lifetime = cc.no_cache ? Seconds(0) : FreshnessLifetime(cc, merged, fresh->response_time);
   bool star = false;
-  Storability storable = CanStore(q);
-  // Negative caching: an answer that something does not exist, without freshness of its own.
-  const bool negative =
-      config_.negative_ttl.count() > 0 &&
-      (storable == Storability::kNoLifetime || storable == Storability::kStatus) &&
-      std::find(config_.negative_statuses.begin(), config_.negative_statuses.end(), status) !=
-          config_.negative_statuses.end() &&
-      !scc.invalid;
-  if (negative) storable = Storability::kStorable;
-  std::vector<std::string> vary;
-  if (storable == Storability::kStorable) vary = VaryNames(fields, star);
-  if (storable != Storability::kStorable || star ||
-      (fields.Has("set-cookie") && !config_.cache_cookies)) {
-    Note(ex, "not_stored");
-    p->pass_until = PassUntil(ex);  // its next misses go straight to the origin
-    ex.slot().state.reset();
-    return Decision::Continue();
+  VaryNames(merged, star);
+  if (cc.no_store || cc.is_private || cc.invalid || star) {
+    store_->Erase(p->key);  // the origin no longer lets a shared cache keep it
+  } else {
+    store_->Put(p->key, fresh);
+    Publish(ex, fresh);
   }
+  ex.slot().state.reset();
+  return Serve(ex, *fresh, "REVALIDATED", "revalidated");
+}
+
+Decision CacheGate::Admit(Exchange& ex, const CacheControl& scc, bool negative,
+                          std::vector<std::string> vary) {
+  Pending* p = PendingOf(ex);
+  const int status = ex.response.status;
+  const http::HeaderList& fields = *ex.response.headers;
   auto e = std::make_unique<CachedResponse>();
   e->status = status;
   const http::ConnectionTokens listed(fields);
@@ -876,6 +918,51 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   }
   p->fill = std::move(e);
   return Decision::Continue();
+}
+
+Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
+  Pending* p = PendingOf(ex);
+  if (p == nullptr) return Decision::Continue();
+  // stale-if-error (RFC 5861 section 4): a stale entry within its window answers instead.
+  if (p->mode != Pending::Mode::kInvalidate && OriginFailed(ex.response)) {
+    p->origin_failed = true;  // its waiters answer with their own stale entries, or go on
+    if (!ex.background && StaleIfError(*p, config_, clock_.now())) {
+      auto stale = std::move(p->stale);
+      ex.slot().state.reset();  // lands the flight
+      return Serve(ex, *stale, "STALE", "stale_if_error");
+    }
+  }
+  if (!ex.response.from_origin()) return Decision::Continue();
+  const int status = ex.response.status;
+  const http::HeaderList& fields = *ex.response.headers;
+  if (p->mode == Pending::Mode::kInvalidate) return Invalidated(ex);
+  if (p->mode == Pending::Mode::kRevalidate && status == 304) return Revalidated(ex);
+  // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
+  if (!ex.background) Note(ex, "miss");  // a refresh was counted as one
+  if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
+  const CacheControl scc = ParseCacheControl(fields);
+  StoreQuestion q{ex.method, status,  &p->rcc,
+                  &scc,      &fields, ex.request_headers->Has("authorization")};
+  bool star = false;
+  Storability storable = CanStore(q);
+  // Negative caching: an answer that something does not exist, without freshness of its own.
+  const bool negative =
+      config_.negative_ttl.count() > 0 &&
+      (storable == Storability::kNoLifetime || storable == Storability::kStatus) &&
+      std::find(config_.negative_statuses.begin(), config_.negative_statuses.end(), status) !=
+          config_.negative_statuses.end() &&
+      !scc.invalid;
+  if (negative) storable = Storability::kStorable;
+  std::vector<std::string> vary;
+  if (storable == Storability::kStorable) vary = VaryNames(fields, star);
+  if (storable != Storability::kStorable || star ||
+      (fields.Has("set-cookie") && !config_.cache_cookies)) {
+    Note(ex, "not_stored");
+    p->pass_until = PassUntil(ex);  // its next misses go straight to the origin
+    ex.slot().state.reset();
+    return Decision::Continue();
+  }
+  return Admit(ex, scc, negative, std::move(vary));
 }
 
 boost::asio::awaitable<Decision> CacheGate::OnResponseHeadersAsync(Exchange& ex) noexcept {

@@ -7,10 +7,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/regex.h"
 #include "gates/cache/cache_config.h"
+#include "gates/cache/cache_control.h"
 #include "gates/cache/cache_store.h"
 #include "gates/cache/flights.h"
 #include "gates/cache/shared_tier.h"
@@ -56,6 +59,20 @@ class CacheGate final : public Gate {
   Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
                  std::string_view outcome) const;
   void Note(Exchange& ex, std::string_view outcome) const;
+  // A stored entry for a GET's key (the exchange's gate state is built): served (fresh, or stale
+  // within stale-while-revalidate), refused (only-if-cached), or nullopt: the exchange goes on
+  // to the origin, revalidating the entry when it has validators and the client brought none.
+  // The origin's answer to an unsafe method: a success drops the target's entries.
+  Decision Invalidated(Exchange& ex);
+  // The origin's 304 to a revalidation: the stored entry, refreshed, answers.
+  Decision Revalidated(Exchange& ex);
+  // A storable answer from the origin: its entry is built, and offered to the key's waiters as
+  // it arrives; OnResponseBody and OnComplete fill and store it.
+  Decision Admit(Exchange& ex, const CacheControl& scc, bool negative,
+                 std::vector<std::string> vary);
+  std::optional<Decision> FromStored(Exchange& ex, const std::string& key,
+                                     std::shared_ptr<const CachedResponse> entry,
+                                     bool conditional) const;
   // A background copy of an exchange (ex.background): to the origin, leading its key.
   Decision Refresh(Exchange& ex, std::string key,
                    std::shared_ptr<const CachedResponse> entry) const;

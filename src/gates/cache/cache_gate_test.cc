@@ -197,6 +197,56 @@ TEST_F(CacheGateTest, MissesOnAKeyWhoseAnswerWasNotStoredPassWithoutWaiting) {
   EXPECT_EQ(Gate().OnRequestHeaders(follower->ex).kind, Decision::Kind::kAwait);
 }
 
+// The request fields that keep a GET from the cache, in any letter case and wherever they sit
+// among the others: a body (fat GET), a range, a cookie, credentials, and the client's
+// no-store. A zero Content-Length is no body.
+TEST_F(CacheGateTest, RequestFieldsThatBypassTheCacheAreFoundInAnyCaseAndPosition) {
+  Fill("max-age=60");
+  const std::vector<std::pair<std::string, std::string>> bypassing = {
+      {"TRANSFER-ENCODING", "chunked"}, {"content-length", "5"},
+      {"Range", "bytes=0-1"},           {"cOOKIE", "s=1"},
+      {"authorization", "Bearer x"},    {"Cache-Control", "max-age=0, NO-STORE"}};
+  for (const auto& [name, value] : bypassing) {
+    auto r = Request();
+    r->headers.Add("Accept", "*/*");
+    r->headers.Add(name, value);
+    r->headers.Add("X-After", "1");
+    const Decision d = Gate().OnRequestHeaders(r->ex);
+    EXPECT_TRUE(d.is_continue()) << name;
+    ASSERT_EQ(r->ex.notes.size(), 1u) << name;
+    EXPECT_EQ(r->ex.notes[0].outcome, "bypass") << name;
+    EXPECT_EQ(r->ex.slots[0].state, nullptr) << name;
+  }
+  // Neither a zero length nor a conditional keeps the stored answer from answering.
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"Content-Length", "0"}, {"If-None-Match", "\"v0\""}}) {
+    auto r = Request();
+    r->headers.Add(name, value);
+    const Decision d = Gate().OnRequestHeaders(r->ex);
+    EXPECT_EQ(d.kind, Decision::Kind::kServe) << name;
+  }
+}
+
+// A stale entry is revalidated with its own validators, unless the client brought conditions
+// of its own (If-None-Match or If-Modified-Since, in any case): then none are added.
+TEST_F(CacheGateTest, RevalidationAddsValidatorsOnlyWhenTheClientBroughtNone) {
+  Fill("max-age=1");
+  now_ += seconds(30);
+  auto plain = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(plain->ex).is_continue());
+  ASSERT_EQ(plain->ex.upstream_headers.size(), 1u);
+  EXPECT_EQ(plain->ex.upstream_headers[0].first, "If-None-Match");
+  EXPECT_EQ(plain->ex.upstream_headers[0].second, "\"v1\"");
+  plain->ex.slots[0].state.reset();  // lands its flight: the next one leads, not waits
+  for (const char* name : {"if-none-match", "IF-MODIFIED-SINCE"}) {
+    auto r = Request();
+    r->headers.Add(name, "x");
+    ASSERT_TRUE(Gate().OnRequestHeaders(r->ex).is_continue()) << name;
+    EXPECT_TRUE(r->ex.upstream_headers.empty()) << name;
+    r->ex.slots[0].state.reset();
+  }
+}
+
 TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
   config_.coalesce_timeout = std::chrono::milliseconds(20);
   auto leader = Request();
