@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The response cache side by side with nginx's proxy_cache (issue 18), rounds interleaved,
-reporting ratios. Three parts:
+"""The response cache side by side with nginx's proxy_cache (issue 18), rounds interleaved (every
+other round in reverse order), reporting ratios. Three parts:
 
   hit       the hit path: rampart with a cache gate on its route against nginx proxy_cache
             (proxy_cache_path under /dev/shm, proxy_cache_lock on), one worker each pinned to
@@ -8,8 +8,8 @@ reporting ratios. Three parts:
             Cache-Control: public, max-age=3600). Both caches are warmed and checked to answer
             from cache (X-Rampart-Cache: HIT; nginx: add_header X-Cache $upstream_cache_status)
             before measuring, and the origin's request count (stub_status) during each run shows
-            it was not asked. req/s and proxy CPU per request (utime+stime of all the proxy's
-            processes / requests); goal: rampart/nginx CPU per request <= 0.8x.
+            it was not asked. req/s and proxy CPU per request (CPU time of all the proxy's
+            threads, from schedstat in nanoseconds, / requests); goal: rampart/nginx CPU per request <= 0.8x.
   miss      the miss path's overhead: a rampart route with the cache gate whose answers are all
             uncacheable (the origin sends Cache-Control: no-store) against a route of the same
             rampart without the gate; goal: CPU per request ratio <= 1.05x.
@@ -48,7 +48,7 @@ import threading
 import time
 import traceback
 
-from benchlib import BIN, PEERS, TICK, free_port, run_wrk, wait_port
+from benchlib import BIN, PEERS, free_port, run_wrk, wait_port
 
 NEW_KEYS = ("coalesce_timeout", "stale_while_revalidate", "stale_if_error", "early_refresh")
 CACHE_GATE = {"max_bytes": "64MiB", "coalesce_timeout": "5s", "stale_while_revalidate": "10s",
@@ -295,21 +295,26 @@ def start_nginx(env, procs, origin):
     return port, p.pid
 
 
-def tree_ticks(pid):
-    """{pid: utime+stime ticks} of a process and its children (nginx: master, worker, cache
-    manager and loader; rampart: one process)."""
+def tree_cpu_ns(pid):
+    """{task id: CPU nanoseconds} of every thread of a process and its children (nginx: master,
+    worker, cache manager and loader; rampart: its threads), from /proc/PID/task/TID/schedstat:
+    nanosecond counts where utime+stime would round each run to 10 ms ticks."""
     pids = [pid]
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     pids += [int(x) for x in out.split()]
-    ticks = {}
+    ns = {}
     for p in pids:
         try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            ticks[p] = int(fields[11]) + int(fields[12])
-        except (OSError, IndexError):
-            pass
-    return ticks
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/schedstat") as f:
+                    ns[int(t)] = int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
+    return ns
 
 
 def get(port, path, headers=None):
@@ -337,12 +342,18 @@ def cache_status(headers):
 def measure(pid, url, duration, origin=None):
     """(req/s, proxy CPU us per request, origin requests during the run) for one wrk run."""
     o0 = origin_served(origin) if origin else 0
-    before = tree_ticks(pid)
+    before = tree_cpu_ns(pid)
     rps, total = run_wrk(url, duration, all_2xx=True)
-    after = tree_ticks(pid)
+    after = tree_cpu_ns(pid)
     cpu = sum(after[p] - t for p, t in before.items() if p in after)
     o1 = origin_served(origin) if origin else 0
-    return rps, cpu / TICK * 1e6 / max(total, 1), max(o1 - o0 - 1, 0)
+    return rps, cpu / 1e3 / max(total, 1), max(o1 - o0 - 1, 0)
+
+
+def abba(items, r):
+    """A round's runs: in order on even rounds, reversed on odd ones."""
+    items = list(items)
+    return items if r % 2 == 0 else items[::-1]
 
 
 def med(values):
@@ -375,7 +386,9 @@ def part_hit(env, args):
                                    f"{seen}): the hit figures would be about another path")
         results = {k: [] for k in targets}
         for r in range(args.rounds):
-            for key, (url, _, pid) in targets.items():
+            # Every other round in reverse order (ABBA): a drift in the machine's speed over a
+            # round weighs on both sides alike.
+            for key, (url, _, pid) in abba(targets.items(), r):
                 time.sleep(0.5)
                 res = measure(pid, url, args.duration, origin)
                 results[key].append(res)
@@ -416,7 +429,7 @@ def part_miss(env, args):
                 raise RuntimeError(f"{path}: expected X-Rampart-Cache {want}, got {seen}")
         results = {k: [] for k in targets}
         for r in range(args.rounds):
-            for name, path in targets.items():
+            for name, path in abba(targets.items(), r):
                 time.sleep(0.5)
                 res = measure(rpid, f"http://127.0.0.1:{rport}{path}", args.duration, origin)
                 results[name].append(res)
