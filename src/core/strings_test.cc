@@ -1,0 +1,52 @@
+#include "core/strings.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace rampart {
+namespace {
+
+bool ReferenceIEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+// Every pair of bytes, at every place of strings that take the eight-at-a-time path (and of
+// shorter ones), answers as the one-byte-at-a-time comparison: only ASCII letters fold, so
+// '@' / '`', '[' / '{', 0xC1 / 0xE1 and the like stay different.
+TEST(IEquals, EveryBytePairAtEveryPlaceAnswersAsTheByteLoop) {
+  const std::string base = "Cache-Control: x-Forwarded-9";
+  for (const std::size_t len : {1u, 7u, 8u, 9u, 13u, 16u, 17u, 23u}) {
+    const std::string a0 = base.substr(0, len);
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      std::string a = a0;
+      std::string b = a0;
+      for (int x = 0; x < 256; ++x) {
+        a[pos] = static_cast<char>(x);
+        for (int y = 0; y < 256; ++y) {
+          b[pos] = static_cast<char>(y);
+          ASSERT_EQ(IEquals(a, b), ReferenceIEquals(a, b))
+              << "length " << len << " place " << pos << " bytes " << x << " " << y;
+        }
+      }
+    }
+  }
+}
+
+TEST(IEquals, FoldsCaseAndComparesLengths) {
+  EXPECT_TRUE(IEquals("Cache-Control", "cache-control"));
+  EXPECT_TRUE(IEquals("TRANSFER-ENCODING", "transfer-encoding"));
+  EXPECT_FALSE(IEquals("cache-control", "cache-controm"));
+  EXPECT_FALSE(IEquals("xcache-control", "cache-control"));
+  EXPECT_FALSE(IEquals("content-length", "content-lengtH "));
+  EXPECT_TRUE(IEquals("", ""));
+  static_assert(IEquals("Host-Header-Name", "host-header-name"));  // constant evaluation
+  static_assert(!IEquals("Host-Header-Name", "host-header-nam_"));
+}
+
+}  // namespace
+}  // namespace rampart
