@@ -115,6 +115,10 @@ struct Pending final : GateState {
   // The answer could not be stored: the key's misses pass (no coalescing) until then.
   SteadyTime pass_until{};
   bool origin_failed = false;  // told to the waiters when the flight lands
+  // The request's own fields, read once with the others: If-None-Match or If-Modified-Since,
+  // and Authorization.
+  bool conditional = false;
+  bool authorization = false;
   // The answer as it arrives, offered to the key's waiters (a leader with a declared length).
   std::shared_ptr<Fill> stream;
   // The key's lock in the shared tier, when this exchange leads it across instances.
@@ -362,6 +366,27 @@ bool Trustworthy(const CachedResponse& e) {
 
 }  // namespace
 
+// kOutcomes' indexes, in its order.
+enum class CacheGate::Outcome : std::uint8_t {
+  kHit,
+  kHit304,
+  kMiss,
+  kRevalidated,
+  kBypass,
+  kStored,
+  kNotStored,
+  kInvalidated,
+  kCoalesced,
+  kStale,
+  kStaleIfError,
+  kRefresh,
+  kSharedHit,
+  kSharedStored,
+  kSharedFenced,
+  kFiltered,
+};
+static_assert(std::size(kOutcomes) == static_cast<std::size_t>(CacheGate::Outcome::kFiltered) + 1);
+
 CacheClock CacheClock::System() {
   return {[] { return Clock::now(); },
           [] {
@@ -390,9 +415,9 @@ SteadyTime CacheGate::PassUntil(const Exchange& ex) const noexcept {
   // Only what says the key's answers are not storable: not an origin failure (5xx: the next
   // answer may be), not a 304 or an answer to the leader's own conditions (the client's, not
   // the key's).
-  const http::HeaderList& req = *ex.request_headers;
+  const Pending* p = PendingOf(ex);
   if (config_.pass_ttl.count() == 0 || !ex.response.from_origin() || ex.response.status >= 500 ||
-      ex.response.status == 304 || req.Has("if-none-match") || req.Has("if-modified-since")) {
+      ex.response.status == 304 || p == nullptr || p->conditional) {
     return {};
   }
   return ex.start + config_.pass_ttl;
@@ -429,9 +454,10 @@ GateNeeds CacheGate::Needs() const noexcept {
 
 std::span<const std::string_view> CacheGate::Reasons() const noexcept { return kReasons; }
 
-void CacheGate::Note(Exchange& ex, std::string_view outcome) const {
-  counters_.Add(ex.worker, outcome);
-  ex.notes.push_back({"cache", outcome, {}});
+void CacheGate::Note(Exchange& ex, Outcome outcome) const {
+  const auto i = static_cast<std::size_t>(outcome);
+  counters_.AddAt(ex.worker, i);
+  ex.notes.push_back({"cache", kOutcomes[i], {}});
 }
 
 std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
@@ -490,7 +516,7 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
 }
 
 Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
-                          std::string_view outcome) const {
+                          Outcome outcome) const {
   const WallTime now = clock_.now();
   const http::HeaderList fields = View(e.headers);
   const Seconds age = CurrentAge(fields, e.request_time, e.response_time, now);
@@ -528,7 +554,7 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
     out->body = e.body;
   }
   out->headers.emplace_back("Age", std::to_string(age.count()));
-  Note(ex, not_modified ? "hit_304" : outcome);
+  Note(ex, not_modified ? Outcome::kHit304 : outcome);
   std::string extra;
   if (config_.status_header) extra = fmt::format("X-Rampart-Cache: {}\r\n", state);
   // The route's added fields, as on the answer the entry came from (its removals were applied
@@ -555,14 +581,14 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     return Decision::Continue();
   }
   const auto bypass = [&] {
-    Note(ex, "bypass");
+    Note(ex, Outcome::kBypass);
     if (config_.status_header) ex.response_headers += "X-Rampart-Cache: BYPASS\r\n";
     return Decision::Continue();
   };
   const bool get = ex.method == "GET";  // compared once: the method decides several steps
   if (!get && ex.method != "HEAD") return bypass();
   if (key_filter_ && !key_filter_->Matches(ex.path)) {
-    Note(ex, "filtered");  // a key that cannot exist: the origin is spared it
+    Note(ex, Outcome::kFiltered);  // a key that cannot exist: the origin is spared it
     return Decision::Respond(404, kReasons[5], "no such resource");
   }
   const RequestFields asked = ReadRequestFields(req);
@@ -580,12 +606,14 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   std::string key = Key(ex);
   auto entry = store_->Get(
       key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, ex) == e.vary_values; });
-  if (ex.background) return Refresh(ex, std::move(key), std::move(entry));
+  if (ex.background) return Refresh(ex, std::move(key), std::move(entry), asked.authorization);
   // Built before the stored entry is looked at: FromStored reads and fills it.
   ex.slot().state = std::make_unique<Pending>();
   Pending* p = PendingOf(ex);
   p->request_time = clock_.now();
   p->rcc = rcc;
+  p->conditional = asked.conditional;
+  p->authorization = asked.authorization;
   if (entry) {
     if (std::optional<Decision> d = FromStored(ex, key, std::move(entry), asked.conditional)) {
       ex.slot().state.reset();
@@ -596,7 +624,7 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     return Decision::Respond(504, "not_cached", "only-if-cached: no stored answer");
   }
   if (p->mode == Pending::Mode::kFill && !get && !p->stale) {  // HEAD
-    Note(ex, "miss");  // an answer to HEAD has no body to store
+    Note(ex, Outcome::kMiss);  // an answer to HEAD has no body to store
     if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
     ex.slot().state.reset();
     return Decision::Continue();
@@ -628,7 +656,7 @@ std::optional<Decision> CacheGate::FromStored(Exchange& ex, const std::string& k
   const bool asks_fresh = !rcc.no_cache && !rcc.invalid && !rcc.max_age;
   if (Usable(*entry, rcc, age)) {
     if (asks_fresh && EarlyRefresh(*entry, age)) AskRefresh(ex, key);
-    return Serve(ex, *entry, "HIT", "hit");
+    return Serve(ex, *entry, "HIT", Outcome::kHit);
   }
   // stale-while-revalidate (RFC 5861 section 3): served at once, refreshed in the background,
   // unless the entry must be revalidated or the client asked for a check or a bound age.
@@ -644,7 +672,7 @@ std::optional<Decision> CacheGate::FromStored(Exchange& ex, const std::string& k
                               std::chrono::duration_cast<Seconds>(config_.stale_while_revalidate));
   if (may_be_stale && age < entry->lifetime + swr) {
     AskRefresh(ex, key);
-    return Serve(ex, *entry, "STALE", "stale");
+    return Serve(ex, *entry, "STALE", Outcome::kStale);
   }
   if (rcc.only_if_cached) {  // RFC 9111 section 5.2.1.7
     return Decision::Respond(504, "not_cached", "only-if-cached: no fresh stored answer");
@@ -676,7 +704,7 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
   if (waited.failed &&
       StaleIfError(*p, config_, clock_.now())) {  // the origin just failed the leader: not again
     auto stale = std::move(p->stale);
-    Decision d = Serve(ex, *stale, "STALE", "stale_if_error");
+    Decision d = Serve(ex, *stale, "STALE", Outcome::kStaleIfError);
     ex.slot().state.reset();
     co_return d;
   }
@@ -691,7 +719,7 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
     }
     out->headers.emplace_back("Age", "0");
     out->growing = waited.fill;
-    Note(ex, "coalesced");
+    Note(ex, Outcome::kCoalesced);
     ex.slot().state.reset();
     co_return Decision::Serve(std::move(out), kReasons[0],
                               config_.status_header ? "X-Rampart-Cache: HIT\r\n" : "");
@@ -705,7 +733,7 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
     const Seconds age =
         CurrentAge(View(entry->headers), entry->request_time, entry->response_time, clock_.now());
     if (Usable(*entry, rcc, age)) {
-      Decision d = Serve(ex, *entry, "HIT", "coalesced");
+      Decision d = Serve(ex, *entry, "HIT", Outcome::kCoalesced);
       ex.slot().state.reset();
       co_return d;
     }
@@ -716,7 +744,7 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
 }
 
 Decision CacheGate::ServeShared(Exchange& ex, std::shared_ptr<CachedResponse> e,
-                                std::string_view outcome) const {
+                                Outcome outcome) const {
   Pending* p = PendingOf(ex);
   store_->Put(p->key, e);  // here too: this instance's next requests, and its waiters, find it
   Decision d = Serve(ex, *e, "HIT", outcome);
@@ -736,7 +764,7 @@ boost::asio::awaitable<Decision> CacheGate::FromShared(Exchange& ex) {
   SharedTier::Found found = co_await shared_->Get(key, worker);
   if (found.entry && !Trustworthy(*found.entry)) found.entry.reset();
   if (found.entry && usable(*found.entry)) {
-    co_return ServeShared(ex, std::move(found.entry), "shared_hit");
+    co_return ServeShared(ex, std::move(found.entry), Outcome::kSharedHit);
   }
   const std::int64_t token = co_await shared_->Lock(key, worker);
   if (token > 0) {  // this instance leads: to the origin, and the answer goes to the tier
@@ -758,7 +786,7 @@ boost::asio::awaitable<Decision> CacheGate::FromShared(Exchange& ex) {
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       found = co_await shared_->Get(key, worker);
       if (found.entry && Trustworthy(*found.entry) && usable(*found.entry)) {
-        co_return ServeShared(ex, std::move(found.entry), "coalesced");
+        co_return ServeShared(ex, std::move(found.entry), Outcome::kCoalesced);
       }
       const bool locked = co_await shared_->Locked(key, worker);
       if (!locked) break;  // it stored nothing usable: this one goes itself
@@ -788,16 +816,17 @@ void CacheGate::Publish(const Exchange& ex, std::shared_ptr<const CachedResponse
 }
 
 Decision CacheGate::Refresh(Exchange& ex, std::string key,
-                            std::shared_ptr<const CachedResponse> entry) const {
+                            std::shared_ptr<const CachedResponse> entry, bool authorization) const {
   auto p = std::make_unique<Pending>();
   p->request_time = clock_.now();
+  p->authorization = authorization;  // the client's request, copied: its rules still apply
   const Flights::Claim claim = flights_->Lead(key, ex.start, Lease());
   // Another refresh or fill leads (or the key's answers are not stored): nothing to do.
   if (claim.role != Flights::Role::kLead) return Decision::Drop(kReasons[4]);
   p->token = claim.token;
   p->flights = flights_;
   p->key = std::move(key);
-  Note(ex, "refresh");
+  Note(ex, Outcome::kRefresh);
   // The client's own conditions were its own: the refresh asks with the entry's, or none.
   ex.upstream_headers.emplace_back("If-None-Match", "");
   ex.upstream_headers.emplace_back("If-Modified-Since", "");
@@ -831,7 +860,7 @@ Decision CacheGate::Invalidated(Exchange& ex) {
       }
     }
     for (const auto& k : p->erase) store_->Erase(k);
-    Note(ex, "invalidated");
+    Note(ex, Outcome::kInvalidated);
     // The shared tier too: another instance's next miss would bring the old answer back.
     if (shared_) return Decision::Await();
   }
@@ -870,7 +899,7 @@ Decision CacheGate::Revalidated(Exchange& ex) {
     Publish(ex, fresh);
   }
   ex.slot().state.reset();
-  return Serve(ex, *fresh, "REVALIDATED", "revalidated");
+  return Serve(ex, *fresh, "REVALIDATED", Outcome::kRevalidated);
 }
 
 Decision CacheGate::Admit(Exchange& ex, const CacheControl& scc, bool negative,
@@ -929,7 +958,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
     if (!ex.background && StaleIfError(*p, config_, clock_.now())) {
       auto stale = std::move(p->stale);
       ex.slot().state.reset();  // lands the flight
-      return Serve(ex, *stale, "STALE", "stale_if_error");
+      return Serve(ex, *stale, "STALE", Outcome::kStaleIfError);
     }
   }
   if (!ex.response.from_origin()) return Decision::Continue();
@@ -938,11 +967,10 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   if (p->mode == Pending::Mode::kInvalidate) return Invalidated(ex);
   if (p->mode == Pending::Mode::kRevalidate && status == 304) return Revalidated(ex);
   // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
-  if (!ex.background) Note(ex, "miss");  // a refresh was counted as one
+  if (!ex.background) Note(ex, Outcome::kMiss);  // a refresh was counted as one
   if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
   const CacheControl scc = ParseCacheControl(fields);
-  StoreQuestion q{ex.method, status,  &p->rcc,
-                  &scc,      &fields, ex.request_headers->Has("authorization")};
+  StoreQuestion q{ex.method, status, &p->rcc, &scc, &fields, p->authorization};
   bool star = false;
   Storability storable = CanStore(q);
   // Negative caching: an answer that something does not exist, without freshness of its own.
@@ -957,7 +985,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   if (storable == Storability::kStorable) vary = VaryNames(fields, star);
   if (storable != Storability::kStorable || star ||
       (fields.Has("set-cookie") && !config_.cache_cookies)) {
-    Note(ex, "not_stored");
+    Note(ex, Outcome::kNotStored);
     p->pass_until = PassUntil(ex);  // its next misses go straight to the origin
     ex.slot().state.reset();
     return Decision::Continue();
@@ -1008,7 +1036,9 @@ void CacheGate::OnComplete(const Exchange& ex, const Completion& /*c*/) noexcept
     return http::RemovedFromResponse(f.first, rules, &ex.response_remove);
   });
   std::shared_ptr<const CachedResponse> entry(std::move(p->fill));
-  counters_.Add(ex.worker, whole && store_->Put(p->key, entry) ? "stored" : "not_stored");
+  counters_.AddAt(ex.worker, static_cast<std::size_t>(whole && store_->Put(p->key, entry)
+                                                          ? Outcome::kStored
+                                                          : Outcome::kNotStored));
   // To the shared tier too (even when this store's admission refused it: others may want it).
   if (whole) Publish(ex, std::move(entry));
 }

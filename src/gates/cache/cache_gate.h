@@ -32,6 +32,9 @@ struct CacheClock {
 
 class CacheGate final : public Gate {
  public:
+  // What the gate decided (rampart_cache_requests_total's outcome label): counted and noted by
+  // index, not by comparing tokens.
+  enum class Outcome : std::uint8_t;
   // `shared`: null without a shared tier.
   CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store, std::shared_ptr<Flights> flights,
             std::shared_ptr<SharedTier> shared, observe::OutcomeCounters counters,
@@ -57,8 +60,8 @@ class CacheGate final : public Gate {
 
  private:
   Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
-                 std::string_view outcome) const;
-  void Note(Exchange& ex, std::string_view outcome) const;
+                 Outcome outcome) const;
+  void Note(Exchange& ex, Outcome outcome) const;
   // A stored entry for a GET's key (the exchange's gate state is built): served (fresh, or stale
   // within stale-while-revalidate), refused (only-if-cached), or nullopt: the exchange goes on
   // to the origin, revalidating the entry when it has validators and the client brought none.
@@ -74,8 +77,9 @@ class CacheGate final : public Gate {
                                      std::shared_ptr<const CachedResponse> entry,
                                      bool conditional) const;
   // A background copy of an exchange (ex.background): to the origin, leading its key.
-  Decision Refresh(Exchange& ex, std::string key,
-                   std::shared_ptr<const CachedResponse> entry) const;
+  // `authorization`: the copied request carries credentials (RFC 9111 section 3.5 applies).
+  Decision Refresh(Exchange& ex, std::string key, std::shared_ptr<const CachedResponse> entry,
+                   bool authorization) const;
   // XFetch: whether a fresh entry of this age should be refreshed before it expires.
   bool EarlyRefresh(const CachedResponse& e, std::chrono::seconds age) const;
   // Asks the driver for a background refresh of `key` unless one is under way.
@@ -87,8 +91,7 @@ class CacheGate final : public Gate {
   // or another instance's answer once it lands there.
   boost::asio::awaitable<Decision> FromShared(Exchange& ex);
   // An entry from the shared tier: kept locally too, then served.
-  Decision ServeShared(Exchange& ex, std::shared_ptr<CachedResponse> e,
-                       std::string_view outcome) const;
+  Decision ServeShared(Exchange& ex, std::shared_ptr<CachedResponse> e, Outcome outcome) const;
   // Writes a stored answer to the shared tier when this exchange holds the key's lock there.
   void Publish(const Exchange& ex, std::shared_ptr<const CachedResponse> e) const;
 

@@ -247,6 +247,37 @@ TEST_F(CacheGateTest, RevalidationAddsValidatorsOnlyWhenTheClientBroughtNone) {
   }
 }
 
+// An uncacheable answer to a leader that brought its own conditions says nothing about the key:
+// no pass mark, the next misses coalesce again.
+TEST_F(CacheGateTest, AConditionalLeadersUncacheableAnswerLeavesNoPassMark) {
+  auto leader = Request();
+  leader->headers.Add("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT");
+  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+  Answer(*leader, "no-store");
+  auto next = Request();
+  ASSERT_TRUE(Gate().OnRequestHeaders(next->ex).is_continue());  // leads: no pass mark
+  auto follower = Request();
+  EXPECT_EQ(Gate().OnRequestHeaders(follower->ex).kind, Decision::Kind::kAwait);
+}
+
+// On a route that caches credentialed requests, the answer to one is stored only when it says a
+// shared cache may (RFC 9111 section 3.5: public here).
+TEST_F(CacheGateTest, AnAnswerToACredentialedRequestIsStoredOnlyWhenMarkedShareable) {
+  config_.cache_authorized = true;
+  for (const auto& [cc, stored] : std::vector<std::pair<std::string, bool>>{
+           {"max-age=60", false}, {"public, max-age=60", true}}) {
+    const std::string path = "/auth-" + std::to_string(stored);
+    auto r = Request(path);
+    r->headers.Add("Authorization", "Bearer x");
+    ASSERT_TRUE(Gate().OnRequestHeaders(r->ex).is_continue()) << cc;
+    Answer(*r, cc);
+    auto again = Request(path);
+    again->headers.Add("Authorization", "Bearer x");
+    EXPECT_EQ(Gate().OnRequestHeaders(again->ex).kind == Decision::Kind::kServe, stored) << cc;
+    again->ex.slots[0].state.reset();
+  }
+}
+
 TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
   config_.coalesce_timeout = std::chrono::milliseconds(20);
   auto leader = Request();
