@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "core/strings.h"
@@ -465,16 +466,23 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
   // The URL as the origin sees it: the authority with its port (Host goes upstream as sent),
   // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
   // scheme and host, the chosen request fields as forwarded, the principal.
-  std::string key;
-  const std::size_t route = ex.route != nullptr ? ex.route->name.size() : 0;
-  key.reserve(ex.authority.size() + path.size() + query.size() + route + 48);  // one allocation
-  key.append(ex.is_tls ? std::string_view("https://") : std::string_view("http://"));
-  const std::size_t host_at = key.size();
-  key.append(ex.authority);
-  for (std::size_t i = host_at; i < key.size(); ++i) key[i] = AsciiLower(key[i]);
-  key.append(path);
-  key += '?';
-  if (config_.query != CacheConfig::Query::kNone && !query.empty()) {
+  const std::string_view scheme = ex.is_tls ? "https://" : "http://";
+  const std::string_view route = ex.route != nullptr ? std::string_view(ex.route->name) : "";
+  // The fixed parts in one piece: scheme, authority, path, "?", then (without a query that
+  // counts) "\n", the route, "\n"; the rest is appended.
+  const bool with_query = config_.query != CacheConfig::Query::kNone && !query.empty();
+  const std::size_t fixed = scheme.size() + ex.authority.size() + path.size() + 1;
+  std::string key(fixed + (with_query ? 0 : route.size() + 2), '\n');
+  char* out = key.data();
+  std::memcpy(out, scheme.data(), scheme.size());
+  out += scheme.size();
+  for (const char c : ex.authority) *out++ = AsciiLower(c);
+  std::memcpy(out, path.data(), path.size());
+  out += path.size();
+  *out++ = '?';
+  if (!with_query) {
+    std::memcpy(out + 1, route.data(), route.size());  // between the two newlines
+  } else {
     std::vector<std::pair<std::string, std::string_view>> params;  // decoded name, as sent
     for (std::string_view rest = query; !rest.empty();) {
       const auto amp = rest.find('&');
@@ -497,10 +505,10 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
       if (i) key += '&';
       key.append(params[i].second);
     }
+    key += '\n';
+    key.append(route);
+    key += '\n';
   }
-  key += '\n';
-  if (ex.route != nullptr) key += ex.route->name;
-  key += '\n';
   if (ex.from_trusted_peer) {  // a trusted proxy's scheme and host reach the origin too
     for (const char* f : {"x-forwarded-proto", "x-forwarded-host"}) {
       key.append(ex.request_headers->Get(f));
@@ -572,8 +580,9 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
 
 Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   const http::HeaderList& req = *ex.request_headers;
-  if (!http::IsSafeMethod(
-          ex.method)) {  // a success of an unsafe method invalidates the target's entry
+  const bool get = ex.method == "GET";  // compared once: the method decides several steps
+  // A success of an unsafe method invalidates the target's entry.
+  if (!get && !http::IsSafeMethod(ex.method)) {
     auto p = std::make_unique<Pending>();
     p->mode = Pending::Mode::kInvalidate;
     p->key = Key(ex);
@@ -585,7 +594,6 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     if (config_.status_header) ex.response_headers += "X-Rampart-Cache: BYPASS\r\n";
     return Decision::Continue();
   };
-  const bool get = ex.method == "GET";  // compared once: the method decides several steps
   if (!get && ex.method != "HEAD") return bypass();
   if (key_filter_ && !key_filter_->Matches(ex.path)) {
     Note(ex, Outcome::kFiltered);  // a key that cannot exist: the origin is spared it

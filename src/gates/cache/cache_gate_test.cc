@@ -11,6 +11,7 @@
 
 #include "core/secrets.h"
 #include "observe/metrics.h"
+#include "pipeline/router.h"
 #include "state/kv/local_kv.h"
 
 namespace rampart::cache {
@@ -276,6 +277,23 @@ TEST_F(CacheGateTest, AnAnswerToACredentialedRequestIsStoredOnlyWhenMarkedSharea
     EXPECT_EQ(Gate().OnRequestHeaders(again->ex).kind == Decision::Kind::kServe, stored) << cc;
     again->ex.slots[0].state.reset();
   }
+}
+
+// The key, exactly: scheme, authority lower-cased, path, "?", the kept query parameters sorted
+// by name (repeated names in their order), then the route between newlines.
+TEST_F(CacheGateTest, TheKeyIsTheUrlAsTheOriginSeesItThenTheRoute) {
+  CompiledRoute route;
+  route.name = "items";
+  auto r = Request("/Items/1");
+  r->ex.authority = "API.Example.com:8443";
+  r->ex.route = &route;
+  EXPECT_EQ(Gate().Key(r->ex), "http://api.example.com:8443/Items/1?\nitems\n");
+  r->ex.is_tls = true;
+  r->ex.query = "b=2&a=1&b=1&&c";
+  EXPECT_EQ(Gate().Key(r->ex), "https://api.example.com:8443/Items/1?a=1&b=2&b=1&c\nitems\n");
+  r->ex.route = nullptr;
+  r->ex.query = {};
+  EXPECT_EQ(Gate().Key(r->ex), "https://api.example.com:8443/Items/1?\n\n");
 }
 
 TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
