@@ -612,8 +612,10 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   const CacheControl& rcc = asked.cc;
   if (rcc.no_store) return bypass();
   std::string key = Key(ex);
-  auto entry = store_->Get(
-      key, [&](const CachedResponse& e) { return VaryValues(e.vary_names, ex) == e.vary_values; });
+  const std::uint64_t hash = HashKey(key);  // for the store and the flights table alike
+  auto entry = store_->Get(key, hash, [&](const CachedResponse& e) {
+    return VaryValues(e.vary_names, ex) == e.vary_values;
+  });
   if (ex.background) return Refresh(ex, std::move(key), std::move(entry), asked.authorization);
   // Built before the stored entry is looked at: FromStored reads and fills it.
   ex.slot().state = std::make_unique<Pending>();
@@ -642,7 +644,7 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   const bool coalesce = config_.coalesce_timeout.count() > 0 && get;
   Flights::Role role = Flights::Role::kLead;
   if (coalesce) {
-    const Flights::Claim claim = flights_->Lead(p->key, ex.start, Lease());
+    const Flights::Claim claim = flights_->Lead(p->key, hash, ex.start, Lease());
     role = claim.role;
     p->token = claim.token;
     if (role == Flights::Role::kLead) p->flights = flights_;

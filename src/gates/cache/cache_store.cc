@@ -42,25 +42,6 @@ std::uint64_t ProcessSeed() noexcept {
   return seed;
 }
 
-// A keyed hash: the per-process seed is the initial state, so a client cannot pick keys that
-// share a shard or a hash bucket without knowing it (a hash of the string mixed with the seed
-// afterwards would keep the unkeyed hash's full collisions).
-std::uint64_t HashKey(std::string_view key) noexcept {
-  std::uint64_t h = ProcessSeed() ^ (key.size() * 0x9E3779B97F4A7C15ull);
-  const char* p = key.data();
-  std::size_t n = key.size();
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = Fmix64(h ^ w);
-    p += 8;
-    n -= 8;
-  }
-  std::uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  return Fmix64(h ^ tail ^ (std::uint64_t{n} << 56));
-}
-
 // Count-min sketch of 4-bit counters, 16 to a word, in 64-byte blocks: a key's four counters all
 // lie in one block (one cache line to touch instead of four), each in its own pair of words, as
 // in Caffeine's blocked FrequencySketch. Counters saturate at 15; every `sample_size` increments
@@ -192,6 +173,25 @@ bool SameVariant(const CachedResponse& a, const CachedResponse& b) noexcept {
 }
 
 }  // namespace
+
+// A keyed hash: the per-process seed is the initial state, so a client cannot pick keys that
+// share a shard or a hash bucket without knowing it (a hash of the string mixed with the seed
+// afterwards would keep the unkeyed hash's full collisions).
+std::uint64_t HashKey(std::string_view key) noexcept {
+  std::uint64_t h = ProcessSeed() ^ (key.size() * 0x9E3779B97F4A7C15ull);
+  const char* p = key.data();
+  std::size_t n = key.size();
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = Fmix64(h ^ w);
+    p += 8;
+    n -= 8;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, p, n);
+  return Fmix64(h ^ tail ^ (std::uint64_t{n} << 56));
+}
 
 struct CacheStore::Shard {
   explicit Shard(std::size_t capacity_bytes)
@@ -352,7 +352,12 @@ CacheStore::Shard& CacheStore::ShardFor(std::uint64_t hash) noexcept {
 
 std::shared_ptr<const CachedResponse> CacheStore::Get(
     std::string_view key, const std::function<bool(const CachedResponse&)>& match) {
-  const std::uint64_t hash = HashKey(key);
+  return Get(key, HashKey(key), match);
+}
+
+std::shared_ptr<const CachedResponse> CacheStore::Get(
+    std::string_view key, std::uint64_t hash,
+    const std::function<bool(const CachedResponse&)>& match) {
   Shard& s = ShardFor(hash);
   std::lock_guard lock(s.mu);
   s.sketch.Increment(hash);

@@ -25,6 +25,10 @@
 
 namespace rampart::cache {
 
+// The keyed hash of a cache key (seeded per process, so a client cannot choose keys that collide
+// in the store or the flights table): computed once per request, for the store and Flights.
+std::uint64_t HashKey(std::string_view key) noexcept;
+
 class CacheStore {
  public:
   // `max_bytes`: the bound on all entries' charges; `shards`: power of two.
@@ -37,6 +41,10 @@ class CacheStore {
   // shard's lock: must not block), or null. Counts the key's frequency in the sketch either way.
   std::shared_ptr<const CachedResponse> Get(
       std::string_view key, const std::function<bool(const CachedResponse&)>& match);
+  // The same with the key's HashKey, computed by the caller once for this and Flights.
+  std::shared_ptr<const CachedResponse> Get(
+      std::string_view key, std::uint64_t hash,
+      const std::function<bool(const CachedResponse&)>& match);
   // Stores (or replaces the variant with the same vary_names and vary_values). Returns false
   // when the entry is larger than an eighth of max_bytes or admission refused it.
   bool Put(std::string_view key, std::shared_ptr<const CachedResponse> entry);

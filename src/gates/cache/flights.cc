@@ -29,8 +29,13 @@ void Flights::Sweep(SteadyTime now) {
 
 Flights::Claim Flights::Lead(std::string_view key, SteadyTime now,
                              std::chrono::microseconds lease) {
+  return Lead(key, HashKey(key), now, lease);
+}
+
+Flights::Claim Flights::Lead(std::string_view key, std::uint64_t hash, SteadyTime now,
+                             std::chrono::microseconds lease) {
   std::lock_guard lock(mu_);
-  auto it = flights_.find(key);
+  auto it = flights_.find(Hashed{key, hash});
   if (it != flights_.end()) {
     if (now < it->second.until && !it->second.reserved) {
       return {it->second.token == 0 ? Role::kPass : Role::kWait, 0};

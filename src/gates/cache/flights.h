@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "gates/cache/cache_store.h"
 #include "gates/cache/fill.h"
 
 namespace rampart::cache {
@@ -43,6 +44,9 @@ class Flights {
   // Claims `key` when nobody leads it (or its leader's lease, since `now`, has passed, or its
   // pass mark expired): the caller fetches, then calls Land with the token.
   Claim Lead(std::string_view key, SteadyTime now, std::chrono::microseconds lease);
+  // The same with the key's HashKey, already computed for the store.
+  Claim Lead(std::string_view key, std::uint64_t hash, SteadyTime now,
+             std::chrono::microseconds lease);
   // Holds `key` for a background refresh about to be sent: true when nobody led or held it (and
   // it is not marked to pass), so that of many stale hits at once only one asks for a refresh.
   // The refresh's own Lead takes the hold over; an unclaimed hold ends with the lease.
@@ -81,12 +85,21 @@ class Flights {
     std::vector<Waiter> waiters;
     std::shared_ptr<Fill> fill;  // offered by the leader
   };
-  // Lookups by string_view without building a std::string.
+  // A key with its HashKey, for a lookup that does not hash it again.
+  struct Hashed {
+    std::string_view text;
+    std::uint64_t hash;
+  };
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const noexcept { return HashKey(s); }
+    std::size_t operator()(const Hashed& k) const noexcept { return k.hash; }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    bool operator()(const Hashed& a, std::string_view b) const noexcept { return a.text == b; }
+    bool operator()(std::string_view a, const Hashed& b) const noexcept { return a == b.text; }
   };
   static void Wake(std::vector<Waiter>& waiters, bool failed = false) noexcept;
   // Drops expired pass marks when the table grows (under the lock).
@@ -97,7 +110,7 @@ class Flights {
   // uncacheable URLs): those keys simply coalesce.
   static constexpr std::size_t kMaxEntries = 65536;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Flight, Hash, std::equal_to<>> flights_;
+  std::unordered_map<std::string, Flight, Hash, Equal> flights_;
   std::size_t sweep_at_ = kSweepAt;
   Token next_ = 1;
 };
