@@ -13,6 +13,11 @@ other round in reverse order), reporting ratios. Three parts:
   miss      the miss path's overhead: a rampart route with the cache gate whose answers are all
             uncacheable (the origin sends Cache-Control: no-store) against a route of the same
             rampart without the gate; goal: CPU per request ratio <= 1.05x.
+  miss_paired  the same overhead with both sides loaded at once: two rampart processes of that
+            configuration share CPU 0, two wrk (CPU 1) load the gate's route on one and the plain
+            route on the other concurrently, the processes swapping sides every round; each
+            process's CPU per request is its own, and whatever slows the machine during a round
+            slows both alike.
   stampede  a hot key expiring under load: a slow origin in this script (ThreadingHTTPServer,
             every answer 200 ms late, Cache-Control: public, max-age=2, 4 KiB) behind rampart
             and behind nginx (proxy_cache_lock on; proxy_cache_lock_timeout 5s;
@@ -29,7 +34,8 @@ without it and the output says so. The rampart binary is copied at start, so a r
 run does not mix builds. The origin for hit and miss is an nginx of this script's own (pinned to
 CPU 1, fixed bodies from memory); this script and its slow origin also run on CPU 1.
 
-  python3 bench/cache_vs_nginx.py [--duration 10] [--rounds 3] [--only hit|miss|stampede]
+  python3 bench/cache_vs_nginx.py [--duration 10] [--rounds 3]
+                                  [--only hit|miss|miss_paired|stampede]
                                   [--conns 1000]
 Exits non-zero only when something failed to run, not when a goal is missed."""
 import argparse
@@ -451,6 +457,62 @@ def part_miss(env, args):
         procs.stop_all()
 
 
+def part_miss_paired(env, args):
+    """The miss path's overhead with both sides loaded at the same time: two rampart processes of
+    the same configuration share CPU 0, one wrk sends /c/nostore (the gate) to one and another
+    /p/nostore (no gate) to the other, concurrently; each process's CPU per request is its
+    own. Whatever slows the machine during a round slows both sides alike, which one after the
+    other (part miss) cannot promise. The processes swap sides every round."""
+    procs = Procs(env.work)
+    try:
+        origin = start_origin(env, procs)
+        servers = [start_rampart(env, procs, origin) for _ in range(2)]
+        for port, _ in servers:
+            for path in ("/p/nostore", "/c/nostore"):
+                run_wrk(f"http://127.0.0.1:{port}{path}", 1, all_2xx=True)  # warm-up
+        results = {"plain": [], "cache_gate": []}
+        for r in range(args.rounds):
+            sides = {"cache_gate": servers[r % 2], "plain": servers[1 - r % 2]}
+            time.sleep(0.5)
+            out = {}
+
+            def load(name, port, pid):
+                before = tree_cpu_ns(pid)
+                path = "/c/nostore" if name == "cache_gate" else "/p/nostore"
+                rps, total = run_wrk(f"http://127.0.0.1:{port}{path}", args.duration,
+                                     all_2xx=True)
+                after = tree_cpu_ns(pid)
+                cpu = sum(after[t] - v for t, v in before.items() if t in after)
+                out[name] = (rps, cpu / 1e3 / max(total, 1))
+
+            threads = [threading.Thread(target=load, args=(n, port, pid))
+                       for n, (port, pid) in sides.items()]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if len(out) != 2:
+                raise RuntimeError("a load run failed")
+            for name in results:
+                results[name].append(out[name])
+            print(f"round {r + 1}: plain {out['plain'][0]:8.0f} req/s {out['plain'][1]:6.2f} us"
+                  f"   cache gate {out['cache_gate'][0]:8.0f} req/s "
+                  f"{out['cache_gate'][1]:6.2f} us   ratio "
+                  f"{out['cache_gate'][1] / out['plain'][1]:.3f}", flush=True)
+        print()
+        print("miss path, both sides at once (medians over rounds)")
+        print(f"{'route':22} {'req/s':>9} {'us CPU/req':>11}")
+        for name, label in (("plain", "plain (no gate)"), ("cache_gate", "cache gate, no-store")):
+            v = results[name]
+            print(f"{label:22} {med([x[0] for x in v]):9.0f} {med([x[1] for x in v]):11.2f}")
+        cpu = paired(results, "cache_gate", "plain", 1)
+        rps = paired(results, "cache_gate", "plain", 0)
+        print(f"{'ratio gate/plain':22} {rps:8.3f}x {cpu:10.3f}x   CPU/req goal <= 1.05x: "
+              f"{'met' if cpu <= 1.05 else 'MISSED'}")
+    finally:
+        procs.stop_all()
+
+
 class SlowOrigin(http.server.ThreadingHTTPServer):
     """Every GET answered SLOW_DELAY late with SLOW_BODY, fresh for SLOW_MAX_AGE seconds;
     counts requests per path (counted on arrival)."""
@@ -636,21 +698,22 @@ def part_stampede(env, args):
         origin.server_close()
 
 
-PARTS = {"hit": part_hit, "miss": part_miss, "stampede": part_stampede}
+PARTS = {"hit": part_hit, "miss": part_miss, "miss_paired": part_miss_paired,
+         "stampede": part_stampede}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=int, default=10, help="seconds per load run")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="hit,miss,stampede",
-                    help="hit, miss or stampede (or a comma-separated list)")
+    ap.add_argument("--only", default="hit,miss,miss_paired,stampede",
+                    help="hit, miss, miss_paired or stampede (or a comma-separated list)")
     ap.add_argument("--conns", type=int, default=1000, help="clients in the stampede part")
     args = ap.parse_args()
     parts = args.only.split(",")
     for p in parts:
         if p not in PARTS:
-            ap.error(f"--only: unknown part {p!r} (hit, miss, stampede)")
+            ap.error(f"--only: unknown part {p!r} (hit, miss, miss_paired, stampede)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = 2 * args.conns + 1024  # clients, the proxies' upstream connections, the rest
     if soft < need:
