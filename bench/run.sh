@@ -15,7 +15,8 @@
 # cost at accept (bench/accept_cost.py) and the botnet scenario with adaptive concurrency on and
 # off (bench/botnet.py) and 1,000 slow connections beside nginx and HAProxy
 # (bench/slow_clients.py); then the response cache against nginx's proxy_cache: the hit path's
-# CPU per request, the miss path's overhead and a stampede on an expiring hot key
+# CPU per request, the miss path's overhead (one after the other, and both loaded at once) and a
+# stampede on an expiring hot key
 # (bench/cache_vs_nginx.py); then the WAF with OWASP CRS against libmodsecurity3 in process
 # (rampart_waf_bench) and against nginx+ModSecurity end to end (bench/waf_vs_nginx.py); then the
 # micro benchmarks (the IP-list table: BM_PrefixTable*; the
