@@ -19,11 +19,11 @@ class OutcomeCounters {
       : outcomes_(outcomes) {
     for (std::string_view o : outcomes) series_.push_back(metrics.Counter(def, {route, o}));
   }
-  // `outcome` is one of the declared tokens (others are not counted).
   // The outcome at `index` of the declared tokens (out of range: not counted).
   void AddAt(int worker, std::size_t index) const noexcept {
     if (index < series_.size()) series_[index]->Add(worker);
   }
+  // `outcome` is one of the declared tokens (others are not counted).
   void Add(int worker, std::string_view outcome) const noexcept {
     for (std::size_t i = 0; i < series_.size(); ++i) {
       if (outcomes_[i] == outcome) {
