@@ -50,7 +50,7 @@ constexpr std::string_view kReasons[] = {"cache_hit",   "cache_revalidated", "no
 using Clock = std::chrono::system_clock;
 
 // The request fields the gate decides on, read in one pass (a miss would otherwise walk the
-// request's fields once per name).
+// request's fields once per name; IEquals rejects a name of another length at once).
 struct RequestFields {
   bool body = false;  // Transfer-Encoding, or a Content-Length other than 0
   bool authorization = false;
@@ -63,34 +63,20 @@ struct RequestFields {
 RequestFields ReadRequestFields(const http::HeaderList& req) {
   RequestFields r;
   for (const auto& f : req) {
-    switch (f.name.size()) {  // the names' lengths tell them apart before any comparison
-      case 5:
-        r.range = r.range || IEquals(f.name, "range");
-        break;
-      case 6:
-        r.cookie = r.cookie || IEquals(f.name, "cookie");
-        break;
-      case 13:
-        if (IEquals(f.name, "cache-control")) {
-          ParseCacheControlValue(f.value, r.cc);
-        } else if (IEquals(f.name, "authorization")) {
-          r.authorization = true;
-        } else if (IEquals(f.name, "if-none-match")) {
-          r.conditional = true;
-        }
-        break;
-      case 14:
-        if (IEquals(f.name, "content-length") && f.value != "0") r.body = true;
-        break;
-      case 17:
-        if (IEquals(f.name, "transfer-encoding")) {
-          r.body = true;
-        } else if (IEquals(f.name, "if-modified-since")) {
-          r.conditional = true;
-        }
-        break;
-      default:
-        break;
+    const std::string_view n = f.name;
+    if (IEquals(n, "cache-control")) {
+      ParseCacheControlValue(f.value, r.cc);
+    } else if (IEquals(n, "transfer-encoding") ||
+               (IEquals(n, "content-length") && f.value != "0")) {
+      r.body = true;
+    } else if (IEquals(n, "authorization")) {
+      r.authorization = true;
+    } else if (IEquals(n, "cookie")) {
+      r.cookie = true;
+    } else if (IEquals(n, "range")) {
+      r.range = true;
+    } else if (IEquals(n, "if-none-match") || IEquals(n, "if-modified-since")) {
+      r.conditional = true;
     }
   }
   return r;
@@ -317,6 +303,18 @@ http::HeaderList View(const std::vector<std::pair<std::string, std::string>>& fi
   return l;
 }
 
+// Until when the key of an answer this exchange could not store skips coalescing; {}: never.
+// Only what says the key's answers are not storable counts: not an origin failure (5xx: the
+// next answer may be), not a 304 or an answer to the leader's own conditions (the client's,
+// not the key's).
+SteadyTime PassUntil(const Pending& p, const Exchange& ex, const CacheConfig& c) noexcept {
+  if (c.pass_ttl.count() == 0 || !ex.response.from_origin() || ex.response.status >= 500 ||
+      ex.response.status == 304 || p.conditional) {
+    return {};
+  }
+  return ex.start + c.pass_ttl;
+}
+
 // stale-if-error (RFC 5861 section 4): whether the stale entry an exchange found may answer an
 // origin failure now (its window: the origin's, or the route's where it allows one).
 bool StaleIfError(const Pending& p, const CacheConfig& c, WallTime now) {
@@ -410,18 +408,6 @@ CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
     std::string error;  // checked when the settings were read
     key_filter_ = Regex::Compile("^(?:" + config_.key_filter + ")$", &error);
   }
-}
-
-SteadyTime CacheGate::PassUntil(const Exchange& ex) const noexcept {
-  // Only what says the key's answers are not storable: not an origin failure (5xx: the next
-  // answer may be), not a 304 or an answer to the leader's own conditions (the client's, not
-  // the key's).
-  const Pending* p = PendingOf(ex);
-  if (config_.pass_ttl.count() == 0 || !ex.response.from_origin() || ex.response.status >= 500 ||
-      ex.response.status == 304 || p == nullptr || p->conditional) {
-    return {};
-  }
-  return ex.start + config_.pass_ttl;
 }
 
 std::chrono::microseconds CacheGate::Lease() const noexcept {
@@ -625,7 +611,7 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   p->conditional = asked.conditional;
   p->authorization = asked.authorization;
   if (entry) {
-    if (std::optional<Decision> d = FromStored(ex, key, std::move(entry), asked.conditional)) {
+    if (std::optional<Decision> d = FromStored(ex, key, std::move(entry))) {
       ex.slot().state.reset();
       return std::move(*d);
     }
@@ -656,8 +642,7 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
 }
 
 std::optional<Decision> CacheGate::FromStored(Exchange& ex, const std::string& key,
-                                              std::shared_ptr<const CachedResponse> entry,
-                                              bool conditional) const {
+                                              std::shared_ptr<const CachedResponse> entry) const {
   Pending* p = PendingOf(ex);
   const CacheControl& rcc = p->rcc;
   const WallTime now = p->request_time;
@@ -691,7 +676,7 @@ std::optional<Decision> CacheGate::FromStored(Exchange& ex, const std::string& k
   // the client brought its own conditions (then its answer is its own).
   const std::string_view etag = Field(entry->headers, "etag");
   const std::string_view modified = Field(entry->headers, "last-modified");
-  if ((!etag.empty() || !modified.empty()) && !conditional) {
+  if ((!etag.empty() || !modified.empty()) && !p->conditional) {
     if (!etag.empty()) ex.upstream_headers.emplace_back("If-None-Match", std::string(etag));
     if (!modified.empty()) {
       ex.upstream_headers.emplace_back("If-Modified-Since", std::string(modified));
@@ -996,7 +981,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   if (storable != Storability::kStorable || star ||
       (fields.Has("set-cookie") && !config_.cache_cookies)) {
     Note(ex, Outcome::kNotStored);
-    p->pass_until = PassUntil(ex);  // its next misses go straight to the origin
+    p->pass_until = PassUntil(*p, ex, config_);  // its next misses go straight to the origin
     ex.slot().state.reset();
     return Decision::Continue();
   }
@@ -1029,7 +1014,7 @@ void CacheGate::OnResponseBody(Exchange& ex, std::string_view piece, bool end) n
 void CacheGate::OnComplete(const Exchange& ex, const Completion& /*c*/) noexcept {
   Pending* p = PendingOf(ex);
   if (p == nullptr || !p->fill) return;
-  if (p->too_large) p->pass_until = PassUntil(ex);
+  if (p->too_large) p->pass_until = PassUntil(*p, ex, config_);
   // Only an answer the origin sent whole is stored, and given whole to the waiters reading it:
   // the leader's client leaving mid-answer does not cut it (the driver reads the rest for the
   // taps), a truncated or replaced answer never ends its body.

@@ -62,9 +62,6 @@ class CacheGate final : public Gate {
   Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
                  Outcome outcome) const;
   void Note(Exchange& ex, Outcome outcome) const;
-  // A stored entry for a GET's key (the exchange's gate state is built): served (fresh, or stale
-  // within stale-while-revalidate), refused (only-if-cached), or nullopt: the exchange goes on
-  // to the origin, revalidating the entry when it has validators and the client brought none.
   // The origin's answer to an unsafe method: a success drops the target's entries.
   Decision Invalidated(Exchange& ex);
   // The origin's 304 to a revalidation: the stored entry, refreshed, answers.
@@ -73,9 +70,11 @@ class CacheGate final : public Gate {
   // it arrives; OnResponseBody and OnComplete fill and store it.
   Decision Admit(Exchange& ex, const CacheControl& scc, bool negative,
                  std::vector<std::string> vary);
+  // A stored entry for a GET's key (the exchange's gate state is built): served (fresh, or stale
+  // within stale-while-revalidate), refused (only-if-cached), or nullopt: the exchange goes on
+  // to the origin, revalidating the entry when it has validators and the client brought none.
   std::optional<Decision> FromStored(Exchange& ex, const std::string& key,
-                                     std::shared_ptr<const CachedResponse> entry,
-                                     bool conditional) const;
+                                     std::shared_ptr<const CachedResponse> entry) const;
   // A background copy of an exchange (ex.background): to the origin, leading its key.
   // `authorization`: the copied request carries credentials (RFC 9111 section 3.5 applies).
   Decision Refresh(Exchange& ex, std::string key, std::shared_ptr<const CachedResponse> entry,
@@ -85,8 +84,6 @@ class CacheGate final : public Gate {
   // Asks the driver for a background refresh of `key` unless one is under way.
   void AskRefresh(Exchange& ex, std::string_view key) const;
   std::chrono::microseconds Lease() const noexcept;
-  // Until when a key whose answer this exchange could not store skips coalescing; {}: never.
-  SteadyTime PassUntil(const Exchange& ex) const noexcept;
   // A local miss that leads its key here: the shared tier's entry, or its lock (then the origin),
   // or another instance's answer once it lands there.
   boost::asio::awaitable<Decision> FromShared(Exchange& ex);
