@@ -417,22 +417,46 @@ def part_hit(env, args):
         procs.stop_all()
 
 
+def check_miss_routes(port):
+    """Both miss routes of a rampart answer 200 as set up: the plain one without the gate's
+    status header, the gate's with MISS (an uncacheable answer)."""
+    for name, path in (("plain", "/p/nostore"), ("cache_gate", "/c/nostore")):
+        run_wrk(f"http://127.0.0.1:{port}{path}", 1, all_2xx=True)  # warm-up
+        status, headers, body = get(port, path)
+        seen = headers.get("x-rampart-cache", "-")
+        print(f"check {name:10} {path}: {status}, {len(body)} bytes, "
+              f"cache-control {headers.get('cache-control')}, X-Rampart-Cache {seen}", flush=True)
+        want = "-" if name == "plain" else "MISS"
+        if status != 200 or seen != want:
+            raise RuntimeError(f"{path}: expected X-Rampart-Cache {want}, got {seen}")
+
+
+def print_miss_summary(title, results, duration=None):
+    """Medians of both routes and the paired ratios; `duration`: also the origin requests per
+    request (results then hold measure()'s third field)."""
+    print()
+    print(f"{title} (medians over rounds)")
+    extra = f" {'origin req/req':>14}" if duration else ""
+    print(f"{'route':22} {'req/s':>9} {'us CPU/req':>11}{extra}")
+    for name, label in (("plain", "plain (no gate)"), ("cache_gate", "cache gate, no-store")):
+        v = results[name]
+        line = f"{label:22} {med([x[0] for x in v]):9.0f} {med([x[1] for x in v]):11.2f}"
+        if duration:
+            line += f" {med([x[2] / max(x[0] * duration, 1) for x in v]):14.2f}"
+        print(line)
+    cpu = paired(results, "cache_gate", "plain", 1)
+    rps = paired(results, "cache_gate", "plain", 0)
+    print(f"{'ratio gate/plain':22} {rps:8.3f}x {cpu:10.3f}x   CPU/req goal <= 1.05x: "
+          f"{'met' if cpu <= 1.05 else 'MISSED'}")
+
+
 def part_miss(env, args):
     procs = Procs(env.work)
     try:
         origin = start_origin(env, procs)
         rport, rpid = start_rampart(env, procs, origin)
         targets = {"plain": "/p/nostore", "cache_gate": "/c/nostore"}
-        for name, path in targets.items():
-            run_wrk(f"http://127.0.0.1:{rport}{path}", 1, all_2xx=True)  # warm-up
-            status, headers, body = get(rport, path)
-            seen = headers.get("x-rampart-cache", "-")
-            print(f"check {name:10} {path}: {status}, {len(body)} bytes, "
-                  f"cache-control {headers.get('cache-control')}, X-Rampart-Cache {seen}",
-                  flush=True)
-            want = "-" if name == "plain" else "MISS"
-            if status != 200 or seen != want:
-                raise RuntimeError(f"{path}: expected X-Rampart-Cache {want}, got {seen}")
+        check_miss_routes(rport)
         results = {k: [] for k in targets}
         for r in range(args.rounds):
             for name, path in abba(targets.items(), r):
@@ -441,18 +465,7 @@ def part_miss(env, args):
                 results[name].append(res)
                 print(f"round {r + 1} {name:10}: {res[0]:9.0f} req/s  {res[1]:6.2f} us "
                       f"CPU/request  origin requests {res[2]}", flush=True)
-        print()
-        print("miss path: every answer no-store (medians over rounds)")
-        print(f"{'route':22} {'req/s':>9} {'us CPU/req':>11} {'origin req/req':>14}")
-        for name, label in (("plain", "plain (no gate)"), ("cache_gate", "cache gate, no-store")):
-            v = results[name]
-            share = med([x[2] / max(x[0] * args.duration, 1) for x in v])
-            print(f"{label:22} {med([x[0] for x in v]):9.0f} {med([x[1] for x in v]):11.2f} "
-                  f"{share:14.2f}")
-        cpu = paired(results, "cache_gate", "plain", 1)
-        rps = paired(results, "cache_gate", "plain", 0)
-        print(f"{'ratio gate/plain':22} {rps:8.3f}x {cpu:10.3f}x   CPU/req goal <= 1.05x: "
-              f"{'met' if cpu <= 1.05 else 'MISSED'}")
+        print_miss_summary("miss path: every answer no-store", results, args.duration)
     finally:
         procs.stop_all()
 
@@ -468,8 +481,7 @@ def part_miss_paired(env, args):
         origin = start_origin(env, procs)
         servers = [start_rampart(env, procs, origin) for _ in range(2)]
         for port, _ in servers:
-            for path in ("/p/nostore", "/c/nostore"):
-                run_wrk(f"http://127.0.0.1:{port}{path}", 1, all_2xx=True)  # warm-up
+            check_miss_routes(port)
         results = {"plain": [], "cache_gate": []}
         for r in range(args.rounds):
             sides = {"cache_gate": servers[r % 2], "plain": servers[1 - r % 2]}
@@ -477,13 +489,8 @@ def part_miss_paired(env, args):
             out = {}
 
             def load(name, port, pid):
-                before = tree_cpu_ns(pid)
                 path = "/c/nostore" if name == "cache_gate" else "/p/nostore"
-                rps, total = run_wrk(f"http://127.0.0.1:{port}{path}", args.duration,
-                                     all_2xx=True)
-                after = tree_cpu_ns(pid)
-                cpu = sum(after[t] - v for t, v in before.items() if t in after)
-                out[name] = (rps, cpu / 1e3 / max(total, 1))
+                out[name] = measure(pid, f"http://127.0.0.1:{port}{path}", args.duration)
 
             threads = [threading.Thread(target=load, args=(n, port, pid))
                        for n, (port, pid) in sides.items()]
@@ -499,16 +506,7 @@ def part_miss_paired(env, args):
                   f"   cache gate {out['cache_gate'][0]:8.0f} req/s "
                   f"{out['cache_gate'][1]:6.2f} us   ratio "
                   f"{out['cache_gate'][1] / out['plain'][1]:.3f}", flush=True)
-        print()
-        print("miss path, both sides at once (medians over rounds)")
-        print(f"{'route':22} {'req/s':>9} {'us CPU/req':>11}")
-        for name, label in (("plain", "plain (no gate)"), ("cache_gate", "cache gate, no-store")):
-            v = results[name]
-            print(f"{label:22} {med([x[0] for x in v]):9.0f} {med([x[1] for x in v]):11.2f}")
-        cpu = paired(results, "cache_gate", "plain", 1)
-        rps = paired(results, "cache_gate", "plain", 0)
-        print(f"{'ratio gate/plain':22} {rps:8.3f}x {cpu:10.3f}x   CPU/req goal <= 1.05x: "
-              f"{'met' if cpu <= 1.05 else 'MISSED'}")
+        print_miss_summary("miss path, both sides at once", results)
     finally:
         procs.stop_all()
 
