@@ -176,7 +176,12 @@ class WafTest(unittest.TestCase):
         self.assertIsNotNone(rec)
         self.assertEqual(rec["action"], "detected")
         self.assertIn(941110, [r["id"] for r in rec["rules"]])
-        line = next(l for l in self.rampart.access_log() if l.get("request_id") == rid)
+        # The access log is written by its own thread, after the answer: wait for this line too
+        # (access_log() returns as soon as any line is there).
+        line = None
+        while line is None and time.monotonic() < deadline:
+            line = next((l for l in self.rampart.access_log() if l.get("request_id") == rid), None)
+        self.assertIsNotNone(line)
         self.assertIn("detected", json.dumps(line))
 
     def test_yaml_exclusions(self):
