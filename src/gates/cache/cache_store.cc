@@ -37,9 +37,34 @@ constexpr std::size_t kMinSketchWidth = 1024;     // counters per row
 constexpr std::size_t kSampleFactor = 10;         // halve after 10 x expected entries increments
 constexpr std::size_t kMaxVariants = 16;  // a Vary on a wild header cannot grow a key forever
 
-std::uint64_t ProcessSeed() noexcept {
-  static const std::uint64_t seed = RandomSeed64();
-  return seed;
+// HashKey's secrets, drawn once per process.
+struct HashKeys {
+  std::uint64_t a;
+  std::uint64_t b;
+};
+const HashKeys& ProcessKeys() noexcept {
+  static const HashKeys keys{RandomSeed64(), RandomSeed64() | 1};
+  return keys;
+}
+
+std::uint64_t Load8(const unsigned char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+std::uint64_t Load4(const unsigned char* p) noexcept {
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+__extension__ typedef unsigned __int128 Uint128;
+
+// The 128-bit product of a and b, its halves XORed.
+std::uint64_t Fold(std::uint64_t a, std::uint64_t b) noexcept {
+  const Uint128 r = static_cast<Uint128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 
 // Count-min sketch of 4-bit counters, 16 to a word, in 64-byte blocks: a key's four counters all
@@ -174,23 +199,34 @@ bool SameVariant(const CachedResponse& a, const CachedResponse& b) noexcept {
 
 }  // namespace
 
-// A keyed hash: the per-process seed is the initial state, so a client cannot pick keys that
-// share a shard or a hash bucket without knowing it (a hash of the string mixed with the seed
-// afterwards would keep the unkeyed hash's full collisions).
+// A keyed hash: two per-process random words enter every step, so a client cannot pick keys
+// that share a shard or a hash bucket without knowing them (a hash of the string mixed with a
+// seed afterwards would keep the unkeyed hash's full collisions). Each step folds a 64x64-bit
+// product of 16 input bytes, each half XORed with a secret (wyhash's construction): no input
+// word can zero an operand without knowing the keys, which a fixed constant would allow.
 std::uint64_t HashKey(std::string_view key) noexcept {
-  std::uint64_t h = ProcessSeed() ^ (key.size() * 0x9E3779B97F4A7C15ull);
-  const char* p = key.data();
+  const HashKeys& k = ProcessKeys();
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
   std::size_t n = key.size();
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = Fmix64(h ^ w);
-    p += 8;
-    n -= 8;
+  std::uint64_t h = k.a ^ n;
+  while (n > 16) {
+    h = Fold(Load8(p) ^ k.b, Load8(p + 8) ^ h);
+    p += 16;
+    n -= 16;
   }
-  std::uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  return Fmix64(h ^ tail ^ (std::uint64_t{n} << 56));
+  // The last 1 to 16 bytes, as two words that overlap when fewer than 16 remain.
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  if (n >= 8) {
+    a = Load8(p);
+    b = Load8(p + n - 8);
+  } else if (n >= 4) {
+    a = Load4(p);
+    b = Load4(p + n - 4);
+  } else if (n > 0) {
+    a = (std::uint64_t{p[0]} << 16) | (std::uint64_t{p[n / 2]} << 8) | p[n - 1];
+  }
+  return Fold(Fold(a ^ k.b, b ^ h) ^ k.a, key.size() ^ k.b);
 }
 
 struct CacheStore::Shard {
