@@ -1,6 +1,7 @@
 #include "gates/cache/cache_control.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <limits>
 
@@ -30,29 +31,17 @@ WallTime FromUnixSeconds(std::int64_t s) {
 
 // ---- Cache-Control ---------------------------------------------------------------------------
 
-constexpr bool IsTchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+// tchar (RFC 9110 section 5.6.2), one table lookup per byte.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+constexpr bool IsTchar(unsigned char c) { return kTchar[c]; }
 
 // qdtext (RFC 9110 section 5.6.4): HTAB, SP, %x21, %x23-5B, %x5D-7E, obs-text.
 constexpr bool IsQdtext(unsigned char c) {
