@@ -15,6 +15,7 @@
 #include <random>
 
 #include "core/strings.h"
+#include "core/thread_cache.h"
 #include "gates/cache/admin_endpoint.h"
 #include "gates/cache/cache_control.h"
 #include "http/methods.h"
@@ -46,6 +47,10 @@ constexpr std::string_view kOutcomes[] = {
 };
 constexpr std::string_view kReasons[] = {"cache_hit",   "cache_revalidated", "not_cached",
                                          "cache_stale", "refresh_in_flight", "key_filtered"};
+
+// The X-Rampart-Cache lines a miss and a bypass add (as string_views: no strlen per request).
+constexpr std::string_view kMissLine = "X-Rampart-Cache: MISS\r\n";
+constexpr std::string_view kBypassLine = "X-Rampart-Cache: BYPASS\r\n";
 
 using Clock = std::chrono::system_clock;
 
@@ -85,7 +90,16 @@ RequestFields ReadRequestFields(const http::HeaderList& req) {
 // What one exchange carries between phases.
 struct Pending final : GateState {
   enum class Mode : std::uint8_t { kFill, kRevalidate, kInvalidate } mode = Mode::kFill;
-  std::string key;
+  // The key: in key_inline when it fits (nearly always: no allocation per request), else in
+  // key_long. Set once.
+  std::string_view key;
+  void SetKey(std::string&& k) {
+    key_long = std::move(k);
+    key = key_long;
+  }
+  static constexpr std::size_t kInlineKey = 256;
+  char key_inline[kInlineKey];
+  std::string key_long;
   WallTime request_time;
   std::shared_ptr<const CachedResponse> stale;  // the stale entry found (kRevalidate: its base)
   bool stale_ok = false;       // it may answer instead of an origin failure (stale-if-error)
@@ -119,6 +133,17 @@ struct Pending final : GateState {
   // Provided, so that make_unique does not zero all of it before the members' own
   // initialisers run (every member has one); a miss builds one of these.
   Pending() noexcept {}  // NOLINT(modernize-use-equals-default)
+  // One is built and dropped per request: from the worker's own cache of blocks.
+  static void* operator new(std::size_t size) {
+    return size == sizeof(Pending) ? BlockCache<sizeof(Pending)>::Take() : ::operator new(size);
+  }
+  static void operator delete(void* block, std::size_t size) noexcept {
+    if (size == sizeof(Pending)) {
+      BlockCache<sizeof(Pending)>::Give(block);
+    } else {
+      ::operator delete(block);
+    }
+  }
   ~Pending() override {
     if (stream) stream->End(false);  // not completed by OnComplete: cut for its readers
     if (flights) flights->Land(key, token, pass_until, origin_failed);
@@ -129,7 +154,7 @@ struct Pending final : GateState {
           [](std::shared_ptr<SharedTier> tier, std::string key, std::int64_t token,
              int worker) -> boost::asio::awaitable<void> {
             co_await tier->Unlock(std::move(key), token, worker);
-          }(shared, key, shared_token, worker),
+          }(shared, std::string(key), shared_token, worker),
           boost::asio::detached);
     }
   }
@@ -363,6 +388,48 @@ bool Trustworthy(const CachedResponse& e) {
   return true;
 }
 
+// The route's name: part of every key, so that routes never answer from each other's entries.
+std::string_view RouteName(const Exchange& ex) {
+  return ex.route != nullptr ? std::string_view(ex.route->name) : std::string_view();
+}
+
+// A key's head: scheme, authority (ASCII capitals lowered), path, "?". Returns its end.
+char* WriteUrlHead(const Exchange& ex, std::string_view path, char* out) {
+  const std::string_view scheme = ex.is_tls ? "https://" : "http://";
+  std::memcpy(out, scheme.data(), scheme.size());
+  out += scheme.size();
+  const std::string_view authority = ex.authority;
+  const std::size_t n = authority.size();
+  const auto lower8 = [&](std::size_t at) {
+    const std::uint64_t w = detail::Lower8(detail::Load8(authority.data() + at));
+    std::memcpy(out + at, &w, 8);
+  };
+  if (n >= 8) {  // 8 at a time, the last 8 overlapping what came before
+    for (std::size_t at = 0; at + 8 < n; at += 8) lower8(at);
+    lower8(n - 8);
+  } else {
+    for (std::size_t at = 0; at < n; ++at) out[at] = AsciiLower(authority[at]);
+  }
+  out += n;
+  std::memcpy(out, path.data(), path.size());
+  out += path.size();
+  *out++ = '?';
+  return out;
+}
+
+// The key of a request whose query does not count, and nothing else: its head, "\n", the route,
+// "\n". UrlKeySize bytes.
+std::size_t UrlKeySize(const Exchange& ex, std::string_view path) {
+  return (ex.is_tls ? 8 : 7) + ex.authority.size() + path.size() + 1 + RouteName(ex).size() + 2;
+}
+void WriteUrlKey(const Exchange& ex, std::string_view path, char* out) {
+  out = WriteUrlHead(ex, path, out);
+  const std::string_view route = RouteName(ex);
+  *out++ = '\n';
+  std::memcpy(out, route.data(), route.size());
+  out[route.size()] = '\n';
+}
+
 }  // namespace
 
 // kOutcomes' indexes, in its order.
@@ -403,7 +470,8 @@ CacheGate::CacheGate(CacheConfig config, std::shared_ptr<CacheStore> store,
       flights_(std::move(flights)),
       shared_(std::move(shared)),
       counters_(std::move(counters)),
-      clock_(std::move(clock)) {
+      clock_(std::move(clock)),
+      url_key_(config_.key_headers.empty() && !config_.cache_authorized) {
   if (!config_.key_filter.empty()) {
     std::string error;  // checked when the settings were read
     key_filter_ = Regex::Compile("^(?:" + config_.key_filter + ")$", &error);
@@ -449,26 +517,23 @@ void CacheGate::Note(Exchange& ex, Outcome outcome) const {
 
 std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
                               std::string_view query) const {
+  std::string key;
+  BuildKey(ex, path, query, key);
+  return key;
+}
+
+void CacheGate::BuildKey(const Exchange& ex, std::string_view path, std::string_view query,
+                         std::string& key) const {
   // The URL as the origin sees it: the authority with its port (Host goes upstream as sent),
   // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
   // scheme and host, the chosen request fields as forwarded, the principal.
-  const std::string_view scheme = ex.is_tls ? "https://" : "http://";
-  const std::string_view route = ex.route != nullptr ? std::string_view(ex.route->name) : "";
-  // The fixed parts in one piece: scheme, authority, path, "?", then (without a query that
-  // counts) "\n", the route, "\n"; the rest is appended.
   const bool with_query = config_.query != CacheConfig::Query::kNone && !query.empty();
-  const std::size_t fixed = scheme.size() + ex.authority.size() + path.size() + 1;
-  std::string key(fixed + (with_query ? 0 : route.size() + 2), '\n');
-  char* out = key.data();
-  std::memcpy(out, scheme.data(), scheme.size());
-  out += scheme.size();
-  for (const char c : ex.authority) *out++ = AsciiLower(c);
-  std::memcpy(out, path.data(), path.size());
-  out += path.size();
-  *out++ = '?';
   if (!with_query) {
-    std::memcpy(out + 1, route.data(), route.size());  // between the two newlines
+    key.resize(UrlKeySize(ex, path));
+    WriteUrlKey(ex, path, key.data());
   } else {
+    key.resize(UrlKeySize(ex, path) - RouteName(ex).size() - 2);
+    WriteUrlHead(ex, path, key.data());
     std::vector<std::pair<std::string, std::string_view>> params;  // decoded name, as sent
     for (std::string_view rest = query; !rest.empty();) {
       const auto amp = rest.find('&');
@@ -492,7 +557,7 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
       key.append(params[i].second);
     }
     key += '\n';
-    key.append(route);
+    key.append(RouteName(ex));
     key += '\n';
   }
   if (ex.from_trusted_peer) {  // a trusted proxy's scheme and host reach the origin too
@@ -501,12 +566,11 @@ std::string CacheGate::KeyFor(const Exchange& ex, std::string_view path,
       key += '\n';
     }
   }
-  AppendVaryValues(config_.key_headers, ex, key);
+  if (!config_.key_headers.empty()) AppendVaryValues(config_.key_headers, ex, key);
   if (config_.cache_authorized) {
     key += "principal=";
     key += ex.identity.principal;
   }
-  return key;
 }
 
 Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
@@ -566,18 +630,19 @@ Decision CacheGate::Serve(Exchange& ex, const CachedResponse& e, std::string_vie
 
 Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   const http::HeaderList& req = *ex.request_headers;
-  const bool get = ex.method == "GET";  // compared once: the method decides several steps
+  // Compared once (the method decides several steps), inline.
+  const bool get = ex.method.size() == 3 && std::memcmp(ex.method.data(), "GET", 3) == 0;
   // A success of an unsafe method invalidates the target's entry.
   if (!get && !http::IsSafeMethod(ex.method)) {
     auto p = std::make_unique<Pending>();
     p->mode = Pending::Mode::kInvalidate;
-    p->key = Key(ex);
+    p->SetKey(Key(ex));
     ex.slot().state = std::move(p);
     return Decision::Continue();
   }
   const auto bypass = [&] {
     Note(ex, Outcome::kBypass);
-    if (config_.status_header) ex.response_headers += "X-Rampart-Cache: BYPASS\r\n";
+    if (config_.status_header) ex.response_headers.append(kBypassLine);
     return Decision::Continue();
   };
   if (!get && ex.method != "HEAD") return bypass();
@@ -597,21 +662,30 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   if (asked.range) return bypass();  // partial content is not stored here
   const CacheControl& rcc = asked.cc;
   if (rcc.no_store) return bypass();
-  std::string key = Key(ex);
-  const std::uint64_t hash = HashKey(key);  // for the store and the flights table alike
-  auto entry = store_->Get(key, hash, [&](const CachedResponse& e) {
-    return VaryValues(e.vary_names, ex) == e.vary_values;
-  });
-  if (ex.background) return Refresh(ex, std::move(key), std::move(entry), asked.authorization);
   // Built before the stored entry is looked at: FromStored reads and fills it.
   ex.slot().state = std::make_unique<Pending>();
   Pending* p = PendingOf(ex);
+  if (url_key_ && !ex.from_trusted_peer &&
+      (config_.query == CacheConfig::Query::kNone || ex.query.empty()) &&
+      UrlKeySize(ex, ex.path) <= Pending::kInlineKey) {
+    WriteUrlKey(ex, ex.path, p->key_inline);
+    p->key = std::string_view(p->key_inline, UrlKeySize(ex, ex.path));
+  } else {
+    std::string key;
+    BuildKey(ex, ex.path, ex.query, key);
+    p->SetKey(std::move(key));
+  }
+  const std::uint64_t hash = HashKey(p->key);  // for the store and the flights table alike
+  auto entry = store_->Get(p->key, hash, [&](const CachedResponse& e) {
+    return VaryValues(e.vary_names, ex) == e.vary_values;
+  });
+  if (ex.background) return Refresh(ex, std::move(entry), asked.authorization);
   p->request_time = clock_.now();
   p->rcc = rcc;
   p->conditional = asked.conditional;
   p->authorization = asked.authorization;
   if (entry) {
-    if (std::optional<Decision> d = FromStored(ex, key, std::move(entry))) {
+    if (std::optional<Decision> d = FromStored(ex, std::move(entry))) {
       ex.slot().state.reset();
       return std::move(*d);
     }
@@ -621,11 +695,10 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   }
   if (p->mode == Pending::Mode::kFill && !get && !p->stale) {  // HEAD
     Note(ex, Outcome::kMiss);  // an answer to HEAD has no body to store
-    if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
+    if (config_.status_header) ex.response_headers.append(kMissLine);
     ex.slot().state.reset();
     return Decision::Continue();
   }
-  p->key = std::move(key);
   // Request coalescing: the first miss on a key leads; the others wait for its answer.
   const bool coalesce = config_.coalesce_timeout.count() > 0 && get;
   Flights::Role role = Flights::Role::kLead;
@@ -641,9 +714,10 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   return ask ? Decision::Await() : Decision::Continue();
 }
 
-std::optional<Decision> CacheGate::FromStored(Exchange& ex, const std::string& key,
+std::optional<Decision> CacheGate::FromStored(Exchange& ex,
                                               std::shared_ptr<const CachedResponse> entry) const {
   Pending* p = PendingOf(ex);
+  const std::string_view key = p->key;
   const CacheControl& rcc = p->rcc;
   const WallTime now = p->request_time;
   const http::HeaderList fields = View(entry->headers);
@@ -695,7 +769,8 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
   Pending* p = PendingOf(ex);
   if (p == nullptr) co_return Decision::Continue();
   if (!p->waiter) co_return co_await FromShared(ex);
-  const Flights::Waited waited = co_await flights_->Wait(p->key, config_.coalesce_timeout);
+  const Flights::Waited waited =
+      co_await flights_->Wait(std::string(p->key), config_.coalesce_timeout);
   if (waited.failed &&
       StaleIfError(*p, config_, clock_.now())) {  // the origin just failed the leader: not again
     auto stale = std::move(p->stale);
@@ -750,7 +825,7 @@ Decision CacheGate::ServeShared(Exchange& ex, std::shared_ptr<CachedResponse> e,
 boost::asio::awaitable<Decision> CacheGate::FromShared(Exchange& ex) {
   namespace asio = boost::asio;
   const int worker = ex.worker;
-  const std::string key = PendingOf(ex)->key;
+  const std::string key(PendingOf(ex)->key);
   const CacheControl rcc = ParseCacheControl(*ex.request_headers);
   const auto usable = [&](const CachedResponse& e) {
     const Seconds age = CurrentAge(View(e.headers), e.request_time, e.response_time, clock_.now());
@@ -805,22 +880,24 @@ void CacheGate::Publish(const Exchange& ex, std::shared_ptr<const CachedResponse
         const state::KvStatus s = co_await tier->Put(key, token, generation, entry, ttl, worker);
         if (s == state::KvStatus::kOk) counters.Add(worker, "shared_stored");
         if (s == state::KvStatus::kExists) counters.Add(worker, "shared_fenced");
-      }(p->shared, p->key, p->shared_token, p->shared_generation, std::move(e), ttl, p->worker,
-                                            counters_),
+      }(p->shared, std::string(p->key), p->shared_token, p->shared_generation, std::move(e), ttl,
+                                            p->worker, counters_),
       boost::asio::detached);
 }
 
-Decision CacheGate::Refresh(Exchange& ex, std::string key,
-                            std::shared_ptr<const CachedResponse> entry, bool authorization) const {
-  auto p = std::make_unique<Pending>();
+Decision CacheGate::Refresh(Exchange& ex, std::shared_ptr<const CachedResponse> entry,
+                            bool authorization) const {
+  Pending* p = PendingOf(ex);
   p->request_time = clock_.now();
   p->authorization = authorization;  // the client's request, copied: its rules still apply
-  const Flights::Claim claim = flights_->Lead(key, ex.start, Lease());
+  const Flights::Claim claim = flights_->Lead(p->key, ex.start, Lease());
   // Another refresh or fill leads (or the key's answers are not stored): nothing to do.
-  if (claim.role != Flights::Role::kLead) return Decision::Drop(kReasons[4]);
+  if (claim.role != Flights::Role::kLead) {
+    ex.slot().state.reset();
+    return Decision::Drop(kReasons[4]);
+  }
   p->token = claim.token;
   p->flights = flights_;
-  p->key = std::move(key);
   Note(ex, Outcome::kRefresh);
   // The client's own conditions were its own: the refresh asks with the entry's, or none.
   ex.upstream_headers.emplace_back("If-None-Match", "");
@@ -835,7 +912,6 @@ Decision CacheGate::Refresh(Exchange& ex, std::string key,
       p->stale = std::move(entry);
     }
   }
-  ex.slot().state = std::move(p);
   return Decision::Continue();
 }
 
@@ -844,7 +920,7 @@ Decision CacheGate::Invalidated(Exchange& ex) {
   const int status = ex.response.status;
   const http::HeaderList& fields = *ex.response.headers;
   if (status >= 200 && status < 400) {
-    p->erase.push_back(p->key);
+    p->erase.emplace_back(p->key);
     // RFC 9111 section 4.4: the Location and Content-Location targets too, when they are on
     // the request's own scheme and authority (another host's entries are not the sender's
     // to drop).
@@ -963,7 +1039,7 @@ Decision CacheGate::OnResponseHeaders(Exchange& ex) noexcept {
   if (p->mode == Pending::Mode::kRevalidate && status == 304) return Revalidated(ex);
   // A fresh answer: stored if RFC 9111 section 3 and the route's rules allow.
   if (!ex.background) Note(ex, Outcome::kMiss);  // a refresh was counted as one
-  if (config_.status_header) ex.response_headers += "X-Rampart-Cache: MISS\r\n";
+  if (config_.status_header) ex.response_headers.append(kMissLine);
   const CacheControl scc = ParseCacheControl(fields);
   StoreQuestion q{ex.method, status, &p->rcc, &scc, &fields, p->authorization};
   bool star = false;

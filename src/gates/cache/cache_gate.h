@@ -57,6 +57,9 @@ class CacheGate final : public Gate {
   std::string Key(const Exchange& ex) const { return KeyFor(ex, ex.path, ex.query); }
   // The same for another target of the request's authority (Location, Content-Location).
   std::string KeyFor(const Exchange& ex, std::string_view path, std::string_view query) const;
+  // The same into `key` (its contents replaced, its capacity reused).
+  void BuildKey(const Exchange& ex, std::string_view path, std::string_view query,
+                std::string& key) const;
 
  private:
   Decision Serve(Exchange& ex, const CachedResponse& e, std::string_view state,
@@ -70,14 +73,16 @@ class CacheGate final : public Gate {
   // it arrives; OnResponseBody and OnComplete fill and store it.
   Decision Admit(Exchange& ex, const CacheControl& scc, bool negative,
                  std::vector<std::string> vary);
-  // A stored entry for a GET's key (the exchange's gate state is built): served (fresh, or stale
-  // within stale-while-revalidate), refused (only-if-cached), or nullopt: the exchange goes on
-  // to the origin, revalidating the entry when it has validators and the client brought none.
-  std::optional<Decision> FromStored(Exchange& ex, const std::string& key,
+  // A stored entry for a GET's key (the exchange's gate state is built, with the key): served
+  // (fresh, or stale within stale-while-revalidate), refused (only-if-cached), or nullopt: the
+  // exchange goes on to the origin, revalidating the entry when it has validators and the client
+  // brought none.
+  std::optional<Decision> FromStored(Exchange& ex,
                                      std::shared_ptr<const CachedResponse> entry) const;
   // A background copy of an exchange (ex.background): to the origin, leading its key.
   // `authorization`: the copied request carries credentials (RFC 9111 section 3.5 applies).
-  Decision Refresh(Exchange& ex, std::string key, std::shared_ptr<const CachedResponse> entry,
+  // The exchange's gate state holds the key.
+  Decision Refresh(Exchange& ex, std::shared_ptr<const CachedResponse> entry,
                    bool authorization) const;
   // XFetch: whether a fresh entry of this age should be refreshed before it expires.
   bool EarlyRefresh(const CachedResponse& e, std::chrono::seconds age) const;
@@ -98,7 +103,9 @@ class CacheGate final : public Gate {
   std::shared_ptr<SharedTier> shared_;  // null: no shared tier
   observe::OutcomeCounters counters_;
   CacheClock clock_;
-  std::unique_ptr<Regex> key_filter_;  // the whole path of a GET or HEAD must match; null: none
+  std::unique_ptr<Regex> key_filter_;
+  // Keys are the URL and the route alone (no chosen fields, no principal): written in place.
+  bool url_key_ = false;  // the whole path of a GET or HEAD must match; null: none
 };
 
 std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx);

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <cctype>
 #include <random>
 
 #include "core/secrets.h"
@@ -294,6 +295,35 @@ TEST_F(CacheGateTest, TheKeyIsTheUrlAsTheOriginSeesItThenTheRoute) {
   r->ex.route = nullptr;
   r->ex.query = {};
   EXPECT_EQ(Gate().Key(r->ex), "https://api.example.com:8443/Items/1?\n\n");
+}
+
+// A miss writes its key in place when it is short and only the URL and route (no allocation);
+// whichever way it was made, the entry is stored under Key(): every authority length (its capitals
+// lowered 8 bytes at a time, the last 8 overlapping), a path past the in-place room, a query.
+TEST_F(CacheGateTest, AnEntryIsStoredUnderItsKeyHoweverTheKeyWasWritten) {
+  CompiledRoute route;
+  route.name = "r";
+  config_.query = CacheConfig::Query::kAll;
+  const std::string host = "AbCdEfGhIjKlMnOpQrStUvWx.Example.COM";
+  for (std::size_t a = 0; a <= host.size(); ++a) {
+    for (const std::size_t path_len : {1, 30, 240, 300}) {
+      for (const bool with_query : {false, true}) {
+        const std::string path = "/" + std::string(path_len - 1, 'P');
+        auto r = Request(path);
+        r->ex.authority = std::string_view(host).substr(0, a);
+        r->ex.route = &route;
+        if (with_query) r->ex.query = "b=2&a=1";
+        ASSERT_TRUE(Gate().OnRequestHeaders(r->ex).is_continue());
+        Answer(*r, "max-age=60");
+        const std::string key = Gate().Key(r->ex);
+        EXPECT_NE(store_->Get(key, [](const CachedResponse&) { return true; }), nullptr)
+            << "authority length " << a << ", path length " << path_len << ", query " << with_query;
+        std::string lowered(host.substr(0, a));
+        for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        EXPECT_EQ(key.substr(0, 7 + a), "http://" + lowered);
+      }
+    }
+  }
 }
 
 TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
