@@ -390,7 +390,7 @@ bool Trustworthy(const CachedResponse& e) {
 
 // The route's name: part of every key, so that routes never answer from each other's entries.
 std::string_view RouteName(const Exchange& ex) {
-  return ex.route != nullptr ? std::string_view(ex.route->name) : std::string_view();
+  return ex.route != nullptr ? std::string_view(ex.route->name) : std::string_view("");
 }
 
 // A key's head: scheme, authority (ASCII capitals lowered), path, "?". Returns its end.
@@ -411,7 +411,7 @@ char* WriteUrlHead(const Exchange& ex, std::string_view path, char* out) {
     for (std::size_t at = 0; at < n; ++at) out[at] = AsciiLower(authority[at]);
   }
   out += n;
-  std::memcpy(out, path.data(), path.size());
+  if (!path.empty()) std::memcpy(out, path.data(), path.size());  // (an empty one may be null)
   out += path.size();
   *out++ = '?';
   return out;
