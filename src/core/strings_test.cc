@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "core/copy_lower.h"
+
 namespace rampart {
 namespace {
 
@@ -46,6 +48,26 @@ TEST(IEquals, FoldsCaseAndComparesLengths) {
   EXPECT_TRUE(IEquals("", ""));
   static_assert(IEquals("Host-Header-Name", "host-header-name"));  // constant evaluation
   static_assert(!IEquals("Host-Header-Name", "host-header-nam_"));
+}
+
+// CopyLower writes what the byte loop writes, for every byte value at every place of names from
+// 0 to 40 bytes (the eight-byte steps, the overlapping last step, the short path), and nothing
+// past the end.
+TEST(CopyLower, EveryByteAtEveryPlaceAsTheByteLoop) {
+  for (std::size_t len = 0; len <= 40; ++len) {
+    for (std::size_t at = 0; at < std::max<std::size_t>(len, 1); ++at) {
+      for (int b = 0; b < 256; b += len ? 1 : 256) {
+        std::string in(len, 'Q');
+        if (len) in[at] = static_cast<char>(b);
+        std::string out(len + 1, '#');
+        CopyLower(out.data(), in);
+        for (std::size_t i = 0; i < len; ++i) {
+          ASSERT_EQ(out[i], AsciiLower(in[i])) << "length " << len << ", byte " << b;
+        }
+        ASSERT_EQ(out[len], '#');
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <random>
 
+#include "core/copy_lower.h"
 #include "core/strings.h"
 #include "core/thread_cache.h"
 #include "gates/cache/admin_endpoint.h"
@@ -398,19 +399,8 @@ char* WriteUrlHead(const Exchange& ex, std::string_view path, char* out) {
   const std::string_view scheme = ex.is_tls ? "https://" : "http://";
   std::memcpy(out, scheme.data(), scheme.size());
   out += scheme.size();
-  const std::string_view authority = ex.authority;
-  const std::size_t n = authority.size();
-  const auto lower8 = [&](std::size_t at) {
-    const std::uint64_t w = detail::Lower8(detail::Load8(authority.data() + at));
-    std::memcpy(out + at, &w, 8);
-  };
-  if (n >= 8) {  // 8 at a time, the last 8 overlapping what came before
-    for (std::size_t at = 0; at + 8 < n; at += 8) lower8(at);
-    lower8(n - 8);
-  } else {
-    for (std::size_t at = 0; at < n; ++at) out[at] = AsciiLower(authority[at]);
-  }
-  out += n;
+  CopyLower(out, ex.authority);
+  out += ex.authority.size();
   if (!path.empty()) std::memcpy(out, path.data(), path.size());  // (an empty one may be null)
   out += path.size();
   *out++ = '?';
