@@ -280,19 +280,15 @@ void Http2Stream::Consume(std::size_t n) noexcept {
   conn.Kick();
 }
 
-void Http2Stream::BuildHead(const upstream::ResponseHead& head) {
+bool Http2Stream::QueueHead(const upstream::ResponseHead& head, bool end) {
   ExchangeState& s = *st;
   http::DownstreamResponse dr =
       MakeDownstreamResponse(*s.ex.route, s.ex, snap->site, head.status, *head.headers);
   dr.received_protocol = head.protocol;
-  http::BuildDownstreamResponseHead(s.head_out, dr);
-  s.acct.bytes_out += s.head_out.size();
-}
-
-bool Http2Stream::QueueHead(const upstream::ResponseHead& head, bool end) {
-  BuildHead(head);
+  HeadScratch& scratch = Scratch();
+  s.acct.bytes_out += http::h2::ResponseFields(dr, scratch.fields, scratch.names);
   resp_done_ = end;
-  return Submit(st->head_out, end);
+  return SubmitFields(scratch.fields, end);
 }
 
 void Http2Stream::QueueBody(std::string& data) {
@@ -393,14 +389,23 @@ std::chrono::microseconds Http2Stream::SendWait() noexcept {
                    listener->limits.send_timeout);
 }
 
+Http2Stream::HeadScratch& Http2Stream::Scratch() {
+  // The worker's (one thread, and nghttp2 copies the fields before a submit returns): kept from
+  // one response to the next, so a head costs no allocation of its own.
+  thread_local HeadScratch scratch;
+  return scratch;
+}
+
 bool Http2Stream::Submit(std::string_view h1_head, bool end_stream) {
   if (closed) return false;
-  // The worker's scratch (one thread, and nghttp2 copies the fields before this returns): kept
-  // from one response to the next, so a head costs no allocation of its own.
-  thread_local std::vector<Field> fields;
-  thread_local std::string names;
-  thread_local std::vector<nghttp2_nv> nv;
-  http::h2::ResponseHeadToFields(h1_head, fields, names);
+  HeadScratch& scratch = Scratch();
+  http::h2::ResponseHeadToFields(h1_head, scratch.fields, scratch.names);
+  return SubmitFields(scratch.fields, end_stream);
+}
+
+bool Http2Stream::SubmitFields(std::span<const Field> fields, bool end_stream) {
+  if (closed) return false;
+  std::vector<nghttp2_nv>& nv = Scratch().nv;
   http::h2::ToNv(fields, nv);
   nghttp2_data_provider prd{};
   prd.source.ptr = this;

@@ -11,11 +11,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/config.h"
+#include "http/h2/fields.h"
 #include "http/message.h"
 #include "net/deadline.h"
 #include "net/rate_floor.h"
@@ -124,6 +126,15 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   // The response head (an HTTP/1.1 head, translated); a body follows from `resp` unless
   // `end_stream`.
   bool Submit(std::string_view h1_head, bool end_stream);
+  // The same from its fields.
+  bool SubmitFields(std::span<const http::h2::Field> fields, bool end_stream);
+  // The worker's scratch for a response head's fields.
+  struct HeadScratch {
+    std::vector<http::h2::Field> fields;
+    std::string names;
+    std::vector<nghttp2_nv> nv;
+  };
+  static HeadScratch& Scratch();
   // Queues `data` (left empty) for the data source and resumes it.
   void AppendResponse(std::string& data);
   void SubmitTrailers() noexcept;
@@ -131,8 +142,6 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   void Sent(std::size_t n) noexcept;
   void Reset(std::uint32_t error_code) noexcept;
   void Consume(std::size_t n) noexcept;
-  // The response head's text for `head`, with the route's and gates' rules.
-  void BuildHead(const upstream::ResponseHead& head);
 
   // Request head. Names and values are copied into `head_bytes_` and resolved into
   // st->request_headers at the end of the head.

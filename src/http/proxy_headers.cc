@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 
 #include <boost/beast/http/status.hpp>
+#include <cstring>
 
 namespace rampart::http {
+
+using namespace std::string_view_literals;
+
 namespace {
 
 bool InRules(const config::HeaderRules* rules, std::string_view name) noexcept {
@@ -30,20 +34,42 @@ bool InList(const std::vector<std::string_view>& names, std::string_view name) n
   return false;
 }
 
+// "Name: value\r\n", written in one piece.
 void AddLine(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
+  const std::size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  if (!name.empty()) std::memcpy(p, name.data(), name.size());  // (an empty view may be null)
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
+
+// VisitDownstreamResponse's fields as HTTP/1.1 text.
+struct TextSink {
+  std::string& out;
+  void Add(std::string_view name, std::string_view value) { AddLine(out, name, value); }
+  void AddLines(std::string_view lines) { out.append(lines); }
+  void AddVia(std::string_view protocol, std::string_view pseudonym) {
+    out.append("Via: "sv);
+    out.append(protocol);
+    out.push_back(' ');
+    out.append(pseudonym);
+    out.append("\r\n"sv);
+  }
+};
 
 void AppendStatusLine(std::string& out, int status) {
   char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
                   static_cast<char>('0' + status % 10), ' '};
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   out.append(code, 4);
   out.append(ReasonPhrase(status));
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 }  // namespace
@@ -101,7 +127,7 @@ namespace {
 
 void AppendFraming(std::string& out, const UpstreamRequest& r) {
   if (r.chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
+    out.append("Transfer-Encoding: chunked\r\n"sv);
   } else if (r.content_length) {
     fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", *r.content_length);
   }
@@ -114,7 +140,7 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
   out.append(r.method);
   out.push_back(' ');
   out.append(r.path_and_query);
-  out.append(" HTTP/1.1\r\n");
+  out.append(" HTTP/1.1\r\n"sv);
   AddLine(out, "Host", r.host);
   const ConnectionTokens listed(*r.headers);
   std::string_view prior_xff, prior_proto, prior_host, prior_via, prior_id;
@@ -152,34 +178,34 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
     if (r.rules) {
       for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
     }
-    out.append("\r\n");
+    out.append("\r\n"sv);
     return;
   }
   // Forwarding headers: a trusted proxy's chain is extended; anyone else's is replaced, so an
   // untrusted client cannot plant addresses that the upstream would believe.
-  out.append("X-Forwarded-For: ");
+  out.append("X-Forwarded-For: "sv);
   if (r.trusted_peer && !prior_xff.empty()) {
     out.append(prior_xff);
-    out.append(", ");
+    out.append(", "sv);
   }
   out.append(r.client_ip);
-  out.append("\r\n");
+  out.append("\r\n"sv);
   AddLine(out, "X-Forwarded-Proto", r.trusted_peer && !prior_proto.empty() ? prior_proto : r.proto);
   AddLine(out, "X-Forwarded-Host",
           r.trusted_peer && !prior_host.empty() ? prior_host : r.original_host);
-  out.append("Via: ");
+  out.append("Via: "sv);
   if (!prior_via.empty()) {
     out.append(prior_via);
-    out.append(", ");
+    out.append(", "sv);
   }
   out.append(r.received_protocol);
   out.push_back(' ');
   out.append(r.via);
-  out.append("\r\n");
+  out.append("\r\n"sv);
   AddLine(out, "X-Request-Id", r.request_id);
   AppendFraming(out, r);
   if (!r.upgrade.empty()) {
-    out.append("Connection: Upgrade\r\n");
+    out.append("Connection: Upgrade\r\n"sv);
     AddLine(out, "Upgrade", r.upgrade);
   }
   if (r.rules) {
@@ -190,42 +216,15 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
       if (!v.empty()) AddLine(out, n, v);
     }
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r) {
   out.clear();
   AppendStatusLine(out, r.status);
-  const ConnectionTokens listed(*r.headers);
-  for (const auto& h : *r.headers) {
-    std::string_view n = h.name;
-    // Content-Length is framing (or, after HEAD and 304, the selected representation's length):
-    // a Connection token naming it must not remove it.
-    const bool content_length = IEquals(n, "content-length");
-    if (IsHopByHop(n) || (listed.Contains(n) && !content_length)) continue;
-    if (r.framing != DownstreamResponse::Framing::kAsIs && content_length) continue;
-    if (RemovedFromResponse(n, r.rules, r.remove)) continue;
-    AddLine(out, h.name, h.value);
-  }
-  if (r.framing == DownstreamResponse::Framing::kChunked)
-    out.append("Transfer-Encoding: chunked\r\n");
-  if (r.rules) {
-    for (const auto& [n, v] : r.rules->add) AddLine(out, n, v);
-  }
-  out.append(r.extra);
-  out.append("Via: ");
-  out.append(r.received_protocol);
-  out.push_back(' ');
-  out.append(r.via);
-  out.append("\r\n");
-  if (!r.upgrade.empty()) {
-    out.append("Connection: Upgrade\r\n");
-    AddLine(out, "Upgrade", r.upgrade);
-  } else if (!r.keep_alive)
-    out.append("Connection: close\r\n");
-  else if (r.client_http10)
-    out.append("Connection: keep-alive\r\n");
-  out.append("\r\n");
+  TextSink sink{out};
+  VisitDownstreamResponse(r, sink);
+  out.append("\r\n"sv);
 }
 
 void BuildLocalReply(std::string& out, int status, std::string_view reason,
@@ -233,21 +232,21 @@ void BuildLocalReply(std::string& out, int status, std::string_view reason,
                      std::string_view extra_headers) {
   std::string body;
   body.reserve(96 + message.size() + request_id.size());
-  body.append("{\"error\":\"");
+  body.append("{\"error\":\""sv);
   AppendJsonEscaped(body, reason);
-  body.append("\",\"message\":\"");
+  body.append("\",\"message\":\""sv);
   AppendJsonEscaped(body, message);
-  body.append("\",\"request_id\":\"");
+  body.append("\",\"request_id\":\""sv);
   AppendJsonEscaped(body, request_id);
-  body.append("\"}\n");
+  body.append("\"}\n"sv);
   out.clear();
   AppendStatusLine(out, status);
-  out.append("Content-Type: application/json\r\n");
+  out.append("Content-Type: application/json\r\n"sv);
   fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", body.size());
   if (!request_id.empty()) AddLine(out, "X-Request-Id", request_id);
   out.append(extra_headers);
   out.append(keep_alive ? "" : "Connection: close\r\n");
-  out.append("\r\n");
+  out.append("\r\n"sv);
   out.append(body);
 }
 
@@ -268,8 +267,8 @@ void BuildWholeResponseHead(std::string& out, int status,
   if (status != 204 && status != 304) {
     fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
   }
-  if (!keep_alive) out.append("Connection: close\r\n");
-  out.append("\r\n");
+  if (!keep_alive) out.append("Connection: close\r\n"sv);
+  out.append("\r\n"sv);
 }
 
 std::string_view ReasonPhrase(int status) noexcept {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/strings.h"
 #include "http/message.h"
 
 namespace rampart::http {
@@ -77,6 +78,41 @@ struct DownstreamResponse {
   std::string_view received_protocol = "1.1";  // the upstream's HTTP version, for Via: "2"
 };
 void BuildDownstreamResponseHead(std::string& out, const DownstreamResponse& r);
+
+// The fields of a downstream response head, in order, handed to `sink`: sink.Add(name, value)
+// for each field, sink.AddLines(text) for the gates' extra lines ("Name: value\r\n" each), and
+// sink.AddVia(protocol, pseudonym). The one filtering path of both protocols (hop-by-hop fields,
+// Connection tokens, framing, the route's and the gates' removals and additions): HTTP/1.1
+// writes the fields as text (BuildDownstreamResponseHead), HTTP/2 as its field list
+// (h2::ResponseFields), with no text head in between.
+template <typename Sink>
+void VisitDownstreamResponse(const DownstreamResponse& r, Sink& sink) {
+  const ConnectionTokens listed(*r.headers);
+  for (const auto& h : *r.headers) {
+    const std::string_view n = h.name;
+    // Content-Length is framing (or, after HEAD and 304, the selected representation's length):
+    // a Connection token naming it must not remove it.
+    const bool content_length = IEquals(n, "content-length");
+    if (IsHopByHop(n) || (listed.Contains(n) && !content_length)) continue;
+    if (r.framing != DownstreamResponse::Framing::kAsIs && content_length) continue;
+    if (RemovedFromResponse(n, r.rules, r.remove)) continue;
+    sink.Add(n, h.value);
+  }
+  if (r.framing == DownstreamResponse::Framing::kChunked) sink.Add("Transfer-Encoding", "chunked");
+  if (r.rules) {
+    for (const auto& [n, v] : r.rules->add) sink.Add(n, v);
+  }
+  sink.AddLines(r.extra);
+  sink.AddVia(r.received_protocol, r.via);
+  if (!r.upgrade.empty()) {
+    sink.Add("Connection", "Upgrade");
+    sink.Add("Upgrade", r.upgrade);
+  } else if (!r.keep_alive) {
+    sink.Add("Connection", "close");
+  } else if (r.client_http10) {
+    sink.Add("Connection", "keep-alive");
+  }
+}
 
 // A response rampart writes itself: {"error":..., "message":..., "request_id":...}.
 void BuildLocalReply(std::string& out, int status, std::string_view reason,

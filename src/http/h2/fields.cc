@@ -1,5 +1,6 @@
 #include "http/h2/fields.h"
 
+#include "core/copy_lower.h"
 #include "core/strings.h"
 
 namespace rampart::http::h2 {
@@ -42,7 +43,63 @@ void HeaderLinesToFields(std::string_view head, std::size_t pos, std::vector<Fie
   }
 }
 
+// VisitDownstreamResponse's fields as HTTP/2 fields: names lower-cased into `names` (reserved
+// by the caller for all of them), connection-specific ones dropped, the HTTP/1.1 size counted.
+struct FieldSink {
+  std::vector<Field>& out;
+  std::string& names;
+  std::size_t h1_size = 0;
+
+  void Add(std::string_view name, std::string_view value) {
+    h1_size += name.size() + value.size() + 4;  // "Name: value\r\n"
+    const std::size_t start = names.size();
+    names.resize(start + name.size());
+    CopyLower(names.data() + start, name);
+    const std::string_view lower(names.data() + start, name.size());
+    if (IsConnectionSpecific(lower) || lower == "te") {
+      names.resize(start);
+      return;
+    }
+    out.push_back({lower, value});
+  }
+  void AddLines(std::string_view lines) {
+    h1_size += lines.size();
+    HeaderLinesToFields(lines, 0, out, names, nullptr);
+  }
+  void AddVia(std::string_view protocol, std::string_view pseudonym) {
+    h1_size += 5 + protocol.size() + 1 + pseudonym.size() + 2;  // "Via: 1.1 rampart\r\n"
+    const std::size_t start = names.size();
+    names.append(protocol);
+    names.push_back(' ');
+    names.append(pseudonym);
+    out.push_back({"via", std::string_view(names.data() + start, names.size() - start)});
+  }
+};
+
 }  // namespace
+
+std::size_t ResponseFields(const DownstreamResponse& r, std::vector<Field>& out,
+                           std::string& names) {
+  out.clear();
+  names.clear();
+  // Every byte written to `names` (the fields point into it, so it must not move): the status,
+  // each field's name, the gates' lines, the Via value, and the fixed names framing adds.
+  std::size_t room = 3 + r.extra.size() + r.received_protocol.size() + 1 + r.via.size() + 64;
+  for (const auto& f : *r.headers) room += f.name.size();
+  if (r.rules != nullptr) {
+    for (const auto& [n, v] : r.rules->add) room += n.size();
+  }
+  names.reserve(room);
+  const int status = r.status >= 100 && r.status <= 999 ? r.status : 502;
+  names.push_back(static_cast<char>('0' + status / 100));
+  names.push_back(static_cast<char>('0' + status / 10 % 10));
+  names.push_back(static_cast<char>('0' + status % 10));
+  out.push_back({":status", std::string_view(names.data(), 3)});
+  FieldSink sink{out, names};
+  VisitDownstreamResponse(r, sink);
+  // "HTTP/1.1 200 OK\r\n", the fields, "\r\n".
+  return 9 + 4 + ReasonPhrase(status).size() + 2 + sink.h1_size + 2;
+}
 
 void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::string& names) {
   out.clear();

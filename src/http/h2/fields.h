@@ -1,7 +1,8 @@
 // Header translation between HTTP/2 streams and the HTTP/1.1 heads the rest of rampart builds.
-// A response head is built once, by http::BuildDownstreamResponseHead (hop-by-hop removal, route
-// rules, gate headers, Via), and translated here into an HTTP/2 field list: one filtering path
-// for both protocols.
+// A proxied response's fields are filtered once, by http::VisitDownstreamResponse (hop-by-hop
+// removal, route rules, gate headers, Via), and written here as an HTTP/2 field list
+// (ResponseFields) as they are written as text for HTTP/1.1: one filtering path for both
+// protocols. Heads rampart holds as text (its own replies, stored answers) are translated.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -10,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "http/proxy_headers.h"
 
 namespace rampart::http::h2 {
 
@@ -23,6 +26,13 @@ struct Field {
 // Lower-cased names are written to `names`, which the fields point into (reserved here, so it
 // must not be touched until the fields are used). `status` receives the three digits.
 void ResponseHeadToFields(std::string_view head, std::vector<Field>& out, std::string& names);
+
+// The same fields straight from the response rampart sends (http::VisitDownstreamResponse: the
+// one filtering path), without building and reading back a text head. Returns the size that head
+// would have had as HTTP/1.1 text (what the access log counts for every protocol). `names` as
+// above.
+std::size_t ResponseFields(const DownstreamResponse& r, std::vector<Field>& out,
+                           std::string& names);
 
 // "GET /path HTTP/1.1\r\nHost: h\r\n..." (a head built by http::BuildUpstreamRequestHead) into
 // the request pseudo-headers (:authority from Host) and lower-cased fields, for an HTTP/2

@@ -23,6 +23,69 @@ TEST(H2Headers, ResponseHeadBecomesLowerCaseFieldsWithStatusFirst) {
   EXPECT_EQ(f[4].name, "via");
 }
 
+// ResponseFields writes the fields straight from the response: exactly what the HTTP/1.1 head
+// built from it reads back as (names, values, order), and that head's size, for every shape of
+// response: hop-by-hop fields and Connection tokens (which may not take Content-Length away),
+// each framing, the route's and the gates' removals and additions, an upgrade, an HTTP/1.0
+// client, names in any case, a status without a reason phrase.
+TEST(H2Headers, ResponseFieldsAreTheTextHeadsFieldsWithoutTheText) {
+  HeaderList origin;
+  origin.Add("Content-Type", "text/plain");
+  origin.Add("Connection", "X-Secret, content-length, Keep-Alive");
+  origin.Add("X-Secret", "s");
+  origin.Add("Keep-Alive", "timeout=5");
+  origin.Add("Content-Length", "12");
+  origin.Add("TE", "trailers");
+  origin.Add("X-MULTI", "a");
+  origin.Add("x-multi", "b");
+  origin.Add("Set-Cookie", "k=v");
+  origin.Add("Proxy-Connection", "keep-alive");
+  origin.Add("Transfer-Encoding", "chunked");
+  config::HeaderRules rules;
+  rules.remove = {"set-cookie"};
+  rules.add = {{"X-Route", "r1"}, {"Strict-Transport-Security", "max-age=60"}};
+  const std::vector<std::string_view> removed = {"X-MULTI"};
+  for (const int status : {200, 204, 304, 404, 418, 599}) {
+    for (const auto framing :
+         {DownstreamResponse::Framing::kAsIs, DownstreamResponse::Framing::kChunked,
+          DownstreamResponse::Framing::kClose}) {
+      for (int shape = 0; shape < 4; ++shape) {
+        DownstreamResponse r;
+        r.status = status;
+        r.headers = &origin;
+        r.framing = framing;
+        r.via = "rampart";
+        r.received_protocol = shape % 2 ? "2" : "1.1";
+        if (shape >= 1) r.rules = &rules;
+        if (shape >= 2) {
+          r.remove = &removed;
+          r.extra = "X-Request-Id: abc\r\nRateLimit: limit=10\r\nConnection: close\r\n";
+        }
+        r.keep_alive = shape != 3;
+        r.client_http10 = shape == 2;
+        if (shape == 3 && status == 200) r.upgrade = "websocket";
+        std::string text;
+        BuildDownstreamResponseHead(text, r);
+        std::vector<Field> want;
+        std::string want_names;
+        ResponseHeadToFields(text, want, want_names);
+        std::vector<Field> got;
+        std::string got_names;
+        const std::size_t size = ResponseFields(r, got, got_names);
+        const std::string where = "status " + std::to_string(status) + ", framing " +
+                                  std::to_string(static_cast<int>(framing)) + ", shape " +
+                                  std::to_string(shape);
+        EXPECT_EQ(size, text.size()) << where;
+        ASSERT_EQ(got.size(), want.size()) << where;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          EXPECT_EQ(got[i].name, want[i].name) << where << ", field " << i;
+          EXPECT_EQ(got[i].value, want[i].value) << where << ", field " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(H2Headers, UpstreamRequestHeadBecomesPseudoHeadersAndFields) {
   std::vector<Field> f;
   std::string names;
