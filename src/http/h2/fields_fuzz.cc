@@ -2,7 +2,8 @@
 // Whatever the origin sends, the head rampart gives an HTTP/2 client must be a valid HTTP/2 field
 // list: ":status" first with three digits, then lower-case names and values nghttp2 accepts, and
 // no connection-specific field (RFC 9113 section 8.2.2). Whatever an HTTP/1.1 client sends, the
-// request rampart gives an HTTP/2 upstream must be one too, its four pseudo-headers first.
+// request rampart gives an HTTP/2 upstream must be one too, its four pseudo-headers first. The
+// response's fields written straight from it (h2::ResponseFields) equal the text head's.
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
@@ -83,5 +84,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Check(!fields.empty() && fields[0].name == ":status" && fields[0].value.size() == 3);
   for (char c : fields[0].value) Check(c >= '0' && c <= '9');
   CheckRegularFields(fields, 1);
+  // The fields written straight from the response (what an HTTP/2 client gets) are the text
+  // head's, read back, and that head's size.
+  std::vector<h2::Field> direct;
+  std::string direct_names;
+  Check(h2::ResponseFields(dr, direct, direct_names) == head.size());
+  Check(direct.size() == fields.size());
+  for (std::size_t i = 0; i < direct.size(); ++i) {
+    Check(direct[i].name == fields[i].name && direct[i].value == fields[i].value);
+  }
   return 0;
 }
