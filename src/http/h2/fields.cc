@@ -60,6 +60,11 @@ struct FieldSink {
       names.resize(start);
       return;
     }
+    // As the text head's translation reads it: a route's added value may start with spaces,
+    // which HTTP/2 does not allow (RFC 9113 section 8.2.1).
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
     out.push_back({lower, value});
   }
   void AddLines(std::string_view lines) {

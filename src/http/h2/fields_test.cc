@@ -43,7 +43,7 @@ TEST(H2Headers, ResponseFieldsAreTheTextHeadsFieldsWithoutTheText) {
   origin.Add("Transfer-Encoding", "chunked");
   config::HeaderRules rules;
   rules.remove = {"set-cookie"};
-  rules.add = {{"X-Route", "r1"}, {"Strict-Transport-Security", "max-age=60"}};
+  rules.add = {{"X-Route", "r1"}, {"Strict-Transport-Security", "max-age=60"}, {"X-Pad", " \t p"}};
   const std::vector<std::string_view> removed = {"X-MULTI"};
   for (const int status : {200, 204, 304, 404, 418, 599}) {
     for (const auto framing :
