@@ -135,16 +135,9 @@ struct Pending final : GateState {
   // initialisers run (every member has one); a miss builds one of these.
   Pending() noexcept {}  // NOLINT(modernize-use-equals-default)
   // One is built and dropped per request: from the worker's own cache of blocks.
-  static void* operator new(std::size_t size) {
-    return size == sizeof(Pending) ? BlockCache<sizeof(Pending)>::Take() : ::operator new(size);
-  }
-  static void operator delete(void* block, std::size_t size) noexcept {
-    if (size == sizeof(Pending)) {
-      BlockCache<sizeof(Pending)>::Give(block);
-    } else {
-      ::operator delete(block);
-    }
-  }
+  // (Pending is final: these only ever see its own size.)
+  static void* operator new(std::size_t /*size*/) { return BlockCache<sizeof(Pending)>::Take(); }
+  static void operator delete(void* block) noexcept { BlockCache<sizeof(Pending)>::Give(block); }
   ~Pending() override {
     if (stream) stream->End(false);  // not completed by OnComplete: cut for its readers
     if (flights) flights->Land(key, token, pass_until, origin_failed);
@@ -517,8 +510,7 @@ void CacheGate::BuildKey(const Exchange& ex, std::string_view path, std::string_
   // The URL as the origin sees it: the authority with its port (Host goes upstream as sent),
   // then, after a newline, what else the answer may depend on: the route, a trusted proxy's
   // scheme and host, the chosen request fields as forwarded, the principal.
-  const bool with_query = config_.query != CacheConfig::Query::kNone && !query.empty();
-  if (!with_query) {
+  if (!QueryCounts(query)) {
     key.resize(UrlKeySize(ex, path));
     WriteUrlKey(ex, path, key.data());
   } else {
@@ -655,11 +647,10 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
   // Built before the stored entry is looked at: FromStored reads and fills it.
   ex.slot().state = std::make_unique<Pending>();
   Pending* p = PendingOf(ex);
-  if (url_key_ && !ex.from_trusted_peer &&
-      (config_.query == CacheConfig::Query::kNone || ex.query.empty()) &&
-      UrlKeySize(ex, ex.path) <= Pending::kInlineKey) {
+  const std::size_t url_size = UrlKeySize(ex, ex.path);
+  if (KeyIsUrl(ex) && url_size <= Pending::kInlineKey) {  // written in place: no allocation
     WriteUrlKey(ex, ex.path, p->key_inline);
-    p->key = std::string_view(p->key_inline, UrlKeySize(ex, ex.path));
+    p->key = std::string_view(p->key_inline, url_size);
   } else {
     std::string key;
     BuildKey(ex, ex.path, ex.query, key);

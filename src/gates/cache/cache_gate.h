@@ -89,6 +89,15 @@ class CacheGate final : public Gate {
   // Asks the driver for a background refresh of `key` unless one is under way.
   void AskRefresh(Exchange& ex, std::string_view key) const;
   std::chrono::microseconds Lease() const noexcept;
+  // Whether `query` is part of keys (the route keys by query parameters and there are some).
+  bool QueryCounts(std::string_view query) const noexcept {
+    return config_.query != CacheConfig::Query::kNone && !query.empty();
+  }
+  // Whether the request's key is its URL and route alone (WriteUrlKey's form): nothing else of
+  // the request is keyed.
+  bool KeyIsUrl(const Exchange& ex) const noexcept {
+    return url_key_ && !ex.from_trusted_peer && !QueryCounts(ex.query);
+  }
   // A local miss that leads its key here: the shared tier's entry, or its lock (then the origin),
   // or another instance's answer once it lands there.
   boost::asio::awaitable<Decision> FromShared(Exchange& ex);
@@ -103,9 +112,9 @@ class CacheGate final : public Gate {
   std::shared_ptr<SharedTier> shared_;  // null: no shared tier
   observe::OutcomeCounters counters_;
   CacheClock clock_;
-  std::unique_ptr<Regex> key_filter_;
-  // Keys are the URL and the route alone (no chosen fields, no principal): written in place.
-  bool url_key_ = false;  // the whole path of a GET or HEAD must match; null: none
+  std::unique_ptr<Regex> key_filter_;  // the whole path of a GET or HEAD must match; null: none
+  // The route keys by no chosen fields and no principal (so a key may be the URL alone).
+  bool url_key_ = false;
 };
 
 std::unique_ptr<Gate> MakeCacheGate(const YAML::Node& settings, GateContext& ctx);
