@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "core/hash.h"
+#include "core/strings.h"
 
 namespace rampart::cache {
 
@@ -47,13 +48,9 @@ const HashKeys& ProcessKeys() noexcept {
   return keys;
 }
 
-std::uint64_t Load8(const unsigned char* p) noexcept {
-  std::uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
+using detail::Load8;
 
-std::uint64_t Load4(const unsigned char* p) noexcept {
+std::uint64_t Load4(const char* p) noexcept {
   std::uint32_t w;
   std::memcpy(&w, p, 4);
   return w;
@@ -206,7 +203,7 @@ bool SameVariant(const CachedResponse& a, const CachedResponse& b) noexcept {
 // word can zero an operand without knowing the keys, which a fixed constant would allow.
 std::uint64_t HashKey(std::string_view key) noexcept {
   const HashKeys& k = ProcessKeys();
-  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+  const char* p = key.data();
   std::size_t n = key.size();
   std::uint64_t h = k.a ^ n;
   while (n > 16) {
@@ -224,7 +221,10 @@ std::uint64_t HashKey(std::string_view key) noexcept {
     a = Load4(p);
     b = Load4(p + n - 4);
   } else if (n > 0) {
-    a = (std::uint64_t{p[0]} << 16) | (std::uint64_t{p[n / 2]} << 8) | p[n - 1];
+    const auto byte = [&](std::size_t i) {
+      return std::uint64_t{static_cast<unsigned char>(p[i])};
+    };
+    a = (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1);
   }
   return Fold(Fold(a ^ k.b, b ^ h) ^ k.a, key.size() ^ k.b);
 }
