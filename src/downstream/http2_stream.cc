@@ -397,7 +397,6 @@ Http2Stream::HeadScratch& Http2Stream::Scratch() {
 }
 
 bool Http2Stream::Submit(std::string_view h1_head, bool end_stream) {
-  if (closed) return false;
   HeadScratch& scratch = Scratch();
   http::h2::ResponseHeadToFields(h1_head, scratch.fields, scratch.names);
   return SubmitFields(scratch.fields, end_stream);

@@ -12,8 +12,30 @@ bool IsConnectionSpecific(std::string_view n) noexcept {
 
 namespace {
 
-// The header lines of `head` from `pos` on, lower-cased, without the fields RFC 9113 section
-// 8.2.2 forbids. `host` receives the Host value (not added to `out`) when asked for.
+// (name, value) as an HTTP/2 field in `out`: the name lower-cased into `names` (its room reserved
+// by the caller, as the fields point into it), the value without leading spaces or tabs (RFC 9113
+// section 8.2.1: a route's added value may start with them). Nothing for the fields section 8.2.2
+// forbids; `host`, when asked for, receives the Host value instead of `out`.
+void AddField(std::string_view name, std::string_view value, std::vector<Field>& out,
+              std::string& names, std::string_view* host) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  const std::size_t start = names.size();
+  names.resize(start + name.size());
+  CopyLower(names.data() + start, name);
+  const std::string_view lower(names.data() + start, name.size());
+  if (host != nullptr && lower == "host") {
+    *host = value;
+    names.resize(start);
+    return;
+  }
+  if (IsConnectionSpecific(lower) || lower == "te") {
+    names.resize(start);
+    return;
+  }
+  out.push_back({lower, value});
+}
+
+// The header lines of `head` from `pos` on, each through AddField.
 void HeaderLinesToFields(std::string_view head, std::size_t pos, std::vector<Field>& out,
                          std::string& names, std::string_view* host) {
   while (pos < head.size()) {
@@ -24,27 +46,11 @@ void HeaderLinesToFields(std::string_view head, std::size_t pos, std::vector<Fie
     if (line.empty()) break;
     auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    const std::size_t start = names.size();
-    for (char c : line.substr(0, colon)) names.push_back(AsciiLower(c));
-    std::string_view name(names.data() + start, colon);
-    if (host != nullptr && name == "host") {
-      *host = value;
-      names.resize(start);
-      continue;
-    }
-    if (IsConnectionSpecific(name) || name == "te") {
-      names.resize(start);
-      continue;
-    }
-    out.push_back({name, value});
+    AddField(line.substr(0, colon), line.substr(colon + 1), out, names, host);
   }
 }
 
-// VisitDownstreamResponse's fields as HTTP/2 fields: names lower-cased into `names` (reserved
-// by the caller for all of them), connection-specific ones dropped, the HTTP/1.1 size counted.
+// VisitDownstreamResponse's fields as HTTP/2 fields (AddField), the HTTP/1.1 size counted.
 struct FieldSink {
   std::vector<Field>& out;
   std::string& names;
@@ -52,20 +58,7 @@ struct FieldSink {
 
   void Add(std::string_view name, std::string_view value) {
     h1_size += name.size() + value.size() + 4;  // "Name: value\r\n"
-    const std::size_t start = names.size();
-    names.resize(start + name.size());
-    CopyLower(names.data() + start, name);
-    const std::string_view lower(names.data() + start, name.size());
-    if (IsConnectionSpecific(lower) || lower == "te") {
-      names.resize(start);
-      return;
-    }
-    // As the text head's translation reads it: a route's added value may start with spaces,
-    // which HTTP/2 does not allow (RFC 9113 section 8.2.1).
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-      value.remove_prefix(1);
-    }
-    out.push_back({lower, value});
+    AddField(name, value, out, names, nullptr);
   }
   void AddLines(std::string_view lines) {
     h1_size += lines.size();
