@@ -67,8 +67,12 @@ def wait_port(port, proc, timeout=10.0):
         if proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+                # Linux connects a socket to itself when the port it picks for the client is
+                # the one asked for and nothing listens there yet (TCP simultaneous open): that
+                # is not the process listening.
+                if s.getsockname() != s.getpeername():
+                    return
         except OSError:
             time.sleep(0.02)
     raise RuntimeError(f"port {port} did not open")
