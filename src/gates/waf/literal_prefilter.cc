@@ -643,23 +643,28 @@ std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::stri
   std::stable_sort(all.begin(), all.end(),
                    [](const auto& a, const auto& b) { return a.front() < b.front(); });
   LiteralPrefilter f;
+  f.literals_ = all.size();
+  std::size_t count_at = 0;  // the running bucket's count in flat_
   for (const auto& bits : all) {
-    if (f.buckets_.empty() || f.buckets_.back().first_bit != bits.front()) {
-      f.buckets_.push_back(Bucket{bits.front(), static_cast<std::uint32_t>(f.bits_.size()),
-                                  static_cast<std::uint32_t>(f.ends_.size()),
-                                  static_cast<std::uint32_t>(f.ends_.size())});
+    const std::uint16_t first = bits.front();
+    if (f.walk_.empty() || f.walk_.back().first_bit != first) {
+      count_at = f.flat_.size();
+      f.walk_.push_back(Walked{first, static_cast<std::uint32_t>(count_at)});
+      f.flat_.push_back(0);
+      f.first_bits_.words[first >> 6] |= std::uint64_t{1} << (first & 63);
     }
-    f.bits_.insert(f.bits_.end(), bits.begin() + 1, bits.end());
-    f.ends_.push_back(static_cast<std::uint32_t>(f.bits_.size()));
-    f.buckets_.back().end_literal = static_cast<std::uint32_t>(f.ends_.size());
-    f.first_bits_.words[bits.front() >> 6] |= std::uint64_t{1} << (bits.front() & 63);
+    // Runs count in 16 bits: a literal or bucket past that gives no prefilter (never a wrong one).
+    if (f.flat_[count_at] == UINT16_MAX || bits.size() > UINT16_MAX) return std::nullopt;
+    ++f.flat_[count_at];
+    f.flat_.push_back(static_cast<std::uint16_t>(bits.size() - 1));
+    f.flat_.insert(f.flat_.end(), bits.begin() + 1, bits.end());
   }
+  if (f.flat_.size() > UINT32_MAX) return std::nullopt;
   constexpr std::size_t kWalked = 16;
-  if (f.buckets_.size() > kWalked) {
+  if (f.walk_.size() > kWalked) {
     f.bucket_at_.assign(Signature::kWords * 64, 0);
-    for (std::size_t i = 0; i < f.buckets_.size(); ++i) {
-      f.bucket_at_[f.buckets_[i].first_bit] = static_cast<std::uint16_t>(i);
-    }
+    for (const auto& b : f.walk_) f.bucket_at_[b.first_bit] = b.at;
+    f.walk_.clear();
   }
   return f;
 }

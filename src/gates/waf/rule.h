@@ -149,43 +149,46 @@ struct Actions {
 };
 
 struct Rule {
-  std::string file;  // base name of its file, for logs and metrics
-  int line = 0;
-  std::vector<VarSpec> vars;  // empty for SecAction and SecMarker
-  std::string op_name;        // "rx", "pm", ... (empty: SecAction)
-  std::string op_param;
-  Macro op_macro;  // the parameter, when it holds macros
-  bool op_has_macros = false;
-  bool negated = false;
-  bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
-  std::unique_ptr<Operator> op;
-  // @rx without macros, @pm and @pmFromFile: literals one of which every match holds
-  // (literal_prefilter.h).
-  std::optional<LiteralPrefilter> prefilter;
-  Actions act;
-  std::unique_ptr<Rule> chained;  // the next rule of a chain
+  // The fields every request's walk reads for every rule come first, so that a rule the
+  // prefilter rules out costs a cache line or two (Transaction::RunPhase, EvaluateRule); what
+  // only a running or logging rule reads follows.
   bool is_marker = false;
-  std::string marker;      // SecMarker's name
   bool is_action = false;  // SecAction: matches unconditionally
+  bool negated = false;
+  bool op_has_macros = false;
+  bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
   // Filled by ruleset.cc: the effective settings after SecDefaultAction.
   Disruptive effective_disruptive = Disruptive::kPass;
-  int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
   bool effective_log = true;
-  std::vector<TransformId> effective_transforms;
+  int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
+  // Prefiltered rules reading the same values after the same transformations share a group,
+  // whose values' signatures are joined once per phase (-1: none).
+  int prefilter_group = -1;
   // Rules with the same effective transformations share an id, so a value's transformed form
   // is computed once per request for all of them (-1: no transformation).
   int chain_id = -1;
   // The chain without its closing case changes (lowercase, uppercase): what the prefilter's
   // case-folded signatures are taken of.
   int signature_chain = -1;
-  // Prefiltered rules reading the same values after the same transformations share a group,
-  // whose values' signatures are joined once per phase (-1: none).
-  int prefilter_group = -1;
   // SecMarker names as numbers: the marker's own (is_marker), the one skipAfter goes to.
   int marker_id = -1;
   int skip_after_id = -1;
   // Its union's parts: (index in vars, part id), one per target read under its chain.
   std::vector<std::pair<int, int>> prefilter_parts;
+  std::vector<VarSpec> vars;  // empty for SecAction and SecMarker
+  std::unique_ptr<Operator> op;
+  std::unique_ptr<Rule> chained;  // the next rule of a chain
+  // @rx without macros, @pm and @pmFromFile: literals one of which every match holds
+  // (literal_prefilter.h).
+  std::optional<LiteralPrefilter> prefilter;
+  Actions act;
+  std::string file;  // base name of its file, for logs and metrics
+  int line = 0;
+  std::string op_name;  // "rx", "pm", ... (empty: SecAction)
+  std::string op_param;
+  Macro op_macro;      // the parameter, when it holds macros
+  std::string marker;  // SecMarker's name
+  std::vector<TransformId> effective_transforms;
 };
 
 }  // namespace rampart::waf

@@ -408,12 +408,14 @@ bool Transaction::Removed(const Rule& r) const {
 }
 
 void Transaction::MultiMatchValues(const Rule& r, std::string_view in, int slot,
-                                   std::vector<std::string_view>& outs) {
+                                   std::vector<std::string_view>& outs, std::vector<int>& items) {
   // multiMatch tests the value before any transformation and after each one that changed it
   // (ModSecurity v3, executeTransformations).
   outs.clear();
+  items.clear();
   outs.push_back(in);
   if (slot >= 0 && in.size() <= kMaxKept && r.chain_id >= 0) {
+    items.push_back(Cached(-1, in, slot));
     if (ChainKeeps(r.chain_id, in, slot)) return;
     Cached(r.chain_id, in, slot);
     // Every prefix of the chain is kept now; nothing is appended while the views are taken.
@@ -425,10 +427,14 @@ void Transaction::MultiMatchValues(const Rule& r, std::string_view in, int slot,
     }
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
       const std::string_view v = CachedView(*it, in, slot);
-      if (v != outs.back()) outs.push_back(v);
+      if (v != outs.back()) {
+        outs.push_back(v);
+        items.push_back(Cached(*it, in, slot));  // kept already: a lookup
+      }
     }
     return;
   }
+  items.push_back(-1);
   multi_scratch_.clear();
   multi_scratch_.reserve(r.effective_transforms.size());
   std::string cur(in), next;
@@ -438,6 +444,7 @@ void Transaction::MultiMatchValues(const Rule& r, std::string_view in, int slot,
     if (changed) multi_scratch_.push_back(cur);
   }
   for (const auto& v : multi_scratch_) outs.push_back(v);
+  items.resize(outs.size(), -1);
 }
 
 std::string_view Transaction::CachedView(int chain, std::string_view value, int slot) {
@@ -783,34 +790,39 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     param.clear();
     if (r.op_has_macros) Expand(r.op_macro, param, &r);
     CaptureSet* caps = r.act.capture ? &captures_ : nullptr;
-    std::vector<std::string_view> values;
+    // Whether the operator matches `v` (kept as `item`, or -1). A value the prefilter rules
+    // out cannot match: PCRE2 is not asked (and so cannot stop at its match limit on a value
+    // it could never match).
+    auto operate = [&](std::string_view v, int item) {
+      if (!MayMatch(r, v, item)) {
+        // As if the operator had run and not matched: it captures nothing (a negated rule
+        // that matches then stores no stale groups).
+        if (caps != nullptr) caps->count = 0;
+        return false;
+      }
+      const bool hit = r.op->Match(v, param, caps);
+      if (r.regex_op) {
+        ++stats_.regex_runs;
+        if (LastRegexStatus() == RegexStatus::kMatchLimit) {
+          // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
+          SetTx("msc_pcre_limits_exceeded", "1");
+        }
+      }
+      return hit;
+    };
     auto test = [&](std::string_view coll, std::string_view key, std::string_view value, int slot) {
       if (r.act.multi_match) {
-        MultiMatchValues(r, value, slot, values);
-        if (r.regex_op) stats_.regex_runs += static_cast<std::uint32_t>(values.size());
-        for (const auto& v : values) {
-          if (r.op->Match(v, param, caps) != r.negated) on_match(coll, key, v);
+        // Each variant has its own signature (kept steps are signed once per request).
+        MultiMatchValues(r, value, slot, multi_values_, multi_items_);
+        for (std::size_t i = 0; i < multi_values_.size(); ++i) {
+          const std::string_view v = multi_values_[i];
+          if (operate(v, multi_items_[i]) != r.negated) on_match(coll, key, v);
         }
         return;
       }
       int item;
       const std::string_view v = Transformed(r, value, slot, &item);
-      // A value the prefilter rules out cannot match: PCRE2 is not asked (and so cannot stop
-      // at its match limit on a value it could never match).
-      bool hit = false;
-      if (!MayMatch(r, v, item)) {
-        // As if the operator had run and not matched: it captures nothing (a negated rule
-        // that matches then stores no stale groups).
-        if (caps != nullptr) caps->count = 0;
-      } else {
-        hit = r.op->Match(v, param, caps);
-        if (r.regex_op) ++stats_.regex_runs;
-        if (r.regex_op && LastRegexStatus() == RegexStatus::kMatchLimit) {
-          // ModSecurity v3 names it so; rule 899112 (waf_config.cc) acts on it.
-          SetTx("msc_pcre_limits_exceeded", "1");
-        }
-      }
-      if (hit != r.negated) on_match(coll, key, v);
+      if (operate(v, item) != r.negated) on_match(coll, key, v);
     };
     for (const auto& spec : r.vars) {
       if (spec.exclude) continue;

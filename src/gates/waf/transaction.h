@@ -123,9 +123,10 @@ class Transaction {
   std::pmr::string& TxSlot(std::string_view key);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;
-  // What multiMatch tests: the value, then each transformation's result that changed it.
+  // What multiMatch tests: the value, then each transformation's result that changed it, and
+  // where each is kept (-1: not kept), for the prefilter.
   void MultiMatchValues(const Rule& r, std::string_view in, int slot,
-                        std::vector<std::string_view>& outs);
+                        std::vector<std::string_view>& outs, std::vector<int>& items);
   // The value under chain `chain` (-1: as it is), kept under `slot`: its item.
   int Cached(int chain, std::string_view value, int slot);
   // The value under chain `chain` (-1: as it is), kept under `slot`, and its item.
@@ -239,6 +240,8 @@ class Transaction {
   std::vector<WalkSpan> walk_spans_;
   std::vector<int> scratch_chain_;
   std::vector<std::string> multi_scratch_;
+  std::vector<std::string_view> multi_values_;
+  std::vector<int> multi_items_;
 };
 
 }  // namespace rampart::waf
