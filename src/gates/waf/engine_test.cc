@@ -267,6 +267,47 @@ TEST(Transaction, RegexMatchLimitIsVisibleToRules) {
   EXPECT_FALSE(Has(Request(*set, "/?x=aaa!"), 2));
 }
 
+TEST(Transaction, MultiMatchVariantsReachTheMatchLimitToo) {
+  // Only the lowercased variant backtracks; multiMatch runs it, and the limit is seen.
+  auto set = Load(
+      "SecRule ARGS \"@rx ^(a+)+$\" \"id:1,phase:2,pass,t:none,t:lowercase,multiMatch\"\n"
+      "SecRule TX:MSC_PCRE_LIMITS_EXCEEDED \"@eq 1\" \"id:2,phase:2,pass\"\n");
+  ASSERT_TRUE(set);
+  const Outcome r = Request(*set, "/?x=" + std::string(40, 'A') + "!");
+  EXPECT_FALSE(Has(r, 1));
+  EXPECT_TRUE(Has(r, 2));
+  EXPECT_FALSE(Has(Request(*set, "/?x=AAA!"), 2));
+}
+
+TEST(Transaction, MultiMatchPrefiltersEachVariantByItsOwnBytes) {
+  // The literal is only in the decoded variant; the raw one lacks it and is ruled out, the
+  // decoded one is not. Prefilter on or off, the same rules match.
+  auto set = Load(
+      "SecRule ARGS \"@rx union\\s+select\" "
+      "\"id:1,phase:2,pass,t:none,t:urlDecodeUni,multiMatch\"\n"
+      "SecRule ARGS \"@rx ^union%20select$\" "
+      "\"id:2,phase:2,pass,t:none,t:urlDecodeUni,multiMatch\"\n");
+  ASSERT_TRUE(set);
+  for (bool prefilter : {true, false}) {
+    Transaction tx(*set);
+    tx.UsePrefilter(prefilter);
+    RequestInfo info;
+    info.method = "GET";
+    info.target = "/?q=union%2520select";  // ARGS holds "union%20select"
+    info.protocol = "HTTP/1.1";
+    tx.SetRequest(info);
+    tx.RunPhase(1);
+    tx.SetRequestBody({}, true, {});
+    tx.RunPhase(2);
+    std::vector<std::int64_t> ids;
+    for (const auto& m : tx.matches()) ids.push_back(m.id);
+    EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2})) << "prefilter " << prefilter;
+    if (prefilter) {
+      EXPECT_GE(tx.prefilter_stats().values_ruled_out, 1u);
+    }
+  }
+}
+
 TEST(Transaction, TooManyArgumentsIsABodyError) {
   auto set = Load(
       "SecArgumentsLimit 3\n"
