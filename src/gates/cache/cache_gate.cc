@@ -656,7 +656,7 @@ Decision CacheGate::OnRequestHeaders(Exchange& ex) noexcept {
     BuildKey(ex, ex.path, ex.query, key);
     p->SetKey(std::move(key));
   }
-  const std::uint64_t hash = HashKey(p->key);  // for the store and the flights table alike
+  const std::uint64_t hash = KeyedHash(p->key);  // for the store and the flights table alike
   auto entry = store_->Get(p->key, hash, [&](const CachedResponse& e) {
     return VaryValues(e.vary_names, ex) == e.vary_values;
   });

@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "core/hash.h"
+#include "core/keyed_hash.h"
 #include "core/strings.h"
 
 namespace rampart::cache {
@@ -37,32 +38,6 @@ constexpr std::size_t kAssumedEntryBytes = 4096;  // sizes the sketch from a sha
 constexpr std::size_t kMinSketchWidth = 1024;     // counters per row
 constexpr std::size_t kSampleFactor = 10;         // halve after 10 x expected entries increments
 constexpr std::size_t kMaxVariants = 16;  // a Vary on a wild header cannot grow a key forever
-
-// HashKey's secrets, drawn once per process.
-struct HashKeys {
-  std::uint64_t a;
-  std::uint64_t b;
-};
-const HashKeys& ProcessKeys() noexcept {
-  static const HashKeys keys{RandomSeed64(), RandomSeed64() | 1};
-  return keys;
-}
-
-using detail::Load8;
-
-std::uint64_t Load4(const char* p) noexcept {
-  std::uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w;
-}
-
-__extension__ typedef unsigned __int128 Uint128;
-
-// The 128-bit product of a and b, its halves XORed.
-std::uint64_t Fold(std::uint64_t a, std::uint64_t b) noexcept {
-  const Uint128 r = static_cast<Uint128>(a) * b;
-  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
 
 // Count-min sketch of 4-bit counters, 16 to a word, in 64-byte blocks: a key's four counters all
 // lie in one block (one cache line to touch instead of four), each in its own pair of words, as
@@ -195,39 +170,6 @@ bool SameVariant(const CachedResponse& a, const CachedResponse& b) noexcept {
 }
 
 }  // namespace
-
-// A keyed hash: two per-process random words enter every step, so a client cannot pick keys
-// that share a shard or a hash bucket without knowing them (a hash of the string mixed with a
-// seed afterwards would keep the unkeyed hash's full collisions). Each step folds a 64x64-bit
-// product of 16 input bytes, each half XORed with a secret (wyhash's construction): no input
-// word can zero an operand without knowing the keys, which a fixed constant would allow.
-std::uint64_t HashKey(std::string_view key) noexcept {
-  const HashKeys& k = ProcessKeys();
-  const char* p = key.data();
-  std::size_t n = key.size();
-  std::uint64_t h = k.a ^ n;
-  while (n > 16) {
-    h = Fold(Load8(p) ^ k.b, Load8(p + 8) ^ h);
-    p += 16;
-    n -= 16;
-  }
-  // The last 1 to 16 bytes, as two words that overlap when fewer than 16 remain.
-  std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  if (n >= 8) {
-    a = Load8(p);
-    b = Load8(p + n - 8);
-  } else if (n >= 4) {
-    a = Load4(p);
-    b = Load4(p + n - 4);
-  } else if (n > 0) {
-    const auto byte = [&](std::size_t i) {
-      return std::uint64_t{static_cast<unsigned char>(p[i])};
-    };
-    a = (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1);
-  }
-  return Fold(Fold(a ^ k.b, b ^ h) ^ k.a, key.size() ^ k.b);
-}
 
 struct CacheStore::Shard {
   explicit Shard(std::size_t capacity_bytes)
@@ -388,7 +330,7 @@ CacheStore::Shard& CacheStore::ShardFor(std::uint64_t hash) noexcept {
 
 std::shared_ptr<const CachedResponse> CacheStore::Get(
     std::string_view key, const std::function<bool(const CachedResponse&)>& match) {
-  return Get(key, HashKey(key), match);
+  return Get(key, KeyedHash(key), match);
 }
 
 std::shared_ptr<const CachedResponse> CacheStore::Get(
@@ -413,7 +355,7 @@ std::shared_ptr<const CachedResponse> CacheStore::Get(
 bool CacheStore::Put(std::string_view key, std::shared_ptr<const CachedResponse> entry) {
   if (entry == nullptr) return false;
   const std::size_t charge = entry->Charge(key.size());
-  const std::uint64_t hash = HashKey(key);
+  const std::uint64_t hash = KeyedHash(key);
   Shard& s = ShardFor(hash);
   // An entry over the shard's share could never be held within the bound either.
   if (charge > max_bytes_ / 8 || charge > s.capacity) return false;
@@ -460,7 +402,7 @@ bool CacheStore::Put(std::string_view key, std::shared_ptr<const CachedResponse>
 }
 
 std::size_t CacheStore::Erase(std::string_view key) {
-  const std::uint64_t hash = HashKey(key);
+  const std::uint64_t hash = KeyedHash(key);
   Shard& s = ShardFor(hash);
   std::lock_guard lock(s.mu);
   Node* n = s.Find(key, hash);

@@ -21,13 +21,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/keyed_hash.h"
 #include "gates/cache/cached_response.h"
 
 namespace rampart::cache {
 
-// The keyed hash of a cache key (seeded per process, so a client cannot choose keys that collide
-// in the store or the flights table): computed once per request, for the store and Flights.
-std::uint64_t HashKey(std::string_view key) noexcept;
+// A cache key's hash is core/keyed_hash.h's KeyedHash (seeded per process, so a client cannot
+// choose keys that collide in the store or the flights table): computed once per request, for
+// the store and Flights.
 
 class CacheStore {
  public:
@@ -41,7 +42,7 @@ class CacheStore {
   // shard's lock: must not block), or null. Counts the key's frequency in the sketch either way.
   std::shared_ptr<const CachedResponse> Get(
       std::string_view key, const std::function<bool(const CachedResponse&)>& match);
-  // The same with the key's HashKey, computed by the caller once for this and Flights.
+  // The same with the key's KeyedHash, computed by the caller once for this and Flights.
   std::shared_ptr<const CachedResponse> Get(
       std::string_view key, std::uint64_t hash,
       const std::function<bool(const CachedResponse&)>& match);

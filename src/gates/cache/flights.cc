@@ -29,7 +29,7 @@ void Flights::Sweep(SteadyTime now) {
 
 Flights::Claim Flights::Lead(std::string_view key, SteadyTime now,
                              std::chrono::microseconds lease) {
-  return Lead(key, HashKey(key), now, lease);
+  return Lead(key, KeyedHash(key), now, lease);
 }
 
 Flights::Claim Flights::Lead(std::string_view key, std::uint64_t hash, SteadyTime now,

@@ -44,7 +44,7 @@ class Flights {
   // Claims `key` when nobody leads it (or its leader's lease, since `now`, has passed, or its
   // pass mark expired): the caller fetches, then calls Land with the token.
   Claim Lead(std::string_view key, SteadyTime now, std::chrono::microseconds lease);
-  // The same with the key's HashKey, already computed for the store.
+  // The same with the key's KeyedHash, already computed for the store.
   Claim Lead(std::string_view key, std::uint64_t hash, SteadyTime now,
              std::chrono::microseconds lease);
   // Holds `key` for a background refresh about to be sent: true when nobody led or held it (and
@@ -85,14 +85,14 @@ class Flights {
     std::vector<Waiter> waiters;
     std::shared_ptr<Fill> fill;  // offered by the leader
   };
-  // A key with its HashKey, for a lookup that does not hash it again.
+  // A key with its KeyedHash, for a lookup that does not hash it again.
   struct Hashed {
     std::string_view text;
     std::uint64_t hash;
   };
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return HashKey(s); }
+    std::size_t operator()(std::string_view s) const noexcept { return KeyedHash(s); }
     std::size_t operator()(const Hashed& k) const noexcept { return k.hash; }
   };
   struct Equal {
