@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <unordered_map>
 
 #include "core/strings.h"
 #include "gates/waf/name_regex.h"
@@ -63,7 +64,6 @@ Transaction::Transaction(const RuleSet& rules)
       response_body_access_(rules.settings().response_body_access) {
   columns_ = rules.transform_chains().size() + 1;
   scalar_slots_.fill(-1);
-  tx_.reserve(256);  // CRS sets about a hundred TX variables per request
   // What CRS at paranoia 1 uses for an ordinary API request, so that they grow once at most.
   tf_items_.reserve(512);
   signatures_.reserve(256);
@@ -87,20 +87,13 @@ int Transaction::ScalarSlot(Var v) {
 }
 
 std::string_view Transaction::Tx(std::string_view key) const noexcept {
-  auto it = tx_.find(key);
-  return it == tx_.end() ? std::string_view() : std::string_view(it->second);
+  const std::pmr::string* v = tx_.Find(key);
+  return v == nullptr ? std::string_view() : std::string_view(*v);
 }
 
 std::int64_t Transaction::TxInt(std::string_view key) const noexcept { return ToInt(Tx(key)); }
 
-std::pmr::string& Transaction::TxSlot(std::string_view key) {
-  auto it = tx_.find(key);
-  if (it == tx_.end()) {
-    it = tx_.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple())
-             .first;
-  }
-  return it->second;
-}
+std::pmr::string& Transaction::TxSlot(std::string_view key) { return tx_.Slot(key); }
 
 void Transaction::SetTx(std::string_view key, std::string_view value) { TxSlot(key).assign(value); }
 
@@ -285,15 +278,16 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
       return;
     case Var::kTx:
       if (!spec.key.empty() && !spec.key_regex) {
-        auto it = tx_.find(spec.key);
-        if (it != tx_.end() && !excluded(Var::kTx, it->first)) {
-          f(coll, it->first, std::string_view(it->second), -1);
+        // Names are lower case, the selector too: it is the stored name.
+        const std::pmr::string* v = tx_.Find(spec.key);
+        if (v != nullptr && !excluded(Var::kTx, spec.key)) {
+          f(coll, std::string_view(spec.key), std::string_view(*v), -1);
         }
         return;
       }
-      for (const auto& [k, v] : tx_) {
-        if (selected(k) && !excluded(Var::kTx, k)) f(coll, k, std::string_view(v), -1);
-      }
+      tx_.ForEach([&](std::string_view k, std::string_view v) {
+        if (selected(k) && !excluded(Var::kTx, k)) f(coll, k, v, -1);
+      });
       return;
     case Var::kXml: {
       // XML:/* is the document's text, XML://@* its attribute values (what CRS asks for).
@@ -359,9 +353,9 @@ std::size_t Transaction::Count(const VarSpec& spec) {
 bool Transaction::Resolve(std::string_view name, std::string_view key, std::string& out,
                           const Rule* rule) {
   if (name == "TX") {
-    auto it = tx_.find(key);
-    if (it == tx_.end()) return false;
-    out.append(std::string_view(it->second));
+    const std::pmr::string* v = tx_.Find(key);
+    if (v == nullptr) return false;
+    out.append(std::string_view(*v));
     return true;
   }
   if (name == "MATCHED_VAR") return out.append(matched_var_), true;
@@ -549,7 +543,7 @@ bool Transaction::MayMatch(const Rule& r, std::string_view value, int item) {
   return may;
 }
 
-const Signature& Transaction::ItemSignature(int item, std::string_view value) {
+int Transaction::ItemSignatureIndex(int item, std::string_view value) {
   TfItem& t = tf_items_[static_cast<std::size_t>(item)];
   if (t.signature < 0) {
     // Items with the same bytes share one signature, kept by the first of them.
@@ -560,7 +554,7 @@ const Signature& Transaction::ItemSignature(int item, std::string_view value) {
     }
     t.signature = first.signature;
   }
-  return signatures_[static_cast<std::size_t>(t.signature)];
+  return t.signature;
 }
 
 int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
@@ -568,21 +562,30 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
   if (spec.var == Var::kRule) return -1;
   // Every value the target names, exclusions and ctl removals aside: a superset of what each
   // rule reading it sees.
+  // Most parts hold one value, or values that all sign alike: their part is that signature,
+  // not a copy. `first` is the first signature met (-1: none yet); `all` joins the others.
   Signature all;
-  bool stable = true, any = false;
+  int first = -1;
+  bool stable = true, joined = false;
   ForEach(spec, nullptr, nullptr,
           [&](std::string_view, std::string_view, std::string_view value, int slot) {
             if (slot < 0 || value.size() > kMaxKept) {
               stable = false;
               return;
             }
-            any = true;
             // Signatures are case-folded: the chain without its closing lowercase (or
             // uppercase) signs the same bytes, and is shared by more rules.
             auto add = [&](int chain) {
               int item;
               const std::string_view v = Kept(chain, value, slot, &item);
-              all |= ItemSignature(item, v);
+              const int at = ItemSignatureIndex(item, v);
+              if (first < 0) {
+                first = at;
+              } else if (at != first) {
+                if (!joined) all = signatures_[static_cast<std::size_t>(first)];
+                joined = true;
+                all |= signatures_[static_cast<std::size_t>(at)];
+              }
             };
             if (!r.act.multi_match) {
               add(r.signature_chain);
@@ -595,7 +598,8 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
             }
           });
   if (!stable) return -1;
-  if (!any) {
+  if (!joined && first >= 0) return first;
+  if (first < 0) {
     // Most parts of most requests are empty (no cookies, no body, no XML): they share one.
     if (empty_signature_ < 0) {
       empty_signature_ = static_cast<int>(signatures_.size());
@@ -660,7 +664,7 @@ void Transaction::RunSetVars(const Rule& r, const Rule& top) {
     };
     switch (sv.op) {
       case SetVar::Op::kDelete:
-        if (auto it = tx_.find(name); it != tx_.end()) tx_.erase(it);
+        tx_.Erase(name);
         break;
       case SetVar::Op::kSetOne:
         SetTx(name, "1");

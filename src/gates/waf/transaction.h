@@ -10,11 +10,11 @@
 #include <memory_resource>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "gates/waf/ruleset.h"
+#include "gates/waf/tx_table.h"
 
 namespace rampart::waf {
 
@@ -140,7 +140,11 @@ class Transaction {
   std::string_view Transformed(const Rule& r, std::string_view value, int slot, int* item);
   // Whether the rule's prefilter lets `value` (kept as `item`, or -1) through to its operator.
   bool MayMatch(const Rule& r, std::string_view value, int item);
-  const Signature& ItemSignature(int item, std::string_view value);
+  const Signature& ItemSignature(int item, std::string_view value) {
+    return signatures_[static_cast<std::size_t>(ItemSignatureIndex(item, value))];
+  }
+  // Where the signature of item `item` (whose bytes are `value`) is in signatures_.
+  int ItemSignatureIndex(int item, std::string_view value);
   // Whether the rule's prefilter admits the union of its group's values (true without a group).
   bool GroupMayMatch(const Rule& r);
   // The union of the signatures of the values `spec` names under r's chain, for the prefilter:
@@ -177,21 +181,10 @@ class Transaction {
   std::vector<Entry> matched_vars_, env_;
   std::vector<Entry> multipart_flags_;  // key: the flag's name; value "0" / "1"
   std::vector<std::string> multipart_filenames_, multipart_names_;
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>()(s);
-    }
-  };
   // TX lives in a per-request arena: CRS creates about a hundred variables per request, and
-  // each would otherwise cost a node and a key allocation, and their frees.
+  // each would otherwise cost allocations for its name and value, and their frees.
   std::pmr::monotonic_buffer_resource tx_memory_{16 << 10};
-  struct StringEq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-  };
-  std::pmr::unordered_map<std::pmr::string, std::pmr::string, StringHash, StringEq> tx_{
-      &tx_memory_};
+  TxTable tx_{&tx_memory_};
 
   // Per-transaction state changed by ctl.
   std::vector<std::pair<std::int64_t, std::int64_t>> removed_ids_;
