@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bitset>
+#include <cctype>
+#include <climits>
 
 #include "core/strings.h"
 
@@ -32,11 +34,16 @@ struct Facts {
 // admits the empty string filters nothing.
 int Score(const std::vector<std::string>& s) {
   if (s.empty()) return -1;
-  std::size_t min_len = SIZE_MAX;
-  for (const auto& x : s) min_len = std::min(min_len, x.size());
-  if (min_len == 0) return -1;
-  return static_cast<int>(std::min<std::size_t>(min_len, 6) * 16) -
-         static_cast<int>(std::min<std::size_t>(s.size(), 48));
+  // A literal's worth is its length (up to 6), except that a lone letter or digit is in nearly
+  // every value and tells almost nothing, where a lone separator (space, '|', ';') is rare.
+  int weakest = INT_MAX;
+  for (const auto& x : s) {
+    if (x.empty()) return -1;
+    const bool lone_alnum = x.size() == 1 && std::isalnum(static_cast<unsigned char>(x[0]));
+    weakest = std::min(weakest,
+                       lone_alnum ? 2 : static_cast<int>(std::min<std::size_t>(x.size(), 6)) * 16);
+  }
+  return weakest - static_cast<int>(std::min<std::size_t>(s.size(), 48));
 }
 
 void Dedupe(std::vector<std::string>& s) {
@@ -90,6 +97,8 @@ class Sequence {
 
  private:
   void Keep(std::vector<std::string> s) {
+    // Scored as what it requires: "\\|" adds nothing to "|" ("contains one of them" is the same).
+    DropSuperstrings(s);
     if (Score(s) > Score(best_)) best_ = std::move(s);
   }
   std::vector<std::string> run_{std::string()};
@@ -426,6 +435,21 @@ class Analyzer {
     return failed_ ? -1 : b;
   }
 
+  // The bytes \d, \s, \h and \v match, as PCRE2 compiles the rules (8-bit, neither UTF nor
+  // UCP, its default character tables): a test holds them to what PCRE2 itself matches.
+  static std::string_view TypeBytes(char e) {
+    switch (e) {
+      case 'd':
+        return "0123456789";
+      case 's':
+        return "\t\n\v\f\r ";
+      case 'h':
+        return "\t \xa0";
+      default:  // 'v'
+        return "\n\v\f\r\x85";
+    }
+  }
+
   Facts ParseEscape() {
     ++i_;  // '\'
     if (AtEnd()) return Fail();
@@ -443,14 +467,18 @@ class Analyzer {
         atom_is_whole_ = false;
         return Facts::Empty();
       case 'd':
+      case 's':
+      case 'h':
+      case 'v': {
+        std::vector<std::string> out;
+        for (const unsigned char b : TypeBytes(e)) out.emplace_back(1, static_cast<char>(b));
+        return Facts::Exactly(std::move(out));
+      }
       case 'D':
       case 'w':
       case 'W':
-      case 's':
       case 'S':
-      case 'h':
       case 'H':
-      case 'v':
       case 'V':
       case 'R':
       case 'N':
@@ -524,7 +552,12 @@ class Analyzer {
         if (i_ + 1 >= p_.size()) return Fail();
         const char e = p_[i_ + 1];
         i_ += 2;
-        if (std::string_view("dDwWsShHvVpPN").find(e) != std::string_view::npos) {
+        if (e == 'd' || e == 's' || e == 'h' || e == 'v') {
+          for (const unsigned char x : TypeBytes(e)) set.set(x);
+          prev = -1;
+          continue;
+        }
+        if (std::string_view("DwWSHVpPN").find(e) != std::string_view::npos) {
           if (e == 'p' || e == 'P') SkipPropertyName();
           if (failed_) return Facts::Unknown();
           wide = true;
@@ -644,14 +677,15 @@ std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::stri
                    [](const auto& a, const auto& b) { return a.front() < b.front(); });
   LiteralPrefilter f;
   f.literals_ = all.size();
+  // Buckets as (first bit, run in flat_), in first-bit order.
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> buckets;
   std::size_t count_at = 0;  // the running bucket's count in flat_
   for (const auto& bits : all) {
     const std::uint16_t first = bits.front();
-    if (f.walk_.empty() || f.walk_.back().first_bit != first) {
+    if (buckets.empty() || buckets.back().first != first) {
       count_at = f.flat_.size();
-      f.walk_.push_back(Walked{first, static_cast<std::uint32_t>(count_at)});
+      buckets.emplace_back(first, static_cast<std::uint32_t>(count_at));
       f.flat_.push_back(0);
-      f.first_bits_.words[first >> 6] |= std::uint64_t{1} << (first & 63);
     }
     // Runs count in 16 bits: a literal or bucket past that gives no prefilter (never a wrong one).
     if (f.flat_[count_at] == UINT16_MAX || bits.size() > UINT16_MAX) return std::nullopt;
@@ -660,11 +694,18 @@ std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::stri
     f.flat_.insert(f.flat_.end(), bits.begin() + 1, bits.end());
   }
   if (f.flat_.size() > UINT32_MAX) return std::nullopt;
-  constexpr std::size_t kWalked = 16;
-  if (f.walk_.size() > kWalked) {
+  if (buckets.size() <= kWalked) {
+    f.walked_ = static_cast<std::uint32_t>(buckets.size());
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      f.walk_bits_[i] = buckets[i].first;
+      f.walk_at_[i] = buckets[i].second;
+    }
+  } else {
     f.bucket_at_.assign(Signature::kWords * 64, 0);
-    for (const auto& b : f.walk_) f.bucket_at_[b.first_bit] = b.at;
-    f.walk_.clear();
+    for (const auto& [bit, at] : buckets) {
+      f.bucket_at_[bit] = at;
+      f.first_bits_.words[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+    }
   }
   return f;
 }

@@ -65,22 +65,21 @@ class LiteralPrefilter {
 
   // False only when no match can be in the text (or texts) `value` signs.
   bool MayMatch(const Signature& value) const noexcept {
-    // Only the buckets whose first bit the value has: walk the common bits in order, and the
-    // buckets (sorted by first bit) alongside.
-    std::size_t walked = 0;
+    if (walked_ != 0) {
+      // Few buckets: each first bit is tested on the value, and nothing else is read unless the
+      // value has it (the prefilter's own cache lines are few: most tests rule a rule out).
+      for (std::size_t i = 0; i < walked_; ++i) {
+        if (value.Has(walk_bits_[i]) && BucketMatches(walk_at_[i], value)) return true;
+      }
+      return false;
+    }
+    // Many: only the buckets whose first bit the value has, through the bitmap of first bits.
     for (std::size_t w = 0; w < Signature::kWords; ++w) {
       std::uint64_t common = value.words[w] & first_bits_.words[w];
       while (common != 0) {
         const auto bit = static_cast<std::uint16_t>(w * 64 + __builtin_ctzll(common));
         common &= common - 1;
-        std::uint32_t at;
-        if (bucket_at_.empty()) {
-          while (walk_[walked].first_bit != bit) ++walked;
-          at = walk_[walked].at;
-        } else {
-          at = bucket_at_[bit];
-        }
-        if (BucketMatches(at, value)) return true;
+        if (BucketMatches(bucket_at_[bit], value)) return true;
       }
     }
     return false;
@@ -105,16 +104,16 @@ class LiteralPrefilter {
     }
     return false;
   }
-  struct Walked {
-    std::uint16_t first_bit;
-    std::uint32_t at;  // its run in flat_
-  };
-  Signature first_bits_;  // every bucket's first bit
-  // With few buckets, they are walked in order; with many, each first bit's run is looked up.
-  std::vector<Walked> walk_;
-  std::vector<std::uint32_t> bucket_at_;
+  // With at most kWalked buckets: their first bits and runs, in the object itself.
+  static constexpr std::size_t kWalked = 12;
+  std::uint32_t walked_ = 0;
+  std::array<std::uint16_t, kWalked> walk_bits_{};
+  std::array<std::uint32_t, kWalked> walk_at_{};
   std::vector<std::uint16_t> flat_;
   std::size_t literals_ = 0;
+  // With more (walked_ 0): every bucket's first bit, and each first bit's run.
+  Signature first_bits_;
+  std::vector<std::uint32_t> bucket_at_;
 };
 
 }  // namespace rampart::waf

@@ -122,6 +122,32 @@ TEST(RequiredLiterals, ItemsPcreReadsOddlyAreNeverRuledOutWrongly) {
   }
 }
 
+// \d, \s, \h and \v stand for the bytes PCRE2 itself matches with them, alone or in a class.
+TEST(RequiredLiterals, TypeEscapesAreTheBytesPcreMatches) {
+  for (const char* type : {"\\d", "\\s", "\\h", "\\v"}) {
+    for (const std::string& pattern : {std::string("=") + type, "=[" + std::string(type) + "]"}) {
+      const auto literals = RequiredLiterals(pattern);
+      ASSERT_TRUE(literals.has_value()) << pattern;
+      const std::set<std::string> set(literals->begin(), literals->end());
+      for (int b = 0; b < 256; ++b) {
+        const std::string subject = "=" + std::string(1, static_cast<char>(b));
+        EXPECT_EQ(PcreMatches(pattern, subject), set.count(subject) == 1)
+            << pattern << " on byte " << b;
+      }
+    }
+  }
+}
+
+// A lone letter is in nearly every value: a noise-tolerant command pattern is filtered by the
+// separator that must follow the command, and a literal set is weighed after "\\|" is dropped
+// for "|" (which says the same).
+TEST(RequiredLiterals, SeparatorsOutweighALoneLetter) {
+  EXPECT_EQ(Required("r[\"']*[\\s&]"), (V{"\t", "\n", "\v", "\f", "\r", " ", "&"}));
+  EXPECT_EQ(Required("(?i)c[\"']*a[\"']*t[\\s&|]"),
+            (V{"t\t", "t\n", "t\v", "t\f", "t\r", "t ", "t&", "t|"}));
+  EXPECT_EQ(Required("a\\x5c?[|&]"), (V{"a&", "a\\&", "a\\|", "a|"}));
+}
+
 TEST(Signature, CoversWhatTheTextHolds) {
   const auto text = Signature::Of("GET /Index.PHP?id=1 UNION SELECT");
   EXPECT_TRUE(text.Covers(Signature::Of("union select")));
