@@ -30,18 +30,27 @@ struct Facts {
   static Facts Unknown() { return {}; }
 };
 
-// How well a requirement filters: longer literals and fewer of them are better; a set that
-// admits the empty string filters nothing.
+// Whether a requirement filters at all: longer literals and fewer of them are better; a set
+// that admits the empty string, or so many short literals that nearly any value holds one,
+// filters nothing.
+bool Filters(const std::vector<std::string>& s) {
+  if (s.empty()) return false;
+  std::size_t min_len = SIZE_MAX;
+  for (const auto& x : s) min_len = std::min(min_len, x.size());
+  if (min_len == 0) return false;
+  return std::min<std::size_t>(min_len, 6) * 16 >= std::min<std::size_t>(s.size(), 48);
+}
+
+// Which of two requirements a sequence keeps: as for Filters, except that a lone letter or
+// digit is in nearly every value and tells almost nothing, where a lone separator (space, '|',
+// ';') is rare.
 int Score(const std::vector<std::string>& s) {
-  if (s.empty()) return -1;
-  // A literal's worth is its length (up to 6), except that a lone letter or digit is in nearly
-  // every value and tells almost nothing, where a lone separator (space, '|', ';') is rare.
+  if (!Filters(s)) return INT_MIN;  // below every set that filters, however weakly
   int weakest = INT_MAX;
   for (const auto& x : s) {
-    if (x.empty()) return -1;
     const bool lone_alnum = x.size() == 1 && std::isalnum(static_cast<unsigned char>(x[0]));
     weakest = std::min(weakest,
-                       lone_alnum ? 2 : static_cast<int>(std::min<std::size_t>(x.size(), 6)) * 16);
+                       lone_alnum ? 2 : static_cast<int>(std::min<std::size_t>(x.size(), 5)) * 16);
   }
   return weakest - static_cast<int>(std::min<std::size_t>(s.size(), 48));
 }
@@ -70,6 +79,12 @@ void DropSuperstrings(std::vector<std::string>& s) {
 class Sequence {
  public:
   void Add(Facts f) {
+    // The run so far and the piece's own literals are required too: "where" may filter better
+    // than the six "where" + whitespace the run becomes with a \s after it.
+    if (f.exact) {
+      Keep(run_);
+      Keep(f.strings);
+    }
     if (f.exact && run_.size() * f.strings.size() <= kMaxExact) {
       std::vector<std::string> next;
       next.reserve(run_.size() * f.strings.size());
@@ -99,7 +114,14 @@ class Sequence {
   void Keep(std::vector<std::string> s) {
     // Scored as what it requires: "\\|" adds nothing to "|" ("contains one of them" is the same).
     DropSuperstrings(s);
-    if (Score(s) > Score(best_)) best_ = std::move(s);
+    const int score = Score(s), best = Score(best_);
+    // On a tie the longer literals: "select" rather than the run "selec" on its way there.
+    if (score > best || (score == best && Shortest(s) > Shortest(best_))) best_ = std::move(s);
+  }
+  static std::size_t Shortest(const std::vector<std::string>& s) {
+    std::size_t n = SIZE_MAX;
+    for (const auto& x : s) n = std::min(n, x.size());
+    return n;
   }
   std::vector<std::string> run_{std::string()};
   std::vector<std::string> best_;
@@ -118,13 +140,14 @@ Facts Alternation(std::vector<Facts> branches) {
   all.reserve(total);
   for (auto& b : branches) {
     // A branch that admits anything lets the whole alternation admit anything.
-    if (!b.exact && Score(b.strings) < 0) return Facts::Unknown();
+    if (!b.exact && !Filters(b.strings)) return Facts::Unknown();
     all.insert(all.end(), b.strings.begin(), b.strings.end());
   }
   Dedupe(all);
   if (all_exact && all.size() <= kMaxExact) return Facts::Exactly(std::move(all));
-  if (Score(all) < 0) return Facts::Unknown();
+  // Weighed as what it requires: a branch's "'" + whitespace adds nothing to another's "'".
   DropSuperstrings(all);
+  if (!Filters(all)) return Facts::Unknown();
   if (all.size() > kMaxAlternatives) return Facts::Unknown();
   return {false, std::move(all)};
 }
@@ -628,7 +651,7 @@ bool IsAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c 
 std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern,
                                                          std::size_t max_literals) {
   auto facts = Analyzer(pattern).Run();
-  if (!facts || Score(facts->strings) < 0) return std::nullopt;
+  if (!facts || !Filters(facts->strings)) return std::nullopt;
   std::vector<std::string> out = std::move(facts->strings);
   DropSuperstrings(out);
   if (out.empty() || out.size() > max_literals) return std::nullopt;

@@ -62,7 +62,7 @@ TEST(RequiredLiterals, ZeroWidthPiecesConsumeNothing) {
 }
 
 TEST(RequiredLiterals, PatternsThatCanMatchWithoutLiteralsGiveNone) {
-  for (const char* p : {".*", "\\d+", "[a-z]+", "foo|\\w+", "(?:foo)?", "", "a|", "[^x]z?"}) {
+  for (const char* p : {".*", "\\w+", "[a-z]+", "foo|\\w+", "(?:foo)?", "", "a|", "[^x]z?"}) {
     EXPECT_FALSE(RequiredLiterals(p).has_value()) << p;
   }
 }
@@ -142,6 +142,8 @@ TEST(RequiredLiterals, TypeEscapesAreTheBytesPcreMatches) {
 // separator that must follow the command, and a literal set is weighed after "\\|" is dropped
 // for "|" (which says the same).
 TEST(RequiredLiterals, SeparatorsOutweighALoneLetter) {
+  // A digit is required by \\d+, weak as one digit is.
+  EXPECT_EQ(Required("\\d+"), (V{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
   EXPECT_EQ(Required("r[\"']*[\\s&]"), (V{"\t", "\n", "\v", "\f", "\r", " ", "&"}));
   EXPECT_EQ(Required("(?i)c[\"']*a[\"']*t[\\s&|]"),
             (V{"t\t", "t\n", "t\v", "t\f", "t\r", "t ", "t&", "t|"}));
