@@ -157,6 +157,7 @@ struct Rule {
   bool negated = false;
   bool op_has_macros = false;
   bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
+  bool excludes = false;  // a target is an exclusion (!VAR:key): the walk checks values against it
   // Filled by ruleset.cc: the effective settings after SecDefaultAction.
   Disruptive effective_disruptive = Disruptive::kPass;
   bool effective_log = true;

@@ -483,6 +483,8 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
     if (t != TransformId::kLowercase && t != TransformId::kUppercase)
       r.signature_chain = it->second;
   }
+  r.excludes =
+      std::any_of(r.vars.begin(), r.vars.end(), [](const VarSpec& v) { return v.exclude; });
   AssignGroup(r, ids.groups, ids.parts);
   if (!r.act.skip_after.empty()) r.skip_after_id = ids.Marker(r.act.skip_after);
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);

@@ -235,6 +235,9 @@ template <class F>
 void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions,
                           const Rule* rule, F&& f) {
   const std::string_view coll = spec.name;
+  // ctl's removals are rare: the walk asks about them only when there are some.
+  const bool ctl_removed =
+      rule != nullptr && (!removed_targets_.empty() || !removed_targets_by_tag_.empty());
   auto excluded = [&](Var var, std::string_view key) {
     if (exclusions != nullptr) {
       for (const auto& x : *exclusions) {
@@ -244,7 +247,7 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
         }
       }
     }
-    return rule != nullptr && TargetRemoved(*rule, coll, key);
+    return ctl_removed && TargetRemoved(*rule, coll, key);
   };
   auto selected = [&](std::string_view key) {
     if (spec.key_regex) return spec.key_regex->Matches(key);
@@ -843,7 +846,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         // the fly (their storage is reused, so they are never cached): copy them first.
         walk_text_.clear();
         walk_spans_.clear();
-        ForEach(spec, &r.vars, &top,
+        ForEach(spec, r.excludes ? &r.vars : nullptr, &top,
                 [&](std::string_view, std::string_view key, std::string_view value, int) {
                   walk_spans_.push_back({walk_text_.size(), key.size(), value.size()});
                   walk_text_.append(key).append(value);
@@ -854,7 +857,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
         }
         continue;
       }
-      ForEach(spec, &r.vars, &top, test);
+      ForEach(spec, r.excludes ? &r.vars : nullptr, &top, test);
     }
   }
   if (!matched) {
@@ -897,7 +900,7 @@ const Intervention& Transaction::RunPhase(int phase) {
       continue;
     }
     if (allow_ != Allow::kNone) break;
-    if (Removed(r)) continue;
+    if ((!removed_ids_.empty() || !removed_tags_.empty()) && Removed(r)) continue;
     EvaluateRule(r, r);
     if (intervention_.intercepted && phase != 5) break;
     if (mode_ == EngineMode::kOff) break;
