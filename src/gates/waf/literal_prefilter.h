@@ -22,13 +22,9 @@
 #include <string_view>
 #include <vector>
 
-namespace rampart::waf {
+#include "gates/waf/required_literals.h"
 
-// Lower-case ASCII literals, one of which every match of `pattern` contains; nullopt when the
-// pattern can match without any (`\d+`, `.*`), needs more than `max_literals` of them, or holds
-// syntax the analysis does not follow.
-std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern,
-                                                         std::size_t max_literals = 512);
+namespace rampart::waf {
 
 // The bytes and adjacent byte pairs of a text, case-folded: bits 0-255 the bytes, 256-767 the
 // pairs hashed, so that the union of a few dozen values' signatures still tells literals apart.
@@ -88,6 +84,8 @@ class LiteralPrefilter {
   std::size_t size() const noexcept { return literals_; }
 
  private:
+  // Only Of makes one: an empty prefilter would answer "no match" to everything.
+  LiteralPrefilter() = default;
   static std::optional<LiteralPrefilter> Of(const std::vector<std::string>& literals);
   // Literals are grouped by the bit they need first (the rarest-looking one), so that a
   // signature lacking it skips them all at once. A bucket is one run of `flat_`: its number of

@@ -94,7 +94,8 @@ class Transaction {
   EngineMode mode() const noexcept { return mode_; }
   bool request_body_access() const noexcept { return request_body_access_; }
   bool response_body_access() const noexcept { return response_body_access_; }
-  // A TX value ("" when unset); keys lower case.
+  // A TX value ("" when unset); keys lower case. A view: valid until the next TX variable is made
+  // (TX's values move when its table grows).
   std::string_view Tx(std::string_view key) const noexcept;
   std::int64_t TxInt(std::string_view key) const noexcept;
 

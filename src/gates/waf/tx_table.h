@@ -17,7 +17,8 @@ class TxTable {
  public:
   explicit TxTable(std::pmr::memory_resource* memory, std::size_t expected = 128);
 
-  // The value under `key`, or nullptr.
+  // The value under `key`, or nullptr. Valid until the next insertion (values move when the
+  // table grows).
   const std::pmr::string* Find(std::string_view key) const noexcept;
   // The value under `key`, made (empty) when there is none. Valid until the next insertion.
   std::pmr::string& Slot(std::string_view key);
