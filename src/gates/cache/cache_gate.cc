@@ -989,10 +989,15 @@ Decision CacheGate::Admit(Exchange& ex, const CacheControl& scc, bool negative,
     }
   }
   p->mode = Pending::Mode::kFill;
-  // Waiters on the key read the answer as it arrives when its length is known to fit.
+  // Waiters on the key read the answer as it arrives when its length is known to fit, and when
+  // it is fresh: an answer an upstream cache already held past its lifetime (its Age) is stored
+  // for revalidation but shared with no one (RFC 9111 section 4.2.3); waiters then ask the
+  // origin themselves.
   const std::optional<std::uint64_t> length = DeclaredLength(fields);
+  const bool fresh_on_arrival =
+      CurrentAge(fields, e->request_time, e->response_time, e->response_time) < e->lifetime;
   if (p->flights && p->token != 0 && length && *length <= config_.max_entry && ex.method == "GET" &&
-      e->lifetime.count() > 0) {
+      fresh_on_arrival) {
     p->stream = std::make_shared<Fill>(status, e->headers, *length, e->vary_names, e->vary_values,
                                        kFillWait);
     flights_->Offer(p->key, p->token, p->stream);

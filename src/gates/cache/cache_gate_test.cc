@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <functional>
 #include <random>
 
 #include "core/secrets.h"
@@ -180,6 +181,54 @@ TEST_F(CacheGateTest, AWaiterWhoseLeaderStoresNothingGoesToTheOriginItself) {
   asio::post(io, [&] { Answer(*leader, "no-store"); });
   io.run();
   EXPECT_TRUE(got.is_continue());
+}
+
+// A leader's answer already older than its lifetime (an upstream cache's Age) is not streamed
+// to its waiters as a fresh answer: they go to the origin themselves (RFC 9111 section 4.2.3).
+TEST_F(CacheGateTest, AnAnswerStaleOnArrivalIsNotStreamedToWaiters) {
+  for (const char* age : {"120", "30"}) {
+    auto leader = Request();
+    ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
+    auto waiter = Request();
+    ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
+    asio::io_context io;
+    Decision got = Decision::Await();
+    SpawnWaiter(io, *waiter, got);
+    std::function<void(int)> body = [&](int turns) {
+      if (turns > 0) {
+        asio::post(io, [&body, turns] { body(turns - 1); });
+        return;
+      }
+      Gate().OnResponseBody(leader->ex, "body", true);
+      Gate().OnComplete(leader->ex, Completion{200, {}, {}, {}, 1, true});
+      leader->ex.slots[0].state.reset();
+    };
+    asio::post(io, [&] {
+      // The head arrives; the body only after the waiter has had its turn (it reads a stream
+      // as it arrives, not a stored entry).
+      leader->response.Add("Cache-Control", "max-age=60");
+      leader->response.Add("Age", age);
+      leader->response.Add("Content-Length", "4");  // known length: waiters may stream it
+      leader->ex.status = 200;
+      leader->ex.response = {200, &leader->response, {}, true};
+      ASSERT_TRUE(Gate().OnResponseHeaders(leader->ex).is_continue());
+      // The body comes some turns of the loop later, so that a waiter offered the stream has
+      // decided by then.
+      body(16);
+    });
+    io.run();
+    if (std::string_view(age) == "120") {
+      EXPECT_TRUE(got.is_continue());
+    } else {
+      ASSERT_EQ(got.kind, Decision::Kind::kServe);  // fresh for 30 s more: shared
+    }
+    // A fresh gate, store and flights table for the next answer.
+    waiter.reset();
+    leader.reset();
+    store_ = std::make_shared<CacheStore>(16 << 20);
+    flights_ = std::make_shared<Flights>();
+    gate_.reset();
+  }
 }
 
 TEST_F(CacheGateTest, MissesOnAKeyWhoseAnswerWasNotStoredPassWithoutWaiting) {
