@@ -768,7 +768,11 @@ boost::asio::awaitable<Decision> CacheGate::OnRequestHeadersAsync(Exchange& ex) 
     for (const auto& f : waited.fill->headers()) {
       if (!IEquals(f.first, "age")) out->headers.push_back(f);
     }
-    out->headers.emplace_back("Age", "0");
+    // The answer's age as it arrived (an upstream cache's Age counts, RFC 9111 section 4.2.3);
+    // it is read as it arrives, so no time has passed since.
+    const WallTime now = clock_.now();
+    out->headers.emplace_back(
+        "Age", std::to_string(CurrentAge(View(waited.fill->headers()), now, now, now).count()));
     out->growing = waited.fill;
     Note(ex, Outcome::kCoalesced);
     ex.slot().state.reset();

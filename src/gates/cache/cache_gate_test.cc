@@ -221,6 +221,12 @@ TEST_F(CacheGateTest, AnAnswerStaleOnArrivalIsNotStreamedToWaiters) {
       EXPECT_TRUE(got.is_continue());
     } else {
       ASSERT_EQ(got.kind, Decision::Kind::kServe);  // fresh for 30 s more: shared
+      ASSERT_NE(got.stored, nullptr);
+      std::vector<std::string> ages;
+      for (const auto& [n, v] : got.stored->headers) {
+        if (n == "Age") ages.push_back(v);
+      }
+      EXPECT_EQ(ages, std::vector<std::string>{"30"});  // the age it arrived with, once
     }
     // A fresh gate, store and flights table for the next answer.
     waiter.reset();
