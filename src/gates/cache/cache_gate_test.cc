@@ -57,18 +57,26 @@ class CacheGateTest : public ::testing::Test {
     r->ex.slots.resize(1);
     return r;
   }
-  // The origin answers `r` with `cache_control` (and `status`); its body ends the exchange.
-  Decision Answer(Req& r, std::string cache_control, int status = 200) {
+  // The origin's head for `r`: `cache_control` (and `status`), and any fields already added.
+  Decision AnswerHead(Req& r, std::string cache_control, int status = 200) {
     r.response.Add("Cache-Control", cache_control);
     r.response.Add("ETag", "\"v1\"");
     r.ex.status = status;
     r.ex.response = {status, &r.response, {}, true};
-    Decision d = Gate().OnResponseHeaders(r.ex);
-    if (d.is_continue()) {
+    return Gate().OnResponseHeaders(r.ex);
+  }
+  // The body ends the exchange (after a head the gate let through).
+  void AnswerBody(Req& r, bool head_continued = true) {
+    if (head_continued) {
       Gate().OnResponseBody(r.ex, "body", true);
-      Gate().OnComplete(r.ex, Completion{status, {}, {}, {}, 1, true});
+      Gate().OnComplete(r.ex, Completion{r.ex.status, {}, {}, {}, 1, true});
     }
     r.ex.slots[0].state.reset();  // the driver frees the gate state when the exchange ends
+  }
+  // The origin answers `r` with `cache_control` (and `status`); its body ends the exchange.
+  Decision Answer(Req& r, std::string cache_control, int status = 200) {
+    Decision d = AnswerHead(r, std::move(cache_control), status);
+    AnswerBody(r, d.is_continue());
     return d;
   }
   // Stores /hot with `cache_control`, its fetch taking `fetch` (delta for XFetch).
@@ -199,21 +207,14 @@ TEST_F(CacheGateTest, AnAnswerStaleOnArrivalIsNotStreamedToWaiters) {
         asio::post(io, [&body, turns] { body(turns - 1); });
         return;
       }
-      Gate().OnResponseBody(leader->ex, "body", true);
-      Gate().OnComplete(leader->ex, Completion{200, {}, {}, {}, 1, true});
-      leader->ex.slots[0].state.reset();
+      AnswerBody(*leader);
     };
     asio::post(io, [&] {
-      // The head arrives; the body only after the waiter has had its turn (it reads a stream
-      // as it arrives, not a stored entry).
-      leader->response.Add("Cache-Control", "max-age=60");
+      // The head arrives; the body only some turns of the loop later, so that a waiter offered
+      // the stream has decided by then (it reads a stream as it arrives, not a stored entry).
       leader->response.Add("Age", age);
       leader->response.Add("Content-Length", "4");  // known length: waiters may stream it
-      leader->ex.status = 200;
-      leader->ex.response = {200, &leader->response, {}, true};
-      ASSERT_TRUE(Gate().OnResponseHeaders(leader->ex).is_continue());
-      // The body comes some turns of the loop later, so that a waiter offered the stream has
-      // decided by then.
+      ASSERT_TRUE(AnswerHead(*leader, "max-age=60").is_continue());
       body(16);
     });
     io.run();
