@@ -997,11 +997,10 @@ Decision CacheGate::Admit(Exchange& ex, const CacheControl& scc, bool negative,
   // it is fresh: an answer an upstream cache already held past its lifetime (its Age) is stored
   // for revalidation but shared with no one (RFC 9111 section 4.2.3); waiters then ask the
   // origin themselves.
+  // The age is worked out (Age and Date parsed) only for a key that leads a flight.
   const std::optional<std::uint64_t> length = DeclaredLength(fields);
-  const bool fresh_on_arrival =
-      CurrentAge(fields, e->request_time, e->response_time, e->response_time) < e->lifetime;
   if (p->flights && p->token != 0 && length && *length <= config_.max_entry && ex.method == "GET" &&
-      fresh_on_arrival) {
+      CurrentAge(fields, e->request_time, e->response_time, e->response_time) < e->lifetime) {
     p->stream = std::make_shared<Fill>(status, e->headers, *length, e->vary_names, e->vary_values,
                                        kFillWait);
     flights_->Offer(p->key, p->token, p->stream);
