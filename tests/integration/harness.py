@@ -61,20 +61,60 @@ def status_from(port, source, path="/x"):
         s.close()
 
 
+class PortTaken(RuntimeError):
+    """Another process listens on the port a test picked (free_port() found it free a moment
+    before, and tests run in parallel)."""
+
+
+def listeners(port):
+    """Inodes of the sockets listening on loopback or any-address TCP `port` (IPv4 and IPv6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                found.add(cols[9])
+    return found
+
+
+def sockets_of(pid):
+    """Inodes of the sockets process `pid` holds open."""
+    inodes = set()
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    return inodes
+
+
 def wait_port(port, proc, timeout=10.0):
+    """Waits until `proc` itself listens on `port`. A connection that succeeds proves less: under
+    SO_REUSEPORT, or before `proc` binds, it may reach another test's process on the same port,
+    which later goes away and leaves every request refused."""
     deadline = time.monotonic() + timeout * SLOW
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
-                # Linux connects a socket to itself when the port it picks for the client is
-                # the one asked for and nothing listens there yet (TCP simultaneous open): that
-                # is not the process listening.
-                if s.getsockname() != s.getpeername():
-                    return
-        except OSError:
-            time.sleep(0.02)
+        on_port = listeners(port)
+        if on_port:
+            try:
+                own = on_port & sockets_of(proc.pid)
+            except OSError:
+                own = set()
+            if own and own != on_port:
+                raise PortTaken(f"port {port} has another listener besides process {proc.pid}")
+            if own:
+                return
+        time.sleep(0.02)
     raise RuntimeError(f"port {port} did not open")
 
 
@@ -209,7 +249,7 @@ class H2Origin:
 class Rampart:
     """rampart run -c <generated config>. `body` is YAML with {port}, {admin}, {origin} filled in."""
 
-    def __init__(self, body, origin=None, workers=1, extra_ports=(), config_dir=None, binary=None):
+    def __init__(self, body, origin=None, workers=1, config_dir=None, binary=None):
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.TemporaryDirectory()
@@ -227,11 +267,16 @@ class Rampart:
                 wait_port(self.port, self.proc)
                 wait_port(self.admin_port, self.proc)
                 return
-            except RuntimeError:
+            except RuntimeError as e:
                 # free_port() only found the ports free a moment ago; another process may have
                 # taken one since. Try again on new ports, but fail on any other start-up error.
-                if self.proc.poll() is None or "in use" not in self.logs() or attempt == 2:
+                taken = isinstance(e, PortTaken)
+                if taken:
+                    stop_process(self.proc)
+                elif self.proc.poll() is None or "in use" not in self.logs():
                     raise RuntimeError(f"rampart did not start:\n{self.logs()}")
+                if attempt == 2:
+                    raise RuntimeError(f"rampart did not start ({e}):\n{self.logs()}")
                 self.port, self.admin_port = free_port(), free_port()
 
     def write_config(self, body):
