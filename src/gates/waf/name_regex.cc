@@ -46,6 +46,13 @@ std::shared_ptr<const NameRegex> NameRegex::Compile(std::string_view pattern, st
   std::string_view word = pattern;
   const bool anchored = !word.empty() && word.front() == '^';
   if (anchored) word.remove_prefix(1);
+  // Without a closing `$`, a trailing `.*` or `c*` may match nothing, so it changes no answer
+  // (/paramcounter_.*/, /MULTIPART_HEADERS_CONTENT_TYPES_*/): it is dropped. An escaped byte
+  // before it (`\w*`, `\.*`) leaves a backslash, which is not a word: PCRE2 then decides.
+  while (word.size() >= 2 && word.back() == '*' &&
+         (word[word.size() - 2] == '.' || WordByte(word[word.size() - 2]))) {
+    word.remove_suffix(2);
+  }
   if (!word.empty() && std::all_of(word.begin(), word.end(), WordByte)) {
     out->anchored_ = anchored;
     for (char c : word) out->literal_.push_back(AsciiLower(c));
