@@ -314,7 +314,7 @@ TEST(LiteralPrefilter, RulesOutMostRulesOfAnOrdinaryRequest) {
 void ForEachRule(const RuleSet& set, const std::function<void(const Rule&)>& f) {
   for (int p = 1; p <= 5; ++p) {
     for (const auto& r : set.Phase(p)) {
-      for (const Rule* x = r.get(); x != nullptr; x = x->chained.get()) f(*x);
+      for (const Rule* x = r; x != nullptr; x = x->chained.get()) f(*x);
     }
   }
 }

@@ -491,7 +491,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
 }
 
 bool Builder::Finish(LoadedRules& out, std::string& error) {
-  auto& phases = out.phases;
+  std::array<std::vector<std::unique_ptr<Rule>>, 6> phases;  // as built; then moved to out.storage
   if (open_chain_ != nullptr) {
     error = open_chain_where_ + ": the chain is not followed by a SecRule";
     return false;
@@ -545,9 +545,19 @@ bool Builder::Finish(LoadedRules& out, std::string& error) {
     phases[p].push_back(std::move(r));
     ++out.rule_count;
   }
+  std::size_t total = 0;
+  for (const auto& rules : phases) total += rules.size();
+  out.storage.reserve(total);  // no reallocation below: the pointers stay valid
   for (std::size_t p = 1; p < phases.size(); ++p) {
-    for (std::size_t i = 0; i < phases[p].size(); ++i) {
-      const int id = phases[p][i]->marker_id;
+    for (auto& r : phases[p]) {
+      out.storage.push_back(std::move(*r));
+      out.phases[p].push_back(&out.storage.back());
+    }
+    phases[p].clear();
+  }
+  for (std::size_t p = 1; p < out.phases.size(); ++p) {
+    for (std::size_t i = 0; i < out.phases[p].size(); ++i) {
+      const int id = out.phases[p][i]->marker_id;
       if (id < 0) continue;
       auto& at = out.markers[p];
       if (at.size() <= static_cast<std::size_t>(id)) at.resize(static_cast<std::size_t>(id) + 1);

@@ -41,7 +41,10 @@ struct ChainStep {
 
 // What a rule set holds once loaded (RuleSet's state, filled by its builder).
 struct LoadedRules {
-  std::array<std::vector<std::unique_ptr<Rule>>, 6> phases;  // 1..5 used
+  // Every rule of every phase, in walk order, side by side (a walk reads them front to back, so
+  // the processor can fetch the next ones ahead), and each phase's rules (1..5) in it.
+  std::vector<Rule> storage;
+  std::array<std::vector<const Rule*>, 6> phases;
   // Per phase and marker number, the marker's positions in ascending order.
   std::array<std::vector<std::vector<std::size_t>>, 6> markers;
   EngineSettings settings;
@@ -58,7 +61,7 @@ class RuleSet {
   static std::shared_ptr<const RuleSet> Build(const std::vector<Directive>& directives,
                                               std::string& error);
 
-  const std::vector<std::unique_ptr<Rule>>& Phase(int phase) const noexcept {
+  const std::vector<const Rule*>& Phase(int phase) const noexcept {
     return d_.phases[static_cast<std::size_t>(phase)];
   }
   const EngineSettings& settings() const noexcept { return d_.settings; }
