@@ -44,6 +44,20 @@ class CacheGateTest : public ::testing::Test {
     asio::co_spawn(io, Gate().OnRequestHeadersAsync(r.ex),
                    [&out](std::exception_ptr, Decision d) { out = std::move(d); });
   }
+  // A miss that leads the flight to the origin, and a second one on the same key that waits for
+  // it: its decision lands in `got` once `io` runs.
+  struct Flight {
+    std::unique_ptr<Req> leader, waiter;
+    asio::io_context io;
+    Decision got = Decision::Await();
+  };
+  void StartFlight(Flight& f) {
+    f.leader = Request();
+    ASSERT_TRUE(Gate().OnRequestHeaders(f.leader->ex).is_continue());
+    f.waiter = Request();
+    ASSERT_EQ(Gate().OnRequestHeaders(f.waiter->ex).kind, Decision::Kind::kAwait);
+    SpawnWaiter(f.io, *f.waiter, f.got);
+  }
   std::unique_ptr<Req> Request(std::string path = "/hot") {
     auto r = std::make_unique<Req>();
     r->key = std::move(path);
@@ -179,59 +193,49 @@ TEST_F(CacheGateTest, ConcurrentMissesWaitForTheLeaderAndAreServedItsAnswer) {
 }
 
 TEST_F(CacheGateTest, AWaiterWhoseLeaderStoresNothingGoesToTheOriginItself) {
-  auto leader = Request();
-  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
-  auto waiter = Request();
-  ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
-  asio::io_context io;
-  Decision got = Decision::Await();
-  SpawnWaiter(io, *waiter, got);
-  asio::post(io, [&] { Answer(*leader, "no-store"); });
-  io.run();
-  EXPECT_TRUE(got.is_continue());
+  Flight f;
+  ASSERT_NO_FATAL_FAILURE(StartFlight(f));
+  asio::post(f.io, [&] { Answer(*f.leader, "no-store"); });
+  f.io.run();
+  EXPECT_TRUE(f.got.is_continue());
 }
 
 // A leader's answer already older than its lifetime (an upstream cache's Age) is not streamed
 // to its waiters as a fresh answer: they go to the origin themselves (RFC 9111 section 4.2.3).
 TEST_F(CacheGateTest, AnAnswerStaleOnArrivalIsNotStreamedToWaiters) {
   for (const char* age : {"120", "30"}) {
-    auto leader = Request();
-    ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
-    auto waiter = Request();
-    ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
-    asio::io_context io;
-    Decision got = Decision::Await();
-    SpawnWaiter(io, *waiter, got);
+    Flight f;
+    ASSERT_NO_FATAL_FAILURE(StartFlight(f));
     std::function<void(int)> body = [&](int turns) {
       if (turns > 0) {
-        asio::post(io, [&body, turns] { body(turns - 1); });
+        asio::post(f.io, [&body, turns] { body(turns - 1); });
         return;
       }
-      AnswerBody(*leader);
+      AnswerBody(*f.leader);
     };
-    asio::post(io, [&] {
+    asio::post(f.io, [&] {
       // The head arrives; the body only some turns of the loop later, so that a waiter offered
       // the stream has decided by then (it reads a stream as it arrives, not a stored entry).
-      leader->response.Add("Age", age);
-      leader->response.Add("Content-Length", "4");  // known length: waiters may stream it
-      ASSERT_TRUE(AnswerHead(*leader, "max-age=60").is_continue());
+      f.leader->response.Add("Age", age);
+      f.leader->response.Add("Content-Length", "4");  // known length: waiters may stream it
+      ASSERT_TRUE(AnswerHead(*f.leader, "max-age=60").is_continue());
       body(16);
     });
-    io.run();
+    f.io.run();
     if (std::string_view(age) == "120") {
-      EXPECT_TRUE(got.is_continue());
+      EXPECT_TRUE(f.got.is_continue());
     } else {
-      ASSERT_EQ(got.kind, Decision::Kind::kServe);  // fresh for 30 s more: shared
-      ASSERT_NE(got.stored, nullptr);
+      ASSERT_EQ(f.got.kind, Decision::Kind::kServe);  // fresh for 30 s more: shared
+      ASSERT_NE(f.got.stored, nullptr);
       std::vector<std::string> ages;
-      for (const auto& [n, v] : got.stored->headers) {
+      for (const auto& [n, v] : f.got.stored->headers) {
         if (n == "Age") ages.push_back(v);
       }
       EXPECT_EQ(ages, std::vector<std::string>{"30"});  // the age it arrived with, once
     }
     // A fresh gate, store and flights table for the next answer.
-    waiter.reset();
-    leader.reset();
+    f.waiter.reset();
+    f.leader.reset();
     store_ = std::make_shared<CacheStore>(16 << 20);
     flights_ = std::make_shared<Flights>();
     gate_.reset();
@@ -384,15 +388,10 @@ TEST_F(CacheGateTest, AnEntryIsStoredUnderItsKeyHoweverTheKeyWasWritten) {
 
 TEST_F(CacheGateTest, AWaitIsBoundedWhenTheLeaderNeverAnswers) {
   config_.coalesce_timeout = std::chrono::milliseconds(20);
-  auto leader = Request();
-  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());
-  auto waiter = Request();
-  ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
-  asio::io_context io;
-  Decision got = Decision::Await();
-  SpawnWaiter(io, *waiter, got);
-  io.run();  // ends when the waiter's timer fires
-  EXPECT_TRUE(got.is_continue());
+  Flight f;
+  ASSERT_NO_FATAL_FAILURE(StartFlight(f));
+  f.io.run();  // ends when the waiter's timer fires
+  EXPECT_TRUE(f.got.is_continue());
 }
 
 TEST_F(CacheGateTest, ALeaderThatNeverLandsHoldsItsKeyOnlyForTheLease) {
@@ -476,23 +475,18 @@ TEST_F(CacheGateTest, StaleIfErrorAnswersAnOriginFailureWithinItsWindow) {
 TEST_F(CacheGateTest, WaitersOfALeaderTheOriginFailedAnswerStaleWithoutTryingIt) {
   Fill("max-age=10, stale-if-error=60");
   now_ += seconds(30);
-  auto leader = Request();
-  ASSERT_TRUE(Gate().OnRequestHeaders(leader->ex).is_continue());  // stale: to the origin
-  auto waiter = Request();
-  ASSERT_EQ(Gate().OnRequestHeaders(waiter->ex).kind, Decision::Kind::kAwait);
-  asio::io_context io;
-  Decision got = Decision::Await();
-  SpawnWaiter(io, *waiter, got);
-  asio::post(io, [&] {
-    leader->ex.status = 504;
-    leader->ex.response = {504, nullptr, "upstream_timeout", true};  // the origin timed out
-    const Decision d = Gate().OnResponseHeaders(leader->ex);
+  Flight f;  // the leader's entry is stale: it goes to the origin
+  ASSERT_NO_FATAL_FAILURE(StartFlight(f));
+  asio::post(f.io, [&] {
+    f.leader->ex.status = 504;
+    f.leader->ex.response = {504, nullptr, "upstream_timeout", true};  // the origin timed out
+    const Decision d = Gate().OnResponseHeaders(f.leader->ex);
     EXPECT_EQ(d.reason, "cache_stale");
   });
-  io.run();
-  ASSERT_EQ(got.kind, Decision::Kind::kServe);  // not Continue: it does not try the origin
-  EXPECT_EQ(got.reason, "cache_stale");
-  EXPECT_EQ(got.stored->body, "body");
+  f.io.run();
+  ASSERT_EQ(f.got.kind, Decision::Kind::kServe);  // not Continue: it does not try the origin
+  EXPECT_EQ(f.got.reason, "cache_stale");
+  EXPECT_EQ(f.got.stored->body, "body");
 }
 
 TEST_F(CacheGateTest, RouteStaleWindowsApplyWhenTheOriginNamesNone) {
