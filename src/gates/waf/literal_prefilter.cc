@@ -11,8 +11,6 @@ std::uint16_t PairBit(unsigned char a, unsigned char b) {
   return static_cast<std::uint16_t>(256 + (((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 23));
 }
 
-bool IsAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
 }  // namespace
 
 Signature Signature::Of(std::string_view text) noexcept {
@@ -46,7 +44,7 @@ std::optional<LiteralPrefilter> LiteralPrefilter::Of(const std::vector<std::stri
     };
     for (char ch : l) {
       const auto c = static_cast<unsigned char>(ch);
-      if (!IsAlnum(c) || l.size() == 1) add(c);
+      if (!IsFoldedAlnum(c) || l.size() == 1) add(c);
     }
     for (std::size_t i = 1; i < l.size(); ++i) {
       add(PairBit(static_cast<unsigned char>(l[i - 1]), static_cast<unsigned char>(l[i])));

@@ -48,8 +48,7 @@ int Score(const std::vector<std::string>& s) {
   if (!Filters(s)) return INT_MIN;  // below every set that filters, however weakly
   int weakest = INT_MAX;
   for (const auto& x : s) {
-    const char c = x[0];  // literals are folded to lower case
-    const bool lone_alnum = x.size() == 1 && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+    const bool lone_alnum = x.size() == 1 && IsFoldedAlnum(static_cast<unsigned char>(x[0]));
     weakest = std::min(weakest,
                        lone_alnum ? 2 : static_cast<int>(std::min<std::size_t>(x.size(), 5)) * 16);
   }

@@ -18,4 +18,9 @@ namespace rampart::waf {
 std::optional<std::vector<std::string>> RequiredLiterals(std::string_view pattern,
                                                          std::size_t max_literals = 512);
 
+// Whether a byte of a folded literal is a letter or digit: alone, nearly every value holds one.
+inline bool IsFoldedAlnum(unsigned char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 }  // namespace rampart::waf

@@ -553,7 +553,6 @@ bool Builder::Finish(LoadedRules& out, std::string& error) {
       out.storage.push_back(std::move(*r));
       out.phases[p].push_back(&out.storage.back());
     }
-    phases[p].clear();
   }
   for (std::size_t p = 1; p < out.phases.size(); ++p) {
     for (std::size_t i = 0; i < out.phases[p].size(); ++i) {
