@@ -67,7 +67,7 @@ class PortTaken(RuntimeError):
 
 
 def listeners(port):
-    """Inodes of the sockets listening on loopback or any-address TCP `port` (IPv4 and IPv6)."""
+    """Inodes of the sockets listening on TCP `port` at any local address (IPv4 and IPv6)."""
     found = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
