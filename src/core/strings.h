@@ -116,6 +116,11 @@ void ForEachPair(std::string_view s, char sep, Fn&& fn) {
   }
 }
 
+// Whether a query parameter's name as sent names `want` once percent-decoded ('+' is a space),
+// as the origin's form decoder will read it: `access%5Ftoken` is `access_token`. A gate that
+// reads or removes a parameter matches it this way, so no spelling slips past it to the origin.
+bool QueryNameIs(std::string_view raw, std::string_view want) noexcept;
+
 // Appends `from` to `to` and leaves `from` empty; no copy when `to` is empty (the buffers swap).
 inline void MoveAppend(std::string& to, std::string& from) {
   if (to.empty())

@@ -72,3 +72,25 @@ TEST(CopyLower, EveryByteAtEveryPlaceAsTheByteLoop) {
 
 }  // namespace
 }  // namespace rampart
+
+namespace rampart {
+namespace {
+
+TEST(QueryNameIs, MatchesEverySpellingAFormDecoderReadsAsTheName) {
+  EXPECT_TRUE(QueryNameIs("access_token", "access_token"));
+  EXPECT_TRUE(QueryNameIs("access%5Ftoken", "access_token"));
+  EXPECT_TRUE(QueryNameIs("%61ccess%5ftoken", "access_token"));
+  EXPECT_TRUE(QueryNameIs("a+b", "a b"));
+  EXPECT_FALSE(QueryNameIs("access_tokens", "access_token"));
+  EXPECT_FALSE(QueryNameIs("access_toke", "access_token"));
+  EXPECT_FALSE(QueryNameIs("Access_token", "access_token"));  // names are case-sensitive
+  EXPECT_FALSE(QueryNameIs("access%5", "access_"));
+  // A '%' not followed by two hex digits is itself.
+  EXPECT_TRUE(QueryNameIs("a%zz", "a%zz"));
+  EXPECT_TRUE(QueryNameIs("a%4", "a%4"));
+  EXPECT_FALSE(QueryNameIs("", "a"));
+  EXPECT_TRUE(QueryNameIs("", ""));
+}
+
+}  // namespace
+}  // namespace rampart

@@ -19,10 +19,23 @@ bool InRules(const config::HeaderRules* rules, std::string_view name) noexcept {
   return false;
 }
 
+// Names equal but for case, and '-' against '_': CGI, WSGI, PHP and Rack origins read both
+// X-User and X_User as HTTP_X_USER.
+bool SameForCgi(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = AsciiLower(a[i]), y = AsciiLower(b[i]);
+    if (x != y && !((x == '-' || x == '_') && (y == '-' || y == '_'))) return false;
+  }
+  return true;
+}
+
+// A field a gate sets (or removes) drops the client's of the same name, and its look-alike
+// with '_' for '-', so a client cannot send an identity header the origin would take for it.
 bool InExtra(const std::vector<std::pair<std::string, std::string>>& extra,
              std::string_view name) noexcept {
   for (const auto& [n, _] : extra) {
-    if (IEquals(n, name)) return true;
+    if (SameForCgi(n, name)) return true;
   }
   return false;
 }

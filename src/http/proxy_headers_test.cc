@@ -60,6 +60,29 @@ TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
   EXPECT_NE(out.find("Via: 1.0 edge, 2 rampart\r\n"), std::string::npos);
 }
 
+TEST(ProxyHeaders, AGateSetFieldDropsTheClientsLookAlikes) {
+  // CGI, WSGI, PHP and Rack origins read X_Identity as X-Identity (both HTTP_X_IDENTITY): the
+  // client's spelling with '_' must not ride beside the identity a gate set.
+  Parsed p;
+  p.Parse(
+      "GET / HTTP/1.1\r\nHost: a\r\nX_Identity: mallory\r\nx-identity: mallory2\r\n"
+      "X_Other: kept\r\nX-Identityx: kept2\r\n\r\n");
+  std::vector<std::pair<std::string, std::string>> extra = {{"X-Identity", "alice"}};
+  UpstreamRequest r;
+  r.method = "GET";
+  r.path_and_query = "/";
+  r.host = "a";
+  r.headers = &p.headers;
+  r.extra = &extra;
+  r.via = "rampart";
+  std::string out;
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_EQ(out.find("mallory"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Identity: alice\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("X_Other: kept\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Identityx: kept2\r\n"), std::string::npos) << out;
+}
+
 TEST(ProxyHeaders, UpstreamFramingIsRampartsOwn) {
   // The client's Content-Length and Transfer-Encoding are never copied: rampart writes the
   // framing it parsed the body by, so nothing the client lists in Connection can remove it.

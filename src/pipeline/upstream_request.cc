@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/strings.h"
+
 namespace rampart {
 
 http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exchange& ex,
@@ -33,8 +35,9 @@ http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exch
       const std::string_view param = q.substr(0, amp);
       q.remove_prefix(std::min(amp + 1, q.size()));
       const std::string_view name = param.substr(0, param.find('='));
-      if (std::find(ex.query_remove.begin(), ex.query_remove.end(), name) !=
-          ex.query_remove.end()) {
+      // Matched decoded too: `access%5Ftoken` is the origin's `access_token`.
+      if (std::any_of(ex.query_remove.begin(), ex.query_remove.end(),
+                      [&](std::string_view r) { return QueryNameIs(name, r); })) {
         continue;
       }
       target.push_back(target.size() == start ? '?' : '&');

@@ -114,11 +114,14 @@ class JwtGateTest(unittest.TestCase):
         for key in (self.es, self.rs, self.ed):
             self.origin.clear()
             status, _, _ = self.request("/api/ok", token(key, claims(tenant="acme")),
-                                        headers={"X-User": "mallory", "X-Tenant": "evil"})
+                                        headers={"X-User": "mallory", "X-Tenant": "evil",
+                                                 "X_User": "mallory2"})
             self.assertEqual(status, 200, key.kind)
             (req,) = self.origin.wait_for(lambda r: len(r) == 1)
-            users = [v for n, v in req.headers if n.lower() == "x-user"]
-            self.assertEqual(users, ["alice"])  # the client's X-User never arrives
+            # The client's X-User never arrives, nor its X_User look-alike (CGI-style origins
+            # read both as HTTP_X_USER).
+            users = [v for n, v in req.headers if n.lower().replace("_", "-") == "x-user"]
+            self.assertEqual(users, ["alice"])
             self.assertEqual(req.header("x-tenant"), "acme")
         # The log is written off the request path: wait (bounded) for the three lines.
         self.assertTrue(wait_until(lambda: len([l for l in self.rampart.access_log()
@@ -132,6 +135,24 @@ class JwtGateTest(unittest.TestCase):
         self.assertEqual(status, 200)
         (req,) = self.origin.wait_for(lambda r: len(r) == 1)
         self.assertEqual(req.target, "/api/q?a=1&b=2")
+        # Spelled with a percent-escape the name is the origin's access_token all the same: read
+        # and removed as such, also when the header carried the token.
+        for path, tok in (("/api/q?a=1&access%5Ftoken=" + token(self.es) + "&b=2", None),
+                          ("/api/q?a=1&access%5Ftoken=unchecked&b=2", token(self.es))):
+            self.origin.clear()
+            status, _, _ = self.request(path, tok)
+            self.assertEqual(status, 200, path)
+            (req,) = self.origin.wait_for(lambda r: len(r) == 1)
+            self.assertEqual(req.target, "/api/q?a=1&b=2")
+
+    def test_a_second_query_token_is_refused_even_after_an_empty_one(self):
+        before = self.outcome("malformed")
+        for query in ("access_token=&access_token=", "access_token=&access%5Ftoken="):
+            self.origin.clear()
+            status, _, body = self.request("/api/q?" + query + token(self.es))
+            self.assertEqual((status, json.loads(body)["error"]), (401, "malformed"), query)
+            self.assertEqual(self.origin.snapshot(), [])
+        self.assertEqual(self.outcome("malformed"), before + 2)
 
     def test_shared_secret_provider_and_its_boundaries(self):
         self.assertEqual(self.request("/api/p", token(self.secret, claims(iss="https://partner.test",
@@ -323,13 +344,15 @@ routes:
           EXTRA
 """.replace("{{", "{").replace("}}", "}")
 
-    def refused(self, algs, provider, extra="", files=()):
+    def refused(self, algs, provider, extra="", files=(), issuer=None):
         with tempfile.TemporaryDirectory() as d:
             for name, data in files:
                 with open(os.path.join(d, name), "wb") as f:
                     f.write(data)
             text = (self.BASE.replace("ALGS", algs).replace("PROVIDER", provider)
                     .replace("EXTRA", extra).replace("DIR", d))
+            if issuer is not None:
+                text = text.replace("issuer: https://id.test", "issuer: " + issuer)
             from harness import validate
             out, path = validate(text)
             self.assertNotEqual(out.returncode, 0, out.stdout + out.stderr)
@@ -344,6 +367,9 @@ routes:
         self.assertIn("too short for HS256", err)
         err = self.refused("ES256", 'jwks: { url: "https://id.test/k" }', "revocation: { store: local }")
         self.assertIn("needs max_lifetime", err)
+        # An empty issuer would accept tokens without `iss` (RFC 8725 §3.8).
+        err = self.refused("ES256", 'jwks: { url: "https://id.test/k" }', issuer="''")
+        self.assertIn("issuer: must not be empty", err)
 
 
 REVOCATION = """

@@ -82,12 +82,14 @@ std::string_view ApiKeyGate::Extract(const Exchange& ex, bool& malformed) const 
     if (!key.empty()) return key;
   }
   if (!config_.query.empty()) {
+    bool taken = false;  // a second key, even after an empty one, is refused
     ForEachPair(ex.query, '&', [&](std::string_view n, std::string_view v) {
-      if (n != config_.query) return true;
-      if (!key.empty()) {
+      if (!QueryNameIs(n, config_.query)) return true;
+      if (taken) {
         malformed = true;
         return false;
       }
+      taken = true;
       key = v;
       return true;
     });

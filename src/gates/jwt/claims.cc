@@ -77,17 +77,23 @@ bool CheckClaims(const Token& t, const ClaimRules& rules, std::int64_t now,
     }
   }
   for (const auto& rule : rules.values) {
-    const std::vector<std::string>& allowed = rule.second;  // (clang 14: no lambda captures of
-                                                            // structured bindings)
+    const std::vector<ClaimValue>& allowed = rule.second;  // (clang 14: no lambda captures of
+                                                           // structured bindings)
     const Claim* c = t.Find(rule.first);
     if (c == nullptr) {
       reason = "missing_claim";
       return false;
     }
+    // Of the same JSON type and the same text; array items (and scope's words) are strings.
+    auto allows = [&](std::string_view text, bool is_string) {
+      return std::any_of(allowed.begin(), allowed.end(), [&](const ClaimValue& v) {
+        return v.is_string == is_string && v.text == text;
+      });
+    };
     const bool ok = c->is_array || !c->items.empty()
                         ? std::any_of(c->items.begin(), c->items.end(),
-                                      [&](const std::string& v) { return Contains(allowed, v); })
-                        : Contains(allowed, c->text);
+                                      [&](const std::string& v) { return allows(v, true); })
+                        : allows(c->text, c->is_string);
     if (!ok) {
       reason = "claim_mismatch";
       return false;

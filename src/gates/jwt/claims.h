@@ -12,6 +12,14 @@
 
 namespace rampart::jwt {
 
+// A value a claim must have. JSON's types are kept apart: the string "true" is not the boolean
+// true, "5" is not the number 5 (in YAML, a plain `true` or `5` is the boolean or the number, a
+// quoted one the string).
+struct ClaimValue {
+  std::string text;       // a number or boolean as JSON writes it
+  bool is_string = true;  // false: a number or a boolean
+};
+
 struct ClaimRules {
   std::string issuer;                  // `iss` must equal it (empty: not checked)
   std::vector<std::string> audiences;  // `aud` must name one of them
@@ -20,7 +28,7 @@ struct ClaimRules {
   std::int64_t max_lifetime = 0;      // exp - iat (or exp - now without iat), seconds; 0: none
   std::vector<std::string> required;  // claims that must be present
   // Claims that must have one of these values (an array claim: contain one of them).
-  std::vector<std::pair<std::string, std::vector<std::string>>> values;
+  std::vector<std::pair<std::string, std::vector<ClaimValue>>> values;
 };
 
 // False with a reason token: "expired", "not_yet_valid", "issued_in_future", "missing_exp",

@@ -231,15 +231,22 @@ bool ParseJwks(std::string_view json, KeySet& out, std::string& error) {
     std::string key_error;
     if (ReadKey(items[i], k, key_error)) {
       out.keys.push_back(std::move(k));
-    } else if (!key_error.empty()) {
-      error = fmt::format("key {}{}: {}", i, k.kid.empty() ? "" : " ('" + k.kid + "')", key_error);
-      return false;
     } else {
+      // RFC 7517 §5: a key whose type, curve or values are not supported is ignored, so one
+      // such key does not take the set's other keys down with it (rotation keeps working).
       ++out.skipped;
+      if (!key_error.empty()) {
+        out.skip_notes.push_back(
+            fmt::format("key {}{}: {}", i, k.kid.empty() ? "" : " ('" + k.kid + "')", key_error));
+      }
     }
   }
   if (out.keys.empty()) {
     error = "no key usable for signatures";
+    for (std::size_t i = 0; i < out.skip_notes.size() && i < 3; ++i) {
+      error += (i == 0 ? " (" : "; ") + out.skip_notes[i];
+    }
+    if (!out.skip_notes.empty()) error += ")";
     return false;
   }
   return true;

@@ -37,13 +37,18 @@ struct Jwk {
 struct KeySet {
   std::vector<Jwk> keys;
   int skipped = 0;  // keys present but not usable for signatures (enc keys, unknown types)
+  // Keys skipped for a reason worth logging: a curve, exponent or member rampart cannot use
+  // ("key 0 ('ed448'): OKP curve 'Ed448' is not Ed25519").
+  std::vector<std::string> skip_notes;
   // Keys a token with this `kid` (may be empty) and `alg` may be checked with.
   template <typename F>
   void ForCandidates(std::string_view kid, Alg alg, F&& f) const;
 };
 
 // Parses a JWK Set document ({"keys": [...]}) or a single JWK. False with `error` (for the log
-// and config errors) when it is not one, or when it holds no usable key.
+// and config errors) when it is not one, or when it holds no usable key. A key rampart cannot
+// use (an unsupported curve, an out-of-range value, a point not on its curve) is skipped, not
+// fatal to the set (RFC 7517 §5), and noted in `skip_notes`.
 bool ParseJwks(std::string_view json, KeySet& out, std::string& error);
 
 // Whether `key` may verify tokens signed with `alg`: the type and curve match the algorithm, the

@@ -98,7 +98,16 @@ std::size_t JwksSource::key_count() const {
   return k ? k->keys.size() : 0;
 }
 
+std::string_view JwksSource::Origin() const noexcept {
+  if (!spec_.url.empty()) return spec_.url;
+  if (!spec_.file.empty()) return spec_.file;
+  return "the inline set";
+}
+
 void JwksSource::Install(KeySet set) {
+  for (const auto& note : set.skip_notes) {
+    spdlog::warn("jwt: keys from {}: {} (skipped)", Origin(), note);
+  }
   auto next = std::make_shared<const KeySet>(std::move(set));
   std::lock_guard lock(mu_);
   keys_ = std::move(next);

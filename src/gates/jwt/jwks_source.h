@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/secrets.h"
@@ -75,7 +76,8 @@ class JwksSource : public std::enable_shared_from_this<JwksSource> {
   boost::asio::awaitable<void> Await(bool unknown_kid);                     // control thread
   static boost::asio::awaitable<void> Run(std::weak_ptr<JwksSource> weak);  // control thread
   bool ReadFile(std::string& error);
-  void Install(KeySet set);
+  void Install(KeySet set);                  // logs the keys it skipped
+  std::string_view Origin() const noexcept;  // the URL, the file, or "the inline set"
 
   JwksSpec spec_;
   Services services_;

@@ -38,6 +38,29 @@ bool ReadAlgorithms(YamlReader& r, const YAML::Node& n, const std::string& path,
   return true;
 }
 
+// `true`, `false` or a JSON number (an integer, or with a fraction or exponent).
+bool IsJsonScalarWord(std::string_view s) {
+  if (s == "true" || s == "false") return true;
+  std::size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  const std::size_t digits = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  if (i == digits) return false;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t f = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == f) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const std::size_t e = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == e) return false;
+  }
+  return i == s.size();
+}
+
 bool ReadClaimValues(YamlReader& r, const YAML::Node& n, const std::string& path,
                      ProviderConfig& c) {
   if (!n.IsMap()) {
@@ -47,9 +70,22 @@ bool ReadClaimValues(YamlReader& r, const YAML::Node& n, const std::string& path
   bool ok = true;
   for (const auto& kv : n) {
     std::string name;
-    std::vector<std::string> values;
+    std::vector<std::string> texts;
     ok = r.String(kv.first, path, name) && ok;
-    ok = r.StringList(kv.second, fmt::format("{}.{}", path, name), values) && ok;
+    ok = r.StringList(kv.second, fmt::format("{}.{}", path, name), texts) && ok;
+    // YAML's types: a plain true, false or number is that JSON value; anything quoted, or any
+    // other word, is a string.
+    std::vector<YAML::Node> nodes;
+    if (kv.second.IsSequence()) {
+      for (const auto& item : kv.second) nodes.push_back(item);
+    } else {
+      nodes.push_back(kv.second);
+    }
+    std::vector<ClaimValue> values;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const bool plain = i < nodes.size() && nodes[i].IsScalar() && nodes[i].Tag() == "?";
+      values.push_back({texts[i], !(plain && IsJsonScalarWord(texts[i]))});
+    }
     c.claim_values.emplace_back(std::move(name), std::move(values));
   }
   return ok;
@@ -148,6 +184,13 @@ const config::Fields<ProviderConfig>& ProviderFields() {
                     !c.jwks.inline_json.empty() || !c.jwks.file.empty() || !c.jwks.url.empty();
                 if (jwks == !c.hmac_secret_file.empty()) {
                   r.Error(at, fmt::format("{}: exactly one of jwks or hmac_secret_file", path));
+                  return false;
+                }
+                // An empty issuer would pick tokens with no `iss` (RFC 8725 §3.8: check it).
+                if (c.issuer.empty()) {
+                  r.Error(at, fmt::format("{}.issuer: must not be empty (the `iss` tokens of "
+                                          "this provider carry)",
+                                          path));
                   return false;
                 }
                 if (c.name.empty()) c.name = c.issuer;

@@ -29,7 +29,7 @@ struct ProviderConfig {
   std::chrono::seconds max_lifetime{0};
   std::vector<std::string> required_claims;
   std::string typ;  // the header's typ must be this (e.g. at+jwt, RFC 9068); empty: any
-  std::vector<std::pair<std::string, std::vector<std::string>>> claim_values;
+  std::vector<std::pair<std::string, std::vector<ClaimValue>>> claim_values;
   ClaimRules Rules() const;
 };
 

@@ -149,13 +149,16 @@ std::string_view JwtGate::Extract(Exchange& ex, bool& malformed) const noexcept 
     }
     if (!token.empty()) return token;
   }
-  // A second token of the same name: which one would the origin believe? Refused.
-  auto take = [&](std::string_view name, std::string_view want, std::string_view value) {
-    if (name != want) return true;
-    if (!token.empty()) {
+  // A second token of the same name, even after an empty one: which one would the origin
+  // believe? Refused.
+  bool taken = false;
+  auto take = [&](bool named, std::string_view value) {
+    if (!named) return true;
+    if (taken) {
       malformed = true;
       return false;
     }
+    taken = true;
     token = value;
     return true;
   };
@@ -163,15 +166,17 @@ std::string_view JwtGate::Extract(Exchange& ex, bool& malformed) const noexcept 
     for (const auto& f : h) {
       if (!IEquals(f.name, "cookie")) continue;
       ForEachPair(f.value, ';', [&](std::string_view n, std::string_view v) {
-        return take(n, config_.cookie, v);
+        return take(n == config_.cookie, v);
       });
       if (malformed) return {};
     }
     if (!token.empty()) return token;
   }
   if (!config_.query.empty()) {
-    ForEachPair(ex.query, '&',
-                [&](std::string_view n, std::string_view v) { return take(n, config_.query, v); });
+    taken = false;
+    ForEachPair(ex.query, '&', [&](std::string_view n, std::string_view v) {
+      return take(QueryNameIs(n, config_.query), v);
+    });
     if (malformed) return {};
   }
   return token;

@@ -36,6 +36,7 @@ bool ReadClaim(std::string_view name, simdjson::dom::element v, Claim& c) {
     case simdjson::dom::element_type::STRING: {
       std::string_view s = v.get_string().value_unsafe();
       c.text.assign(s);
+      c.is_string = true;
       if (name == "scope") {  // RFC 8693 §4.2: space-separated
         std::size_t i = 0;
         while (i < s.size()) {

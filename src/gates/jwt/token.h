@@ -40,6 +40,7 @@ std::string_view AlgName(Alg alg) noexcept;
 struct Claim {
   std::string name;
   std::string text;                // strings, numbers and booleans
+  bool is_string = false;          // a JSON string (text is its value)
   std::vector<std::string> items;  // arrays of strings; for `scope`, its words
   bool is_array = false;
 };

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rules.audiences = {"api"};
     rules.max_lifetime = 3600;
     rules.required = {"sub"};
-    rules.values = {{"roles", {"admin"}}};
+    rules.values = {{"roles", {{"admin"}}}, {"verified", {{"true", false}}}};
     for (std::int64_t now : {INT64_MIN, std::int64_t{0}, std::int64_t{1'800'000'000}, INT64_MAX}) {
       rampart::jwt::CheckClaims(t, rules, now, reason);
     }

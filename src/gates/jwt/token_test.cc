@@ -197,7 +197,7 @@ TEST(CheckClaims, IssuerAudienceAndValues) {
   r.required = {"email"};
   EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api"})", r), "missing_claim");
   r.required.clear();
-  r.values = {{"tenant", {"acme", "globex"}}, {"groups", {"ops"}}};
+  r.values = {{"tenant", {{"acme"}, {"globex"}}}, {"groups", {{"ops"}}}};
   EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","tenant":"acme","groups":["dev","ops"]})", r),
             "ok");
   EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","tenant":"initech","groups":["ops"]})", r),
@@ -205,6 +205,20 @@ TEST(CheckClaims, IssuerAudienceAndValues) {
   EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","tenant":"acme","groups":["dev"]})", r),
             "claim_mismatch");
   EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","tenant":["acme"]})", r), "missing_claim");
+  // JSON types are kept apart: "true" is not true, "5" is not 5, 5.0 is not 5.
+  r.values = {{"email_verified", {{"true", false}}}, {"level", {{"5", false}}}};
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","email_verified":true,"level":5})", r), "ok");
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","email_verified":"true","level":5})", r),
+            "claim_mismatch");
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","email_verified":["true"],"level":5})", r),
+            "claim_mismatch");
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","email_verified":true,"level":"5"})", r),
+            "claim_mismatch");
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","email_verified":true,"level":5.0})", r),
+            "claim_mismatch");
+  r.values = {{"tenant", {{"5"}}}};
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","tenant":"5"})", r), "ok");
+  EXPECT_EQ(Check(R"({"iss":"https://id","aud":"api","tenant":5})", r), "claim_mismatch");
   // A token without aud is refused where none are configured only if it names some.
   ClaimRules open;
   open.require_exp = false;

@@ -127,6 +127,7 @@ TEST(Jwks, RefusesKeysThatAreNotPublicOrNotValid) {
   const std::size_t y = bad.find("\"y\":\"") + 5;
   bad[y + 3] = bad[y + 3] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(ParseJwks(bad, set, error));
+  EXPECT_NE(error.find("not a point on its curve"), std::string::npos) << error;
   // Coordinates of the wrong size.
   EXPECT_FALSE(ParseJwks(R"({"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"})", set, error));
   EXPECT_FALSE(ParseJwks(R"({"kty":"EC","crv":"secp256k1","x":"AAAA","y":"AAAA"})", set, error));
@@ -144,6 +145,34 @@ TEST(Jwks, RefusesKeysThatAreNotPublicOrNotValid) {
       ParseJwks(R"({"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","e":"AQAB"}]})", set, error));
   // base64url members are strict too.
   EXPECT_FALSE(ParseJwks(R"({"kty":"oct","k":"YWI="})", set, error));
+}
+
+TEST(Jwks, SkipsKeysItCannotUseAndKeepsTheRest) {
+  // RFC 7517 §5: keys of unsupported curves or out-of-range values are ignored; the set's other
+  // keys still verify (one Ed448 key published beside the RSA ones must not stop rotation).
+  const TestKey rsa = MakeRsa("rs-1");
+  const std::string x57 = std::string(76, 'A');  // 57 bytes of base64url
+  const std::string set_json =
+      R"({"keys":[{"kty":"OKP","crv":"Ed448","kid":"ed448","x":")" + x57 +
+      R"("},{"kty":"EC","crv":"secp256k1","kid":"k1","x":"AAAA","y":"AAAA"},)"
+      R"({"kty":"OKP","crv":"X25519","kid":"x","x":"AAAA"},)"
+      R"({"kty":"RSA","kid":"e1","n":"AQAB","e":"AQ"},)" +
+      rsa.jwk + "]}";
+  KeySet set;
+  std::string error;
+  ASSERT_TRUE(ParseJwks(set_json, set, error)) << error;
+  ASSERT_EQ(set.keys.size(), 1u);
+  EXPECT_EQ(set.keys[0].kid, "rs-1");
+  EXPECT_EQ(set.skipped, 4);
+  ASSERT_EQ(set.skip_notes.size(), 4u);
+  EXPECT_NE(set.skip_notes[0].find("key 0 ('ed448'): OKP curve 'Ed448'"), std::string::npos)
+      << set.skip_notes[0];
+  EXPECT_NE(set.skip_notes[3].find("exponent"), std::string::npos) << set.skip_notes[3];
+  // With nothing usable left the set is an error that says why.
+  EXPECT_FALSE(
+      ParseJwks(R"({"keys":[{"kty":"OKP","crv":"Ed448","x":")" + x57 + R"("}]})", set, error));
+  EXPECT_NE(error.find("no key usable for signatures (key 0: OKP curve 'Ed448'"), std::string::npos)
+      << error;
 }
 
 TEST(Jwks, CandidatesByKidAndAlgorithm) {
