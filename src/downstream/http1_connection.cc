@@ -502,8 +502,9 @@ asio::awaitable<void> Http1Connection::HandleRequest() {
     exchange_.CloseAfter();
     co_await Refuse(exchange_, st, env, 400, "bad_request",
                     "invalid Host or request-target authority");
-  } else if (ex.path != "*" && http::HasDotSegment(ex.path)) {
-    co_await Refuse(exchange_, st, env, 400, "bad_request", "path has '.' or '..' segments");
+  } else if (const std::string_view problem = http::PathProblem(ex.method, ex.path);
+             !problem.empty()) {
+    co_await Refuse(exchange_, st, env, 400, "bad_request", problem);
   } else {
     co_await Forward(exchange_, st, env);
   }

@@ -79,9 +79,9 @@ void Http2Stream::AddHeader(std::string_view name, std::string_view value) {
 
 void Http2Stream::EndHeaders() {
   if (!cookie_.empty()) {
-    std::string joined = std::move(cookie_);
+    // RFC 9113 §8.2.3: the crumbs, joined with "; ", are one field for HTTP/1.1 and the gates.
+    st->request_headers.AppendCopy(head_bytes_, "cookie", cookie_);
     cookie_.clear();
-    AddHeader("cookie", joined);
   }
   st->request_headers.Resolve(head_bytes_.data());
   has_body_ = !body_done_;  // END_STREAM on HEADERS: no body
@@ -209,8 +209,8 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   if (path_.size() > limits.max_request_line_bytes) {
     return refuse(414, "uri_too_long", "request target too long");
   }
-  if (ex.path != "*" && http::HasDotSegment(ex.path)) {
-    return refuse(400, "bad_request", "path has '.' or '..' segments");
+  if (const std::string_view problem = http::PathProblem(ex.method, ex.path); !problem.empty()) {
+    return refuse(400, "bad_request", problem);
   }
   if (body_too_large_ || (limits.max_body_bytes != 0 && content_length > limits.max_body_bytes)) {
     return refuse(413, "body_too_large", "request body too large");

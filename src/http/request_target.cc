@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
+
+#include "core/strings.h"
 
 namespace rampart::http {
 
@@ -103,17 +106,52 @@ std::string_view StripPort(std::string_view host) {
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
+namespace {
+// The length of the escape "%hh" at `i` when it decodes to `c` (either case), else 0.
+std::size_t EscapeOf(std::string_view s, std::size_t i, char c) noexcept {
+  if (i + 2 >= s.size() || s[i] != '%') return 0;
+  const char want_hi = "0123456789abcdef"[(static_cast<unsigned char>(c) >> 4) & 15];
+  const char want_lo = "0123456789abcdef"[static_cast<unsigned char>(c) & 15];
+  return AsciiLower(s[i + 1]) == want_hi && AsciiLower(s[i + 2]) == want_lo ? 3 : 0;
+}
+}  // namespace
+
 bool HasDotSegment(std::string_view path) {
+  if (path.find('\\') != std::string_view::npos) return true;
+  // Walks segments: `dots` counts the dots of the current one (-1 once it holds anything else).
+  int dots = 0;
   std::size_t i = 0;
-  while (i < path.size()) {
-    auto next = path.find('/', i + 1);
-    std::string_view seg =
-        path.substr(i + 1, next == std::string_view::npos ? std::string_view::npos : next - i - 1);
-    if (seg == "." || seg == "..") return true;
-    if (next == std::string_view::npos) break;
-    i = next;
+  while (i <= path.size()) {
+    std::size_t sep = 0;
+    if (i == path.size()) {
+      sep = 1;  // the end closes the last segment
+    } else if (path[i] == '/') {
+      sep = 1;
+    } else {
+      sep = std::max(EscapeOf(path, i, '/'), EscapeOf(path, i, '\\'));
+    }
+    if (sep != 0) {
+      if (dots == 1 || dots == 2) return true;
+      dots = 0;
+      i += sep;
+      continue;
+    }
+    const std::size_t dot = path[i] == '.' ? 1 : EscapeOf(path, i, '.');
+    if (dot != 0 && dots >= 0) {
+      ++dots;
+      i += dot;
+    } else {
+      dots = -1;
+      ++i;
+    }
   }
   return false;
+}
+
+std::string_view PathProblem(std::string_view method, std::string_view path) {
+  if (path == "*") return method == "OPTIONS" ? "" : "'*' is a target for OPTIONS only";
+  if (HasDotSegment(path)) return "path has '.' or '..' segments, or a backslash";
+  return {};
 }
 
 void AppendChunk(std::string& out, std::string_view data) {

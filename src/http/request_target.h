@@ -19,9 +19,15 @@ bool IsValidAuthority(std::string_view authority) noexcept;
 // "host:port" → "host"; "[v6]:port" → "[v6]".
 std::string_view StripPort(std::string_view host);
 
-// True for a path with "." or ".." segments. Such paths are refused: routing decisions on them
-// could be bypassed by an origin that normalizes them after rampart matched the raw path.
+// True for a path with "." or ".." segments, their dots written as '.' or "%2e" and the segments
+// ended by '/', a backslash or their escapes ("%2f", "%5c"), or with a backslash at all. Refused:
+// routing decisions on them could be bypassed by an origin that decodes or normalizes them after
+// rampart matched the raw path (`/public/%2e%2e/admin`, `/public/..\\admin` on a Windows origin).
 bool HasDotSegment(std::string_view path);
+
+// Why a request's path is refused (400), or empty: asterisk-form with a method other than
+// OPTIONS (RFC 9112 section 3.2.4), or a dot segment as above.
+std::string_view PathProblem(std::string_view method, std::string_view path);
 
 // One chunk of a chunked body (RFC 9112 section 7.1): size line, data, CRLF.
 void AppendChunk(std::string& out, std::string_view data);

@@ -55,5 +55,25 @@ TEST(RequestTarget, SplitAbsoluteForm) {
   EXPECT_EQ(query, "q=1");
 }
 
+TEST(RequestTarget, DotSegmentsInEverySpellingAnOriginDecodes) {
+  for (const char* path : {"/.", "/..", "/a/./b", "/a/../b", "/a/..", "/public/%2e%2e/admin",
+                           "/public/%2E%2E/x", "/a/.%2e/b", "/a/%2e./b", "/a/%2e/b", "/a/..%2fb",
+                           "/a/..%2Fb", "/a/%2e%2e%5cb", "/public/..\\admin", "/a\\b", "/%2e%2e"}) {
+    EXPECT_TRUE(HasDotSegment(path)) << path;
+  }
+  for (const char* path :
+       {"/", "/a/b", "/a/.../b", "/a/.b/c", "/a/b./c", "/a/%2e%2e%2e/b", "/v1.2/x", "/a/%2fb",
+        "/file.tar.gz", "/a/%2", "/a/%2e%2", "/.well-known/x"}) {
+    EXPECT_FALSE(HasDotSegment(path)) << path;
+  }
+}
+
+TEST(RequestTarget, AsteriskFormIsForOptionsOnly) {
+  EXPECT_EQ(PathProblem("OPTIONS", "*"), "");
+  EXPECT_NE(PathProblem("GET", "*"), "");
+  EXPECT_NE(PathProblem("GET", "/a/%2e%2e/b"), "");
+  EXPECT_EQ(PathProblem("GET", "/a/b"), "");
+}
+
 }  // namespace
 }  // namespace rampart::http

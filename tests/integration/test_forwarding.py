@@ -140,6 +140,21 @@ class ForwardingTest(ProxyTestCase):
         self.assertEqual(err["error"], "bad_request")
         self.assertEqual(err["request_id"], headers["x-request-id"])
 
+    def test_dot_segments_in_every_spelling_and_backslashes_are_400_unforwarded(self):
+        # An origin that decodes %2e, or takes '\\' for '/', would turn these into /admin.
+        before = self.origin.stats()["requests"]
+        for target in (b"/public/%2e%2e/admin", b"/public/%2E%2E/admin", b"/public/.%2e/admin",
+                       b"/public/..%2fadmin", b"/public/..\\admin", b"/a\\b", b"*"):
+            s, (status, _, body, _) = self.raw(b"GET " + target + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.close()
+            self.assertEqual(status, 400, target)
+            self.assertEqual(json.loads(body)["error"], "bad_request")
+        self.assertEqual(self.origin.stats()["requests"], before)
+        # Dots inside a segment, and OPTIONS *, are ordinary.
+        s, (status, _, _, _) = self.raw(b"GET /v1.2/a..b/.well-known HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.close()
+        self.assertEqual(status, 200)
+
     def test_access_log_has_the_exchange(self):
         c = self.rampart.http()
         c.request("GET", "/logged?z=1")

@@ -97,6 +97,10 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(headers["host"], f"127.0.0.1:{self.rampart.port}")
         self.assertEqual(headers["via"], "2 rampart")
         self.assertEqual(headers["x-forwarded-proto"], "http")
+        # Cookie crumbs (RFC 9113 §8.2.3) reach the origin as one field, joined with "; ".
+        body = json.loads(curl(f"{self.base}/app/get", "-H", "Cookie: a=1", "-H", "Cookie: b=2"))
+        cookies = [v for k, v in body["headers"] if k.lower() == "cookie"]
+        self.assertEqual(cookies, ["a=1; b=2"])
         head, body = curl_response(f"{self.base}/app/post", "-d", "a=1&b=2")
         self.assertEqual(head[0], "http/2 200")
         self.assertIn("x-served-by: rampart", head)
