@@ -1,5 +1,7 @@
 #include "http/h1/message_parser.h"
 
+#include <cstring>
+
 #include <boost/beast/http/error.hpp>
 
 namespace rampart::http::h1 {
@@ -225,6 +227,14 @@ void MessageParser<kIsRequest>::on_field_impl(http::field f, boost::beast::strin
   const ParseFailure bad = kIsRequest ? ParseFailure::kBadRequest : ParseFailure::kBadResponse;
   // Beast unfolds obs-fold into a private buffer: a value outside our input was folded.
   if (!value.empty() && (value.data() < input_begin_ || value.data() >= input_end_)) {
+    return Fail(bad, "obsolete line folding", ec);
+  }
+  // A fold after an empty first line ("Content-Length:\r\n 5") is not copied: the value is the
+  // continuation line itself, with the line break between it and the name.
+  if (!value.empty() && value.data() > name.data() + name.size() &&
+      std::memchr(name.data() + name.size(), '\n',
+                  static_cast<std::size_t>(value.data() - (name.data() + name.size()))) !=
+          nullptr) {
     return Fail(bad, "obsolete line folding", ec);
   }
   if (headers_.pending_size() >= limits_.max_headers) {

@@ -68,6 +68,23 @@ TEST(RequestParser, HeadArrivingInPiecesSurvivesBufferMoves) {
   EXPECT_EQ(consumed, wire.size());
 }
 
+TEST(RequestParser, FoldAfterAnEmptyFirstLineIsRefusedWhenTheHeadArrivesInPieces) {
+  const std::string wire = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 5\r\n\r\nhello";
+  HeaderList headers;
+  std::string body;
+  RequestParser p({}, headers, body);
+  std::string buf;
+  std::size_t consumed = 0;
+  for (char c : wire) {
+    std::string moved = buf + c;
+    buf.swap(moved);
+    consumed += p.Feed(buf.data() + consumed, buf.size() - consumed);
+    if (p.failure() != ParseFailure::kNone) break;
+  }
+  EXPECT_EQ(p.failure(), ParseFailure::kBadRequest);
+  EXPECT_FALSE(p.done());
+}
+
 TEST(RequestParser, ContentLengthBody) {
   auto r = ParseRequest("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET");
   EXPECT_EQ(r.failure, ParseFailure::kNone);
@@ -157,6 +174,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"te_in_http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                 ParseFailure::kBadRequest},
         BadCase{"obs_fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+                ParseFailure::kBadRequest},
+        // A fold after an empty first line: a front proxy that does not unfold sees an empty
+        // Content-Length or Transfer-Encoding where rampart would see 5 or chunked.
+        BadCase{"obs_fold_after_empty_content_length",
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 5\r\n\r\nhello",
+                ParseFailure::kBadRequest},
+        BadCase{"obs_fold_after_empty_transfer_encoding",
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\tchunked\r\n\r\n0\r\n\r\n",
+                ParseFailure::kBadRequest},
+        BadCase{"obs_fold_after_empty_host", "GET / HTTP/1.1\r\nHost:\r\n x\r\n\r\n",
+                ParseFailure::kBadRequest},
+        BadCase{"obs_fold_after_empty_value", "GET / HTTP/1.1\r\nHost: x\r\nX-A:\r\n b\r\n\r\n",
                 ParseFailure::kBadRequest},
         BadCase{"space_before_colon", "GET / HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n",
                 ParseFailure::kBadRequest},
