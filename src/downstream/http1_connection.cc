@@ -1,6 +1,7 @@
 #include "downstream/http1_connection.h"
 
 #include "core/request_id.h"
+#include "core/strings.h"
 #include "downstream/http2_connection.h"
 #include "downstream/proxy_header_read.h"
 #include "http/client_address.h"
@@ -37,10 +38,11 @@ LocalReason FailureReason(http::ParseFailure f) {
   }
 }
 
-// A complete first line that does not end in an HTTP/1.x version: the peer speaks neither
-// HTTP/1.1 nor (correctly) HTTP/2. On a listener that also takes prior-knowledge h2c, that is an
-// invalid connection preface (RFC 9113 section 3.4), answered with GOAWAY(PROTOCOL_ERROR).
-bool CompleteLineWithoutHttp1Version(std::string_view in) {
+// A complete first line that does not end in an HTTP version: the peer speaks neither HTTP/1.1
+// nor (correctly) HTTP/2. On a listener that also takes prior-knowledge h2c, that is an invalid
+// connection preface (RFC 9113 section 3.4), answered with GOAWAY(PROTOCOL_ERROR). A request line
+// naming another version (`GET / HTTP/2.0`, `http/1.1`) is HTTP/1's to refuse, with its 400.
+bool CompleteLineWithoutHttpVersion(std::string_view in) {
   // Empty lines before a request are allowed (RFC 9112 section 2.2); so are blanks at its end
   // here, where only the version's shape matters.
   while (in.starts_with("\r\n") || in.starts_with("\n")) in.remove_prefix(in[0] == '\r' ? 2 : 1);
@@ -50,7 +52,7 @@ bool CompleteLineWithoutHttp1Version(std::string_view in) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
     line.remove_suffix(1);
   const std::size_t sp = line.rfind(' ');
-  return !line.substr(sp == std::string_view::npos ? 0 : sp + 1).starts_with("HTTP/1.");
+  return !IStartsWith(line.substr(sp == std::string_view::npos ? 0 : sp + 1), "HTTP/");
 }
 
 http::h1::ParserLimits RequestLimits(const config::ListenerLimits& l) {
@@ -375,7 +377,7 @@ asio::awaitable<bool> Http1Connection::ReadHead() {
     if (in_.size() > consumed)
       consumed += parser->Feed(in_.data() + consumed, in_.size() - consumed);
     if (parser->failure() != http::ParseFailure::kNone) {
-      if (h2c && CompleteLineWithoutHttp1Version({in_.data(), in_.size()})) {
+      if (h2c && CompleteLineWithoutHttpVersion({in_.data(), in_.size()})) {
         worker_.GiveExchangeState(std::move(st_));  // nghttp2 refuses the preface
         ClearDeadline();
         h2c_preface_ = true;
@@ -475,7 +477,7 @@ asio::awaitable<void> Http1Connection::HandleRequest() {
       (has_host && !http::IsValidAuthority(host_header)) ||
       (p.target()[0] != '/' && p.target() != "*" && !http::IsValidAuthority(authority));
   ex.authority = authority.empty() ? host_header : authority;
-  ex.host = http::StripPort(ex.authority);
+  ex.host = http::RouteHost(ex.authority);
   std::string_view client_id;
   if (trusted_peer_) client_id = st.request_headers.Get(snap_->config.request_id_header);
   if (IsAcceptableRequestId(client_id)) {

@@ -169,7 +169,7 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   http::SplitTarget(path_, ignored_authority, ex.path, ex.query);
   const std::string_view host_header = s.request_headers.Get("host");
   ex.authority = authority_.empty() ? host_header : std::string_view(authority_);
-  ex.host = http::StripPort(ex.authority);
+  ex.host = http::RouteHost(ex.authority);
   std::string_view client_id;
   if (ex.from_trusted_peer) client_id = s.request_headers.Get(snap->config.request_id_header);
   if (IsAcceptableRequestId(client_id)) {

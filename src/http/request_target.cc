@@ -116,6 +116,12 @@ std::size_t EscapeOf(std::string_view s, std::size_t i, char c) noexcept {
 }
 }  // namespace
 
+std::string_view RouteHost(std::string_view authority) {
+  std::string_view host = StripPort(authority);
+  if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  return host;
+}
+
 bool HasDotSegment(std::string_view path) {
   if (path.find('\\') != std::string_view::npos) return true;
   // Walks segments: `dots` counts the dots of the current one (-1 once it holds anything else).

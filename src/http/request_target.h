@@ -19,6 +19,11 @@ bool IsValidAuthority(std::string_view authority) noexcept;
 // "host:port" → "host"; "[v6]:port" → "[v6]".
 std::string_view StripPort(std::string_view host);
 
+// The host routes match: the authority without its port, and without the trailing dot of the
+// absolute form ("api.example." names api.example, RFC 1034 section 3.1), so neither spelling
+// slips past a host route.
+std::string_view RouteHost(std::string_view authority);
+
 // True for a path with "." or ".." segments, their dots written as '.' or "%2e" and the segments
 // ended by '/', a backslash or their escapes ("%2f", "%5c"), or with a backslash at all. Refused:
 // routing decisions on them could be bypassed by an origin that decodes or normalizes them after

@@ -68,6 +68,14 @@ TEST(RequestTarget, DotSegmentsInEverySpellingAnOriginDecodes) {
   }
 }
 
+TEST(RequestTarget, RouteHostDropsThePortAndTheAbsoluteFormsDot) {
+  EXPECT_EQ(RouteHost("internal.example."), "internal.example");
+  EXPECT_EQ(RouteHost("internal.example.:8443"), "internal.example");
+  EXPECT_EQ(RouteHost("internal.example:80"), "internal.example");
+  EXPECT_EQ(RouteHost("[::1]:80"), "[::1]");
+  EXPECT_EQ(RouteHost("a"), "a");
+}
+
 TEST(RequestTarget, AsteriskFormIsForOptionsOnly) {
   EXPECT_EQ(PathProblem("OPTIONS", "*"), "");
   EXPECT_NE(PathProblem("GET", "*"), "");

@@ -78,7 +78,7 @@ class BackgroundExchanges::Copy final : public Downstream {
     ex.path = Within(from.target, from.path, target_);
     ex.query = Within(from.target, from.query, target_);
     ex.authority = authority_;
-    ex.host = http::StripPort(ex.authority);
+    ex.host = http::RouteHost(ex.authority);
     ex.version = from.version;
     ex.request_headers = &st_->request_headers;
     ex.client_address = from.client_address;

@@ -116,6 +116,10 @@ class ForwardingTest(ProxyTestCase):
         self.assertNotIn("x-secret", headers)
         self.assertEqual(r.getheader("X-Gateway"), "rampart")
         self.assertIsNone(r.getheader("Server"))
+        # The absolute form's trailing dot names the same host: the route still applies.
+        c.request("GET", "/api/users?id=7", headers={"Host": "eu.api.test."})
+        echo = json.loads(c.getresponse().read())
+        self.assertEqual(echo["target"], "/v2/users?id=7")
         # "*.api.test" does not match the bare domain: falls through to the default route
         c.request("GET", "/api/users", headers={"Host": "api.test.evil"})
         echo = json.loads(c.getresponse().read())

@@ -439,10 +439,12 @@ class Http2Test(unittest.TestCase):
         while len(c.buf) >= 9:
             frames.append(c.read_frame())
         self.assert_goaway(frames, h2raw.PROTOCOL_ERROR, "protocol_error", before)
-        # An HTTP/1.x request line that is malformed still gets its 400.
-        with socket.create_connection(("127.0.0.1", self.rampart.port), timeout=5 * SLOW) as s:
-            s.sendall(b"GET / HTTP/1.2\r\nHost: t\r\n\r\n")
-            self.assertTrue(s.recv(1000).startswith(b"HTTP/1.1 400 "))
+        # An HTTP request line that is malformed, or names another version, still gets its 400.
+        for line in (b"GET / HTTP/1.2", b"GET / HTTP/2.0", b"GET / HTTP/3.0", b"GET / http/1.1"):
+            with socket.create_connection(("127.0.0.1", self.rampart.port),
+                                          timeout=5 * SLOW) as s:
+                s.sendall(line + b"\r\nHost: t\r\n\r\n")
+                self.assertTrue(s.recv(1000).startswith(b"HTTP/1.1 400 "), line)
 
     def test_streams_cut_by_ramparts_connection_error_are_logged_with_it(self):
         c = h2raw.Client(self.rampart.port)
