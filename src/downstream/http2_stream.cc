@@ -190,6 +190,11 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   // Not a coroutine: it returns the driver's (or the refusal's) own, so a stream costs one frame
   // fewer.
   if (head_too_large) return refuse(431, "headers_too_large", "header list too large");
+  // A well-formed CONNECT (RFC 9113 section 8.5: :authority only, no :scheme or :path) is a
+  // method rampart does not implement.
+  if (method_ == "CONNECT" && !head_malformed_ && path_.empty() && scheme_.empty()) {
+    return refuse(501, "not_implemented", "CONNECT is not supported");
+  }
   if (head_malformed_ || path_.empty() || (path_[0] != '/' && path_ != "*")) {
     return refuse(400, "bad_request", "malformed request head");
   }
@@ -197,7 +202,7 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   if (path_.find('#') != std::string::npos) {
     return refuse(400, "bad_request", "a fragment in :path");
   }
-  if (method_ == "CONNECT") return refuse(501, "not_implemented", "CONNECT is not supported");
+  if (method_ == "CONNECT") return refuse(400, "bad_request", "CONNECT with :scheme or :path");
   if (ex.authority.empty()) return refuse(400, "bad_request", "no :authority or Host");
   if ((!authority_.empty() && !http::IsValidAuthority(authority_)) ||
       (s.request_headers.Has("host") && !http::IsValidAuthority(host_header))) {

@@ -241,6 +241,23 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(lines[-1]["status"], 0)
         self.assertLess(lines[-1]["duration_ms"], 4000)
 
+    def test_connect_is_501_and_a_malformed_one_400(self):
+        # RFC 9113 section 8.5: CONNECT carries :authority only.
+        for headers, error in (([(":method", "CONNECT"), (":authority", "a.test:443")],
+                                b'"not_implemented"'),
+                               ([(":method", "CONNECT"), (":scheme", "http"),
+                                 (":authority", "a.test:443"), (":path", "/")], b'"bad_request"')):
+            c = h2raw.Client(self.rampart.port)
+            c.send(c.headers_frame(1, headers))
+            frames = c.frames_until_close(2 * SLOW)
+            c.close()
+            body = b"".join(p for t, _, sid, p in frames if t == h2raw.DATA and sid == 1)
+            resets = [t for t, _, sid, _ in frames if t == h2raw.RST_STREAM and sid == 1]
+            if error == b'"not_implemented"':
+                self.assertIn(error, body, frames)
+            else:  # nghttp2 may reset the stream itself; either way nothing is forwarded
+                self.assertTrue(resets or error in body, frames)
+
     def test_host_that_differs_from_authority_is_refused(self):
         c = h2raw.Client(self.rampart.port)
         c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/app/x",
