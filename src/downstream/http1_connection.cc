@@ -38,21 +38,27 @@ LocalReason FailureReason(http::ParseFailure f) {
   }
 }
 
-// A complete first line that does not end in an HTTP version: the peer speaks neither HTTP/1.1
-// nor (correctly) HTTP/2. On a listener that also takes prior-knowledge h2c, that is an invalid
-// connection preface (RFC 9113 section 3.4), answered with GOAWAY(PROTOCOL_ERROR). A request line
-// naming another version (`GET / HTTP/2.0`, `http/1.1`) is HTTP/1's to refuse, with its 400.
-bool CompleteLineWithoutHttpVersion(std::string_view in) {
+// A complete first line that is not shaped like an HTTP/1 request line: the peer speaks neither
+// HTTP/1.1 nor (correctly) HTTP/2. On a listener that also takes prior-knowledge h2c, that is an
+// invalid connection preface (RFC 9113 section 3.4), answered with GOAWAY(PROTOCOL_ERROR). A line
+// whose target looks like one (it starts with '/', a backslash, '*' or "http") or that names an
+// HTTP version (`GET / HTTP/2.0`, `GET / 1.1`, `GET / JUNK/1.0`) is HTTP/1's to refuse: 400.
+bool CompleteLineNotHttp1Shaped(std::string_view in) {
   // Empty lines before a request are allowed (RFC 9112 section 2.2); so are blanks at its end
-  // here, where only the version's shape matters.
+  // here, where only the line's shape matters.
   while (in.starts_with("\r\n") || in.starts_with("\n")) in.remove_prefix(in[0] == '\r' ? 2 : 1);
   const std::size_t eol = in.find('\n');
   if (eol == std::string_view::npos) return false;
   std::string_view line = in.substr(0, eol);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
     line.remove_suffix(1);
-  const std::size_t sp = line.rfind(' ');
-  return !IStartsWith(line.substr(sp == std::string_view::npos ? 0 : sp + 1), "HTTP/");
+  const std::size_t last = line.rfind(' ');
+  if (IStartsWith(line.substr(last == std::string_view::npos ? 0 : last + 1), "HTTP")) return false;
+  const std::size_t first = line.find(' ');
+  if (first == std::string_view::npos) return true;
+  const std::string_view target = line.substr(first + 1);
+  return !(target.starts_with('/') || target.starts_with('\\') || target.starts_with('*') ||
+           IStartsWith(target, "http"));
 }
 
 http::h1::ParserLimits RequestLimits(const config::ListenerLimits& l) {
@@ -377,7 +383,7 @@ asio::awaitable<bool> Http1Connection::ReadHead() {
     if (in_.size() > consumed)
       consumed += parser->Feed(in_.data() + consumed, in_.size() - consumed);
     if (parser->failure() != http::ParseFailure::kNone) {
-      if (h2c && CompleteLineWithoutHttpVersion({in_.data(), in_.size()})) {
+      if (h2c && CompleteLineNotHttp1Shaped({in_.data(), in_.size()})) {
         worker_.GiveExchangeState(std::move(st_));  // nghttp2 refuses the preface
         ClearDeadline();
         h2c_preface_ = true;

@@ -457,7 +457,8 @@ class Http2Test(unittest.TestCase):
             frames.append(c.read_frame())
         self.assert_goaway(frames, h2raw.PROTOCOL_ERROR, "protocol_error", before)
         # An HTTP request line that is malformed, or names another version, still gets its 400.
-        for line in (b"GET / HTTP/1.2", b"GET / HTTP/2.0", b"GET / HTTP/3.0", b"GET / http/1.1"):
+        for line in (b"GET / HTTP/1.2", b"GET / HTTP/2.0", b"GET / HTTP/3.0", b"GET / http/1.1",
+                     b"GET / 1.1", b"GET / JUNK/1.0", b"GET \\index.html HTTP\\1.0", b"GET /"):
             with socket.create_connection(("127.0.0.1", self.rampart.port),
                                           timeout=5 * SLOW) as s:
                 s.sendall(line + b"\r\nHost: t\r\n\r\n")

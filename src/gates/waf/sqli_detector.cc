@@ -1607,8 +1607,58 @@ class ShapeChecker {
 
 }  // namespace
 
+namespace {
+
+// MySQL's executable comment holding SQL: "/*!", a version number if any, then a SQL keyword, a
+// dangerous function or a variable, its letters maybe percent-escaped (`/*!UNION*/`,
+// `/*!50000 select`, `/*!(select`, `/*!%55NiOn*/`, `/*!@@version*/`). Only SQL written for MySQL,
+// or hiding from a filter, puts one in a value (libinjection flags every "/*!"). Doxygen's
+// "/*! text" and C's `#endif /*!HAVE_X*/` stay unflagged.
+bool HasMysqlExecutableComment(std::string_view in) noexcept {
+  auto hex = [](unsigned char c) -> int {
+    if (IsDigit(c)) return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t at = in.find("/*!"); at != std::string_view::npos; at = in.find("/*!", at + 3)) {
+    std::size_t i = at + 3;
+    const std::size_t version = i;
+    while (i < in.size() && IsDigit(static_cast<unsigned char>(in[i]))) ++i;
+    if (i > version) {
+      while (i < in.size() && IsSpace(static_cast<unsigned char>(in[i]))) ++i;
+    }
+    while (i < in.size() && in[i] == '(') ++i;
+    if (i < in.size() && in[i] == '@') return true;
+    char word[kMaxWord];
+    std::size_t len = 0;
+    while (i < in.size() && len + 1 < kMaxWord) {
+      auto c = static_cast<unsigned char>(in[i]);
+      std::size_t step = 1;
+      if (c == '%' && i + 2 < in.size() && hex(static_cast<unsigned char>(in[i + 1])) >= 0 &&
+          hex(static_cast<unsigned char>(in[i + 2])) >= 0) {
+        c = static_cast<unsigned char>(hex(static_cast<unsigned char>(in[i + 1])) * 16 +
+                                       hex(static_cast<unsigned char>(in[i + 2])));
+        step = 3;
+      }
+      if (!IsAsciiLetter(c) && c != '_') break;
+      word[len++] = static_cast<char>(c);
+      i += step;
+    }
+    const std::string_view w(word, len);
+    if (len > 0 && (FindKeyword(w) != nullptr || IsDangerousFunction(w))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool DetectSqli(std::string_view input, std::string* fingerprint) noexcept {
   if (fingerprint != nullptr) fingerprint->clear();
+  if (HasMysqlExecutableComment(input)) {
+    if (fingerprint != nullptr) fingerprint->push_back('X');
+    return true;
+  }
   // The token buffer starts every call as default tokens, as a fresh array would, but only the
   // tokens the previous call wrote are reset (zeroing all 48 was most of the time spent on a
   // short value). Within a call the readings share it, as they always did.
