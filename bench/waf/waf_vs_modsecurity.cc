@@ -9,10 +9,6 @@
 // (--each on: each request's medians too, to see which requests make the p99.)
 // (--only runs one engine, for profiling; the ratios then mean nothing. --stats off leaves out
 // the untimed pass that counts what the prefilter spared, so a profile holds only timed work.)
-#include <modsecurity/modsecurity.h>
-#include <modsecurity/rules_set.h>
-#include <modsecurity/transaction.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -21,9 +17,7 @@
 #include <vector>
 
 #include "corpus.h"
-#include "gates/waf/ruleset.h"
-#include "gates/waf/seclang_reader.h"
-#include "gates/waf/transaction.h"
+#include "engines.h"
 
 namespace {
 
@@ -35,87 +29,19 @@ double CpuMicros() {
   return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
 }
 
-// ModSecurity parses JSON and XML bodies only when told to, by these two rules of its
-// recommended configuration (200000, 200001); rampart picks the processor by Content-Type itself.
-const char* kModSecurityBodyProcessors =
-    "SecRule REQUEST_HEADERS:Content-Type \"^(?:application(?:/soap\\+|/)|text/)xml\" "
-    "\"id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML\"\n"
-    "SecRule REQUEST_HEADERS:Content-Type \"^application/json\" "
-    "\"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n";
-
-std::string Setup(int paranoia) {
-  // What both engines load before CRS: the engine on, bodies inspected, the paranoia level.
-  return "SecRuleEngine On\nSecRequestBodyAccess On\n"
-         "SecAction \"id:899100,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=" +
-         std::to_string(paranoia) +
-         ",setvar:tx.detection_paranoia_level=" + std::to_string(paranoia) + "\"\n";
-}
-
-using Stats = rampart::waf::Transaction::PrefilterStats;
+using Stats = rampart::bench::PrefilterStats;
 
 // `stats`: where to add what the prefilter did (an untimed pass), with it on or off.
 bool Blocked(const BenchRequest& r, const rampart::waf::RuleSet& set, bool explain = false,
              Stats* stats = nullptr, bool prefilter = true) {
-  rampart::waf::Transaction tx(set);
-  tx.UsePrefilter(prefilter);
-  rampart::waf::RequestInfo info;
-  info.method = r.method;
-  info.target = r.target;
-  info.protocol = "HTTP/1.1";
-  std::string_view content_type;
-  for (const auto& [k, v] : r.headers) {
-    info.headers.emplace_back(k, v);
-    if (strcasecmp(k.c_str(), "content-type") == 0) content_type = v;
-  }
-  info.client_addr = "192.0.2.10";
-  info.client_port = 40000;
-  info.server_addr = "192.0.2.1";
-  info.server_port = 443;
-  info.unique_id = "bench";
-  tx.SetRequest(info);
-  bool blocked = tx.RunPhase(1).intercepted;
-  if (!blocked) {
-    tx.SetRequestBody(r.body, true, content_type);
-    blocked = tx.RunPhase(2).intercepted;
-  }
-  if (stats != nullptr) {
-    const Stats& s = tx.prefilter_stats();
-    stats->groups_asked += s.groups_asked;
-    stats->groups_ruled_out += s.groups_ruled_out;
-    stats->values_asked += s.values_asked;
-    stats->values_ruled_out += s.values_ruled_out;
-    stats->regex_runs += s.regex_runs;
-  }
+  std::set<std::int64_t> ids;
+  const bool blocked =
+      rampart::bench::RunRampart(r, set, explain ? &ids : nullptr, stats, prefilter);
   if (explain && blocked) {
     printf("  rampart blocks %s %s:", r.method.c_str(), r.target.c_str());
-    for (const auto& m : tx.matches()) printf(" %lld", static_cast<long long>(m.id));
+    for (const std::int64_t id : ids) printf(" %lld", static_cast<long long>(id));
     printf("\n");
   }
-  return blocked;
-}
-
-bool BlockedByModSecurity(const BenchRequest& r, modsecurity::ModSecurity* ms,
-                          modsecurity::RulesSet* rules) {
-  modsecurity::Transaction tx(ms, rules, nullptr);
-  tx.processConnection("192.0.2.10", 40000, "192.0.2.1", 443);
-  tx.processURI(r.target.c_str(), r.method.c_str(), "1.1");
-  for (const auto& [k, v] : r.headers) {
-    tx.addRequestHeader(reinterpret_cast<const unsigned char*>(k.data()), k.size(),
-                        reinterpret_cast<const unsigned char*>(v.data()), v.size());
-  }
-  tx.processRequestHeaders();
-  modsecurity::ModSecurityIntervention it;
-  modsecurity::intervention::clean(&it);
-  bool blocked = tx.intervention(&it);
-  modsecurity::intervention::free(&it);
-  if (!blocked) {
-    tx.appendRequestBody(reinterpret_cast<const unsigned char*>(r.body.data()), r.body.size());
-    tx.processRequestBody();
-    modsecurity::intervention::clean(&it);
-    blocked = tx.intervention(&it);
-    modsecurity::intervention::free(&it);
-  }
-  tx.processLogging();
   return blocked;
 }
 
@@ -145,32 +71,19 @@ int main(int argc, char** argv) {
     if (!strcmp(argv[i], "--each")) each = !strcmp(argv[i + 1], "on");
     if (!strcmp(argv[i], "--flush")) flush_mb = atoi(argv[i + 1]);
   }
-  const std::string setup = Setup(paranoia);
-
-  std::vector<rampart::waf::Directive> ds;
   std::string error;
   double t0 = CpuMicros();
-  if (!rampart::waf::ReadSecLangText(setup, "<setup>", ds, error) ||
-      !rampart::waf::ReadSecLangFiles(crs + "/crs-setup.conf.example", ds, error) ||
-      !rampart::waf::ReadSecLangFiles(crs + "/rules/*.conf", ds, error)) {
-    fprintf(stderr, "rampart: %s\n", error.c_str());
-    return 1;
-  }
-  auto set = rampart::waf::RuleSet::Build(ds, error);
+  auto set = rampart::bench::LoadRampartCrs(crs, paranoia, error);
   if (!set) {
     fprintf(stderr, "rampart: %s\n", error.c_str());
     return 1;
   }
   const double rampart_load = CpuMicros() - t0;
 
-  auto* ms = new modsecurity::ModSecurity();
-  ms->setServerLogCb([](void*, const void*) {}, modsecurity::RuleMessageLogProperty);
-  auto* rules = new modsecurity::RulesSet();
+  rampart::bench::ModSecurityEngine modsec;
   t0 = CpuMicros();
-  if (rules->load((setup + kModSecurityBodyProcessors).c_str()) < 0 ||
-      rules->loadFromUri((crs + "/crs-setup.conf.example").c_str()) < 0 ||
-      rules->load(("Include " + crs + "/rules/*.conf\n").c_str()) < 0) {
-    fprintf(stderr, "libmodsecurity: %s\n", rules->getParserError().c_str());
+  if (!rampart::bench::LoadModSecurityCrs(crs, paranoia, modsec, error)) {
+    fprintf(stderr, "libmodsecurity: %s\n", error.c_str());
     return 1;
   }
   const double modsec_load = CpuMicros() - t0;
@@ -200,7 +113,8 @@ int main(int argc, char** argv) {
           junk[i] = static_cast<unsigned char>(junk[i] + 1);
       }
       const double a = CpuMicros();
-      const bool blocked = mine ? Blocked(r, *set, first) : BlockedByModSecurity(r, ms, rules);
+      const bool blocked =
+          mine ? Blocked(r, *set, first) : rampart::bench::RunModSecurity(r, modsec);
       const double took = CpuMicros() - a;
       (mine ? ours : theirs).push_back(took);
       const auto at = static_cast<std::size_t>(&r - c.requests.data());
@@ -229,7 +143,7 @@ int main(int argc, char** argv) {
         for (const auto& r : c.requests) run(r, true, round == 0);
       }
       if (with_theirs) {
-        if (warm && round > 0) BlockedByModSecurity(last, ms, rules);
+        if (warm && round > 0) rampart::bench::RunModSecurity(last, modsec);
         for (const auto& r : c.requests) run(r, false, round == 0);
       }
     }
@@ -256,7 +170,5 @@ int main(int argc, char** argv) {
              c.requests[i].method.c_str(), c.requests[i].target.c_str());
     }
   }
-  delete rules;
-  delete ms;
   return 0;
 }
