@@ -475,6 +475,7 @@ asio::awaitable<void> Http1Connection::HandleRequest() {
   ex.peer = tls_ ? &peer_identity_ : nullptr;
   std::string_view authority;
   http::SplitTarget(p.target(), authority, ex.path, ex.query);
+  if (http::NormalizePath(ex.path, st.path)) ex.path = st.path;
   bool has_host = false;
   const std::string_view host_header = st.request_headers.Get("host", &has_host);
   // An absolute-form target's authority replaces Host (RFC 9112 section 3.2.2); both must be

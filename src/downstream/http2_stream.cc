@@ -167,6 +167,7 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   ex.peer = peer.identity;
   std::string_view ignored_authority;
   http::SplitTarget(path_, ignored_authority, ex.path, ex.query);
+  if (http::NormalizePath(ex.path, s.path)) ex.path = s.path;
   const std::string_view host_header = s.request_headers.Get("host");
   ex.authority = authority_.empty() ? host_header : std::string_view(authority_);
   ex.host = http::RouteHost(ex.authority);

@@ -116,6 +116,44 @@ std::size_t EscapeOf(std::string_view s, std::size_t i, char c) noexcept {
 }
 }  // namespace
 
+bool NormalizePath(std::string_view path, std::string& out) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  auto unreserved = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+  };
+  // Most paths need nothing: find the first place that does before copying.
+  std::size_t i = 0;
+  for (; i < path.size(); ++i) {
+    if (path[i] == '/' && i + 1 < path.size() && path[i + 1] == '/') break;
+    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0 &&
+        unreserved(static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2])))) {
+      break;
+    }
+  }
+  if (i == path.size()) return false;
+  out.assign(path.substr(0, i));
+  for (; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
+      const char d = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
+      if (unreserved(d)) {
+        out.push_back(d);
+        i += 2;
+        continue;
+      }
+    }
+    if (c == '/' && !out.empty() && out.back() == '/') continue;
+    out.push_back(c);
+  }
+  return true;
+}
+
 std::string_view RouteHost(std::string_view authority) {
   std::string_view host = StripPort(authority);
   if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);

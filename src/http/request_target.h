@@ -24,6 +24,13 @@ std::string_view StripPort(std::string_view host);
 // slips past a host route.
 std::string_view RouteHost(std::string_view authority);
 
+// The path as routes, gates and the origin see it: percent-escapes of unreserved characters
+// decoded (`/%61dmin` is `/admin`, RFC 3986 section 6.2.2.2) and runs of '/' merged (`//admin`
+// is `/admin`, as nginx's merge_slashes and most frameworks read it), so no spelling of a path
+// slips past the route (and its gates) that the origin will take it for. Other escapes, `%2F`
+// among them, stay as sent. False when the path is already normal (`out` untouched).
+bool NormalizePath(std::string_view path, std::string& out);
+
 // True for a path with "." or ".." segments, their dots written as '.' or "%2e" and the segments
 // ended by '/', a backslash or their escapes ("%2f", "%5c"), or with a backslash at all. Refused:
 // routing decisions on them could be bypassed by an origin that decodes or normalizes them after

@@ -76,6 +76,22 @@ TEST(RequestTarget, RouteHostDropsThePortAndTheAbsoluteFormsDot) {
   EXPECT_EQ(RouteHost("a"), "a");
 }
 
+TEST(RequestTarget, NormalizePathDecodesUnreservedEscapesAndMergesSlashes) {
+  std::string out;
+  EXPECT_FALSE(NormalizePath("/admin/users", out));
+  EXPECT_FALSE(NormalizePath("/a%2Fb/%20x/%zz/%", out));  // other escapes stay as sent
+  ASSERT_TRUE(NormalizePath("//admin//users", out));
+  EXPECT_EQ(out, "/admin/users");
+  ASSERT_TRUE(NormalizePath("/%61dmin/%7Euser/%2D%2e%5F", out));
+  EXPECT_EQ(out, "/admin/~user/-._");
+  ASSERT_TRUE(NormalizePath("/%2fadmin//x%2F", out));
+  EXPECT_EQ(out, "/%2fadmin/x%2F");
+  // Decoded dots are dots: the dot-segment check then refuses them.
+  ASSERT_TRUE(NormalizePath("/a/%2e%2e/b", out));
+  EXPECT_EQ(out, "/a/../b");
+  EXPECT_TRUE(HasDotSegment(out));
+}
+
 TEST(RequestTarget, AsteriskFormIsForOptionsOnly) {
   EXPECT_EQ(PathProblem("OPTIONS", "*"), "");
   EXPECT_NE(PathProblem("GET", "*"), "");

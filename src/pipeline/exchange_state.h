@@ -49,6 +49,7 @@ struct ExchangeState {
   std::string resp_parsed;  // HTTP/1.1 upstream: body bytes its parser decoded, not yet taken
   std::string scratch;      // framing, log lines
   std::string target;       // the upstream request's path and query
+  std::string path;         // ex.path when normalizing changed it (http::NormalizePath)
   net::IoBuffer aux;        // HTTP/1.1: request body reads after the head
   net::IoBuffer up_in;      // HTTP/1.1 upstream: response bytes
   Exchange ex;

@@ -76,6 +76,10 @@ class BackgroundExchanges::Copy final : public Downstream {
     ex.method = method_;
     ex.target = target_;
     ex.path = Within(from.target, from.path, target_);
+    if (ex.path.empty() && !from.path.empty()) {  // normalized (http::NormalizePath): a copy
+      path_ = from.path;
+      ex.path = path_;
+    }
     ex.query = Within(from.target, from.query, target_);
     ex.authority = authority_;
     ex.host = http::RouteHost(ex.authority);
@@ -162,7 +166,7 @@ class BackgroundExchanges::Copy final : public Downstream {
   std::shared_ptr<const Snapshot> snap_;
   std::unique_ptr<ExchangeState> st_;
   std::vector<std::string> field_text_;
-  std::string method_, target_, authority_, listener_, client_ip_;
+  std::string method_, target_, path_, authority_, listener_, client_ip_;
   net::Deadline dl_;
   upstream::Stream* watched_ = nullptr;
 };

@@ -336,10 +336,11 @@ class CacheAttackerTest(unittest.TestCase):
     def test_paths_the_key_filter_rejects_never_reach_the_origin(self):
         self.origin.routes["/products/12"] = (200, [("Cache-Control", "max-age=60")], b"twelve")
         self.assertEqual(self.request("GET", "/products/12")[2], b"twelve")
-        for path in ("/products/abc", "/products/12x", "/products/1234567", "/products/12/x",
-                     "/products/%31%32"):
+        for path in ("/products/abc", "/products/12x", "/products/1234567", "/products/12/x"):
             s, _, body = self.request("GET", path)
             self.assertEqual((s, json.loads(body)["error"]), (404, "key_filtered"), path)
+        # Escaped digits are digits (the path is normalized before routing): /products/12.
+        self.assertEqual(self.request("GET", "/products/%31%32")[2], b"twelve")
         self.assertEqual(self.origin.hits.get("/products/abc"), None)
         self.assertEqual(self.request("HEAD", "/products/zzz")[0], 404)
         self.assertEqual(self.request("POST", "/products/new", body=b"{}")[0], 200)  # unsafe: passes

@@ -116,6 +116,12 @@ class ForwardingTest(ProxyTestCase):
         self.assertNotIn("x-secret", headers)
         self.assertEqual(r.getheader("X-Gateway"), "rampart")
         self.assertIsNone(r.getheader("Server"))
+        # Spellings an origin reads as /api/users take the same route, and arrive as it: merged
+        # slashes, decoded escapes of unreserved characters (nginx and most frameworks do both).
+        for spelling in ("//api//users?id=7", "/%61pi/users?id=7", "/api/%75sers?id=7"):
+            c.request("GET", spelling, headers={"Host": "eu.api.test"})
+            echo = json.loads(c.getresponse().read())
+            self.assertEqual(echo["target"], "/v2/users?id=7", spelling)
         # The absolute form's trailing dot names the same host: the route still applies.
         c.request("GET", "/api/users?id=7", headers={"Host": "eu.api.test."})
         echo = json.loads(c.getresponse().read())
