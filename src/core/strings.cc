@@ -49,27 +49,39 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
   }
 }
 
+namespace {
+int HexDigit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The byte a form decoder reads at `i`, and how many input bytes it took.
+char FormByteAt(std::string_view s, std::size_t i, std::size_t& used) noexcept {
+  if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 && HexDigit(s[i + 2]) >= 0) {
+    used = 3;
+    return static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
+  }
+  used = 1;
+  return s[i] == '+' ? ' ' : s[i];
+}
+}  // namespace
+
 bool QueryNameIs(std::string_view raw, std::string_view want) noexcept {
   if (raw == want) return true;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::size_t j = 0;
-  for (std::size_t i = 0; i < raw.size(); ++j) {
-    char c = raw[i];
-    if (c == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
-      c = static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
-      i += 3;
-    } else {
-      if (c == '+') c = ' ';
-      ++i;
-    }
+  for (std::size_t i = 0, used = 0; i < raw.size(); i += used, ++j) {
+    const char c = FormByteAt(raw, i, used);
     if (j >= want.size() || want[j] != c) return false;
   }
   return j == want.size();
+}
+
+void PercentDecode(std::string_view raw, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0, used = 0; i < raw.size(); i += used)
+    out.push_back(FormByteAt(raw, i, used));
 }
 
 }  // namespace rampart

@@ -121,6 +121,10 @@ void ForEachPair(std::string_view s, char sep, Fn&& fn) {
 // reads or removes a parameter matches it this way, so no spelling slips past it to the origin.
 bool QueryNameIs(std::string_view raw, std::string_view want) noexcept;
 
+// A query value as a form decoder reads it: "%hh" is the byte, '+' a space; a '%' not followed
+// by two hex digits is itself. Into `out` (replaced).
+void PercentDecode(std::string_view raw, std::string& out);
+
 // Appends `from` to `to` and leaves `from` empty; no copy when `to` is empty (the buffers swap).
 inline void MoveAppend(std::string& to, std::string& from) {
   if (to.empty())

@@ -94,3 +94,19 @@ TEST(QueryNameIs, MatchesEverySpellingAFormDecoderReadsAsTheName) {
 
 }  // namespace
 }  // namespace rampart
+
+namespace rampart {
+namespace {
+
+TEST(PercentDecode, ReadsAsAFormDecoderDoes) {
+  std::string out;
+  PercentDecode("b%6fb+smith%2B%zz%4", out);
+  EXPECT_EQ(out, "bob smith+%zz%4");
+  PercentDecode("", out);
+  EXPECT_EQ(out, "");
+  PercentDecode("%00%ff", out);
+  EXPECT_EQ(out, std::string("\0\xff", 2));
+}
+
+}  // namespace
+}  // namespace rampart

@@ -1,5 +1,6 @@
 #include "gates/rate_limit/key.h"
 
+#include "core/strings.h"
 #include "pipeline/router.h"
 
 namespace rampart::rate_limit {
@@ -27,23 +28,29 @@ void AppendAddress(std::string& out, const boost::asio::ip::address& addr, int v
 
 }  // namespace
 
-std::string_view QueryParam(std::string_view query, std::string_view name) noexcept {
+KeyResult QueryParam(std::string_view query, std::string_view name, std::string& out) {
+  out.clear();
+  thread_local std::string value;
+  bool seen = false;
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    }
+    if (!QueryNameIs(pair.substr(0, eq), name)) continue;
+    PercentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), value);
+    if (seen && value != out) return KeyResult::kAmbiguous;
+    seen = true;
+    out = value;
   }
-  return {};
+  return seen && !out.empty() ? KeyResult::kComplete : KeyResult::kMissing;
 }
 
-bool BuildKey(const LimitConfig& limit, const Exchange& ex, std::string& out) {
+KeyResult BuildKey(const LimitConfig& limit, const Exchange& ex, std::string& out) {
   using K = KeyPart::Kind;
   out.assign(limit.name);
   bool complete = true;
+  thread_local std::string decoded;
   for (const KeyPart& part : limit.key) {
     out.push_back('\x1f');
     std::string_view v;
@@ -54,10 +61,21 @@ bool BuildKey(const LimitConfig& limit, const Exchange& ex, std::string& out) {
                       part.kind == K::kClientIpPrefix);
         continue;
       case K::kHeader:
-        v = ex.request_headers ? ex.request_headers->Get(part.name) : "";
+        if (ex.request_headers != nullptr) {
+          bool first = true;
+          for (const auto& f : *ex.request_headers) {
+            if (!IEquals(f.name, part.name)) continue;
+            if (!first && f.value != v) return KeyResult::kAmbiguous;
+            first = false;
+            v = f.value;
+          }
+        }
         break;
       case K::kQuery:
-        v = QueryParam(ex.query, part.name);
+        if (QueryParam(ex.query, part.name, decoded) == KeyResult::kAmbiguous) {
+          return KeyResult::kAmbiguous;
+        }
+        v = decoded;
         break;
       case K::kApiKey:
         v = ex.identity.api_key;
@@ -86,7 +104,7 @@ bool BuildKey(const LimitConfig& limit, const Exchange& ex, std::string& out) {
       out.append(v);
     }
   }
-  return complete;
+  return complete ? KeyResult::kComplete : KeyResult::kMissing;
 }
 
 }  // namespace rampart::rate_limit

@@ -19,7 +19,8 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view kReason = "rate_limited";
-constexpr std::string_view kReasons[] = {kReason};
+constexpr std::string_view kAmbiguous = "ambiguous_key";
+constexpr std::string_view kReasons[] = {kReason, kAmbiguous};
 
 constexpr observe::CounterDef<3> kRequests{"rampart_rate_limit_requests_total",
                                            "Rate-limit decisions, by route, limit and decision.",
@@ -59,7 +60,7 @@ RateLimitGate::RateLimitGate(RateLimitConfig config, std::vector<LimitState> lim
   }
 }
 
-void RateLimitGate::Prepare(const Exchange& ex, AppliedList& out) const {
+const LimitConfig* RateLimitGate::Prepare(const Exchange& ex, AppliedList& out) const {
   out.clear();
   thread_local std::string key;
   std::string_view tier;
@@ -70,7 +71,13 @@ void RateLimitGate::Prepare(const Exchange& ex, AppliedList& out) const {
       if (tier.empty()) tier = config_.default_tier;
       if (std::find(l.tiers.begin(), l.tiers.end(), tier) == l.tiers.end()) continue;
     }
-    if (!BuildKey(l, ex, key) && l.skip_when_missing) {
+    const KeyResult built = BuildKey(l, ex, key);
+    if (built == KeyResult::kAmbiguous) {
+      limits_[i].ambiguous->Add(ex.worker);
+      out.clear();
+      return &l;
+    }
+    if (built == KeyResult::kMissing && l.skip_when_missing) {
       limits_[i].skipped->Add(ex.worker);
       continue;
     }
@@ -85,6 +92,18 @@ void RateLimitGate::Prepare(const Exchange& ex, AppliedList& out) const {
     }
     out.push_back(a);
   }
+  return nullptr;
+}
+
+Decision RateLimitGate::RefuseAmbiguous(Exchange& ex, const LimitConfig& l) const {
+  // Two values for one key part: counting either lets the other through to an origin that
+  // reads it (a second X-Api-Key, user=x&user=bob), so the request is refused, as the
+  // authentication gates refuse a second credential.
+  ex.notes.push_back({Name(), kAmbiguous, l.name});
+  return Decision::Respond(400, kAmbiguous,
+                           fmt::format("rate limit '{}': its key is given twice with different "
+                                       "values",
+                                       l.name));
 }
 
 Outcome RateLimitGate::Fallback(Applied& a, std::int64_t now, int worker) const {
@@ -112,7 +131,7 @@ Outcome RateLimitGate::Fallback(Applied& a, std::int64_t now, int worker) const 
 
 Decision RateLimitGate::OnRequestHeaders(Exchange& ex) noexcept {
   thread_local AppliedList applied;
-  Prepare(ex, applied);
+  if (const LimitConfig* l = Prepare(ex, applied)) return RefuseAmbiguous(ex, *l);
   if (applied.empty()) return Decision::Continue();
   const std::int64_t now = clock_();
   std::size_t refused = applied.size();
@@ -169,7 +188,7 @@ asio::awaitable<bool> RateLimitGate::RedisCall(state::redis::Client& client, con
 
 asio::awaitable<Decision> RateLimitGate::OnRequestHeadersAsync(Exchange& ex) noexcept {
   AppliedList applied;  // lives in the frame: other requests run while this one waits
-  Prepare(ex, applied);
+  if (const LimitConfig* l = Prepare(ex, applied)) co_return RefuseAmbiguous(ex, *l);
   if (applied.empty()) co_return Decision::Continue();
   auto executor = co_await asio::this_coro::executor;
   state::redis::Client* client = redis_ ? &redis_->For(ex.worker, executor) : nullptr;
@@ -321,6 +340,7 @@ std::unique_ptr<Gate> MakeRateLimitGate(const YAML::Node& settings, GateContext&
     st.refused = series("refused");
     st.shadow_refused = series("shadow_refused");
     st.skipped = series("skipped");
+    st.ambiguous = series("ambiguous");
     st.fallback = ctx.metrics.Counter(kFallbacks, {route, l.name});
     limits.push_back(std::move(st));
   }

@@ -27,7 +27,8 @@ class RateLimitGate final : public Gate {
     observe::CounterSeries* refused = nullptr;
     observe::CounterSeries* shadow_refused = nullptr;
     observe::CounterSeries* skipped = nullptr;
-    observe::CounterSeries* fallback = nullptr;  // decided by on_store_failure
+    observe::CounterSeries* ambiguous = nullptr;  // refused: a key part with two values
+    observe::CounterSeries* fallback = nullptr;   // decided by on_store_failure
   };
 
   RateLimitGate(RateLimitConfig config, std::vector<LimitState> limits,
@@ -53,7 +54,9 @@ class RateLimitGate final : public Gate {
   using AppliedList = std::vector<Applied>;
 
   // Builds the keys of the limits that apply; counts the skipped ones.
-  void Prepare(const Exchange& ex, AppliedList& out) const;
+  // The limits that apply, with their keys; a limit whose key is ambiguous (kAmbiguous) instead.
+  const LimitConfig* Prepare(const Exchange& ex, AppliedList& out) const;
+  Decision RefuseAmbiguous(Exchange& ex, const LimitConfig& l) const;
   Outcome Fallback(Applied& a, std::int64_t now, int worker) const;
   // Counts, notes, headers; the answer for the request given the first refused limit (or none).
   Decision Conclude(Exchange& ex, AppliedList& applied, std::size_t refused) const;

@@ -34,6 +34,7 @@ class GateTest : public ::testing::Test {
       st.refused = metrics_.Counter(kDecisions, {l.name, "refused"});
       st.shadow_refused = metrics_.Counter(kDecisions, {l.name, "shadow_refused"});
       st.skipped = metrics_.Counter(kDecisions, {l.name, "skipped"});
+      st.ambiguous = metrics_.Counter(kDecisions, {l.name, "ambiguous"});
       st.fallback = metrics_.Counter(kDecisions, {l.name, "fallback"});
       limits.push_back(st);
     }
@@ -78,8 +79,51 @@ TEST_F(GateTest, KeysFromIdentityAndQuery) {
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
   ex.identity.grants = std::make_shared<Grants>(Grants{{}, {}, {{"claim.org", "other"}}});
   EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
-  EXPECT_EQ(QueryParam("x=1&page=22&page=3", "page"), "22");
-  EXPECT_EQ(QueryParam("pages=1", "page"), "");
+  std::string v;
+  EXPECT_EQ(QueryParam("x=1&page=22&page=22", "page", v), KeyResult::kComplete);
+  EXPECT_EQ(v, "22");
+  EXPECT_EQ(QueryParam("x=1&page=22&page=3", "page", v), KeyResult::kAmbiguous);
+  EXPECT_EQ(QueryParam("pages=1", "page", v), KeyResult::kMissing);
+  EXPECT_EQ(QueryParam("p%61ge=%32%32&page=2+2", "page", v), KeyResult::kAmbiguous);
+  EXPECT_EQ(QueryParam("p%61ge=%32%32", "page", v), KeyResult::kComplete);
+  EXPECT_EQ(v, "22");
+}
+
+TEST_F(GateTest, EverySpellingOfAKeyIsOneBucketAndTwoValuesAreRefused) {
+  // The origin's form decoder reads us%65r=b%6fb as user=bob: one bucket with user=bob.
+  auto g = Make("{ rate: 1/h, key: [{ query: user }] }");
+  auto ex = Ex();
+  ex.query = "user=bob";
+  EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
+  for (const char* q : {"user=b%6fb", "us%65r=bob", "user=bob&user=bob"}) {
+    ex.query = q;
+    EXPECT_FALSE(g->OnRequestHeaders(ex).is_continue()) << q;
+  }
+  // A second, different value would be a fresh bucket for whichever the origin reads: refused.
+  ex.query = "user=x&user=bob";
+  const Decision d = g->OnRequestHeaders(ex);
+  ASSERT_FALSE(d.is_continue());
+  EXPECT_EQ(d.status, 400);
+  EXPECT_EQ(d.reason, "ambiguous_key");
+}
+
+TEST_F(GateTest, AHeaderKeySentTwiceWithDifferentValuesIsRefused) {
+  auto g = Make("{ rate: 5/h, key: [{ header: X-Api-Key }] }");
+  http::HeaderList one, two, same;
+  one.Add("X-Api-Key", "abc");
+  two.Add("X-Api-Key", "zzz");
+  two.Add("x-api-key", "abc");
+  same.Add("X-Api-Key", "abc");
+  same.Add("X-API-KEY", "abc");
+  auto ex = Ex();
+  ex.request_headers = &one;
+  EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
+  ex.request_headers = &same;
+  EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
+  ex.request_headers = &two;
+  const Decision d = g->OnRequestHeaders(ex);
+  ASSERT_FALSE(d.is_continue());
+  EXPECT_EQ(d.status, 400);
 }
 
 TEST_F(GateTest, TiersPickTheLimitByPrincipalAttribute) {
