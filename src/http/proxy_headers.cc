@@ -138,6 +138,20 @@ bool ConnectionTokens::Contains(std::string_view name) const noexcept {
 
 namespace {
 
+// Fields only a proxy may set, about the client or the URL it asked for. From a peer that is
+// not a trusted proxy they are forgeries: an origin that builds links, redirects or access
+// decisions from them (Forwarded host/proto, X-Real-IP, IIS-style X-Original-URL) would take
+// them for rampart's word. X-Forwarded-For, -Proto and -Host are rewritten below.
+bool IsClaimedByProxies(std::string_view n) noexcept {
+  for (std::string_view f :
+       {"forwarded"sv, "x-real-ip"sv, "x-forwarded-port"sv, "x-forwarded-prefix"sv,
+        "x-forwarded-scheme"sv, "x-forwarded-server"sv, "x-original-url"sv, "x-rewrite-url"sv,
+        "x-client-ip"sv, "true-client-ip"sv}) {
+    if (IEquals(n, f)) return true;
+  }
+  return false;
+}
+
 void AppendFraming(std::string& out, const UpstreamRequest& r) {
   if (r.chunked) {
     out.append("Transfer-Encoding: chunked\r\n"sv);
@@ -166,6 +180,7 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
       if (prior_xff.empty()) prior_xff = h.value;
       continue;
     }
+    if (!r.trusted_peer && IsClaimedByProxies(n)) continue;
     if (IEquals(n, "x-forwarded-proto")) {
       if (prior_proto.empty()) prior_proto = h.value;
       continue;

@@ -60,6 +60,33 @@ TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
   EXPECT_NE(out.find("Via: 1.0 edge, 2 rampart\r\n"), std::string::npos);
 }
 
+TEST(ProxyHeaders, FieldsOnlyAProxySetsAreDroppedFromAnUntrustedPeer) {
+  Parsed p;
+  p.Parse(
+      "GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=1.1.1.1;host=evil.com;proto=https\r\n"
+      "X-Real-IP: 1.2.3.4\r\nX-Original-URL: /admin\r\nX-Forwarded-Port: 443\r\n"
+      "True-Client-IP: 9.9.9.9\r\nX-Kept: 1\r\n\r\n");
+  UpstreamRequest r;
+  r.method = "GET";
+  r.path_and_query = "/";
+  r.host = "a";
+  r.headers = &p.headers;
+  r.via = "rampart";
+  r.client_ip = "192.0.2.1";
+  std::string out;
+  BuildUpstreamRequestHead(out, r);
+  for (const char* gone : {"Forwarded:", "X-Real-IP", "X-Original-URL", "X-Forwarded-Port",
+                           "True-Client-IP", "evil.com"}) {
+    EXPECT_EQ(out.find(gone), std::string::npos) << gone << "\n" << out;
+  }
+  EXPECT_NE(out.find("X-Kept: 1\r\n"), std::string::npos) << out;
+  r.trusted_peer = true;  // a trusted proxy's word stands
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_NE(out.find("Forwarded: for=1.1.1.1;host=evil.com;proto=https\r\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("X-Real-IP: 1.2.3.4\r\n"), std::string::npos) << out;
+}
+
 TEST(ProxyHeaders, AGateSetFieldDropsTheClientsLookAlikes) {
   // CGI, WSGI, PHP and Rack origins read X_Identity as X-Identity (both HTTP_X_IDENTITY): the
   // client's spelling with '_' must not ride beside the identity a gate set.
