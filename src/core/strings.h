@@ -83,6 +83,12 @@ inline std::string ToLower(std::string_view s) {
   return out;
 }
 
+inline std::string ToUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  return out;
+}
+
 // Calls fn(token) for each comma-separated element of an HTTP list header, trimmed, skipping
 // empty elements (RFC 9110 section 5.6.1).
 template <typename Fn>

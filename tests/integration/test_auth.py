@@ -177,6 +177,17 @@ class AuthTest(unittest.TestCase):
                          "/app/orders%2F1"):
             status, _, body = self.call(self.b, "POST", spelling, {"Cookie": viewer})
             self.assertEqual((status, json.loads(body)["error"]), (403, "forbidden"), spelling)
+        # A GET the viewer may send, overridden to DELETE for an origin that honours overrides,
+        # is judged as the DELETE it becomes.
+        for headers, path in (({"X-HTTP-Method-Override": "delete"}, "/app/orders/1"),
+                              ({"X-Method-Override": "DELETE"}, "/app/orders/1"),
+                              ({}, "/app/orders/1?_method=DELETE"),
+                              ({}, "/app/orders/1?_m%65thod=delete")):
+            status, _, body = self.call(self.b, "GET", path, dict(headers, Cookie=viewer))
+            self.assertEqual((status, json.loads(body).get("error")), (403, "forbidden"),
+                             (headers, path, body))
+        self.assertEqual(self.call(self.b, "GET", "/app/orders/1?_method=GET",
+                                   {"Cookie": viewer})[0], 200)
         # An encoded dot segment is refused before routing.
         status, _, body = self.call(self.b, "POST", "/app/x/%2e%2e/orders/1", {"Cookie": viewer})
         self.assertEqual((status, json.loads(body)["error"]), (400, "bad_request"))

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "core/strings.h"
 #include "net/tls/server_tls.h"
 
 namespace rampart::authz {
@@ -29,6 +30,34 @@ void AuthzGate::Count(const Exchange& ex, const Rule* rule, int what) const noex
   if (slot < counters_.size() && counters_[slot] != nullptr) counters_[slot]->Add(ex.worker);
 }
 
+namespace {
+
+// Calls fn(METHOD) for each method override the request carries, upper-cased as the frameworks
+// that honour them do: the X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override fields,
+// and a `_method` query parameter.
+template <typename Fn>
+void ForEachMethodOverride(const Exchange& ex, std::string& buf, Fn&& fn) {
+  if (ex.request_headers != nullptr) {
+    for (const auto& f : *ex.request_headers) {
+      if (IEquals(f.name, "x-http-method-override") || IEquals(f.name, "x-http-method") ||
+          IEquals(f.name, "x-method-override")) {
+        buf = ToUpper(TrimOws(f.value));
+        fn(std::string_view(buf));
+      }
+    }
+  }
+  ForEachPair(ex.query, '&', [&](std::string_view n, std::string_view v) {
+    if (QueryNameIs(n, "_method")) {
+      PercentDecode(v, buf);
+      buf = ToUpper(TrimOws(buf));
+      fn(std::string_view(buf));
+    }
+    return true;
+  });
+}
+
+}  // namespace
+
 Decision AuthzGate::OnRequestHeaders(Exchange& ex) noexcept {
   Input in;
   in.principal = ex.identity.principal;
@@ -52,7 +81,20 @@ Decision AuthzGate::OnRequestHeaders(Exchange& ex) noexcept {
     in.subject = ex.peer->subject;
   }
   in.now = clock_();
-  const Outcome out = Evaluate(policy_, in);
+  Outcome out = Evaluate(policy_, in);
+  // A method override (X-HTTP-Method-Override: DELETE on a POST, `_method=DELETE`) is the method
+  // Express, Laravel, Symfony and Rails origins run: the request must be allowed as that method
+  // too, or the override would carry a forbidden DELETE past a rule that names DELETE.
+  if (out.verdict == Verdict::kAllow) {
+    std::string overridden;
+    ForEachMethodOverride(ex, overridden, [&](std::string_view m) {
+      if (m == in.method || out.verdict != Verdict::kAllow) return;
+      Input as = in;
+      as.method = m;
+      Outcome o = Evaluate(policy_, as);
+      if (o.verdict != Verdict::kAllow) out = std::move(o);
+    });
+  }
   for (const auto& [rule, verdict] : out.shadowed) {
     const bool allow = verdict == Verdict::kAllow;
     Count(ex, rule, allow ? 2 : 3);
