@@ -191,9 +191,24 @@ class LocalStoreTest(Base):
         status, headers, body = post(self.rampart.port, "/pay/y", "reuse-1", body="amount=1000")
         self.assertEqual(status, 422)
         self.assertEqual(json.loads(body)["error"], "idempotency_key_reused")
-        # Another target under the same key is another request too.
+        # Another target under the same key is another request too, and so are the same bytes
+        # as another type.
         self.assertEqual(post(self.rampart.port, "/pay/z", "reuse-1", body="amount=1")[0], 422)
+        self.assertEqual(post(self.rampart.port, "/pay/y", "reuse-1", body="amount=1",
+                              headers={"Content-Type": "text/plain"})[0], 422)
         self.assertEqual(self.executions(), before)
+
+    def test_a_key_belongs_to_the_host_it_was_sent_to(self):
+        # One route serving two tenants by host: tenant b's request is not tenant a's replay.
+        port = self.rampart.port
+        self.assertEqual(post(port, "/pay/h", "host-1", headers={"Host": "a.test"})[0], 201)
+        before = self.executions()
+        status, headers, _ = post(port, "/pay/h", "host-1", headers={"Host": "b.test"})
+        self.assertEqual(status, 201)
+        self.assertNotIn("idempotent-replayed", headers)
+        self.assertEqual(self.executions(), before + 1)
+        _, headers, _ = post(port, "/pay/h", "host-1", headers={"Host": "A.test"})
+        self.assertEqual(headers.get("idempotent-replayed"), "true")
 
     def test_a_required_key_that_is_missing_or_malformed_is_400(self):
         before = self.executions()

@@ -197,6 +197,9 @@ Decision IdempotencyGate::OnRequestHeaders(Exchange& ex) noexcept {
   // so one client's key does not meet another's.
   std::string scope = core_->route;
   scope += '\0';
+  // One route may serve several hosts (tenants): a key is theirs alone.
+  scope += ToLower(ex.host);
+  scope += '\0';
   if (ex.identity.principal.empty()) {
     scope += "addr:" + ex.client_address.to_string();
   } else {
@@ -228,6 +231,9 @@ Decision IdempotencyGate::OnRequestBody(Exchange& ex, std::string_view body,
   std::string what(ex.method);
   what += '\n';
   what += ex.target;
+  what += '\n';
+  // The same bytes as another type are another request (form and JSON parse them apart).
+  if (ex.request_headers != nullptr) what += ToLower(ex.request_headers->Get("content-type"));
   what += '\n';
   what += Hex(Sha256(body));
   h->fingerprint = Hex(Sha256(what));
