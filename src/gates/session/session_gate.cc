@@ -126,11 +126,14 @@ Decision SessionGate::Refuse(Exchange& ex, std::string_view reason) const {
   if (reason == "store_unavailable") {
     return Decision::Respond(503, reason, "the session cannot be checked right now");
   }
-  // A cookie that names no session is cleared, so the browser stops sending it.
+  // A cookie that names no session is cleared, so the browser stops sending it. Two session
+  // cookies are not: one of them may be a sibling domain's planted copy (cookie tossing), and
+  // clearing would delete the user's real one while the planted one stays.
+  const bool clear = reason != "missing_session" && reason != "malformed";
   return Decision::Respond(401, reason,
                            reason == "missing_session" ? "a session is required"
                                                        : "the session is not valid; log in again",
-                           reason == "missing_session" ? std::string() : CookieLine({}));
+                           clear ? CookieLine({}) : std::string());
 }
 
 Decision SessionGate::OnRequestHeaders(Exchange& ex) noexcept {
