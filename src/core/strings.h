@@ -122,6 +122,17 @@ void ForEachPair(std::string_view s, char sep, Fn&& fn) {
   }
 }
 
+// Field names equal but for case, and '-' against '_': CGI, WSGI, PHP and Rack origins read both
+// X-User and X_User as HTTP_X_USER, so a rule about one name must hold for both spellings.
+inline bool SameFieldForCgi(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = AsciiLower(a[i]), y = AsciiLower(b[i]);
+    if (x != y && !((x == '-' || x == '_') && (y == '-' || y == '_'))) return false;
+  }
+  return true;
+}
+
 // Whether a query parameter's name as sent names `want` once percent-decoded ('+' is a space),
 // as the origin's form decoder will read it: `access%5Ftoken` is `access_token`. A gate that
 // reads or removes a parameter matches it this way, so no spelling slips past it to the origin.

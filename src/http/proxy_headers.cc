@@ -14,20 +14,9 @@ namespace {
 bool InRules(const config::HeaderRules* rules, std::string_view name) noexcept {
   if (rules == nullptr) return false;
   for (const auto& r : rules->remove) {
-    if (IEquals(r, name)) return true;
+    if (SameFieldForCgi(r, name)) return true;  // and its '_' spelling, which origins read alike
   }
   return false;
-}
-
-// Names equal but for case, and '-' against '_': CGI, WSGI, PHP and Rack origins read both
-// X-User and X_User as HTTP_X_USER.
-bool SameForCgi(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = AsciiLower(a[i]), y = AsciiLower(b[i]);
-    if (x != y && !((x == '-' || x == '_') && (y == '-' || y == '_'))) return false;
-  }
-  return true;
 }
 
 // A field a gate sets (or removes) drops the client's of the same name, and its look-alike
@@ -35,7 +24,7 @@ bool SameForCgi(std::string_view a, std::string_view b) noexcept {
 bool InExtra(const std::vector<std::pair<std::string, std::string>>& extra,
              std::string_view name) noexcept {
   for (const auto& [n, _] : extra) {
-    if (SameForCgi(n, name)) return true;
+    if (SameFieldForCgi(n, name)) return true;
   }
   return false;
 }
@@ -143,13 +132,31 @@ namespace {
 // decisions from them (Forwarded host/proto, X-Real-IP, IIS-style X-Original-URL) would take
 // them for rampart's word. X-Forwarded-For, -Proto and -Host are rewritten below.
 bool IsClaimedByProxies(std::string_view n) noexcept {
-  for (std::string_view f :
-       {"forwarded"sv, "x-real-ip"sv, "x-forwarded-port"sv, "x-forwarded-prefix"sv,
-        "x-forwarded-scheme"sv, "x-forwarded-server"sv, "x-original-url"sv, "x-rewrite-url"sv,
-        "x-client-ip"sv, "true-client-ip"sv}) {
-    if (IEquals(n, f)) return true;
+  for (std::string_view f : {"forwarded"sv,          "x-real-ip"sv,
+                             "x-forwarded-port"sv,   "x-forwarded-prefix"sv,
+                             "x-forwarded-scheme"sv, "x-forwarded-server"sv,
+                             "x-forwarded-ssl"sv,    "x-forwarded-protocol"sv,
+                             "x-forwarded-uri"sv,    "front-end-https"sv,
+                             "x-url-scheme"sv,       "x-original-url"sv,
+                             "x-original-uri"sv,     "x-original-host"sv,
+                             "x-rewrite-url"sv,      "x-host"sv,
+                             "x-client-ip"sv,        "true-client-ip"sv,
+                             "cf-connecting-ip"sv,   "fastly-client-ip"sv,
+                             "x-cluster-client-ip"sv}) {
+    if (SameFieldForCgi(n, f)) return true;
   }
   return false;
+}
+
+// A client's spelling with '_' of a field rampart writes itself (X_Forwarded_For beside
+// rampart's X-Forwarded-For): a CGI-style origin reads both as one, so it never passes.
+bool ShadowsRewrittenField(std::string_view n, std::string_view request_id_header) noexcept {
+  if (n.find('_') == std::string_view::npos) return false;
+  for (std::string_view f : {"x-forwarded-for"sv, "x-forwarded-proto"sv, "x-forwarded-host"sv,
+                             "via"sv, "host"sv, "content-length"sv, "transfer-encoding"sv}) {
+    if (SameFieldForCgi(n, f)) return true;
+  }
+  return SameFieldForCgi(n, request_id_header);
 }
 
 void AppendFraming(std::string& out, const UpstreamRequest& r) {
@@ -181,6 +188,7 @@ void BuildUpstreamRequestHead(std::string& out, const UpstreamRequest& r) {
       continue;
     }
     if (!r.trusted_peer && IsClaimedByProxies(n)) continue;
+    if (ShadowsRewrittenField(n, r.request_id_header)) continue;
     if (IEquals(n, "x-forwarded-proto")) {
       if (prior_proto.empty()) prior_proto = h.value;
       continue;

@@ -80,6 +80,22 @@ TEST(ProxyHeaders, FieldsOnlyAProxySetsAreDroppedFromAnUntrustedPeer) {
     EXPECT_EQ(out.find(gone), std::string::npos) << gone << "\n" << out;
   }
   EXPECT_NE(out.find("X-Kept: 1\r\n"), std::string::npos) << out;
+  // Their '_' spellings (CGI-style origins read X_Real_IP as X-Real-IP), and the '_' spellings
+  // of the fields rampart writes itself, from anyone.
+  Parsed q;
+  q.Parse(
+      "GET / HTTP/1.1\r\nHost: a\r\nX_Real_IP: 127.0.0.1\r\nX_Forwarded_For: 10.0.0.1\r\n"
+      "X_Forwarded_Ssl: on\r\nCF_Connecting_IP: 1.2.3.4\r\nX_Kept: 2\r\n\r\n");
+  r.headers = &q.headers;
+  BuildUpstreamRequestHead(out, r);
+  for (const char* gone : {"X_Real_IP", "X_Forwarded_For", "X_Forwarded_Ssl", "CF_Connecting"}) {
+    EXPECT_EQ(out.find(gone), std::string::npos) << gone << "\n" << out;
+  }
+  EXPECT_NE(out.find("X_Kept: 2\r\n"), std::string::npos) << out;
+  r.trusted_peer = true;
+  BuildUpstreamRequestHead(out, r);
+  EXPECT_EQ(out.find("X_Forwarded_For"), std::string::npos) << out;
+  r.headers = &p.headers;
   r.trusted_peer = true;  // a trusted proxy's word stands
   BuildUpstreamRequestHead(out, r);
   EXPECT_NE(out.find("Forwarded: for=1.1.1.1;host=evil.com;proto=https\r\n"), std::string::npos)

@@ -87,6 +87,13 @@ void SplitTarget(std::string_view target, std::string_view& authority, std::stri
       return;
     }
     auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) {
+      // Neither origin-form nor absolute-form (an HTTP/2 :path of another scheme): the callers
+      // refuse a path that does not start with '/'.
+      path = target;
+      query = {};
+      return;
+    }
     std::string_view rest = target.substr(scheme_end + 3);
     auto slash = rest.find_first_of("/?");
     authority = rest.substr(0, slash);

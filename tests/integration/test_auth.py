@@ -181,6 +181,9 @@ class AuthTest(unittest.TestCase):
         # is judged as the DELETE it becomes.
         for headers, path in (({"X-HTTP-Method-Override": "delete"}, "/app/orders/1"),
                               ({"X-Method-Override": "DELETE"}, "/app/orders/1"),
+                              ({"X-HTTP-Method-Override": "DELETE, GET"}, "/app/orders/1"),
+                              ({"X_HTTP_Method_Override": "DELETE"}, "/app/orders/1"),
+                              ({"X-HTTP-Method": "DELETE;x"}, "/app/orders/1"),
                               ({}, "/app/orders/1?_method=DELETE"),
                               ({}, "/app/orders/1?_m%65thod=delete")):
             status, _, body = self.call(self.b, "GET", path, dict(headers, Cookie=viewer))

@@ -219,6 +219,11 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(self.request("GET", "/orders/7")[1]["x-rampart-cache"], "MISS")
         self.assertEqual(self.request("GET", "/orders/summary")[1]["x-rampart-cache"], "MISS")
         self.assertEqual(self.request("GET", "/orders/other")[1]["x-rampart-cache"], "HIT")
+        # A Location spelled with escapes names the entry of its normalized path.
+        self.origin.routes["/orders"] = (201, [("Location", "/%6frders//other")], b"created")
+        self.request("POST", "/orders", body=b"{}")
+        self.assertEqual(self.request("GET", "/orders/other")[1]["x-rampart-cache"], "MISS")
+        self.request("GET", "/orders/other")
         # Another host's target is not the sender's to drop.
         self.origin.routes["/orders"] = (201, [
             ("Location", "http://elsewhere.example/orders/other"),

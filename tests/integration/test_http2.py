@@ -97,6 +97,9 @@ class Http2Test(unittest.TestCase):
         self.assertEqual(headers["host"], f"127.0.0.1:{self.rampart.port}")
         self.assertEqual(headers["via"], "2 rampart")
         self.assertEqual(headers["x-forwarded-proto"], "http")
+        # Spellings of the path an origin reads alike arrive normalized, as over HTTP/1.1.
+        for spelling in ("//app//get?x=1", "/%61pp/get?x=1"):
+            self.assertEqual(json.loads(curl(f"{self.base}{spelling}"))["target"], "/app/get?x=1")
         # Cookie crumbs (RFC 9113 §8.2.3) reach the origin as one field, joined with "; ".
         body = json.loads(curl(f"{self.base}/app/get", "-H", "Cookie: a=1", "-H", "Cookie: b=2"))
         cookies = [v for k, v in body["headers"] if k.lower() == "cookie"]

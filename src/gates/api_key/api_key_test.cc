@@ -132,6 +132,10 @@ TEST_F(ApiKeyGateTest, StoreKeysAreLookedUpByHashEveryRequest) {
   EXPECT_EQ(ex.identity.principal, "partner");
   EXPECT_EQ(ex.query_remove, std::vector<std::string_view>{"api_key"});
   EXPECT_EQ(Reason(*g, Ex({}, "api_key=rk_added&api_key=x")), "malformed");
+  // The name as the origin's form decoder reads it; a second key after an empty one.
+  EXPECT_EQ(Reason(*g, Ex({}, "api%5Fkey=rk_added")), "pass");
+  EXPECT_EQ(Reason(*g, Ex({}, "api_key=&api_key=rk_added")), "malformed");
+  EXPECT_EQ(Reason(*g, Ex({}, "api_key=rk_added&api%5fkey=x")), "malformed");
   store_->DeleteNow(StoreKey(k.hash));  // revoked: the next request is refused
   EXPECT_EQ(Reason(*g, Ex({}, "api_key=rk_added")), "invalid_key");
 }

@@ -32,28 +32,44 @@ void AuthzGate::Count(const Exchange& ex, const Rule* rule, int what) const noex
 
 namespace {
 
-// Calls fn(METHOD) for each method override the request carries, upper-cased as the frameworks
-// that honour them do: the X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override fields,
-// and a `_method` query parameter.
+// Calls fn(METHOD) for each method an override names, upper-cased as the frameworks that honour
+// them do: the X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override fields (and their '_'
+// spellings, which CGI-style origins read alike) and a `_method` query parameter; each element
+// of a list (Express takes the first, others the whole value). An element that is not a method
+// token (letters only) is passed as it is, and no rule allows it.
 template <typename Fn>
 void ForEachMethodOverride(const Exchange& ex, std::string& buf, Fn&& fn) {
+  auto each = [&](std::string_view value) {
+    ForEachListToken(value, [&](std::string_view token) {
+      buf = ToUpper(token);
+      fn(std::string_view(buf));
+    });
+  };
   if (ex.request_headers != nullptr) {
     for (const auto& f : *ex.request_headers) {
-      if (IEquals(f.name, "x-http-method-override") || IEquals(f.name, "x-http-method") ||
-          IEquals(f.name, "x-method-override")) {
-        buf = ToUpper(TrimOws(f.value));
-        fn(std::string_view(buf));
+      if (SameFieldForCgi(f.name, "x-http-method-override") ||
+          SameFieldForCgi(f.name, "x-http-method") ||
+          SameFieldForCgi(f.name, "x-method-override")) {
+        each(f.value);
       }
     }
   }
+  std::string decoded;
   ForEachPair(ex.query, '&', [&](std::string_view n, std::string_view v) {
     if (QueryNameIs(n, "_method")) {
-      PercentDecode(v, buf);
-      buf = ToUpper(TrimOws(buf));
-      fn(std::string_view(buf));
+      PercentDecode(v, decoded);
+      each(decoded);
     }
     return true;
   });
+}
+
+bool IsMethodToken(std::string_view m) noexcept {
+  if (m.empty()) return false;
+  for (const char c : m) {
+    if (c < 'A' || c > 'Z') return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -89,6 +105,11 @@ Decision AuthzGate::OnRequestHeaders(Exchange& ex) noexcept {
     std::string overridden;
     ForEachMethodOverride(ex, overridden, [&](std::string_view m) {
       if (m == in.method || out.verdict != Verdict::kAllow) return;
+      if (!IsMethodToken(m)) {  // "DELETE;x", "DEL ETE": no framework's method, no rule's
+        out.verdict = Verdict::kDeny;
+        out.rule = nullptr;
+        return;
+      }
       Input as = in;
       as.method = m;
       Outcome o = Evaluate(policy_, as);

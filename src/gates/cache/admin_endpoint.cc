@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/json_strict.h"
+#include "http/request_target.h"
 
 namespace rampart::cache {
 
@@ -50,6 +51,15 @@ AdminResponse Purge(const AdminRequest& req, const std::string& zone, CacheStore
         k.find('/', k.find("://") == std::string::npos ? 0 : k.find("://") + 3);
     for (std::size_t i = 0; i < std::min(authority_end, k.size()); ++i) {
       k[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(k[i])));
+    }
+    // The path as requests are keyed: normalized (`/products/%31%32` is /products/12).
+    if (authority_end < k.size()) {
+      const std::size_t query = std::min(k.find('?', authority_end), k.size());
+      std::string normal;
+      if (http::NormalizePath(std::string_view(k).substr(authority_end, query - authority_end),
+                              normal)) {
+        k.replace(authority_end, query - authority_end, normal);
+      }
     }
     if (k.find('?') == std::string::npos) k += '?';
     n = store.ErasePrefix(k + "\n");

@@ -21,6 +21,7 @@
 #include "gates/cache/cache_control.h"
 #include "http/methods.h"
 #include "http/proxy_headers.h"
+#include "http/request_target.h"
 #include "pipeline/router.h"
 #include "state/stores.h"
 
@@ -912,6 +913,9 @@ Decision CacheGate::Invalidated(Exchange& ex) {
     for (const char* name : {"location", "content-location"}) {
       std::string_view path, query;
       if (SameOriginTarget(fields.Get(name), ex, path, query)) {
+        // Keyed as requests are: by the normalized path (`/products/%31%32` is /products/12).
+        std::string normal;
+        if (http::NormalizePath(path, normal)) path = normal;
         p->erase.push_back(KeyFor(ex, path, query));
       }
     }

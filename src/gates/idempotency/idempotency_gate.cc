@@ -230,7 +230,9 @@ Decision IdempotencyGate::OnRequestBody(Exchange& ex, std::string_view body,
   }
   std::string what(ex.method);
   what += '\n';
-  what += ex.target;
+  what += ex.path;  // normalized: two spellings of one target are one request
+  what += '?';
+  what += ex.query;
   what += '\n';
   // The same bytes as another type are another request (form and JSON parse them apart).
   if (ex.request_headers != nullptr) what += ToLower(ex.request_headers->Get("content-type"));

@@ -236,8 +236,13 @@ bool ParseJwks(std::string_view json, KeySet& out, std::string& error) {
       // such key does not take the set's other keys down with it (rotation keeps working).
       ++out.skipped;
       if (!key_error.empty()) {
+        // The kid is the key server's text: shown bounded, control bytes replaced, in the log.
+        std::string kid = k.kid.substr(0, 64);
+        for (char& c : kid) {
+          if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        }
         out.skip_notes.push_back(
-            fmt::format("key {}{}: {}", i, k.kid.empty() ? "" : " ('" + k.kid + "')", key_error));
+            fmt::format("key {}{}: {}", i, kid.empty() ? "" : " ('" + kid + "')", key_error));
       }
     }
   }

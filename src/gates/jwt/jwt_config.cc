@@ -46,6 +46,7 @@ bool IsJsonScalarWord(std::string_view s) {
   const std::size_t digits = i;
   while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
   if (i == digits) return false;
+  if (s[digits] == '0' && i - digits > 1) return false;  // 0042 is no JSON number: a string
   if (i < s.size() && s[i] == '.') {
     const std::size_t f = ++i;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;

@@ -64,7 +64,8 @@ KeyResult BuildKey(const LimitConfig& limit, const Exchange& ex, std::string& ou
         if (ex.request_headers != nullptr) {
           bool first = true;
           for (const auto& f : *ex.request_headers) {
-            if (!IEquals(f.name, part.name)) continue;
+            // X_Api_Key too: CGI-style origins read it as X-Api-Key.
+            if (!SameFieldForCgi(f.name, part.name)) continue;
             if (!first && f.value != v) return KeyResult::kAmbiguous;
             first = false;
             v = f.value;

@@ -74,6 +74,7 @@ const LimitConfig* RateLimitGate::Prepare(const Exchange& ex, AppliedList& out) 
     const KeyResult built = BuildKey(l, ex, key);
     if (built == KeyResult::kAmbiguous) {
       limits_[i].ambiguous->Add(ex.worker);
+      if (config_.shadow) continue;  // shadow limits refuse nothing: counted, the limit skipped
       out.clear();
       return &l;
     }

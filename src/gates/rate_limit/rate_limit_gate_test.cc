@@ -124,6 +124,20 @@ TEST_F(GateTest, AHeaderKeySentTwiceWithDifferentValuesIsRefused) {
   const Decision d = g->OnRequestHeaders(ex);
   ASSERT_FALSE(d.is_continue());
   EXPECT_EQ(d.status, 400);
+  // The '_' spelling is the same field to a CGI-style origin.
+  http::HeaderList cgi;
+  cgi.Add("X-Api-Key", "random");
+  cgi.Add("X_Api_Key", "abc");
+  ex.request_headers = &cgi;
+  EXPECT_EQ(g->OnRequestHeaders(ex).status, 400);
+}
+
+TEST_F(GateTest, AShadowLimitRefusesNothingEvenForAnAmbiguousKey) {
+  auto g = Make("{ shadow: true, rate: 1/h, key: [{ query: user }] }");
+  auto ex = Ex();
+  ex.query = "user=x&user=bob";
+  EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
+  EXPECT_TRUE(g->OnRequestHeaders(ex).is_continue());
 }
 
 TEST_F(GateTest, TiersPickTheLimitByPrincipalAttribute) {
