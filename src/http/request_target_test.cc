@@ -92,6 +92,16 @@ TEST(RequestTarget, NormalizePathDecodesUnreservedEscapesAndMergesSlashes) {
   EXPECT_TRUE(HasDotSegment(out));
 }
 
+TEST(RequestTarget, ATargetOfNoKnownFormIsAPathTheCallersRefuse) {
+  // An HTTP/2 :path under another :scheme: no exception, and no '/' for the callers to accept.
+  std::string_view authority, path, query;
+  SplitTarget("x", authority, path, query);
+  EXPECT_EQ(path, "x");
+  EXPECT_EQ(authority, "");
+  SplitTarget("ab?c", authority, path, query);
+  EXPECT_EQ(path, "ab?c");
+}
+
 TEST(RequestTarget, AsteriskFormIsForOptionsOnly) {
   EXPECT_EQ(PathProblem("OPTIONS", "*"), "");
   EXPECT_NE(PathProblem("GET", "*"), "");
