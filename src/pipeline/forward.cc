@@ -85,7 +85,12 @@ asio::awaitable<void> Forwarder::Run(Downstream& d, ExchangeState& st, ForwardEn
     }
     st.ex.upstream_headers.emplace_back("range", "");  // an empty value removes the field
   }
-  const CompiledRoute* route = env.site.router->Match(st.ex);
+  bool ambiguous = false;
+  const CompiledRoute* route = env.site.router->Match(st.ex, &ambiguous);
+  if (ambiguous) {
+    co_await f.Reply(400, "bad_request", "the path's ';' parameters would change its route");
+    co_return;
+  }
   if (route == nullptr) {
     co_await f.Reply(404, "no_route", "no route matches this request");
     co_return;

@@ -6,7 +6,7 @@
 
 namespace rampart {
 
-bool CompiledRoute::Matches(const Exchange& ex) const noexcept {
+bool CompiledRoute::Matches(const Exchange& ex, std::string_view req_path) const noexcept {
   if (!exact_hosts.empty() || !wildcard_hosts.empty()) {
     bool host_ok = false;
     for (const auto& h : exact_hosts) {
@@ -30,13 +30,13 @@ bool CompiledRoute::Matches(const Exchange& ex) const noexcept {
     case PathKind::kAny:
       break;
     case PathKind::kExact:
-      if (ex.path != path) return false;
+      if (req_path != path) return false;
       break;
     case PathKind::kPrefix:
-      if (!ex.path.starts_with(path)) return false;
+      if (!req_path.starts_with(path)) return false;
       break;
     case PathKind::kRegex:
-      if (!path_regex->Matches(ex.path)) return false;
+      if (!path_regex->Matches(req_path)) return false;
       break;
   }
   if (!methods.empty()) {
@@ -63,11 +63,33 @@ bool CompiledRoute::Matches(const Exchange& ex) const noexcept {
   return true;
 }
 
-const CompiledRoute* Router::Match(const Exchange& ex) const noexcept {
+const CompiledRoute* Router::Match(const Exchange& ex, bool* ambiguous) const noexcept {
+  const CompiledRoute* found = nullptr;
   for (const auto& r : routes_) {
-    if (r->Matches(ex)) return r.get();
+    if (r->Matches(ex)) {
+      found = r.get();
+      break;
+    }
   }
-  return nullptr;
+  if (ex.path.find(';') == std::string_view::npos) return found;
+  // The same path without its segments' `;` parameters, as servlet containers read it.
+  thread_local std::string bare;
+  bare.clear();
+  bool in_params = false;
+  for (const char c : ex.path) {
+    if (c == '/') in_params = false;
+    if (c == ';') in_params = true;
+    if (!in_params) bare.push_back(c);
+  }
+  const CompiledRoute* without = nullptr;
+  for (const auto& r : routes_) {
+    if (r->Matches(ex, bare)) {
+      without = r.get();
+      break;
+    }
+  }
+  if (without != found && ambiguous != nullptr) *ambiguous = true;
+  return found;
 }
 
 void CompiledRoute::CollectNeeds() {

@@ -57,14 +57,17 @@ struct CompiledRoute {
   // Fills needs, hold_body, async_gates and taps_response from the gates.
   void CollectNeeds();
 
-  bool Matches(const Exchange& ex) const noexcept;
+  bool Matches(const Exchange& ex) const noexcept { return Matches(ex, ex.path); }
+  bool Matches(const Exchange& ex, std::string_view req_path) const noexcept;
 };
 
 class Router {
  public:
   void Add(std::unique_ptr<CompiledRoute> route) { routes_.push_back(std::move(route)); }
-  // First route that matches, or nullptr.
-  const CompiledRoute* Match(const Exchange& ex) const noexcept;
+  // First route that matches, or nullptr. `ambiguous` is set when the path's `;` parameters
+  // decide the route: Tomcat and Spring drop them (`/admin;x/users` is /admin/users there), so
+  // a route chosen with them could hand the origin a path another route's gates guard.
+  const CompiledRoute* Match(const Exchange& ex, bool* ambiguous = nullptr) const noexcept;
   const std::vector<std::unique_ptr<CompiledRoute>>& routes() const noexcept { return routes_; }
 
  private:
