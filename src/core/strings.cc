@@ -59,14 +59,20 @@ int HexDigit(char c) noexcept {
 
 // The byte a form decoder reads at `i`, and how many input bytes it took.
 char FormByteAt(std::string_view s, std::size_t i, std::size_t& used) noexcept {
-  if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 && HexDigit(s[i + 2]) >= 0) {
+  if (const int b = EscapedByteAt(s, i); b >= 0) {
     used = 3;
-    return static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
+    return static_cast<char>(b);
   }
   used = 1;
   return s[i] == '+' ? ' ' : s[i];
 }
 }  // namespace
+
+int EscapedByteAt(std::string_view s, std::size_t i) noexcept {
+  if (i + 2 >= s.size() || s[i] != '%') return -1;
+  const int hi = HexDigit(s[i + 1]), lo = HexDigit(s[i + 2]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
 
 bool QueryNameIs(std::string_view raw, std::string_view want) noexcept {
   if (raw == want) return true;

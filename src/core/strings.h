@@ -138,6 +138,9 @@ inline bool SameFieldForCgi(std::string_view a, std::string_view b) noexcept {
 // reads or removes a parameter matches it this way, so no spelling slips past it to the origin.
 bool QueryNameIs(std::string_view raw, std::string_view want) noexcept;
 
+// The byte the escape "%hh" at `i` stands for, or -1 when there is no such escape at `i`.
+int EscapedByteAt(std::string_view s, std::size_t i) noexcept;
+
 // A query value as a form decoder reads it: "%hh" is the byte, '+' a space; a '%' not followed
 // by two hex digits is itself. Into `out` (replaced).
 void PercentDecode(std::string_view raw, std::string& out);

@@ -19,6 +19,17 @@ struct Parsed {
   }
 };
 
+// `method /` to host "a", from an untrusted peer, with the fields `p` parsed.
+UpstreamRequest ToA(const Parsed& p, std::string_view method = "GET") {
+  UpstreamRequest r;
+  r.method = method;
+  r.path_and_query = "/";
+  r.host = "a";
+  r.headers = &p.headers;
+  r.via = "rampart";
+  return r;
+}
+
 TEST(ProxyHeaders, UpstreamHeadFromUntrustedPeer) {
   std::string wire =
       "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nTE: trailers\r\n"
@@ -66,12 +77,7 @@ TEST(ProxyHeaders, FieldsOnlyAProxySetsAreDroppedFromAnUntrustedPeer) {
       "GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=1.1.1.1;host=evil.com;proto=https\r\n"
       "X-Real-IP: 1.2.3.4\r\nX-Original-URL: /admin\r\nX-Forwarded-Port: 443\r\n"
       "True-Client-IP: 9.9.9.9\r\nX-Kept: 1\r\n\r\n");
-  UpstreamRequest r;
-  r.method = "GET";
-  r.path_and_query = "/";
-  r.host = "a";
-  r.headers = &p.headers;
-  r.via = "rampart";
+  UpstreamRequest r = ToA(p);
   r.client_ip = "192.0.2.1";
   std::string out;
   BuildUpstreamRequestHead(out, r);
@@ -111,13 +117,8 @@ TEST(ProxyHeaders, AGateSetFieldDropsTheClientsLookAlikes) {
       "GET / HTTP/1.1\r\nHost: a\r\nX_Identity: mallory\r\nx-identity: mallory2\r\n"
       "X_Other: kept\r\nX-Identityx: kept2\r\n\r\n");
   std::vector<std::pair<std::string, std::string>> extra = {{"X-Identity", "alice"}};
-  UpstreamRequest r;
-  r.method = "GET";
-  r.path_and_query = "/";
-  r.host = "a";
-  r.headers = &p.headers;
+  UpstreamRequest r = ToA(p);
   r.extra = &extra;
-  r.via = "rampart";
   std::string out;
   BuildUpstreamRequestHead(out, r);
   EXPECT_EQ(out.find("mallory"), std::string::npos) << out;
@@ -131,12 +132,7 @@ TEST(ProxyHeaders, UpstreamFramingIsRampartsOwn) {
   // framing it parsed the body by, so nothing the client lists in Connection can remove it.
   Parsed p;
   p.Parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: X-A\r\nX-A: 1\r\n\r\n");
-  UpstreamRequest r;
-  r.method = "POST";
-  r.path_and_query = "/";
-  r.host = "a";
-  r.headers = &p.headers;
-  r.via = "rampart";
+  UpstreamRequest r = ToA(p, "POST");
   r.content_length = 5;
   std::string out;
   BuildUpstreamRequestHead(out, r);

@@ -116,47 +116,31 @@ std::string_view StripPort(std::string_view host) {
 namespace {
 // The length of the escape "%hh" at `i` when it decodes to `c` (either case), else 0.
 std::size_t EscapeOf(std::string_view s, std::size_t i, char c) noexcept {
-  if (i + 2 >= s.size() || s[i] != '%') return 0;
-  const char want_hi = "0123456789abcdef"[(static_cast<unsigned char>(c) >> 4) & 15];
-  const char want_lo = "0123456789abcdef"[static_cast<unsigned char>(c) & 15];
-  return AsciiLower(s[i + 1]) == want_hi && AsciiLower(s[i + 2]) == want_lo ? 3 : 0;
+  return EscapedByteAt(s, i) == static_cast<unsigned char>(c) ? 3 : 0;
+}
+
+bool Unreserved(int c) noexcept {  // RFC 3986 section 2.3
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 }  // namespace
 
 bool NormalizePath(std::string_view path, std::string& out) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  auto unreserved = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-  };
   // Most paths need nothing: find the first place that does before copying.
   std::size_t i = 0;
-  for (; i < path.size(); ++i) {
-    if (path[i] == '/' && i + 1 < path.size() && path[i + 1] == '/') break;
-    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0 &&
-        unreserved(static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2])))) {
-      break;
-    }
+  while (i < path.size() && !(path[i] == '/' && i + 1 < path.size() && path[i + 1] == '/') &&
+         !Unreserved(EscapedByteAt(path, i))) {
+    ++i;
   }
   if (i == path.size()) return false;
   out.assign(path.substr(0, i));
   for (; i < path.size(); ++i) {
-    char c = path[i];
-    if (c == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
-      const char d = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
-      if (unreserved(d)) {
-        out.push_back(d);
-        i += 2;
-        continue;
-      }
+    if (const int d = EscapedByteAt(path, i); Unreserved(d)) {
+      out.push_back(static_cast<char>(d));
+      i += 2;
+    } else if (path[i] != '/' || out.empty() || out.back() != '/') {
+      out.push_back(path[i]);
     }
-    if (c == '/' && !out.empty() && out.back() == '/') continue;
-    out.push_back(c);
   }
   return true;
 }

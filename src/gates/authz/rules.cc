@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/strings.h"
+
 namespace rampart::authz {
 
 using config::YamlObject;
@@ -125,12 +127,6 @@ bool NormalizePath(std::string_view raw, std::string& out) {
   out.clear();
   std::vector<std::string> segments;
   std::string seg;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   auto finish = [&](bool last) {
     if (seg == "..") {
       if (!segments.empty()) segments.pop_back();
@@ -151,8 +147,9 @@ bool NormalizePath(std::string_view raw, std::string& out) {
     }
     if (c == '\\' || c == '\0') return false;
     if (c == '%') {
-      if (i + 2 >= raw.size() || hex(raw[i + 1]) < 0 || hex(raw[i + 2]) < 0) return false;
-      c = static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+      const int escaped = EscapedByteAt(raw, i);
+      if (escaped < 0) return false;
+      c = static_cast<char>(escaped);
       i += 2;
       if (c == '/' || c == '\\' || c == '\0') return false;
     } else if (c == ';') {

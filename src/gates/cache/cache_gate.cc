@@ -214,23 +214,8 @@ std::string VaryValues(const std::vector<std::string>& names, const Exchange& ex
 
 // A query parameter's name, percent-decoded, so that `i%64` is the `id` the origin will read.
 std::string DecodedName(std::string_view p) {
-  const std::string_view raw = p.substr(0, p.find('='));
-  const auto hex = [](char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
   std::string out;
-  out.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
-      out += static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
-      i += 2;
-    } else {
-      out += raw[i] == '+' ? ' ' : raw[i];
-    }
-  }
+  PercentDecode(p.substr(0, p.find('=')), out);
   return out;
 }
 

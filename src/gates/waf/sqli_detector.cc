@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/strings.h"
+
 namespace rampart::waf {
 namespace {
 
@@ -1615,12 +1617,6 @@ namespace {
 // or hiding from a filter, puts one in a value (libinjection flags every "/*!"). Doxygen's
 // "/*! text" and C's `#endif /*!HAVE_X*/` stay unflagged.
 bool HasMysqlExecutableComment(std::string_view in) noexcept {
-  auto hex = [](unsigned char c) -> int {
-    if (IsDigit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (std::size_t at = in.find("/*!"); at != std::string_view::npos; at = in.find("/*!", at + 3)) {
     std::size_t i = at + 3;
     const std::size_t version = i;
@@ -1633,14 +1629,9 @@ bool HasMysqlExecutableComment(std::string_view in) noexcept {
     char word[kMaxWord];
     std::size_t len = 0;
     while (i < in.size() && len + 1 < kMaxWord) {
-      auto c = static_cast<unsigned char>(in[i]);
-      std::size_t step = 1;
-      if (c == '%' && i + 2 < in.size() && hex(static_cast<unsigned char>(in[i + 1])) >= 0 &&
-          hex(static_cast<unsigned char>(in[i + 2])) >= 0) {
-        c = static_cast<unsigned char>(hex(static_cast<unsigned char>(in[i + 1])) * 16 +
-                                       hex(static_cast<unsigned char>(in[i + 2])));
-        step = 3;
-      }
+      const int escaped = EscapedByteAt(in, i);
+      const auto c = static_cast<unsigned char>(escaped >= 0 ? escaped : in[i]);
+      const std::size_t step = escaped >= 0 ? 3 : 1;
       if (!IsAsciiLetter(c) && c != '_') break;
       word[len++] = static_cast<char>(c);
       i += step;

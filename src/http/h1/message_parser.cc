@@ -1,8 +1,7 @@
 #include "http/h1/message_parser.h"
 
-#include <cstring>
-
 #include <boost/beast/http/error.hpp>
+#include <cstring>
 
 namespace rampart::http::h1 {
 

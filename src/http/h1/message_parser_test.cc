@@ -47,19 +47,27 @@ TEST(RequestParser, SimpleGet) {
   EXPECT_EQ(r.framing, BodyFraming::kNone);
 }
 
+// Feeds `wire` one byte at a time into `buf`, reallocated before each (its bytes move), until
+// the parser fails; returns the bytes consumed. The parser's views point into `buf`.
+std::size_t FeedByteByByte(RequestParser& p, std::string_view wire, std::string& buf) {
+  std::size_t consumed = 0;
+  for (char c : wire) {
+    std::string moved = buf + c;  // a new allocation each time: the bytes move
+    buf.swap(moved);
+    consumed += p.Feed(buf.data() + consumed, buf.size() - consumed);
+    if (p.failure() != ParseFailure::kNone) break;
+  }
+  return consumed;
+}
+
 TEST(RequestParser, HeadArrivingInPiecesSurvivesBufferMoves) {
   std::string wire = "GET /path HTTP/1.1\r\nHost: example\r\nX-Long: value\r\n\r\n";
   HeaderList headers;
   std::string body;
   RequestParser p({}, headers, body);
   std::string buf;
-  std::size_t consumed = 0;
-  for (char c : wire) {
-    std::string moved = buf + c;  // a new allocation each time: the bytes move
-    buf.swap(moved);
-    consumed += p.Feed(buf.data() + consumed, buf.size() - consumed);
-    ASSERT_EQ(p.failure(), ParseFailure::kNone);
-  }
+  const std::size_t consumed = FeedByteByByte(p, wire, buf);
+  ASSERT_EQ(p.failure(), ParseFailure::kNone);
   ASSERT_TRUE(p.done());
   EXPECT_EQ(p.method(), "GET");
   EXPECT_EQ(p.target(), "/path");
@@ -74,13 +82,7 @@ TEST(RequestParser, FoldAfterAnEmptyFirstLineIsRefusedWhenTheHeadArrivesInPieces
   std::string body;
   RequestParser p({}, headers, body);
   std::string buf;
-  std::size_t consumed = 0;
-  for (char c : wire) {
-    std::string moved = buf + c;
-    buf.swap(moved);
-    consumed += p.Feed(buf.data() + consumed, buf.size() - consumed);
-    if (p.failure() != ParseFailure::kNone) break;
-  }
+  FeedByteByByte(p, wire, buf);
   EXPECT_EQ(p.failure(), ParseFailure::kBadRequest);
   EXPECT_FALSE(p.done());
 }
