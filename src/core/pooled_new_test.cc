@@ -1,0 +1,81 @@
+#include "core/pooled_new.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rampart::core {
+namespace {
+
+// Opaque to the optimizer, so a new/delete pair is not elided.
+void* Keep(void* p) {
+  asm volatile("" : : "g"(p) : "memory");
+  return p;
+}
+
+TEST(PooledNew, ReusesTheBlockLastFreedOfTheSameSizeClass) {
+  if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
+  void* a = Keep(::operator new(200));
+  ::operator delete(a);
+  void* b = Keep(::operator new(193));  // same 16-byte class (193..208)
+  EXPECT_EQ(a, b);
+  ::operator delete(b, 193);
+  void* c = Keep(::operator new(240));  // another class: not that block
+  EXPECT_NE(a, c);
+  ::operator delete(c);
+}
+
+TEST(PooledNew, KeepsAtMostTheCapPerClassAndFreesTheRest) {
+  if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
+  const std::uint32_t before = PooledBlocksReady(720);
+  std::vector<void*> blocks;
+  for (std::uint32_t i = 0; i < kMaxPerClass + 50; ++i) blocks.push_back(Keep(::operator new(720)));
+  EXPECT_LE(PooledBlocksReady(720), before);
+  for (void* p : blocks) ::operator delete(p);
+  EXPECT_EQ(PooledBlocksReady(720), kMaxPerClass);
+}
+
+TEST(PooledNew, LargeBlocksAreNotKept) {
+  if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
+  const std::uint32_t before = PooledBlocksReady(kMaxPooledBytes);
+  void* big = Keep(::operator new(kMaxPooledBytes + 1));
+  ::operator delete(big);
+  EXPECT_EQ(PooledBlocksReady(kMaxPooledBytes), before);
+  EXPECT_EQ(PooledBlocksReady(kMaxPooledBytes + 1), 0u);
+}
+
+TEST(PooledNew, BlocksAreAlignedAndUsableWholeInEveryForm) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+        std::size_t{1023}, std::size_t{1024}, std::size_t{1025}, std::size_t{1 << 20}}) {
+    auto* p = static_cast<unsigned char*>(Keep(::operator new(n)));
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % __STDCPP_DEFAULT_NEW_ALIGNMENT__, 0u) << n;
+    for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<unsigned char>(i);
+    ::operator delete(p, n);
+    auto* q = static_cast<unsigned char*>(Keep(::operator new[](n, std::nothrow)));
+    ASSERT_NE(q, nullptr);
+    for (std::size_t i = 0; i < n; ++i) q[i] = 0xa5;
+    ::operator delete[](q);
+  }
+  auto s = std::make_unique<std::string>(300, 'x');
+  EXPECT_EQ(s->size(), 300u);
+}
+
+TEST(PooledNew, ABlockFreedOnAnotherThreadServesThatThread) {
+  if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
+  void* mine = Keep(::operator new(500));
+  void* reused = nullptr;
+  std::thread t([&] {
+    ::operator delete(mine);
+    reused = Keep(::operator new(500));
+    ::operator delete(reused);
+  });  // the thread's cache is freed as it ends
+  t.join();
+  EXPECT_EQ(reused, mine);
+}
+
+}  // namespace
+}  // namespace rampart::core
