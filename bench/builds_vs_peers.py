@@ -34,7 +34,7 @@ routes:
 upstreams:
   origin:
     endpoints: [127.0.0.1:19000]
-    keepalive: {{ max_idle: 128, idle_timeout: 60s }}
+    keepalive: {{ idle_timeout: 60s }}  # max_idle at its default: the pool follows the peak
 access_log: {{ enabled: false }}
 admin: {{ enabled: false }}
 """
