@@ -3,18 +3,9 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define RAMPART_POOLED_NEW 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RAMPART_POOLED_NEW 0
-#endif
-#endif
-#ifndef RAMPART_POOLED_NEW
-#define RAMPART_POOLED_NEW 1
-#endif
+#include "core/sanitizers.h"
 
-#if RAMPART_POOLED_NEW
+#if !RAMPART_ASAN
 
 namespace {
 

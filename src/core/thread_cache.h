@@ -1,24 +1,20 @@
 // A per-thread cache of blocks of one size, for an object one request builds and drops (a gate's
-// state): its allocation then costs a pop and a push on the worker's own stack instead of a trip
-// through malloc and free. A thread keeps at most 64 blocks; the rest go back to the allocator.
+// state): its allocation then costs a pop and a push on the worker's own stack. In rampart's
+// executables operator new is itself a per-thread cache (core/pooled_new.h), so this saves only
+// its size-class lookup and header there; binaries without it (benchmarks) skip malloc. A thread
+// keeps at most 64 blocks; the rest go back to the allocator.
 // Under AddressSanitizer (GCC's or clang's) nothing is kept, so a use after free is still caught.
 #pragma once
 
 #include <cstddef>
 #include <new>
 
+#include "core/sanitizers.h"
+
 namespace rampart {
 
-#if defined(__SANITIZE_ADDRESS__)  // GCC
-#define RAMPART_THREAD_CACHE_OFF 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define RAMPART_THREAD_CACHE_OFF 1
-#endif
-#endif
-
 namespace detail {
-#if defined(RAMPART_THREAD_CACHE_OFF)
+#if RAMPART_ASAN
 inline constexpr std::size_t kThreadCacheKeep = 0;
 #else
 inline constexpr std::size_t kThreadCacheKeep = 64;
