@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio.hpp>
 #include <memory>
 #include <string>
 #include <thread>
@@ -75,6 +76,41 @@ TEST(PooledNew, ABlockFreedOnAnotherThreadServesThatThread) {
   });  // the thread's cache is freed as it ends
   t.join();
   EXPECT_EQ(reused, mine);
+}
+
+std::uint32_t AllBlocksReady() {
+  std::uint32_t n = 0;
+  for (std::size_t b = 16; b <= kMaxPooledBytes; b += 16) n += PooledBlocksReady(b);
+  return n;
+}
+
+// The build settings that make Asio allocate through operator new (CMakeLists.txt): without them
+// its coroutine frames and operations would bypass the cache, and this finds none in it.
+TEST(PooledNew, AsioCoroutineFramesAndOperationsComeFromTheCache) {
+  if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
+  namespace asio = boost::asio;
+  asio::io_context io(1);
+  asio::steady_timer timer(io);
+  // Empty this thread's cache, so every block in it afterwards was freed by the run below.
+  std::vector<void*> held;
+  held.reserve(AllBlocksReady());  // may take one of them: never more than it holds
+  for (std::size_t b = 16; b <= kMaxPooledBytes; b += 16) {
+    while (PooledBlocksReady(b) > 0) held.push_back(::operator new(b));
+  }
+  ASSERT_EQ(AllBlocksReady(), 0u);
+  bool ran = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        timer.expires_after(std::chrono::milliseconds(0));
+        co_await timer.async_wait(asio::use_awaitable);
+        ran = true;
+      },
+      asio::detached);
+  io.run();
+  EXPECT_TRUE(ran);
+  EXPECT_GE(AllBlocksReady(), 2u);  // at least the coroutine's frame and the wait's operation
+  for (void* p : held) ::operator delete(p);
 }
 
 }  // namespace
