@@ -123,16 +123,17 @@ def main():
                     res[t].append((rps, us))
                     print(f"{scenario:<14} {r + 1:>5} {t:>8} {rps:9.0f} {us:11.1f}", flush=True)
             row = [scenario] + [statistics.median(x[1] for x in res[t]) for t in PORTS]
-            for build in ("a", "b"):
-                row += [paired_ratios(res, build, "nginx")[0], paired_ratios(res, build, "haproxy")[0]]
+            for build in ("a", "b"):  # CPU per request, paired by round
+                row += [paired_ratios(res, build, "nginx")[1], paired_ratios(res, build, "haproxy")[1]]
             row += list(paired_ratios(res, "b", "a"))
             summary.append(row)
         print()
-        print(f"{'scenario':<14} {'CPU us/req: nginx':>17} {'haproxy':>8} {'A':>6} {'B':>6} "
+        print("CPU per request: medians (us), then medians of per-round ratios")
+        print(f"{'scenario':<14} {'nginx':>7} {'haproxy':>8} {'A':>6} {'B':>6} "
               f"{'A/ngx':>6} {'A/hap':>6} {'B/ngx':>6} {'B/hap':>6} {'B/A req/s':>10} "
               f"{'B/A CPU':>8}")
         for s, n, h, a, b, an, ah, bn, bh, rps, cpu in summary:
-            print(f"{s:<14} {n:17.1f} {h:8.1f} {a:6.1f} {b:6.1f} {an:6.2f} {ah:6.2f} {bn:6.2f} "
+            print(f"{s:<14} {n:7.1f} {h:8.1f} {a:6.1f} {b:6.1f} {an:6.2f} {ah:6.2f} {bn:6.2f} "
                   f"{bh:6.2f} {rps:10.3f} {cpu:8.3f}")
     finally:
         stop_all(procs)

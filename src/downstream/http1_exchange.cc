@@ -204,8 +204,8 @@ asio::awaitable<bool> Http1Exchange::Write(std::string_view a, std::string_view 
   co_return EndWrite(ec);
 }
 
-asio::awaitable<bool> Http1Exchange::SendHead(const upstream::ResponseHead& head,
-                                              std::string_view body, bool end) {
+asio::awaitable<bool> Http1Exchange::SendHead(const upstream::ResponseHead& head, std::string& body,
+                                              bool end) {
   ExchangeState& st = *st_;
   const bool client11 = st.parser->version() == 11;
   using Framing = http::DownstreamResponse::Framing;
@@ -235,7 +235,7 @@ asio::awaitable<bool> Http1Exchange::SendHead(const upstream::ResponseHead& head
   co_return EndWrite(ec);
 }
 
-asio::awaitable<bool> Http1Exchange::SendBody(std::string_view body, bool end,
+asio::awaitable<bool> Http1Exchange::SendBody(std::string& body, bool end,
                                               const http::HeaderList* trailers) {
   std::string_view out = body;
   if (chunked_out_) {

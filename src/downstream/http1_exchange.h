@@ -42,9 +42,9 @@ class Http1Exchange final : public Downstream {
   std::string_view upgrade() const noexcept override;
   std::string_view received_protocol() const noexcept override;
 
-  boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string_view body,
+  boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string& body,
                                         bool end) override;
-  boost::asio::awaitable<bool> SendBody(std::string_view body, bool end,
+  boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                         const http::HeaderList* trailers) override;
   boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,
                                          std::string_view message,

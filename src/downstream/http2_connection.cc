@@ -125,6 +125,11 @@ asio::awaitable<void> Http2Connection::Serve(std::string_view already_read) {
     if (s->upstream) s->upstream->Cancel();
     s->Wake();
   }
+  for (Http2Stream* s = streams_; s != nullptr;) {
+    Http2Stream* next = s->next;
+    if (s->detached) StreamDone(s);  // no coroutine of its own to end it
+    s = next;
+  }
   while (running_ > 0) {
     streams_gone_.expires_at(SteadyTime::max());
     co_await streams_gone_.async_wait(kUseAwaitable);
@@ -159,6 +164,10 @@ void Http2Connection::CheckDeadlines(SteadyTime now) noexcept {
   for (Http2Stream* s = streams_; s != nullptr; s = s->next) {
     if (!s->dl.Expire(now)) continue;
     if (listener_counters_) listener_counters_->CountExpired(s->dl.fired, worker_.index());
+    if (s->detached) {
+      s->SendExpired();
+      continue;
+    }
     if (s->upstream) s->upstream->Cancel();
     s->Wake();
   }
@@ -238,7 +247,7 @@ void Http2Connection::StartStream(Http2Stream& s) {
   if (worker_.draining() || (max_requests != 0 && started_ >= max_requests)) Drain();
   Http2Stream* sp = &s;
   asio::co_spawn(socket_.get_executor(), s.Run(), [this, sp](std::exception_ptr e) {
-    if (!e) return;  // Run() ended with StreamDone(): `sp` is gone
+    if (!e) return;  // Run() ended with StreamDone() (`sp` is gone), or detached it
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
@@ -429,7 +438,7 @@ int Http2Connection::OnStreamClose(nghttp2_session* session, std::int32_t stream
   if (s == nullptr) return 0;
   s->closed = true;
   nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
-  if (!s->started) {
+  if (!s->started || s->detached) {
     c.StreamDone(s);
     return 0;
   }

@@ -134,8 +134,8 @@ class Http2Connection {
   std::size_t resp_buffered_ = 0;       // response bytes the streams hold
   std::size_t resp_cap_ = 1024 * 1024;  // the listener's http2.connection_window
   mutable bool held_back_ = false;      // a stream waited for the cap: wake on drain
-  std::size_t running_ = 0;             // streams whose coroutine is running
-  std::uint64_t started_ = 0;           // streams started, for max_requests_per_connection
+  std::size_t running_ = 0;    // streams started and not yet done (a detached one has no coroutine)
+  std::uint64_t started_ = 0;  // streams started, for max_requests_per_connection
   std::int32_t last_started_ = 0;
   net::FrameIo io_;
   boost::asio::steady_timer streams_gone_;

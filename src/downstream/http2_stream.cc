@@ -132,18 +132,22 @@ asio::awaitable<void> Http2Stream::Run() {
                  &listener->limits,
                  &w.background()};
   co_await Handle(env);
-  // The response is queued; the stream lives until nghttp2 has sent it (or the client reset it),
-  // bounded by send_timeout per wait for a client that stops reading.
-  while (!closed) {
+  if (!closed) {
+    // The response is queued and nghttp2 sends it without this coroutine: the stream stays in
+    // the connection's list until it closes (sent in full, or reset), bounded by send_timeout
+    // for a client that stops reading (Http2Connection::CheckDeadlines resets it). No wait, no
+    // wake-up and no frame per stream for the tail of its response.
     dl.Set(TimeoutKind::kSend, conn.worker().now(), SendWait());
-    co_await Wait();
-    if (dl.fired == TimeoutKind::kSend && !closed) {
-      dl.fired = TimeoutKind::kNone;
-      Reset(NGHTTP2_CANCEL);
-    }
+    detached = true;
+    co_return;
   }
   dl.Clear();
   conn.StreamDone(this);  // frees this stream: nothing may follow
+}
+
+void Http2Stream::SendExpired() noexcept {
+  dl.fired = TimeoutKind::kNone;
+  if (!closed) Reset(NGHTTP2_CANCEL);  // its close ends the stream (OnStreamClose)
 }
 
 asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
@@ -315,15 +319,15 @@ void Http2Stream::QueueEnd(const http::HeaderList* trailers) {
   AppendResponse(none);
 }
 
-asio::awaitable<bool> Http2Stream::SendHead(const upstream::ResponseHead& head,
-                                            std::string_view body, bool end) {
+asio::awaitable<bool> Http2Stream::SendHead(const upstream::ResponseHead& head, std::string& body,
+                                            bool end) {
   const bool no_body = head.no_body || (end && body.empty());
   QueueHead(head, no_body);
   if (no_body) co_return !closed;
   co_return co_await SendBody(body, end, nullptr);
 }
 
-asio::awaitable<bool> Http2Stream::SendBody(std::string_view body, bool end,
+asio::awaitable<bool> Http2Stream::SendBody(std::string& body, bool end,
                                             const http::HeaderList* trailers) {
   // At most kResponseHighWater buffered: wait for the client's window.
   while (!closed && backlogged()) {
@@ -332,11 +336,7 @@ asio::awaitable<bool> Http2Stream::SendBody(std::string_view body, bool end,
     if (dl.fired == TimeoutKind::kSend) co_return false;
   }
   if (closed) co_return false;
-  if (!body.empty()) {
-    std::string& piece = st->out_frame;
-    piece.assign(body);
-    QueueBody(piece);
-  }
+  if (!body.empty()) QueueBody(body);  // the buffer itself when none is queued: no copy
   if (end) QueueEnd(trailers);
   co_return true;
 }

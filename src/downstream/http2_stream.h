@@ -59,9 +59,9 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   void BodyHeld(std::size_t n) noexcept override;
   void DiscardBody() noexcept override;
   std::string_view received_protocol() const noexcept override { return "2"; }
-  boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string_view body,
+  boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string& body,
                                         bool end) override;
-  boost::asio::awaitable<bool> SendBody(std::string_view body, bool end,
+  boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                         const http::HeaderList* trailers) override;
   boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,
                                          std::string_view message,
@@ -108,8 +108,13 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   std::size_t header_list_bytes = 0;
   bool head_too_large = false;
   bool started = false;
-  bool discard_body = false;     // the answer is decided: later body bytes are dropped
-  bool closed = false;           // nghttp2 closed the stream (sent in full, or reset)
+  bool discard_body = false;  // the answer is decided: later body bytes are dropped
+  bool closed = false;        // nghttp2 closed the stream (sent in full, or reset)
+  // Run() ended with the response queued: the stream ends when nghttp2 closes it, or when the
+  // connection does (no coroutine waits on it).
+  bool detached = false;
+  // A detached stream's send deadline passed: reset it.
+  void SendExpired() noexcept;
   std::string_view cut_reason;   // rampart's connection error that cut the stream (static)
   std::uint64_t unconsumed = 0;  // received bytes not yet given back to the flow-control window
   net::Deadline dl;

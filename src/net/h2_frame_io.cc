@@ -80,21 +80,40 @@ void FrameIo::ReaderDone() noexcept {
   Kick();
 }
 
+bool FrameIo::WriteNow(const std::string& batch, error_code& ec) {
+  if (tls_ != nullptr) {
+    if (tls_->TryWrite(batch, ec)) return true;
+    out_.assign(batch);  // OpenSSL is given the same bytes again, from here
+    return false;
+  }
+  asio::const_buffer b[1] = {asio::buffer(batch)};
+  if (net::WriteNow(socket_, nullptr, b, ec)) return true;
+  out_.assign(static_cast<const char*>(b[0].data()), b[0].size());  // what the socket did not take
+  return false;
+}
+
 asio::awaitable<void> FrameIo::Write(nghttp2_session* session,
                                      std::chrono::microseconds send_timeout) {
+  // Frames are gathered in the worker's one batch buffer, which every connection of the worker
+  // fills in turn and so stays in cache; only a write that has to wait moves its bytes to the
+  // connection's own buffer (nothing suspends between filling the batch and writing it).
+  thread_local std::string batch;
   error_code ec;
   for (;;) {
-    out_.clear();
-    while (out_.size() < kWriteBatch) {
+    batch.clear();
+    while (batch.size() < kWriteBatch) {
       const std::uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session, &data);
       if (n <= 0) break;
-      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+      batch.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
     }
-    if (!out_.empty()) {
+    if (!batch.empty()) {
       send_dl_.Set(TimeoutKind::kSend, loop_.now(), send_timeout);
-      asio::const_buffer b[1] = {asio::buffer(out_)};
-      co_await WriteTo(loop_, socket_, tls_, b, ec);
+      if (!WriteNow(batch, ec)) {
+        asio::const_buffer b[1] = {asio::buffer(out_)};
+        co_await WriteTo(loop_, socket_, tls_, b, ec);
+        std::string().swap(out_);  // an idle connection holds no batch
+      }
       send_dl_.Clear();
       if (ec) break;
       continue;

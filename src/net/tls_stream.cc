@@ -221,6 +221,16 @@ asio::awaitable<void> TlsStream::SslWrite(std::span<const asio::const_buffer> bu
   }
 }
 
+bool TlsStream::TryWrite(std::string_view data, error_code& ec) {
+  ec = {};
+  if (data.empty()) return true;
+  BeforeCall();
+  std::size_t written = 0;
+  const int r = SSL_write_ex(ssl_, data.data(), data.size(), &written);
+  if (r == 1) return true;
+  return Classify(ssl_, r, ec) == Want::kFail;  // failed (ec set), else wait and call again
+}
+
 asio::awaitable<void> TlsStream::Write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
   std::size_t total = 0;

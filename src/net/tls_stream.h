@@ -25,6 +25,7 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <span>
+#include <string_view>
 
 #include "net/drained_recv.h"
 #include "net/io_buffer.h"
@@ -57,6 +58,10 @@ class TlsStream {
   // Every byte of `bufs`; a sequence of at most 16 KiB goes out as one record.
   boost::asio::awaitable<void> Write(std::span<const boost::asio::const_buffer> bufs,
                                      boost::system::error_code& ec);
+  // `data` written without waiting: true when done (ec set if it failed); false when the socket
+  // must be waited on, and then Write must be given the same bytes, which may have moved
+  // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER): OpenSSL holds their records already.
+  bool TryWrite(std::string_view data, boost::system::error_code& ec);
 
   // What the BIO reads from and writes to.
   struct SocketState {

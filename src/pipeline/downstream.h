@@ -51,10 +51,12 @@ class Downstream {
 
   // --- Response ---
   // The origin's head (with the route's and gates' header rules), and body bytes that may
-  // follow in the same write; `end` when they are the whole body.
+  // follow in the same write; `end` when they are the whole body. A downstream that keeps body
+  // bytes until the client takes them (HTTP/2) takes the string's buffer instead of copying it,
+  // leaving `body` empty; its size is the caller's to note before the call.
   virtual boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head,
-                                                std::string_view body, bool end) = 0;
-  virtual boost::asio::awaitable<bool> SendBody(std::string_view body, bool end,
+                                                std::string& body, bool end) = 0;
+  virtual boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                                 const http::HeaderList* trailers) = 0;
   // rampart's JSON error answer; `headers` are extra lines ("Name: value\r\n").
   virtual boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,

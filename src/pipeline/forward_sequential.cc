@@ -188,9 +188,13 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
   TapResponse(piece, end);
   head_sent_ = true;
   const http::HeaderList* trailers = end ? s.trailers() : nullptr;
+  std::size_t taken = piece.size();  // the downstream may take the buffer
   bool ok = co_await d_.SendHead(head, piece, end && trailers == nullptr);
-  s.Consumed(piece.size());
-  if (ok && trailers != nullptr) ok = co_await d_.SendBody({}, true, trailers);
+  s.Consumed(taken);
+  if (ok && trailers != nullptr) {
+    std::string none;
+    ok = co_await d_.SendBody(none, true, trailers);
+  }
   while (ok && !end) {
     piece.clear();
     ExchangeError e = co_await s.ReadBody(piece, end);
@@ -203,8 +207,9 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
     }
     TapResponse(piece, end);
     if (piece.empty() && !end) continue;
+    taken = piece.size();
     ok = co_await d_.SendBody(piece, end, end ? s.trailers() : nullptr);
-    s.Consumed(piece.size());
+    s.Consumed(taken);
   }
   // The client left mid-answer while gates tap it (a cache fill that other requests read as it
   // arrives): the rest of a bounded body is still read for them, under the upstream's deadlines.

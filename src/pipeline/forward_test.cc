@@ -101,15 +101,14 @@ struct ScriptedDownstream final : public Downstream {
     co_return ExchangeError{};
   }
   std::string_view received_protocol() const noexcept override { return "1.1"; }
-  asio::awaitable<bool> SendHead(const ResponseHead& head, std::string_view body,
-                                 bool end) override {
-    log_.push_back("send-head:" + std::to_string(head.status) + ":" + std::string(body) +
-                   (end ? ":end" : ""));
+  asio::awaitable<bool> SendHead(const ResponseHead& head, std::string& body, bool end) override {
+    log_.push_back("send-head:" + std::to_string(head.status) + ":" + body + (end ? ":end" : ""));
+    if (takes_body) body.clear();
     co_return true;
   }
-  asio::awaitable<bool> SendBody(std::string_view body, bool end,
-                                 const http::HeaderList*) override {
-    log_.push_back("send-body:" + std::string(body) + (end ? ":end" : ""));
+  asio::awaitable<bool> SendBody(std::string& body, bool end, const http::HeaderList*) override {
+    log_.push_back("send-body:" + body + (end ? ":end" : ""));
+    if (takes_body) body.clear();
     co_return true;
   }
   asio::awaitable<bool> SendLocal(int status, std::string_view reason, std::string_view,
@@ -128,6 +127,7 @@ struct ScriptedDownstream final : public Downstream {
   Log& log_;
   std::deque<std::string> pieces;
   ExchangeError body_error;
+  bool takes_body = false;  // as HTTP/2 does: the body's buffer, not a copy
   net::Deadline dl;
 };
 
@@ -183,9 +183,11 @@ struct ScriptedStream final : public upstream::Stream {
                                                                          : "abort"));
   }
   bool reused() const noexcept override { return false; }
+  void Consumed(std::size_t n) noexcept override { consumed += n; }
 
   Log& log_;
   Script s_;
+  std::size_t consumed = 0;  // body bytes the driver said went to the client
   asio::steady_timer t_;
   http::HeaderList headers_;
   std::size_t next_ = 0;
@@ -703,6 +705,17 @@ TEST(Forward, CompletesOnceWhenCancelled) {
   h.io.run();
   EXPECT_TRUE(failure);
   EXPECT_EQ(h.Only("done:"), (Log{"done:g:0:internal_error:1:slot7"}));
+}
+
+TEST(Forward, BodyBytesTheDownstreamTakesAreStillGivenBackToTheUpstream) {
+  // An HTTP/2 client side takes the response buffer instead of copying it: the upstream's flow
+  // control still hears of every byte.
+  Harness h;
+  h.down.takes_body = true;
+  h.opener.scripts = {Script{.body = {"o1", "o22"}}};
+  h.Run();
+  EXPECT_EQ(h.Only("send-"), (Log{"send-head:200:", "send-body:o1", "send-body:o22:end"}));
+  EXPECT_EQ(h.opener.stream_->consumed, 5u);
 }
 
 TEST(GateOrder, IdentityBeforeStoredResponses) {

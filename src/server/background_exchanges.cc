@@ -135,12 +135,12 @@ class BackgroundExchanges::Copy final : public Downstream {
     co_return http::ExchangeError{};
   }
   std::string_view received_protocol() const noexcept override { return "1.1"; }
-  asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string_view body,
+  asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string& body,
                                  bool end) override {
     (void)head, (void)body, (void)end;
     co_return true;
   }
-  asio::awaitable<bool> SendBody(std::string_view body, bool end,
+  asio::awaitable<bool> SendBody(std::string& body, bool end,
                                  const http::HeaderList* trailers) override {
     (void)body, (void)end, (void)trailers;
     co_return true;

@@ -111,3 +111,35 @@ def goaway_code(frames):
         if ftype == GOAWAY:
             return struct.unpack(">I", payload[4:8])[0]
     return None
+
+
+def paused_download(sock, authority, path, pause_s):
+    """GET `path` on a connected socket (plain or TLS, ALPN h2) with every window wide open, then
+    reads nothing for `pause_s` seconds before taking the whole answer: (status seen, body)."""
+    c = Client.__new__(Client)
+    c.sock, c.buf, c.authority = sock, b"", authority
+    wide = (2 ** 31 - 1).to_bytes(4, "big")
+    c.send(PREFACE + frame(SETTINGS, 0, 0, b"\x00\x04" + wide) +
+           frame(WINDOW_UPDATE, 0, 0, (2 ** 31 - 1 - 65535).to_bytes(4, "big")))
+    c.send(c.headers_frame(1, request_headers(authority, path)))
+    time.sleep(pause_s)
+    body = bytearray()
+    headers = False
+    while True:
+        f = c.read_frame()
+        if f is None:
+            return headers, bytes(body)  # closed before the end of the stream
+        ftype, flags, sid, payload = f
+        if sid != 1:
+            continue
+        headers = headers or ftype == HEADERS
+        if ftype == DATA:
+            body += payload
+        if flags & END_STREAM:
+            return headers, bytes(body)
+
+
+def origin_bytes(size):
+    """The demo origin's body for ?size=N: 'a' to 'z' over and over."""
+    return (bytes(range(97, 123)) * (size // 26 + 1))[:size]
+

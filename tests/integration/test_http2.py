@@ -133,6 +133,21 @@ class Http2Test(unittest.TestCase):
         out = curl(f"{self.base}/app/head?size=100", "-I")
         self.assertIn("content-length: 100", out)
 
+    def test_a_client_that_pauses_reading_its_socket_gets_every_byte(self):
+        # Windows wide open and a small receive buffer: rampart's writes fill the socket and must
+        # wait, keeping the bytes not yet sent, while the client reads nothing for a while.
+        size = 12 * 1024 * 1024
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+        sock.settimeout(30 * SLOW)
+        sock.connect(("127.0.0.1", self.rampart.port))
+        with sock:
+            headers, body = h2raw.paused_download(sock, f"127.0.0.1:{self.rampart.port}",
+                                                  f"/app/paused?size={size}", 1.5 * SLOW)
+        self.assertTrue(headers)
+        self.assertEqual(len(body), size)
+        self.assertEqual(body, h2raw.origin_bytes(size))
+
     def test_streams_are_multiplexed_on_one_connection(self):
         # 20 requests that each wait 500 ms at the origin finish together on one connection.
         urls = [f"{self.base}/app/slow{i}?delay=500" for i in range(20)]

@@ -177,11 +177,47 @@ class SlowClientsTest(unittest.TestCase):
         self.assertEqual((line["status"], line["reason"]), (408, "request_timeout"))
 
     def test_http2_client_that_never_opens_its_window_is_reset(self):
+        # A response above the stream's high-water mark: the exchange itself waits on the client.
+        self.assert_window_closed_stream_is_reset(1000000)
+
+    def test_http2_response_queued_whole_is_reset_too(self):
+        # Below the high-water mark the whole response is queued and the stream has no coroutine
+        # left waiting on it: the connection's deadline check still resets it.
+        before = self.slow_count("response")
+        self.assert_window_closed_stream_is_reset(100000)
+        self.assertEqual(self.slow_count("response"), before + 1)
+
+    def test_http2_client_gone_with_queued_responses_loses_nothing(self):
+        # Streams whose whole responses wait for the client's window when it goes away: the
+        # connection ends them, and the next connection is served.
+        c = h2raw.Client(self.rampart.port,
+                         preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
+                                                             b"\x00\x04\x00\x00\x00\x10"))
+        for i in range(8):
+            c.send(c.headers_frame(2 * i + 1, h2raw.request_headers(
+                c.authority, f"/h2gone{i}?size=50000")))
+        heads = 0
+        while heads < 8:
+            f = c.read_frame()
+            self.assertIsNotNone(f)
+            heads += f[0] == h2raw.HEADERS
+        c.close()
+        c = h2raw.Client(self.rampart.port)
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/h2after")))
+        while True:
+            f = c.read_frame()
+            self.assertIsNotNone(f)
+            if f[0] == h2raw.HEADERS and f[2] == 1:
+                break
+        c.close()
+        self.assertIsNone(self.rampart.proc.poll())
+
+    def assert_window_closed_stream_is_reset(self, size):
         # SETTINGS_INITIAL_WINDOW_SIZE = 16: the response waits on the client at once.
         c = h2raw.Client(self.rampart.port,
                          preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
                                                              b"\x00\x04\x00\x00\x00\x10"))
-        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, "/h2slow?size=1000000")))
+        c.send(c.headers_frame(1, h2raw.request_headers(c.authority, f"/h2slow?size={size}")))
         frames = []
         deadline = time.monotonic() + 10 * SLOW
         while time.monotonic() < deadline:

@@ -14,6 +14,7 @@ import unittest
 import warnings
 
 from certs import Pki
+import h2raw
 from harness import SLOW, Origin, Rampart, free_port, validate
 
 CONFIG = """
@@ -213,6 +214,23 @@ class TlsTest(unittest.TestCase):
             self.assertEqual(status, f"200 {version}")
             headers = dict((k.lower(), v) for k, v in json.loads(body.strip())["headers"])
             self.assertEqual(headers["x-forwarded-proto"], "https")
+
+    def test_http2_client_that_pauses_reading_gets_every_byte(self):
+        # TLS records OpenSSL made before the socket filled are sent as they were once it drains.
+        size = 12 * 1024 * 1024
+        ctx = context(self.pki)
+        ctx.set_alpn_protocols(["h2"])
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+        raw.settimeout(30 * SLOW)
+        raw.connect(("127.0.0.1", self.rampart.port))
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            self.assertEqual(s.selected_alpn_protocol(), "h2")
+            headers, body = h2raw.paused_download(s, f"localhost:{self.rampart.port}",
+                                                  f"/paused?size={size}", 1.5 * SLOW)
+        self.assertTrue(headers)
+        self.assertEqual(len(body), size)
+        self.assertEqual(body, h2raw.origin_bytes(size))
 
     def test_http2_streams_carry_the_client_identity_through_the_mtls_gate(self):
         port = self.ports["preq"]
