@@ -33,6 +33,27 @@ asio::awaitable<std::size_t> ReadFrom(LoopContext& w, tcp::socket& s, TlsStream*
   co_return n;
 }
 
+asio::awaitable<std::size_t> ReadInto(LoopContext& w, tcp::socket& s, TlsStream* tls, IoBuffer& buf,
+                                      std::size_t min, std::size_t max_total, error_code& ec) {
+  if (tls) {
+    const std::span<char> space = buf.Prepare(min, max_total);
+    if (space.empty()) {
+      ec = asio::error::no_buffer_space;
+      co_return 0;
+    }
+    const std::size_t n = co_await tls->ReadSome(space, ec);
+    w.RefreshNow();
+    if (!ec) buf.Commit(n);
+    co_return n;
+  }
+  buf.ReleaseIfEmpty();
+  auto [rec, n] =
+      co_await AsyncDrainedRecv(w.reactor(), s, BufferTarget{&buf, min, max_total}, kUseAwaitable);
+  w.RefreshNow();
+  ec = rec;
+  co_return n;
+}
+
 bool WriteNow(tcp::socket& s, TlsStream* tls, std::span<asio::const_buffer> bufs, error_code& ec) {
   ec = {};
   if (tls) return false;

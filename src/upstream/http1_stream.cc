@@ -146,13 +146,12 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
         co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
       }
       if (rp_->header_done()) break;
-      auto space = in.Prepare(4096, kMaxResponseHead + kReadChunk);
-      if (space.empty()) {
+      co_await net::ReadInto(loop_, conn_->socket, conn_->tls.get(), in, 4096,
+                             kMaxResponseHead + kReadChunk, ec);
+      if (ec == asio::error::no_buffer_space) {  // a head larger than kMaxResponseHead
         co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
       }
-      std::size_t n = co_await net::ReadFrom(loop_, conn_->socket, conn_->tls.get(), space, ec);
       if (ec) co_return ReadError(Step::kReadHead);
-      in.Commit(n);
     }
     const int status = rp_->status();
     if (status == 101) {
@@ -195,12 +194,12 @@ asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& en
   net::IoBuffer& in = bufs_.in;
   dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
   // Room for a trailer section, which the parser holds whole before consuming it.
-  auto space = in.Prepare(kReadChunk, kMaxResponseHead + kReadChunk);
-  if (space.empty()) {
+  boost::system::error_code ec;
+  co_await net::ReadInto(loop_, conn_->socket, conn_->tls.get(), in, kReadChunk,
+                         kMaxResponseHead + kReadChunk, ec);
+  if (ec == asio::error::no_buffer_space) {
     co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
   }
-  boost::system::error_code ec;
-  std::size_t n = co_await net::ReadFrom(loop_, conn_->socket, conn_->tls.get(), space, ec);
   if (ec == asio::error::eof && conn_->cut) {
     // The drain timeout shut the connection's reading side: not the origin's end of a body that
     // runs to the close.
@@ -216,7 +215,6 @@ asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& en
     co_return ExchangeError::Upstream(ErrorKind::kReset, Step::kReadBody, true, false);
   }
   if (ec) co_return ReadError(Step::kReadBody);
-  in.Commit(n);
   in.Consume(rp_->Feed(in.data(), in.size()));
   if (rp_->failure() != http::ParseFailure::kNone) {
     co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
@@ -266,6 +264,7 @@ void Http1Stream::End(StreamEnd how) noexcept {
   }
   conn_.reset();
   ReleaseHead();
+  bufs_.in.ReleaseIfEmpty();  // the next response takes a block when it arrives
   rp_.reset();
 }
 

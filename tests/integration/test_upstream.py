@@ -1,5 +1,6 @@
 """Upstream failures and load balancing."""
 import json
+import socket
 import threading
 import unittest
 
@@ -30,6 +31,46 @@ class UpstreamErrorsTest(ProxyTestCase):
             r = c.getresponse()
             r.read()
             self.assertEqual(r.status, 200)
+
+
+class OversizedResponseHeadTest(unittest.TestCase):
+    def test_a_response_head_over_64_kib_is_502_and_nothing_of_it_is_forwarded(self):
+        origin = socket.socket()
+        origin.bind(("127.0.0.1", 0))
+        origin.listen(8)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = origin.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.recv(65536)
+                    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                    head += b"".join(b"X-Filler-%d: %s\r\n" % (i, b"v" * 1000) for i in range(70))
+                    try:
+                        conn.sendall(head + b"\r\nok")
+                    except OSError:
+                        pass
+        threading.Thread(target=serve, daemon=True).start()
+        r = Rampart(f"""
+        listeners: [{{{{ address: "127.0.0.1:{{port}}" }}}}]
+        routes: [{{{{ upstream: app }}}}]
+        upstreams: {{{{ app: {{{{ endpoints: ["127.0.0.1:{origin.getsockname()[1]}"] }}}} }}}}
+        access_log: {{{{ enabled: false }}}}
+        admin: {{{{ address: "127.0.0.1:{{admin}}" }}}}
+        """)
+        try:
+            c = r.http()
+            c.request("GET", "/big-head")
+            resp = c.getresponse()
+            self.assertEqual(resp.status, 502)
+            self.assertIsNone(resp.getheader("X-Filler-1"))
+            self.assertEqual(json.loads(resp.read())["error"], "upstream_bad_response")
+        finally:
+            r.stop()
+            origin.close()
 
 
 class LoadBalancingTest(unittest.TestCase):
