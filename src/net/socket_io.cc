@@ -33,25 +33,25 @@ asio::awaitable<std::size_t> ReadFrom(LoopContext& w, tcp::socket& s, TlsStream*
   co_return n;
 }
 
-asio::awaitable<std::size_t> ReadInto(LoopContext& w, tcp::socket& s, TlsStream* tls, IoBuffer& buf,
-                                      std::size_t min, std::size_t max_total, error_code& ec) {
-  if (tls) {
-    const std::span<char> space = buf.Prepare(min, max_total);
-    if (space.empty()) {
-      ec = asio::error::no_buffer_space;
-      co_return 0;
-    }
-    const std::size_t n = co_await tls->ReadSome(space, ec);
-    w.RefreshNow();
-    if (!ec) buf.Commit(n);
-    co_return n;
-  }
+namespace {
+
+asio::awaitable<ReadResult> TlsReadInto(TlsStream& tls, IoBuffer& buf, std::size_t min,
+                                        std::size_t max_total) {
+  const std::span<char> space = buf.Prepare(min, max_total);
+  if (space.empty()) co_return ReadResult{asio::error::no_buffer_space, 0};
+  error_code ec;
+  const std::size_t n = co_await tls.ReadSome(space, ec);
+  if (!ec) buf.Commit(n);
+  co_return ReadResult{ec, n};
+}
+
+}  // namespace
+
+asio::awaitable<ReadResult> ReadInto(Reactor& reactor, tcp::socket& s, TlsStream* tls,
+                                     IoBuffer& buf, std::size_t min, std::size_t max_total) {
+  if (tls) return TlsReadInto(*tls, buf, min, max_total);
   buf.ReleaseIfEmpty();
-  auto [rec, n] =
-      co_await AsyncDrainedRecv(w.reactor(), s, BufferTarget{&buf, min, max_total}, kUseAwaitable);
-  w.RefreshNow();
-  ec = rec;
-  co_return n;
+  return AsyncDrainedRecv(reactor, s, BufferTarget{&buf, min, max_total}, kUseAwaitable);
 }
 
 bool WriteNow(tcp::socket& s, TlsStream* tls, std::span<asio::const_buffer> bufs, error_code& ec) {

@@ -146,8 +146,10 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
         co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
       }
       if (rp_->header_done()) break;
-      co_await net::ReadInto(loop_, conn_->socket, conn_->tls.get(), in, 4096,
-                             kMaxResponseHead + kReadChunk, ec);
+      std::tie(ec, std::ignore) =
+          co_await net::ReadInto(loop_.reactor(), conn_->socket, conn_->tls.get(), in, 4096,
+                                 kMaxResponseHead + kReadChunk);
+      loop_.RefreshNow();
       if (ec == asio::error::no_buffer_space) {  // a head larger than kMaxResponseHead
         co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadHead, true, false);
       }
@@ -195,8 +197,10 @@ asio::awaitable<ExchangeError> Http1Stream::ReadBody(std::string& body, bool& en
   dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
   // Room for a trailer section, which the parser holds whole before consuming it.
   boost::system::error_code ec;
-  co_await net::ReadInto(loop_, conn_->socket, conn_->tls.get(), in, kReadChunk,
-                         kMaxResponseHead + kReadChunk, ec);
+  std::tie(ec, std::ignore) =
+      co_await net::ReadInto(loop_.reactor(), conn_->socket, conn_->tls.get(), in, kReadChunk,
+                             kMaxResponseHead + kReadChunk);
+  loop_.RefreshNow();
   if (ec == asio::error::no_buffer_space) {
     co_return ExchangeError::Upstream(ErrorKind::kBadResponse, Step::kReadBody, true, false);
   }
