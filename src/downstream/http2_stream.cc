@@ -38,7 +38,7 @@ Http2Stream::Http2Stream(Http2Connection& c, std::int32_t stream_id,
   st->acct.Reset();
   // The pooled state's buffers carry their capacity from stream to stream (an HTTP/2 stream does
   // not use body_in, the HTTP/1.1 parser's): the head's bytes go there, and the response's body
-  // buffer comes back to out_frame when the stream ends (GiveBuffers).
+  // buffer comes back when the stream ends (GiveBuffers).
   head_bytes_.swap(st->body_in);
   head_bytes_.clear();
 }
@@ -48,7 +48,12 @@ Http2Stream::~Http2Stream() = default;
 void Http2Stream::GiveBuffers() noexcept {
   if (!st) return;
   st->body_in.swap(head_bytes_);
-  if (resp.capacity() > st->out_frame.capacity()) st->out_frame.swap(resp);
+  // The response's buffer came from the upstream parser's (parsed, then the driver's piece, then
+  // taken by QueueBody): it goes back there, so the next exchange's body costs no allocation.
+  if (resp.capacity() > st->resp_parsed.capacity())
+    st->resp_parsed.swap(resp);
+  else if (resp.capacity() > st->out_frame.capacity())
+    st->out_frame.swap(resp);
 }
 
 void Http2Stream::AddHeader(std::string_view name, std::string_view value) {
@@ -325,6 +330,18 @@ asio::awaitable<bool> Http2Stream::SendHead(const upstream::ResponseHead& head, 
   QueueHead(head, no_body);
   if (no_body) co_return !closed;
   co_return co_await SendBody(body, end, nullptr);
+}
+
+std::optional<bool> Http2Stream::SendHeadNow(const upstream::ResponseHead& head, std::string& body,
+                                             bool end) {
+  // SendHead's path when nothing has to wait: the stream is open and its backlog has room.
+  const bool no_body = head.no_body || (end && body.empty());
+  if (closed || (!no_body && backlogged())) return std::nullopt;
+  QueueHead(head, no_body);
+  if (no_body) return !closed;
+  if (!body.empty()) QueueBody(body);
+  if (end) QueueEnd(nullptr);
+  return true;
 }
 
 asio::awaitable<bool> Http2Stream::SendBody(std::string& body, bool end,

@@ -61,6 +61,8 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   std::string_view received_protocol() const noexcept override { return "2"; }
   boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string& body,
                                         bool end) override;
+  std::optional<bool> SendHeadNow(const upstream::ResponseHead& head, std::string& body,
+                                  bool end) override;
   boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                         const http::HeaderList* trailers) override;
   boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,

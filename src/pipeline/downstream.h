@@ -58,6 +58,13 @@ class Downstream {
                                                 std::string& body, bool end) = 0;
   virtual boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                                 const http::HeaderList* trailers) = 0;
+  // SendHead without a coroutine frame, when this downstream can send without waiting: its
+  // result; nullopt (nothing done) when the caller must co_await SendHead instead.
+  virtual std::optional<bool> SendHeadNow(const upstream::ResponseHead& head, std::string& body,
+                                          bool end) {
+    (void)head, (void)body, (void)end;
+    return std::nullopt;
+  }
   // rampart's JSON error answer; `headers` are extra lines ("Name: value\r\n").
   virtual boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,
                                                  std::string_view message,

@@ -189,7 +189,9 @@ asio::awaitable<void> Forwarder::Respond(Stream& s, ResponseHead& head, bool end
   head_sent_ = true;
   const http::HeaderList* trailers = end ? s.trailers() : nullptr;
   std::size_t taken = piece.size();  // the downstream may take the buffer
-  bool ok = co_await d_.SendHead(head, piece, end && trailers == nullptr);
+  const bool whole = end && trailers == nullptr;
+  const std::optional<bool> now = d_.SendHeadNow(head, piece, whole);
+  bool ok = now ? *now : co_await d_.SendHead(head, piece, whole);
   s.Consumed(taken);
   if (ok && trailers != nullptr) {
     std::string none;

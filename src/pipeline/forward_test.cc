@@ -106,6 +106,13 @@ struct ScriptedDownstream final : public Downstream {
     if (takes_body) body.clear();
     co_return true;
   }
+  std::optional<bool> SendHeadNow(const ResponseHead& head, std::string& body, bool end) override {
+    if (!sends_now) return std::nullopt;
+    log_.push_back("send-head-now:" + std::to_string(head.status) + ":" + body +
+                   (end ? ":end" : ""));
+    if (takes_body) body.clear();
+    return true;
+  }
   asio::awaitable<bool> SendBody(std::string& body, bool end, const http::HeaderList*) override {
     log_.push_back("send-body:" + body + (end ? ":end" : ""));
     if (takes_body) body.clear();
@@ -128,6 +135,7 @@ struct ScriptedDownstream final : public Downstream {
   std::deque<std::string> pieces;
   ExchangeError body_error;
   bool takes_body = false;  // as HTTP/2 does: the body's buffer, not a copy
+  bool sends_now = false;   // as HTTP/2 does: the head without a coroutine when nothing waits
   net::Deadline dl;
 };
 
@@ -716,6 +724,16 @@ TEST(Forward, BodyBytesTheDownstreamTakesAreStillGivenBackToTheUpstream) {
   h.Run();
   EXPECT_EQ(h.Only("send-"), (Log{"send-head:200:", "send-body:o1", "send-body:o22:end"}));
   EXPECT_EQ(h.opener.stream_->consumed, 5u);
+}
+
+TEST(Forward, AHeadTheDownstreamSendsAtOnceIsNotSentAgain) {
+  Harness h;
+  h.down.sends_now = true;
+  h.down.takes_body = true;
+  h.opener.scripts = {Script{.body = {"o1"}}};
+  h.Run();
+  EXPECT_EQ(h.Only("send-"), (Log{"send-head-now:200:", "send-body:o1:end"}));
+  EXPECT_EQ(h.opener.stream_->consumed, 2u);
 }
 
 TEST(GateOrder, IdentityBeforeStoredResponses) {
