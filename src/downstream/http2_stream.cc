@@ -48,12 +48,10 @@ Http2Stream::~Http2Stream() = default;
 void Http2Stream::GiveBuffers() noexcept {
   if (!st) return;
   st->body_in.swap(head_bytes_);
-  // The response's buffer came from the upstream parser's (parsed, then the driver's piece, then
-  // taken by QueueBody): it goes back there, so the next exchange's body costs no allocation.
-  if (resp.capacity() > st->resp_parsed.capacity())
-    st->resp_parsed.swap(resp);
-  else if (resp.capacity() > st->out_frame.capacity())
-    st->out_frame.swap(resp);
+  // The response body's buffer is freed with the stream unless the state has none as large: the
+  // next body is decoded into a block the allocator just had back (in cache), which costs less
+  // than writing into one the state kept since its last exchange.
+  if (resp.capacity() > st->out_frame.capacity()) st->out_frame.swap(resp);
 }
 
 void Http2Stream::AddHeader(std::string_view name, std::string_view value) {
