@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "downstream/http2_stream.h"
+#include "net/h2_memory.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 
@@ -90,7 +91,7 @@ bool Http2Connection::Setup() {
   nghttp2_option_set_stream_reset_rate_limit(opt, h.reset_burst, h.resets_per_second);
   nghttp2_option_set_max_continuations(opt, h.max_continuations);
   nghttp2_option_set_no_closed_streams(opt, 1);
-  const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+  const int rv = nghttp2_session_server_new3(&session_, cbs, this, opt, net::H2Memory());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return false;

@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstring>
 
+#include "net/h2_memory.h"
 #include "net/tls/alpn.h"
 #include "upstream/connect.h"
 
@@ -159,7 +160,7 @@ bool Http2Session::Setup() {
   // Windows are given back as the front end writes the bytes to its client (Consume).
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_no_closed_streams(opt, 1);
-  const int rv = nghttp2_session_client_new2(&session_, cbs, this, opt);
+  const int rv = nghttp2_session_client_new3(&session_, cbs, this, opt, net::H2Memory());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return false;
