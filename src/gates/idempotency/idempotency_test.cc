@@ -51,7 +51,8 @@ TEST(IdempotencyRecord, EachStateReadsBackAndStrangersAreRefused) {
   ASSERT_TRUE(DecodeRecord(EncodeNoReplay(7, kFp, 201), r));
   EXPECT_EQ(r.state, State::kNoReplay);
   EXPECT_EQ(r.status, 201);
-  ASSERT_TRUE(DecodeRecord(DoneHead(9, kFp, "k-2026") + std::string("\0\n\xff", 3), r));
+  const std::string done = DoneHead(9, kFp, "k-2026") + std::string("\0\n\xff", 3);
+  ASSERT_TRUE(DecodeRecord(done, r));  // r.sealed points into `done`
   EXPECT_EQ(r.state, State::kDone);
   EXPECT_EQ(r.key_id, "k-2026");
   EXPECT_EQ(r.sealed, std::string_view("\0\n\xff", 3));
