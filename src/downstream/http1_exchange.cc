@@ -235,6 +235,16 @@ asio::awaitable<bool> Http1Exchange::SendHead(const upstream::ResponseHead& head
   co_return EndWrite(ec);
 }
 
+asio::awaitable<bool> Http1Exchange::SendInterim(const upstream::ResponseHead& head) {
+  ExchangeState& st = *st_;
+  // RFC 9110 section 15.2: a server must not send a 1xx response to an HTTP/1.0 client.
+  if (st.parser->version() != 11) co_return true;
+  const http::DownstreamResponse dr =
+      MakeInterimResponse(c_.snap_->site, head.status, *head.headers, head.protocol);
+  http::BuildDownstreamResponseHead(st.head_out, dr);
+  co_return co_await Write(st.head_out, {});
+}
+
 asio::awaitable<bool> Http1Exchange::SendBody(std::string& body, bool end,
                                               const http::HeaderList* trailers) {
   std::string_view out = body;

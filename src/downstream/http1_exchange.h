@@ -44,6 +44,7 @@ class Http1Exchange final : public Downstream {
 
   boost::asio::awaitable<bool> SendHead(const upstream::ResponseHead& head, std::string& body,
                                         bool end) override;
+  boost::asio::awaitable<bool> SendInterim(const upstream::ResponseHead& head) override;
   boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                         const http::HeaderList* trailers) override;
   boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,

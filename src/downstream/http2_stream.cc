@@ -330,6 +330,21 @@ asio::awaitable<bool> Http2Stream::SendHead(const upstream::ResponseHead& head, 
   co_return co_await SendBody(body, end, nullptr);
 }
 
+asio::awaitable<bool> Http2Stream::SendInterim(const upstream::ResponseHead& head) {
+  if (closed) co_return false;
+  const http::DownstreamResponse dr =
+      MakeInterimResponse(snap->site, head.status, *head.headers, head.protocol);
+  HeadScratch& scratch = Scratch();
+  st->acct.bytes_out += http::h2::ResponseFields(dr, scratch.fields, scratch.names);
+  std::vector<nghttp2_nv>& nv = scratch.nv;
+  http::h2::ToNv(scratch.fields, nv);
+  // A HEADERS frame without END_STREAM before the response's own (RFC 9113 section 8.1).
+  const int rv = nghttp2_submit_headers(conn.session(), NGHTTP2_FLAG_NONE, id, nullptr, nv.data(),
+                                        nv.size(), nullptr);
+  conn.Kick();
+  co_return rv == 0 && !closed;
+}
+
 std::optional<bool> Http2Stream::SendHeadNow(const upstream::ResponseHead& head, std::string& body,
                                              bool end) {
   // SendHead's path when nothing has to wait: the stream is open and its backlog has room.

@@ -63,6 +63,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
                                         bool end) override;
   std::optional<bool> SendHeadNow(const upstream::ResponseHead& head, std::string& body,
                                   bool end) override;
+  boost::asio::awaitable<bool> SendInterim(const upstream::ResponseHead& head) override;
   boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                         const http::HeaderList* trailers) override;
   boost::asio::awaitable<bool> SendLocal(int status, std::string_view reason,

@@ -308,8 +308,11 @@ void BuildWholeResponseHead(std::string& out, int status,
 }
 
 std::string_view ReasonPhrase(int status) noexcept {
+  if (status == 103) return "Early Hints";  // RFC 8297; not in Beast's table
   auto s = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
-  return {s.data(), s.size()};
+  const std::string_view phrase(s.data(), s.size());
+  // A code Beast does not know keeps an empty reason phrase (RFC 9112 section 4 allows it).
+  return phrase == "<unknown-status>" ? std::string_view() : phrase;
 }
 
 }  // namespace rampart::http

@@ -71,7 +71,8 @@ struct DownstreamResponse {
   std::string_view via;
   std::string_view extra;  // header lines added by gates, each "Name: value\r\n"
   const std::vector<std::string_view>* remove = nullptr;  // fields gates removed
-  enum class Framing { kAsIs, kChunked, kClose } framing = Framing::kAsIs;
+  // kNone: an interim (1xx) head, which has no body and carries no framing fields.
+  enum class Framing { kAsIs, kChunked, kClose, kNone } framing = Framing::kAsIs;
   bool keep_alive = true;
   bool client_http10 = false;
   std::string_view upgrade;  // a 101 passed through: Connection: Upgrade, Upgrade: <this>

@@ -166,6 +166,36 @@ TEST(ProxyHeaders, ResponseContentLengthSurvivesConnectionToken) {
   EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 rampart\r\n\r\n");
 }
 
+TEST(ProxyHeaders, InterimHeadKeepsItsFieldsButNoFraming) {
+  // A 103 as an origin might send it, with fields a 1xx must not carry on: only Link and Via.
+  HeaderList h;
+  std::string body;
+  h1::ResponseParser p({}, h, body);
+  std::string_view wire =
+      "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nConnection: keep-alive, X-Hop"
+      "\r\nX-Hop: 1\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n";
+  p.Feed(wire.data(), wire.size());
+  ASSERT_TRUE(p.header_done());
+  DownstreamResponse d;
+  d.status = 103;
+  d.headers = &h;
+  d.via = "rampart";
+  d.framing = DownstreamResponse::Framing::kNone;
+  std::string out;
+  BuildDownstreamResponseHead(out, d);
+  EXPECT_EQ(
+      out, "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nVia: 1.1 rampart\r\n\r\n");
+}
+
+TEST(ProxyHeaders, ReasonPhrases) {
+  EXPECT_EQ(ReasonPhrase(200), "OK");
+  EXPECT_EQ(ReasonPhrase(103), "Early Hints");
+  EXPECT_EQ(ReasonPhrase(102), "Processing");
+  // A code without a registered phrase gets none ("HTTP/1.1 299 \r\n" is a valid status line).
+  EXPECT_EQ(ReasonPhrase(299), "");
+  EXPECT_EQ(ReasonPhrase(199), "");
+}
+
 TEST(ProxyHeaders, ConnectionTokensIncludingMany) {
   Parsed p;
   std::string many = "Connection: keep-alive, X-A\r\nConnection: ";

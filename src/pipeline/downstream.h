@@ -58,6 +58,13 @@ class Downstream {
                                                 std::string& body, bool end) = 0;
   virtual boost::asio::awaitable<bool> SendBody(std::string& body, bool end,
                                                 const http::HeaderList* trailers) = 0;
+  // An interim (1xx) response from the origin, before the final one (RFC 9110 section 15.2):
+  // its fields without hop-by-hop and framing ones, with Via. False when the client is gone.
+  // Dropped by default, and for HTTP/1.0 clients (a server must not send them 1xx).
+  virtual boost::asio::awaitable<bool> SendInterim(const upstream::ResponseHead& head) {
+    (void)head;
+    co_return true;
+  }
   // SendHead without a coroutine frame, when this downstream can send without waiting: its
   // result; nullopt (nothing done) when the caller must co_await SendHead instead.
   virtual std::optional<bool> SendHeadNow(const upstream::ResponseHead& head, std::string& body,

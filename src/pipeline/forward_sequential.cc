@@ -134,10 +134,23 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
         body.clear();
       }
     }
-    piece.clear();
-    resp_end = false;
-    head = {};
-    e = co_await s->ReadHead(head, piece, resp_end);
+    for (;;) {  // interim (1xx) heads go to the client as they come, then the final one
+      piece.clear();
+      resp_end = false;
+      head = {};
+      e = co_await s->ReadHead(head, piece, resp_end);
+      if (e || !head.interim) break;
+      // Not in the loop's condition: GCC 12 evaluates a co_await on the right of && even when
+      // the left is false.
+      const bool sent = co_await d_.SendInterim(head);
+      if (!sent) break;
+    }
+    if (!e && head.interim) {  // the client went away as an interim head was sent to it
+      s->End(StreamEnd::kClose);
+      attempts.Finished({});
+      co_await Fail(ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kSendHead));
+      co_return;
+    }
     if (e) {
       s->End(StreamEnd::kClose);
       if (d_.gone()) {  // the client left and the read was cancelled: no outcome to report

@@ -106,6 +106,10 @@ struct ScriptedDownstream final : public Downstream {
     if (takes_body) body.clear();
     co_return true;
   }
+  asio::awaitable<bool> SendInterim(const ResponseHead& head) override {
+    log_.push_back("interim:" + std::to_string(head.status));
+    co_return !interim_fails;
+  }
   std::optional<bool> SendHeadNow(const ResponseHead& head, std::string& body, bool end) override {
     if (!sends_now) return std::nullopt;
     log_.push_back("send-head-now:" + std::to_string(head.status) + ":" + body +
@@ -134,8 +138,9 @@ struct ScriptedDownstream final : public Downstream {
   Log& log_;
   std::deque<std::string> pieces;
   ExchangeError body_error;
-  bool takes_body = false;  // as HTTP/2 does: the body's buffer, not a copy
-  bool sends_now = false;   // as HTTP/2 does: the head without a coroutine when nothing waits
+  bool takes_body = false;     // as HTTP/2 does: the body's buffer, not a copy
+  bool sends_now = false;      // as HTTP/2 does: the head without a coroutine when nothing waits
+  bool interim_fails = false;  // the client is gone when an interim head is sent
   net::Deadline dl;
 };
 
@@ -146,6 +151,7 @@ struct Script {
   ExchangeError send_error;  // SendHead fails
   ExchangeError head_error;  // ReadHead fails
   int status = 200;
+  std::vector<int> interim;  // 1xx heads before the final one
   std::vector<std::string> body = {"hello"};
   ExchangeError body_error;  // ReadBody fails after the head
   bool hang = false;         // ReadHead never returns
@@ -170,6 +176,13 @@ struct ScriptedStream final : public upstream::Stream {
       co_await t_.async_wait(asio::use_awaitable);
     }
     if (s_.head_error) co_return s_.head_error;
+    if (next_interim_ < s_.interim.size()) {
+      head.interim = true;
+      head.status = s_.interim[next_interim_++];
+      head.headers = &headers_;
+      head.protocol = "1.1";
+      co_return ExchangeError{};
+    }
     head.status = s_.status;
     head.headers = &headers_;
     head.protocol = "1.1";
@@ -199,6 +212,7 @@ struct ScriptedStream final : public upstream::Stream {
   asio::steady_timer t_;
   http::HeaderList headers_;
   std::size_t next_ = 0;
+  std::size_t next_interim_ = 0;
 };
 
 struct ScriptedOpener final : public upstream::Opener {
@@ -734,6 +748,29 @@ TEST(Forward, AHeadTheDownstreamSendsAtOnceIsNotSentAgain) {
   h.Run();
   EXPECT_EQ(h.Only("send-"), (Log{"send-head-now:200:", "send-body:o1:end"}));
   EXPECT_EQ(h.opener.stream_->consumed, 2u);
+}
+
+TEST(Forward, InterimHeadsGoToTheClientBeforeTheFinalOne) {
+  Harness h;
+  ProbeGate& a = h.AddGate("a");
+  h.opener.scripts = {Script{.interim = {103, 102}, .body = {"o1"}}};
+  h.Run();
+  (void)a;
+  // Response gates see only the final head; the client gets every head in order.
+  EXPECT_EQ(h.Only("interim:"), (Log{"interim:103", "interim:102"}));
+  EXPECT_EQ(h.Only("resp:"), (Log{"resp:a:200"}));
+  EXPECT_EQ(h.Only("send-"), (Log{"send-head:200:", "send-body:o1:end"}));
+  EXPECT_EQ(h.opener.opened.size(), 1u);  // not a reason to retry
+}
+
+TEST(Forward, AClientGoneAtAnInterimHeadEndsTheExchange) {
+  Harness h;
+  h.down.interim_fails = true;
+  h.opener.scripts = {Script{.interim = {103}}};
+  h.Run();
+  EXPECT_EQ(h.Only("interim:"), (Log{"interim:103"}));
+  EXPECT_EQ(h.Only("send-"), (Log{}));
+  EXPECT_EQ(h.Only("up-end:"), (Log{"up-end:close"}));
 }
 
 TEST(GateOrder, IdentityBeforeStoredResponses) {

@@ -86,4 +86,16 @@ http::DownstreamResponse MakeDownstreamResponse(const CompiledRoute& route, cons
   return dr;
 }
 
+http::DownstreamResponse MakeInterimResponse(const Site& site, int status,
+                                             const http::HeaderList& headers,
+                                             std::string_view received_protocol) {
+  http::DownstreamResponse dr;
+  dr.status = status;
+  dr.headers = &headers;
+  dr.via = site.via;
+  dr.framing = http::DownstreamResponse::Framing::kNone;
+  dr.received_protocol = received_protocol;
+  return dr;
+}
+
 }  // namespace rampart

@@ -24,5 +24,10 @@ http::UpstreamRequest MakeUpstreamRequest(const CompiledRoute& route, const Exch
 http::DownstreamResponse MakeDownstreamResponse(const CompiledRoute& route, const Exchange& ex,
                                                 const Site& site, int status,
                                                 const http::HeaderList& headers);
+// An interim (1xx) head as forwarded: the origin's fields without hop-by-hop and framing ones,
+// and Via; no route rules or gate headers (the final response carries those).
+http::DownstreamResponse MakeInterimResponse(const Site& site, int status,
+                                             const http::HeaderList& headers,
+                                             std::string_view received_protocol);
 
 }  // namespace rampart

@@ -17,6 +17,9 @@ using net::TimeoutKind;
 namespace {
 constexpr std::size_t kMaxResponseHead = 64 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Interim responses forwarded per request; more are dropped (an origin cannot keep a client
+// reading 1xx heads forever).
+constexpr int kMaxInterim = 8;
 }  // namespace
 
 Http1Stream::Http1Stream(net::LoopContext& loop, ConnectionPool& pool, const UpstreamSpec& up,
@@ -91,6 +94,7 @@ std::string_view Http1Stream::Framed(std::string_view body, bool end) {
 asio::awaitable<ExchangeError> Http1Stream::SendHead(const http::UpstreamRequest& request,
                                                      std::string_view body, bool end) {
   chunked_ = request.chunked;
+  interim_ = 0;
   head_request_ = request.method == "HEAD";
   expect_switch_ = !request.upgrade.empty();
   http::BuildUpstreamRequestHead(bufs_.head, request);
@@ -133,6 +137,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
                                                      bool& end) {
   const http::h1::ParserLimits limits{0, kMaxResponseHead, 256, 0};
   net::IoBuffer& in = bufs_.in;
+  ReleaseHead();  // an interim head the caller has forwarded
   std::size_t consumed = 0;
   boost::system::error_code ec;
   dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
@@ -165,7 +170,21 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
       break;
     }
     if (status >= 200) break;
-    // An interim response (100, 103): dropped; the final one follows.
+    if (status != 100 && interim_ < kMaxInterim) {
+      // RFC 9110 section 15.2: a proxy forwards 1xx responses it did not ask for itself. Its
+      // bytes stay in `in` (the fields point there) until the next ReadHead.
+      ++interim_;
+      head_bytes_ = consumed;
+      head.interim = true;
+      head.status = status;
+      head.headers = &bufs_.headers;
+      head.protocol = rp_->version() == 10 ? "1.0" : "1.1";
+      head.no_body = true;
+      bufs_.parsed.clear();
+      co_return ExchangeError{};
+    }
+    // 100 Continue (rampart answered the client's Expect itself), or past kMaxInterim: dropped;
+    // the final response follows.
     in.Consume(consumed);
     consumed = 0;
     bufs_.parsed.clear();

@@ -27,7 +27,8 @@ struct ResponseHead {
   bool no_body = false;                         // HEAD, 204, 304: no body whatever the headers say
   bool until_close = false;                     // HTTP/1.1: the body ends when the origin closes
   bool switching = false;                       // 101 to the upgrade the request asked for
-  std::string_view protocol;                    // "1.1" or "2", for Via
+  bool interim = false;       // a 1xx other than 100 and 101: forward it, then ReadHead again
+  std::string_view protocol;  // "1.1" or "2", for Via
 };
 
 // How an attempt's stream ends.
@@ -46,8 +47,10 @@ class Stream {
   virtual boost::asio::awaitable<http::ExchangeError> SendHead(const http::UpstreamRequest& request,
                                                                std::string_view body, bool end) = 0;
   virtual boost::asio::awaitable<http::ExchangeError> SendBody(std::string_view body, bool end) = 0;
-  // The final response head (interim 1xx are dropped). Body bytes that came with it are appended
-  // to `body`; `end` is set when they are the whole body.
+  // The next response head: an interim one (head.interim: 102, 103, ...; its fields stay valid
+  // until the next ReadHead), else the final one. 100 Continue is dropped (rampart answers the
+  // client's Expect itself). Body bytes that came with a final head are appended to `body`;
+  // `end` is set when they are the whole body.
   virtual boost::asio::awaitable<http::ExchangeError> ReadHead(ResponseHead& head,
                                                                std::string& body, bool& end) = 0;
   // Appends the next body bytes to `body`; `end` once the body (and trailers) are complete.

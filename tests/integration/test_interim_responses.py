@@ -1,0 +1,135 @@
+"""Interim (1xx) responses from an origin (RFC 9110 section 15.2): a proxy forwards the ones it
+did not ask for, before the final response, to HTTP/1.1 and HTTP/2 clients; never to an
+HTTP/1.0 client. 100 Continue is rampart's own to send (it answers the client's Expect itself),
+so the origin's is dropped, and so are interim heads past eight per request."""
+import socket
+import subprocess
+import threading
+import unittest
+
+from harness import SLOW, Rampart
+
+FINAL = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+HINTS = (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: X-Hop\r\n"
+         b"X-Hop: 1\r\nKeep-Alive: timeout=5\r\n\r\n")
+ANSWERS = {
+    "/hints": HINTS + FINAL,
+    "/continue": b"HTTP/1.1 100 Continue\r\n\r\n" + FINAL,
+    "/many": HINTS * 20 + FINAL,
+    "/processing": b"HTTP/1.1 102 Processing\r\n\r\n" + HINTS + FINAL,
+}
+
+
+class InterimOrigin:
+    """Answers each request with the scripted bytes of its path, then closes the connection."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            path = data.split(b" ", 2)[1].decode()
+            conn.sendall(ANSWERS.get(path, FINAL))
+
+    def stop(self):
+        self.sock.close()
+
+
+def exchange(port, request):
+    with socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW) as s:
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+class InterimResponsesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = InterimOrigin()
+        cls.rampart = Rampart(f"""
+        listeners: [{{{{ address: "127.0.0.1:{{port}}" }}}}]
+        routes: [{{{{ upstream: app }}}}]
+        upstreams: {{{{ app: {{{{ endpoints: ["{cls.origin.address}"] }}}} }}}}
+        access_log: {{{{ enabled: false }}}}
+        admin: {{{{ address: "127.0.0.1:{{admin}}" }}}}
+        """)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rampart.stop()
+        cls.origin.stop()
+
+    def get(self, path, version=b"1.1"):
+        return exchange(self.rampart.port, b"GET " + path.encode() + b" HTTP/" + version +
+                        b"\r\nHost: a\r\nConnection: close\r\n\r\n")
+
+    def test_early_hints_reach_an_http11_client_before_the_final_response(self):
+        out = self.get("/hints")
+        hints, _, rest = out.partition(b"\r\n\r\n")
+        self.assertTrue(hints.startswith(b"HTTP/1.1 103 Early Hints\r\n"), out)
+        self.assertIn(b"\r\nLink: </a.css>; rel=preload", hints)
+        self.assertIn(b"\r\nVia: 1.1 ", hints)
+        # Hop-by-hop fields and the ones Connection names stay with the hop.
+        for name in (b"X-Hop", b"Keep-Alive", b"Connection"):
+            self.assertNotIn(b"\r\n" + name + b":", hints)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertTrue(rest.endswith(b"\r\n\r\nok"), out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 2, out)  # the interim head and the final one
+
+    def test_an_http10_client_gets_only_the_final_response(self):
+        out = self.get("/hints", b"1.0")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+        self.assertNotIn(b" 103 ", out)
+
+    def test_the_origins_100_continue_is_dropped(self):
+        out = self.get("/continue")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+    def test_several_interim_heads_arrive_in_order_and_at_most_eight(self):
+        out = self.get("/processing")
+        self.assertTrue(out.startswith(b"HTTP/1.1 102 Processing\r\n"), out)
+        self.assertLess(out.index(b" 102 "), out.index(b" 103 "))
+        self.assertLess(out.index(b" 103 "), out.index(b" 200 OK"))
+        out = self.get("/many")
+        self.assertEqual(out.count(b"HTTP/1.1 103 Early Hints\r\n"), 8)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 9, out)
+        self.assertTrue(out.endswith(b"\r\n\r\nok"), out)
+
+    def test_early_hints_reach_an_http2_client_as_a_headers_frame(self):
+        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints"],
+                             capture_output=True, text=True, timeout=30 * SLOW)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        log = out.stdout
+        self.assertIn(":status: 103", log)
+        self.assertIn("link: </a.css>; rel=preload", log)
+        self.assertLess(log.index(":status: 103"), log.index(":status: 200"))
+        self.assertEqual(log.count(":status:"), 2, log)
+        self.assertNotIn("x-hop:", log)
+
+
+if __name__ == "__main__":
+    unittest.main()
