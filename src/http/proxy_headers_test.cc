@@ -20,6 +20,21 @@ struct Parsed {
 };
 
 // `method /` to host "a", from an untrusted peer, with the fields `p` parsed.
+// The head rampart sends a client for the origin's head `wire`, built with `d`'s settings (its
+// fields and Via "rampart" filled in here).
+std::string Forwarded(std::string_view wire, DownstreamResponse d) {
+  HeaderList h;
+  std::string body;
+  h1::ResponseParser p({}, h, body);
+  p.Feed(wire.data(), wire.size());
+  EXPECT_TRUE(p.header_done()) << wire;
+  d.headers = &h;
+  d.via = "rampart";
+  std::string out;
+  BuildDownstreamResponseHead(out, d);
+  return out;
+}
+
 UpstreamRequest ToA(const Parsed& p, std::string_view method = "GET") {
   UpstreamRequest r;
   r.method = method;
@@ -151,40 +166,23 @@ TEST(ProxyHeaders, UpstreamFramingIsRampartsOwn) {
 TEST(ProxyHeaders, ResponseContentLengthSurvivesConnectionToken) {
   // An origin that lists Content-Length in Connection must not leave the client's keep-alive
   // response without framing.
-  HeaderList h;
-  std::string body;
-  h1::ResponseParser p({}, h, body);
-  std::string_view wire =
-      "HTTP/1.1 200 OK\r\nConnection: content-length, transfer-encoding\r\nContent-Length: 3\r\n"
-      "\r\nabc";
-  p.Feed(wire.data(), wire.size());
-  DownstreamResponse d;
-  d.headers = &h;
-  d.via = "rampart";
-  std::string out;
-  BuildDownstreamResponseHead(out, d);
-  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 rampart\r\n\r\n");
+  EXPECT_EQ(Forwarded("HTTP/1.1 200 OK\r\nConnection: content-length, transfer-encoding\r\n"
+                      "Content-Length: 3\r\n\r\nabc",
+                      {}),
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 rampart\r\n\r\n");
 }
 
 TEST(ProxyHeaders, InterimHeadKeepsItsFieldsButNoFraming) {
   // A 103 as an origin might send it, with fields a 1xx must not carry on: only Link and Via.
-  HeaderList h;
-  std::string body;
-  h1::ResponseParser p({}, h, body);
-  std::string_view wire =
-      "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nConnection: keep-alive, X-Hop"
-      "\r\nX-Hop: 1\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n";
-  p.Feed(wire.data(), wire.size());
-  ASSERT_TRUE(p.header_done());
   DownstreamResponse d;
   d.status = 103;
-  d.headers = &h;
-  d.via = "rampart";
   d.framing = DownstreamResponse::Framing::kNone;
-  std::string out;
-  BuildDownstreamResponseHead(out, d);
   EXPECT_EQ(
-      out, "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nVia: 1.1 rampart\r\n\r\n");
+      Forwarded(
+          "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nConnection: "
+          "keep-alive, X-Hop\r\nX-Hop: 1\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\n\r\n",
+          d),
+      "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\nVia: 1.1 rampart\r\n\r\n");
 }
 
 TEST(ProxyHeaders, ReasonPhrases) {

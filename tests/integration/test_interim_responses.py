@@ -4,10 +4,10 @@ HTTP/1.0 client. 100 Continue is rampart's own to send (it answers the client's 
 so the origin's is dropped, and so are interim heads past eight per request."""
 import socket
 import subprocess
-import threading
 import unittest
 
 from harness import SLOW, Rampart
+from recording_origin import RecordingOrigin
 
 FINAL = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 HINTS = (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: X-Hop\r\n"
@@ -20,23 +20,9 @@ ANSWERS = {
 }
 
 
-class InterimOrigin:
-    """Answers each request with the scripted bytes of its path, then closes the connection."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+class InterimOrigin(RecordingOrigin):
+    """Answers each request with the scripted bytes of its path, then closes the connection
+    (RecordingOrigin's listener and accept loop, its own answers)."""
 
     def _serve(self, conn):
         with conn:
@@ -48,9 +34,6 @@ class InterimOrigin:
                 data += chunk
             path = data.split(b" ", 2)[1].decode()
             conn.sendall(ANSWERS.get(path, FINAL))
-
-    def stop(self):
-        self.sock.close()
 
 
 def exchange(port, request):

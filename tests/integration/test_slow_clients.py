@@ -26,6 +26,13 @@ admin: {{ address: "127.0.0.1:{admin}" }}
 """
 
 
+def window_closed_client(port):
+    """An HTTP/2 client whose streams open with a 16-byte window (SETTINGS_INITIAL_WINDOW_SIZE),
+    so every answer waits on it at once."""
+    return h2raw.Client(port, preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
+                                                                  b"\x00\x04\x00\x00\x00\x10"))
+
+
 def trickle(sock, data, every):
     """Sends `data` a byte at a time, `every` seconds apart, until the peer stops taking it."""
     for i in range(len(data)):
@@ -190,9 +197,7 @@ class SlowClientsTest(unittest.TestCase):
     def test_http2_client_gone_with_queued_responses_loses_nothing(self):
         # Streams whose whole responses wait for the client's window when it goes away: the
         # connection ends them, and the next connection is served.
-        c = h2raw.Client(self.rampart.port,
-                         preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
-                                                             b"\x00\x04\x00\x00\x00\x10"))
+        c = window_closed_client(self.rampart.port)
         for i in range(8):
             c.send(c.headers_frame(2 * i + 1, h2raw.request_headers(
                 c.authority, f"/h2gone{i}?size=50000")))
@@ -213,10 +218,7 @@ class SlowClientsTest(unittest.TestCase):
         self.assertIsNone(self.rampart.proc.poll())
 
     def assert_window_closed_stream_is_reset(self, size):
-        # SETTINGS_INITIAL_WINDOW_SIZE = 16: the response waits on the client at once.
-        c = h2raw.Client(self.rampart.port,
-                         preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
-                                                             b"\x00\x04\x00\x00\x00\x10"))
+        c = window_closed_client(self.rampart.port)
         c.send(c.headers_frame(1, h2raw.request_headers(c.authority, f"/h2slow?size={size}")))
         frames = []
         deadline = time.monotonic() + 10 * SLOW
@@ -266,9 +268,7 @@ class Http2BufferCapTest(unittest.TestCase):
         warm.close()
         time.sleep(0.5)
         before = rss_kib(self.rampart.proc.pid)
-        c = h2raw.Client(self.rampart.port,
-                         preface=h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0,
-                                                             b"\x00\x04\x00\x00\x00\x10"))
+        c = window_closed_client(self.rampart.port)
         for i in range(120):
             c.send(c.headers_frame(2 * i + 1, h2raw.request_headers(
                 c.authority, f"/cap{i}?size=1048576")))
