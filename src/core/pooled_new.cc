@@ -9,15 +9,20 @@
 
 namespace {
 
-using rampart::core::kMaxPerClass;
+using rampart::core::kFinePooledBytes;
 using rampart::core::kMaxPooledBytes;
+using rampart::core::kMediumPooledBytes;
+using rampart::core::PooledClassBytes;
+using rampart::core::PooledClassCap;
 
 // Every block starts with a header that names its size class, so an unsized delete (Asio's, C
 // libraries', a virtual destructor's) finds the class too. 16 bytes keep the payload at the
 // default new alignment.
 constexpr std::size_t kHeader = 16;
-constexpr std::size_t kGrain = 16;
-constexpr std::size_t kClasses = kMaxPooledBytes / kGrain;
+constexpr std::size_t kFineClasses = kFinePooledBytes / 16;
+constexpr std::size_t kMediumClasses = (kMediumPooledBytes - kFinePooledBytes) / 256;
+constexpr std::size_t kClasses =
+    kFineClasses + kMediumClasses + (kMaxPooledBytes - kMediumPooledBytes) / 4096;
 constexpr std::uint32_t kLarge = 0xffffffffu;
 
 struct alignas(16) Header {
@@ -28,6 +33,26 @@ static_assert(sizeof(Header) == kHeader);
 struct FreeBlock {
   FreeBlock* next;
 };
+
+// Each class's block size and cap, computed once.
+struct ClassTable {
+  std::uint32_t bytes[kClasses];
+  std::uint32_t cap[kClasses];
+  constexpr ClassTable() : bytes{}, cap{} {
+    for (std::size_t i = 0; i < kClasses; ++i) {
+      // The first size of class i, then its block size.
+      const std::size_t first =
+          i < kFineClasses ? i * 16 + 1
+          : i < kFineClasses + kMediumClasses
+              ? kFinePooledBytes + (i - kFineClasses) * 256 + 1
+              : kMediumPooledBytes + (i - kFineClasses - kMediumClasses) * 4096 + 1;
+      const std::size_t b = PooledClassBytes(first);
+      bytes[i] = static_cast<std::uint32_t>(b);
+      cap[i] = PooledClassCap(b);
+    }
+  }
+};
+constexpr ClassTable kTable{};
 
 struct Cache {
   FreeBlock* head[kClasses];
@@ -53,7 +78,18 @@ struct Drain {
 };
 thread_local Drain t_drain;
 
-std::size_t ClassOf(std::size_t n) noexcept { return n == 0 ? 0 : (n - 1) / kGrain; }
+constexpr std::size_t ClassOf(std::size_t n) noexcept {
+  if (n <= kFinePooledBytes) return n == 0 ? 0 : (n - 1) / 16;
+  if (n <= kMediumPooledBytes) return kFineClasses + (n - kFinePooledBytes - 1) / 256;
+  return kFineClasses + kMediumClasses + (n - kMediumPooledBytes - 1) / 4096;
+}
+static_assert(kTable.bytes[ClassOf(1)] == PooledClassBytes(1) &&
+              kTable.bytes[ClassOf(1024)] == PooledClassBytes(1024) &&
+              kTable.bytes[ClassOf(1025)] == PooledClassBytes(1025) &&
+              kTable.bytes[ClassOf(4096)] == PooledClassBytes(4096) &&
+              kTable.bytes[ClassOf(4097)] == PooledClassBytes(4097) &&
+              kTable.bytes[ClassOf(kMaxPooledBytes)] == kMaxPooledBytes &&
+              ClassOf(kMaxPooledBytes) == kClasses - 1);
 
 void* Raw(std::size_t payload, std::uint32_t cls) noexcept {
   if (payload > static_cast<std::size_t>(-1) - kHeader) return nullptr;
@@ -72,7 +108,7 @@ void* TryAllocate(std::size_t n) noexcept {
       --c.count[cls];
       return b;
     }
-    return Raw((cls + 1) * kGrain, static_cast<std::uint32_t>(cls));
+    return Raw(kTable.bytes[cls], static_cast<std::uint32_t>(cls));
   }
   return Raw(n, kLarge);
 }
@@ -91,7 +127,7 @@ void Release(void* p) noexcept {
   auto* h = reinterpret_cast<Header*>(static_cast<char*>(p) - kHeader);
   const std::uint32_t cls = h->cls;
   Cache& c = t_cache;
-  if (cls != kLarge && !c.closed && c.count[cls] < kMaxPerClass) {
+  if (cls != kLarge && !c.closed && c.count[cls] < kTable.cap[cls]) {
     if (!c.registered) {
       c.registered = true;
       [[maybe_unused]] Drain* d = &t_drain;  // constructs it: its destructor runs at thread exit

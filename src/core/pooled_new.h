@@ -7,9 +7,10 @@
 // come back one by one. glibc keeps seven freed blocks per size per thread (tcache), and Asio's
 // own recycling keeps a few of any size and hands a large one to a small request first, so most
 // of these went through malloc's bins: about a tenth of a worker's CPU in the h2_tls_c64m10
-// benchmark. The cache here keeps up to kMaxPerClass blocks of each 16-byte size class up to
-// kMaxPooledBytes, so a burst of streams reuses the blocks the previous burst freed. HAProxy's
-// pools and nginx's per-request pools avoid malloc on their hot paths the same way.
+// benchmark. The cache here keeps freed blocks up to kMaxPooledBytes in size classes, at most
+// kMaxPerClass and kMaxBytesPerClass of each (at most 10 MiB a thread in all), so a burst of
+// streams reuses the blocks the previous burst freed. HAProxy's pools and nginx's per-request pools
+// avoid malloc on their hot paths the same way.
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,27 @@
 
 namespace rampart::core {
 
-inline constexpr std::size_t kMaxPooledBytes = 1024;
+// Size classes: 16 bytes apart up to kFinePooledBytes, 256 up to kMediumPooledBytes (a response
+// body's buffer), 4 KiB up to kMaxPooledBytes (OpenSSL's record buffers, which it frees whenever a
+// connection has nothing buffered: SSL_MODE_RELEASE_BUFFERS).
+inline constexpr std::size_t kFinePooledBytes = 1024;
+inline constexpr std::size_t kMediumPooledBytes = 4096;
+inline constexpr std::size_t kMaxPooledBytes = 20480;
 inline constexpr std::uint32_t kMaxPerClass = 512;
+inline constexpr std::size_t kMaxBytesPerClass = 512 * 1024;
+
+// The size of the blocks that serve a request for `bytes` (1..kMaxPooledBytes).
+constexpr std::size_t PooledClassBytes(std::size_t bytes) noexcept {
+  if (bytes <= kFinePooledBytes) return bytes == 0 ? 16 : (bytes + 15) / 16 * 16;
+  if (bytes <= kMediumPooledBytes) return (bytes + 255) / 256 * 256;
+  return (bytes + 4095) / 4096 * 4096;
+}
+
+// How many freed blocks of `bytes`' class a thread keeps at most.
+constexpr std::uint32_t PooledClassCap(std::size_t bytes) noexcept {
+  const std::size_t by_bytes = kMaxBytesPerClass / PooledClassBytes(bytes);
+  return by_bytes < kMaxPerClass ? static_cast<std::uint32_t>(by_bytes) : kMaxPerClass;
+}
 
 // True in builds whose operator new is the cache (not under a sanitizer, and only in binaries
 // that link pooled_new.cc).

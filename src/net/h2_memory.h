@@ -1,7 +1,7 @@
-// nghttp2's allocations through the program's operator new (core/pooled_new.h). A session makes
+// nghttp2's allocations through core/c_memory.h (the program's operator new). A session makes
 // about four per stream (the stream's state, its outbound frames, the copied header block), and
 // with glibc's malloc those went through its bins; the per-thread cache of freed blocks serves
-// them as it serves Asio's coroutine frames. Each block carries its size in front, for realloc.
+// them as it serves Asio's coroutine frames.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
