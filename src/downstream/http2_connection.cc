@@ -83,6 +83,7 @@ bool Http2Connection::Setup() {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, OnFrameSend);
+  nghttp2_session_callbacks_set_send_data_callback(cbs, Http2Stream::SendData);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   // Windows are given back as the upstream takes the bytes (Stream::Consume), not on arrival.

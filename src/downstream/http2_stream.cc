@@ -470,20 +470,13 @@ void Http2Stream::AppendResponse(std::string& data) {
   conn.Kick();
 }
 
-ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* buf,
-                                  std::size_t len, std::uint32_t* flags,
-                                  nghttp2_data_source* source, void*) {
+ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t len,
+                                  std::uint32_t* flags, nghttp2_data_source* source, void*) {
   auto* s = static_cast<Http2Stream*>(source->ptr);
-  const std::size_t n = std::min(len, s->resp.size() - s->resp_off);
-  if (n > 0) std::memcpy(buf, s->resp.data() + s->resp_off, n);
-  s->resp_off += n;
-  s->Sent(n);
-  s->conn.ResponseSent(n);
-  if (s->resp_off == s->resp.size()) {
-    s->resp.clear();
-    s->resp_off = 0;
-  }
-  if (s->resp_done_ && s->resp.empty()) {
+  const std::size_t left = s->resp.size() - s->resp_off;
+  const std::size_t n = std::min(len, left);
+  if (n > 0) *flags |= NGHTTP2_DATA_FLAG_NO_COPY;  // SendData copies the bytes and moves on
+  if (s->resp_done_ && n == left) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (!s->trailer_lengths_.empty()) {
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
@@ -492,12 +485,29 @@ ssize_t Http2Stream::ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* 
   } else if (n == 0) {
     return NGHTTP2_ERR_DEFERRED;
   }
-  // A backlog that drained below half the high-water mark wakes the stream, once per drain.
-  if (s->resp.size() - s->resp_off < kResponseHighWater / 2 &&
-      s->resp.size() - s->resp_off + n >= kResponseHighWater / 2) {
-    s->Wake();
-  }
   return static_cast<ssize_t>(n);
+}
+
+int Http2Stream::SendData(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* framehd,
+                          std::size_t length, nghttp2_data_source* source, void*) {
+  auto* s = static_cast<Http2Stream*>(source->ptr);
+  std::string& out = net::FrameIo::batch();
+  out.append(reinterpret_cast<const char*>(framehd), 9);
+  const std::size_t pad = frame->data.padlen;  // rampart asks for none; written as RFC 9113 6.1
+  if (pad > 0) out.push_back(static_cast<char>(pad - 1));
+  out.append(s->resp, s->resp_off, length);
+  if (pad > 1) out.append(pad - 1, '\0');
+  s->resp_off += length;
+  s->Sent(length);
+  s->conn.ResponseSent(length);
+  const std::size_t left = s->resp.size() - s->resp_off;
+  if (left == 0) {
+    s->resp.clear();
+    s->resp_off = 0;
+  }
+  // A backlog that drained below half the high-water mark wakes the stream, once per drain.
+  if (left < kResponseHighWater / 2 && left + length >= kResponseHighWater / 2) s->Wake();
+  return 0;
 }
 
 void Http2Stream::Sent(std::size_t n) noexcept {

@@ -96,9 +96,13 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   std::chrono::microseconds BodyWait() noexcept override;
   std::chrono::microseconds SendWait() noexcept override;
 
-  // nghttp2's data source: copies buffered response bytes into DATA frames.
+  // nghttp2's data source: sizes the next DATA frame from the buffered response bytes, which
+  // SendData then copies once, straight into the connection's write batch (NO_COPY).
   static ssize_t ReadResponse(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t len,
                               std::uint32_t* flags, nghttp2_data_source* source, void*);
+  // nghttp2's send_data callback: appends that DATA frame (its header, then `length` bytes).
+  static int SendData(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* framehd,
+                      std::size_t length, nghttp2_data_source* source, void*);
 
   // For the connection's callbacks.
   Http2Connection& conn;

@@ -13,7 +13,14 @@ namespace {
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;
+
+// Frames are gathered in the worker's one batch buffer, which every connection of the worker
+// fills in turn and so stays in cache; only a write that has to wait moves its bytes to the
+// connection's own buffer (nothing suspends between filling the batch and writing it).
+thread_local std::string t_batch;
 }  // namespace
+
+std::string& FrameIo::batch() noexcept { return t_batch; }
 
 FrameIo::FrameIo(LoopContext& loop, asio::ip::tcp::socket& socket, TlsStream* tls)
     : loop_(loop), socket_(socket), tls_(tls), wake_(socket.get_executor()) {}
@@ -94,10 +101,7 @@ bool FrameIo::WriteNow(const std::string& batch, error_code& ec) {
 
 asio::awaitable<void> FrameIo::Write(nghttp2_session* session,
                                      std::chrono::microseconds send_timeout) {
-  // Frames are gathered in the worker's one batch buffer, which every connection of the worker
-  // fills in turn and so stays in cache; only a write that has to wait moves its bytes to the
-  // connection's own buffer (nothing suspends between filling the batch and writing it).
-  thread_local std::string batch;
+  std::string& batch = t_batch;
   error_code ec;
   for (;;) {
     batch.clear();

@@ -37,6 +37,10 @@ class FrameIo {
   // The owner's tick: a write stalled past send_timeout is cancelled.
   void CheckDeadline(SteadyTime now) noexcept;
   bool reader_done() const noexcept { return reader_done_; }
+  // The worker's batch that Write is gathering: a server session's send_data callback (DATA
+  // frames whose payload the owner copies itself, NGHTTP2_DATA_FLAG_NO_COPY) appends the frame to
+  // it. nghttp2 calls that callback only inside Write's nghttp2_session_mem_send, in frame order.
+  static std::string& batch() noexcept;
   // Client sessions: TLS is set up after construction, before Read and Write start.
   void set_tls(TlsStream* tls) noexcept { tls_ = tls; }
 
