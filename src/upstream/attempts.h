@@ -73,11 +73,13 @@ class Attempts {
   int count() const noexcept { return count_; }  // at the current upstream
   int total() const noexcept { return total_; }  // at every upstream tried (a fallback's too)
   // What each reported attempt came to, for the access log.
+  // Written whole when an attempt is reported (no default member values: the exchange's
+  // eight slots are not written until used, as each one written is a cache line touched).
   struct Tried {
     std::string_view endpoint;  // its key (the snapshot owns it)
-    int status = 0;             // 0 when no head came
+    int status;                 // 0 when no head came
     std::string_view error;     // its reason token, when it failed
-    std::chrono::microseconds latency{};
+    std::chrono::microseconds latency;
   };
   std::span<const Tried> tried() const noexcept { return {tried_.data(), tried_count_}; }
   // How long to wait before the next attempt (a retry policy's backoff); zero: at once.
@@ -129,7 +131,7 @@ class Attempts {
   // up to kInlinePolicies (no allocation per exchange), on the heap beyond.
   static constexpr std::size_t kInlinePolicies = 8;
   struct PolicyWords {
-    std::array<std::uint64_t, kInlinePolicies> inline_{};
+    std::array<std::uint64_t, kInlinePolicies> inline_;  // Reset zeroes the words in use
     std::vector<std::uint64_t> heap;
     std::uint64_t* data = inline_.data();
     void Reset(std::size_t n) {
@@ -153,7 +155,7 @@ class Attempts {
   SteadyTime first_start_{};
   SteadyTime start_{};
   AttemptOutcome last_;
-  std::array<Tried, kMaxAttempts> tried_{};
+  std::array<Tried, kMaxAttempts> tried_;  // the first tried_count_ are set
   std::size_t tried_count_ = 0;
 };
 
