@@ -110,6 +110,11 @@ bool Attempts::Begin(bool replayable, ExchangeError& error) {
   return true;
 }
 
+void Attempts::PolicyWords::ResetOnHeap(std::size_t n) {
+  heap.assign(n, 0);
+  data = heap.data();
+}
+
 EndpointMask Attempts::Available() const noexcept {
   return up_->health ? up_->health->Available(loop_.now(), !no_panic_)
                      : EndpointMask(up_->endpoints.size());

@@ -135,14 +135,14 @@ class Attempts {
     std::vector<std::uint64_t> heap;
     std::uint64_t* data = inline_.data();
     void Reset(std::size_t n) {
-      if (n > kInlinePolicies) {
-        heap.assign(n, 0);
-        data = heap.data();
+      if (n > kInlinePolicies) [[unlikely]] {
+        ResetOnHeap(n);
       } else {
         std::fill_n(inline_.begin(), n, 0);
         data = inline_.data();
       }
     }
+    [[gnu::cold, gnu::noinline]] void ResetOnHeap(std::size_t n);
     std::uint64_t& operator[](std::size_t i) noexcept { return data[i]; }
   };
   PolicyWords tickets_;

@@ -13,16 +13,11 @@ class EndpointMask {
  public:
   // Every one of `n` endpoints allowed (or none).
   explicit EndpointMask(std::size_t n, bool all = true) : n_(n) {
-    if (!all) {
-      if (n > 64) big_.assign((n + 63) / 64, 0);
+    if (n > 64) [[unlikely]] {
+      FillBig(all);
       return;
     }
-    if (n <= 64) {
-      small_ = n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
-    } else {
-      big_.assign((n + 63) / 64, ~std::uint64_t{0});
-      if (n % 64) big_.back() = (std::uint64_t{1} << (n % 64)) - 1;
-    }
+    if (all) small_ = n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
   }
   std::size_t size() const noexcept { return n_; }
   bool test(std::size_t i) const noexcept {
@@ -51,6 +46,12 @@ class EndpointMask {
   }
 
  private:
+  // More than 64 endpoints (out of line: every exchange builds a mask, few upstreams are so big).
+  [[gnu::cold, gnu::noinline]] void FillBig(bool all) {
+    big_.assign((n_ + 63) / 64, all ? ~std::uint64_t{0} : 0);
+    if (all && n_ % 64) big_.back() = (std::uint64_t{1} << (n_ % 64)) - 1;
+  }
+
   std::size_t n_;
   std::uint64_t small_ = 0;
   std::vector<std::uint64_t> big_;
