@@ -28,7 +28,9 @@ TEST(EndpointMask, MoreThanSixtyFourEndpoints) {
     EXPECT_FALSE(all.test(64)) << n;
     EXPECT_EQ(all.count(), n - 1) << n;
     EXPECT_EQ(all.nth(63), 63u) << n;
-    if (n > 65) EXPECT_EQ(all.nth(64), 65u) << n;  // the 65th allowed, once 64 is out
+    if (n > 65) {
+      EXPECT_EQ(all.nth(64), 65u) << n;  // the 65th allowed, once 64 is out
+    }
   }
 }
 
