@@ -142,6 +142,10 @@ asio::awaitable<void> Http2Stream::Run() {
     // wake-up and no frame per stream for the tail of its response.
     dl.Set(TimeoutKind::kSend, conn.worker().now(), SendWait());
     detached = true;
+    // The exchange is logged and its answer queued: its state goes back to the worker now, while
+    // it is in cache, for the next stream to take (LIFO), not when the last byte has gone.
+    st->body_in.swap(head_bytes_);
+    w.GiveExchangeState(std::move(st));
     co_return;
   }
   dl.Clear();

@@ -107,7 +107,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   // For the connection's callbacks.
   Http2Connection& conn;
   const std::int32_t id;
-  std::unique_ptr<ExchangeState> st;
+  std::unique_ptr<ExchangeState> st;             // null once the stream detached (Run gave it back)
   std::shared_ptr<const server::Snapshot> snap;  // the configuration this stream runs on
   const config::Listener* listener = nullptr;    // in `snap`
   Http2Stream* next = nullptr;
@@ -118,7 +118,7 @@ struct Http2Stream final : public Downstream, public Downstream::Duplex {
   bool discard_body = false;  // the answer is decided: later body bytes are dropped
   bool closed = false;        // nghttp2 closed the stream (sent in full, or reset)
   // Run() ended with the response queued: the stream ends when nghttp2 closes it, or when the
-  // connection does (no coroutine waits on it).
+  // connection does (no coroutine waits on it). Its exchange state went back to the worker.
   bool detached = false;
   // A detached stream's send deadline passed: reset it.
   void SendExpired() noexcept;
