@@ -87,7 +87,7 @@ void FrameIo::ReaderDone() noexcept {
   Kick();
 }
 
-bool FrameIo::WriteNow(const std::string& batch, error_code& ec) {
+bool FrameIo::TryWriteBatch(const std::string& batch, error_code& ec) {
   if (tls_ != nullptr) {
     if (tls_->TryWrite(batch, ec)) return true;
     out_.assign(batch);  // OpenSSL is given the same bytes again, from here
@@ -113,7 +113,7 @@ asio::awaitable<void> FrameIo::Write(nghttp2_session* session,
     }
     if (!batch.empty()) {
       send_dl_.Set(TimeoutKind::kSend, loop_.now(), send_timeout);
-      if (!WriteNow(batch, ec)) {
+      if (!TryWriteBatch(batch, ec)) {
         asio::const_buffer b[1] = {asio::buffer(out_)};
         co_await WriteTo(loop_, socket_, tls_, b, ec);
         std::string().swap(out_);  // an idle connection holds no batch

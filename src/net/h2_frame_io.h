@@ -64,7 +64,7 @@ class FrameIo {
   bool reader_done_ = false;
   std::string out_;  // a batch whose write had to wait
   // Writes `batch` if the socket takes it now; else keeps what is left in out_ and returns false.
-  bool WriteNow(const std::string& batch, boost::system::error_code& ec);
+  bool TryWriteBatch(const std::string& batch, boost::system::error_code& ec);
   Deadline send_dl_;
   // Feeds nghttp2 `data`, pausing at each watched frame header: nghttp2's result.
   ssize_t Feed(nghttp2_session* session, std::string_view data);

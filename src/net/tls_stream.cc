@@ -199,6 +199,12 @@ asio::awaitable<std::size_t> TlsStream::ReadSome(std::span<char> into, error_cod
   }
 }
 
+int TlsStream::WriteOnce(const char* data, std::size_t n) noexcept {
+  BeforeCall();
+  std::size_t written = 0;  // all of it when SSL_write_ex succeeds (no partial writes are enabled)
+  return SSL_write_ex(ssl_, data, n, &written);
+}
+
 asio::awaitable<void> TlsStream::SslWrite(std::span<const asio::const_buffer> bufs,
                                           error_code& ec) {
   for (;;) {
@@ -210,9 +216,7 @@ asio::awaitable<void> TlsStream::SslWrite(std::span<const asio::const_buffer> bu
       data = g_gather.data();
       n = Gather(bufs);
     }
-    BeforeCall();
-    std::size_t written = 0;
-    const int r = SSL_write_ex(ssl_, data, n, &written);
+    const int r = WriteOnce(data, n);
     if (r == 1) {
       ec = {};
       co_return;
@@ -224,9 +228,7 @@ asio::awaitable<void> TlsStream::SslWrite(std::span<const asio::const_buffer> bu
 bool TlsStream::TryWrite(std::string_view data, error_code& ec) {
   ec = {};
   if (data.empty()) return true;
-  BeforeCall();
-  std::size_t written = 0;
-  const int r = SSL_write_ex(ssl_, data.data(), data.size(), &written);
+  const int r = WriteOnce(data.data(), data.size());
   if (r == 1) return true;
   return Classify(ssl_, r, ec) == Want::kFail;  // failed (ec set), else wait and call again
 }

@@ -76,6 +76,8 @@ class TlsStream {
   boost::asio::awaitable<bool> AwaitRetry(int r, boost::system::error_code& ec);
   // Receives into `staging` once the socket is readable (at once if it may already be).
   boost::asio::awaitable<bool> Fill(boost::system::error_code& ec);
+  // SSL_write_ex of `n` bytes, OpenSSL's error queue cleared first: its result.
+  int WriteOnce(const char* data, std::size_t n) noexcept;
   // One SSL_write of the bytes of `bufs`: one buffer, or several gathered (at most 16 KiB).
   boost::asio::awaitable<void> SslWrite(std::span<const boost::asio::const_buffer> bufs,
                                         boost::system::error_code& ec);

@@ -174,11 +174,8 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
       // RFC 9110 section 15.2: a proxy forwards 1xx responses it did not ask for itself. Its
       // bytes stay in `in` (the fields point there) until the next ReadHead.
       ++interim_;
-      head_bytes_ = consumed;
+      FillHead(head, consumed);
       head.interim = true;
-      head.status = status;
-      head.headers = &bufs_.headers;
-      head.protocol = rp_->version() == 10 ? "1.0" : "1.1";
       head.no_body = true;
       bufs_.parsed.clear();
       co_return ExchangeError{};
@@ -189,10 +186,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
     consumed = 0;
     bufs_.parsed.clear();
   }
-  head_bytes_ = consumed;
-  head.status = rp_->status();
-  head.headers = &bufs_.headers;
-  head.protocol = rp_->version() == 10 ? "1.0" : "1.1";
+  FillHead(head, consumed);
   const http::h1::BodyFraming f = rp_->framing();
   head.no_body = f == http::h1::BodyFraming::kNone;
   head.until_close = f == http::h1::BodyFraming::kUntilClose;
@@ -200,6 +194,13 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
   MoveAppend(body, bufs_.parsed);
   end = rp_->done();
   co_return ExchangeError{};
+}
+
+void Http1Stream::FillHead(ResponseHead& head, std::size_t head_bytes) noexcept {
+  head_bytes_ = head_bytes;
+  head.status = rp_->status();
+  head.headers = &bufs_.headers;
+  head.protocol = rp_->version() == 10 ? "1.0" : "1.1";
 }
 
 void Http1Stream::ReleaseHead() noexcept {

@@ -63,6 +63,8 @@ class Http1Stream final : public Stream {
   // The body bytes as they go out: chunk-framed when the request is chunked (the last chunk
   // when `end`), else as they are.
   std::string_view Framed(std::string_view body, bool end);
+  // The parsed head (`head_bytes` of the read buffer) as `head`: status, fields, protocol.
+  void FillHead(ResponseHead& head, std::size_t head_bytes) noexcept;
   void ReleaseHead() noexcept;
 
   net::LoopContext& loop_;
