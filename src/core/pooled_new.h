@@ -8,7 +8,8 @@
 // own recycling keeps a few of any size and hands a large one to a small request first, so most
 // of these went through malloc's bins: about a tenth of a worker's CPU in the h2_tls_c64m10
 // benchmark. The cache here keeps freed blocks up to kMaxPooledBytes in size classes, at most
-// kMaxPerClass and kMaxBytesPerClass of each (at most 10 MiB a thread in all), so a burst of
+// kMaxPerClass and kMaxBytesPerClass of each (at most about 24 MiB a thread in all, 16 of
+// them in the 16-byte classes), so a burst of
 // streams reuses the blocks the previous burst freed. HAProxy's pools and nginx's per-request pools
 // avoid malloc on their hot paths the same way.
 #pragma once

@@ -37,8 +37,9 @@ Http2Stream::Http2Stream(Http2Connection& c, std::int32_t stream_id,
   st->ex.Reset();
   st->acct.Reset();
   // The pooled state's buffers carry their capacity from stream to stream (an HTTP/2 stream does
-  // not use body_in, the HTTP/1.1 parser's): the head's bytes go there, and the response's body
-  // buffer comes back when the stream ends (GiveBuffers).
+  // not use body_in, the HTTP/1.1 parser's): the head's bytes go there, and come back when the
+  // stream detaches or ends; so does the response body's buffer of a stream that ends without
+  // detaching (GiveBuffers).
   head_bytes_.swap(st->body_in);
   head_bytes_.clear();
 }
@@ -511,7 +512,9 @@ int Http2Stream::SendData(nghttp2_session*, nghttp2_frame* frame, const std::uin
   }
   // A backlog that drained below half the high-water mark wakes the stream, once per drain.
   if (left < kResponseHighWater / 2 && left + length >= kResponseHighWater / 2) s->Wake();
-  return 0;
+  // nghttp2 would go on packing every ready stream's DATA into this one batch: a full batch is
+  // written first (nghttp2_session_mem_send returns, the frame counted as sent).
+  return net::FrameIo::batch_full() ? NGHTTP2_ERR_PAUSE : 0;
 }
 
 void Http2Stream::Sent(std::size_t n) noexcept {

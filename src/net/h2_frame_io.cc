@@ -12,7 +12,6 @@ using boost::system::error_code;
 namespace {
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kWriteBatch = 64 * 1024;
 
 // Frames are gathered in the worker's one batch buffer, which every connection of the worker
 // fills in turn and so stays in cache; only a write that has to wait moves its bytes to the

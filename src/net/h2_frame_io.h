@@ -39,8 +39,12 @@ class FrameIo {
   bool reader_done() const noexcept { return reader_done_; }
   // The worker's batch that Write is gathering: a server session's send_data callback (DATA
   // frames whose payload the owner copies itself, NGHTTP2_DATA_FLAG_NO_COPY) appends the frame to
-  // it. nghttp2 calls that callback only inside Write's nghttp2_session_mem_send, in frame order.
+  // it. nghttp2 calls that callback only inside Write's nghttp2_session_mem_send, in frame order,
+  // and goes on to the next frame in the same call: the callback returns NGHTTP2_ERR_PAUSE once
+  // the batch holds kWriteBatch bytes (batch_full), so Write sends it before nghttp2 packs more.
+  static constexpr std::size_t kWriteBatch = 64 * 1024;
   static std::string& batch() noexcept;
+  static bool batch_full() noexcept { return batch().size() >= kWriteBatch; }
   // Client sessions: TLS is set up after construction, before Read and Write start.
   void set_tls(TlsStream* tls) noexcept { tls_ = tls; }
 

@@ -12,7 +12,10 @@ void* Malloc(std::size_t size, const char*, int) {
   // OpenSSL's own CRYPTO_malloc answers a request for nothing with nullptr; so does this.
   return size == 0 ? nullptr : core::CMalloc(size);
 }
-void* Realloc(void* p, std::size_t size, const char*, int) { return core::CRealloc(p, size); }
+void* Realloc(void* p, std::size_t size, const char*, int) {
+  if (p == nullptr && size == 0) return nullptr;  // as Malloc(0)
+  return core::CRealloc(p, size);
+}
 void Free(void* p, const char*, int) { core::CFree(p); }
 
 }  // namespace
