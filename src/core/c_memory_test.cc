@@ -21,7 +21,7 @@ TEST(CMemory, BlocksAreAlignedAndCallocZeroes) {
   for (int i = 0; i < 70; ++i) EXPECT_EQ(z[i], 0) << i;
   CFree(z);
   EXPECT_EQ(CCalloc(SIZE_MAX / 2, 4), nullptr);  // n * size overflows
-  EXPECT_EQ(CMalloc(SIZE_MAX - 8), nullptr);      // the size in front would overflow
+  EXPECT_EQ(CMalloc(SIZE_MAX - 8), nullptr);     // the size in front would overflow
   CFree(nullptr);
 }
 

@@ -34,21 +34,16 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
-// Each class's block size and cap, computed once.
+// Each class's block size and cap, computed once from PooledClassBytes: class i holds the i-th
+// distinct block size.
 struct ClassTable {
   std::uint32_t bytes[kClasses];
   std::uint32_t cap[kClasses];
   constexpr ClassTable() : bytes{}, cap{} {
-    for (std::size_t i = 0; i < kClasses; ++i) {
-      // The first size of class i, then its block size.
-      const std::size_t first =
-          i < kFineClasses ? i * 16 + 1
-          : i < kFineClasses + kMediumClasses
-              ? kFinePooledBytes + (i - kFineClasses) * 256 + 1
-              : kMediumPooledBytes + (i - kFineClasses - kMediumClasses) * 4096 + 1;
-      const std::size_t b = PooledClassBytes(first);
-      bytes[i] = static_cast<std::uint32_t>(b);
-      cap[i] = PooledClassCap(b);
+    std::size_t i = 0;
+    for (std::size_t n = 1; n <= kMaxPooledBytes; n = PooledClassBytes(n) + 1, ++i) {
+      bytes[i] = static_cast<std::uint32_t>(PooledClassBytes(n));
+      cap[i] = PooledClassCap(n);
     }
   }
 };
@@ -83,13 +78,14 @@ constexpr std::size_t ClassOf(std::size_t n) noexcept {
   if (n <= kMediumPooledBytes) return kFineClasses + (n - kFinePooledBytes - 1) / 256;
   return kFineClasses + kMediumClasses + (n - kMediumPooledBytes - 1) / 4096;
 }
-static_assert(kTable.bytes[ClassOf(1)] == PooledClassBytes(1) &&
-              kTable.bytes[ClassOf(1024)] == PooledClassBytes(1024) &&
-              kTable.bytes[ClassOf(1025)] == PooledClassBytes(1025) &&
-              kTable.bytes[ClassOf(4096)] == PooledClassBytes(4096) &&
-              kTable.bytes[ClassOf(4097)] == PooledClassBytes(4097) &&
-              kTable.bytes[ClassOf(kMaxPooledBytes)] == kMaxPooledBytes &&
-              ClassOf(kMaxPooledBytes) == kClasses - 1);
+// ClassOf agrees with the table for every pooled size, and the table is full.
+constexpr bool ClassOfMatchesTable() {
+  for (std::size_t n = 1; n <= kMaxPooledBytes; ++n) {
+    if (kTable.bytes[ClassOf(n)] != PooledClassBytes(n)) return false;
+  }
+  return ClassOf(kMaxPooledBytes) == kClasses - 1 && kTable.bytes[kClasses - 1] == kMaxPooledBytes;
+}
+static_assert(ClassOfMatchesTable());
 
 void* Raw(std::size_t payload, std::uint32_t cls) noexcept {
   if (payload > static_cast<std::size_t>(-1) - kHeader) return nullptr;

@@ -17,15 +17,28 @@ void* Keep(void* p) {
   return p;
 }
 
+// A block of `freed` bytes is freed, then `asked` bytes are asked for (and freed): both blocks'
+// addresses, taken while each was held (equal when the second reused the first).
+struct Reuse {
+  std::uintptr_t freed;
+  std::uintptr_t got;
+};
+Reuse FreeThenAsk(std::size_t freed, std::size_t asked) {
+  void* a = Keep(::operator new(freed));
+  const auto freed_at = reinterpret_cast<std::uintptr_t>(a);
+  ::operator delete(a);
+  void* b = Keep(::operator new(asked));
+  const auto got_at = reinterpret_cast<std::uintptr_t>(b);
+  ::operator delete(b, asked);
+  return {freed_at, got_at};
+}
+
 TEST(PooledNew, ReusesTheBlockLastFreedOfTheSameSizeClass) {
   if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
-  void* a = Keep(::operator new(200));
-  ::operator delete(a);
-  void* b = Keep(::operator new(193));  // same 16-byte class (193..208)
+  const auto [a, b] = FreeThenAsk(200, 193);  // same 16-byte class (193..208)
   EXPECT_EQ(a, b);
-  ::operator delete(b, 193);
   void* c = Keep(::operator new(240));  // another class: not that block
-  EXPECT_NE(a, c);
+  EXPECT_NE(a, reinterpret_cast<std::uintptr_t>(c));
   ::operator delete(c);
 }
 
@@ -44,11 +57,8 @@ TEST(PooledNew, KeepsAtMostTheCapPerClassAndFreesTheRest) {
 // coarser classes whose cap is set by bytes.
 TEST(PooledNew, BodySizedBlocksAreKeptInCoarserClassesCappedByBytes) {
   if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
-  void* a = Keep(::operator new(1025));
-  ::operator delete(a);
-  void* b = Keep(::operator new(1280));  // same 256-byte class (1025..1280)
+  const auto [a, b] = FreeThenAsk(1025, 1280);  // same 256-byte class (1025..1280)
   EXPECT_EQ(a, b);
-  ::operator delete(b);
   EXPECT_EQ(PooledClassBytes(1281), 1536u);
   EXPECT_EQ(PooledClassCap(4096), kMaxBytesPerClass / 4096);
   std::vector<void*> blocks;
@@ -56,6 +66,15 @@ TEST(PooledNew, BodySizedBlocksAreKeptInCoarserClassesCappedByBytes) {
     blocks.push_back(Keep(::operator new(4000)));
   for (void* p : blocks) ::operator delete(p);
   EXPECT_EQ(PooledBlocksReady(3900), PooledClassCap(4096));
+}
+
+// OpenSSL frees a connection's record buffers (some 17 KiB) whenever it has nothing buffered.
+TEST(PooledNew, RecordBufferSizedBlocksAreKept) {
+  if (!PooledNewActive()) GTEST_SKIP() << "a sanitizer's operator new is in use";
+  const auto [a, b] = FreeThenAsk(17000, 20000);  // same 4 KiB class (16385..20480)
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(PooledClassBytes(4097), 8192u);
+  EXPECT_EQ(PooledClassCap(kMaxPooledBytes), kMaxBytesPerClass / kMaxPooledBytes);
 }
 
 TEST(PooledNew, LargeBlocksAreNotKept) {
