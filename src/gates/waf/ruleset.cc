@@ -418,13 +418,17 @@ struct Interned {
   std::vector<ChainStep> steps;  // by chain id
   std::map<std::string, int> groups;
   std::map<std::string, int> parts;
+  // Per target (a part without its chain): its id, and by part id, the part's target.
+  std::map<std::string, int> targets;
+  std::vector<int> part_targets;
+  std::vector<std::uint64_t> target_transforms;  // by target: every chain its parts read it under
   std::map<std::string, int> markers;
   int Marker(const std::string& name) {
     return markers.emplace(name, static_cast<int>(markers.size())).first->second;
   }
 };
 
-void AssignGroup(Rule& r, std::map<std::string, int>& groups, std::map<std::string, int>& parts) {
+void AssignGroup(Rule& r, Interned& ids) {
   // A rule whose match is a non-match of its operator (!@rx) must still see every value.
   if (!r.prefilter || r.negated) return;
   // multiMatch tests the value and every step that changed it: its union is of all of them.
@@ -442,10 +446,22 @@ void AssignGroup(Rule& r, std::map<std::string, int>& groups, std::map<std::stri
     }
     key.append("|").append(part);
     // One target under one chain is a part: groups that share it join it once.
-    const int id = parts.emplace(chain + "|" + part, static_cast<int>(parts.size())).first->second;
-    own.emplace_back(static_cast<int>(i), id);
+    const auto [at, added] =
+        ids.parts.emplace(chain + "|" + part, static_cast<int>(ids.parts.size()));
+    if (added) {
+      const int target =
+          ids.targets.emplace(part, static_cast<int>(ids.targets.size())).first->second;
+      ids.part_targets.push_back(target);
+      ids.target_transforms.resize(ids.targets.size());
+      const int c = r.act.multi_match ? r.chain_id : r.signature_chain;
+      if (c >= 0) {
+        ids.target_transforms[static_cast<std::size_t>(target)] |=
+            ids.steps[static_cast<std::size_t>(c)].transforms;
+      }
+    }
+    own.emplace_back(static_cast<int>(i), at->second);
   }
-  r.prefilter_group = groups.emplace(key, static_cast<int>(groups.size())).first->second;
+  r.prefilter_group = ids.groups.emplace(key, static_cast<int>(ids.groups.size())).first->second;
   r.prefilter_parts = std::move(own);
 }
 
@@ -485,7 +501,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
   }
   r.excludes =
       std::any_of(r.vars.begin(), r.vars.end(), [](const VarSpec& v) { return v.exclude; });
-  AssignGroup(r, ids.groups, ids.parts);
+  AssignGroup(r, ids);
   if (!r.act.skip_after.empty()) r.skip_after_id = ids.Marker(r.act.skip_after);
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);
 }
@@ -568,6 +584,8 @@ bool Builder::Finish(LoadedRules& out, std::string& error) {
   out.transform_chains = std::move(ids.steps);
   out.prefilter_groups = ids.groups.size();
   out.prefilter_parts = ids.parts.size();
+  out.part_targets = std::move(ids.part_targets);
+  out.target_transforms = std::move(ids.target_transforms);
   return true;
 }
 

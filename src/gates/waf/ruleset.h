@@ -53,6 +53,8 @@ struct LoadedRules {
   std::vector<ChainStep> transform_chains;
   std::size_t prefilter_groups = 0;
   std::size_t prefilter_parts = 0;
+  std::vector<int> part_targets;                 // by part: its target (a part without chain)
+  std::vector<std::uint64_t> target_transforms;  // by target: the transformations its parts use
 };
 
 class RuleSet {
@@ -77,6 +79,16 @@ class RuleSet {
   std::size_t prefilter_groups() const noexcept { return d_.prefilter_groups; }
   // How many (target, chain) parts the groups' unions are made of (Rule::prefilter_parts).
   std::size_t prefilter_parts() const noexcept { return d_.prefilter_parts; }
+  // A part's target: the values a part reads, whatever its chain. Parts of one target share
+  // the union of the values as they are, for the chains that leave every one of them alone.
+  int part_target(int part) const noexcept {
+    return d_.part_targets[static_cast<std::size_t>(part)];
+  }
+  std::size_t prefilter_targets() const noexcept { return d_.target_transforms.size(); }
+  // Every transformation a target's parts apply to its values (bit t: TransformId t).
+  std::uint64_t target_transforms(int target) const noexcept {
+    return d_.target_transforms[static_cast<std::size_t>(target)];
+  }
 
  private:
   LoadedRules d_;

@@ -451,15 +451,12 @@ std::string_view Transaction::CachedView(int chain, std::string_view value, int 
   return t.same ? value : std::string_view(tf_arena_).substr(t.offset, t.size);
 }
 
-bool Transaction::ChainKeeps(int chain, std::string_view value, int slot) {
-  if (chain < 0) return true;
+std::uint64_t Transaction::SlotKeeps(std::uint64_t wanted, std::string_view value, int slot) {
   const auto at = static_cast<std::size_t>(slot);
   if (at >= slot_keeps_.size()) {
     slot_keeps_.resize(static_cast<std::size_t>(next_slot_));
     slot_known_.resize(static_cast<std::size_t>(next_slot_));
   }
-  const std::uint64_t wanted =
-      rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
   std::uint64_t unknown = wanted & ~slot_known_[at];
   while (unknown != 0) {
     const int t = __builtin_ctzll(unknown);
@@ -468,7 +465,14 @@ bool Transaction::ChainKeeps(int chain, std::string_view value, int slot) {
       slot_keeps_[at] |= std::uint64_t{1} << t;
     slot_known_[at] |= std::uint64_t{1} << t;
   }
-  return (wanted & ~slot_keeps_[at]) == 0;
+  return slot_keeps_[at] & wanted;
+}
+
+bool Transaction::ChainKeeps(int chain, std::string_view value, int slot) {
+  if (chain < 0) return true;
+  const std::uint64_t wanted =
+      rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
+  return SlotKeeps(wanted, value, slot) == wanted;
 }
 
 int Transaction::Cached(int chain, std::string_view value, int slot) {
@@ -560,49 +564,19 @@ int Transaction::ItemSignatureIndex(int item, std::string_view value) {
   return t.signature;
 }
 
-int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
-  // RULE:... is the reading rule's own metadata: there is no value common to a group.
-  if (spec.var == Var::kRule) return -1;
-  // Every value the target names, exclusions and ctl removals aside: a superset of what each
-  // rule reading it sees.
-  // Most parts hold one value, or values that all sign alike: their part is that signature,
-  // not a copy. `first` is the first signature met (-1: none yet); `all` joins the others.
-  Signature all;
-  int first = -1;
-  bool stable = true, joined = false;
-  ForEach(spec, nullptr, nullptr,
-          [&](std::string_view, std::string_view, std::string_view value, int slot) {
-            if (slot < 0 || value.size() > kMaxKept) {
-              stable = false;
-              return;
-            }
-            // Signatures are case-folded: the chain without its closing lowercase (or
-            // uppercase) signs the same bytes, and is shared by more rules.
-            auto add = [&](int chain) {
-              int item;
-              const std::string_view v = Kept(chain, value, slot, &item);
-              const int at = ItemSignatureIndex(item, v);
-              if (first < 0) {
-                first = at;
-              } else if (at != first) {
-                if (!joined) all = signatures_[static_cast<std::size_t>(first)];
-                joined = true;
-                all |= signatures_[static_cast<std::size_t>(at)];
-              }
-            };
-            if (!r.act.multi_match) {
-              add(r.signature_chain);
-              return;
-            }
-            add(-1);
-            const auto& steps = rules_.transform_chains();
-            for (int c = r.chain_id; c >= 0; c = steps[static_cast<std::size_t>(c)].parent) {
-              add(c);
-            }
-          });
-  if (!stable) return -1;
-  if (!joined && first >= 0) return first;
-  if (first < 0) {
+void Transaction::Join(SignatureJoin& j, int at) {
+  if (j.first < 0) {
+    j.first = at;
+  } else if (at != j.first) {
+    if (!j.joined) j.all = signatures_[static_cast<std::size_t>(j.first)];
+    j.joined = true;
+    j.all |= signatures_[static_cast<std::size_t>(at)];
+  }
+}
+
+int Transaction::Joined(const SignatureJoin& j) {
+  if (!j.joined && j.first >= 0) return j.first;
+  if (j.first < 0) {
     // Most parts of most requests are empty (no cookies, no body, no XML): they share one.
     if (empty_signature_ < 0) {
       empty_signature_ = static_cast<int>(signatures_.size());
@@ -610,8 +584,72 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec) {
     }
     return empty_signature_;
   }
-  signatures_.push_back(all);
+  signatures_.push_back(j.all);
   return static_cast<int>(signatures_.size() - 1);
+}
+
+int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
+  // RULE:... is the reading rule's own metadata: there is no value common to a group.
+  if (spec.var == Var::kRule) return -1;
+  // Every value the target names, exclusions and ctl removals aside: a superset of what each
+  // rule reading it sees.
+  const int target = rules_.part_target(part);
+  TargetSignature& ts = target_signature_[static_cast<std::size_t>(target)];
+  if (ts.at == -2) {
+    // The target's values as they are, and which of its parts' transformations leave them so.
+    const std::uint64_t wanted = rules_.target_transforms(target);
+    SignatureJoin j;
+    bool stable = true;
+    std::uint64_t keeps = wanted;
+    ts.changers = static_cast<std::uint32_t>(target_changers_.size());
+    ForEach(spec, nullptr, nullptr,
+            [&](std::string_view, std::string_view, std::string_view value, int slot) {
+              if (slot < 0 || value.size() > kMaxKept) {
+                stable = false;
+                return;
+              }
+              const std::uint64_t kept = SlotKeeps(wanted, value, slot);
+              if (kept != wanted) target_changers_.push_back({value, slot});
+              keeps &= kept;
+              Join(j, ItemSignatureIndex(Cached(-1, value, slot), value));
+            });
+    ts.changers_end = static_cast<std::uint32_t>(target_changers_.size());
+    ts.at = stable ? Joined(j) : -1;
+    ts.keeps = keeps;
+  }
+  if (ts.at < 0) return -1;
+  const int chain = r.act.multi_match ? r.chain_id : r.signature_chain;
+  const std::uint64_t transforms =
+      chain < 0 ? 0 : rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
+  // Every value is as it was after each step of the chain: the part is the target's union
+  // (a multiMatch part too, whose variants are then all the value itself).
+  if ((transforms & ~ts.keeps) == 0) return ts.at;
+  // Otherwise the values the chain changes add their transformed forms to the target's union.
+  // A multiMatch rule tests each value as it is too; for the others the union is a superset
+  // (the changed values as they were as well), which the prefilter allows: it only ever says
+  // "cannot match".
+  SignatureJoin j;
+  Join(j, ts.at);
+  const auto& steps = rules_.transform_chains();
+  for (std::uint32_t i = ts.changers; i < ts.changers_end; ++i) {
+    const Changer c = target_changers_[i];
+    if (SlotKeeps(transforms, c.value, c.slot) == transforms) continue;
+    auto add = [&](int step) {
+      int item;
+      const std::string_view v = Kept(step, c.value, c.slot, &item);
+      Join(j, ItemSignatureIndex(item, v));
+    };
+    if (!r.act.multi_match) {
+      // Signatures are case-folded: the chain without its closing lowercase (or uppercase)
+      // signs the same bytes, and is shared by more rules.
+      add(r.signature_chain);
+      continue;
+    }
+    for (int step = r.chain_id; step >= 0; step = steps[static_cast<std::size_t>(step)].parent) {
+      add(step);
+    }
+  }
+  return Joined(j);
 }
 
 bool Transaction::GroupMayMatch(const Rule& r) {
@@ -624,7 +662,7 @@ bool Transaction::GroupMayMatch(const Rule& r) {
     int only = -2;  // the one signature index all parts share, if they do (-1: they differ)
     for (const auto& [var, part] : r.prefilter_parts) {
       int& p = part_signature_[static_cast<std::size_t>(part)];
-      if (p == -2) p = PartSignature(r, r.vars[static_cast<std::size_t>(var)]);
+      if (p == -2) p = PartSignature(r, r.vars[static_cast<std::size_t>(var)], part);
       if (p < 0) {
         stable = false;
         break;
@@ -884,6 +922,8 @@ const Intervention& Transaction::RunPhase(int phase) {
   // Each phase may bring values (the body, the response): groups are joined again.
   group_signature_.assign(rules_.prefilter_groups(), -2);
   part_signature_.assign(rules_.prefilter_parts(), -2);
+  target_signature_.assign(rules_.prefilter_targets(), TargetSignature{});
+  target_changers_.clear();
   const auto& rules = rules_.Phase(phase);
   for (std::size_t i = 0; i < rules.size(); ++i) {
     if (marker_ >= 0) {

@@ -135,6 +135,9 @@ class Transaction {
   // Whether each transformation of `chain` leaves the value under `slot` as it is (so the chain
   // does too): answered per slot and transformation once, as bits.
   bool ChainKeeps(int chain, std::string_view value, int slot);
+  // The transformations of `wanted` that leave the value under `slot` as it is (bit t: TransformId
+  // t), each asked once per slot.
+  std::uint64_t SlotKeeps(std::uint64_t wanted, std::string_view value, int slot);
   std::string_view CachedView(int chain, std::string_view value, int slot);
   // The value after the rule's transformations (not multiMatch), kept under `slot` (-1: not);
   // `*item` is where it is kept (-1: not kept).
@@ -148,9 +151,17 @@ class Transaction {
   int ItemSignatureIndex(int item, std::string_view value);
   // Whether the rule's prefilter admits the union of its group's values (true without a group).
   bool GroupMayMatch(const Rule& r);
-  // The union of the signatures of the values `spec` names under r's chain, for the prefilter:
-  // its index in signatures_, or -1 when a value may change (TX, ...).
-  int PartSignature(const Rule& r, const VarSpec& spec);
+  // The union of the signatures of the values `spec` names under r's chain (part `part`), for
+  // the prefilter: its index in signatures_, or -1 when a value may change (TX, ...).
+  int PartSignature(const Rule& r, const VarSpec& spec, int part);
+  // Joins signatures into a union, copying none while they are all one.
+  struct SignatureJoin {
+    int first = -1;  // the first signature met (-1: none yet)
+    bool joined = false;
+    Signature all;  // the others joined to it, once one differs
+  };
+  void Join(SignatureJoin& j, int at);
+  int Joined(const SignatureJoin& j);
   int EntrySlot(const Entry& e, bool name);
   int ScalarSlot(Var v);
   void ProcessBody(std::string_view body, std::string_view content_type);
@@ -221,7 +232,23 @@ class Transaction {
   // changes), else the union's index in signatures_.
   std::vector<int> group_signature_;
   std::vector<int> part_signature_;  // likewise per part
-  int empty_signature_ = -1;         // the parts without values share it
+  // Likewise per target: the union of its values as they are (at), and the transformations of
+  // its parts that leave every one of them alone (keeps). A part whose chain is among those has
+  // that union, without a walk of its own (four parts in five of a benign request).
+  // The values some transformation of its parts changes are listed in target_changers_
+  // [changers, changers_end): a part that does not keep them all adds only theirs to the union.
+  struct TargetSignature {
+    int at = -2;
+    std::uint64_t keeps = 0;
+    std::uint32_t changers = 0, changers_end = 0;
+  };
+  struct Changer {
+    std::string_view value;
+    int slot;
+  };
+  std::vector<TargetSignature> target_signature_;
+  std::vector<Changer> target_changers_;
+  int empty_signature_ = -1;  // the parts without values share it
   std::string tf_arena_;
   std::string scratch_a_, scratch_b_;
   std::string setvar_name_, setvar_value_, op_param_;
