@@ -64,17 +64,33 @@ hs_scratch_t* SharedScratch() noexcept {
 
 char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+// Debian 12's Vectorscan 5.4.9 misses some matches that end in the last 64 bytes of a scanned
+// buffer on CPUs with AVX-512 (its AVX-512 accelerators mishandle a buffer's tail, as
+// VectorCamp/vectorscan#378 describes; fixed upstream in 2026): "$_post" at the end of 64 bytes
+// of "x" is not found among CRS's php-variables.data, and whether a match is missed depends on
+// the buffer's address. So every value is scanned with this many bytes of padding after it,
+// which hold no match; the bug can then only touch the padding.
+constexpr std::size_t kScanPadding = 64;
+
+// The buffer a value is copied to with its padding, one per thread (grown, never shrunk below
+// the largest value scanned: request values are bounded by the body limits).
+thread_local std::string tls_padded;
+
 }  // namespace
 
 struct PhraseSet::Search {
   const PhraseSet* set;
   bool want_phrase;
+  unsigned long long length;  // of the value, without its padding
   int best = -1;
   unsigned long long best_end = 0;
 
   static int OnMatch(unsigned id, unsigned long long, unsigned long long to, unsigned,
                      void* context) {
     auto* s = static_cast<Search*>(context);
+    // A match reaching into the padding is not in the value (only possible when every byte is
+    // in some phrase, so no padding byte could be kept out of them).
+    if (to > s->length) return 0;
     const int index = static_cast<int>(id);
     if (!s->want_phrase) {
       s->best = index;
@@ -103,6 +119,18 @@ std::unique_ptr<PhraseSet> PhraseSet::Build(const std::vector<std::string_view>&
     if (seen.insert(std::move(folded)).second) set->phrases_.emplace_back(p);
   }
   if (set->phrases_.empty()) return set;
+  // The padding byte: one that is in no phrase, in either case (Vectorscan compares caselessly).
+  bool used[256] = {};
+  for (const auto& p : set->phrases_) {
+    for (char c : p) used[static_cast<unsigned char>(LowerAscii(c))] = true;
+  }
+  for (int b = 255; b >= 0; --b) {
+    const char c = static_cast<char>(b);
+    if (!used[b] && !used[static_cast<unsigned char>(LowerAscii(c))]) {
+      set->pad_ = c;
+      break;
+    }
+  }
   std::vector<const char*> exprs;
   std::vector<std::size_t> lens;
   std::vector<unsigned> ids;
@@ -142,10 +170,13 @@ int PhraseSet::Find(std::string_view value, bool want_phrase) const noexcept {
   }
   // Without scratch (out of memory) nothing can be scanned: no match, as v3 does on errors.
   if (scratch == nullptr) return -1;
-  Search search{this, want_phrase};
   // hs_scan takes an unsigned length; values are bounded by the body limits far below 4 GiB.
-  const auto length = static_cast<unsigned>(std::min<std::size_t>(value.size(), UINT_MAX));
-  const hs_error_t rc = hs_scan(db_, value.data() != nullptr ? value.data() : "", length, 0,
+  const std::size_t length = std::min<std::size_t>(value.size(), UINT_MAX - kScanPadding);
+  std::string& padded = tls_padded;
+  padded.assign(value.data() != nullptr ? value.data() : "", length);
+  padded.append(kScanPadding, pad_);
+  Search search{this, want_phrase, length};
+  const hs_error_t rc = hs_scan(db_, padded.data(), static_cast<unsigned>(padded.size()), 0,
                                 scratch, &Search::OnMatch, &search);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return -1;
   return search.best;

@@ -39,6 +39,9 @@ class PhraseSet {
 
   hs_database* db_ = nullptr;  // null: no phrases
   bool shared_ = false;
+  // What a value is padded with before it is scanned (operator_phrase_set.cc, Find): a byte no
+  // phrase holds in either case, when there is one.
+  char pad_ = '\xff';
   std::vector<std::string> phrases_;
 };
 
