@@ -41,8 +41,9 @@ class CompiledRegex {
                       int* pairs) const noexcept;
 
  private:
-  explicit CompiledRegex(pcre2_code* code) : code_(code) {}
+  CompiledRegex(pcre2_code* code, bool jit) : code_(code), jit_(jit) {}
   pcre2_code* code_;
+  bool jit_;  // the JIT compiled it: matches go straight to pcre2_jit_match
 };
 
 // A match context carrying SecPcreMatchLimit; shared read-only by all threads.
