@@ -489,7 +489,13 @@ int Transaction::Cached(int chain, std::string_view value, int slot) {
     const TfItem p = tf_items_[static_cast<std::size_t>(parent)];
     const std::string_view pv =
         p.same ? value : std::string_view(tf_arena_).substr(p.offset, p.size);
-    if (TransformKeeps(step.last, pv) || !ApplyTransform(step.last, pv, scratch_b_)) {
+    // On the value as it is, whether the transformation keeps it may be known already.
+    const std::uint64_t bit = std::uint64_t{1} << static_cast<int>(step.last);
+    const auto at_slot = static_cast<std::size_t>(slot);
+    const bool keeps = p.same && at_slot < slot_known_.size() && (slot_known_[at_slot] & bit) != 0
+                           ? (slot_keeps_[at_slot] & bit) != 0
+                           : TransformKeeps(step.last, pv);
+    if (keeps || !ApplyTransform(step.last, pv, scratch_b_)) {
       // The same bytes as the parent's: its span, and its signature once there is one.
       made = p;
       made.alias = p.alias >= 0 ? p.alias : parent;
@@ -633,20 +639,18 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
   const auto& steps = rules_.transform_chains();
   for (std::uint32_t i = ts.changers; i < ts.changers_end; ++i) {
     const Changer c = target_changers_[i];
-    if (SlotKeeps(transforms, c.value, c.slot) == transforms) continue;
-    auto add = [&](int step) {
-      int item;
-      const std::string_view v = Kept(step, c.value, c.slot, &item);
-      Join(j, ItemSignatureIndex(item, v));
-    };
-    if (!r.act.multi_match) {
-      // Signatures are case-folded: the chain without its closing lowercase (or uppercase)
-      // signs the same bytes, and is shared by more rules.
-      add(r.signature_chain);
-      continue;
-    }
-    for (int step = r.chain_id; step >= 0; step = steps[static_cast<std::size_t>(step)].parent) {
-      add(step);
+    // Each step the value is not left alone by, from the whole chain back (a multiMatch rule
+    // tests every step; the others only the last). Once a step keeps the value, so do the steps
+    // before it: the value as it is, in the target's union already.
+    for (int step = chain; step >= 0; step = steps[static_cast<std::size_t>(step)].parent) {
+      const std::uint64_t wanted = steps[static_cast<std::size_t>(step)].transforms;
+      if (SlotKeeps(wanted, c.value, c.slot) == wanted) break;
+      // A case change signs as the step before it (signatures are case-folded).
+      const TransformId last = steps[static_cast<std::size_t>(step)].last;
+      if (last == TransformId::kLowercase || last == TransformId::kUppercase) continue;
+      const int item = Cached(step, c.value, c.slot);
+      Join(j, ItemSignatureIndex(item, CachedView(step, c.value, c.slot)));
+      if (!r.act.multi_match) break;
     }
   }
   return Joined(j);
