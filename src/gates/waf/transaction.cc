@@ -503,6 +503,10 @@ int Transaction::Cached(int chain, std::string_view value, int slot) {
       made.offset = static_cast<std::uint32_t>(tf_arena_.size());
       made.size = static_cast<std::uint32_t>(scratch_b_.size());
       tf_arena_.append(scratch_b_);
+      // A case change signs as its parent: signatures are case-folded.
+      if (step.last == TransformId::kLowercase || step.last == TransformId::kUppercase) {
+        made.alias = p.alias >= 0 ? p.alias : parent;
+      }
     }
   }
   made.signature = -1;

@@ -217,8 +217,8 @@ class Transaction {
   struct TfItem {
     std::uint32_t offset = 0, size = 0;  // in tf_arena_, unless `same`
     bool same = false;                   // the chain leaves the value as it is
-    int alias = -1;                      // an earlier item with the same bytes
-    int signature = -1;                  // its index in signatures_, once a prefilter asked
+    int alias = -1;  // an earlier item with the same signature (the same bytes, or but for case)
+    int signature = -1;  // its index in signatures_, once a prefilter asked
   };
   std::size_t columns_;
   int next_slot_ = 0;
