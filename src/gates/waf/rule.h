@@ -190,6 +190,7 @@ struct Rule {
   Macro op_macro;      // the parameter, when it holds macros
   std::string marker;  // SecMarker's name
   std::vector<TransformId> effective_transforms;
+  std::vector<int> tag_ids;  // act.tags as RuleSet::TagId numbers, for ctl's removals by tag
 };
 
 }  // namespace rampart::waf

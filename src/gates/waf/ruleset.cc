@@ -423,6 +423,7 @@ struct Interned {
   std::vector<int> part_targets;
   std::vector<std::uint64_t> target_transforms;  // by target: every chain its parts read it under
   std::map<std::string, int> markers;
+  std::map<std::string, int, std::less<>> tags;
   int Marker(const std::string& name) {
     return markers.emplace(name, static_cast<int>(markers.size())).first->second;
   }
@@ -502,6 +503,9 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
   r.excludes =
       std::any_of(r.vars.begin(), r.vars.end(), [](const VarSpec& v) { return v.exclude; });
   AssignGroup(r, ids);
+  for (const auto& tag : r.act.tags) {
+    r.tag_ids.push_back(ids.tags.emplace(tag, static_cast<int>(ids.tags.size())).first->second);
+  }
   if (!r.act.skip_after.empty()) r.skip_after_id = ids.Marker(r.act.skip_after);
   if (r.chained) Finalize(*r.chained, phase, def, has_default, ids);
 }
@@ -586,6 +590,7 @@ bool Builder::Finish(LoadedRules& out, std::string& error) {
   out.prefilter_parts = ids.parts.size();
   out.part_targets = std::move(ids.part_targets);
   out.target_transforms = std::move(ids.target_transforms);
+  out.tags = std::move(ids.tags);
   return true;
 }
 

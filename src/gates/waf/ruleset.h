@@ -5,8 +5,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gates/waf/rule.h"
@@ -55,6 +57,7 @@ struct LoadedRules {
   std::size_t prefilter_parts = 0;
   std::vector<int> part_targets;                 // by part: its target (a part without chain)
   std::vector<std::uint64_t> target_transforms;  // by target: the transformations its parts use
+  std::map<std::string, int, std::less<>> tags;  // every tag a rule has, numbered
 };
 
 class RuleSet {
@@ -83,6 +86,11 @@ class RuleSet {
   // the union of the values as they are, for the chains that leave every one of them alone.
   int part_target(int part) const noexcept {
     return d_.part_targets[static_cast<std::size_t>(part)];
+  }
+  // A tag's number (Rule::tag_ids), or -1 when no rule has it.
+  int TagId(std::string_view tag) const {
+    const auto it = d_.tags.find(tag);
+    return it == d_.tags.end() ? -1 : it->second;
   }
   std::size_t prefilter_targets() const noexcept { return d_.target_transforms.size(); }
   // Every transformation a target's parts apply to its values (bit t: TransformId t).

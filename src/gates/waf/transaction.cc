@@ -209,6 +209,26 @@ const std::string* Transaction::ScalarValue(Var v, std::string& scratch) const {
   }
 }
 
+bool Transaction::TargetsRemovedFrom(const Rule& r) {
+  if (removed_targets_.empty() && removed_targets_by_tag_.empty()) return false;
+  // A rule's targets are walked one after another: the answer is kept for the last rule asked,
+  // until ctl removes more.
+  const std::size_t removals = removed_targets_.size() + removed_targets_by_tag_.size();
+  if (&r == removals_rule_ && removals == removals_seen_) return removals_answer_;
+  removals_rule_ = &r;
+  removals_seen_ = removals;
+  removals_answer_ = false;
+  for (const auto& removal : removed_targets_) {
+    if (r.act.id >= removal.first.first && r.act.id <= removal.first.second) {
+      removals_answer_ = true;
+    }
+  }
+  for (const auto& removal : removed_targets_by_tag_) {
+    if (HasTag(r, removal.first)) removals_answer_ = true;
+  }
+  return removals_answer_;
+}
+
 bool Transaction::TargetRemoved(const Rule& r, std::string_view collection,
                                 std::string_view key) const {
   if (removed_targets_.empty() && removed_targets_by_tag_.empty()) return false;
@@ -224,9 +244,7 @@ bool Transaction::TargetRemoved(const Rule& r, std::string_view collection,
     if (r.act.id >= ids.first && r.act.id <= ids.second && same(target)) return true;
   }
   for (const auto& [tag, target] : removed_targets_by_tag_) {
-    if (same(target) && std::find(r.act.tags.begin(), r.act.tags.end(), tag) != r.act.tags.end()) {
-      return true;
-    }
+    if (same(target) && HasTag(r, tag)) return true;
   }
   return false;
 }
@@ -235,9 +253,9 @@ template <class F>
 void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions,
                           const Rule* rule, F&& f) {
   const std::string_view coll = spec.name;
-  // ctl's removals are rare: the walk asks about them only when there are some.
-  const bool ctl_removed =
-      rule != nullptr && (!removed_targets_.empty() || !removed_targets_by_tag_.empty());
+  // ctl's removals are rare: the walk asks about them only when some name this rule (CRS's
+  // 941010 removes REQUEST_FILENAME from the 941 rules on most requests).
+  const bool ctl_removed = rule != nullptr && TargetsRemovedFrom(*rule);
   auto excluded = [&](Var var, std::string_view key) {
     if (exclusions != nullptr) {
       for (const auto& x : *exclusions) {
@@ -398,8 +416,8 @@ bool Transaction::Removed(const Rule& r) const {
   for (const auto& [from, to] : removed_ids_) {
     if (r.act.id >= from && r.act.id <= to) return true;
   }
-  for (const auto& tag : removed_tags_) {
-    if (std::find(r.act.tags.begin(), r.act.tags.end(), tag) != r.act.tags.end()) return true;
+  for (const int tag : removed_tags_) {
+    if (HasTag(r, tag)) return true;
   }
   return false;
 }
@@ -748,13 +766,16 @@ void Transaction::ApplyCtl(const Ctl& ctl) {
       removed_ids_.emplace_back(ctl.id_from, ctl.id_to);
       break;
     case K::kRuleRemoveByTag:
-      removed_tags_.push_back(ctl.value);
+      // A tag no rule has removes nothing.
+      if (const int tag = rules_.TagId(ctl.value); tag >= 0) removed_tags_.push_back(tag);
       break;
     case K::kRuleRemoveTargetById:
       removed_targets_.push_back({{ctl.id_from, ctl.id_to}, ctl.target});
       break;
     case K::kRuleRemoveTargetByTag:
-      removed_targets_by_tag_.emplace_back(ctl.value, ctl.target);
+      if (const int tag = rules_.TagId(ctl.value); tag >= 0) {
+        removed_targets_by_tag_.emplace_back(tag, ctl.target);
+      }
       break;
     case K::kRequestBodyProcessor:
       body_processor_ = ctl.value;

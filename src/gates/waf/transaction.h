@@ -5,6 +5,7 @@
 // transformations before it and SecDefaultAction's; skipAfter runs to the named SecMarker.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory_resource>
@@ -117,7 +118,12 @@ class Transaction {
   void Expand(const Macro& m, std::string& out, const Rule* rule);
   bool Resolve(std::string_view name, std::string_view key, std::string& out, const Rule* rule);
   bool Removed(const Rule& r) const;
+  static bool HasTag(const Rule& r, int tag) {
+    return std::find(r.tag_ids.begin(), r.tag_ids.end(), tag) != r.tag_ids.end();
+  }
   bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
+  // Whether ctl removed any target from the rule (by its id or one of its tags).
+  bool TargetsRemovedFrom(const Rule& r);
   void SetTx(std::string_view key, std::string_view value);
   // TX's value under `key`, made empty if it was not set. Keys are lower case: setvar folds the
   // names it expands, and the parser folded the literal ones.
@@ -200,9 +206,13 @@ class Transaction {
 
   // Per-transaction state changed by ctl.
   std::vector<std::pair<std::int64_t, std::int64_t>> removed_ids_;
-  std::vector<std::string> removed_tags_;
+  std::vector<int> removed_tags_;  // RuleSet::TagId
   std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, std::string>> removed_targets_;
-  std::vector<std::pair<std::string, std::string>> removed_targets_by_tag_;
+  std::vector<std::pair<int, std::string>> removed_targets_by_tag_;
+  // TargetsRemovedFrom's last answer: for which rule, with how many removals.
+  const Rule* removals_rule_ = nullptr;
+  std::size_t removals_seen_ = 0;
+  bool removals_answer_ = false;
 
   // Phase flow.
   int skip_ = 0;
