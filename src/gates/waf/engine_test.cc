@@ -197,6 +197,36 @@ TEST(Transaction, CtlRemovesRulesAndTargetsForThisRequestOnly) {
   EXPECT_TRUE(Has(c, 11));
 }
 
+// As CRS's 941010 does: by tag, a rule or one of its targets; other rules keep theirs, a tag no
+// rule has removes nothing, and a later ctl still applies to a rule already asked about.
+TEST(Transaction, CtlRemovesByTag) {
+  auto set = Load(
+      "SecRule ARGS:t \"@streq 1\" \"id:1,phase:1,pass,nolog,"
+      "ctl:ruleRemoveTargetByTag=perf;ARGS:pw,ctl:ruleRemoveByTag=gone,"
+      "ctl:ruleRemoveByTag=nothing-has-it\"\n"
+      "SecRule ARGS \"@contains x\" \"id:10,phase:2,pass,tag:'a',tag:'perf'\"\n"
+      "SecRule ARGS \"@contains x\" \"id:11,phase:2,pass,tag:'other'\"\n"
+      "SecRule ARGS \"@contains x\" \"id:12,phase:2,pass,tag:'gone'\"\n"
+      "SecRule ARGS \"@contains x\" \"id:13,phase:2,pass,tag:'perf'\"\n"
+      "SecRule ARGS:late \"@streq 1\" \"id:14,phase:2,pass,nolog,"
+      "ctl:ruleRemoveTargetByTag=other;ARGS:pw\"\n"
+      "SecRule ARGS \"@contains x\" \"id:15,phase:2,pass,tag:'other'\"\n");
+  ASSERT_TRUE(set);
+  const Outcome a = Request(*set, "/?t=1&pw=x");
+  EXPECT_FALSE(Has(a, 10));
+  EXPECT_TRUE(Has(a, 11));
+  EXPECT_FALSE(Has(a, 12));
+  EXPECT_FALSE(Has(a, 13));
+  const Outcome b = Request(*set, "/?t=1&pw=x&q=x");
+  EXPECT_TRUE(Has(b, 10));
+  EXPECT_TRUE(Has(b, 13));
+  const Outcome c = Request(*set, "/?pw=x");
+  for (const std::int64_t id : {10, 11, 12, 13, 15}) EXPECT_TRUE(Has(c, id)) << id;
+  const Outcome d = Request(*set, "/?late=1&pw=x");
+  EXPECT_TRUE(Has(d, 11));
+  EXPECT_FALSE(Has(d, 15));
+}
+
 TEST(Transaction, CaptureAndMacros) {
   auto set = Load(
       "SecRule ARGS:v \"@rx ^(\\w+)-(\\d+)$\" \"id:1,phase:2,pass,capture,"
