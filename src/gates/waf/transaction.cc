@@ -209,24 +209,19 @@ const std::string* Transaction::ScalarValue(Var v, std::string& scratch) const {
   }
 }
 
-bool Transaction::TargetsRemovedFrom(const Rule& r) {
-  if (removed_targets_.empty() && removed_targets_by_tag_.empty()) return false;
-  // A rule's targets are walked one after another: the answer is kept for the last rule asked,
-  // until ctl removes more.
-  const std::size_t removals = removed_targets_.size() + removed_targets_by_tag_.size();
-  if (&r == removals_rule_ && removals == removals_seen_) return removals_answer_;
-  removals_rule_ = &r;
-  removals_seen_ = removals;
-  removals_answer_ = false;
+bool Transaction::TargetsRemovedFrom(std::string_view collection) const {
+  // A target written COLLECTION or COLLECTION:key names the collection.
+  const auto names = [&](std::string_view target) {
+    return IStartsWith(target, collection) &&
+           (target.size() == collection.size() || target[collection.size()] == ':');
+  };
   for (const auto& removal : removed_targets_) {
-    if (r.act.id >= removal.first.first && r.act.id <= removal.first.second) {
-      removals_answer_ = true;
-    }
+    if (names(removal.second)) return true;
   }
   for (const auto& removal : removed_targets_by_tag_) {
-    if (HasTag(r, removal.first)) removals_answer_ = true;
+    if (names(removal.second)) return true;
   }
-  return removals_answer_;
+  return false;
 }
 
 bool Transaction::TargetRemoved(const Rule& r, std::string_view collection,
@@ -253,9 +248,11 @@ template <class F>
 void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclusions,
                           const Rule* rule, F&& f) {
   const std::string_view coll = spec.name;
-  // ctl's removals are rare: the walk asks about them only when some name this rule (CRS's
-  // 941010 removes REQUEST_FILENAME from the 941 rules on most requests).
-  const bool ctl_removed = rule != nullptr && TargetsRemovedFrom(*rule);
+  // ctl's removals are rare: the walk asks about them only when one names this collection
+  // (CRS's 941010 removes REQUEST_FILENAME from the 941 rules on most requests). Which rules a
+  // removal applies to is asked per value, after its target: that reads the rule's ids and tags
+  // only for the values a removal names.
+  const bool ctl_removed = rule != nullptr && TargetsRemovedFrom(coll);
   auto excluded = [&](Var var, std::string_view key) {
     if (exclusions != nullptr) {
       for (const auto& x : *exclusions) {

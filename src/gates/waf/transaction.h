@@ -122,8 +122,8 @@ class Transaction {
     return std::find(r.tag_ids.begin(), r.tag_ids.end(), tag) != r.tag_ids.end();
   }
   bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
-  // Whether ctl removed any target from the rule (by its id or one of its tags).
-  bool TargetsRemovedFrom(const Rule& r);
+  // Whether some ctl removal names a target of `collection` (for whichever rules).
+  bool TargetsRemovedFrom(std::string_view collection) const;
   void SetTx(std::string_view key, std::string_view value);
   // TX's value under `key`, made empty if it was not set. Keys are lower case: setvar folds the
   // names it expands, and the parser folded the literal ones.
@@ -209,10 +209,6 @@ class Transaction {
   std::vector<int> removed_tags_;  // RuleSet::TagId
   std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, std::string>> removed_targets_;
   std::vector<std::pair<int, std::string>> removed_targets_by_tag_;
-  // TargetsRemovedFrom's last answer: for which rule, with how many removals.
-  const Rule* removals_rule_ = nullptr;
-  std::size_t removals_seen_ = 0;
-  bool removals_answer_ = false;
 
   // Phase flow.
   int skip_ = 0;
