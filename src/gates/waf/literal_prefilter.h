@@ -102,12 +102,14 @@ class LiteralPrefilter {
     }
     return false;
   }
-  // With at most kWalked buckets: their first bits and runs, in the object itself.
+  // With at most kWalked buckets: their first bits and where their runs are, in the object
+  // itself. Fields in the order a test reads them (Rule puts this object at the start of a
+  // cache line): the first bits, the runs, where each bucket's run starts.
   static constexpr std::size_t kWalked = 12;
   std::uint32_t walked_ = 0;
   std::array<std::uint16_t, kWalked> walk_bits_{};
-  std::array<std::uint32_t, kWalked> walk_at_{};
   std::vector<std::uint16_t> flat_;
+  std::array<std::uint32_t, kWalked> walk_at_{};
   std::size_t literals_ = 0;
   // With more (walked_ 0): every bucket's first bit, and each first bit's run.
   Signature first_bits_;

@@ -91,12 +91,13 @@ enum class Var : std::uint8_t {
 bool IsCollection(Var v) noexcept;
 
 struct VarSpec {
+  // What every walk of a rule's targets reads first, together at the front.
   Var var = Var::kArgs;
-  std::string name;                            // as the rule named it, upper case ("ARGS")
-  std::string key;                             // the selector, lower case; empty: all
-  std::shared_ptr<const NameRegex> key_regex;  // a /regex/ selector
   bool count = false;                          // &VAR: the number of values
   bool exclude = false;                        // !VAR:key: removes values from this rule's targets
+  std::shared_ptr<const NameRegex> key_regex;  // a /regex/ selector
+  std::string name;                            // as the rule named it, upper case ("ARGS")
+  std::string key;                             // the selector, lower case; empty: all
 };
 
 enum class Disruptive : std::uint8_t { kNone, kPass, kBlock, kDeny, kDrop, kAllow };
@@ -149,19 +150,23 @@ struct Actions {
 };
 
 struct Rule {
-  // The fields every request's walk reads for every rule come first, so that a rule the
-  // prefilter rules out costs a cache line or two (Transaction::RunPhase, EvaluateRule); what
-  // only a running or logging rule reads follows.
+  // The fields every request's walk reads for every rule come first: the first cache line
+  // holds what RunPhase and EvaluateRule read of every rule, the second the prefilter's test
+  // (literal_prefilter.h puts its first bits first), so that a rule the prefilter rules out
+  // costs a line or two; what only a running or logging rule reads follows.
   bool is_marker = false;
   bool is_action = false;  // SecAction: matches unconditionally
   bool negated = false;
   bool op_has_macros = false;
   bool regex_op = false;  // @rx, @rxGlobal, @verifyCC: may stop at the PCRE2 match limit
   bool excludes = false;  // a target is an exclusion (!VAR:key): the walk checks values against it
+  // act.capture and act.multi_match, copied here by ruleset.cc: a walk reads them for every rule
+  // it evaluates, and act is several cache lines further on.
+  bool capture = false;
+  bool multi_match = false;
   // Filled by ruleset.cc: the effective settings after SecDefaultAction.
   Disruptive effective_disruptive = Disruptive::kPass;
   bool effective_log = true;
-  int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
   // Prefiltered rules reading the same values after the same transformations share a group,
   // whose values' signatures are joined once per phase (-1: none).
   int prefilter_group = -1;
@@ -171,17 +176,18 @@ struct Rule {
   // The chain without its closing case changes (lowercase, uppercase): what the prefilter's
   // case-folded signatures are taken of.
   int signature_chain = -1;
-  // SecMarker names as numbers: the marker's own (is_marker), the one skipAfter goes to.
-  int marker_id = -1;
-  int skip_after_id = -1;
-  // Its union's parts: (index in vars, part id), one per target read under its chain.
-  std::vector<std::pair<int, int>> prefilter_parts;
   std::vector<VarSpec> vars;  // empty for SecAction and SecMarker
   std::unique_ptr<Operator> op;
   std::unique_ptr<Rule> chained;  // the next rule of a chain
   // @rx without macros, @pm and @pmFromFile: literals one of which every match holds
   // (literal_prefilter.h).
   std::optional<LiteralPrefilter> prefilter;
+  // Its union's parts: (index in vars, part id), one per target read under its chain.
+  std::vector<std::pair<int, int>> prefilter_parts;
+  int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
+  // SecMarker names as numbers: the marker's own (is_marker), the one skipAfter goes to.
+  int marker_id = -1;
+  int skip_after_id = -1;
   Actions act;
   std::string file;  // base name of its file, for logs and metrics
   int line = 0;

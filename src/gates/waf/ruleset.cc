@@ -502,6 +502,8 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
   }
   r.excludes =
       std::any_of(r.vars.begin(), r.vars.end(), [](const VarSpec& v) { return v.exclude; });
+  r.capture = r.act.capture;
+  r.multi_match = r.act.multi_match;
   AssignGroup(r, ids);
   for (const auto& tag : r.act.tags) {
     r.tag_ids.push_back(ids.tags.emplace(tag, static_cast<int>(ids.tags.size())).first->second);

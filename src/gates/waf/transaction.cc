@@ -643,7 +643,7 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
     ts.keeps = keeps;
   }
   if (ts.at < 0) return -1;
-  const int chain = r.act.multi_match ? r.chain_id : r.signature_chain;
+  const int chain = r.multi_match ? r.chain_id : r.signature_chain;
   const std::uint64_t transforms =
       chain < 0 ? 0 : rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
   // Every value is as it was after each step of the chain: the part is the target's union
@@ -669,7 +669,7 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
       if (last == TransformId::kLowercase || last == TransformId::kUppercase) continue;
       const int item = Cached(step, c.value, c.slot);
       Join(j, ItemSignatureIndex(item, CachedView(step, c.value, c.slot)));
-      if (!r.act.multi_match) break;
+      if (!r.multi_match) break;
     }
   }
   return Joined(j);
@@ -843,7 +843,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     matched_var_.assign(value);
     matched_var_name_.assign(coll);
     if (!key.empty()) matched_var_name_.append(":").append(key);
-    if (r.act.capture && captures_.count > 0) {
+    if (r.capture && captures_.count > 0) {
       for (int i = 0; i < captures_.count; ++i) {
         SetTx(std::to_string(i), captures_.groups[static_cast<std::size_t>(i)]);
       }
@@ -860,7 +860,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
     std::string& param = op_param_;
     param.clear();
     if (r.op_has_macros) Expand(r.op_macro, param, &r);
-    CaptureSet* caps = r.act.capture ? &captures_ : nullptr;
+    CaptureSet* caps = r.capture ? &captures_ : nullptr;
     // Whether the operator matches `v` (kept as `item`, or -1). A value the prefilter rules
     // out cannot match: PCRE2 is not asked (and so cannot stop at its match limit on a value
     // it could never match).
@@ -882,7 +882,7 @@ bool Transaction::EvaluateRule(const Rule& r, const Rule& top) {
       return hit;
     };
     auto test = [&](std::string_view coll, std::string_view key, std::string_view value, int slot) {
-      if (r.act.multi_match) {
+      if (r.multi_match) {
         // Each variant has its own signature (kept steps are signed once per request).
         MultiMatchValues(r, value, slot, multi_values_, multi_items_);
         for (std::size_t i = 0; i < multi_values_.size(); ++i) {
