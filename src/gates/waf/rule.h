@@ -151,9 +151,9 @@ struct Actions {
 
 struct Rule {
   // The fields every request's walk reads for every rule come first: the first cache line
-  // holds what RunPhase and EvaluateRule read of every rule, the second the prefilter's test
-  // (literal_prefilter.h puts its first bits first), so that a rule the prefilter rules out
-  // costs a line or two; what only a running or logging rule reads follows.
+  // holds what RunPhase and EvaluateRule read of every rule, the second the group's parts and
+  // the prefilter's test (literal_prefilter.h puts its first bits first), so that a rule the
+  // prefilter rules out costs a line or two; what only a running or logging rule reads follows.
   bool is_marker = false;
   bool is_action = false;  // SecAction: matches unconditionally
   bool negated = false;
@@ -179,11 +179,11 @@ struct Rule {
   std::vector<VarSpec> vars;  // empty for SecAction and SecMarker
   std::unique_ptr<Operator> op;
   std::unique_ptr<Rule> chained;  // the next rule of a chain
+  // Its union's parts: (index in vars, part id), one per target read under its chain.
+  std::vector<std::pair<int, int>> prefilter_parts;
   // @rx without macros, @pm and @pmFromFile: literals one of which every match holds
   // (literal_prefilter.h).
   std::optional<LiteralPrefilter> prefilter;
-  // Its union's parts: (index in vars, part id), one per target read under its chain.
-  std::vector<std::pair<int, int>> prefilter_parts;
   int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
   // SecMarker names as numbers: the marker's own (is_marker), the one skipAfter goes to.
   int marker_id = -1;
