@@ -110,6 +110,19 @@ struct SetVar {
   Macro value;
 };
 
+// A setvar on TX as a walk runs it (ruleset.cc compiles them): its literal name and value in the
+// rule set's setvar text, side by side with the other rules', and the keyed hashes of the TX
+// names it reads and writes taken at load; the SetVar itself for what holds macros.
+struct TxSetVar {
+  SetVar::Op op = SetVar::Op::kSet;
+  bool name_literal = false;   // else expand source->name
+  bool value_literal = false;  // the value is text (value_at, value_size)
+  bool value_tx = false;       // the value is exactly %{tx.KEY}, KEY at (value_at, value_size)
+  std::uint32_t name_at = 0, name_size = 0, value_at = 0, value_size = 0;
+  std::uint64_t name_hash = 0, value_hash = 0;
+  const SetVar* source = nullptr;
+};
+
 struct Ctl {
   enum class Kind : std::uint8_t {
     kRuleEngine,
@@ -184,6 +197,8 @@ struct Rule {
   // @rx without macros, @pm and @pmFromFile: literals one of which every match holds
   // (literal_prefilter.h).
   std::optional<LiteralPrefilter> prefilter;
+  // Its setvars on TX: RuleSet::tx_setvars()[tx_setvars_at ..][.. tx_setvars_count].
+  std::uint32_t tx_setvars_at = 0, tx_setvars_count = 0;
   int effective_status = 0;  // the rule's status:, else SecDefaultAction's (0: 403)
   // SecMarker names as numbers: the marker's own (is_marker), the one skipAfter goes to.
   int marker_id = -1;

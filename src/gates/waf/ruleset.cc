@@ -10,6 +10,7 @@
 
 #include "gates/waf/detect_operators.h"
 #include "gates/waf/rule_parser.h"
+#include "gates/waf/tx_table.h"
 
 namespace rampart::waf {
 
@@ -424,6 +425,8 @@ struct Interned {
   std::vector<std::uint64_t> target_transforms;  // by target: every chain its parts read it under
   std::map<std::string, int> markers;
   std::map<std::string, int, std::less<>> tags;
+  std::vector<TxSetVar> tx_setvars;
+  std::string setvar_text;
   int Marker(const std::string& name) {
     return markers.emplace(name, static_cast<int>(markers.size())).first->second;
   }
@@ -466,6 +469,38 @@ void AssignGroup(Rule& r, Interned& ids) {
   r.prefilter_parts = std::move(own);
 }
 
+// The rule's setvars on TX as the walk runs them (TxSetVar): the others are not kept.
+void CompileSetVars(Rule& r, Interned& ids) {
+  r.tx_setvars_at = static_cast<std::uint32_t>(ids.tx_setvars.size());
+  auto text = [&](std::string_view t, std::uint32_t& at, std::uint32_t& size) {
+    at = static_cast<std::uint32_t>(ids.setvar_text.size());
+    size = static_cast<std::uint32_t>(t.size());
+    ids.setvar_text.append(t);
+  };
+  for (const SetVar& sv : r.act.setvars) {
+    if (sv.collection != "TX") continue;
+    TxSetVar c;
+    c.op = sv.op;
+    c.source = &sv;
+    if (!sv.name.HasRefs()) {
+      c.name_literal = true;
+      text(sv.name.Literal(), c.name_at, c.name_size);
+      c.name_hash = TxTable::Hash(sv.name.Literal());
+    }
+    if (!sv.value.HasRefs()) {
+      c.value_literal = true;
+      text(sv.value.Literal(), c.value_at, c.value_size);
+    } else if (sv.value.parts.size() == 1 && sv.value.parts[0].is_ref &&
+               sv.value.parts[0].text == "TX") {
+      c.value_tx = true;
+      text(sv.value.parts[0].key, c.value_at, c.value_size);
+      c.value_hash = TxTable::Hash(sv.value.parts[0].key);
+    }
+    ids.tx_setvars.push_back(c);
+  }
+  r.tx_setvars_count = static_cast<std::uint32_t>(ids.tx_setvars.size()) - r.tx_setvars_at;
+}
+
 void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned& ids) {
   // Transformations: SecDefaultAction's first, unless the rule says t:none (ModSecurity v3).
   if (!r.act.t_none && has_default) {
@@ -505,6 +540,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
   r.capture = r.act.capture;
   r.multi_match = r.act.multi_match;
   AssignGroup(r, ids);
+  CompileSetVars(r, ids);
   for (const auto& tag : r.act.tags) {
     r.tag_ids.push_back(ids.tags.emplace(tag, static_cast<int>(ids.tags.size())).first->second);
   }
@@ -593,6 +629,8 @@ bool Builder::Finish(LoadedRules& out, std::string& error) {
   out.part_targets = std::move(ids.part_targets);
   out.target_transforms = std::move(ids.target_transforms);
   out.tags = std::move(ids.tags);
+  out.tx_setvars = std::move(ids.tx_setvars);
+  out.setvar_text = std::move(ids.setvar_text);
   return true;
 }
 

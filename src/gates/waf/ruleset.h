@@ -58,6 +58,8 @@ struct LoadedRules {
   std::vector<int> part_targets;                 // by part: its target (a part without chain)
   std::vector<std::uint64_t> target_transforms;  // by target: the transformations its parts use
   std::map<std::string, int, std::less<>> tags;  // every tag a rule has, numbered
+  std::vector<TxSetVar> tx_setvars;  // every rule's, in load order (Rule::tx_setvars_at)
+  std::string setvar_text;           // their literal names and values
 };
 
 class RuleSet {
@@ -86,6 +88,13 @@ class RuleSet {
   // the union of the values as they are, for the chains that leave every one of them alone.
   int part_target(int part) const noexcept {
     return d_.part_targets[static_cast<std::size_t>(part)];
+  }
+  // The rule's setvars on TX, and the text their literal parts are in.
+  const TxSetVar* tx_setvars(const Rule& r) const noexcept {
+    return d_.tx_setvars.data() + r.tx_setvars_at;
+  }
+  std::string_view setvar_text(std::uint32_t at, std::uint32_t size) const noexcept {
+    return std::string_view(d_.setvar_text).substr(at, size);
   }
   // A tag's number (Rule::tag_ids), or -1 when no rule has it.
   int TagId(std::string_view tag) const {

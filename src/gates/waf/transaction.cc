@@ -710,36 +710,51 @@ bool Transaction::GroupMayMatch(const Rule& r) {
 }
 
 void Transaction::RunSetVars(const Rule& r, const Rule& top) {
-  for (const auto& sv : r.act.setvars) {
-    if (sv.collection != "TX") continue;  // persistent collections are not kept (no initcol)
-    // Most names and values are literal (the parser lower-cased the names): used as they are.
+  // Persistent collections are not kept (no initcol): only TX's setvars were compiled.
+  const TxSetVar* const setvars = rules_.tx_setvars(r);
+  for (std::uint32_t i = 0; i < r.tx_setvars_count; ++i) {
+    const TxSetVar& sv = setvars[i];
+    // Most names and values are literal (the parser lower-cased the names), their names' hashes
+    // taken at load: used as they are.
     std::string_view name;
-    if (sv.name.HasRefs()) {
-      Expand(sv.name, setvar_name_, &top);
+    std::uint64_t hash;
+    if (sv.name_literal) {
+      name = rules_.setvar_text(sv.name_at, sv.name_size);
+      hash = sv.name_hash;
+    } else {
+      Expand(sv.source->name, setvar_name_, &top);
       for (char& c : setvar_name_) c = AsciiLower(c);
       name = setvar_name_;
-    } else {
-      name = sv.name.Literal();
+      hash = TxTable::Hash(name);
     }
+    // The value, copied out of TX when it is read from there (TX's values move as it grows).
     auto value = [&]() -> std::string_view {
-      if (!sv.value.HasRefs()) return sv.value.Literal();
-      Expand(sv.value, setvar_value_, &top);
+      if (sv.value_literal) return rules_.setvar_text(sv.value_at, sv.value_size);
+      if (sv.value_tx) {
+        const std::pmr::string* v =
+            tx_.Find(rules_.setvar_text(sv.value_at, sv.value_size), sv.value_hash);
+        setvar_value_.assign(v != nullptr ? std::string_view(*v) : std::string_view());
+        return setvar_value_;
+      }
+      Expand(sv.source->value, setvar_value_, &top);
       return setvar_value_;
     };
     switch (sv.op) {
       case SetVar::Op::kDelete:
-        tx_.Erase(name);
+        tx_.Erase(name, hash);
         break;
       case SetVar::Op::kSetOne:
-        SetTx(name, "1");
+        tx_.Slot(name, hash).assign("1");
         break;
-      case SetVar::Op::kSet:
-        SetTx(name, value());
+      case SetVar::Op::kSet: {
+        const std::string_view v = value();
+        tx_.Slot(name, hash).assign(v);
         break;
+      }
       case SetVar::Op::kAdd:
       case SetVar::Op::kSub: {
         const std::int64_t delta = ToInt(value());
-        std::pmr::string& slot = TxSlot(name);
+        std::pmr::string& slot = tx_.Slot(name, hash);
         const std::int64_t cur = ToInt(slot);
         char digits[24];
         const auto end = std::to_chars(digits, digits + sizeof digits,

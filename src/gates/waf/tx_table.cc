@@ -31,14 +31,15 @@ void TxTable::Index(std::size_t position) {
   index_[i] = static_cast<std::uint32_t>(position + 1);
 }
 
-const std::pmr::string* TxTable::Find(std::string_view key) const noexcept {
-  const std::ptrdiff_t at = Position(key, KeyedHash(key));
+std::uint64_t TxTable::Hash(std::string_view key) noexcept { return KeyedHash(key); }
+
+const std::pmr::string* TxTable::Find(std::string_view key, std::uint64_t hash) const noexcept {
+  const std::ptrdiff_t at = Position(key, hash);
   if (at < 0 || !vars_[static_cast<std::size_t>(at)].live) return nullptr;
   return &vars_[static_cast<std::size_t>(at)].value;
 }
 
-std::pmr::string& TxTable::Slot(std::string_view key) {
-  const std::uint64_t hash = KeyedHash(key);
+std::pmr::string& TxTable::Slot(std::string_view key, std::uint64_t hash) {
   if (const std::ptrdiff_t at = Position(key, hash); at >= 0) {
     Var& v = vars_[static_cast<std::size_t>(at)];
     if (!v.live) {
@@ -55,8 +56,8 @@ std::pmr::string& TxTable::Slot(std::string_view key) {
   return vars_.back().value;
 }
 
-bool TxTable::Erase(std::string_view key) noexcept {
-  const std::ptrdiff_t at = Position(key, KeyedHash(key));
+bool TxTable::Erase(std::string_view key, std::uint64_t hash) noexcept {
+  const std::ptrdiff_t at = Position(key, hash);
   if (at < 0 || !vars_[static_cast<std::size_t>(at)].live) return false;
   Var& v = vars_[static_cast<std::size_t>(at)];
   v.live = false;

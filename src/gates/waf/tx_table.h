@@ -17,13 +17,20 @@ class TxTable {
  public:
   explicit TxTable(std::pmr::memory_resource* memory, std::size_t expected = 128);
 
+  // The hash a key is found by (core/keyed_hash.h): the same for the whole process, so a rule
+  // set takes its literal names' hashes once, at load.
+  static std::uint64_t Hash(std::string_view key) noexcept;
+
   // The value under `key`, or nullptr. Valid until the next insertion (values move when the
   // table grows).
-  const std::pmr::string* Find(std::string_view key) const noexcept;
+  const std::pmr::string* Find(std::string_view key) const noexcept { return Find(key, Hash(key)); }
+  const std::pmr::string* Find(std::string_view key, std::uint64_t hash) const noexcept;
   // The value under `key`, made (empty) when there is none. Valid until the next insertion.
-  std::pmr::string& Slot(std::string_view key);
+  std::pmr::string& Slot(std::string_view key) { return Slot(key, Hash(key)); }
+  std::pmr::string& Slot(std::string_view key, std::uint64_t hash);
   // Removes `key`; whether it was there.
-  bool Erase(std::string_view key) noexcept;
+  bool Erase(std::string_view key) noexcept { return Erase(key, Hash(key)); }
+  bool Erase(std::string_view key, std::uint64_t hash) noexcept;
   std::size_t size() const noexcept { return live_; }
 
   // Calls f(key, value) for every variable, in the order they were first set.
