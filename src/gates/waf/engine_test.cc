@@ -124,6 +124,34 @@ TEST(Transaction, SetvarRunsForEveryMatchingValue) {
   EXPECT_EQ(Request(*set, "/?a=x1&b=x2&c=y").tx_score, "10");
 }
 
+// Every form of setvar on TX: set, set to 1, add, subtract, delete, a value read from TX (set
+// earlier in the same rule, or never set), a name built from macros, and a non-TX collection
+// (not kept).
+TEST(Transaction, SetvarForms) {
+  auto set = Load(
+      "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=7,setvar:tx.b,setvar:tx.c=10,"
+      "setvar:tx.c=-3,setvar:tx.c=+1,setvar:tx.d=gone,setvar:!tx.d,setvar:tx.e=%{tx.a},"
+      "setvar:tx.f=%{tx.never},setvar:'tx.%{tx.a}-x=%{tx.c}',setvar:ip.g=1,"
+      "setvar:tx.h=%{tx.a}%{tx.b}\"\n");
+  ASSERT_TRUE(set);
+  Transaction tx(*set);
+  RequestInfo r;
+  r.method = "GET";
+  r.target = "/";
+  r.protocol = "HTTP/1.1";
+  tx.SetRequest(r);
+  tx.RunPhase(1);
+  EXPECT_EQ(tx.Tx("a"), "7");
+  EXPECT_EQ(tx.Tx("b"), "1");
+  EXPECT_EQ(tx.Tx("c"), "8");
+  EXPECT_EQ(tx.Tx("d"), "");
+  EXPECT_EQ(tx.Tx("e"), "7");
+  EXPECT_EQ(tx.Tx("f"), "");
+  EXPECT_EQ(tx.Tx("7-x"), "8");
+  EXPECT_EQ(tx.Tx("g"), "");
+  EXPECT_EQ(tx.Tx("h"), "71");
+}
+
 TEST(Transaction, ChainMatchesOnlyWhenEveryLinkDoes) {
   auto set = Load(
       "SecRule REQUEST_METHOD \"@streq GET\" \"id:1,phase:1,deny,status:403,chain\"\n"
