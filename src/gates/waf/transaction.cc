@@ -57,19 +57,6 @@ constexpr std::size_t kMaxKept = 64 << 10;
 
 }  // namespace
 
-Transaction::Transaction(const RuleSet& rules)
-    : rules_(rules),
-      mode_(rules.settings().mode),
-      request_body_access_(rules.settings().request_body_access),
-      response_body_access_(rules.settings().response_body_access) {
-  columns_ = rules.transform_chains().size() + 1;
-  scalar_slots_.fill(-1);
-  // What CRS at paranoia 1 uses for an ordinary API request, so that they grow once at most.
-  tf_items_.reserve(512);
-  signatures_.reserve(256);
-  tf_arena_.reserve(8192);
-}
-
 int Transaction::EntrySlot(const Entry& e, bool name) {
   if (e.slot < 0) {
     e.slot = next_slot_;

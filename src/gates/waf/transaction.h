@@ -63,6 +63,7 @@ struct Intervention {
 class Transaction {
  public:
   explicit Transaction(const RuleSet& rules);
+  ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 

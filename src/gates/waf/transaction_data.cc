@@ -1,5 +1,7 @@
 // Fills a transaction's variables from the request line and headers (as ModSecurity v3's
-// processURI and addRequestHeader do), the request body (its body processors) and the response.
+// processURI and addRequestHeader do), the request body (its body processors) and the response;
+// and makes and destroys a transaction. Each runs once per request: this file is compiled for
+// size (CMakeLists.txt), as a request meets this code with its caches cold.
 #include <algorithm>
 #include <cctype>
 
@@ -73,6 +75,22 @@ constexpr std::string_view kMultipartFlags[] = {
 };
 
 }  // namespace
+
+Transaction::Transaction(const RuleSet& rules)
+    : rules_(rules),
+      mode_(rules.settings().mode),
+      request_body_access_(rules.settings().request_body_access),
+      response_body_access_(rules.settings().response_body_access) {
+  columns_ = rules.transform_chains().size() + 1;
+  scalar_slots_.fill(-1);
+  // What CRS at paranoia 1 uses for an ordinary API request, so that they grow once at most.
+  tf_items_.reserve(512);
+  signatures_.reserve(256);
+  tf_arena_.reserve(8192);
+}
+
+// Here, for its size (CMakeLists.txt): it destroys some forty members.
+Transaction::~Transaction() = default;
 
 void Transaction::SetRequest(const RequestInfo& req) {
   method_ = std::string(req.method);
