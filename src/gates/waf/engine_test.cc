@@ -152,6 +152,28 @@ TEST(Transaction, SetvarForms) {
   EXPECT_EQ(tx.Tx("h"), "71");
 }
 
+// A value read from TX and set under a new name while TX grows (its values move): each of 400
+// setvars copies the one before, so the last holds the first's value.
+TEST(Transaction, SetvarCopiesTxValuesAsTxGrows) {
+  std::string rules =
+      "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.v0=start-value-longer-than-sso\"\n";
+  for (int i = 1; i <= 400; ++i) {
+    rules += "SecAction \"id:" + std::to_string(1 + i) + ",phase:1,pass,nolog,setvar:tx.v" +
+             std::to_string(i) + "=%{tx.v" + std::to_string(i - 1) + "}\"\n";
+  }
+  auto set = Load(rules);
+  ASSERT_TRUE(set);
+  Transaction tx(*set);
+  RequestInfo r;
+  r.method = "GET";
+  r.target = "/";
+  r.protocol = "HTTP/1.1";
+  tx.SetRequest(r);
+  tx.RunPhase(1);
+  EXPECT_EQ(tx.Tx("v400"), "start-value-longer-than-sso");
+  EXPECT_EQ(tx.Tx("v200"), "start-value-longer-than-sso");
+}
+
 TEST(Transaction, ChainMatchesOnlyWhenEveryLinkDoes) {
   auto set = Load(
       "SecRule REQUEST_METHOD \"@streq GET\" \"id:1,phase:1,deny,status:403,chain\"\n"

@@ -103,8 +103,8 @@ class LiteralPrefilter {
     return false;
   }
   // With at most kWalked buckets: their first bits and where their runs are, in the object
-  // itself. Fields in the order a test reads them (Rule puts this object in its second cache
-  // line): the first bits, the runs, where each bucket's run starts.
+  // itself. Fields in the order a test reads them: the first bits and the runs' address (in
+  // Rule's second cache line), then where each bucket's run starts.
   static constexpr std::size_t kWalked = 12;
   std::uint32_t walked_ = 0;
   std::array<std::uint16_t, kWalked> walk_bits_{};

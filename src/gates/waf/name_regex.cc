@@ -66,21 +66,27 @@ NameRegex::~NameRegex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 bool NameRegex::Matches(std::string_view subject) const noexcept {
   if (!literal_.empty()) {
     if (anchored_) return IStartsWith(subject, literal_);
-    // Each place the literal's first byte is, in either case (memchr finds them), then the rest
-    // compared folded: CRS walks TX's hundred names with TX:/paramcounter_.*/ this way.
+    // Each place the literal's first byte is, in either case, then the rest compared folded:
+    // CRS walks TX's hundred names with TX:/paramcounter_.*/ this way. memchr finds the next
+    // place of each case, and each search starts past the last one it found, so a name made of
+    // one byte repeated costs one pass, not one per place.
     const std::size_t n = literal_.size();
     if (subject.size() < n) return false;
     const char lower = literal_[0];
     const char upper = lower >= 'a' && lower <= 'z' ? static_cast<char>(lower - 'a' + 'A') : lower;
     const char* const last = subject.data() + (subject.size() - n);  // the last place it may start
-    for (const char* p = subject.data(); p <= last; ++p) {
-      const auto left = static_cast<std::size_t>(last - p) + 1;
-      const char* a = static_cast<const char*>(std::memchr(p, lower, left));
-      const char* b =
-          upper != lower ? static_cast<const char*>(std::memchr(p, upper, left)) : nullptr;
-      p = a == nullptr ? b : b == nullptr ? a : std::min(a, b);
-      if (p == nullptr) return false;
+    auto next = [&](char c, const char* from) -> const char* {
+      if (from > last) return nullptr;
+      return static_cast<const char*>(
+          std::memchr(from, c, static_cast<std::size_t>(last - from) + 1));
+    };
+    const char* a = next(lower, subject.data());
+    const char* b = upper != lower ? next(upper, subject.data()) : nullptr;
+    while (a != nullptr || b != nullptr) {
+      const char* p = a == nullptr ? b : b == nullptr ? a : std::min(a, b);
       if (detail::IEqualsSameSize(p + 1, literal_.data() + 1, n - 1)) return true;
+      if (p == a) a = next(lower, p + 1);
+      if (p == b) b = next(upper, p + 1);
     }
     return false;
   }

@@ -118,4 +118,17 @@ TEST(NameRegex, AnswersAsPcre2Does) {
 }
 
 }  // namespace
+// A name an attacker makes of one byte repeated (920450 turns header names into TX names, which
+// 922110 walks with TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/): each place of the first byte is
+// compared once, and the answer is PCRE2's.
+TEST(NameRegex, LongRunsOfTheFirstByte) {
+  const auto word = Make("MULTIPART_HEADERS_CONTENT_TYPES_*");
+  ASSERT_NE(word, nullptr);
+  const std::string name(200000, 'm');
+  EXPECT_FALSE(word->Matches(name));
+  EXPECT_TRUE(word->Matches(name + "ULTIPART_HEADERS_CONTENT_TYPES_x"));
+  EXPECT_TRUE(word->Matches(std::string(100000, 'M') + "multipart_headers_content_types_"));
+  EXPECT_FALSE(word->Matches(std::string(100000, 'M') + "multipart_headers_content_type"));
+}
+
 }  // namespace rampart::waf

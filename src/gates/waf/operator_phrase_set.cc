@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <unordered_set>
 
 namespace rampart::waf::op_internal {
@@ -72,9 +73,10 @@ char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 
 // which hold no match; the bug can then only touch the padding.
 constexpr std::size_t kScanPadding = 64;
 
-// The buffer a value is copied to with its padding, one per thread (grown, never shrunk below
-// the largest value scanned: request values are bounded by the body limits).
+// The buffer a value is copied to with its padding, one per thread. It keeps room for values up
+// to kKeptPadded bytes; a larger one (a whole body) is given back after its scan.
 thread_local std::string tls_padded;
+constexpr std::size_t kKeptPadded = 64 << 10;
 
 }  // namespace
 
@@ -173,11 +175,16 @@ int PhraseSet::Find(std::string_view value, bool want_phrase) const noexcept {
   // hs_scan takes an unsigned length; values are bounded by the body limits far below 4 GiB.
   const std::size_t length = std::min<std::size_t>(value.size(), UINT_MAX - kScanPadding);
   std::string& padded = tls_padded;
-  padded.assign(value.data() != nullptr ? value.data() : "", length);
-  padded.append(kScanPadding, pad_);
+  try {
+    padded.assign(value.data() != nullptr ? value.data() : "", length);
+    padded.append(kScanPadding, pad_);
+  } catch (const std::bad_alloc&) {
+    return -1;  // out of memory: nothing can be scanned, as without scratch space
+  }
   Search search{this, want_phrase, length};
   const hs_error_t rc = hs_scan(db_, padded.data(), static_cast<unsigned>(padded.size()), 0,
                                 scratch, &Search::OnMatch, &search);
+  if (padded.capacity() > kKeptPadded) std::string().swap(padded);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return -1;
   return search.best;
 }

@@ -38,6 +38,20 @@ TEST(RxTest, MatchesAnywhere) {
   EXPECT_FALSE(M(*anchored, "GETS"));
 }
 
+// Patterns that turn the JIT off or UTF on at their start still match through the interpreter,
+// which checks a UTF subject (an invalid one is an error, not a match, as in v3).
+TEST(RxTest, PatternsWithoutJitOrInUtfMode) {
+  auto no_jit = Make("rx", "(*NO_JIT)(?i)union\\s+select");
+  EXPECT_TRUE(M(*no_jit, "1 UNION  SELECT password"));
+  EXPECT_FALSE(M(*no_jit, "union all"));
+  EXPECT_EQ(LastRegexStatus(), RegexStatus::kOk);
+  auto utf = Make("rx", "(*UTF)caf\u00e9|\\x{263a}");
+  EXPECT_TRUE(M(*utf, "un caf\u00e9"));
+  EXPECT_TRUE(M(*utf, "smile \u263a"));
+  EXPECT_FALSE(M(*utf, "cafe"));
+  EXPECT_FALSE(M(*utf, "caf\xc3"));  // invalid UTF-8: refused, never read past the value
+}
+
 TEST(RxTest, DotAllAndMultilineAsInV3) {
   // PCRE2_DOTALL: '.' crosses newlines.
   EXPECT_TRUE(M(*Make("rx", "a.b"), "a\nb"));

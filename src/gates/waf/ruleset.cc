@@ -437,7 +437,7 @@ void AssignGroup(Rule& r, Interned& ids) {
   if (!r.prefilter || r.negated) return;
   // multiMatch tests the value and every step that changed it: its union is of all of them.
   const std::string chain =
-      r.act.multi_match ? "m" + std::to_string(r.chain_id) : std::to_string(r.signature_chain);
+      r.multi_match ? "m" + std::to_string(r.chain_id) : std::to_string(r.signature_chain);
   std::string key = chain;
   std::vector<std::pair<int, int>> own;
   for (std::size_t i = 0; i < r.vars.size(); ++i) {
@@ -457,7 +457,7 @@ void AssignGroup(Rule& r, Interned& ids) {
           ids.targets.emplace(part, static_cast<int>(ids.targets.size())).first->second;
       ids.part_targets.push_back(target);
       ids.target_transforms.resize(ids.targets.size());
-      const int c = r.act.multi_match ? r.chain_id : r.signature_chain;
+      const int c = r.PrefilterChain();
       if (c >= 0) {
         ids.target_transforms[static_cast<std::size_t>(target)] |=
             ids.steps[static_cast<std::size_t>(c)].transforms;
@@ -532,8 +532,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
       ids.steps.push_back(ChainStep{parent, t, above | std::uint64_t{1} << static_cast<int>(t)});
     }
     r.chain_id = it->second;
-    if (t != TransformId::kLowercase && t != TransformId::kUppercase)
-      r.signature_chain = it->second;
+    if (!IsCaseChange(t)) r.signature_chain = it->second;
   }
   r.excludes =
       std::any_of(r.vars.begin(), r.vars.end(), [](const VarSpec& v) { return v.exclude; });

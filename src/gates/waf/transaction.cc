@@ -236,9 +236,8 @@ void Transaction::ForEach(const VarSpec& spec, const std::vector<VarSpec>* exclu
                           const Rule* rule, F&& f) {
   const std::string_view coll = spec.name;
   // ctl's removals are rare: the walk asks about them only when one names this collection
-  // (CRS's 941010 removes REQUEST_FILENAME from the 941 rules on most requests). Which rules a
-  // removal applies to is asked per value, after its target: that reads the rule's ids and tags
-  // only for the values a removal names.
+  // (CRS's 941010 removes REQUEST_FILENAME from the 941 rules on most requests); then per value
+  // (TargetRemoved), for the rules it applies to.
   const bool ctl_removed = rule != nullptr && TargetsRemovedFrom(coll);
   auto excluded = [&](Var var, std::string_view key) {
     if (exclusions != nullptr) {
@@ -506,7 +505,7 @@ int Transaction::Cached(int chain, std::string_view value, int slot) {
       made.size = static_cast<std::uint32_t>(scratch_b_.size());
       tf_arena_.append(scratch_b_);
       // A case change signs as its parent: signatures are case-folded.
-      if (step.last == TransformId::kLowercase || step.last == TransformId::kUppercase) {
+      if (IsCaseChange(step.last)) {
         made.alias = p.alias >= 0 ? p.alias : parent;
       }
     }
@@ -630,7 +629,7 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
     ts.keeps = keeps;
   }
   if (ts.at < 0) return -1;
-  const int chain = r.multi_match ? r.chain_id : r.signature_chain;
+  const int chain = r.PrefilterChain();
   const std::uint64_t transforms =
       chain < 0 ? 0 : rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
   // Every value is as it was after each step of the chain: the part is the target's union
@@ -653,7 +652,7 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
       if (SlotKeeps(wanted, c.value, c.slot) == wanted) break;
       // A case change signs as the step before it (signatures are case-folded).
       const TransformId last = steps[static_cast<std::size_t>(step)].last;
-      if (last == TransformId::kLowercase || last == TransformId::kUppercase) continue;
+      if (IsCaseChange(last)) continue;
       const int item = Cached(step, c.value, c.slot);
       Join(j, ItemSignatureIndex(item, CachedView(step, c.value, c.slot)));
       if (!r.multi_match) break;

@@ -1,7 +1,6 @@
 // Fills a transaction's variables from the request line and headers (as ModSecurity v3's
 // processURI and addRequestHeader do), the request body (its body processors) and the response;
-// and makes and destroys a transaction. Each runs once per request: this file is compiled for
-// size (CMakeLists.txt), as a request meets this code with its caches cold.
+// and makes and destroys a transaction.
 #include <algorithm>
 #include <cctype>
 
@@ -89,7 +88,7 @@ Transaction::Transaction(const RuleSet& rules)
   tf_arena_.reserve(8192);
 }
 
-// Here, for its size (CMakeLists.txt): it destroys some forty members.
+// Out of line and cold (transaction.h): it destroys some forty members.
 Transaction::~Transaction() = default;
 
 void Transaction::SetRequest(const RequestInfo& req) {

@@ -50,6 +50,12 @@ enum class TransformId : std::uint8_t {
   kUtf8ToUnicode,
 };
 
+// lowercase and uppercase: ASCII case changes, which the prefilter's case-folded signatures do
+// not see.
+constexpr bool IsCaseChange(TransformId t) noexcept {
+  return t == TransformId::kLowercase || t == TransformId::kUppercase;
+}
+
 // Looks a transformation up by its SecLang name as written after `t:` (e.g. "urlDecodeUni").
 // ASCII case-insensitive, as ModSecurity v3's lexer (seclang-scanner.ll writes every name as
 // (?i:t:name)), so CRS's `t:base64decode` resolves. Aliases: normalisePath and normalisePathWin
