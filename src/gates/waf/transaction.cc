@@ -600,8 +600,8 @@ int Transaction::Joined(const SignatureJoin& j) {
 }
 
 int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
-  // RULE:... is the reading rule's own metadata: there is no value common to a group.
-  if (spec.var == Var::kRule) return -1;
+  // (A rule reading RULE:..., its own metadata, has no group: AssignGroup. `spec` is read only
+  // when the target's union is taken, once per phase.)
   // Every value the target names, exclusions and ctl removals aside: a superset of what each
   // rule reading it sees.
   const int target = rules_.part_target(part);
