@@ -179,6 +179,9 @@ struct alignas(64) Rule {
   // it evaluates, and act is several cache lines further on.
   bool capture = false;
   bool multi_match = false;
+  // A prefilter that tests each value (LiteralPrefilter::per_value), copied here by ruleset.cc:
+  // MayMatch asks it of every value a rule tests.
+  bool value_prefilter = false;
   // Filled by ruleset.cc: the effective settings after SecDefaultAction.
   Disruptive effective_disruptive = Disruptive::kPass;
   bool effective_log = true;

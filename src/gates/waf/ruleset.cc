@@ -538,6 +538,7 @@ void Finalize(Rule& r, int phase, const Actions& def, bool has_default, Interned
       std::any_of(r.vars.begin(), r.vars.end(), [](const VarSpec& v) { return v.exclude; });
   r.capture = r.act.capture;
   r.multi_match = r.act.multi_match;
+  r.value_prefilter = r.prefilter && r.prefilter->per_value();
   AssignGroup(r, ids);
   CompileSetVars(r, ids);
   for (const auto& tag : r.act.tags) {

@@ -529,7 +529,7 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
                                           int* item) {
   *item = -1;
   const bool keep = slot >= 0 && value.size() <= kMaxKept;
-  if (keep && (r.chain_id >= 0 || r.prefilter)) return Kept(r.chain_id, value, slot, item);
+  if (keep && (r.chain_id >= 0 || r.value_prefilter)) return Kept(r.chain_id, value, slot, item);
   if (r.chain_id < 0) return value;
   // Most values are left alone by most chains (no '%', no capitals, ...): no copy then.
   bool keeps = true;
@@ -549,7 +549,7 @@ std::string_view Transaction::Transformed(const Rule& r, std::string_view value,
 }
 
 bool Transaction::MayMatch(const Rule& r, std::string_view value, int item) {
-  if (!prefilter_ || !r.prefilter || !r.prefilter->per_value()) return true;
+  if (!prefilter_ || !r.value_prefilter) return true;
   // Values that are not kept (TX, MATCHED_VAR) are short: signing one costs less than the
   // regex; long ones go straight to PCRE2.
   constexpr std::size_t kSignedInPassing = 256;
