@@ -143,22 +143,23 @@ struct Ctl {
 
 // Actions as written on a rule (ruleset.cc merges SecDefaultAction into them).
 struct Actions {
+  // What a matching rule's walk reads (AfterFullMatch) first, together.
   std::int64_t id = 0;
   int phase = 0;  // 0: not given
+  int status = 0;
+  int severity = -1;  // 0 EMERGENCY .. 7 DEBUG
+  int skip = 0;
   std::optional<Disruptive> disruptive;
   AllowScope allow_scope = AllowScope::kAll;
-  int status = 0;
   std::optional<bool> log, auditlog;
   bool capture = false, multi_match = false, chain = false;
-  std::vector<TransformId> transforms;  // those after the last t:none
   bool t_none = false;
+  std::vector<Ctl> ctls;
   std::optional<Macro> msg, logdata;
+  std::vector<TransformId> transforms;  // those after the last t:none
   std::vector<std::string> tags;
-  int severity = -1;  // 0 EMERGENCY .. 7 DEBUG
   std::string ver, rev, maturity, accuracy;
   std::vector<SetVar> setvars;
-  std::vector<Ctl> ctls;
-  int skip = 0;
   std::string skip_after;
 };
 
