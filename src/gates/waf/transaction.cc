@@ -80,9 +80,9 @@ std::string_view Transaction::Tx(std::string_view key) const noexcept {
 
 std::int64_t Transaction::TxInt(std::string_view key) const noexcept { return ToInt(Tx(key)); }
 
-std::pmr::string& Transaction::TxSlot(std::string_view key) { return tx_.Slot(key); }
-
-void Transaction::SetTx(std::string_view key, std::string_view value) { TxSlot(key).assign(value); }
+void Transaction::SetTx(std::string_view key, std::string_view value) {
+  tx_.Slot(key).assign(value);
+}
 
 const std::vector<Entry>* Transaction::CollectionOf(Var v) const {
   switch (v) {
@@ -452,7 +452,7 @@ std::string_view Transaction::CachedView(int chain, std::string_view value, int 
   return t.same ? value : std::string_view(tf_arena_).substr(t.offset, t.size);
 }
 
-std::uint64_t Transaction::SlotKeeps(std::uint64_t wanted, std::string_view value, int slot) {
+std::uint64_t Transaction::LearnSlotKeeps(std::uint64_t wanted, std::string_view value, int slot) {
   const auto at = static_cast<std::size_t>(slot);
   if (at >= slot_keeps_.size()) {
     slot_keeps_.resize(static_cast<std::size_t>(next_slot_));
@@ -490,12 +490,9 @@ int Transaction::Cached(int chain, std::string_view value, int slot) {
     const TfItem p = tf_items_[static_cast<std::size_t>(parent)];
     const std::string_view pv =
         p.same ? value : std::string_view(tf_arena_).substr(p.offset, p.size);
-    // On the value as it is, whether the transformation keeps it may be known already.
+    // On the value as it is, the slot's bits answer (asked once per slot and transformation).
     const std::uint64_t bit = std::uint64_t{1} << static_cast<int>(step.last);
-    const auto at_slot = static_cast<std::size_t>(slot);
-    const bool keeps = p.same && at_slot < slot_known_.size() && (slot_known_[at_slot] & bit) != 0
-                           ? (slot_keeps_[at_slot] & bit) != 0
-                           : TransformKeeps(step.last, pv);
+    const bool keeps = p.same ? SlotKeeps(bit, value, slot) != 0 : TransformKeeps(step.last, pv);
     if (keeps || !ApplyTransform(step.last, pv, scratch_b_)) {
       // The same bytes as the parent's: its span, and its signature once there is one.
       made = p;
@@ -648,11 +645,10 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
     // tests every step; the others only the last). Once a step keeps the value, so do the steps
     // before it: the value as it is, in the target's union already.
     for (int step = chain; step >= 0; step = steps[static_cast<std::size_t>(step)].parent) {
-      const std::uint64_t wanted = steps[static_cast<std::size_t>(step)].transforms;
-      if (SlotKeeps(wanted, c.value, c.slot) == wanted) break;
+      const ChainStep& s = steps[static_cast<std::size_t>(step)];
+      if (SlotKeeps(s.transforms, c.value, c.slot) == s.transforms) break;
       // A case change signs as the step before it (signatures are case-folded).
-      const TransformId last = steps[static_cast<std::size_t>(step)].last;
-      if (IsCaseChange(last)) continue;
+      if (IsCaseChange(s.last)) continue;
       const int item = Cached(step, c.value, c.slot);
       Join(j, ItemSignatureIndex(item, CachedView(step, c.value, c.slot)));
       if (!r.multi_match) break;

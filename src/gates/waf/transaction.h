@@ -128,10 +128,9 @@ class Transaction {
   bool TargetRemoved(const Rule& r, std::string_view collection, std::string_view key) const;
   // Whether some ctl removal names a target of `collection` (for whichever rules).
   bool TargetsRemovedFrom(std::string_view collection) const;
+  // Sets TX's `key`. Keys are lower case: setvar folds the names it expands, and the parser
+  // folded the literal ones.
   void SetTx(std::string_view key, std::string_view value);
-  // TX's value under `key`, made empty if it was not set. Keys are lower case: setvar folds the
-  // names it expands, and the parser folded the literal ones.
-  std::pmr::string& TxSlot(std::string_view key);
   const std::string* ScalarValue(Var v, std::string& scratch) const;
   const std::vector<Entry>* CollectionOf(Var v) const;
   // What multiMatch tests: the value, then each transformation's result that changed it, and
@@ -146,8 +145,15 @@ class Transaction {
   // does too): answered per slot and transformation once, as bits.
   bool ChainKeeps(int chain, std::string_view value, int slot);
   // The transformations of `wanted` that leave the value under `slot` as it is (bit t: TransformId
-  // t), each asked once per slot.
-  std::uint64_t SlotKeeps(std::uint64_t wanted, std::string_view value, int slot);
+  // t), each asked once per slot: answered inline once known.
+  std::uint64_t SlotKeeps(std::uint64_t wanted, std::string_view value, int slot) {
+    const auto at = static_cast<std::size_t>(slot);
+    if (at < slot_known_.size() && (wanted & ~slot_known_[at]) == 0) {
+      return slot_keeps_[at] & wanted;
+    }
+    return LearnSlotKeeps(wanted, value, slot);
+  }
+  std::uint64_t LearnSlotKeeps(std::uint64_t wanted, std::string_view value, int slot);
   std::string_view CachedView(int chain, std::string_view value, int slot);
   // The value after the rule's transformations (not multiMatch), kept under `slot` (-1: not);
   // `*item` is where it is kept (-1: not kept).
