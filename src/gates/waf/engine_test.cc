@@ -53,18 +53,23 @@ Outcome Request(const RuleSet& set, const std::string& target,
   return out;
 }
 
+// A GET of `target` through phase 1 on a transaction of the test's own.
+const Intervention& GetThroughPhase1(Transaction& tx, const std::string& target = "/") {
+  RequestInfo req;
+  req.method = "GET";
+  req.target = target;
+  req.protocol = "HTTP/1.1";
+  tx.SetRequest(req);
+  return tx.RunPhase(1);
+}
+
 // A GET through phases 1 and 2 with a transaction of the test's own (detection forced or not):
 // its logged matches.
 std::vector<MatchRecord> Matches(const RuleSet& set, const std::string& target,
                                  bool detection_only = false) {
   Transaction tx(set);
   if (detection_only) tx.ForceDetectionOnly();
-  RequestInfo req;
-  req.method = "GET";
-  req.target = target;
-  req.protocol = "HTTP/1.1";
-  tx.SetRequest(req);
-  EXPECT_FALSE(tx.RunPhase(1).intercepted && detection_only);
+  EXPECT_FALSE(GetThroughPhase1(tx, target).intercepted && detection_only);
   tx.SetRequestBody({}, true, {});
   EXPECT_FALSE(tx.RunPhase(2).intercepted && detection_only);
   return tx.matches();
@@ -135,12 +140,7 @@ TEST(Transaction, SetvarForms) {
       "setvar:tx.h=%{tx.a}%{tx.b}\"\n");
   ASSERT_TRUE(set);
   Transaction tx(*set);
-  RequestInfo r;
-  r.method = "GET";
-  r.target = "/";
-  r.protocol = "HTTP/1.1";
-  tx.SetRequest(r);
-  tx.RunPhase(1);
+  GetThroughPhase1(tx);
   EXPECT_EQ(tx.Tx("a"), "7");
   EXPECT_EQ(tx.Tx("b"), "1");
   EXPECT_EQ(tx.Tx("c"), "8");
@@ -164,12 +164,7 @@ TEST(Transaction, SetvarCopiesTxValuesAsTxGrows) {
   auto set = Load(rules);
   ASSERT_TRUE(set);
   Transaction tx(*set);
-  RequestInfo r;
-  r.method = "GET";
-  r.target = "/";
-  r.protocol = "HTTP/1.1";
-  tx.SetRequest(r);
-  tx.RunPhase(1);
+  GetThroughPhase1(tx);
   EXPECT_EQ(tx.Tx("v400"), "start-value-longer-than-sso");
   EXPECT_EQ(tx.Tx("v200"), "start-value-longer-than-sso");
 }
