@@ -95,6 +95,8 @@ bool RunRampart(const BenchRequest& r, const waf::RuleSet& set, std::set<std::in
     stats->values_asked += s.values_asked;
     stats->values_ruled_out += s.values_ruled_out;
     stats->regex_runs += s.regex_runs;
+    stats->parts_joined += s.parts_joined;
+    stats->parts_as_target += s.parts_as_target;
   }
   if (ids != nullptr) {
     for (const auto& m : tx.matches()) {

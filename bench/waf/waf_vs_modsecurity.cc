@@ -156,9 +156,10 @@ int main(int argc, char** argv) {
       }
       printf(
           "%-8s prefilter: %u of %u grouped rules ruled out by their group, %u of %u values "
-          "before the operator; regex calls %u (%u without it)\n",
+          "before the operator; regex calls %u (%u without it); %u of %u parts were their "
+          "target's union\n",
           c.name, on.groups_ruled_out, on.groups_asked, on.values_ruled_out, on.values_asked,
-          on.regex_runs, off.regex_runs);
+          on.regex_runs, off.regex_runs, on.parts_as_target, on.parts_joined);
     }
     const double rm = Percentile(ours, 0.5), r99 = Percentile(ours, 0.99);
     const double mm = Percentile(theirs, 0.5), m99 = Percentile(theirs, 0.99);

@@ -626,12 +626,16 @@ int Transaction::PartSignature(const Rule& r, const VarSpec& spec, int part) {
     ts.keeps = keeps;
   }
   if (ts.at < 0) return -1;
+  ++stats_.parts_joined;
   const int chain = r.PrefilterChain();
   const std::uint64_t transforms =
       chain < 0 ? 0 : rules_.transform_chains()[static_cast<std::size_t>(chain)].transforms;
   // Every value is as it was after each step of the chain: the part is the target's union
   // (a multiMatch part too, whose variants are then all the value itself).
-  if ((transforms & ~ts.keeps) == 0) return ts.at;
+  if ((transforms & ~ts.keeps) == 0) {
+    ++stats_.parts_as_target;
+    return ts.at;
+  }
   // Otherwise the values the chain changes add their transformed forms to the target's union.
   // A multiMatch rule tests each value as it is too; for the others the union is a superset
   // (the changed values as they were as well), which the prefilter allows: it only ever says

@@ -91,6 +91,8 @@ class Transaction {
     std::uint32_t groups_asked = 0, groups_ruled_out = 0;  // rules tested by their group's union
     std::uint32_t values_asked = 0, values_ruled_out = 0;  // values tested before the operator
     std::uint32_t regex_runs = 0;                          // @rx, @rxGlobal, @verifyCC calls
+    // Parts joined, and of those the ones that were their target's union of values as they are.
+    std::uint32_t parts_joined = 0, parts_as_target = 0;
   };
   const PrefilterStats& prefilter_stats() const noexcept { return stats_; }
 
