@@ -3,7 +3,8 @@
 to the request path must not slow down: get_ka64 and post10k_ka64 (wrk, 64 keep-alive
 connections; 1 KiB GET, 10 KiB POST), tls_get_ka64 (the same GET over TLS) and h2_tls_c64m10
 (h2load, 64 TLS connections x 10 streams). Each proxy runs one worker pinned alone on CPU 0;
-wrk/h2load and the origin (the peers' nginx, 1 KiB body) share CPU 1; rounds interleaved.
+wrk/h2load and the origin (the peers' nginx, 1 KiB body) share CPU 1; rounds interleaved,
+each round starting one target later than the last.
 Prints req/s and proxy CPU us per request, each build's ratios to nginx and HAProxy, and
 build B's to build A's.
   python3 bench/builds_vs_peers.py --a /path/to/old/rampart [--b build/release/rampart]
@@ -117,7 +118,10 @@ def main():
                 run(url[t], 2)  # warm-up
             res = {t: [] for t in PORTS}
             for r in range(args.rounds):
-                for t in PORTS:
+                # Each round starts with the next target: the run that follows another proxy's
+                # run on CPU 0 measured a few percent apart from the same build run first.
+                order = list(PORTS)[r % len(PORTS):] + list(PORTS)[:r % len(PORTS)]
+                for t in order:
                     time.sleep(1)
                     rps, us = measure(pids[t], url[t], args.duration, runner=run)
                     res[t].append((rps, us))
