@@ -322,7 +322,17 @@ int Http2Session::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* fra
   if (s == nullptr) return 0;
   if (frame->hd.type == NGHTTP2_HEADERS) {
     if (!s->head_done_ && s->status_ >= 100 && s->status_ < 200) {
-      // An interim response: its fields are dropped, the final one follows.
+      // An interim response, kept for the client (RFC 9110 section 15.2) unless it is 100
+      // (rampart answers the client's Expect itself) or past kMaxInterim; the final one follows.
+      if (s->status_ != 100 && s->interim_.size() < Http2Call::kMaxInterim) {
+        if (s->interim_.empty()) s->interim_.reserve(Http2Call::kMaxInterim);
+        Http2Call::InterimHead& h = s->interim_.emplace_back();
+        h.status = s->status_;
+        h.bytes = std::move(s->head_bytes_);
+        h.headers = std::move(s->headers_);
+        h.headers.Resolve(h.bytes.data());
+        s->Wake();
+      }
       s->headers_.clear();
       s->head_bytes_.clear();
       s->head_list_bytes_ = 0;

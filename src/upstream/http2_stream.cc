@@ -124,11 +124,22 @@ void Http2Stream::Head(ResponseHead& head) const noexcept {
   head.content_length = call_.content_length();
 }
 
+bool Http2Stream::TakeInterim(ResponseHead& head) noexcept {
+  const Http2Call::InterimHead* interim = call_.TakeInterim();
+  if (interim == nullptr) return false;
+  head.status = interim->status;
+  head.headers = &interim->headers;
+  head.protocol = "2";
+  head.interim = true;
+  return true;
+}
+
 asio::awaitable<ExchangeError> Http2Stream::ReadHead(ResponseHead& head, std::string& body,
                                                      bool& end) {
   dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
   for (;;) {
     if (ExchangeError e = failure()) co_return e;
+    if (TakeInterim(head)) co_return ExchangeError{};
     if (call_.head_done()) break;
     if (dl_.fired == TimeoutKind::kUpstream) {
       co_return ExchangeError::Upstream(ErrorKind::kTimeout, Step::kReadHead, true, false);

@@ -53,6 +53,7 @@ class Http2Stream final : public Stream, public Stream::Duplex {
   bool ended() const noexcept override { return call_.ended(); }
   http::ExchangeError failure() const noexcept override;
   void Head(ResponseHead& head) const noexcept override;
+  bool TakeInterim(ResponseHead& head) noexcept override;
 
  private:
   net::LoopContext& loop_;

@@ -94,6 +94,9 @@ class Stream::Duplex {
   virtual http::ExchangeError failure() const noexcept = 0;
   // Fills `head` once head_done().
   virtual void Head(ResponseHead& head) const noexcept = 0;
+  // An interim head (head.interim: 102, 103, ...) that came before the final one, in order; its
+  // fields stay valid while the stream lives. False when none is waiting.
+  virtual bool TakeInterim(ResponseHead& head) noexcept = 0;
 };
 
 }  // namespace rampart::upstream

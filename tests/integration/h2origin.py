@@ -15,6 +15,9 @@ What a request gets depends on its path:
   /refuse-once    the first such stream on each connection is reset with REFUSED_STREAM
   /goaway-once    the first time: GOAWAY naming the stream before it, on that connection
   /reset          reset with INTERNAL_ERROR before any answer
+  /hints?n=K      K interim 103 heads (link: </aI.css>; rel=preload), a 102 first with
+                  &processing=1, then the JSON echo
+  /continue       an interim 100, then the JSON echo
   /stats          connections (opened, open now), streams and most streams at once, so far
   anything else   a JSON echo: method, path, authority, scheme, headers, body length
 """
@@ -174,6 +177,14 @@ class Conn(asyncio.Protocol):
                 self.flush()
                 self.finish(sid)
                 return
+            if path == "/hints":
+                # n interim heads (103, a Link each; 102 first when asked), then the JSON echo.
+                if q.get("processing"):
+                    self.respond(sid, 102, [])
+                for i in range(int(q.get("n", "1"))):
+                    self.respond(sid, 103, [("link", f"</a{i}.css>; rel=preload")])
+            if path == "/continue":
+                self.respond(sid, 100, [])
             if path == "/grpc-error":
                 await self.body(s)
                 self.respond(sid, 200, [("content-type", "application/grpc"),

@@ -1,12 +1,13 @@
 """Interim (1xx) responses from an origin (RFC 9110 section 15.2): a proxy forwards the ones it
 did not ask for, before the final response, to HTTP/1.1 and HTTP/2 clients; never to an
 HTTP/1.0 client. 100 Continue is rampart's own to send (it answers the client's Expect itself),
-so the origin's is dropped, and so are interim heads past eight per request."""
+so the origin's is dropped, and so are interim heads past eight per request. The same holds for
+interim heads from an HTTP/2 origin (`protocol: h2`)."""
 import socket
 import subprocess
 import unittest
 
-from harness import SLOW, Rampart
+from harness import SLOW, H2Origin, Rampart
 from recording_origin import RecordingOrigin
 
 FINAL = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -112,6 +113,70 @@ class InterimResponsesTest(unittest.TestCase):
         self.assertLess(log.index(":status: 103"), log.index(":status: 200"))
         self.assertEqual(log.count(":status:"), 2, log)
         self.assertNotIn("x-hop:", log)
+
+
+class InterimFromHttp2OriginTest(unittest.TestCase):
+    """The origin speaks HTTP/2 (h2origin.py, python3-h2): its interim HEADERS frames reach the
+    client as interim heads, in order, before the final response."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = H2Origin()
+        cls.rampart = Rampart(f"""
+        listeners: [{{{{ address: "127.0.0.1:{{port}}" }}}}]
+        routes: [{{{{ upstream: app }}}}]
+        upstreams: {{{{ app: {{{{ endpoints: ["{cls.origin.address}"], protocol: h2 }}}} }}}}
+        access_log: {{{{ enabled: false }}}}
+        admin: {{{{ address: "127.0.0.1:{{admin}}" }}}}
+        """)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rampart.stop()
+        cls.origin.stop()
+
+    def get(self, path):
+        return exchange(self.rampart.port, b"GET " + path.encode() +
+                        b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+
+    def test_early_hints_reach_an_http11_client_before_the_final_response(self):
+        out = self.get("/hints")
+        hints, _, rest = out.partition(b"\r\n\r\n")
+        self.assertTrue(hints.startswith(b"HTTP/1.1 103 Early Hints\r\n"), out)
+        self.assertIn(b"\r\nlink: </a0.css>; rel=preload", hints.lower())
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertIn(b'"path": "/hints"', rest.replace(b'":"', b'": "'))
+        self.assertEqual(out.count(b"HTTP/1.1 "), 2, out)
+
+    def test_several_arrive_in_order_and_at_most_eight(self):
+        out = self.get("/hints?n=3&processing=1")
+        self.assertTrue(out.startswith(b"HTTP/1.1 102 Processing\r\n"), out)
+        links = [out.index(f"</a{i}.css>".encode()) for i in range(3)]
+        self.assertEqual(links, sorted(links), out)
+        self.assertLess(links[-1], out.index(b" 200 OK"))
+        out = self.get("/hints?n=20")
+        self.assertEqual(out.count(b"HTTP/1.1 103 Early Hints\r\n"), 8, out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 9, out)
+        self.assertNotIn(b"</a8.css>", out)
+
+    def test_the_origins_100_continue_is_dropped(self):
+        out = self.get("/continue")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+    def test_early_hints_reach_an_http2_client_as_a_headers_frame(self):
+        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints"],
+                             capture_output=True, text=True, timeout=30 * SLOW)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        log = out.stdout
+        self.assertIn("link: </a0.css>; rel=preload", log)
+        self.assertLess(log.index(":status: 103"), log.index(":status: 200"))
+        self.assertEqual(log.count(":status:"), 2, log)
+        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints?n=20"],
+                             capture_output=True, text=True, timeout=30 * SLOW)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.count(":status: 103"), 8, out.stdout)
+        self.assertEqual(out.stdout.count(":status: 200"), 1, out.stdout)
 
 
 if __name__ == "__main__":
