@@ -514,6 +514,8 @@ asio::awaitable<void> Http1Connection::HandleRequest() {
   } else if (const std::string_view problem = http::PathProblem(ex.method, ex.path);
              !problem.empty()) {
     co_await Refuse(exchange_, st, env, 400, "bad_request", problem);
+  } else if (http::IsTraceMethod(ex.method)) {
+    co_await Refuse(exchange_, st, env, 405, "method_not_allowed", "TRACE is not forwarded");
   } else {
     co_await Forward(exchange_, st, env);
   }

@@ -230,6 +230,9 @@ asio::awaitable<void> Http2Stream::Handle(ForwardEnv& env) {
   if (const std::string_view problem = http::PathProblem(ex.method, ex.path); !problem.empty()) {
     return refuse(400, "bad_request", problem);
   }
+  if (http::IsTraceMethod(ex.method)) {
+    return refuse(405, "method_not_allowed", "TRACE is not forwarded");
+  }
   if (body_too_large_ || (limits.max_body_bytes != 0 && content_length > limits.max_body_bytes)) {
     return refuse(413, "body_too_large", "request body too large");
   }

@@ -189,6 +189,10 @@ std::string_view PathProblem(std::string_view method, std::string_view path) {
   return {};
 }
 
+bool IsTraceMethod(std::string_view method) noexcept {
+  return method.size() == 5 && (IEquals(method, "TRACE") || IEquals(method, "TRACK"));
+}
+
 void AppendChunk(std::string& out, std::string_view data) {
   fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
   out.append(data);

@@ -41,6 +41,11 @@ bool HasDotSegment(std::string_view path);
 // OPTIONS (RFC 9112 section 3.2.4), or a dot segment as above.
 std::string_view PathProblem(std::string_view method, std::string_view path);
 
+// TRACE (RFC 9110 section 9.3.8) and IIS's TRACK, in any case: an origin that echoes the request
+// hands a script the credentials it carries (Cross-Site Tracing), so they are answered 405 and
+// never forwarded, as nginx answers TRACE.
+bool IsTraceMethod(std::string_view method) noexcept;
+
 // One chunk of a chunked body (RFC 9112 section 7.1): size line, data, CRLF.
 void AppendChunk(std::string& out, std::string_view data);
 

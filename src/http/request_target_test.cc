@@ -109,5 +109,14 @@ TEST(RequestTarget, AsteriskFormIsForOptionsOnly) {
   EXPECT_EQ(PathProblem("GET", "/a/b"), "");
 }
 
+TEST(RequestTarget, TraceAndTrackInAnyCaseAreTraceMethods) {
+  for (const char* m : {"TRACE", "trace", "TrAcE", "TRACK", "track"}) {
+    EXPECT_TRUE(IsTraceMethod(m)) << m;
+  }
+  for (const char* m : {"TRACES", "TRAC", "GET", "OPTIONS", "", "TRACE ", "XTRACE"}) {
+    EXPECT_FALSE(IsTraceMethod(m)) << m;
+  }
+}
+
 }  // namespace
 }  // namespace rampart::http

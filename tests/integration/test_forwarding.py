@@ -1,6 +1,7 @@
 """Forwarding through the real binary: bodies byte-exact, headers, routing, keep-alive reuse."""
 import json
 import os
+import subprocess
 import threading
 import unittest
 
@@ -171,6 +172,30 @@ class ForwardingTest(ProxyTestCase):
         s, (status, _, _, _) = self.raw(b"GET /v1.2/a..b/.well-known HTTP/1.1\r\nHost: t\r\n\r\n")
         s.close()
         self.assertEqual(status, 200)
+
+    def test_trace_and_track_are_405_json_and_never_forwarded(self):
+        # An origin that echoes TRACE hands a page's script the cookies and credentials the
+        # request carried (Cross-Site Tracing); nginx answers TRACE 405 the same way.
+        before = self.origin.stats()["requests"]
+        for method in (b"TRACE", b"trace", b"Trace", b"TRACK"):
+            s, (status, headers, body, _) = self.raw(
+                method + b" / HTTP/1.1\r\nHost: t\r\nCookie: session=secret\r\n\r\n")
+            s.close()
+            self.assertEqual(status, 405, method)
+            err = json.loads(body)
+            self.assertEqual(err["error"], "method_not_allowed")
+            self.assertEqual(err["request_id"], headers["x-request-id"])
+            self.assertNotIn(b"secret", body)
+        out = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-X", "TRACE", "-o",
+                              "/dev/null", "-w", "%{http_code} %{http_version}",
+                              f"http://127.0.0.1:{self.rampart.port}/"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.stdout, "405 2")
+        self.assertEqual(self.origin.stats()["requests"], before)
+        # Other methods that merely look alike are forwarded as any extension method is.
+        s, (status, _, _, _) = self.raw(b"TRACES / HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.close()
+        self.assertEqual(self.origin.stats()["requests"], before + 1)
 
     def test_access_log_has_the_exchange(self):
         c = self.rampart.http()
