@@ -101,6 +101,17 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       }
       // Response head.
       if (!dd.head_queued()) {
+        if (ResponseHead interim; us.TakeInterim(interim)) {  // 1xx: now, the final one follows
+          const bool sent = co_await d_.SendInterim(interim);
+          if (!sent) {  // the client went away as it was sent
+            s->End(StreamEnd::kClose);
+            attempts.Finished({});
+            co_await Fail(
+                ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kSendHead));
+            co_return;
+          }
+          continue;
+        }
         ExchangeError f = us.failure();
         if (!f && dl.fired == TimeoutKind::kUpstream) {
           f = ExchangeError::Upstream(ErrorKind::kTimeout, http::Step::kReadHead, true, false);
@@ -113,17 +124,6 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
           }
           co_await Fail(f);
           co_return;
-        }
-        if (ResponseHead interim; us.TakeInterim(interim)) {  // 1xx: now, the final one follows
-          const bool sent = co_await d_.SendInterim(interim);
-          if (!sent) {  // the client went away as it was sent
-            s->End(StreamEnd::kClose);
-            attempts.Finished({});
-            co_await Fail(
-                ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kSendHead));
-            co_return;
-          }
-          continue;
         }
         if (us.head_done()) {
           head = {};

@@ -42,6 +42,17 @@ Http2Call::Http2Call(asio::io_context& io, http::HeaderList& response_headers,
 
 Http2Call::~Http2Call() { Detach(); }
 
+const Http2Call::InterimHead* Http2Call::TakeInterim() noexcept {
+  if (interim_taken_ > 0) {  // the caller is done with the one it took last
+    InterimHead& done = interim_[interim_taken_ - 1];
+    std::string().swap(done.bytes);
+    done.headers = http::HeaderList();
+  }
+  if (interim_taken_ < interim_.size()) return &interim_[interim_taken_++];
+  if (head_done_ && !interim_.empty()) std::vector<InterimHead>().swap(interim_);
+  return nullptr;
+}
+
 void Http2Call::Detach() noexcept {
   if (!session_) return;
   nghttp2_session* ng = session_->session_;
@@ -321,10 +332,11 @@ int Http2Session::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* fra
   Http2Call* s = StreamOf(session, frame->hd.stream_id);
   if (s == nullptr) return 0;
   if (frame->hd.type == NGHTTP2_HEADERS) {
+    s->responded_ = true;
     if (!s->head_done_ && s->status_ >= 100 && s->status_ < 200) {
       // An interim response, kept for the client (RFC 9110 section 15.2) unless it is 100
       // (rampart answers the client's Expect itself) or past kMaxInterim; the final one follows.
-      if (s->status_ != 100 && s->interim_.size() < Http2Call::kMaxInterim) {
+      if (s->status_ != 100 && !s->head_too_large_ && s->interim_.size() < Http2Call::kMaxInterim) {
         if (s->interim_.empty()) s->interim_.reserve(Http2Call::kMaxInterim);
         Http2Call::InterimHead& h = s->interim_.emplace_back();
         h.status = s->status_;
@@ -373,8 +385,9 @@ int Http2Session::OnStreamClose(nghttp2_session* session, std::int32_t stream_id
   if (s == nullptr) return 0;
   s->closed_ = true;
   // REFUSED_STREAM, or above the last stream id of a GOAWAY (nghttp2 closes those as refused):
-  // the origin did not process it (RFC 9113 section 8.7).
-  s->refused_ = error_code == NGHTTP2_REFUSED_STREAM || !s->head_sent_;
+  // the origin did not process it (RFC 9113 section 8.7), unless it already answered (an interim
+  // head went to the client: sending the request again would repeat it).
+  s->refused_ = !s->responded_ && (error_code == NGHTTP2_REFUSED_STREAM || !s->head_sent_);
   nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
   Self(ud).Unlink(*s);
   s->Wake();

@@ -80,16 +80,15 @@ class Http2Call {
   bool head_too_large() const noexcept { return head_too_large_; }
   const http::HeaderList& trailers() const noexcept { return trailers_; }
   // Interim (1xx) heads other than 100, in the order they came, at most kMaxInterim of them. The
-  // caller takes one at a time; what it took stays valid until it takes the next or releases it.
+  // caller takes one at a time; what it took stays valid until it calls TakeInterim again, which
+  // frees it (and all of them once the final head is here and none is left).
   struct InterimHead {
     int status = 0;
     http::HeaderList headers;
     std::string bytes;
   };
   static constexpr std::size_t kMaxInterim = 8;
-  const InterimHead* TakeInterim() noexcept {
-    return interim_taken_ < interim_.size() ? &interim_[interim_taken_++] : nullptr;
-  }
+  const InterimHead* TakeInterim() noexcept;
   // Leaves the session: a stream that has not ended is reset (CANCEL), and the window of bytes
   // nobody took is given back.
   void Detach() noexcept;
@@ -111,6 +110,7 @@ class Http2Call {
   std::string body_;
   std::vector<InterimHead> interim_;  // reserved whole at the first: the views stay put
   std::size_t interim_taken_ = 0;
+  bool responded_ = false;  // a HEADERS frame came: the origin processed the request
   std::uint64_t unconsumed_ = 0;
   std::string req_;
   std::size_t req_off_ = 0;

@@ -138,8 +138,9 @@ asio::awaitable<ExchangeError> Http2Stream::ReadHead(ResponseHead& head, std::st
                                                      bool& end) {
   dl_.Set(TimeoutKind::kUpstream, loop_.now(), up_.response_timeout);
   for (;;) {
-    if (ExchangeError e = failure()) co_return e;
+    // Interim heads first: the origin sent them before whatever failed after.
     if (TakeInterim(head)) co_return ExchangeError{};
+    if (ExchangeError e = failure()) co_return e;
     if (call_.head_done()) break;
     if (dl_.fired == TimeoutKind::kUpstream) {
       co_return ExchangeError::Upstream(ErrorKind::kTimeout, Step::kReadHead, true, false);

@@ -50,7 +50,7 @@ class Stream {
   // The next response head: an interim one (head.interim: 102, 103, ...; its fields stay valid
   // until the next ReadHead), else the final one. 100 Continue is dropped (rampart answers the
   // client's Expect itself). Body bytes that came with a final head are appended to `body`;
-  // `end` is set when they are the whole body.
+  // `end` is set when they are the whole body (an interim head leaves both alone).
   virtual boost::asio::awaitable<http::ExchangeError> ReadHead(ResponseHead& head,
                                                                std::string& body, bool& end) = 0;
   // Appends the next body bytes to `body`; `end` once the body (and trailers) are complete.
@@ -95,7 +95,8 @@ class Stream::Duplex {
   // Fills `head` once head_done().
   virtual void Head(ResponseHead& head) const noexcept = 0;
   // An interim head (head.interim: 102, 103, ...) that came before the final one, in order; its
-  // fields stay valid while the stream lives. False when none is waiting.
+  // fields stay valid until the next TakeInterim or ReadHead. False when none is waiting. `head`
+  // alone is written.
   virtual bool TakeInterim(ResponseHead& head) noexcept = 0;
 };
 

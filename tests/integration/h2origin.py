@@ -18,6 +18,7 @@ What a request gets depends on its path:
   /hints?n=K      K interim 103 heads (link: </aI.css>; rel=preload), a 102 first with
                   &processing=1, then the JSON echo
   /continue       an interim 100, then the JSON echo
+  /hints-refused  an interim 103, then the stream reset with REFUSED_STREAM
   /stats          connections (opened, open now), streams and most streams at once, so far
   anything else   a JSON echo: method, path, authority, scheme, headers, body length
 """
@@ -183,6 +184,12 @@ class Conn(asyncio.Protocol):
                     self.respond(sid, 102, [])
                 for i in range(int(q.get("n", "1"))):
                     self.respond(sid, 103, [("link", f"</a{i}.css>; rel=preload")])
+            if path == "/hints-refused":  # a 103, then the stream reset as refused
+                self.respond(sid, 103, [("link", "</r.css>; rel=preload")])
+                self.h2.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
+                self.flush()
+                self.finish(sid)
+                return
             if path == "/continue":
                 self.respond(sid, 100, [])
             if path == "/grpc-error":

@@ -3,6 +3,7 @@ did not ask for, before the final response, to HTTP/1.1 and HTTP/2 clients; neve
 HTTP/1.0 client. 100 Continue is rampart's own to send (it answers the client's Expect itself),
 so the origin's is dropped, and so are interim heads past eight per request. The same holds for
 interim heads from an HTTP/2 origin (`protocol: h2`)."""
+import json
 import socket
 import subprocess
 import unittest
@@ -163,6 +164,21 @@ class InterimFromHttp2OriginTest(unittest.TestCase):
         out = self.get("/continue")
         self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
         self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+    def stats(self):
+        out = subprocess.run(["curl", "-s", "--http2-prior-knowledge",
+                              f"http://{self.origin.address}/stats"],
+                             capture_output=True, text=True, timeout=30 * SLOW)
+        return json.loads(out.stdout)
+
+    def test_a_stream_refused_after_an_interim_head_is_not_sent_again(self):
+        # The origin answered (103), so it processed the request (RFC 9113 section 8.7): a
+        # second attempt would repeat the request and the client's hints.
+        before = self.stats()["streams"]
+        out = self.get("/hints-refused")
+        self.assertEqual(out.count(b"HTTP/1.1 103 "), 1, out)
+        self.assertIn(b"HTTP/1.1 502 ", out)
+        self.assertEqual(self.stats()["streams"] - before, 2, out)  # the request and /stats
 
     def test_early_hints_reach_an_http2_client_as_a_headers_frame(self):
         out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints"],
