@@ -1,6 +1,7 @@
 // What the driver decides around the upstream attempts, for both transfer loops
 // (forward_sequential.cc, forward_duplex.cc): the exchange's deadline, the consistent-hashing
-// key, the move to the route's fallback upstream, and the wait a policy asked for.
+// key, the move to the route's fallback upstream, the wait a policy asked for, and an interim
+// head on its way to the client.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -97,6 +98,17 @@ bool Forwarder::FallBack(const ExchangeError& e) {
   st_.acct.upstream_name = other->name;
   ex_.response_headers += "X-Rampart-Fallback: upstream\r\n";
   return true;
+}
+
+asio::awaitable<bool> Forwarder::ForwardInterim(upstream::Stream& s,
+                                                const upstream::ResponseHead& head) {
+  // Through a local: `if (co_await ...) co_return true;` crashed here (GCC 12).
+  const bool sent = co_await d_.SendInterim(head);
+  if (sent) co_return true;
+  s.End(upstream::StreamEnd::kClose);  // the client went away as the head was sent to it
+  attempts_->Finished({});
+  co_await Fail(ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kSendHead));
+  co_return false;
 }
 
 asio::awaitable<void> Forwarder::Backoff() {

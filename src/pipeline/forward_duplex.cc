@@ -102,14 +102,8 @@ asio::awaitable<void> Forwarder::Duplex(const http::UpstreamRequest& ur, Downstr
       // Response head.
       if (!dd.head_queued()) {
         if (ResponseHead interim; us.TakeInterim(interim)) {  // 1xx: now, the final one follows
-          const bool sent = co_await d_.SendInterim(interim);
-          if (!sent) {  // the client went away as it was sent
-            s->End(StreamEnd::kClose);
-            attempts.Finished({});
-            co_await Fail(
-                ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kSendHead));
-            co_return;
-          }
+          const bool sent = co_await ForwardInterim(*s, interim);
+          if (!sent) co_return;
           continue;
         }
         ExchangeError f = us.failure();

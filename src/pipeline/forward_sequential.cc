@@ -142,14 +142,8 @@ asio::awaitable<void> Forwarder::Sequential(const http::UpstreamRequest& ur) {
       if (e || !head.interim) break;
       // Not in the loop's condition: GCC 12 evaluates a co_await on the right of && even when
       // the left is false.
-      const bool sent = co_await d_.SendInterim(head);
-      if (!sent) break;
-    }
-    if (!e && head.interim) {  // the client went away as an interim head was sent to it
-      s->End(StreamEnd::kClose);
-      attempts.Finished({});
-      co_await Fail(ExchangeError::Downstream(ErrorKind::kClientClosed, http::Step::kSendHead));
-      co_return;
+      const bool sent = co_await ForwardInterim(*s, head);
+      if (!sent) co_return;
     }
     if (e) {
       s->End(StreamEnd::kClose);

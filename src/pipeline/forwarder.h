@@ -75,6 +75,10 @@ class Forwarder {
   // --- forward_attempts.cc ---
   // The wait a retry policy asked for before the next attempt.
   boost::asio::awaitable<void> Backoff();
+  // An interim (1xx) head to the client: false when the client went away as it was sent, and the
+  // exchange is then over (the attempt closed, the failure recorded).
+  boost::asio::awaitable<bool> ForwardInterim(upstream::Stream& s,
+                                              const upstream::ResponseHead& head);
   // The exchange's upstream deadline: the route's timeout, shortened (never lengthened) by the
   // client's grpc-timeout or the route's timeout_header; max when there is none.
   SteadyTime Deadline() const noexcept;

@@ -17,9 +17,6 @@ using net::TimeoutKind;
 namespace {
 constexpr std::size_t kMaxResponseHead = 64 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
-// Interim responses forwarded per request; more are dropped (an origin cannot keep a client
-// reading 1xx heads forever).
-constexpr int kMaxInterim = 8;
 }  // namespace
 
 Http1Stream::Http1Stream(net::LoopContext& loop, ConnectionPool& pool, const UpstreamSpec& up,
@@ -170,9 +167,8 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
       break;
     }
     if (status >= 200) break;
-    if (status != 100 && interim_ < kMaxInterim) {
-      // RFC 9110 section 15.2: a proxy forwards 1xx responses it did not ask for itself. Its
-      // bytes stay in `in` (the fields point there) until the next ReadHead.
+    if (ForwardsInterim(status, interim_)) {
+      // Its bytes stay in `in` (the fields point there) until the next ReadHead.
       ++interim_;
       FillHead(head, consumed);
       head.interim = true;
@@ -180,8 +176,7 @@ asio::awaitable<ExchangeError> Http1Stream::ReadHead(ResponseHead& head, std::st
       bufs_.parsed.clear();
       co_return ExchangeError{};
     }
-    // 100 Continue (rampart answered the client's Expect itself), or past kMaxInterim: dropped;
-    // the final response follows.
+    // 100 Continue, or past kMaxInterimHeads: dropped; the final response follows.
     in.Consume(consumed);
     consumed = 0;
     bufs_.parsed.clear();

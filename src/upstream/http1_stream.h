@@ -84,7 +84,7 @@ class Http1Stream final : public Stream {
   bool head_request_ = false;
   bool expect_switch_ = false;
   bool request_complete_ = false;  // the whole request went out
-  int interim_ = 0;                // interim (1xx) heads handed on for this request
+  std::size_t interim_ = 0;        // interim (1xx) heads handed on for this request
   bool ended_at_close_ = false;
 };
 

@@ -334,10 +334,10 @@ int Http2Session::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* fra
   if (frame->hd.type == NGHTTP2_HEADERS) {
     s->responded_ = true;
     if (!s->head_done_ && s->status_ >= 100 && s->status_ < 200) {
-      // An interim response, kept for the client (RFC 9110 section 15.2) unless it is 100
-      // (rampart answers the client's Expect itself) or past kMaxInterim; the final one follows.
-      if (s->status_ != 100 && !s->head_too_large_ && s->interim_.size() < Http2Call::kMaxInterim) {
-        if (s->interim_.empty()) s->interim_.reserve(Http2Call::kMaxInterim);
+      // An interim response, kept for the client when it is one to forward; the final one
+      // follows.
+      if (ForwardsInterim(s->status_, s->interim_.size()) && !s->head_too_large_) {
+        if (s->interim_.empty()) s->interim_.reserve(kMaxInterimHeads);
         Http2Call::InterimHead& h = s->interim_.emplace_back();
         h.status = s->status_;
         h.bytes = std::move(s->head_bytes_);

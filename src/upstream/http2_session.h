@@ -31,6 +31,7 @@
 #include "net/h2_frame_io.h"
 #include "net/loop_context.h"
 #include "upstream/connection_pool.h"
+#include "upstream/stream.h"
 #include "upstream/upstream_spec.h"
 
 namespace rampart::upstream {
@@ -79,15 +80,14 @@ class Http2Call {
   bool refused() const noexcept { return failed() && refused_; }
   bool head_too_large() const noexcept { return head_too_large_; }
   const http::HeaderList& trailers() const noexcept { return trailers_; }
-  // Interim (1xx) heads other than 100, in the order they came, at most kMaxInterim of them. The
-  // caller takes one at a time; what it took stays valid until it calls TakeInterim again, which
+  // Interim (1xx) heads to forward (ForwardsInterim), in the order they came. The caller takes
+  // one at a time; what it took stays valid until it calls TakeInterim again, which
   // frees it (and all of them once the final head is here and none is left).
   struct InterimHead {
     int status = 0;
     http::HeaderList headers;
     std::string bytes;
   };
-  static constexpr std::size_t kMaxInterim = 8;
   const InterimHead* TakeInterim() noexcept;
   // Leaves the session: a stream that has not ended is reset (CANCEL), and the window of bytes
   // nobody took is given back.

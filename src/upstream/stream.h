@@ -18,6 +18,14 @@
 
 namespace rampart::upstream {
 
+// RFC 9110 section 15.2: a proxy forwards the 1xx responses it did not ask for itself, here at
+// most kMaxInterimHeads from each attempt (an origin cannot keep a client reading 1xx heads
+// forever). 100 Continue is rampart's own to send: it answers the client's Expect itself.
+inline constexpr std::size_t kMaxInterimHeads = 8;
+constexpr bool ForwardsInterim(int status, std::size_t forwarded) noexcept {
+  return status != 100 && forwarded < kMaxInterimHeads;
+}
+
 // A final response head, as the attempt received it. `headers` is the exchange's response
 // header list; its views stay valid until the next ReadBody.
 struct ResponseHead {

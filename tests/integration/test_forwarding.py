@@ -7,7 +7,7 @@ import unittest
 
 import socket
 
-from harness import BASIC, ProxyTestCase, is_closed, read_response
+from harness import BASIC, SLOW, ProxyTestCase, is_closed, read_response
 
 
 class ForwardingTest(ProxyTestCase):
@@ -189,7 +189,7 @@ class ForwardingTest(ProxyTestCase):
         out = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-X", "TRACE", "-o",
                               "/dev/null", "-w", "%{http_code} %{http_version}",
                               f"http://127.0.0.1:{self.rampart.port}/"],
-                             capture_output=True, text=True, timeout=30)
+                             capture_output=True, text=True, timeout=30 * SLOW)
         self.assertEqual(out.stdout, "405 2")
         self.assertEqual(self.origin.stats()["requests"], before)
         # Other methods that merely look alike are forwarded as any extension method is.

@@ -49,14 +49,16 @@ def exchange(port, request):
             data += chunk
 
 
-class InterimResponsesTest(unittest.TestCase):
+class InterimCase:
+    """rampart in front of `cls.origin` (set by the test class's setUpClass, which calls start),
+    and what both origins' tests share (a mixin: not a test case of its own)."""
+
     @classmethod
-    def setUpClass(cls):
-        cls.origin = InterimOrigin()
+    def start(cls, upstream):
         cls.rampart = Rampart(f"""
         listeners: [{{{{ address: "127.0.0.1:{{port}}" }}}}]
         routes: [{{{{ upstream: app }}}}]
-        upstreams: {{{{ app: {{{{ endpoints: ["{cls.origin.address}"] }}}} }}}}
+        upstreams: {{{{ app: {{{{ endpoints: ["{cls.origin.address}"]{upstream} }}}} }}}}
         access_log: {{{{ enabled: false }}}}
         admin: {{{{ address: "127.0.0.1:{{admin}}" }}}}
         """)
@@ -69,6 +71,25 @@ class InterimResponsesTest(unittest.TestCase):
     def get(self, path, version=b"1.1"):
         return exchange(self.rampart.port, b"GET " + path.encode() + b" HTTP/" + version +
                         b"\r\nHost: a\r\nConnection: close\r\n\r\n")
+
+    def nghttp(self, path):
+        """The frames an HTTP/2 client (nghttp) saw for `path`."""
+        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}{path}"],
+                             capture_output=True, text=True, timeout=30 * SLOW)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    def test_the_origins_100_continue_is_dropped(self):
+        out = self.get("/continue")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+
+
+class InterimResponsesTest(InterimCase, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.origin = InterimOrigin()
+        cls.start("")
 
     def test_early_hints_reach_an_http11_client_before_the_final_response(self):
         out = self.get("/hints")
@@ -89,11 +110,6 @@ class InterimResponsesTest(unittest.TestCase):
         self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
         self.assertNotIn(b" 103 ", out)
 
-    def test_the_origins_100_continue_is_dropped(self):
-        out = self.get("/continue")
-        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
-        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
-
     def test_several_interim_heads_arrive_in_order_and_at_most_eight(self):
         out = self.get("/processing")
         self.assertTrue(out.startswith(b"HTTP/1.1 102 Processing\r\n"), out)
@@ -105,10 +121,7 @@ class InterimResponsesTest(unittest.TestCase):
         self.assertTrue(out.endswith(b"\r\n\r\nok"), out)
 
     def test_early_hints_reach_an_http2_client_as_a_headers_frame(self):
-        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints"],
-                             capture_output=True, text=True, timeout=30 * SLOW)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        log = out.stdout
+        log = self.nghttp("/hints")
         self.assertIn(":status: 103", log)
         self.assertIn("link: </a.css>; rel=preload", log)
         self.assertLess(log.index(":status: 103"), log.index(":status: 200"))
@@ -116,29 +129,14 @@ class InterimResponsesTest(unittest.TestCase):
         self.assertNotIn("x-hop:", log)
 
 
-class InterimFromHttp2OriginTest(unittest.TestCase):
+class InterimFromHttp2OriginTest(InterimCase, unittest.TestCase):
     """The origin speaks HTTP/2 (h2origin.py, python3-h2): its interim HEADERS frames reach the
     client as interim heads, in order, before the final response."""
 
     @classmethod
     def setUpClass(cls):
         cls.origin = H2Origin()
-        cls.rampart = Rampart(f"""
-        listeners: [{{{{ address: "127.0.0.1:{{port}}" }}}}]
-        routes: [{{{{ upstream: app }}}}]
-        upstreams: {{{{ app: {{{{ endpoints: ["{cls.origin.address}"], protocol: h2 }}}} }}}}
-        access_log: {{{{ enabled: false }}}}
-        admin: {{{{ address: "127.0.0.1:{{admin}}" }}}}
-        """)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.rampart.stop()
-        cls.origin.stop()
-
-    def get(self, path):
-        return exchange(self.rampart.port, b"GET " + path.encode() +
-                        b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        cls.start(", protocol: h2")
 
     def test_early_hints_reach_an_http11_client_before_the_final_response(self):
         out = self.get("/hints")
@@ -160,11 +158,6 @@ class InterimFromHttp2OriginTest(unittest.TestCase):
         self.assertEqual(out.count(b"HTTP/1.1 "), 9, out)
         self.assertNotIn(b"</a8.css>", out)
 
-    def test_the_origins_100_continue_is_dropped(self):
-        out = self.get("/continue")
-        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK\r\n"), out)
-        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
-
     def stats(self):
         out = subprocess.run(["curl", "-s", "--http2-prior-knowledge",
                               f"http://{self.origin.address}/stats"],
@@ -181,18 +174,18 @@ class InterimFromHttp2OriginTest(unittest.TestCase):
         self.assertEqual(self.stats()["streams"] - before, 2, out)  # the request and /stats
 
     def test_early_hints_reach_an_http2_client_as_a_headers_frame(self):
-        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints"],
-                             capture_output=True, text=True, timeout=30 * SLOW)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        log = out.stdout
+        # HTTP/2 on both sides: the duplex loop hands the interim heads on.
+        log = self.nghttp("/hints")
         self.assertIn("link: </a0.css>; rel=preload", log)
         self.assertLess(log.index(":status: 103"), log.index(":status: 200"))
         self.assertEqual(log.count(":status:"), 2, log)
-        out = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{self.rampart.port}/hints?n=20"],
-                             capture_output=True, text=True, timeout=30 * SLOW)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertEqual(out.stdout.count(":status: 103"), 8, out.stdout)
-        self.assertEqual(out.stdout.count(":status: 200"), 1, out.stdout)
+        log = self.nghttp("/hints?n=20")
+        self.assertEqual(log.count(":status: 103"), 8, log)
+        self.assertEqual(log.count(":status: 200"), 1, log)
+        log = self.nghttp("/hints?n=3&processing=1")
+        order = [log.index(":status: 102")] + [log.index(f"</a{i}.css>") for i in range(3)]
+        self.assertEqual(order, sorted(order), log)
+        self.assertLess(order[-1], log.index(":status: 200"))
 
 
 if __name__ == "__main__":
